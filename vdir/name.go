@@ -20,6 +20,7 @@ const maxSafeName = 200
 // bytes, is not a conflict-copy name and is not of the hashed form below.
 // It must also be canonically escaped (escaping it again gives back the
 // exact segment): otherwise "a.ics" and "%61.ics" would share a name.
+// An href with "." or ".." segments is never canonical and is hashed too.
 // Every other href maps to "h" + the first 40 hex digits of sha256(href)
 // + ".ics".
 //
@@ -32,10 +33,25 @@ func NameForHref(href string) string {
 	if i := strings.LastIndexByte(href, '/'); i >= 0 {
 		seg = href[i+1:]
 	}
+	if hasDotSegment(href) {
+		// Not a canonical path: which collection it names is unclear.
+		return hashedName(href)
+	}
 	if name, err := url.PathUnescape(seg); err == nil && url.PathEscape(name) == seg && safeName(name) {
 		return name
 	}
 	return hashedName(href)
+}
+
+// hasDotSegment reports whether href has a "." or ".." path segment
+// (RFC 3986 section 5.2.4), which a canonical href never has.
+func hasDotSegment(href string) bool {
+	for _, seg := range strings.Split(href, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func hashedName(href string) string {
