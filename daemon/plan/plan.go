@@ -296,9 +296,14 @@ func (p *planner) item(i int) {
 		href, etag = r.Href, r.ETag
 	}
 	if p.remMoved[i] {
-		// State is keyed by href: drop the old entry, the action below
-		// records the item at its new href.
-		p.add(Action{Kind: Forget, Href: k.Href, Name: k.Name, UID: k.UID, Reason: "moved on the server to " + r.Href})
+		// State is keyed by href: drop the old entry when the action below
+		// records the item at its new href (not when it is held by a Skip:
+		// then state stays, and so does the plan at the next pass).
+		defer func(n int) {
+			if len(p.acts) > n && p.acts[len(p.acts)-1].Kind != Skip {
+				p.add(Action{Kind: Forget, Href: k.Href, Name: k.Name, UID: k.UID, Reason: "moved on the server to " + r.Href})
+			}
+		}(len(p.acts))
 	}
 
 	if l != nil && l.Invalid != "" {
