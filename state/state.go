@@ -1,0 +1,487 @@
+// Package state is vdird's persistent memory: per collection the last
+// synced view of both sides (href, etag, local file name and fingerprint,
+// content hash, UID and the last synced bytes, the "base" for three-way
+// merges), the collection's ctag / sync-token, and a journal of remote
+// writes in flight.
+//
+// Everything lives in one bbolt file. bbolt is an implementation detail:
+// no bbolt type crosses the API. The file is locked while open, so a second
+// vdird on the same file fails fast with ErrLocked instead of both
+// daemons corrupting each other's view.
+package state
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+var (
+	// ErrLocked means another process (or another Store in this process)
+	// holds the state file. The error message names the file.
+	ErrLocked = errors.New("state file locked")
+	// ErrNewerSchema means the file was written by a newer vdird; it is
+	// refused rather than misread or downgraded.
+	ErrNewerSchema = errors.New("state file has a newer schema")
+	// ErrKeyMismatch means SetCollection was given a Collection whose Key
+	// differs from the key of the Update.
+	ErrKeyMismatch = errors.New("collection key does not match the transaction")
+	// ErrTxDone means a Tx was used after its Update returned.
+	ErrTxDone = errors.New("transaction already finished")
+	// ErrNotStateFile means the file is a bbolt database but not one
+	// written by vdird.
+	ErrNotStateFile = errors.New("not a vdird state file")
+)
+
+// lockTimeout bounds how long Open waits for the file lock.
+const lockTimeout = time.Second
+
+type lockedError struct{ path string }
+
+func (e *lockedError) Error() string { return "another vdird is using " + e.path }
+func (e *lockedError) Unwrap() error { return ErrLocked }
+
+var (
+	bucketMeta        = []byte("meta")
+	bucketCollections = []byte("collections")
+	bucketJournal     = []byte("journal")
+	keySchema         = []byte("schema")
+	keyInfo           = []byte("info")
+	bucketItems       = []byte("items")
+	bucketBase        = []byte("base")
+)
+
+// Fingerprint is the local file's lstat identity (mirrors vdir.Fingerprint;
+// state does not import vdir).
+type Fingerprint struct {
+	Size  int64  `json:"s"`
+	ModNs int64  `json:"m"`
+	Inode uint64 `json:"i"`
+}
+
+// Collection is what is remembered about one synced calendar.
+type Collection struct {
+	Key         string // opaque id chosen by the engine, e.g. "account/href"
+	Account     string
+	Href        string
+	Dir         string // local folder path
+	CTag        string // CalendarServer getctag as last observed before a listing
+	SyncToken   string // RFC 6578 section 4 DAV:sync-token
+	DisplayName string
+	Color       string
+	ReadOnly    bool
+	LastSync    time.Time
+	LastError   string
+}
+
+// Item is the last synced state of one calendar object resource.
+type Item struct {
+	Href        string
+	ETag        string // opaque, exactly as received (RFC 9110 section 8.8.3)
+	Name        string // local file name
+	Fingerprint Fingerprint
+	Hash        string // content hash of the synced bytes
+	UID         string
+	Base        []byte // last synced bytes (for three-way merge); may be nil
+}
+
+// itemRecord is the stored form of an Item: Base lives in its own bucket so
+// that listing items never touches the (large) bodies.
+type itemRecord struct {
+	ETag        string      `json:"e,omitempty"`
+	Name        string      `json:"n,omitempty"`
+	Fingerprint Fingerprint `json:"f"`
+	Hash        string      `json:"h,omitempty"`
+	UID         string      `json:"u,omitempty"`
+}
+
+// Store is an open state file.
+type Store struct {
+	db      *bolt.DB
+	path    string
+	version int
+}
+
+// Open opens (creating if needed) the state file at path, creating its
+// parent directory with mode 0700 and the file with 0600, and migrates it
+// to the current schema. A file held by another process or Store gives
+// ErrLocked after about a second; one from a newer vdird gives
+// ErrNewerSchema.
+func Open(path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	// Never NoSync: state must survive power loss as well as crashes.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, &lockedError{path: path}
+		}
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close releases the file and its lock.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close state %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Path returns the file path given to Open.
+func (s *Store) Path() string { return s.path }
+
+// SchemaVersion returns the schema version of the open file (after
+// migration, always CurrentSchema).
+func (s *Store) SchemaVersion() int { return s.version }
+
+// Collections returns all collections, sorted by Key.
+func (s *Store) Collections() ([]Collection, error) {
+	var out []Collection
+	err := s.db.View(func(btx *bolt.Tx) error {
+		root := btx.Bucket(bucketCollections)
+		return root.ForEachBucket(func(k []byte) error {
+			c, _, err := readInfo(root.Bucket(k), string(k))
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("collections: %w", err)
+	}
+	// bbolt keys are byte-ordered, which is Go string order; sort anyway
+	// because the order is part of the contract.
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// Collection returns one collection; ok is false if it is unknown.
+func (s *Store) Collection(key string) (Collection, bool, error) {
+	var (
+		c  Collection
+		ok bool
+	)
+	err := s.db.View(func(btx *bolt.Tx) error {
+		b := btx.Bucket(bucketCollections).Bucket([]byte(key))
+		if b == nil {
+			return nil
+		}
+		var err error
+		c, ok, err = readInfo(b, key)
+		return err
+	})
+	if err != nil {
+		return Collection{}, false, fmt.Errorf("collection %s: %w", key, err)
+	}
+	return c, ok, nil
+}
+
+// readInfo decodes a collection bucket's info. A bucket that only has
+// items (PutItem before SetCollection) still counts as existing.
+func readInfo(b *bolt.Bucket, key string) (Collection, bool, error) {
+	if b == nil {
+		return Collection{}, false, nil
+	}
+	c := Collection{Key: key}
+	if v := b.Get(keyInfo); v != nil {
+		if err := json.Unmarshal(v, &c); err != nil {
+			return Collection{}, false, fmt.Errorf("decode collection %s: %w", key, err)
+		}
+		c.Key = key
+	}
+	return c, true, nil
+}
+
+// Items returns a collection's items sorted by Href, without Base (the
+// fast path for planning). An unknown collection has no items.
+func (s *Store) Items(key string) ([]Item, error) {
+	var out []Item
+	err := s.db.View(func(btx *bolt.Tx) error {
+		b := btx.Bucket(bucketCollections).Bucket([]byte(key))
+		if b == nil {
+			return nil
+		}
+		items := b.Bucket(bucketItems)
+		if items == nil {
+			return nil
+		}
+		return items.ForEach(func(k, v []byte) error {
+			it, err := decodeItem(k, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, it)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("items of %s: %w", key, err)
+	}
+	return out, nil
+}
+
+// Item returns one item with its Base; ok is false if it is unknown.
+func (s *Store) Item(key, href string) (Item, bool, error) {
+	var (
+		it Item
+		ok bool
+	)
+	err := s.db.View(func(btx *bolt.Tx) error {
+		b := btx.Bucket(bucketCollections).Bucket([]byte(key))
+		if b == nil {
+			return nil
+		}
+		var err error
+		it, ok, err = getItem(b, href)
+		return err
+	})
+	if err != nil {
+		return Item{}, false, fmt.Errorf("item %s in %s: %w", href, key, err)
+	}
+	return it, ok, nil
+}
+
+func getItem(b *bolt.Bucket, href string) (Item, bool, error) {
+	items := b.Bucket(bucketItems)
+	if items == nil {
+		return Item{}, false, nil
+	}
+	v := items.Get([]byte(href))
+	if v == nil {
+		return Item{}, false, nil
+	}
+	it, err := decodeItem([]byte(href), v)
+	if err != nil {
+		return Item{}, false, err
+	}
+	if base := b.Bucket(bucketBase); base != nil {
+		if bv := base.Get([]byte(href)); bv != nil {
+			// Copy: bbolt memory is only valid inside the transaction.
+			it.Base = append([]byte{}, bv...)
+		}
+	}
+	return it, true, nil
+}
+
+func decodeItem(k, v []byte) (Item, error) {
+	var r itemRecord
+	if err := json.Unmarshal(v, &r); err != nil {
+		return Item{}, fmt.Errorf("decode item %s: %w", k, err)
+	}
+	// string(k) copies, so nothing here aliases bbolt memory.
+	return Item{Href: string(k), ETag: r.ETag, Name: r.Name, Fingerprint: r.Fingerprint, Hash: r.Hash, UID: r.UID}, nil
+}
+
+// Update runs fn in one read-write transaction scoped to the collection
+// key: everything fn does is committed together, or (when fn returns an
+// error) nothing is.
+func (s *Store) Update(key string, fn func(tx *Tx) error) error {
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		tx := &Tx{btx: btx, key: key}
+		defer func() { tx.btx = nil }()
+		return fn(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("update %s: %w", key, err)
+	}
+	return nil
+}
+
+// DeleteCollection forgets a collection: its info, items, bases and its
+// journal entries. Unknown keys are not an error.
+func (s *Store) DeleteCollection(key string) error {
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		root := btx.Bucket(bucketCollections)
+		if root.Bucket([]byte(key)) != nil {
+			if err := root.DeleteBucket([]byte(key)); err != nil {
+				return err
+			}
+		}
+		j := btx.Bucket(bucketJournal)
+		var drop [][]byte
+		err := j.ForEach(func(k, v []byte) error {
+			var e JournalEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode journal entry: %w", err)
+			}
+			if e.Key == key {
+				drop = append(drop, append([]byte{}, k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range drop {
+			if err := j.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete collection %s: %w", key, err)
+	}
+	return nil
+}
+
+// Tx is a read-write transaction on one collection, valid only inside the
+// Update callback that received it.
+type Tx struct {
+	btx *bolt.Tx
+	key string
+}
+
+// bucket returns the collection's bucket, creating it when create is set.
+func (tx *Tx) bucket(create bool) (*bolt.Bucket, error) {
+	if tx.btx == nil {
+		return nil, ErrTxDone
+	}
+	root := tx.btx.Bucket(bucketCollections)
+	if !create {
+		return root.Bucket([]byte(tx.key)), nil
+	}
+	b, err := root.CreateBucketIfNotExists([]byte(tx.key))
+	if err != nil {
+		return nil, fmt.Errorf("collection bucket %s: %w", tx.key, err)
+	}
+	return b, nil
+}
+
+// Collection returns the collection's current info (including changes
+// made earlier in this transaction); ok is false if it is unknown.
+func (tx *Tx) Collection() (Collection, bool) {
+	b, err := tx.bucket(false)
+	if err != nil || b == nil {
+		return Collection{}, false
+	}
+	c, ok, err := readInfo(b, tx.key)
+	if err != nil {
+		return Collection{}, false
+	}
+	return c, ok
+}
+
+// SetCollection stores the collection's info. c.Key must be the key of the
+// Update (ErrKeyMismatch otherwise).
+func (tx *Tx) SetCollection(c Collection) error {
+	if c.Key != tx.key {
+		return fmt.Errorf("set collection %q in tx for %q: %w", c.Key, tx.key, ErrKeyMismatch)
+	}
+	b, err := tx.bucket(true)
+	if err != nil {
+		return fmt.Errorf("set collection %s: %w", tx.key, err)
+	}
+	v, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode collection %s: %w", tx.key, err)
+	}
+	if err := b.Put(keyInfo, v); err != nil {
+		return fmt.Errorf("set collection %s: %w", tx.key, err)
+	}
+	return nil
+}
+
+// Item returns one item (with Base) as seen inside this transaction.
+func (tx *Tx) Item(href string) (Item, bool, error) {
+	b, err := tx.bucket(false)
+	if err != nil {
+		return Item{}, false, err
+	}
+	if b == nil {
+		return Item{}, false, nil
+	}
+	return getItem(b, href)
+}
+
+// PutItem stores it under it.Href, replacing any previous record. A nil
+// Base removes the stored base.
+func (tx *Tx) PutItem(it Item) error {
+	if it.Href == "" {
+		return fmt.Errorf("put item in %s: empty href", tx.key)
+	}
+	b, err := tx.bucket(true)
+	if err != nil {
+		return fmt.Errorf("put item %s: %w", it.Href, err)
+	}
+	items, err := b.CreateBucketIfNotExists(bucketItems)
+	if err != nil {
+		return fmt.Errorf("put item %s: %w", it.Href, err)
+	}
+	v, err := json.Marshal(itemRecord{ETag: it.ETag, Name: it.Name, Fingerprint: it.Fingerprint, Hash: it.Hash, UID: it.UID})
+	if err != nil {
+		return fmt.Errorf("encode item %s: %w", it.Href, err)
+	}
+	if err := items.Put([]byte(it.Href), v); err != nil {
+		return fmt.Errorf("put item %s: %w", it.Href, err)
+	}
+	base, err := b.CreateBucketIfNotExists(bucketBase)
+	if err != nil {
+		return fmt.Errorf("put item %s: %w", it.Href, err)
+	}
+	if it.Base == nil {
+		err = base.Delete([]byte(it.Href))
+	} else {
+		err = base.Put([]byte(it.Href), it.Base)
+	}
+	if err != nil {
+		return fmt.Errorf("put item base %s: %w", it.Href, err)
+	}
+	return nil
+}
+
+// DeleteItem forgets one item (and its base). Unknown hrefs are not an error.
+func (tx *Tx) DeleteItem(href string) error {
+	b, err := tx.bucket(false)
+	if err != nil {
+		return fmt.Errorf("delete item %s: %w", href, err)
+	}
+	if b == nil {
+		return nil
+	}
+	for _, name := range [][]byte{bucketItems, bucketBase} {
+		if sub := b.Bucket(name); sub != nil {
+			if err := sub.Delete([]byte(href)); err != nil {
+				return fmt.Errorf("delete item %s: %w", href, err)
+			}
+		}
+	}
+	return nil
+}
+
+// EndJournal clears journal entry id in this transaction, so the entry
+// disappears exactly when the result it stands for is recorded.
+func (tx *Tx) EndJournal(id uint64) error {
+	if tx.btx == nil {
+		return fmt.Errorf("end journal %d: %w", id, ErrTxDone)
+	}
+	if err := tx.btx.Bucket(bucketJournal).Delete(journalKey(id)); err != nil {
+		return fmt.Errorf("end journal %d: %w", id, err)
+	}
+	return nil
+}
+
+func journalKey(id uint64) []byte {
+	// Big-endian so byte order is numeric order: Pending is oldest first.
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], id)
+	return k[:]
+}
