@@ -62,9 +62,9 @@ var (
 // Fingerprint is the local file's lstat identity (mirrors vdir.Fingerprint;
 // state does not import vdir).
 type Fingerprint struct {
-	Size  int64  `json:"s"`
-	ModNs int64  `json:"m"`
-	Inode uint64 `json:"i"`
+	Size  int64
+	ModNs int64
+	Inode uint64
 }
 
 // Collection is what is remembered about one synced calendar.
@@ -91,16 +91,6 @@ type Item struct {
 	Hash        string // content hash of the synced bytes
 	UID         string
 	Base        []byte // last synced bytes (for three-way merge); may be nil
-}
-
-// itemRecord is the stored form of an Item: Base lives in its own bucket so
-// that listing items never touches the (large) bodies.
-type itemRecord struct {
-	ETag        string      `json:"e,omitempty"`
-	Name        string      `json:"n,omitempty"`
-	Fingerprint Fingerprint `json:"f"`
-	Hash        string      `json:"h,omitempty"`
-	UID         string      `json:"u,omitempty"`
 }
 
 // Store is an open state file.
@@ -281,15 +271,6 @@ func getItem(b *bolt.Bucket, href string) (Item, bool, error) {
 	return it, true, nil
 }
 
-func decodeItem(k, v []byte) (Item, error) {
-	var r itemRecord
-	if err := json.Unmarshal(v, &r); err != nil {
-		return Item{}, fmt.Errorf("decode item %s: %w", k, err)
-	}
-	// string(k) copies, so nothing here aliases bbolt memory.
-	return Item{Href: string(k), ETag: r.ETag, Name: r.Name, Fingerprint: r.Fingerprint, Hash: r.Hash, UID: r.UID}, nil
-}
-
 // Update runs fn in one read-write transaction scoped to the collection
 // key: everything fn does is committed together, or (when fn returns an
 // error) nothing is.
@@ -426,11 +407,7 @@ func (tx *Tx) PutItem(it Item) error {
 	if err != nil {
 		return fmt.Errorf("put item %s: %w", it.Href, err)
 	}
-	v, err := json.Marshal(itemRecord{ETag: it.ETag, Name: it.Name, Fingerprint: it.Fingerprint, Hash: it.Hash, UID: it.UID})
-	if err != nil {
-		return fmt.Errorf("encode item %s: %w", it.Href, err)
-	}
-	if err := items.Put([]byte(it.Href), v); err != nil {
+	if err := items.Put([]byte(it.Href), encodeItem(it)); err != nil {
 		return fmt.Errorf("put item %s: %w", it.Href, err)
 	}
 	base, err := b.CreateBucketIfNotExists(bucketBase)

@@ -1,0 +1,70 @@
+package state
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Item records use a small binary encoding rather than JSON: Items is on
+// the planning path of every pass and a 10k-item calendar decodes about
+// ten times faster this way.
+//
+//	format byte (1) | uvarint len + ETag | Name | Hash | UID |
+//	varint Size | varint ModNs | uvarint Inode
+//
+// Unknown trailing bytes are ignored so a later schema can append fields.
+const itemFormat = 1
+
+var errShortRecord = errors.New("truncated item record")
+
+func encodeItem(it Item) []byte {
+	n := 1 + 4*binary.MaxVarintLen64 + len(it.ETag) + len(it.Name) + len(it.Hash) + len(it.UID) + 3*binary.MaxVarintLen64
+	b := make([]byte, 0, n)
+	b = append(b, itemFormat)
+	for _, s := range []string{it.ETag, it.Name, it.Hash, it.UID} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendVarint(b, it.Fingerprint.Size)
+	b = binary.AppendVarint(b, it.Fingerprint.ModNs)
+	b = binary.AppendUvarint(b, it.Fingerprint.Inode)
+	return b
+}
+
+func decodeItem(k, v []byte) (Item, error) {
+	if len(v) == 0 || v[0] != itemFormat {
+		return Item{}, fmt.Errorf("decode item %s: unknown record format", k)
+	}
+	v = v[1:]
+	str := func() (string, error) {
+		l, n := binary.Uvarint(v)
+		if n <= 0 || uint64(len(v)-n) < l {
+			return "", errShortRecord
+		}
+		s := string(v[n : n+int(l)]) // string() copies out of bbolt memory
+		v = v[n+int(l):]
+		return s, nil
+	}
+	// string(k) copies, so nothing in the Item aliases bbolt memory.
+	it := Item{Href: string(k)}
+	var err error
+	for _, dst := range []*string{&it.ETag, &it.Name, &it.Hash, &it.UID} {
+		if *dst, err = str(); err != nil {
+			return Item{}, fmt.Errorf("decode item %s: %w", k, err)
+		}
+	}
+	var n int
+	if it.Fingerprint.Size, n = binary.Varint(v); n <= 0 {
+		return Item{}, fmt.Errorf("decode item %s: %w", k, errShortRecord)
+	}
+	v = v[n:]
+	if it.Fingerprint.ModNs, n = binary.Varint(v); n <= 0 {
+		return Item{}, fmt.Errorf("decode item %s: %w", k, errShortRecord)
+	}
+	v = v[n:]
+	if it.Fingerprint.Inode, n = binary.Uvarint(v); n <= 0 {
+		return Item{}, fmt.Errorf("decode item %s: %w", k, errShortRecord)
+	}
+	return it, nil
+}
