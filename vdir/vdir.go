@@ -54,7 +54,9 @@ const (
 
 // Fingerprint identifies one version of a file by its lstat data. ctime is
 // deliberately not used: our own rename changes it, and it cannot be
-// preserved by backups or copies.
+// preserved by backups or copies. An in-place edit that keeps the size
+// within one mtime tick of the file system goes unseen; editors that save
+// atomically always change the inode.
 type Fingerprint struct {
 	Size  int64
 	ModNs int64 // modification time, nanoseconds since the Unix epoch
@@ -78,7 +80,7 @@ type Dir struct {
 func Open(path string) (*Dir, error) {
 	resolved, err := filepath.EvalSymlinks(path)
 	if err != nil {
-		return nil, fmt.Errorf("open vdir %s: %w (%w)", path, ErrNoDir, err)
+		return nil, openError(path, err)
 	}
 	resolved, err = filepath.Abs(resolved)
 	if err != nil {
@@ -86,12 +88,22 @@ func Open(path string) (*Dir, error) {
 	}
 	fi, err := os.Stat(resolved)
 	if err != nil {
-		return nil, fmt.Errorf("open vdir %s: %w (%w)", path, ErrNoDir, err)
+		return nil, openError(path, err)
 	}
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("open vdir %s: %w", path, ErrNoDir)
 	}
 	return &Dir{path: resolved}, nil
+}
+
+// openError classifies a failure to reach the root: missing (or a dangling
+// or looping link) is ErrNoDir; anything else, such as a permission
+// problem, is reported as itself.
+func openError(path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP) {
+		return fmt.Errorf("open vdir %s: %w (%w)", path, ErrNoDir, err)
+	}
+	return fmt.Errorf("open vdir %s: %w", path, err)
 }
 
 // Create makes the folder (mode 0700, parents included) if needed and opens it.

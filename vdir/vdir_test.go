@@ -471,3 +471,13 @@ func BenchmarkList10k(b *testing.B) {
 		}
 	}
 }
+
+func TestOpen_DanglingSymlinkRoot_ErrNoDir(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(filepath.Join(t.TempDir(), "gone"), link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(link); !errors.Is(err, ErrNoDir) {
+		t.Fatalf("err = %v, want ErrNoDir", err)
+	}
+}
