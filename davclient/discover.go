@@ -1,0 +1,302 @@
+package davclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// Calendar is a calendar collection (RFC 4791 §4.2) with the props vdird needs.
+type Calendar struct {
+	Href         string   // canonical escaped absolute path, trailing slash
+	DisplayName  string   // DAV:displayname
+	Color        string   // ICAL:calendar-color (Apple namespace http://apple.com/ns/ical/)
+	CTag         string   // CS:getctag (http://calendarserver.org/ns/); "" if absent
+	SyncToken    string   // DAV:sync-token (RFC 6578 §4); "" if absent
+	SupportsSync bool     // sync-token present or supported-report-set lists sync-collection
+	Components   []string // supported-calendar-component-set (RFC 4791 §5.2.3); nil = unknown (treat as all)
+	ReadOnly     bool     // current-user-privilege-set lacks DAV:write / write-content (RFC 3744 §5.4); unknown → false
+}
+
+// calendarProps is the PROPFIND body for collections (seed step 0/1 plus
+// what the design needs).
+const calendarProps = `<?xml version="1.0" encoding="utf-8"?>
+<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:CS="http://calendarserver.org/ns/" xmlns:I="http://apple.com/ns/ical/">
+<D:prop><D:resourcetype/><D:displayname/><CS:getctag/><D:sync-token/><C:supported-calendar-component-set/><D:current-user-privilege-set/><D:supported-report-set/><I:calendar-color/></D:prop>
+</D:propfind>`
+
+const principalProps = `<?xml version="1.0" encoding="utf-8"?>
+<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+<D:prop><D:current-user-principal/><C:calendar-home-set/><D:resourcetype/></D:prop>
+</D:propfind>`
+
+// Discover finds the calendar home (RFC 6764 §5 well-known URI, then
+// RFC 5397 current-user-principal, then RFC 4791 §6.2.1 calendar-home-set)
+// and lists the calendars in it, sorted by Href.
+//
+// The well-known URI is only consulted when the configured URL has no path
+// (a bare server name); a configured path is used as given. A same-origin
+// redirect from the well-known URI is followed by hand (net/http would turn
+// the PROPFIND into a GET); a 404 or other refusal falls back to the
+// configured URL; a redirect to another origin is ErrRedirect.
+func (c *Client) Discover(ctx context.Context) ([]Calendar, error) {
+	home, err := c.discoverHome(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.home = home
+	c.mu.Unlock()
+	return c.ListCalendars(ctx, home)
+}
+
+// HomeSet returns the calendar-home-set href, discovering it on first use.
+func (c *Client) HomeSet(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	h := c.home
+	c.mu.Unlock()
+	if h != "" {
+		return h, nil
+	}
+	h, err := c.discoverHome(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	c.home = h
+	c.mu.Unlock()
+	return h, nil
+}
+
+func (c *Client) discoverHome(ctx context.Context) (string, error) {
+	start, err := c.canonical(c.base.EscapedPath())
+	if err != nil {
+		return "", err
+	}
+	if start == "/" {
+		if start, err = c.wellKnown(ctx); err != nil {
+			return "", err
+		}
+	}
+	r, err := c.propfind0(ctx, start, principalProps)
+	if err != nil {
+		return "", fmt.Errorf("discover: %w", err)
+	}
+	if h := r.prop(nsCalDAV, "calendar-home-set"); h != nil {
+		return c.hrefIn(h, "calendar-home-set")
+	}
+	if p := r.prop(nsDAV, "current-user-principal"); p != nil && p.child(nsDAV, "href") != nil {
+		principal, err := c.hrefIn(p, "current-user-principal")
+		if err != nil {
+			return "", err
+		}
+		r, err := c.propfind0(ctx, principal, principalProps)
+		if err != nil {
+			return "", fmt.Errorf("discover principal: %w", err)
+		}
+		if h := r.prop(nsCalDAV, "calendar-home-set"); h != nil {
+			return c.hrefIn(h, "calendar-home-set")
+		}
+		return "", fmt.Errorf("discover: principal %s has no calendar-home-set: %w", principal, ErrNotFound)
+	}
+	// No principal: the configured URL is taken to be the calendar home itself.
+	return c.collHref(start)
+}
+
+// hrefIn reads the DAV:href inside a property as a canonical collection href.
+func (c *Client) hrefIn(n *node, what string) (string, error) {
+	h := n.child(nsDAV, "href")
+	if h == nil || h.text() == "" {
+		return "", fmt.Errorf("discover: %s without href: %w", what, ErrMalformed)
+	}
+	return c.collHref(h.text())
+}
+
+// wellKnown resolves /.well-known/caldav (RFC 6764 §5) to a context path.
+func (c *Client) wellKnown(ctx context.Context) (string, error) {
+	href := "/.well-known/caldav"
+	for hops := 0; hops < 5; hops++ {
+		resp, err := c.send(ctx, request{method: "PROPFIND", href: href, depth: "0", body: []byte(principalProps), ctype: "application/xml; charset=utf-8"})
+		if err != nil {
+			return "", fmt.Errorf("discover: %w", err)
+		}
+		switch {
+		case resp.StatusCode >= 300 && resp.StatusCode < 400:
+			loc := resp.Header.Get("Location")
+			discard(resp)
+			if loc == "" {
+				return "", fmt.Errorf("discover: PROPFIND %s: %d without Location: %w", href, resp.StatusCode, ErrMalformed)
+			}
+			next, err := Canonical(resp.Request.URL, loc)
+			if err != nil {
+				return "", fmt.Errorf("discover: PROPFIND %s redirects to %s: %w", href, safeLoc(loc), ErrRedirect)
+			}
+			href = next
+			continue
+		case resp.StatusCode == http.StatusMultiStatus:
+			discard(resp)
+			return href, nil
+		case resp.StatusCode == http.StatusUnauthorized:
+			return "", c.statusError("PROPFIND", resp)
+		default: // 404, 405, ...: no well-known support, use the configured URL
+			discard(resp)
+			return c.canonical(c.base.EscapedPath())
+		}
+	}
+	return "", fmt.Errorf("discover: too many redirects from /.well-known/caldav: %w", ErrRedirect)
+}
+
+// safeLoc strips userinfo from a Location for error messages.
+func safeLoc(loc string) string {
+	if u, err := url.Parse(loc); err == nil {
+		return redact(u)
+	}
+	return "(unparsable)"
+}
+
+// propfind0 does a Depth-0 PROPFIND and returns the response for href.
+func (c *Client) propfind0(ctx context.Context, href, body string) (*msResponse, error) {
+	p, resp, err := c.multistatus(ctx, request{method: "PROPFIND", href: href, depth: "0", body: []byte(body)}, true)
+	if err != nil {
+		return nil, err
+	}
+	defer discard(resp)
+	var first *msResponse
+	for {
+		r, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, parseErr("PROPFIND", resp, err)
+		}
+		h, err := Canonical(resp.Request.URL, r.Hrefs[0])
+		if err != nil {
+			continue
+		}
+		if sameColl(h, href) {
+			return r, nil
+		}
+		if first == nil {
+			first = r
+		}
+	}
+	// Some servers answer with the href spelled differently (a rewrite
+	// behind a proxy); with Depth 0 the single response is the resource.
+	if first != nil {
+		return first, nil
+	}
+	return nil, parseErr("PROPFIND", resp, fmt.Errorf("%w: no response for %s", ErrMalformed, href))
+}
+
+// ListCalendars does one Depth-1 PROPFIND of a known calendar home and returns
+// its calendar collections sorted by Href. Members outside home are skipped
+// and reported as an ErrOutsideCollection error alongside the valid result.
+func (c *Client) ListCalendars(ctx context.Context, home string) ([]Calendar, error) {
+	home, err := c.collHref(home)
+	if err != nil {
+		return nil, err
+	}
+	p, resp, err := c.multistatus(ctx, request{method: "PROPFIND", href: home, depth: "1", body: []byte(calendarProps)}, true)
+	if err != nil {
+		return nil, err
+	}
+	defer discard(resp)
+	var cals []Calendar
+	var outside []string
+	for {
+		r, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, parseErr("PROPFIND", resp, err)
+		}
+		h, err := Canonical(resp.Request.URL, r.Hrefs[0])
+		if err != nil {
+			outside = append(outside, r.Hrefs[0])
+			continue
+		}
+		if sameColl(h, home) {
+			continue
+		}
+		if !strings.HasSuffix(h, "/") {
+			h += "/"
+		}
+		if !inside(home, h) {
+			outside = append(outside, h)
+			continue
+		}
+		if cal, ok := calendarFrom(r, h); ok {
+			cals = append(cals, cal)
+		}
+	}
+	sort.Slice(cals, func(i, j int) bool { return cals[i].Href < cals[j].Href })
+	return cals, outsideErr("PROPFIND", resp, outside)
+}
+
+// Calendar does a Depth-0 PROPFIND of one calendar: the cheap change check.
+func (c *Client) Calendar(ctx context.Context, href string) (Calendar, error) {
+	href, err := c.collHref(href)
+	if err != nil {
+		return Calendar{}, err
+	}
+	r, err := c.propfind0(ctx, href, calendarProps)
+	if err != nil {
+		return Calendar{}, err
+	}
+	cal, ok := calendarFrom(r, href)
+	if !ok {
+		return Calendar{}, fmt.Errorf("PROPFIND %s: not a calendar collection: %w", c.urlFor(href), ErrNotFound)
+	}
+	return cal, nil
+}
+
+// calendarFrom reads a Calendar from a PROPFIND response; ok is false when
+// the resource is not a calendar collection.
+func calendarFrom(r *msResponse, href string) (Calendar, bool) {
+	rt := r.prop(nsDAV, "resourcetype")
+	if rt == nil || rt.child(nsCalDAV, "calendar") == nil {
+		return Calendar{}, false
+	}
+	cal := Calendar{Href: href}
+	if n := r.prop(nsDAV, "displayname"); n != nil {
+		cal.DisplayName = n.text()
+	}
+	if n := r.prop(nsICal, "calendar-color"); n != nil {
+		cal.Color = n.text()
+	}
+	if n := r.prop(nsCS, "getctag"); n != nil {
+		cal.CTag = n.text()
+	}
+	if n := r.prop(nsDAV, "sync-token"); n != nil {
+		cal.SyncToken = n.text()
+	}
+	cal.SupportsSync = cal.SyncToken != ""
+	if n := r.prop(nsDAV, "supported-report-set"); n != nil && n.has(nsDAV, "sync-collection") {
+		cal.SupportsSync = true
+	}
+	if n := r.prop(nsCalDAV, "supported-calendar-component-set"); n != nil {
+		cal.Components = []string{}
+		for _, comp := range n.Children {
+			if comp.Name.Space != nsCalDAV || comp.Name.Local != "comp" {
+				continue
+			}
+			for _, a := range comp.Attr {
+				if a.Name.Local == "name" && a.Value != "" {
+					cal.Components = append(cal.Components, strings.ToUpper(a.Value))
+				}
+			}
+		}
+	}
+	if n := r.prop(nsDAV, "current-user-privilege-set"); n != nil {
+		// RFC 3744 §3.12: DAV:all contains DAV:write, which contains write-content.
+		cal.ReadOnly = !(n.has(nsDAV, "write") || n.has(nsDAV, "write-content") || n.has(nsDAV, "all"))
+	}
+	return cal, true
+}

@@ -1,0 +1,174 @@
+package davclient
+
+import (
+	"fmt"
+	"io"
+)
+
+// guardReader sits between the HTTP body and encoding/xml and does two jobs
+// the decoder cannot do for us:
+//
+//  1. It keeps carriage returns in text content. XML 1.0 §2.11 makes a parser
+//     turn CRLF into LF, which would silently change every iCalendar object
+//     (RFC 5545 §3.1 lines end in CRLF). A CR in text becomes the character
+//     reference "&#13;", which the decoder passes through unchanged; a CR in a
+//     CDATA section closes and reopens the section around "&#13;". CRs inside
+//     tags, comments and processing instructions are left alone.
+//  2. It bounds how much the decoder can buffer: encoding/xml collects a whole
+//     text run or tag into memory before returning it, so a single huge text
+//     node or tag fails here with ErrTooLarge before it is ever buffered.
+type guardReader struct {
+	r      io.Reader
+	buf    []byte // raw input chunk
+	out    []byte // transformed bytes waiting for Read
+	off    int
+	state  guardState
+	quote  byte
+	t1, t2 byte  // the two previous input bytes, to find "]]>", "-->", "?>"
+	run    int64 // bytes in the current text run / CDATA section / tag
+	maxRun int64 // cap on a text run or CDATA section (raw bytes)
+	maxTag int64 // cap on a tag, comment, PI or declaration
+	err    error
+}
+
+type guardState uint8
+
+const (
+	gText guardState = iota
+	gLT              // just saw '<'
+	gBang            // just saw "<!"
+	gTag             // inside a start/end tag or declaration
+	gCDATA
+	gComment
+	gPI
+)
+
+const crRef = "&#13;"
+
+func newGuardReader(r io.Reader, maxRun, maxTag int64) *guardReader {
+	return &guardReader{r: r, buf: make([]byte, 32<<10), maxRun: maxRun, maxTag: maxTag}
+}
+
+func (g *guardReader) Read(p []byte) (int, error) {
+	for g.off >= len(g.out) {
+		if g.err != nil {
+			return 0, g.err
+		}
+		g.out = g.out[:0]
+		g.off = 0
+		n, err := g.r.Read(g.buf)
+		if n > 0 {
+			if terr := g.transform(g.buf[:n]); terr != nil {
+				// Bytes already transformed are dropped: the document is refused.
+				g.out = g.out[:0]
+				g.err = terr
+				return 0, terr
+			}
+		}
+		if err != nil {
+			g.err = err
+		}
+	}
+	n := copy(p, g.out[g.off:])
+	g.off += n
+	return n, nil
+}
+
+func (g *guardReader) transform(in []byte) error {
+	for _, b := range in {
+		switch g.state {
+		case gText:
+			switch b {
+			case '<':
+				g.state = gLT
+				g.run = 0
+				g.out = append(g.out, b)
+			case '\r':
+				g.out = append(g.out, crRef...)
+			default:
+				g.out = append(g.out, b)
+			}
+			if g.state == gText {
+				g.run++
+				if g.run > g.maxRun {
+					return fmt.Errorf("%w: XML text longer than %d bytes", ErrTooLarge, g.maxRun)
+				}
+			}
+		case gLT:
+			g.out = append(g.out, b)
+			switch b {
+			case '!':
+				g.state = gBang
+			case '?':
+				g.state, g.t1, g.t2 = gPI, 0, 0
+			default:
+				g.state, g.quote = gTag, 0
+				g.tagByte(b)
+			}
+		case gBang:
+			g.out = append(g.out, b)
+			switch b {
+			case '-':
+				g.state, g.t1, g.t2 = gComment, 0, 0
+			case '[':
+				g.state, g.t1, g.t2 = gCDATA, 0, 0
+			default:
+				g.state, g.quote = gTag, 0
+				g.tagByte(b)
+			}
+		case gTag:
+			g.out = append(g.out, b)
+			g.tagByte(b)
+		case gCDATA:
+			if b == '\r' {
+				g.out = append(g.out, "]]>"+crRef+"<![CDATA["...)
+			} else {
+				g.out = append(g.out, b)
+			}
+			if b == '>' && g.t1 == ']' && g.t2 == ']' {
+				g.state = gText
+				g.run = 0
+			}
+		case gComment:
+			g.out = append(g.out, b)
+			if b == '>' && g.t1 == '-' && g.t2 == '-' {
+				g.state = gText
+				g.run = 0
+			}
+		case gPI:
+			g.out = append(g.out, b)
+			if b == '>' && g.t1 == '?' {
+				g.state = gText
+				g.run = 0
+			}
+		}
+		g.t2, g.t1 = g.t1, b
+		if g.state != gText {
+			g.run++
+			limit := g.maxTag
+			if g.state == gCDATA {
+				limit = g.maxRun
+			}
+			if g.run > limit {
+				return fmt.Errorf("%w: XML markup longer than %d bytes", ErrTooLarge, limit)
+			}
+		}
+	}
+	return nil
+}
+
+// tagByte tracks quoting inside a tag so a '>' in an attribute value does not
+// end it.
+func (g *guardReader) tagByte(b byte) {
+	switch {
+	case g.quote != 0:
+		if b == g.quote {
+			g.quote = 0
+		}
+	case b == '"' || b == '\'':
+		g.quote = b
+	case b == '>':
+		g.state = gText
+		g.run = 0
+	}
+}

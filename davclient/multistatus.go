@@ -1,0 +1,390 @@
+package davclient
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// XML namespaces used by CalDAV.
+const (
+	nsDAV    = "DAV:"
+	nsCalDAV = "urn:ietf:params:xml:ns:caldav" // RFC 4791
+	nsCS     = "http://calendarserver.org/ns/" // getctag
+	nsICal   = "http://apple.com/ns/ical/"     // calendar-color
+	maxDepth = 64                              // XML nesting cap (CVE-2022-28131 class)
+	maxText  = 64 << 10                        // cap on the text of any element but calendar-data
+	maxTag   = 64 << 10                        // cap on one tag / declaration
+)
+
+// node is a small generic XML element: enough to read any WebDAV property.
+type node struct {
+	Name     xml.Name
+	Attr     []xml.Attr
+	Text     []byte // concatenated character data of this element (not of children)
+	Children []*node
+}
+
+func (n *node) text() string { return strings.TrimSpace(string(n.Text)) }
+
+// child returns the first direct child with that name.
+func (n *node) child(space, local string) *node {
+	for _, c := range n.Children {
+		if c.Name.Space == space && c.Name.Local == local {
+			return c
+		}
+	}
+	return nil
+}
+
+// has reports whether n has a descendant with that name. supported-report-set
+// is searched this way because Xandikos 0.2 omits the DAV:report wrapper
+// RFC 3253 §3.1.5 requires.
+func (n *node) has(space, local string) bool {
+	for _, c := range n.Children {
+		if (c.Name.Space == space && c.Name.Local == local) || c.has(space, local) {
+			return true
+		}
+	}
+	return false
+}
+
+type propVal struct {
+	status int
+	n      *node
+}
+
+// msResponse is one DAV:response of a multistatus (RFC 4918 §14.24).
+type msResponse struct {
+	Hrefs  []string // raw hrefs as sent (one, or several in the status form)
+	Status int      // response-level DAV:status, 0 if the propstat form
+	Props  []propVal
+}
+
+// prop returns a property answered with a 2xx propstat; a property reported
+// 403/404 (or any other status) is absent, never an error (seed step 1 failure case).
+func (r *msResponse) prop(space, local string) *node {
+	for _, p := range r.Props {
+		if p.status/100 == 2 && p.n.Name.Space == space && p.n.Name.Local == local {
+			return p.n
+		}
+	}
+	return nil
+}
+
+// msParser reads a DAV:multistatus one DAV:response at a time, so memory use
+// does not grow with the number of responses.
+type msParser struct {
+	d         *xml.Decoder
+	depth     int
+	maxObject int64
+	started   bool
+	done      bool
+	// SyncToken is the top-level DAV:sync-token (RFC 6578 §6.2); it may come
+	// after the responses (Xandikos), so it is final only once Next returns io.EOF.
+	SyncToken string
+}
+
+func newDecoder(r io.Reader, maxRun int64) *xml.Decoder {
+	d := xml.NewDecoder(newGuardReader(r, maxRun, maxTag))
+	d.Strict = true
+	return d
+}
+
+func newMSParser(r io.Reader, maxObject int64) *msParser {
+	// A raw text run may be longer than its unescaped value ("&amp;" is 5
+	// bytes for 1); allow for that before the exact cap applies in readNode.
+	return &msParser{d: newDecoder(r, 6*maxObject+maxText), maxObject: maxObject}
+}
+
+// malformed classifies a decoder error: size caps stay ErrTooLarge, syntax
+// problems and truncation become ErrMalformed, transport errors pass through.
+func malformed(err error) error {
+	var se *xml.SyntaxError
+	switch {
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrMalformed):
+		return err
+	case errors.As(err, &se), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if strings.HasPrefix(err.Error(), "xml:") { // e.g. unsupported charset
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return err
+}
+
+// token returns the next token, enforcing the depth cap and refusing DTDs.
+func (p *msParser) token() (xml.Token, error) {
+	for {
+		t, err := p.d.Token()
+		if err != nil {
+			return nil, malformed(err)
+		}
+		switch tt := t.(type) {
+		case xml.StartElement:
+			p.depth++
+			if p.depth > maxDepth {
+				return nil, fmt.Errorf("%w: XML nested deeper than %d", ErrMalformed, maxDepth)
+			}
+			return t, nil
+		case xml.EndElement:
+			p.depth--
+			return t, nil
+		case xml.CharData:
+			return t, nil
+		case xml.Directive:
+			// A DOCTYPE could declare entities; nothing legitimate needs one.
+			return nil, fmt.Errorf("%w: XML directive <!%s> refused", ErrMalformed, firstWord(tt))
+		default: // comments, processing instructions
+		}
+	}
+}
+
+func firstWord(b []byte) string {
+	s := string(b)
+	if i := strings.IndexAny(s, " \t\r\n["); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 20 {
+		s = s[:20]
+	}
+	return s
+}
+
+// Next returns the next response, or io.EOF after the closing multistatus tag.
+func (p *msParser) Next() (*msResponse, error) {
+	if p.done {
+		return nil, io.EOF
+	}
+	if !p.started {
+		for {
+			t, err := p.token()
+			if err != nil {
+				return nil, err
+			}
+			if se, ok := t.(xml.StartElement); ok {
+				if se.Name.Space != nsDAV || se.Name.Local != "multistatus" {
+					return nil, fmt.Errorf("%w: root element %s %s, want DAV: multistatus", ErrMalformed, se.Name.Space, se.Name.Local)
+				}
+				break
+			}
+		}
+		p.started = true
+	}
+	for {
+		t, err := p.token()
+		if err != nil {
+			return nil, err
+		}
+		switch tt := t.(type) {
+		case xml.EndElement: // </multistatus>
+			p.done = true
+			return nil, io.EOF
+		case xml.StartElement:
+			switch {
+			case tt.Name.Space == nsDAV && tt.Name.Local == "response":
+				return p.readResponse()
+			case tt.Name.Space == nsDAV && tt.Name.Local == "sync-token":
+				n, err := p.readNode(tt)
+				if err != nil {
+					return nil, err
+				}
+				p.SyncToken = n.text()
+			default:
+				if err := p.skip(); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+}
+
+func (p *msParser) skip() error {
+	for d := 1; d > 0; {
+		t, err := p.token()
+		if err != nil {
+			return err
+		}
+		switch t.(type) {
+		case xml.StartElement:
+			d++
+		case xml.EndElement:
+			d--
+		}
+	}
+	return nil
+}
+
+func (p *msParser) readResponse() (*msResponse, error) {
+	r := &msResponse{}
+	for {
+		t, err := p.token()
+		if err != nil {
+			return nil, err
+		}
+		switch tt := t.(type) {
+		case xml.EndElement:
+			if len(r.Hrefs) == 0 {
+				return nil, fmt.Errorf("%w: response without href", ErrMalformed)
+			}
+			return r, nil
+		case xml.StartElement:
+			if tt.Name.Space != nsDAV {
+				if err := p.skip(); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			switch tt.Name.Local {
+			case "href":
+				n, err := p.readNode(tt)
+				if err != nil {
+					return nil, err
+				}
+				r.Hrefs = append(r.Hrefs, n.text())
+			case "status":
+				n, err := p.readNode(tt)
+				if err != nil {
+					return nil, err
+				}
+				if r.Status, err = parseStatusLine(n.text()); err != nil {
+					return nil, err
+				}
+			case "propstat":
+				if err := p.readPropstat(r); err != nil {
+					return nil, err
+				}
+			default: // error, responsedescription, location
+				if err := p.skip(); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+}
+
+func (p *msParser) readPropstat(r *msResponse) error {
+	var props []*node
+	status := 0
+	for {
+		t, err := p.token()
+		if err != nil {
+			return err
+		}
+		switch tt := t.(type) {
+		case xml.EndElement:
+			if status == 0 {
+				return fmt.Errorf("%w: propstat without status", ErrMalformed)
+			}
+			for _, n := range props {
+				r.Props = append(r.Props, propVal{status: status, n: n})
+			}
+			return nil
+		case xml.StartElement:
+			switch {
+			case tt.Name.Space == nsDAV && tt.Name.Local == "prop":
+				n, err := p.readNode(tt)
+				if err != nil {
+					return err
+				}
+				props = append(props, n.Children...)
+			case tt.Name.Space == nsDAV && tt.Name.Local == "status":
+				n, err := p.readNode(tt)
+				if err != nil {
+					return err
+				}
+				if status, err = parseStatusLine(n.text()); err != nil {
+					return err
+				}
+			default:
+				if err := p.skip(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// readNode reads the element whose start tag was just returned, with its
+// subtree. calendar-data text may be up to maxObject bytes; any other text maxText.
+func (p *msParser) readNode(start xml.StartElement) (*node, error) {
+	n := &node{Name: start.Name}
+	if len(start.Attr) > 0 {
+		n.Attr = start.Attr
+	}
+	limit := int64(maxText)
+	if start.Name.Space == nsCalDAV && start.Name.Local == "calendar-data" {
+		limit = p.maxObject
+	}
+	for {
+		t, err := p.token()
+		if err != nil {
+			return nil, err
+		}
+		switch tt := t.(type) {
+		case xml.EndElement:
+			return n, nil
+		case xml.CharData:
+			if int64(len(n.Text)+len(tt)) > limit {
+				return nil, fmt.Errorf("%w: <%s> longer than %d bytes", ErrTooLarge, start.Name.Local, limit)
+			}
+			n.Text = append(n.Text, tt...)
+		case xml.StartElement:
+			c, err := p.readNode(tt)
+			if err != nil {
+				return nil, err
+			}
+			n.Children = append(n.Children, c)
+		}
+	}
+}
+
+// parseStatusLine reads "HTTP/1.1 404 Not Found" (RFC 4918 §14.28).
+func parseStatusLine(s string) (int, error) {
+	f := strings.Fields(s)
+	if len(f) >= 2 && strings.HasPrefix(f[0], "HTTP/") {
+		if n, err := strconv.Atoi(f[1]); err == nil && n >= 100 && n < 1000 {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: bad status line %q", ErrMalformed, s)
+}
+
+// davError is an RFC 4918 §16 DAV:error body: the first precondition element
+// and, for CALDAV:no-uid-conflict, the href inside it.
+type davError struct {
+	Condition string
+	Space     string
+	Href      string
+}
+
+// parseDAVError reads an error body; ok is false if the body is not a DAV:error.
+func parseDAVError(r io.Reader) (davError, bool) {
+	p := &msParser{d: newDecoder(r, maxText), maxObject: maxText}
+	for {
+		t, err := p.token()
+		if err != nil {
+			return davError{}, false
+		}
+		se, ok := t.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		if se.Name.Space != nsDAV || se.Name.Local != "error" {
+			return davError{}, false
+		}
+		root, err := p.readNode(se)
+		if err != nil || len(root.Children) == 0 {
+			return davError{}, false
+		}
+		c := root.Children[0]
+		e := davError{Condition: c.Name.Local, Space: c.Name.Space}
+		if h := c.child(nsDAV, "href"); h != nil {
+			e.Href = h.text()
+		}
+		return e, true
+	}
+}

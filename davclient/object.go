@@ -1,0 +1,148 @@
+package davclient
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"path"
+	"strings"
+)
+
+// PutResult is the outcome of a successful PUT.
+type PutResult struct {
+	ETag string // "" = server returned none (caller should Get the object: the server changed the body)
+	Href string // where the object now lives: the request href, or a same-origin in-collection Location of a 201
+}
+
+// Get fetches one object. The body is capped at MaxObjectBytes (ErrTooLarge).
+func (c *Client) Get(ctx context.Context, href string) (Object, error) {
+	h, err := c.canonical(href)
+	if err != nil {
+		return Object{}, err
+	}
+	resp, err := c.send(ctx, request{method: http.MethodGet, href: h})
+	if err != nil {
+		return Object{}, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return Object{}, c.statusError(http.MethodGet, resp)
+	}
+	defer discard(resp)
+	data, err := readCapped(resp.Body, c.opts.MaxObjectBytes, "GET "+redact(resp.Request.URL))
+	if err != nil {
+		return Object{}, err
+	}
+	// A same-origin GET redirect is followed; report where the object was found.
+	if final, err := Canonical(resp.Request.URL, resp.Request.URL.EscapedPath()); err == nil {
+		h = final
+	}
+	return Object{Href: h, ETag: resp.Header.Get("ETag"), Data: data}, nil
+}
+
+// Put updates an object with If-Match: ifMatch, sent verbatim (RFC 9110
+// §13.1.1). An empty ifMatch sends no precondition (for servers without
+// etags; the caller decides). Any 2xx is success (Radicale answers 201 to an
+// update). 412 is ErrPreconditionFailed.
+func (c *Client) Put(ctx context.Context, href string, body []byte, ifMatch string) (PutResult, error) {
+	hdr := map[string]string{}
+	if ifMatch != "" {
+		hdr["If-Match"] = ifMatch
+	}
+	return c.put(ctx, href, body, hdr)
+}
+
+// Create stores a new object with If-None-Match: * (RFC 4791 §5.3.2), so an
+// existing object at href is never overwritten (ErrPreconditionFailed).
+func (c *Client) Create(ctx context.Context, href string, body []byte) (PutResult, error) {
+	return c.put(ctx, href, body, map[string]string{"If-None-Match": "*"})
+}
+
+func (c *Client) put(ctx context.Context, href string, body []byte, hdr map[string]string) (PutResult, error) {
+	h, err := c.canonical(href)
+	if err != nil {
+		return PutResult{}, err
+	}
+	if strings.HasSuffix(h, "/") {
+		return PutResult{}, fmt.Errorf("PUT %s: object href ends in '/': %w", h, ErrBadArgument)
+	}
+	if body == nil {
+		body = []byte{}
+	}
+	resp, err := c.send(ctx, request{method: http.MethodPut, href: h, body: body, ctype: "text/calendar; charset=utf-8", hdr: hdr})
+	if err != nil {
+		return PutResult{}, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return PutResult{}, c.statusError(http.MethodPut, resp)
+	}
+	defer discard(resp)
+	res := PutResult{ETag: resp.Header.Get("ETag"), Href: h}
+	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode == http.StatusCreated {
+		// The server chose the href: record it, but only if it is a member of
+		// the same collection on the same origin; anything else is ignored.
+		if lh, err := Canonical(resp.Request.URL, loc); err == nil && inside(path.Dir(h)+"/", lh) && !strings.HasSuffix(lh, "/") {
+			res.Href = lh
+		}
+	}
+	return res, nil
+}
+
+// Delete removes an object with If-Match (required: an unconditional delete
+// could destroy a change made on another device). 404 = already gone = nil.
+func (c *Client) Delete(ctx context.Context, href, ifMatch string) error {
+	h, err := c.canonical(href)
+	if err != nil {
+		return err
+	}
+	if ifMatch == "" {
+		return fmt.Errorf("DELETE %s: empty If-Match: %w", h, ErrBadArgument)
+	}
+	resp, err := c.send(ctx, request{method: http.MethodDelete, href: h, hdr: map[string]string{"If-Match": ifMatch}})
+	if err != nil {
+		return err
+	}
+	switch {
+	case resp.StatusCode/100 == 2:
+		discard(resp)
+		return nil
+	case resp.StatusCode == http.StatusNotFound:
+		discard(resp)
+		return nil
+	}
+	return c.statusError(http.MethodDelete, resp)
+}
+
+// MakeCalendar creates a calendar collection (RFC 4791 §5.3.1) with a
+// displayname and, if components is non-empty, a supported component set.
+// Note Xandikos 0.2 ignores the component set.
+func (c *Client) MakeCalendar(ctx context.Context, href, displayName string, components []string) error {
+	h, err := c.collHref(href)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>
+<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:displayname>`)
+	_ = xml.EscapeText(&b, []byte(displayName))
+	b.WriteString(`</D:displayname>`)
+	if len(components) > 0 {
+		b.WriteString(`<C:supported-calendar-component-set>`)
+		for _, comp := range components {
+			b.WriteString(`<C:comp name="`)
+			_ = xml.EscapeText(&b, []byte(comp))
+			b.WriteString(`"/>`)
+		}
+		b.WriteString(`</C:supported-calendar-component-set>`)
+	}
+	b.WriteString(`</D:prop></D:set></C:mkcalendar>`)
+	resp, err := c.send(ctx, request{method: "MKCALENDAR", href: h, body: []byte(b.String()), ctype: "application/xml; charset=utf-8"})
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return c.statusError("MKCALENDAR", resp)
+	}
+	discard(resp)
+	return nil
+}

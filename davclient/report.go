@@ -1,0 +1,369 @@
+package davclient
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Item is a member of a calendar and its ETag, verbatim (quotes, W/ kept);
+// "" = the server gave none.
+type Item struct{ Href, ETag string }
+
+// Object is a calendar object resource. Data is the server's bytes verbatim;
+// nil Data from Multiget means the server answered 404 for Href.
+type Object struct {
+	Href, ETag string
+	Data       []byte
+}
+
+// SyncResult is one RFC 6578 sync-collection answer.
+type SyncResult struct {
+	Token     string
+	Changed   []Item   // new or modified members with their etags
+	Deleted   []string // hrefs reported 404 (RFC 6578 §3.5.2)
+	Truncated bool     // 507 on the request-URI (§3.6): continue with Token
+}
+
+// RFC 4791 §7.8 calendar-query bodies. The VCALENDAR comp-filter matches
+// every calendar object.
+const (
+	queryETags = `<?xml version="1.0" encoding="utf-8"?>
+<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`
+	queryData = `<?xml version="1.0" encoding="utf-8"?>
+<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`
+)
+
+// member resolves a listed href and checks it is strictly inside coll. self
+// is true for the collection's own entry (not a member, not an error).
+func member(resp *http.Response, coll, raw string) (href string, self bool, ok bool) {
+	h, err := Canonical(resp.Request.URL, raw)
+	if err != nil {
+		return raw, false, false
+	}
+	if sameColl(h, coll) {
+		return h, true, true
+	}
+	return h, false, inside(coll, h)
+}
+
+// ListETags lists the members of a calendar with their ETags using a
+// calendar-query REPORT asking only DAV:getetag (RFC 4791 §7.8), sorted by
+// Href. Members outside the calendar are skipped and reported as an
+// ErrOutsideCollection error alongside the valid result.
+func (c *Client) ListETags(ctx context.Context, href string) ([]Item, error) {
+	coll, err := c.collHref(href)
+	if err != nil {
+		return nil, err
+	}
+	p, resp, err := c.multistatus(ctx, request{method: "REPORT", href: coll, depth: "1", body: []byte(queryETags)}, true)
+	if err != nil {
+		return nil, err
+	}
+	defer discard(resp)
+	var items []Item
+	var outside []string
+	for {
+		r, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, parseErr("REPORT", resp, err)
+		}
+		h, self, ok := member(resp, coll, r.Hrefs[0])
+		if self {
+			continue
+		}
+		if !ok {
+			outside = append(outside, h)
+			continue
+		}
+		if r.Status != 0 && r.Status/100 != 2 {
+			continue
+		}
+		it := Item{Href: h}
+		if e := r.prop(nsDAV, "getetag"); e != nil {
+			it.ETag = e.text()
+		}
+		items = append(items, it)
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].Href < items[j].Href })
+	return items, outsideErr("REPORT", resp, outside)
+}
+
+// Download fetches every object of a calendar with one calendar-query
+// carrying calendar-data, parsed streaming: fn sees one object at a time, in
+// server order, so memory does not depend on the calendar's size. An error
+// from fn stops the download and is returned as is.
+func (c *Client) Download(ctx context.Context, href string, fn func(Object) error) error {
+	coll, err := c.collHref(href)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p, resp, err := c.multistatus(ctx, request{method: "REPORT", href: coll, depth: "1", body: []byte(queryData)}, false)
+	if err != nil {
+		return err
+	}
+	defer discard(resp)
+	var outside []string
+	for {
+		r, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return parseErr("REPORT", resp, err)
+		}
+		h, self, ok := member(resp, coll, r.Hrefs[0])
+		if self {
+			continue
+		}
+		if !ok {
+			outside = append(outside, h)
+			continue
+		}
+		data := r.prop(nsCalDAV, "calendar-data")
+		if data == nil {
+			continue
+		}
+		o := Object{Href: h, Data: data.Text}
+		if o.Data == nil {
+			o.Data = []byte{}
+		}
+		if e := r.prop(nsDAV, "getetag"); e != nil {
+			o.ETag = e.text()
+		}
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return outsideErr("REPORT", resp, outside)
+}
+
+// Multiget fetches the given members with calendar-multiget (RFC 4791 §7.9)
+// in batches of MultigetBatch, up to MultigetParallel batches in flight. fn
+// calls are serialised. A member answered 404 is reported as Object{Href: h}
+// with nil Data. The first error (from the server or fn) cancels the rest.
+func (c *Client) Multiget(ctx context.Context, href string, hrefs []string, fn func(Object) error) error {
+	coll, err := c.collHref(href)
+	if err != nil {
+		return err
+	}
+	want := make([]string, 0, len(hrefs))
+	for _, h := range hrefs {
+		ch, err := c.canonical(h)
+		if err != nil {
+			return fmt.Errorf("multiget %s: %w", h, err)
+		}
+		if !inside(coll, ch) {
+			return fmt.Errorf("multiget %s: %w: %s", coll, ErrOutsideCollection, ch)
+		}
+		want = append(want, ch)
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		fnMu     sync.Mutex
+		errMu    sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, c.opts.MultigetParallel)
+	)
+	fail := func(err error) {
+		errMu.Lock()
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+		errMu.Unlock()
+	}
+	deliver := func(o Object) error {
+		fnMu.Lock()
+		defer fnMu.Unlock()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fn(o)
+	}
+	for start := 0; start < len(want); start += c.opts.MultigetBatch {
+		batch := want[start:min(start+c.opts.MultigetBatch, len(want))]
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := c.multigetBatch(ctx, coll, batch, deliver); err != nil {
+				fail(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+func (c *Client) multigetBatch(ctx context.Context, coll string, hrefs []string, deliver func(Object) error) error {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>
+<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop>`)
+	for _, h := range hrefs {
+		b.WriteString("<D:href>")
+		_ = xml.EscapeText(&b, []byte(h))
+		b.WriteString("</D:href>")
+	}
+	b.WriteString("</C:calendar-multiget>")
+	p, resp, err := c.multistatus(ctx, request{method: "REPORT", href: coll, depth: "1", body: []byte(b.String())}, false)
+	if err != nil {
+		return err
+	}
+	defer discard(resp)
+	var outside []string
+	for {
+		r, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return parseErr("REPORT", resp, err)
+		}
+		for _, raw := range r.Hrefs {
+			h, self, ok := member(resp, coll, raw)
+			if self {
+				continue
+			}
+			if !ok {
+				outside = append(outside, h)
+				continue
+			}
+			var o Object
+			switch {
+			case r.Status == http.StatusNotFound:
+				o = Object{Href: h}
+			case r.prop(nsCalDAV, "calendar-data") != nil:
+				o = Object{Href: h, Data: r.prop(nsCalDAV, "calendar-data").Text}
+				if o.Data == nil {
+					o.Data = []byte{}
+				}
+				if e := r.prop(nsDAV, "getetag"); e != nil {
+					o.ETag = e.text()
+				}
+			case notFoundProp(r, nsCalDAV, "calendar-data"):
+				// Some servers answer a missing member with a 404 propstat.
+				o = Object{Href: h}
+			default:
+				continue
+			}
+			if err := deliver(o); err != nil {
+				return err
+			}
+		}
+	}
+	return outsideErr("REPORT", resp, outside)
+}
+
+// notFoundProp reports whether the property was answered 404 in a propstat.
+func notFoundProp(r *msResponse, space, local string) bool {
+	for _, p := range r.Props {
+		if p.status == http.StatusNotFound && p.n.Name.Space == space && p.n.Name.Local == local {
+			return true
+		}
+	}
+	return false
+}
+
+// SyncCollection runs an RFC 6578 sync-collection REPORT (sync-level 1,
+// asking getetag); token "" is the initial sync. A rejected token (403/409
+// with DAV:valid-sync-token, 409/410, 400) is ErrInvalidSyncToken. Xandikos
+// 0.2 answers an unknown token with a 500, so a 5xx to a non-empty token
+// matches both ErrInvalidSyncToken and ErrServer: falling back to a full
+// listing is always safe.
+func (c *Client) SyncCollection(ctx context.Context, href, token string) (SyncResult, error) {
+	coll, err := c.collHref(href)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>
+<D:sync-collection xmlns:D="DAV:"><D:sync-token>`)
+	_ = xml.EscapeText(&b, []byte(token))
+	b.WriteString(`</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>`)
+	// RFC 6578 §3.2: the Depth header is not used (sync-level is); send 0.
+	p, resp, err := c.multistatus(ctx, request{method: "REPORT", href: coll, depth: "0", body: []byte(b.String())}, true)
+	if err != nil {
+		var e *Error
+		if token != "" && errors.As(err, &e) {
+			switch {
+			case e.Condition == "valid-sync-token",
+				e.Status == http.StatusConflict, e.Status == http.StatusGone, e.Status == http.StatusBadRequest:
+				e.Err = ErrInvalidSyncToken
+			case e.Status >= 500 && e.Status != http.StatusServiceUnavailable:
+				e.Err = errors.Join(ErrInvalidSyncToken, ErrServer)
+			}
+		}
+		return SyncResult{}, err
+	}
+	defer discard(resp)
+	var res SyncResult
+	var outside []string
+	for {
+		r, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return SyncResult{}, parseErr("REPORT", resp, err)
+		}
+		h, self, ok := member(resp, coll, r.Hrefs[0])
+		if self {
+			if r.Status == http.StatusInsufficientStorage {
+				res.Truncated = true
+			}
+			continue
+		}
+		if !ok {
+			outside = append(outside, h)
+			continue
+		}
+		switch {
+		case r.Status == http.StatusNotFound:
+			res.Deleted = append(res.Deleted, h)
+		case r.Status != 0 && r.Status/100 != 2:
+			continue
+		case strings.HasSuffix(h, "/"):
+			continue // a child collection, not a calendar object
+		default:
+			it := Item{Href: h}
+			if e := r.prop(nsDAV, "getetag"); e != nil {
+				it.ETag = e.text()
+			}
+			res.Changed = append(res.Changed, it)
+		}
+	}
+	res.Token = p.SyncToken
+	if res.Token == "" {
+		return SyncResult{}, parseErr("REPORT", resp, fmt.Errorf("%w: sync-collection answer without sync-token", ErrMalformed))
+	}
+	sort.Slice(res.Changed, func(i, j int) bool { return res.Changed[i].Href < res.Changed[j].Href })
+	sort.Strings(res.Deleted)
+	return res, outsideErr("REPORT", resp, outside)
+}
