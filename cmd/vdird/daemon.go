@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vdird/vdird/daemon"
+	"github.com/vdird/vdird/state"
+)
+
+const daemonHelp = `
+Usage: vdird daemon
+
+Runs continuously: one full reconcile of every configured calendar, then
+  - polls each account every "interval" (±10%); a poll with no change costs
+    one request, errors back off exponentially and honour Retry-After;
+  - watches the local folders and pushes a saved file within about a second;
+  - rescans everything every "rescan_interval" and after a lost-event overflow.
+Meant to run as a systemd user service (systemd/vdird.service, Type=notify):
+READY after the first reconcile, STATUS lines, watchdog pings.
+
+Signals: SIGTERM/SIGINT finish the pass in flight and exit 0; SIGHUP reloads
+the config file.
+Control socket: $XDG_RUNTIME_DIR/vdird.sock (else beside the state file);
+"vdird status" and "vdird sync" talk to the running daemon through it.
+A second daemon on the same state file exits at once with status 1.
+`
+
+func cmdDaemon(ctx context.Context, g globals, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("daemon", daemonHelp, stderr)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "vdird daemon: unexpected argument %q\n", pos[0])
+		return 2
+	}
+	cfg, log, ok := loadConfig(g, stderr)
+	if !ok {
+		return 2
+	}
+	store, err := state.Open(cfg.StatePath)
+	if err != nil {
+		fmt.Fprintf(stderr, "vdird: %v\n", err)
+		return 1
+	}
+	defer store.Close()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	opts := daemon.RunOptions{Reload: hup}
+	if g.config != "" {
+		opts.ConfigPath = g.config
+	}
+	if err := daemon.Run(ctx, cfg, store, log, opts); err != nil {
+		log.Error().Err(err).Msg("daemon failed")
+		fmt.Fprintf(stderr, "vdird: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+const statusHelp = `
+Usage: vdird status [--json]
+
+Shows per calendar: the last successful sync, local changes not yet synced,
+the last error and conflict copies waiting to be looked at. Asks the running
+daemon over its control socket; without a daemon, reads the state file
+directly (no network). Exits 1 if a calendar has an error or conflict copies.
+`
+
+func cmdStatus(ctx context.Context, g globals, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("status", statusHelp, stderr)
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	if _, err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg, _, ok := loadConfig(g, stderr)
+	if !ok {
+		return 2
+	}
+	sts, err := statusFromDaemon(ctx, cfg)
+	if errors.Is(err, daemon.ErrNoDaemon) {
+		sts, err = statusInProcess(cfg)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "vdird: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if sts == nil {
+			sts = []daemon.CalendarStatus{}
+		}
+		if err := enc.Encode(sts); err != nil {
+			return 1
+		}
+	} else {
+		printStatus(stdout, sts, time.Now())
+	}
+	for _, s := range sts {
+		if s.LastError != "" || len(s.ConflictFiles) > 0 {
+			return 1
+		}
+	}
+	return 0
+}
+
+func statusFromDaemon(ctx context.Context, cfg *daemon.Config) ([]daemon.CalendarStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return daemon.ControlStatus(ctx, daemon.ControlSocketPath(cfg.StatePath))
+}
+
+func statusInProcess(cfg *daemon.Config) ([]daemon.CalendarStatus, error) {
+	if _, err := os.Stat(cfg.StatePath); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no state at %s yet: run \"vdird sync\" or start the daemon first", cfg.StatePath)
+	}
+	store, err := state.Open(cfg.StatePath)
+	if err != nil {
+		if errors.Is(err, state.ErrLocked) {
+			return nil, fmt.Errorf("%w; its control socket %s does not answer (is XDG_RUNTIME_DIR the same?)", err, daemon.ControlSocketPath(cfg.StatePath))
+		}
+		return nil, err
+	}
+	defer store.Close()
+	return daemon.Status(store)
+}
+
+func printStatus(w io.Writer, sts []daemon.CalendarStatus, now time.Time) {
+	if len(sts) == 0 {
+		fmt.Fprintln(w, "no calendars synced yet")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CALENDAR\tLAST SYNC\tPENDING\tCONFLICTS\tLAST ERROR")
+	for _, s := range sts {
+		last := "never"
+		if !s.LastSync.IsZero() {
+			last = s.LastSync.Local().Format("2006-01-02 15:04:05") + " (" + ago(now.Sub(s.LastSync)) + ")"
+		}
+		name := s.Account + "/" + s.Calendar
+		if s.ReadOnly {
+			name += " (read-only)"
+		}
+		errText := s.LastError
+		if errText == "" {
+			errText = "-"
+		}
+		errText = strings.ReplaceAll(errText, "\n", " ")
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", name, last, s.PendingLocal, len(s.ConflictFiles), errText)
+	}
+	tw.Flush()
+	for _, s := range sts {
+		for _, c := range s.ConflictFiles {
+			fmt.Fprintf(w, "conflict copy: %s/%s\n", s.Dir, c)
+		}
+	}
+}
+
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+}
+
+// syncViaDaemon asks a running daemon to sync. ok is false when no daemon
+// listens, and the caller syncs in-process.
+func syncViaDaemon(ctx context.Context, cfg *daemon.Config, opts daemon.SyncOptions) (sums []*daemon.Summary, ok bool, err error) {
+	sums, err = daemon.ControlSync(ctx, daemon.ControlSocketPath(cfg.StatePath), opts)
+	if errors.Is(err, daemon.ErrNoDaemon) {
+		return nil, false, nil
+	}
+	return sums, true, err
+}

@@ -1,0 +1,324 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vdird/vdird/daemon/plan"
+)
+
+// The control socket lets `vdird status` and `vdird sync` talk to a running
+// daemon instead of fighting it over the state file's lock. The protocol is
+// newline-delimited JSON: one ControlRequest line in, one ControlResponse
+// line out, any number of times per connection.
+
+// ErrNoDaemon means no daemon listens on the control socket: callers then do
+// the work in-process.
+var ErrNoDaemon = errors.New("no vdird daemon is running")
+
+// ErrDaemonRunning means another daemon already answers on the control socket.
+var ErrDaemonRunning = errors.New("another vdird daemon is listening")
+
+// maxControlLine caps one request line; requests are tiny.
+const maxControlLine = 1 << 20
+
+// ControlRequest is one command sent to the daemon.
+type ControlRequest struct {
+	Cmd             string   `json:"cmd"` // "status" or "sync"
+	AllowMassDelete bool     `json:"allow_mass_delete,omitempty"`
+	DryRun          bool     `json:"dry_run,omitempty"`
+	Calendars       []string `json:"calendars,omitempty"`
+}
+
+// ControlResponse answers one ControlRequest. Error is set when the command
+// failed as a whole.
+type ControlResponse struct {
+	Error     string           `json:"error,omitempty"`
+	Status    []CalendarStatus `json:"status,omitempty"`
+	Summaries []SummaryJSON    `json:"summaries,omitempty"`
+}
+
+// SummaryJSON is Summary on the wire: the error becomes its message.
+type SummaryJSON struct {
+	Account       string        `json:"account"`
+	Calendar      string        `json:"calendar"`
+	Href          string        `json:"href,omitempty"`
+	Dir           string        `json:"dir,omitempty"`
+	Downloaded    int           `json:"downloaded"`
+	Uploaded      int           `json:"uploaded"`
+	DeletedLocal  int           `json:"deleted_local"`
+	DeletedRemote int           `json:"deleted_remote"`
+	Conflicts     int           `json:"conflicts"`
+	Recorded      int           `json:"recorded"`
+	Unchanged     bool          `json:"unchanged,omitempty"`
+	Skipped       []string      `json:"skipped,omitempty"`
+	Problems      []string      `json:"problems,omitempty"`
+	Refused       string        `json:"refused,omitempty"`
+	Planned       []plan.Action `json:"planned,omitempty"`
+	Notes         []string      `json:"notes,omitempty"`
+	Err           string        `json:"error,omitempty"`
+}
+
+// SummaryToJSON converts a Summary for the wire.
+func SummaryToJSON(s *Summary) SummaryJSON {
+	j := SummaryJSON{Account: s.Account, Calendar: s.Calendar, Href: s.Href, Dir: s.Dir,
+		Downloaded: s.Downloaded, Uploaded: s.Uploaded, DeletedLocal: s.DeletedLocal, DeletedRemote: s.DeletedRemote,
+		Conflicts: s.Conflicts, Recorded: s.Recorded, Unchanged: s.Unchanged, Skipped: s.Skipped,
+		Problems: s.Problems, Refused: s.Refused, Planned: s.Planned, Notes: s.Notes}
+	if s.Err != nil {
+		j.Err = s.Err.Error()
+	}
+	return j
+}
+
+// Summary converts back; the error keeps only its message.
+func (j SummaryJSON) Summary() *Summary {
+	s := &Summary{Account: j.Account, Calendar: j.Calendar, Href: j.Href, Dir: j.Dir,
+		Downloaded: j.Downloaded, Uploaded: j.Uploaded, DeletedLocal: j.DeletedLocal, DeletedRemote: j.DeletedRemote,
+		Conflicts: j.Conflicts, Recorded: j.Recorded, Unchanged: j.Unchanged, Skipped: j.Skipped,
+		Problems: j.Problems, Refused: j.Refused, Planned: j.Planned, Notes: j.Notes}
+	if j.Err != "" {
+		s.Err = errors.New(j.Err)
+	}
+	return s
+}
+
+// ControlSocketPath is where the daemon listens: $XDG_RUNTIME_DIR/vdird.sock,
+// or beside the state file when there is no runtime directory.
+func ControlSocketPath(statePath string) string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "vdird.sock")
+	}
+	return filepath.Join(filepath.Dir(statePath), "vdird.sock")
+}
+
+// Control sends one request to the daemon at socketPath and returns its
+// answer. It returns an error wrapping ErrNoDaemon when nobody listens.
+func Control(ctx context.Context, socketPath string, req ControlRequest) (*ControlResponse, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", socketPath)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOTSOCK) {
+			return nil, fmt.Errorf("%w (%s)", ErrNoDaemon, socketPath)
+		}
+		return nil, fmt.Errorf("control socket %s: %w", socketPath, err)
+	}
+	defer conn.Close()
+	// A cancelled ctx unblocks the read below.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+	line, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Write(append(line, '\n')); err != nil {
+		return nil, fmt.Errorf("control socket %s: send: %w", socketPath, err)
+	}
+	sc := bufio.NewScanner(conn)
+	sc.Buffer(make([]byte, 64*1024), 256<<20)
+	if !sc.Scan() {
+		err := sc.Err()
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		} else if err == nil {
+			err = errors.New("daemon closed the connection without an answer")
+		}
+		return nil, fmt.Errorf("control socket %s: %w", socketPath, err)
+	}
+	var resp ControlResponse
+	if err := json.Unmarshal(sc.Bytes(), &resp); err != nil {
+		return nil, fmt.Errorf("control socket %s: bad answer: %w", socketPath, err)
+	}
+	if resp.Error != "" {
+		return &resp, fmt.Errorf("daemon: %s", resp.Error)
+	}
+	return &resp, nil
+}
+
+// ControlStatus asks a running daemon for the status of every calendar.
+func ControlStatus(ctx context.Context, socketPath string) ([]CalendarStatus, error) {
+	resp, err := Control(ctx, socketPath, ControlRequest{Cmd: "status"})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Status, nil
+}
+
+// ControlSync asks a running daemon for a full pass now, waits for it and
+// returns the summaries.
+func ControlSync(ctx context.Context, socketPath string, opts SyncOptions) ([]*Summary, error) {
+	resp, err := Control(ctx, socketPath, ControlRequest{Cmd: "sync", AllowMassDelete: opts.AllowMassDelete,
+		DryRun: opts.DryRun, Calendars: opts.Calendars})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Summary, len(resp.Summaries))
+	for i, s := range resp.Summaries {
+		out[i] = s.Summary()
+	}
+	return out, nil
+}
+
+// controlHandler is what the socket serves; the loop implements it.
+type controlHandler interface {
+	status() ([]CalendarStatus, error)
+	syncNow(ctx context.Context, opts SyncOptions) []*Summary
+}
+
+// controlServer owns the listener and one goroutine per connection.
+type controlServer struct {
+	ln  net.Listener
+	h   controlHandler
+	log zerolog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+}
+
+// listenControl listens on path with mode 0600. A socket file nobody answers
+// on (a crashed daemon's) is replaced; a live one is ErrDaemonRunning; any
+// other kind of file there is left alone and reported.
+func listenControl(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil && errors.Is(err, syscall.EADDRINUSE) {
+		fi, serr := os.Lstat(path)
+		if serr != nil || fi.Mode()&fs.ModeSocket == 0 {
+			return nil, fmt.Errorf("control socket %s: path exists and is not a socket", path)
+		}
+		if c, derr := net.DialTimeout("unix", path, time.Second); derr == nil {
+			c.Close()
+			return nil, fmt.Errorf("control socket %s: %w", path, ErrDaemonRunning)
+		}
+		if rerr := os.Remove(path); rerr != nil {
+			return nil, fmt.Errorf("control socket %s: remove stale socket: %w", path, rerr)
+		}
+		ln, err = net.Listen("unix", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	// Listen creates the file with the umask's mode; the runtime dir is
+	// private anyway, this makes the socket so even in the state-dir fallback.
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	return ln, nil
+}
+
+func startControl(ctx context.Context, path string, h controlHandler, log zerolog.Logger) (*controlServer, error) {
+	ln, err := listenControl(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &controlServer{ln: ln, h: h, log: log, conns: map[net.Conn]struct{}{}}
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+func (s *controlServer) accept() {
+	defer s.wg.Done()
+	for {
+		conn, err := s.ln.Accept()
+		if err != nil {
+			if s.ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+				s.log.Error().Err(err).Msg("control socket: accept")
+				// Avoid a hot loop on a persistent accept error (EMFILE).
+				select {
+				case <-s.ctx.Done():
+				case <-time.After(100 * time.Millisecond):
+					continue
+				}
+			}
+			return
+		}
+		s.mu.Lock()
+		s.conns[conn] = struct{}{}
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go s.serve(conn)
+	}
+}
+
+func (s *controlServer) serve(conn net.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, conn)
+		s.mu.Unlock()
+		conn.Close()
+	}()
+	sc := bufio.NewScanner(conn)
+	sc.Buffer(make([]byte, 4096), maxControlLine)
+	enc := json.NewEncoder(conn) // Encode ends each value with '\n'
+	for sc.Scan() {
+		var req ControlRequest
+		var resp ControlResponse
+		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
+			resp.Error = "bad request: " + err.Error()
+		} else {
+			resp = s.handle(req)
+		}
+		if err := enc.Encode(resp); err != nil {
+			return
+		}
+	}
+}
+
+func (s *controlServer) handle(req ControlRequest) ControlResponse {
+	switch req.Cmd {
+	case "status":
+		st, err := s.h.status()
+		if err != nil {
+			return ControlResponse{Error: err.Error()}
+		}
+		if st == nil {
+			st = []CalendarStatus{}
+		}
+		return ControlResponse{Status: st}
+	case "sync":
+		s.log.Info().Bool("dry_run", req.DryRun).Strs("calendars", req.Calendars).Msg("sync requested on the control socket")
+		sums := s.h.syncNow(s.ctx, SyncOptions{DryRun: req.DryRun, AllowMassDelete: req.AllowMassDelete, Calendars: req.Calendars})
+		out := make([]SummaryJSON, len(sums))
+		for i, sm := range sums {
+			out[i] = SummaryToJSON(sm)
+		}
+		return ControlResponse{Summaries: out}
+	default:
+		return ControlResponse{Error: fmt.Sprintf("unknown command %q (want status or sync)", req.Cmd)}
+	}
+}
+
+// close stops accepting, ends open connections and waits for their
+// goroutines. The listener removes the socket file.
+func (s *controlServer) close() {
+	s.cancel()
+	s.ln.Close()
+	s.mu.Lock()
+	for c := range s.conns {
+		// Let an answer being written finish; a blocked read ends now.
+		_ = c.SetReadDeadline(time.Now())
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}

@@ -1,0 +1,149 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// shortDir returns a temp dir with a short path: unix socket paths are
+// limited to 108 bytes and t.TempDir() names can be longer.
+func shortDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "vd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// fakeHandler answers control requests without an engine.
+type fakeHandler struct {
+	st   []CalendarStatus
+	sums []*Summary
+	got  chan SyncOptions
+}
+
+func (f *fakeHandler) status() ([]CalendarStatus, error) { return f.st, nil }
+func (f *fakeHandler) syncNow(ctx context.Context, opts SyncOptions) []*Summary {
+	f.got <- opts
+	return f.sums
+}
+
+func TestControl_StatusAndSync_RoundTripOverTheSocket(t *testing.T) {
+	sock := filepath.Join(shortDir(t), "vdird.sock")
+	when := time.Date(2025, 3, 1, 12, 1, 5, 0, time.UTC)
+	h := &fakeHandler{
+		st:   []CalendarStatus{{Account: "a", Calendar: "work", LastSync: when, PendingLocal: 2, ConflictFiles: []string{"x.ics.conflict-1"}}},
+		sums: []*Summary{{Account: "a", Calendar: "work", Downloaded: 3}, {Account: "a", Calendar: "*", Err: errors.New("boom")}},
+		got:  make(chan SyncOptions, 1),
+	}
+	srv, err := startControl(context.Background(), sock, h, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 || fi.Mode()&fs.ModeSocket == 0 {
+		t.Fatalf("socket mode %v, want a 0600 socket", fi.Mode())
+	}
+
+	st, err := ControlStatus(context.Background(), sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != 1 || st[0].Calendar != "work" || !st[0].LastSync.Equal(when) || st[0].PendingLocal != 2 || len(st[0].ConflictFiles) != 1 {
+		t.Fatalf("status = %+v", st)
+	}
+
+	sums, err := ControlSync(context.Background(), sock, SyncOptions{AllowMassDelete: true, Calendars: []string{"work"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts := <-h.got; !opts.AllowMassDelete || len(opts.Calendars) != 1 || opts.Calendars[0] != "work" || opts.LocalOnly {
+		t.Fatalf("daemon got options %+v", opts)
+	}
+	if len(sums) != 2 || sums[0].Downloaded != 3 || sums[1].Err == nil || sums[1].Err.Error() != "boom" || !sums[1].Failed() {
+		t.Fatalf("summaries = %+v %+v", sums[0], sums[1])
+	}
+
+	if _, err := Control(context.Background(), sock, ControlRequest{Cmd: "frobnicate"}); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+
+	srv.close()
+	if _, err := os.Lstat(sock); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("socket file left behind after close: %v", err)
+	}
+	if _, err := ControlStatus(context.Background(), sock); !errors.Is(err, ErrNoDaemon) {
+		t.Fatalf("after close: err = %v, want ErrNoDaemon", err)
+	}
+}
+
+func TestControl_StaleSocketIsReplaced_LiveOneRefused(t *testing.T) {
+	sock := filepath.Join(shortDir(t), "vdird.sock")
+	// A crashed daemon leaves its socket file behind with nobody listening.
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	if _, err := ControlStatus(context.Background(), sock); !errors.Is(err, ErrNoDaemon) {
+		t.Fatalf("stale socket: err = %v, want ErrNoDaemon", err)
+	}
+	h := &fakeHandler{got: make(chan SyncOptions, 1)}
+	srv, err := startControl(context.Background(), sock, h, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("stale socket not replaced: %v", err)
+	}
+	defer srv.close()
+	if _, err := startControl(context.Background(), sock, h, zerolog.Nop()); !errors.Is(err, ErrDaemonRunning) {
+		t.Fatalf("second listener: err = %v, want ErrDaemonRunning", err)
+	}
+	if _, err := ControlStatus(context.Background(), sock); err != nil {
+		t.Fatalf("first daemon no longer answers: %v", err)
+	}
+}
+
+func TestControl_RegularFileAtSocketPath_IsNotRemoved(t *testing.T) {
+	sock := filepath.Join(shortDir(t), "vdird.sock")
+	write(t, sock, "precious")
+	if _, err := listenControl(sock); err == nil {
+		t.Fatal("listened over a regular file")
+	}
+	if b, _ := os.ReadFile(sock); string(b) != "precious" {
+		t.Fatal("regular file was replaced")
+	}
+}
+
+func TestControlSocketPath_RuntimeDirElseBesideState(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", "/run/user/1000")
+	if got := ControlSocketPath("/home/u/.local/state/vdird/state.db"); got != "/run/user/1000/vdird.sock" {
+		t.Fatalf("got %s", got)
+	}
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	if got := ControlSocketPath("/home/u/.local/state/vdird/state.db"); got != "/home/u/.local/state/vdird/vdird.sock" {
+		t.Fatalf("got %s", got)
+	}
+}
+
+func TestStatusLine_ReadsLikeTheSpec(t *testing.T) {
+	at := time.Date(2025, 3, 1, 12, 1, 5, 0, time.Local)
+	if got := statusLine(3, at, 0); got != "3 calendars, last sync 12:01:05, 0 errors" {
+		t.Fatalf("got %q", got)
+	}
+	if got := statusLine(1, time.Time{}, 1); got != "1 calendar, last sync never, 1 error" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -1,0 +1,627 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/state"
+)
+
+// RunOptions tune the long-running loop. The zero value is what `vdird
+// daemon` uses.
+type RunOptions struct {
+	// HTTPClient is handed to the engine (tests count requests with it).
+	HTTPClient *http.Client
+	// Reload receives a value for each SIGHUP: the config is loaded again
+	// from ConfigPath (default cfg.Path) and account workers are restarted.
+	Reload     <-chan os.Signal
+	ConfigPath string
+	// SocketPath is the control socket; "" = ControlSocketPath(cfg.StatePath),
+	// "-" = no control socket.
+	SocketPath string
+	// Debounce is the quiet time after a file event before a pass (default 200 ms).
+	Debounce time.Duration
+	// StopGrace is how long an in-flight pass may go on after ctx is
+	// cancelled, so the request in flight can finish and state be committed
+	// (default 3 s; systemd's TimeoutStopSec is longer).
+	StopGrace time.Duration
+	// Stats, when set, is filled with counters as passes run.
+	Stats *Stats
+	// Ready, when set, is called once after the first reconcile (with READY=1).
+	Ready func()
+}
+
+// PassKind says why a pass ran.
+type PassKind int
+
+const (
+	// PassLocal is a pass after a local file event: reuses the calendar list,
+	// costs no request unless something must be written.
+	PassLocal PassKind = iota + 1
+	// PassFull is a poll, a rescan, an overflow or the first reconcile.
+	PassFull
+	// PassRequested is a pass asked for on the control socket.
+	PassRequested
+)
+
+func (k PassKind) String() string {
+	switch k {
+	case PassLocal:
+		return "local"
+	case PassFull:
+		return "full"
+	case PassRequested:
+		return "requested"
+	}
+	return "none"
+}
+
+// Stats counts what the loop did; safe for concurrent use.
+type Stats struct {
+	mu       sync.Mutex
+	passes   map[string]map[PassKind]int
+	last     map[string][]*Summary
+	lastPass time.Time
+}
+
+func (s *Stats) record(account string, kind PassKind, sums []*Summary, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.passes == nil {
+		s.passes = map[string]map[PassKind]int{}
+		s.last = map[string][]*Summary{}
+	}
+	if s.passes[account] == nil {
+		s.passes[account] = map[PassKind]int{}
+	}
+	s.passes[account][kind]++
+	s.last[account] = sums
+	s.lastPass = at
+}
+
+// Passes returns how many passes of kind ran for account (kind 0: all kinds).
+func (s *Stats) Passes(account string, kind PassKind) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, c := range s.passes[account] {
+		if kind == 0 || k == kind {
+			n += c
+		}
+	}
+	return n
+}
+
+// LastSummaries returns the summaries of account's most recent pass.
+func (s *Stats) LastSummaries(account string) []*Summary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last[account]
+}
+
+// LastPass is when the most recent pass of any account ended.
+func (s *Stats) LastPass() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastPass
+}
+
+// Run is `vdird daemon`: one full reconcile of every account, READY=1, then
+// per account a worker that owns that account's passes, fed by a poller
+// (every Interval ±10%, with exponential backoff on errors), a file watcher
+// (debounced local-only passes, periodic and overflow rescans) and the
+// control socket. It returns nil after ctx is cancelled and the passes in
+// flight have finished (at most StopGrace later).
+func Run(ctx context.Context, cfg *Config, store *state.Store, log zerolog.Logger, opts RunOptions) error {
+	if opts.Debounce <= 0 {
+		opts.Debounce = 200 * time.Millisecond
+	}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = 3 * time.Second
+	}
+	if opts.ConfigPath == "" {
+		opts.ConfigPath = cfg.Path
+	}
+	if opts.Stats == nil {
+		opts.Stats = &Stats{}
+	}
+	if opts.SocketPath == "" {
+		opts.SocketPath = ControlSocketPath(cfg.StatePath)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil
+	}
+
+	// Passes run on their own context: cancelling ctx stops new passes at
+	// once but lets the one in flight finish its request and commit state
+	// for up to StopGrace.
+	passCtx, cancelPasses := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelPasses()
+
+	r := &runner{store: store, log: log, opts: opts, notify: newNotifier(), passCtx: passCtx,
+		cals: map[string]*Summary{}}
+
+	var ctl *controlServer
+	if opts.SocketPath != "-" {
+		var err error
+		ctl, err = startControl(ctx, opts.SocketPath, r, log)
+		if err != nil {
+			return err
+		}
+		log.Info().Str("socket", opts.SocketPath).Msg("control socket listening")
+	}
+
+	r.startFleet(ctx, cfg)
+	log.Info().Int("accounts", len(cfg.Accounts)).Dur("interval", cfg.Interval).Msg("daemon started: first reconcile")
+
+	var wdC <-chan time.Time
+	if r.notify.watchdog > 0 {
+		t := time.NewTicker(r.notify.watchdog)
+		defer t.Stop()
+		wdC = t.C
+		_ = r.notify.ping()
+	}
+	extend := time.NewTicker(20 * time.Second)
+	defer extend.Stop()
+	readyC := r.fleet.firstDone
+	ready := false
+
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info().Msg("stopping: waiting for the pass in flight")
+			_ = r.notify.stopping()
+			grace := time.AfterFunc(opts.StopGrace, cancelPasses)
+			if ctl != nil {
+				ctl.close()
+			}
+			r.stopFleet()
+			grace.Stop()
+			log.Info().Msg("stopped")
+			return nil
+		case <-readyC:
+			readyC = nil
+			ready = true
+			extend.Stop()
+			_ = r.notify.ready()
+			r.sendStatus()
+			log.Info().Msg("first reconcile done: ready")
+			if opts.Ready != nil {
+				opts.Ready()
+			}
+		case <-extend.C:
+			// Still in the first reconcile: ask systemd for more start time.
+			_ = r.notify.extendStart(60 * time.Second)
+		case <-wdC:
+			// Pinged from this loop, so a wedged loop stops the pings and
+			// systemd restarts us.
+			_ = r.notify.ping()
+		case <-opts.Reload:
+			r.reload(ctx, cfg)
+			if !ready {
+				readyC = r.fleet.firstDone
+			}
+		}
+	}
+}
+
+// runner is the state of one Run.
+type runner struct {
+	store   *state.Store
+	log     zerolog.Logger
+	opts    RunOptions
+	notify  *notifier
+	passCtx context.Context
+
+	mu    sync.Mutex
+	fleet *fleet
+	cals  map[string]*Summary // account + "\x00" + href → latest summary, for STATUS=
+	last  time.Time
+}
+
+// fleet is one generation of account workers, replaced as a whole on reload.
+type fleet struct {
+	cfg       *Config
+	eng       *Engine
+	workers   []*worker
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	firstDone chan struct{} // closed when every worker finished its first pass
+}
+
+func (r *runner) startFleet(ctx context.Context, cfg *Config) {
+	fctx, cancel := context.WithCancel(ctx)
+	eng := NewEngine(cfg, r.store, r.log)
+	eng.HTTPClient = r.opts.HTTPClient
+	f := &fleet{cfg: cfg, eng: eng, cancel: cancel, firstDone: make(chan struct{})}
+	for i := range cfg.Accounts {
+		a := &cfg.Accounts[i]
+		w := &worker{r: r, f: f, acct: a, log: r.log.With().Str("account", a.Name).Logger(),
+			wake: make(chan struct{}, 1), firstDone: make(chan struct{}), want: PassFull}
+		w.wake <- struct{}{}
+		wt, err := newWatcher(a.LocalRoot, r.opts.Debounce, cfg.RescanInterval, w.log, func(full bool) {
+			if full {
+				w.trigger(PassFull)
+			} else {
+				w.trigger(PassLocal)
+			}
+		})
+		if err != nil {
+			// Polling still works; the periodic full passes catch local edits.
+			w.log.Error().Err(err).Msg("cannot watch local files: local changes wait for the next poll")
+		} else {
+			w.watch = wt
+			f.wg.Add(1)
+			go func() { defer f.wg.Done(); wt.run(fctx) }()
+		}
+		f.workers = append(f.workers, w)
+		f.wg.Add(1)
+		go func() { defer f.wg.Done(); w.run(fctx) }()
+	}
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		for _, w := range f.workers {
+			select {
+			case <-w.firstDone:
+			case <-fctx.Done():
+				return
+			}
+		}
+		close(f.firstDone)
+	}()
+	r.mu.Lock()
+	r.fleet = f
+	r.mu.Unlock()
+}
+
+// stopFleet stops the current workers after their pass in flight.
+func (r *runner) stopFleet() {
+	r.mu.Lock()
+	f := r.fleet
+	r.mu.Unlock()
+	f.cancel()
+	f.wg.Wait()
+}
+
+// reload loads the config again; a bad file keeps the running one.
+func (r *runner) reload(ctx context.Context, old *Config) {
+	r.log.Info().Str("config", r.opts.ConfigPath).Msg("SIGHUP: reloading config")
+	_ = r.notify.reloading()
+	defer func() { _ = r.notify.ready() }()
+	cfg, err := LoadConfig(r.opts.ConfigPath)
+	if err != nil {
+		r.log.Error().Err(err).Msg("config reload failed: keeping the running config")
+		return
+	}
+	r.mu.Lock()
+	cur := r.fleet.cfg
+	r.mu.Unlock()
+	if cfg.StatePath != cur.StatePath {
+		r.log.Warn().Str("state_path", cfg.StatePath).Msg("state_path changed: takes effect at the next restart")
+		cfg.StatePath = cur.StatePath
+	}
+	// Workers finish their pass in flight, then a new generation starts with
+	// a full pass of every account: pending local changes are found by
+	// fingerprint, so nothing is lost in the switch.
+	r.stopFleet()
+	r.mu.Lock()
+	keep := map[string]bool{}
+	for _, a := range cfg.Accounts {
+		keep[a.Name] = true
+	}
+	for k, s := range r.cals {
+		if !keep[s.Account] {
+			delete(r.cals, k)
+		}
+	}
+	r.mu.Unlock()
+	r.startFleet(ctx, cfg)
+	r.log.Info().Int("accounts", len(cfg.Accounts)).Msg("config reloaded")
+}
+
+// status serves `vdird status` on the control socket.
+func (r *runner) status() ([]CalendarStatus, error) { return Status(r.store) }
+
+// syncNow serves `vdird sync`: a pass of every account now, in config order.
+func (r *runner) syncNow(ctx context.Context, opts SyncOptions) []*Summary {
+	r.mu.Lock()
+	f := r.fleet
+	r.mu.Unlock()
+	replies := make([]chan []*Summary, len(f.workers))
+	for i, w := range f.workers {
+		replies[i] = make(chan []*Summary, 1)
+		w.request(syncRequest{opts: opts, reply: replies[i]})
+	}
+	var out []*Summary
+	for i, ch := range replies {
+		select {
+		case sums := <-ch:
+			out = append(out, sums...)
+		case <-ctx.Done():
+			out = append(out, &Summary{Account: f.workers[i].acct.Name, Calendar: "*", Err: errors.New("daemon stopping: pass not run")})
+		}
+	}
+	return out
+}
+
+// passDone updates the counters and the STATUS= line.
+func (r *runner) passDone(a *Account, kind PassKind, opts SyncOptions, sums []*Summary) {
+	now := time.Now()
+	r.opts.Stats.record(a.Name, kind, sums, now)
+	if opts.DryRun {
+		return
+	}
+	r.mu.Lock()
+	if len(opts.Calendars) == 0 {
+		for k, s := range r.cals {
+			if s.Account == a.Name {
+				delete(r.cals, k)
+			}
+		}
+	}
+	for _, s := range sums {
+		r.cals[s.Account+"\x00"+s.Href+"\x00"+s.Calendar] = s
+	}
+	r.last = now
+	r.mu.Unlock()
+	r.sendStatus()
+}
+
+func (r *runner) sendStatus() {
+	r.mu.Lock()
+	n, errs := 0, 0
+	for _, s := range r.cals {
+		if s.Calendar != "*" {
+			n++
+		}
+		if s.Failed() {
+			errs++
+		}
+	}
+	last := r.last
+	r.mu.Unlock()
+	_ = r.notify.status(statusLine(n, last, errs))
+}
+
+// syncRequest is a pass asked for on the control socket; the summaries go
+// to reply (buffered, so a gone client never blocks the worker).
+type syncRequest struct {
+	opts  SyncOptions
+	reply chan []*Summary
+}
+
+// worker owns every pass of one account, so passes of an account never
+// overlap (the engine requires it) while accounts run independently.
+type worker struct {
+	r     *runner
+	f     *fleet
+	acct  *Account
+	log   zerolog.Logger
+	watch *watcher
+
+	wake      chan struct{} // cap 1: any number of triggers become one wake-up
+	firstDone chan struct{}
+
+	mu   sync.Mutex
+	want PassKind // strongest pending automatic pass (full > local), 0 = none
+	reqs []syncRequest
+}
+
+func (w *worker) trigger(k PassKind) {
+	w.mu.Lock()
+	if k > w.want {
+		w.want = k
+	}
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *worker) request(req syncRequest) {
+	w.mu.Lock()
+	w.reqs = append(w.reqs, req)
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *worker) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *worker) run(ctx context.Context) {
+	cfg := w.f.cfg
+	poll := time.NewTimer(jitter(cfg.Interval))
+	defer poll.Stop()
+	var failures int
+	var notBefore time.Time // backoff: no automatic pass before this
+	first := true
+	defer func() {
+		// Requests that arrived too late for a pass get an answer anyway.
+		w.mu.Lock()
+		reqs := w.reqs
+		w.reqs = nil
+		w.mu.Unlock()
+		for _, q := range reqs {
+			q.reply <- []*Summary{{Account: w.acct.Name, Calendar: "*", Err: errors.New("daemon stopping or reloading: pass not run")}}
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.wake:
+		case <-poll.C:
+			w.mu.Lock()
+			w.want = PassFull
+			w.mu.Unlock()
+		}
+		w.mu.Lock()
+		if len(w.reqs) == 0 && time.Now().Before(notBefore) {
+			// Backing off: the pending pass runs when the poll timer fires.
+			w.mu.Unlock()
+			continue
+		}
+		kind, reqs := w.want, w.reqs
+		w.want, w.reqs = 0, nil
+		w.mu.Unlock()
+
+		var failed error
+		ran := false
+		for _, q := range reqs {
+			sums := w.pass(PassRequested, q.opts)
+			q.reply <- sums
+			ran = true
+			if err := passError(sums); err != nil {
+				failed = err
+			}
+			if !q.opts.DryRun && len(q.opts.Calendars) == 0 {
+				kind = 0 // this pass already covered everything pending
+			}
+		}
+		if kind != 0 {
+			sums := w.pass(kind, SyncOptions{LocalOnly: kind == PassLocal})
+			ran = true
+			if err := passError(sums); err != nil {
+				failed = err
+			}
+		}
+		if !ran {
+			continue
+		}
+		if first {
+			first = false
+			close(w.firstDone)
+		}
+		if w.watch != nil {
+			w.watch.requestRefresh()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if failed != nil {
+			failures++
+			d := backoff(cfg.Interval, failures, failed)
+			notBefore = time.Now().Add(d)
+			w.log.Error().Err(failed).Int("failures", failures).Dur("retry_in", d).Msg("sync failed: backing off")
+			resetTimer(poll, d)
+			continue
+		}
+		if failures > 0 {
+			w.log.Info().Msg("sync works again")
+		}
+		failures, notBefore = 0, time.Time{}
+		if kind == PassFull || kind == 0 && len(reqs) > 0 {
+			// A full pass just looked at the server: the next poll is one
+			// interval from now.
+			resetTimer(poll, jitter(cfg.Interval))
+		}
+	}
+}
+
+func (w *worker) pass(kind PassKind, opts SyncOptions) []*Summary {
+	start := time.Now()
+	sums := w.f.eng.SyncAccount(w.r.passCtx, w.acct, opts)
+	ev := w.log.Debug()
+	if changed(sums) {
+		ev = w.log.Info()
+	}
+	ev.Str("pass", kind.String()).Dur("took", time.Since(start)).Str("result", describe(sums)).Msg("pass done")
+	w.r.passDone(w.acct, kind, opts, sums)
+	return sums
+}
+
+func changed(sums []*Summary) bool {
+	for _, s := range sums {
+		if s.Downloaded+s.Uploaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts > 0 || s.Failed() {
+			return true
+		}
+	}
+	return false
+}
+
+func describe(sums []*Summary) string {
+	var d, u, x, c, f int
+	for _, s := range sums {
+		d += s.Downloaded
+		u += s.Uploaded
+		x += s.DeletedLocal + s.DeletedRemote
+		c += s.Conflicts
+		if s.Failed() {
+			f++
+		}
+	}
+	return fmt.Sprintf("%d calendars ↓%d ↑%d ✗%d ⚠%d, %d failed", len(sums), d, u, x, c, f)
+}
+
+// passError is the first error that should slow the account down: a
+// calendar that could not be synced (network, server, auth). Per-item
+// problems and guards are not retried faster or slower than the poll.
+func passError(sums []*Summary) error {
+	var errs []error
+	for _, s := range sums {
+		if s.Err != nil && !errors.Is(s.Err, context.Canceled) {
+			errs = append(errs, s.Err)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	// Prefer an error that carries Retry-After.
+	sort.SliceStable(errs, func(i, j int) bool { return retryAfter(errs[i]) > retryAfter(errs[j]) })
+	return errs[0]
+}
+
+func retryAfter(err error) time.Duration {
+	var de *davclient.Error
+	if errors.As(err, &de) {
+		return de.RetryAfter
+	}
+	return 0
+}
+
+// backoff is the wait before retrying after the n-th failure in a row:
+// Interval/10 doubling up to 10×Interval, never shorter than the server's
+// Retry-After (RFC 9110 §10.2.3).
+func backoff(interval time.Duration, n int, err error) time.Duration {
+	base, maxD := interval/10, 10*interval
+	d := base
+	for i := 1; i < n && d < maxD; i++ {
+		d *= 2
+	}
+	d = min(jitter(d), maxD)
+	if ra := retryAfter(err); ra > d {
+		d = ra
+	}
+	return d
+}
+
+// jitter spreads d by ±10% so accounts and restarted daemons do not poll in
+// lockstep.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	spread := int64(d) / 10
+	if spread == 0 {
+		return d
+	}
+	return d + time.Duration(rand.Int64N(2*spread+1)-spread)
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	// Since Go 1.23 Reset needs no drain: the channel is unbuffered.
+	t.Reset(d)
+}

@@ -1,0 +1,69 @@
+package daemon
+
+import (
+	"fmt"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/daemon"
+)
+
+// notifier speaks the sd_notify protocol (sd_notify(3)) to the service
+// manager. Without NOTIFY_SOCKET every call is a cheap no-op, so the loop
+// calls it unconditionally.
+type notifier struct {
+	// send is sd.SdNotify; errors are returned, never logged here.
+	send func(state string) error
+	// watchdog is half of WatchdogSec, 0 when the watchdog is off.
+	watchdog time.Duration
+}
+
+func newNotifier() *notifier {
+	n := &notifier{send: func(state string) error {
+		_, err := sd.SdNotify(false, state)
+		return err
+	}}
+	// SdWatchdogEnabled checks WATCHDOG_PID against our pid, so a child
+	// process never pings for its parent. Ping at half the interval as
+	// sd_watchdog_enabled(3) recommends.
+	if d, err := sd.SdWatchdogEnabled(false); err == nil && d > 0 {
+		n.watchdog = d / 2
+	}
+	return n
+}
+
+func (n *notifier) ready() error    { return n.send(sd.SdNotifyReady) }
+func (n *notifier) stopping() error { return n.send(sd.SdNotifyStopping) }
+func (n *notifier) reloading() error {
+	// RELOADING=1 needs MONOTONIC_USEC on newer systemd for Type=notify-reload;
+	// for Type=notify it is informational and READY=1 ends it.
+	return n.send(sd.SdNotifyReloading)
+}
+func (n *notifier) ping() error { return n.send(sd.SdNotifyWatchdog) }
+func (n *notifier) status(s string) error {
+	return n.send("STATUS=" + s)
+}
+
+// extendStart asks for more start-up time while the first reconcile of a big
+// calendar is still running, so TimeoutStartSec does not kill a healthy start
+// (systemd ≥ 236 honours EXTEND_TIMEOUT_USEC, older ones ignore it).
+func (n *notifier) extendStart(d time.Duration) error {
+	return n.send(fmt.Sprintf("EXTEND_TIMEOUT_USEC=%d", d.Microseconds()))
+}
+
+// statusLine is the STATUS= text shown by `systemctl --user status vdird`,
+// e.g. "3 calendars, last sync 12:01:05, 0 errors".
+func statusLine(calendars int, last time.Time, errs int) string {
+	when := "never"
+	if !last.IsZero() {
+		when = last.Local().Format("15:04:05")
+	}
+	cal := "calendars"
+	if calendars == 1 {
+		cal = "calendar"
+	}
+	e := "errors"
+	if errs == 1 {
+		e = "error"
+	}
+	return fmt.Sprintf("%d %s, last sync %s, %d %s", calendars, cal, when, errs, e)
+}
