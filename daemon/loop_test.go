@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -245,6 +246,9 @@ func TestDaemon_ServerEdit_ReachesLocalWithinInterval_IdlePollIsOneRequest(t *te
 	forEachServer(t, func(t *testing.T, e *env) {
 		e.cfg.Interval, e.cfg.RescanInterval = 2*time.Second, time.Hour
 		e.srv.Put(t, e.events+"a.ics", event("a", "v1"))
+		// Not empty: the engine re-downloads an empty calendar on every
+		// pass (no items = no state to compare the ctag against).
+		e.srv.Put(t, e.tasks+"t.ics", task("t", "todo"))
 		d := startDaemon(t, e.cfg, RunOptions{})
 		acct := e.cfg.Accounts[0].Name
 
@@ -520,4 +524,48 @@ func TestDaemon_ControlSocket_StatusAndSyncAgainstRealServer(t *testing.T) {
 			t.Error("control socket left behind after stop")
 		}
 	})
+}
+
+func TestDaemon_SIGHUP_ReloadsConfig_BadConfigKeepsRunning(t *testing.T) {
+	e := newEnv(t, testserver.All()[0])
+	a := e.cfg.Accounts[0]
+	conf := filepath.Join(t.TempDir(), "config.toml")
+	writeConf := func(cals ...string) {
+		q := make([]string, len(cals))
+		for i, c := range cals {
+			q[i] = fmt.Sprintf("%q", c)
+		}
+		write(t, conf, fmt.Sprintf("state_path = %q\ninterval = \"1h\"\nrescan_interval = \"1h\"\n\n[[account]]\nname = %q\nurl = %q\nusername = %q\npassword_file = %q\nlocal_root = %q\ncalendars = [%s]\n",
+			e.cfg.StatePath, a.Name, a.URL, a.Username, a.PasswordFile, a.LocalRoot, strings.Join(q, ", ")))
+	}
+	writeConf(e.events)
+	cfg, err := LoadConfig(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hup := make(chan os.Signal, 1)
+	d := startDaemon(t, cfg, RunOptions{Reload: hup})
+	tasksDir := filepath.Join(e.root, calDir(e.tasks))
+	if _, err := os.Stat(tasksDir); err == nil {
+		t.Fatal("tasks synced although not configured")
+	}
+
+	writeConf(e.events, e.tasks)
+	hup <- syscall.SIGHUP
+	if !waitFor(5*time.Second, func() bool { _, err := os.Stat(tasksDir); return err == nil }) {
+		t.Fatal("calendar added to the config was not synced after SIGHUP")
+	}
+
+	write(t, conf, "interval = \"never\"\n")
+	hup <- syscall.SIGHUP
+	time.Sleep(200 * time.Millisecond)
+	if err := os.WriteFile(e.file(e.events, "h.ics"), event("h", "after a bad reload"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(3*time.Second, func() bool { b, _ := e.srv.Get(t, e.events+"h.ics"); return b != nil }) {
+		t.Fatal("daemon stopped syncing after a bad config reload")
+	}
+	if n := d.stats.Passes(a.Name, PassFull); n != 2 {
+		t.Errorf("%d full passes, want 2 (start, good reload)", n)
+	}
 }
