@@ -1,0 +1,77 @@
+package davclient
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// parseAll drains a multistatus the way the listing calls do and returns
+// what they would see.
+func parseAll(r io.Reader, maxObject int64) (n int, token string, err error) {
+	base, _ := url.Parse("http://h.example/cal/")
+	p := newMSParser(r, maxObject)
+	for {
+		resp, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			return n, p.SyncToken, nil
+		}
+		if err != nil {
+			return n, "", err
+		}
+		for _, h := range resp.Hrefs {
+			if c, err := Canonical(base, h); err == nil {
+				_ = inside("/cal/", c)
+			}
+		}
+		if d := resp.prop(nsCalDAV, "calendar-data"); d != nil && int64(len(d.Text)) > maxObject {
+			return n, "", fmt.Errorf("calendar-data of %d bytes passed the %d cap", len(d.Text), maxObject)
+		}
+		_, _ = calendarFrom(resp, "/cal/")
+		n++
+	}
+}
+
+// FuzzParseMultistatus: the parser never panics, never hangs, keeps
+// calendar-data within its cap, and every error it returns is typed.
+func FuzzParseMultistatus(f *testing.F) {
+	f.Add([]byte(`<d:multistatus xmlns:d="DAV:"><d:response><d:href>/cal/a.ics</d:href><d:propstat><d:prop><d:getetag>"1"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response><d:sync-token>t</d:sync-token></d:multistatus>`))
+	f.Add([]byte("<d:multistatus xmlns:d=\"DAV:\" xmlns:c=\"urn:ietf:params:xml:ns:caldav\"><d:response><d:href>/cal/b.ics</d:href><d:propstat><d:prop><c:calendar-data><![CDATA[BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n]]></c:calendar-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"))
+	f.Add([]byte(`<!DOCTYPE x [<!ENTITY a "b">]><d:multistatus xmlns:d="DAV:"/>`))
+	for _, s := range []string{"", "<", "<d:multistatus xmlns:d=\"DAV:\"><d:response>", strings.Repeat("<a>", 100)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _, err := parseAll(bytes.NewReader(data), 256)
+		if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("untyped error %v", err)
+		}
+	})
+}
+
+// BenchmarkParseMultistatus10k parses a 10k-object calendar-query answer
+// (~1 KB calendar-data each) from memory.
+func BenchmarkParseMultistatus10k(b *testing.B) {
+	ics := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\nBEGIN:VEVENT\r\nUID:%05d\r\nDTSTAMP:20240101T000000Z\r\nDTSTART:20240102T100000Z\r\nSUMMARY:Meeting &amp; more\r\nDESCRIPTION:" +
+		strings.Repeat("x", 800) + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	var doc bytes.Buffer
+	doc.WriteString(`<?xml version="1.0" encoding="utf-8"?><d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">`)
+	for i := 0; i < 10000; i++ {
+		fmt.Fprintf(&doc, `<d:response><d:href>/cal/%05d.ics</d:href><d:propstat><d:prop><d:getetag>"%d"</d:getetag><c:calendar-data>`+ics+`</c:calendar-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>`, i, i, i)
+	}
+	doc.WriteString(`</d:multistatus>`)
+	raw := doc.Bytes()
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n, _, err := parseAll(bytes.NewReader(raw), defaultMaxObject)
+		if err != nil || n != 10000 {
+			b.Fatalf("n=%d err=%v", n, err)
+		}
+	}
+}
