@@ -332,7 +332,9 @@ func (c *Client) multistatus(ctx context.Context, r request, capped bool) (*msPa
 	if err != nil {
 		return nil, nil, err
 	}
-	if resp.StatusCode != http.StatusMultiStatus {
+	// 207 is the rule; a few old servers say 200 with a multistatus body,
+	// which the parser then checks for its DAV:multistatus root.
+	if resp.StatusCode != http.StatusMultiStatus && resp.StatusCode != http.StatusOK {
 		return nil, nil, c.statusError(r.method, resp)
 	}
 	var body io.Reader = resp.Body
