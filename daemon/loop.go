@@ -155,10 +155,17 @@ func Run(ctx context.Context, cfg *Config, store *state.Store, log zerolog.Logge
 	if opts.SocketPath != "-" {
 		var err error
 		ctl, err = startControl(ctx, opts.SocketPath, r, log)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrDaemonRunning):
 			return err
+		case err != nil:
+			// Syncing matters more than the socket (a read-only /run under
+			// ProtectSystem=strict, say): run without it, loudly.
+			log.Error().Err(err).Msg("no control socket: vdird status/sync will not reach this daemon")
+			ctl = nil
+		default:
+			log.Info().Str("socket", opts.SocketPath).Msg("control socket listening")
 		}
-		log.Info().Str("socket", opts.SocketPath).Msg("control socket listening")
 	}
 
 	r.startFleet(ctx, cfg)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -422,7 +423,7 @@ func TestJitter_StaysWithinTenPercent(t *testing.T) {
 	}
 }
 
-func TestDaemon_NotifySocket_GetsReadyStatusAndStopping(t *testing.T) {
+func TestDaemon_NotifySocket_GetsReadyStatusWatchdogAndStopping(t *testing.T) {
 	kinds := testserver.All()
 	e := newEnv(t, kinds[0])
 	e.cfg.Interval, e.cfg.RescanInterval = time.Hour, time.Hour
@@ -433,6 +434,9 @@ func TestDaemon_NotifySocket_GetsReadyStatusAndStopping(t *testing.T) {
 	}
 	defer conn.Close()
 	t.Setenv("NOTIFY_SOCKET", sock)
+	// WatchdogSec=300ms for this process: pings every 150 ms.
+	t.Setenv("WATCHDOG_USEC", "300000")
+	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
 	msgs := make(chan string, 100)
 	go func() {
 		buf := make([]byte, 4096)
@@ -470,6 +474,9 @@ func TestDaemon_NotifySocket_GetsReadyStatusAndStopping(t *testing.T) {
 	status := got[len(got)-1]
 	if !strings.Contains(status, "2 calendars, last sync ") || !strings.HasSuffix(status, ", 0 errors") {
 		t.Errorf("status line %q", status)
+	}
+	if !collect("WATCHDOG=1", 2*time.Second) {
+		t.Fatalf("no WATCHDOG=1 with WATCHDOG_USEC set; got %q", got)
 	}
 	d.stop()
 	if !collect("STOPPING=1", 5*time.Second) {
@@ -567,5 +574,24 @@ func TestDaemon_SIGHUP_ReloadsConfig_BadConfigKeepsRunning(t *testing.T) {
 	}
 	if n := d.stats.Passes(a.Name, PassFull); n != 2 {
 		t.Errorf("%d full passes, want 2 (start, good reload)", n)
+	}
+}
+
+func TestDaemon_ControlSocketUnavailable_RunsWithoutIt_ReadyEvenIfServerDown(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	cfg := &Config{StatePath: filepath.Join(dir, "state.db"), Interval: time.Hour, RescanInterval: time.Hour,
+		ConflictPolicy: "server-wins", MaxDeleteFraction: 0.5, MaxDeleteMin: 5,
+		Accounts: []Account{{Name: "down", URL: deadURL, LocalRoot: filepath.Join(dir, "cal"), ConflictPolicy: "server-wins"}}}
+	blocker := filepath.Join(dir, "file")
+	write(t, blocker, "a file where the socket's folder should be")
+	d := startDaemon(t, cfg, RunOptions{SocketPath: filepath.Join(blocker, "vdird.sock")})
+	if d.stats.Passes("down", PassFull) != 1 || passError(d.stats.LastSummaries("down")) == nil {
+		t.Fatalf("want one failed first pass before READY, got %d passes", d.stats.Passes("down", 0))
 	}
 }

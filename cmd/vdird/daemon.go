@@ -34,6 +34,7 @@ the config file.
 Control socket: $XDG_RUNTIME_DIR/vdird.sock (else beside the state file);
 "vdird status" and "vdird sync" talk to the running daemon through it.
 A second daemon on the same state file exits at once with status 1.
+Takes no flags beyond the global ones (vdird --help).
 `
 
 func cmdDaemon(ctx context.Context, g globals, args []string, stdout, stderr io.Writer) int {
