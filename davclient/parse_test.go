@@ -75,3 +75,10 @@ func BenchmarkParseMultistatus10k(b *testing.B) {
 		}
 	}
 }
+func TestParse_CRLFInPrologAndEpilog_Accepted(t *testing.T) {
+	doc := "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<!-- c -->\r\n<d:multistatus xmlns:d=\"DAV:\">\r\n <d:response>\r\n  <d:href>/cal/a.ics</d:href>\r\n  <d:propstat><d:prop><d:getetag>\"1\"</d:getetag></d:prop>\r\n<d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>\r\n</d:multistatus>\r\n"
+	n, _, err := parseAll(strings.NewReader(doc), 1024)
+	if err != nil || n != 1 {
+		t.Fatalf("n=%d err=%v", n, err)
+	}
+}
