@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	ical "github.com/emersion/go-ical"
@@ -135,4 +136,31 @@ func ReplaceUID(data []byte, uid string) []byte {
 		out.Write(line)
 	}
 	return out.Bytes()
+}
+
+// Equivalent reports whether a and b hold the same content lines, ignoring
+// line folding, line endings and the order of lines. Servers rewrite what
+// they are sent (Radicale reorders properties, Xandikos also refolds), so
+// this is how vdird recognises its own write in a server's copy.
+func Equivalent(a, b []byte) bool {
+	la, lb := contentLines(a), contentLines(b)
+	if len(la) != len(lb) {
+		return false
+	}
+	slices.Sort(la)
+	slices.Sort(lb)
+	return slices.Equal(la, lb)
+}
+
+func contentLines(data []byte) []string {
+	s := strings.ReplaceAll(string(data), "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\n ", "")
+	s = strings.ReplaceAll(s, "\n\t", "")
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimRight(l, "\r"); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -96,3 +96,18 @@ func FuzzInspect(f *testing.F) {
 		}
 	})
 }
+
+func TestEquivalent_IgnoresFoldingOrderAndLineEndings(t *testing.T) {
+	a := []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\nSUMMARY:a long\r\n  value\r\nDTSTART:20250101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+	b := []byte("BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:20250101T100000Z\nSUMMARY:a long value\nUID:x\nEND:VEVENT\nVERSION:2.0\nEND:VCALENDAR\n")
+	if !Equivalent(a, b) {
+		t.Fatal("reordered/refolded copy not equivalent")
+	}
+	c := []byte(strings.Replace(string(b), "a long value", "another value", 1))
+	if Equivalent(a, c) {
+		t.Fatal("changed value reported equivalent")
+	}
+	if Equivalent(a, append(b, "X-EXTRA:1\n"...)) {
+		t.Fatal("extra line reported equivalent")
+	}
+}

@@ -1,0 +1,124 @@
+// Command vdird keeps CalDAV calendars and a local vdir folder in sync, both
+// ways. See `vdird help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/vdird/vdird/daemon"
+)
+
+const usage = `vdird keeps CalDAV calendars and a local vdir folder in sync, both ways.
+
+Usage:
+  vdird [global flags] <command> [flags] [args]
+
+Commands:
+  sync       run one full two-way sync pass and print a summary per calendar
+             (asks the running daemon when there is one)
+  daemon     run continuously: poll, watch local files, systemd notify, control socket
+  status     show per calendar: last sync, pending local changes, conflicts, last error
+  discover   list the calendars a CalDAV account offers
+  version    print the version
+  help       show help for a command: vdird help sync
+
+Global flags:
+  -c, --config FILE     config file (default $XDG_CONFIG_HOME/vdird/config.toml)
+      --log-level LVL   trace, debug, info, warn or error (default from config, else info)
+
+Files:
+  config   $XDG_CONFIG_HOME/vdird/config.toml   (see config.example.toml)
+  state    $XDG_STATE_HOME/vdird/state.db
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// globals are flags valid before the command name.
+type globals struct {
+	config   string
+	logLevel string
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var g globals
+	fs := flag.NewFlagSet("vdird", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	fs.StringVar(&g.config, "config", "", "config file")
+	fs.StringVar(&g.config, "c", "", "config file")
+	fs.StringVar(&g.logLevel, "log-level", "", "log level")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd, cargs := rest[0], rest[1:]
+	switch cmd {
+	case "sync":
+		return cmdSync(ctx, g, cargs, stdout, stderr)
+	case "discover":
+		return cmdDiscover(ctx, g, cargs, stdout, stderr)
+	case "daemon":
+		return cmdDaemon(ctx, g, cargs, stdout, stderr)
+	case "status":
+		return cmdStatus(ctx, g, cargs, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "vdird", daemon.Version)
+		return 0
+	case "help", "-h", "--help":
+		if len(cargs) > 0 {
+			return run([]string{cargs[0], "--help"}, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "vdird: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+// newFlagSet returns a subcommand flag set whose --help prints help.
+func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("vdird "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, strings.TrimLeft(help, "\n"))
+		fmt.Fprintln(stderr, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses allowing flags after positional arguments too.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

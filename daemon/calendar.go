@@ -1,0 +1,457 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/vdird/vdird/daemon/plan"
+	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/internal/ics"
+	"github.com/vdird/vdird/state"
+	"github.com/vdird/vdird/vdir"
+)
+
+// pass is one sync pass over one calendar: the listings it saw and the
+// executor of its plan.
+type pass struct {
+	e    *Engine
+	a    *Account
+	c    *davclient.Client
+	cal  davclient.Calendar
+	key  string
+	col  state.Collection
+	d    *vdir.Dir
+	s    *Summary
+	opts SyncOptions
+
+	known      map[string]state.Item // by href
+	byName     map[string]state.Item
+	localFP    map[string]vdir.Fingerprint
+	localData  map[string][]byte // bytes of files read this pass (changed or new)
+	remote     map[string]string // href → etag (pseudo-etag "vdird-hash:…" when the server gives none)
+	remoteData map[string]davclient.Object
+	usedNames  map[string]bool
+	batch      []func(*state.Tx) error
+	heldRemote bool // a remote change was not applied: do not advance ctag/sync-token
+}
+
+const pseudoETagPrefix = "vdird-hash:"
+
+func (e *Engine) syncCalendar(ctx context.Context, a *Account, c *davclient.Client, cal davclient.Calendar, opts SyncOptions) *Summary {
+	p := &pass{e: e, a: a, c: c, cal: cal, key: collectionKey(a, cal.Href), opts: opts,
+		s: &Summary{Account: a.Name, Href: cal.Href}}
+	if err := p.run(ctx); err != nil {
+		p.s.Err = err
+		e.log.Error().Str("account", a.Name).Str("calendar", p.s.Calendar).Err(err).Msg("sync failed")
+		_ = e.store.Update(p.key, func(tx *state.Tx) error {
+			col, ok := tx.Collection()
+			if !ok {
+				return nil
+			}
+			col.LastError = err.Error()
+			return tx.SetCollection(col)
+		})
+	}
+	return p.s
+}
+
+func (p *pass) run(ctx context.Context) error {
+	col, existed, err := p.e.store.Collection(p.key)
+	if err != nil {
+		return err
+	}
+	if !existed {
+		col = state.Collection{Key: p.key, Account: p.a.Name, Href: p.cal.Href, Dir: p.e.newDirFor(p.a, p.cal)}
+		p.s.Notes = append(p.s.Notes, "new calendar")
+	}
+	p.col = col
+	p.s.Dir, p.s.Calendar = col.Dir, filepath.Base(col.Dir)
+	items, err := p.e.store.Items(p.key)
+	if err != nil {
+		return err
+	}
+	p.known = make(map[string]state.Item, len(items))
+	p.byName = make(map[string]state.Item, len(items))
+	for _, it := range items {
+		p.known[it.Href] = it
+		p.byName[it.Name] = it
+	}
+
+	// The local folder. A missing folder that held items is a guard, never "delete everything".
+	localMissing := false
+	p.d, err = vdir.Open(col.Dir)
+	if errors.Is(err, vdir.ErrNoDir) {
+		if len(items) == 0 && !p.opts.DryRun {
+			p.d, err = vdir.Create(col.Dir)
+		} else {
+			localMissing, err = true, nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("local folder: %w", err)
+	}
+	if !p.opts.DryRun && p.d != nil && (!existed || col.DisplayName != p.cal.DisplayName || col.Color != p.cal.Color) {
+		if err := p.writeMeta(); err != nil {
+			return err
+		}
+	}
+	var locals []plan.Local
+	if !localMissing {
+		if n, err := p.d.CleanTemp(); err == nil && n > 0 {
+			p.e.log.Info().Str("calendar", p.s.Calendar).Int("files", n).Msg("removed temp files left by an earlier crash")
+		}
+		if locals, err = p.listLocal(); err != nil {
+			return fmt.Errorf("local folder %s: %w", col.Dir, err)
+		}
+	}
+
+	newToken, err := p.listRemote(ctx, existed && len(items) > 0)
+	if err != nil {
+		return err
+	}
+	if err := p.fetchChanged(ctx); err != nil {
+		return err
+	}
+
+	in := plan.Input{
+		LocalMissing: localMissing,
+		Local:        locals,
+		Options: plan.Options{
+			Policy:            p.a.ConflictPolicy,
+			MaxDeleteFraction: p.e.cfg.MaxDeleteFraction,
+			MaxDeleteMin:      p.e.cfg.MaxDeleteMin,
+			AllowMassDelete:   p.opts.AllowMassDelete,
+			ReadOnly:          p.cal.ReadOnly,
+		},
+	}
+	for _, it := range items {
+		in.Known = append(in.Known, plan.Known{Href: it.Href, ETag: it.ETag, Name: it.Name, Hash: it.Hash, UID: it.UID})
+	}
+	for _, href := range sortedKeys(p.remote) {
+		r := plan.Remote{Href: href, ETag: p.remote[href]}
+		if o, ok := p.remoteData[href]; ok {
+			r.Hash = vdir.Hash(o.Data)
+			if info, err := ics.Inspect(o.Data); err == nil {
+				r.UID = info.UID
+			}
+		}
+		in.Remote = append(in.Remote, r)
+	}
+	res := plan.Plan(in)
+	if res.Refused != nil {
+		p.s.Refused = res.Refused.Reason
+		p.e.log.Warn().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Msg("refused: " + res.Refused.Reason)
+		return nil
+	}
+	if p.opts.DryRun {
+		p.s.Planned = res.Actions
+		return nil
+	}
+	if len(res.Actions) == 0 && existed && col.CTag == p.cal.CTag && col.SyncToken == newToken && !p.changedFingerprints() {
+		p.s.Unchanged = true
+	}
+	for _, act := range res.Actions {
+		if err := ctx.Err(); err != nil {
+			p.flush()
+			return err
+		}
+		if err := p.apply(ctx, act); err != nil {
+			p.flush()
+			return err
+		}
+	}
+	p.refreshFingerprints()
+	return p.finish(newToken)
+}
+
+// finish records the collection's change markers. They advance only when
+// every remote change of this pass was applied, so nothing seen is skipped
+// by the next cheap check.
+func (p *pass) finish(newToken string) error {
+	col := p.col
+	col.DisplayName, col.Color, col.ReadOnly = p.cal.DisplayName, p.cal.Color, p.cal.ReadOnly
+	col.LastError = ""
+	if len(p.s.Problems) == 0 && !p.heldRemote {
+		col.CTag, col.SyncToken = p.cal.CTag, newToken
+		col.LastSync = p.e.Now()
+	} else {
+		col.LastError = strings.Join(p.s.Problems, "; ")
+	}
+	p.batch = append(p.batch, func(tx *state.Tx) error { return tx.SetCollection(col) })
+	return p.flush()
+}
+
+func (p *pass) writeMeta() error {
+	if p.cal.DisplayName != "" {
+		if err := p.d.SetDisplayName(p.cal.DisplayName); err != nil {
+			return err
+		}
+	}
+	if p.cal.Color != "" {
+		if err := p.d.SetColor(p.cal.Color); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listLocal stats every item file; only files whose fingerprint differs from
+// state are read, hashed and validated.
+func (p *pass) listLocal() ([]plan.Local, error) {
+	entries, err := p.d.List()
+	if err != nil {
+		return nil, err
+	}
+	p.localFP = make(map[string]vdir.Fingerprint, len(entries))
+	p.localData = map[string][]byte{}
+	p.usedNames = make(map[string]bool, len(entries))
+	locals := make([]plan.Local, 0, len(entries))
+	for _, en := range entries {
+		p.localFP[en.Name] = en.Fingerprint
+		p.usedNames[en.Name] = true
+		if k, ok := p.byName[en.Name]; ok && sameFP(k.Fingerprint, en.Fingerprint) {
+			locals = append(locals, plan.Local{Name: en.Name, Hash: k.Hash, UID: k.UID})
+			continue
+		}
+		data, fp, err := p.d.Read(en.Name)
+		if err != nil {
+			locals = append(locals, plan.Local{Name: en.Name, Invalid: err.Error()})
+			continue
+		}
+		p.localFP[en.Name] = fp
+		l := plan.Local{Name: en.Name, Hash: vdir.Hash(data)}
+		info, err := ics.Inspect(data)
+		switch {
+		case err != nil:
+			l.Invalid = err.Error()
+		case p.cal.Components != nil && !contains(p.cal.Components, info.Component):
+			l.Invalid = fmt.Sprintf("%s in a calendar that holds only %s", info.Component, strings.Join(p.cal.Components, ", "))
+		default:
+			l.UID = info.UID
+			p.localData[en.Name] = data
+		}
+		if l.Invalid != "" {
+			p.e.log.Error().Str("file", filepath.Join(p.d.Path(), en.Name)).Msg("skipping invalid file: " + l.Invalid)
+		}
+		locals = append(locals, l)
+	}
+	return locals, nil
+}
+
+func sameFP(a state.Fingerprint, b vdir.Fingerprint) bool {
+	return a.Size == b.Size && a.ModNs == b.ModNs && a.Inode == b.Inode
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// listRemote fills p.remote with the server's members and returns the
+// sync-token to record. Cheapest first: unchanged ctag/sync-token → no
+// request; sync-collection delta; a first download in one streamed
+// calendar-query with data; otherwise an etag-only calendar-query.
+func (p *pass) listRemote(ctx context.Context, haveState bool) (string, error) {
+	p.remote = make(map[string]string, len(p.known))
+	p.remoteData = map[string]davclient.Object{}
+	fromState := func() {
+		for h, it := range p.known {
+			p.remote[h] = it.ETag
+		}
+	}
+	col := p.col
+	markers := p.cal.CTag != "" || p.cal.SyncToken != ""
+	if haveState && markers && col.CTag == p.cal.CTag && col.SyncToken == p.cal.SyncToken {
+		fromState()
+		return p.cal.SyncToken, nil
+	}
+	if !haveState {
+		err := p.c.Download(ctx, p.cal.Href, func(o davclient.Object) error {
+			p.addRemote(o)
+			return nil
+		})
+		if err != nil {
+			return "", fmt.Errorf("download: %w", err)
+		}
+		return p.cal.SyncToken, nil
+	}
+	if p.cal.SyncToken != "" && col.SyncToken != "" {
+		fromState()
+		token := col.SyncToken
+		for i := 0; ; i++ {
+			res, err := p.c.SyncCollection(ctx, p.cal.Href, token)
+			if errors.Is(err, davclient.ErrInvalidSyncToken) {
+				p.e.log.Info().Str("calendar", p.s.Calendar).Msg("sync token no longer valid: full listing")
+				break
+			}
+			if err != nil {
+				return "", fmt.Errorf("sync-collection: %w", err)
+			}
+			for _, it := range res.Changed {
+				p.remote[it.Href] = it.ETag
+			}
+			for _, h := range res.Deleted {
+				delete(p.remote, h)
+			}
+			token = res.Token
+			if !res.Truncated || i > 1000 {
+				return token, nil
+			}
+		}
+		clear(p.remote)
+	}
+	items, err := p.c.ListETags(ctx, p.cal.Href)
+	if err != nil {
+		return "", fmt.Errorf("listing: %w", err)
+	}
+	for _, it := range items {
+		p.remote[it.Href] = it.ETag
+	}
+	return p.cal.SyncToken, nil
+}
+
+// addRemote records a member whose data we hold.
+func (p *pass) addRemote(o davclient.Object) {
+	if o.ETag == "" {
+		o.ETag = pseudoETagPrefix + vdir.Hash(o.Data)
+	}
+	p.remote[o.Href] = o.ETag
+	p.remoteData[o.Href] = o
+}
+
+// fetchChanged downloads members that are new or whose etag changed (and
+// those without an etag: "unknown", never "absent"), in multiget batches.
+func (p *pass) fetchChanged(ctx context.Context) error {
+	var need []string
+	for h, etag := range p.remote {
+		if _, ok := p.remoteData[h]; ok {
+			continue
+		}
+		if k, ok := p.known[h]; !ok || etag == "" || k.ETag != etag {
+			need = append(need, h)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	gone := map[string]bool{}
+	err := p.c.Multiget(ctx, p.cal.Href, need, func(o davclient.Object) error {
+		if o.Data == nil {
+			gone[o.Href] = true
+			return nil
+		}
+		p.addRemote(o)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("multiget: %w", err)
+	}
+	for _, h := range need {
+		if _, ok := p.remoteData[h]; !ok {
+			// Deleted between listing and fetch, or silently omitted: drop it
+			// only if it was new; a known item stays as known (not "absent").
+			if k, ok := p.known[h]; ok && !gone[h] {
+				p.remote[h] = k.ETag
+				p.heldRemote = true
+			} else {
+				delete(p.remote, h)
+			}
+		}
+	}
+	return nil
+}
+
+func (p *pass) changedFingerprints() bool {
+	for name, fp := range p.localFP {
+		if k, ok := p.byName[name]; ok && !sameFP(k.Fingerprint, fp) {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshFingerprints records new stat fingerprints of files that were
+// touched without a content change, so the next pass does not re-read them.
+func (p *pass) refreshFingerprints() {
+	for name, fp := range p.localFP {
+		k, ok := p.byName[name]
+		if !ok || sameFP(k.Fingerprint, fp) {
+			continue
+		}
+		data, isRead := p.localData[name]
+		if !isRead || vdir.Hash(data) != k.Hash {
+			continue
+		}
+		cur, ok := p.e.currentItem(p.key, k.Href)
+		if !ok || cur.Name != name || cur.Hash != k.Hash || cur.ETag != k.ETag {
+			continue // changed by this pass: already recorded
+		}
+		it := k
+		it.Fingerprint = state.Fingerprint(fp)
+		p.batch = append(p.batch, func(tx *state.Tx) error { return tx.PutItem(it) })
+	}
+}
+
+func (e *Engine) currentItem(key, href string) (state.Item, bool) {
+	it, ok, err := e.store.Item(key, href)
+	return it, ok && err == nil
+}
+
+// newDirFor picks the local folder of a calendar seen for the first time:
+// the href's last segment when it is a plain name, else a hash; never one
+// another calendar already uses.
+func (e *Engine) newDirFor(a *Account, cal davclient.Calendar) string {
+	seg := path.Base(strings.TrimSuffix(cal.Href, "/"))
+	if u, err := url.PathUnescape(seg); err == nil {
+		seg = u
+	}
+	if !plainDirName(seg) {
+		seg = "cal-" + shortHash(cal.Href)
+	}
+	used := map[string]bool{}
+	if cols, err := e.store.Collections(); err == nil {
+		for _, c := range cols {
+			used[c.Dir] = true
+		}
+	}
+	dir := filepath.Join(a.LocalRoot, seg)
+	for i := 2; used[dir]; i++ {
+		dir = filepath.Join(a.LocalRoot, fmt.Sprintf("%s-%d", seg, i))
+	}
+	return dir
+}
+
+func plainDirName(s string) bool {
+	if s == "" || s == "." || s == ".." || strings.HasPrefix(s, ".") || len(s) > 100 {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == '/' || r == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:8])
+}
+
+func randomToken() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,253 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vdird/vdird/daemon/plan"
+	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/state"
+)
+
+// Engine runs sync passes: for each configured account it lists calendars,
+// and for each calendar builds the local and remote listings, asks the
+// planner what to do and executes the plan, recording every result in state.
+type Engine struct {
+	cfg   *Config
+	store *state.Store
+	log   zerolog.Logger
+
+	// HTTPClient, when set, is used for every request (tests count requests with it).
+	HTTPClient *http.Client
+	// Now is the clock (conflict copy names); tests may pin it.
+	Now func() time.Time
+	// afterRemoteWrite, when set, runs after the server accepted a write and
+	// before state records it: crash tests make it fail.
+	afterRemoteWrite func(op, href string) error
+
+	mu       sync.Mutex
+	clients  map[string]*davclient.Client
+	lastCals map[string][]davclient.Calendar // per account, from the last listing
+}
+
+// NewEngine returns an engine for cfg using store.
+func NewEngine(cfg *Config, store *state.Store, log zerolog.Logger) *Engine {
+	return &Engine{cfg: cfg, store: store, log: log, Now: time.Now, clients: map[string]*davclient.Client{}, lastCals: map[string][]davclient.Calendar{}}
+}
+
+// SyncOptions tune one pass.
+type SyncOptions struct {
+	DryRun          bool
+	AllowMassDelete bool
+	Calendars       []string // only these (name, displayname or href); empty = all
+	// LocalOnly skips the calendar-home request and reuses the calendars seen
+	// by the previous pass of this engine: for passes triggered by a local
+	// change, which then cost no request at all unless something must be
+	// written. A remote change meanwhile surfaces as 412 and is handled as
+	// both-changed. Without a previous pass it is ignored.
+	LocalOnly bool
+}
+
+// Summary reports what one pass did to one calendar.
+type Summary struct {
+	Account  string
+	Calendar string // local folder name
+	Href     string
+	Dir      string
+
+	Downloaded, Uploaded, DeletedLocal, DeletedRemote, Conflicts, Recorded int
+	Unchanged                                                              bool          // ctag/sync-token unchanged and no local change: nothing listed
+	Skipped                                                                []string      // invalid files, read-only edits, duplicate UIDs…
+	Problems                                                               []string      // per-item failures that left that item for the next pass
+	Refused                                                                string        // a safety guard stopped this calendar
+	Planned                                                                []plan.Action // dry run: what would be done
+	Notes                                                                  []string      // new calendar, calendar gone from server…
+	Err                                                                    error         // the calendar could not be synced
+}
+
+// Failed tells whether the calendar needs attention (exit code, status).
+func (s *Summary) Failed() bool {
+	return s.Err != nil || s.Refused != "" || len(s.Problems) > 0
+}
+
+// Sync runs one pass over every configured account.
+func (e *Engine) Sync(ctx context.Context, opts SyncOptions) []*Summary {
+	var out []*Summary
+	for i := range e.cfg.Accounts {
+		out = append(out, e.SyncAccount(ctx, &e.cfg.Accounts[i], opts)...)
+	}
+	return out
+}
+
+func (e *Engine) client(a *Account) (*davclient.Client, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.clients[a.Name]; ok {
+		return c, nil
+	}
+	pw, err := a.Password()
+	if err != nil {
+		return nil, err
+	}
+	c, err := davclient.New(davclient.Options{
+		URL:                a.URL,
+		Username:           a.Username,
+		Password:           pw,
+		HTTPClient:         e.HTTPClient,
+		InsecureSkipVerify: a.InsecureSkipVerify,
+		UserAgent:          "vdird/" + Version,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", a.Name, err)
+	}
+	e.clients[a.Name] = c
+	return c, nil
+}
+
+// accountKey is the pseudo-collection that remembers an account's calendar
+// home, so a pass with nothing to do needs no discovery requests.
+func accountKey(a *Account) string { return "@account/" + a.Name }
+
+func collectionKey(a *Account, href string) string { return a.Name + "/" + href }
+
+// SyncAccount runs one pass over one account's calendars.
+func (e *Engine) SyncAccount(ctx context.Context, a *Account, opts SyncOptions) []*Summary {
+	fail := func(err error) []*Summary {
+		return []*Summary{{Account: a.Name, Calendar: "*", Err: err}}
+	}
+	c, err := e.client(a)
+	if err != nil {
+		return fail(err)
+	}
+	if err := e.recoverJournal(ctx, a, c); err != nil {
+		return fail(err)
+	}
+	e.mu.Lock()
+	cals, cached := e.lastCals[a.Name]
+	e.mu.Unlock()
+	if !opts.LocalOnly || !cached {
+		cals, err = e.listCalendars(ctx, a, c, opts.DryRun)
+		if err != nil {
+			return fail(err)
+		}
+		e.mu.Lock()
+		e.lastCals[a.Name] = cals
+		e.mu.Unlock()
+	}
+	known, err := e.store.Collections()
+	if err != nil {
+		return fail(err)
+	}
+	onServer := map[string]bool{}
+	var out []*Summary
+	for _, cal := range cals {
+		onServer[collectionKey(a, cal.Href)] = true
+		if !selected(a, opts, cal) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			out = append(out, &Summary{Account: a.Name, Href: cal.Href, Calendar: path.Base(cal.Href), Err: err})
+			continue
+		}
+		out = append(out, e.syncCalendar(ctx, a, c, cal, opts))
+	}
+	for _, col := range known {
+		if col.Account != a.Name || strings.HasPrefix(col.Key, "@") || onServer[col.Key] {
+			continue
+		}
+		out = append(out, &Summary{Account: a.Name, Href: col.Href, Dir: col.Dir, Calendar: path.Base(col.Dir),
+			Notes: []string{"calendar no longer on the server: local folder left alone"}})
+	}
+	return out
+}
+
+func selected(a *Account, opts SyncOptions, cal davclient.Calendar) bool {
+	match := func(list []string) bool {
+		if len(list) == 0 {
+			return true
+		}
+		for _, n := range list {
+			if n == cal.Href || n == path.Base(cal.Href) || n == cal.DisplayName {
+				return true
+			}
+		}
+		return false
+	}
+	return match(a.Calendars) && match(opts.Calendars)
+}
+
+// listCalendars lists the calendar home in one request when it is known from
+// an earlier pass, else runs discovery and remembers the home.
+func (e *Engine) listCalendars(ctx context.Context, a *Account, c *davclient.Client, dryRun bool) ([]davclient.Calendar, error) {
+	key := accountKey(a)
+	col, ok, err := e.store.Collection(key)
+	if err != nil {
+		return nil, err
+	}
+	if ok && col.Href != "" && col.Dir == a.URL {
+		cals, err := c.ListCalendars(ctx, col.Href)
+		if err == nil {
+			return cals, nil
+		}
+		if !errors.Is(err, davclient.ErrNotFound) && !errors.Is(err, davclient.ErrForbidden) {
+			return nil, fmt.Errorf("account %s: %w", a.Name, err)
+		}
+		// The home moved: discover again.
+	}
+	cals, err := c.Discover(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: discovery: %w", a.Name, err)
+	}
+	home, err := c.HomeSet(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: discovery: %w", a.Name, err)
+	}
+	if dryRun {
+		return cals, nil
+	}
+	// Dir holds the configured URL so a changed url in the config rediscovers.
+	err = e.store.Update(key, func(tx *state.Tx) error {
+		return tx.SetCollection(state.Collection{Key: key, Account: a.Name, Href: home, Dir: a.URL})
+	})
+	return cals, err
+}
+
+// hrefFor picks the href of a new item: the file name when it is plain,
+// otherwise one derived from the UID's hash.
+func hrefFor(collection, name, uid string) string {
+	if plainName(name) {
+		return collection + name
+	}
+	return collection + "vdird-" + shortHash(uid) + ".ics"
+}
+
+func plainName(name string) bool {
+	if !strings.HasSuffix(name, ".ics") || len(name) > 120 || strings.HasPrefix(name, ".") {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.@+", r)) {
+			return false
+		}
+	}
+	return url.PathEscape(name) == name || strings.ContainsRune(name, '@') || strings.ContainsRune(name, '+')
+}
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

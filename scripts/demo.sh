@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The demo: a local Radicale with two sample calendars (events and tasks) on
+# loopback, and vdird syncing it into a folder, both ways. Everything lives in
+# one temp directory that is printed at the end (kept so you can look around).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1; }
+install_pkgs() {
+	local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+need radicale || { echo "==> installing radicale (Debian package)"; install_pkgs radicale; }
+need curl || install_pkgs curl
+
+work=$(mktemp -d /tmp/vdird-demo.XXXXXX)
+echo "==> building vdird into $work/vdird"
+go build -o "$work/vdird" ./cmd/vdird
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 5232)
+mkdir -p "$work/radicale" "$work/calendars"
+printf 'demo:demo-password\n' > "$work/htpasswd"
+printf 'demo-password\n' > "$work/password"; chmod 600 "$work/password"
+cat > "$work/radicale.conf" <<CONF
+[server]
+hosts = 127.0.0.1:$port
+[auth]
+type = htpasswd
+htpasswd_filename = $work/htpasswd
+htpasswd_encryption = plain
+[rights]
+type = owner_only
+[storage]
+filesystem_folder = $work/radicale
+CONF
+echo "==> starting Radicale on http://127.0.0.1:$port/ (storage $work/radicale)"
+radicale --config "$work/radicale.conf" >"$work/radicale.log" 2>&1 &
+rpid=$!
+trap 'kill $rpid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.2; done
+
+base="http://127.0.0.1:$port/demo"
+dav() { curl -s -o /dev/null -w '%{http_code}' -u demo:demo-password "$@"; }
+mkcal() { # name displayname component color
+	dav -X MKCALENDAR "$base/$1/" -H 'Content-Type: application/xml' --data-binary "<?xml version=\"1.0\"?>
+<C:mkcalendar xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\" xmlns:I=\"http://apple.com/ns/ical/\"><D:set><D:prop>
+<D:displayname>$2</D:displayname><I:calendar-color>$4</I:calendar-color>
+<C:supported-calendar-component-set><C:comp name=\"$3\"/></C:supported-calendar-component-set>
+</D:prop></D:set></C:mkcalendar>" >/dev/null
+}
+put() { dav -X PUT "$base/$1" -H 'Content-Type: text/calendar; charset=utf-8' --data-binary "$2" >/dev/null; }
+mkcal work "Work" VEVENT "#3a87adff"
+mkcal tasks "Tasks" VTODO "#d06b64ff"
+y=$(date +%Y); m=$(date +%m)
+for i in 1 2 3; do
+	put "work/meeting-$i.ics" "BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//vdird demo//EN
+BEGIN:VEVENT
+UID:demo-meeting-$i@vdird
+DTSTAMP:${y}0101T000000Z
+DTSTART:$y${m}1${i}T090000Z
+DTEND:$y${m}1${i}T100000Z
+SUMMARY:Team meeting $i
+END:VEVENT
+END:VCALENDAR
+"
+done
+for t in "Buy milk" "Write report"; do
+	id=$(echo "$t" | tr 'A-Z ' 'a-z-')
+	put "tasks/$id.ics" "BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//vdird demo//EN
+BEGIN:VTODO
+UID:demo-$id@vdird
+DTSTAMP:${y}0101T000000Z
+SUMMARY:$t
+STATUS:NEEDS-ACTION
+END:VTODO
+END:VCALENDAR
+"
+done
+
+cat > "$work/config.toml" <<CONF
+state_path = "$work/state.db"
+[[account]]
+name = "demo"
+url = "http://127.0.0.1:$port/"
+username = "demo"
+password_file = "$work/password"
+local_root = "$work/calendars"
+CONF
+
+v() { echo "\$ vdird $*"; "$work/vdird" --config "$work/config.toml" "$@"; }
+echo; v discover --url "http://127.0.0.1:$port/" --user demo --password-command "cat $work/password"
+echo; v sync
+echo; echo "==> the synced folder:"; (cd "$work/calendars" && find . -type f | sort)
+echo; echo "==> a local edit: rename 'Team meeting 1' and add a new task, then sync again"
+sed -i 's/SUMMARY:Team meeting 1/SUMMARY:Team meeting 1 (moved to room B)/' "$work/calendars/work/meeting-1.ics"
+printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//vdird demo//EN\r\nBEGIN:VTODO\r\nUID:demo-local-task@vdird\r\nDTSTAMP:%s0101T000000Z\r\nSUMMARY:Task made in the folder\r\nEND:VTODO\r\nEND:VCALENDAR\r\n' "$y" > "$work/calendars/tasks/local-task.ics"
+v sync
+echo; echo "==> the server now says:"
+curl -s -u demo:demo-password "$base/work/meeting-1.ics" | grep SUMMARY
+curl -s -u demo:demo-password "$base/tasks/local-task.ics" | grep SUMMARY
+echo; echo "==> nothing changed: a second sync makes one request per account"
+v sync
+echo; echo "Demo files are in $work (Radicale stopped)."
