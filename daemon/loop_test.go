@@ -331,10 +331,11 @@ func TestDaemon_CancelDuringPass_ReturnsPromptly(t *testing.T) {
 	cfg := &Config{StatePath: filepath.Join(dir, "state.db"), Interval: time.Hour, RescanInterval: time.Hour,
 		ConflictPolicy: "server-wins", MaxDeleteFraction: 0.5, MaxDeleteMin: 5,
 		Accounts: []Account{{Name: "slow", URL: "http://127.0.0.1:9/", LocalRoot: filepath.Join(dir, "cal"), ConflictPolicy: "server-wins"}}}
-	d := newDaemonRun(t, cfg, RunOptions{StopGrace: 300 * time.Millisecond})
-	d.net.block.Store(true)
+	nl := &netLog{inFlight: make(chan struct{}, 1)}
+	nl.block.Store(true)
+	d := newDaemonRun(t, cfg, RunOptions{StopGrace: 300 * time.Millisecond, HTTPClient: &http.Client{Transport: nl}})
 	select {
-	case <-d.net.inFlight:
+	case <-nl.inFlight:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the first reconcile made no request")
 	}

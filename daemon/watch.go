@@ -92,8 +92,8 @@ func (wt *watcher) run(ctx context.Context) {
 
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
-	var first time.Time           // first event of the current burst
-	gone := map[string]struct{}{} // paths renamed/removed in this burst
+	var first time.Time       // first event of the current burst
+	gone := map[string]bool{} // paths renamed/removed in this burst → seen missing by hold
 	pending := false
 
 	var rescanC <-chan time.Time
@@ -135,14 +135,16 @@ func (wt *watcher) run(ctx context.Context) {
 				pending = true
 			}
 			if ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove) {
-				gone[ev.Name] = struct{}{}
+				if _, ok := gone[ev.Name]; !ok {
+					gone[ev.Name] = false
+				}
 			}
 			// Reset on every event: a burst (an editor's save dance, a script
 			// writing many files) becomes one pass after it goes quiet.
 			debounce.Reset(wt.debounce)
 		case <-debounce.C:
-			if wt.waitForReturn(gone, first) {
-				debounce.Reset(wt.debounce / 2)
+			if wait := wt.hold(gone, first); wait > 0 {
+				debounce.Reset(wait)
 				continue
 			}
 			pending = false
@@ -152,19 +154,29 @@ func (wt *watcher) run(ctx context.Context) {
 	}
 }
 
-// waitForReturn reports whether a file renamed or removed in this burst is
-// still missing and the burst is young: an editor may be about to write it
-// back, and a pass now would plan a delete followed by a create.
-func (wt *watcher) waitForReturn(gone map[string]struct{}, first time.Time) bool {
+// hold returns how much longer to wait before the pass when a file renamed
+// or removed in this burst may be coming back (an editor's rename dance), 0
+// to run the pass now. While such a file is missing and the burst is young,
+// a pass would plan a delete followed by a create. A file that was seen
+// missing and is back now has only just been created and may still be being
+// written: give it a full debounce period.
+func (wt *watcher) hold(gone map[string]bool, first time.Time) time.Duration {
 	if time.Since(first) >= wt.maxHold {
-		return false
+		return 0
 	}
-	for p := range gone {
-		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
-			return true
+	var wait time.Duration
+	for p, seenMissing := range gone {
+		_, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			gone[p] = true
+			wait = max(wait, wt.debounce/2)
+		case seenMissing:
+			delete(gone, p)
+			wait = max(wait, wt.debounce)
 		}
 	}
-	return false
+	return wait
 }
 
 // relevant filters events and adds watches for new calendar folders.

@@ -53,6 +53,19 @@ func startWatcher(t *testing.T, rescan time.Duration) (root string, fl *fireLog,
 	return root, fl, wt
 }
 
+// settle waits until no trigger fired for 300 ms and returns the counts.
+func (f *fireLog) settle() (local, full int) {
+	l, fu := f.counts()
+	for {
+		time.Sleep(300 * time.Millisecond)
+		l2, fu2 := f.counts()
+		if l2 == l && fu2 == fu {
+			return l, fu
+		}
+		l, fu = l2, fu2
+	}
+}
+
 func write(t *testing.T, path string, data string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
@@ -100,8 +113,7 @@ func TestWatcher_VimSaveDance_FiresExactlyOneLocalPass(t *testing.T) {
 	root, fl, _ := startWatcher(t, 0)
 	dir := filepath.Join(root, "cal")
 	write(t, filepath.Join(dir, "x.ics"), "v1")
-	time.Sleep(300 * time.Millisecond)
-	base, _ := fl.counts()
+	base, _ := fl.settle()
 	if base != 1 {
 		t.Fatalf("creating x.ics fired %d local passes, want 1", base)
 	}
@@ -198,8 +210,7 @@ func TestWatcher_DeleteAndRecreateWithinHold_IsOnePass(t *testing.T) {
 	dir := filepath.Join(root, "cal")
 	p := filepath.Join(dir, "x.ics")
 	write(t, p, "v1")
-	time.Sleep(300 * time.Millisecond)
-	base, _ := fl.counts()
+	base, _ := fl.settle()
 	// A slow editor: renames the file away, and writes it back after more
 	// than one debounce period.
 	if err := os.Rename(p, p+"~"); err != nil {
