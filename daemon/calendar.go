@@ -113,6 +113,16 @@ func (p *pass) run(ctx context.Context) error {
 		}
 	}
 
+	if len(items) == 0 && !localMissing && len(locals) == 0 && !p.opts.DryRun {
+		if err := p.freshDownload(ctx); err != nil {
+			return err
+		}
+		if len(p.s.Problems) > 0 {
+			p.heldRemote = true
+		}
+		return p.finish(p.cal.SyncToken)
+	}
+
 	newToken, err := p.listRemote(ctx, existed && len(items) > 0)
 	if err != nil {
 		return err

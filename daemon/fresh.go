@@ -1,0 +1,94 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/internal/ics"
+	"github.com/vdird/vdird/state"
+	"github.com/vdird/vdird/vdir"
+)
+
+// Limits of one batch of a fresh download: files written with one folder
+// flush and recorded in one state transaction. They bound memory, so a new
+// calendar of any size streams through in constant space.
+const (
+	freshBatchItems = 500
+	freshBatchBytes = 4 << 20
+)
+
+// freshDownload brings a calendar that has no state and an empty local
+// folder in with one streamed calendar-query: every member is a plain
+// download (the planner would say so for each), so objects go straight to
+// disk in batches instead of being held for planning.
+func (p *pass) freshDownload(ctx context.Context) error {
+	var (
+		objs  []davclient.Object
+		size  int
+		total int
+	)
+	flush := func() error {
+		if len(objs) == 0 {
+			return nil
+		}
+		files := make([]vdir.NewFile, len(objs))
+		for i, o := range objs {
+			files[i] = vdir.NewFile{Name: p.newName(o.Href), Data: o.Data}
+		}
+		fps, err := p.d.WriteBatch(files)
+		var be *vdir.BatchError
+		if err != nil && !errors.As(err, &be) {
+			return fmt.Errorf("writing %d files: %w", len(files), err)
+		}
+		items := make([]state.Item, 0, len(objs))
+		for i, o := range objs {
+			if be != nil && be.Errs[i] != nil {
+				p.s.Problems = append(p.s.Problems, fmt.Sprintf("download %s: %v", o.Href, be.Errs[i]))
+				continue
+			}
+			etag := o.ETag
+			if etag == "" {
+				etag = pseudoETagPrefix + vdir.Hash(o.Data)
+			}
+			uid := ""
+			if info, err := ics.Inspect(o.Data); err == nil {
+				uid = info.UID
+			}
+			items = append(items, state.Item{Href: o.Href, ETag: etag, Name: files[i].Name,
+				Fingerprint: state.Fingerprint(fps[i]), Hash: vdir.Hash(o.Data), UID: uid, Base: o.Data})
+		}
+		p.batch = append(p.batch, func(tx *state.Tx) error {
+			for _, it := range items {
+				if err := tx.PutItem(it); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err := p.flush(); err != nil {
+			return err
+		}
+		p.s.Downloaded += len(items)
+		total += len(items)
+		objs, size = objs[:0], 0
+		return nil
+	}
+	err := p.c.Download(ctx, p.cal.Href, func(o davclient.Object) error {
+		objs = append(objs, o)
+		size += len(o.Data)
+		if len(objs) >= freshBatchItems || size >= freshBatchBytes {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return fmt.Errorf("download: %w", err)
+	}
+	p.e.log.Info().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Int("items", total).Msg("↓ downloaded new calendar")
+	return nil
+}
