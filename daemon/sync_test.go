@@ -538,3 +538,92 @@ func listHrefs(t *testing.T, srv *testserver.Server, cal string) []string {
 	}
 	return out
 }
+
+func TestSync_ReadOnlyCalendar_NeverWrittenLocalEditsKept(t *testing.T) {
+	e := newEnv(t, testserver.Radicale)
+	ro := e.srv.SeedCalendar(t, "readonly-holidays", "Holidays", map[string][]byte{"h1.ics": event("h1", "New Year")})
+	e.cfg.Accounts[0].Calendars = append(e.cfg.Accounts[0].Calendars, ro)
+	sums := e.syncOK()
+	if sums[ro] == nil || sums[ro].Downloaded != 1 {
+		t.Fatalf("read-only calendar not downloaded: %+v", sums[ro])
+	}
+	// Local edit, local new file and local delete in a read-only calendar.
+	e.writeFile(ro, "h1.ics", event("h1", "New Year (my note)"))
+	e.writeFile(ro, "mine.ics", event("mine", "my own"))
+	e.rec.take()
+	var s *Summary
+	for _, x := range e.sync(SyncOptions{}) {
+		if x.Href == ro {
+			s = x
+		}
+	}
+	for _, r := range e.rec.take() {
+		if r.Method == "PUT" || r.Method == "DELETE" {
+			t.Fatalf("wrote to a read-only calendar: %+v", r)
+		}
+	}
+	if len(s.Skipped) != 2 || !strings.Contains(strings.Join(s.Skipped, "\n"), "read-only") {
+		t.Fatalf("local changes not reported as kept: %+v", s)
+	}
+	if !bytes.Contains(e.readFile(ro, "h1.ics"), []byte("my note")) || e.readFile(ro, "mine.ics") == nil {
+		t.Fatal("local edits not kept")
+	}
+}
+
+func TestSync_KeepBothPolicy_LocalVersionBecomesNewItem(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		e.cfg.Accounts[0].ConflictPolicy = "keep-both"
+		e.srv.Put(t, e.events+"k.ics", event("k", "v1"))
+		e.syncOK()
+		e.writeFile(e.events, "k.ics", event("k", "local-version"))
+		e.srv.Put(t, e.events+"k.ics", event("k", "phone-version"))
+		if s := e.syncOK()[e.events]; s.Conflicts != 1 {
+			t.Fatalf("%+v", s)
+		}
+		var phone, local int
+		for _, h := range listHrefs(t, e.srv, e.events) {
+			body, _ := e.srv.Get(t, h)
+			phone += bytes.Count(body, []byte("phone-version"))
+			local += bytes.Count(body, []byte("local-version"))
+		}
+		if phone != 1 || local != 1 {
+			t.Fatalf("server should hold both versions once: phone %d local %d", phone, local)
+		}
+		if s := e.syncOK()[e.events]; s.Uploaded+s.Downloaded+s.Conflicts != 0 {
+			t.Fatalf("not settled: %+v", s)
+		}
+	})
+}
+
+// TestSync_FirstContactWithExistingFolder_MatchesByUID is the migration from
+// another tool: the folder and the server already hold the same items.
+func TestSync_FirstContactWithExistingFolder_MatchesByUID(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		e.srv.Put(t, e.events+"same.ics", event("same", "x"))
+		e.srv.Put(t, e.events+"differs.ics", event("differs", "server"))
+		server, _ := e.srv.Get(t, e.events+"same.ics")
+		os.MkdirAll(filepath.Join(e.root, "events"), 0o700)
+		e.writeFile(e.events, "renamed-by-old-tool.ics", server)
+		e.writeFile(e.events, "differs.ics", event("differs", "local"))
+		e.writeFile(e.events, "only-local.ics", event("only-local", "x"))
+		e.rec.take()
+		s := e.syncOK()[e.events]
+		if s.Uploaded != 1 || s.Conflicts != 1 {
+			t.Fatalf("want 1 upload (only-local) and 1 conflict (differs): %+v", s)
+		}
+		for _, r := range e.rec.take() {
+			if r.Method == "PUT" && strings.HasSuffix(r.Path, "same.ics") {
+				t.Fatal("identical item re-uploaded")
+			}
+		}
+		n := 0
+		for _, h := range listHrefs(t, e.srv, e.events) {
+			if body, _ := e.srv.Get(t, h); bytes.Contains(body, []byte("UID:same\r\n")) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("UID same on the server %d times", n)
+		}
+	})
+}

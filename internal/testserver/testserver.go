@@ -142,6 +142,10 @@ func start(t testing.TB, kind Kind, dir string, port int) (*Server, error) {
 		if err := os.WriteFile(htpasswd, []byte(s.User+":"+s.Password+"\n"), 0o600); err != nil {
 			return nil, err
 		}
+		rights := filepath.Join(s.Storage, "rights")
+		if err := os.WriteFile(rights, []byte(radicaleRights), 0o600); err != nil {
+			return nil, err
+		}
 		// --config "" keeps the user's ~/.config/radicale out of the test.
 		cmd = exec.Command("radicale", "--config", "",
 			"--server-hosts", addr,
@@ -149,7 +153,8 @@ func start(t testing.TB, kind Kind, dir string, port int) (*Server, error) {
 			"--auth-type", "htpasswd",
 			"--auth-htpasswd-filename", htpasswd,
 			"--auth-htpasswd-encryption", "plain",
-			"--rights-type", "owner_only",
+			"--rights-type", "from_file",
+			"--rights-file", rights,
 			"--logging-level", "warning",
 		)
 	case Xandikos:
@@ -334,4 +339,53 @@ func (s *Server) Delete(t testing.TB, href string) {
 	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("testserver: DELETE %s: %s: %s", href, resp.Status, b)
 	}
+}
+
+// radicaleRights is owner_only, except that the owner's calendars named
+// "readonly…" are read-only (RFC 3744 current-user-privilege-set then
+// lacks write), for tests of read-only calendars. Create them with
+// SeedCalendar: MKCALENDAR there is refused.
+const radicaleRights = `[root]
+user: .+
+collection:
+permissions: R
+
+[principal]
+user: .+
+collection: {user}
+permissions: RW
+
+[readonly]
+user: .+
+collection: {user}/readonly[^/]*
+permissions: r
+
+[calendars]
+user: .+
+collection: {user}/[^/]+
+permissions: rw
+`
+
+// SeedCalendar creates a calendar directly in Radicale's storage folder,
+// with the given items (file name → bytes) — far faster than PUTs, and the
+// only way to make a read-only ("readonly…") calendar. Radicale only.
+func (s *Server) SeedCalendar(t testing.TB, name, displayName string, items map[string][]byte) string {
+	t.Helper()
+	if s.Kind != Radicale {
+		t.Fatalf("testserver: SeedCalendar needs Radicale, not %s", s.Kind)
+	}
+	dir := filepath.Join(s.Storage, "collections", "collection-root", s.User, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	props := fmt.Sprintf(`{"tag": "VCALENDAR", "D:displayname": %q}`, displayName)
+	if err := os.WriteFile(filepath.Join(dir, ".Radicale.props"), []byte(props), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for n, data := range items {
+		if err := os.WriteFile(filepath.Join(dir, n), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s.HomeHref + name + "/"
 }
