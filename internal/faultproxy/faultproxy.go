@@ -1,0 +1,599 @@
+// Package faultproxy is a fault-injecting HTTP proxy for tests. It sits on a
+// loopback port in front of a real CalDAV server (see internal/testserver)
+// and, per Rule (method, path pattern, request-body substring, nth matching
+// request), answers with an error status, resets or stalls the connection,
+// truncates a body mid-XML, drops or weakens ETags, adds a Location, runs a
+// hook before forwarding (a concurrent "phone" edit), or rewrites WebDAV
+// listings: an RFC 6578 §3.2 invalid-token error, a truncated §3.6 507 page,
+// or an empty multistatus. Every request is recorded (method, path, whether
+// it carried Authorization), so tests assert what reached the real server.
+//
+// Rewrites of XML bodies are textual (regular expressions over the
+// <response> elements Radicale and Xandikos produce): good enough for a test
+// tool, and it keeps the server's own bytes everywhere else.
+package faultproxy
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Proxy forwards requests to one target server and injects faults.
+type Proxy struct {
+	// URL is the proxy's base URL ("http://127.0.0.1:PORT"), the target's
+	// path appended: configure clients with it instead of the target's URL.
+	URL string
+
+	target *url.URL
+	srv    *httptest.Server
+	tr     *http.Transport
+	done   chan struct{}
+	once   sync.Once
+
+	mu    sync.Mutex
+	rules []*Rule
+	log   []Request
+}
+
+// Request is one request the proxy received.
+type Request struct {
+	Method, Path         string
+	Host                 string // Host header as received
+	Auth                 bool   // an Authorization header was present
+	IfMatch, IfNoneMatch string
+	Body                 string // first 256 bytes of the request body (to tell REPORT kinds apart)
+	Forwarded            bool   // the request reached the target server
+	Status               int    // status sent to the client; 0 for a reset or stalled connection
+	Fault                string // name of the rule that fired, "" if none
+}
+
+// Rule selects requests and says what to do with them. All rules that match
+// a request fire, in the order they were added: request-side actions (Hook,
+// MoveTo) first, then the first terminal action (Status, Reset, Stall,
+// InvalidSyncToken) answers instead of the target, else the target's answer
+// passes through every response-side action (DropETag, Truncate, …).
+type Rule struct {
+	Name   string         // reported in Request.Fault; defaults to the action's name
+	Method string         // "" = any method
+	Path   *regexp.Regexp // nil = any path (matched against the URL path)
+	Body   string         // "" = any; else the request body must contain it (e.g. "sync-collection", "calendar-multiget")
+	Nth    int            // 0 = from the first matching request on; n = from the nth matching request on (1-based)
+	Times  int            // how many times to fire; 0 = once when Nth > 0, unlimited when Nth == 0
+	Action Action
+
+	mu          *sync.Mutex // the proxy's
+	seen, fired int
+}
+
+// Matches counts the requests the rule matched so far.
+func (r *Rule) Matches() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen
+}
+
+// Fired counts how often the rule fired.
+func (r *Rule) Fired() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fired
+}
+
+// Action is what a rule does; build one with the functions below.
+type Action struct {
+	kind    kind
+	status  int
+	value   string // Retry-After, Location, target path
+	n       int    // bytes or responses kept
+	hook    func(*http.Request)
+	rewrite func(req *http.Request, body []byte) []byte
+}
+
+type kind int
+
+const (
+	kStatus kind = iota + 1
+	kReset
+	kStall
+	kStallBody
+	kTruncate
+	kDropETag
+	kWeakETag
+	kLocation
+	kMoveTo
+	kHook
+	kInvalidToken
+	kTruncatedSync
+	kEmptyListing
+	kRewrite
+)
+
+var kindNames = map[kind]string{kStatus: "status", kReset: "reset", kStall: "stall", kStallBody: "stall-body",
+	kTruncate: "truncate", kDropETag: "drop-etag", kWeakETag: "weak-etag", kLocation: "location", kMoveTo: "move-to",
+	kHook: "hook", kInvalidToken: "invalid-sync-token", kTruncatedSync: "sync-507", kEmptyListing: "empty-listing", kRewrite: "rewrite"}
+
+func (k kind) terminal() bool {
+	return k == kStatus || k == kReset || k == kStall || k == kInvalidToken
+}
+
+func (k kind) requestSide() bool { return k == kHook || k == kMoveTo }
+
+// Status answers with code (e.g. 500, 503, 429) and, if retryAfter is not
+// empty, a Retry-After header (RFC 9110 §10.2.3), without asking the target.
+func Status(code int, retryAfter string) Action {
+	return Action{kind: kStatus, status: code, value: retryAfter}
+}
+
+// Reset closes the TCP connection with an RST (SO_LINGER 0) before any answer.
+func Reset() Action { return Action{kind: kReset} }
+
+// Stall never answers: the handler holds the connection until the client
+// gives up (its timeout or context) or the proxy is closed.
+func Stall() Action { return Action{kind: kStall} }
+
+// StallBody forwards the request, sends the target's status, headers and the
+// first n body bytes, then holds the connection like Stall.
+func StallBody(n int) Action { return Action{kind: kStallBody, n: n} }
+
+// Truncate forwards the request and sends the target's status and headers
+// (with the full Content-Length) but only the first n body bytes (n <= 0:
+// half of the body), then closes the connection: a body cut mid-XML.
+func Truncate(n int) Action { return Action{kind: kTruncate, n: n} }
+
+// DropETag removes the ETag header from the target's answer (a server that
+// changed the stored body, RFC 4791 §5.3.4).
+func DropETag() Action { return Action{kind: kDropETag} }
+
+// WeakenETag turns the ETag header and every DAV:getetag value in the body
+// into weak ETags (W/"…", RFC 9110 §8.8.3). Conditional requests are forwarded
+// unchanged, so an If-Match with a weak ETag fails at the target, as strong
+// comparison demands (RFC 9110 §13.1.1).
+func WeakenETag() Action { return Action{kind: kWeakETag} }
+
+// AddLocation sets a Location header on the target's answer.
+func AddLocation(loc string) Action { return Action{kind: kLocation, value: loc} }
+
+// MoveTo forwards the request to path instead (the server chose another href
+// for a created object) and, when the target answers 201, adds a Location
+// naming path (RFC 9110 §10.2.2).
+func MoveTo(path string) Action { return Action{kind: kMoveTo, value: path} }
+
+// Hook runs fn before the request is forwarded, e.g. to change an item on the
+// target behind the client's back between its listing and its write.
+func Hook(fn func(*http.Request)) Action { return Action{kind: kHook, hook: fn} }
+
+// InvalidSyncToken answers 403 with the RFC 6578 §3.2 DAV:valid-sync-token
+// precondition, without asking the target.
+func InvalidSyncToken() Action { return Action{kind: kInvalidToken} }
+
+// TruncatedSyncPage forwards a sync-collection REPORT and keeps only the
+// first n member responses, adds a 507 response for the request-URI (RFC
+// 6578 §3.6) and replaces the sync-token by the one the client sent, so
+// continuing from it yields the dropped changes again: a correct partial page.
+func TruncatedSyncPage(n int) Action { return Action{kind: kTruncatedSync, n: n} }
+
+// EmptyListing forwards the request and removes every member response from
+// the multistatus answer, keeping the request-URI's own response and the
+// sync-token: a server that suddenly reports an empty calendar.
+func EmptyListing() Action { return Action{kind: kEmptyListing} }
+
+// RewriteBody passes the target's answer body through fn.
+func RewriteBody(fn func(req *http.Request, body []byte) []byte) Action {
+	return Action{kind: kRewrite, rewrite: fn}
+}
+
+// New starts a proxy on a free loopback port in front of target (a base URL
+// such as "http://127.0.0.1:5232/"). Close it when done.
+func New(target string) (*Proxy, error) {
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("faultproxy: bad target %q", target)
+	}
+	p := &Proxy{target: u, done: make(chan struct{}),
+		tr: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second}}
+	p.srv = httptest.NewServer(p)
+	p.URL = p.srv.URL + u.Path
+	return p, nil
+}
+
+// Close releases stalled connections and shuts the proxy down.
+func (p *Proxy) Close() {
+	p.once.Do(func() {
+		close(p.done)
+		p.srv.Close()
+		p.tr.CloseIdleConnections()
+	})
+}
+
+// Host is the proxy's host:port.
+func (p *Proxy) Host() string { return p.srv.Listener.Addr().String() }
+
+// Add installs a rule and returns it (to read its counters).
+func (p *Proxy) Add(r Rule) *Rule {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rule := r
+	rule.mu, rule.seen, rule.fired = &p.mu, 0, 0
+	if rule.Name == "" {
+		rule.Name = kindNames[rule.Action.kind]
+	}
+	p.rules = append(p.rules, &rule)
+	return &rule
+}
+
+// Clear removes every rule: the fault is gone.
+func (p *Proxy) Clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rules = nil
+}
+
+// Requests returns every request received so far.
+func (p *Proxy) Requests() []Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Request(nil), p.log...)
+}
+
+// Take returns the requests received since the last Take and forgets them.
+func (p *Proxy) Take() []Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.log
+	p.log = nil
+	return out
+}
+
+// Count counts recorded requests with the given method ("" = any) whose path
+// matches re (nil = any) and that reached the target.
+func Count(reqs []Request, method string, re *regexp.Regexp) int {
+	n := 0
+	for _, r := range reqs {
+		if (method == "" || r.Method == method) && (re == nil || re.MatchString(r.Path)) && r.Forwarded {
+			n++
+		}
+	}
+	return n
+}
+
+// ServeHTTP applies the matching rules and forwards the request.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	rec := Request{Method: r.Method, Path: r.URL.Path, Host: r.Host, Auth: r.Header.Get("Authorization") != "",
+		IfMatch: r.Header.Get("If-Match"), IfNoneMatch: r.Header.Get("If-None-Match")}
+	rec.Body = string(body[:min(len(body), 256)])
+	fired := p.match(r, body)
+	var names []string
+	for _, rule := range fired {
+		names = append(names, rule.Name)
+	}
+	rec.Fault = strings.Join(names, ",")
+	status := p.serve(w, r, body, fired, &rec)
+	rec.Status = status
+	p.mu.Lock()
+	p.log = append(p.log, rec)
+	p.mu.Unlock()
+}
+
+func (p *Proxy) match(r *http.Request, body []byte) []*Rule {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*Rule
+	for _, rule := range p.rules {
+		if rule.Method != "" && !strings.EqualFold(rule.Method, r.Method) {
+			continue
+		}
+		if rule.Path != nil && !rule.Path.MatchString(r.URL.Path) {
+			continue
+		}
+		if rule.Body != "" && !bytes.Contains(body, []byte(rule.Body)) {
+			continue
+		}
+		rule.seen++
+		nth := max(rule.Nth, 1)
+		times := rule.Times
+		if times == 0 && rule.Nth > 0 {
+			times = 1
+		}
+		if rule.seen < nth || (times > 0 && rule.fired >= times) {
+			continue
+		}
+		rule.fired++
+		out = append(out, rule)
+	}
+	return out
+}
+
+// serve answers one request and returns the status sent (0 = none).
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, rules []*Rule, rec *Request) int {
+	path := r.URL.Path
+	moved := ""
+	for _, rule := range rules {
+		switch rule.Action.kind {
+		case kHook:
+			rule.Action.hook(r)
+		case kMoveTo:
+			path, moved = rule.Action.value, rule.Action.value
+		}
+	}
+	for _, rule := range rules {
+		a := rule.Action
+		if !a.kind.terminal() {
+			continue
+		}
+		switch a.kind {
+		case kStatus:
+			if a.value != "" {
+				w.Header().Set("Retry-After", a.value)
+			}
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(a.status)
+			_, _ = io.WriteString(w, http.StatusText(a.status)+" (faultproxy)\n")
+			return a.status
+		case kReset:
+			p.reset(w)
+			return 0
+		case kStall:
+			p.stall(r)
+			return 0
+		case kInvalidToken:
+			w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<D:error xmlns:D="DAV:"><D:valid-sync-token/></D:error>`)
+			return http.StatusForbidden
+		}
+	}
+
+	resp, err := p.forward(r, path, body)
+	if err != nil {
+		http.Error(w, "faultproxy: target: "+err.Error(), http.StatusBadGateway)
+		return http.StatusBadGateway
+	}
+	rec.Forwarded = true
+	respBody, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		http.Error(w, "faultproxy: target body: "+err.Error(), http.StatusBadGateway)
+		return http.StatusBadGateway
+	}
+	hdr := w.Header()
+	for k, vs := range resp.Header {
+		if hopByHop[http.CanonicalHeaderKey(k)] || k == "Content-Length" {
+			continue
+		}
+		hdr[k] = append([]string(nil), vs...)
+	}
+	if moved != "" && resp.StatusCode == http.StatusCreated {
+		hdr.Set("Location", moved)
+	}
+	cut, stallAt := -1, -1
+	for _, rule := range rules {
+		a := rule.Action
+		switch a.kind {
+		case kDropETag:
+			hdr.Del("ETag")
+		case kWeakETag:
+			if et := hdr.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
+				hdr.Set("ETag", "W/"+et)
+			}
+			respBody = weakenGetetag(respBody)
+		case kLocation:
+			hdr.Set("Location", a.value)
+		case kTruncatedSync:
+			respBody = truncateSync(respBody, r.URL.Path, syncTokenOf(body), a.n)
+		case kEmptyListing:
+			respBody = emptyListing(respBody, r.URL.Path)
+		case kRewrite:
+			respBody = a.rewrite(r, respBody)
+		case kTruncate:
+			cut = a.n
+			if cut <= 0 || cut > len(respBody) {
+				cut = len(respBody) / 2
+			}
+		case kStallBody:
+			stallAt = min(max(a.n, 0), len(respBody))
+		}
+	}
+	if cut >= 0 || stallAt >= 0 {
+		n := cut
+		if stallAt >= 0 {
+			n = stallAt
+		}
+		p.partial(w, r, resp.StatusCode, len(respBody), respBody[:n], stallAt >= 0)
+		return resp.StatusCode
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(respBody)))
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(respBody)
+	return resp.StatusCode
+}
+
+var hopByHop = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true}
+
+func (p *Proxy) forward(r *http.Request, path string, body []byte) (*http.Response, error) {
+	u := *p.target
+	u.Path, u.RawPath, u.RawQuery = path, "", r.URL.RawQuery
+	if path == r.URL.Path {
+		u.RawPath = r.URL.RawPath
+	}
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range r.Header {
+		if !hopByHop[http.CanonicalHeaderKey(k)] {
+			out.Header[k] = append([]string(nil), vs...)
+		}
+	}
+	// Keep the Host the client used, so a server that builds absolute URLs
+	// points them at the proxy.
+	out.Host = r.Host
+	return p.tr.RoundTrip(out)
+}
+
+// hijack takes over the client connection.
+func hijack(w http.ResponseWriter) (net.Conn, *bufio.ReadWriter, bool) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return nil, nil, false
+	}
+	c, rw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, false
+	}
+	return c, rw, true
+}
+
+func (p *Proxy) reset(w http.ResponseWriter) {
+	c, _, ok := hijack(w)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // close sends RST instead of FIN
+	}
+	_ = c.Close()
+}
+
+func (p *Proxy) stall(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-p.done:
+	}
+}
+
+// partial writes a raw HTTP/1.1 answer announcing full bytes but carrying
+// only prefix, then closes the connection (or stalls first).
+func (p *Proxy) partial(w http.ResponseWriter, r *http.Request, status, full int, prefix []byte, stall bool) {
+	hdr := w.Header().Clone()
+	c, rw, ok := hijack(w)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	defer c.Close()
+	fmt.Fprintf(rw, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
+	hdr.Set("Content-Length", strconv.Itoa(full))
+	hdr.Set("Connection", "close")
+	_ = hdr.Write(rw)
+	_, _ = rw.WriteString("\r\n")
+	_, _ = rw.Write(prefix)
+	_ = rw.Flush()
+	if stall {
+		// The request context is not cancelled for a hijacked connection:
+		// notice the client leaving by a read that fails when it closes.
+		gone := make(chan struct{})
+		go func() {
+			_, _ = io.Copy(io.Discard, c)
+			close(gone)
+		}()
+		select {
+		case <-gone:
+		case <-p.done:
+		}
+	}
+}
+
+var (
+	responseRe  = regexp.MustCompile(`(?s)<([A-Za-z0-9_.-]+:)?response[\s>].*?</([A-Za-z0-9_.-]+:)?response>`)
+	hrefRe      = regexp.MustCompile(`(?s)<(?:[A-Za-z0-9_.-]+:)?href>\s*(.*?)\s*</(?:[A-Za-z0-9_.-]+:)?href>`)
+	getetagRe   = regexp.MustCompile(`(<(?:[A-Za-z0-9_.-]+:)?getetag>\s*)(")`)
+	syncTokenRe = regexp.MustCompile(`(?s)(<(?:[A-Za-z0-9_.-]+:)?sync-token>)(.*?)(</(?:[A-Za-z0-9_.-]+:)?sync-token>)`)
+	msEndRe     = regexp.MustCompile(`</([A-Za-z0-9_.-]+:)?multistatus>`)
+)
+
+func weakenGetetag(b []byte) []byte {
+	return getetagRe.ReplaceAll(b, []byte(`${1}W/${2}`))
+}
+
+// isSelf tells whether a <response> element is the request-URI's own.
+func isSelf(resp []byte, reqPath string) bool {
+	m := hrefRe.FindSubmatch(resp)
+	if m == nil {
+		return false
+	}
+	h := string(m[1])
+	if u, err := url.Parse(h); err == nil {
+		h = u.Path
+	}
+	return strings.TrimSuffix(h, "/") == strings.TrimSuffix(reqPath, "/")
+}
+
+func emptyListing(b []byte, reqPath string) []byte {
+	return responseRe.ReplaceAllFunc(b, func(resp []byte) []byte {
+		if isSelf(resp, reqPath) {
+			return resp
+		}
+		return nil
+	})
+}
+
+func syncTokenOf(reqBody []byte) string {
+	m := syncTokenRe.FindSubmatch(reqBody)
+	if m == nil {
+		return ""
+	}
+	return strings.TrimSpace(string(m[2]))
+}
+
+func truncateSync(b []byte, reqPath, reqToken string, keep int) []byte {
+	kept := 0
+	prefix := ""
+	if m := responseRe.FindSubmatch(b); m != nil {
+		prefix = string(m[1])
+	}
+	b = responseRe.ReplaceAllFunc(b, func(resp []byte) []byte {
+		if isSelf(resp, reqPath) {
+			return nil
+		}
+		if kept < keep {
+			kept++
+			return resp
+		}
+		return nil
+	})
+	if reqToken != "" {
+		b = syncTokenRe.ReplaceAllFunc(b, func(m []byte) []byte {
+			s := syncTokenRe.FindSubmatch(m)
+			var out []byte
+			out = append(out, s[1]...)
+			out = append(out, escapeText(reqToken)...)
+			return append(out, s[3]...)
+		})
+	}
+	if prefix == "" {
+		if m := msEndRe.FindSubmatch(b); m != nil {
+			prefix = string(m[1])
+		}
+	}
+	p := prefix
+	self := "<" + p + "response><" + p + "href>" + escapeText(reqPath) + "</" + p + "href><" + p +
+		"status>HTTP/1.1 507 Insufficient Storage</" + p + "status></" + p + "response>"
+	loc := msEndRe.FindIndex(b)
+	if loc == nil {
+		return b
+	}
+	// RFC 6578 §6.4 orders the sync-token after the responses.
+	if tl := syncTokenRe.FindIndex(b); tl != nil && tl[0] < loc[0] {
+		loc = tl
+	}
+	out := append([]byte{}, b[:loc[0]]...)
+	out = append(out, self...)
+	return append(out, b[loc[0]:]...)
+}
+
+func escapeText(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
