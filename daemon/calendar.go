@@ -86,13 +86,16 @@ func (p *pass) run(ctx context.Context) error {
 	}
 
 	// The local folder. A missing folder that held items is a guard, never "delete everything".
-	localMissing := false
+	localMissing, willCreate := false, false
 	p.d, err = vdir.Open(col.Dir)
 	if errors.Is(err, vdir.ErrNoDir) {
-		if len(items) == 0 && !p.opts.DryRun {
-			p.d, err = vdir.Create(col.Dir)
-		} else {
+		switch {
+		case len(items) > 0:
 			localMissing, err = true, nil
+		case p.opts.DryRun:
+			willCreate, err = true, nil // a real pass would create it
+		default:
+			p.d, err = vdir.Create(col.Dir)
 		}
 	}
 	if err != nil {
@@ -104,7 +107,7 @@ func (p *pass) run(ctx context.Context) error {
 		}
 	}
 	var locals []plan.Local
-	if !localMissing {
+	if !localMissing && !willCreate {
 		if n, err := p.d.CleanTemp(); err == nil && n > 0 {
 			p.e.log.Info().Str("calendar", p.s.Calendar).Int("files", n).Msg("removed temp files left by an earlier crash")
 		}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vdird/vdird/internal/testserver"
+)
+
+// cli runs the command in-process and returns its exit code and output.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeConfig(t *testing.T, srv *testserver.Server, root string) string {
+	t.Helper()
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte(srv.Password), 0o600)
+	cfg := filepath.Join(dir, "config.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`state_path = %q
+[[account]]
+name = "t"
+url = %q
+username = %q
+password_file = %q
+local_root = %q
+`, filepath.Join(dir, "state.db"), srv.URL, srv.User, pw, root)), 0o600)
+	return cfg
+}
+
+const ev = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:%s\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250101T100000Z\r\nSUMMARY:%s\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+
+func TestCLI_SyncDryRunChangesNothingThenSyncs(t *testing.T) {
+	srv := testserver.Start(t, testserver.Radicale)
+	cal := srv.MakeCalendar(t, "work", "Work", "VEVENT")
+	srv.Put(t, cal+"a.ics", []byte(fmt.Sprintf(ev, "a", "A")))
+	root := filepath.Join(t.TempDir(), "cals")
+	cfg := writeConfig(t, srv, root)
+
+	code, out, errs := cli(t, "--config", cfg, "--log-level", "error", "sync", "--dry-run")
+	if code != 0 || !strings.Contains(out, "dry run") || !strings.Contains(out, "download") {
+		t.Fatalf("dry run: code %d\nout: %s\nerr: %s", code, out, errs)
+	}
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Fatalf("dry run created %s", root)
+	}
+	code, out, errs = cli(t, "--config", cfg, "--log-level", "error", "sync")
+	if code != 0 || !strings.Contains(out, "↓1") {
+		t.Fatalf("sync: code %d\nout: %s\nerr: %s", code, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(root, "work", "a.ics")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = cli(t, "--config", cfg, "--log-level", "error", "sync")
+	if code != 0 || !strings.Contains(out, "unchanged") {
+		t.Fatalf("second sync: code %d out %s", code, out)
+	}
+}
+
+func TestCLI_FailedCalendarExitsNonZero(t *testing.T) {
+	srv := testserver.Start(t, testserver.Radicale)
+	srv.MakeCalendar(t, "work", "Work", "VEVENT")
+	cfg := writeConfig(t, srv, filepath.Join(t.TempDir(), "cals"))
+	// Wrong password: one clear message naming the URL, exit 1, password not shown.
+	data, _ := os.ReadFile(cfg)
+	pwfile := filepath.Join(filepath.Dir(cfg), "pw")
+	os.WriteFile(pwfile, []byte("wrong-password-xyz"), 0o600)
+	code, out, errs := cli(t, "--config", cfg, "sync")
+	if code != 1 || !strings.Contains(out+errs, "401") || !strings.Contains(out+errs, srv.URL) {
+		t.Fatalf("code %d\nout: %s\nerr: %s\nconfig: %s", code, out, errs, data)
+	}
+	if strings.Contains(out+errs, "wrong-password-xyz") {
+		t.Fatal("password in output")
+	}
+}
+
+func TestCLI_BadConfigNamesFileAndLine(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(cfg, []byte("[[account]]\nurl = \"https://x/\"\ncolour = \"red\"\n"), 0o600)
+	code, _, errs := cli(t, "--config", cfg, "sync")
+	if code != 2 || !strings.Contains(errs, cfg+":3:") || !strings.Contains(errs, "colour") {
+		t.Fatalf("code %d err %q", code, errs)
+	}
+	code, _, errs = cli(t, "--config", filepath.Join(t.TempDir(), "missing.toml"), "sync")
+	if code != 2 || !strings.Contains(errs, "config.example.toml") {
+		t.Fatalf("missing config: code %d err %q", code, errs)
+	}
+}
+
+func TestCLI_HelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"help"}, {"help", "sync"}, {"sync", "--help"}, {"discover", "--help"}, {"daemon", "--help"}, {"status", "--help"}} {
+		code, out, errs := cli(t, args...)
+		if code != 0 || len(out+errs) < 100 {
+			t.Errorf("%v: code %d, output %q", args, code, out+errs)
+		}
+	}
+	if code, out, _ := cli(t, "version"); code != 0 || !strings.HasPrefix(out, "vdird ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	if code, _, errs := cli(t, "frobnicate"); code != 2 || !strings.Contains(errs, "unknown command") {
+		t.Errorf("unknown command: %d %q", code, errs)
+	}
+}
+
+func TestCLI_DiscoverPrintsCalendars(t *testing.T) {
+	srv := testserver.Start(t, testserver.Radicale)
+	srv.MakeCalendar(t, "work", "Work", "VEVENT")
+	srv.MakeCalendar(t, "todo", "Todo", "VTODO")
+	t.Setenv("VDIRD_PASSWORD", srv.Password)
+	code, out, errs := cli(t, "discover", "--url", srv.URL, "--user", srv.User)
+	if code != 0 || !strings.Contains(out, "/alice/work/") || !strings.Contains(out, "VTODO") || !strings.Contains(out, "read-write") {
+		t.Fatalf("code %d\nout: %s\nerr: %s", code, out, errs)
+	}
+	if strings.Contains(out+errs, srv.Password) {
+		t.Fatal("password printed")
+	}
+}
