@@ -508,12 +508,12 @@ func (w *worker) run(ctx context.Context) {
 		if !ran {
 			continue
 		}
+		if w.watch != nil {
+			w.watch.refreshWatches(ctx)
+		}
 		if first {
 			first = false
 			close(w.firstDone)
-		}
-		if w.watch != nil {
-			w.watch.requestRefresh()
 		}
 		if ctx.Err() != nil {
 			return

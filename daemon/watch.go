@@ -30,7 +30,7 @@ type watcher struct {
 	fire    func(full bool) // full: overflow or rescan; else a local-only pass
 
 	w       *fsnotify.Watcher
-	refresh chan struct{} // cap 1: re-add watches (after a pass created folders)
+	refresh chan chan struct{} // re-add watches (after a pass created folders), then close the reply
 }
 
 func newWatcher(root string, debounce, rescan time.Duration, log zerolog.Logger, fire func(full bool)) (*watcher, error) {
@@ -39,15 +39,22 @@ func newWatcher(root string, debounce, rescan time.Duration, log zerolog.Logger,
 		return nil, err
 	}
 	return &watcher{root: root, debounce: debounce, maxHold: time.Second, rescan: rescan, log: log, fire: fire,
-		w: fw, refresh: make(chan struct{}, 1)}, nil
+		w: fw, refresh: make(chan chan struct{})}, nil
 }
 
-// requestRefresh asks the watcher goroutine to add watches for folders that
-// appeared (the engine creates one per new server calendar).
-func (wt *watcher) requestRefresh() {
+// refreshWatches has the watcher goroutine add watches for folders that
+// appeared (the engine creates one per new server calendar) and waits until
+// it did, so an edit right after the pass (or right after READY) is seen.
+func (wt *watcher) refreshWatches(ctx context.Context) {
+	done := make(chan struct{})
 	select {
-	case wt.refresh <- struct{}{}:
-	default:
+	case wt.refresh <- done:
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
 	}
 }
 
@@ -107,8 +114,9 @@ func (wt *watcher) run(ctx context.Context) {
 		case <-ctx.Done():
 			debounce.Stop()
 			return
-		case <-wt.refresh:
+		case done := <-wt.refresh:
 			wt.addAll()
+			close(done)
 		case <-rescanC:
 			wt.fire(true)
 		case err, ok := <-wt.w.Errors:

@@ -188,8 +188,7 @@ func TestWatcher_RootCreatedLater_IsWatchedAfterRefresh(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, "cal"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	wt.requestRefresh()
-	time.Sleep(100 * time.Millisecond)
+	wt.refreshWatches(ctx)
 	write(t, filepath.Join(root, "cal", "a.ics"), "x")
 	time.Sleep(250 * time.Millisecond)
 	if local, _ := fl.counts(); local != 1 {
