@@ -21,6 +21,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -630,4 +632,110 @@ func avg(d time.Duration, n int) time.Duration {
 		return 0
 	}
 	return (d / time.Duration(n)).Round(time.Millisecond)
+}
+
+// syncBuffer is a bytes.Buffer a child process writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestCrash_SecondVdirdOnSameStateFile_FailsFastWithClearError runs a real
+// daemon, then a second daemon and a `vdird sync` that cannot reach the
+// first one's control socket, all on the same state file: both must stop
+// at once with "another vdird is using PATH" and exit 1.
+// A `vdird sync` that can reach the socket is served by the daemon instead.
+func TestCrash_SecondVdirdOnSameStateFile_FailsFastWithClearError(t *testing.T) {
+	bin := buildVdird(t)
+	w := newCrashWorld(t, testserver.Radicale, bin, 1)
+	w.srv.Put(t, w.cal+"a.ics", crashEvent("a", "first", 1))
+	statePath := filepath.Join(filepath.Dir(w.cfgPath), "state", "state.db")
+
+	daemonCmd := exec.Command(bin, "--config", w.cfgPath, "daemon")
+	daemonCmd.Env = w.env
+	var dout, derr syncBuffer
+	daemonCmd.Stdout, daemonCmd.Stderr = &dout, &derr
+	if err := daemonCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- daemonCmd.Wait() }()
+	t.Cleanup(func() {
+		_ = daemonCmd.Process.Kill()
+		<-exited
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(derr.String(), "first reconcile done: ready") {
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon not ready after 20 s:\n%s", derr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	otherRun := t.TempDir() // a runtime dir without the first daemon's socket
+	envOther := append(append([]string(nil), w.env...), "XDG_RUNTIME_DIR="+otherRun)
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"second daemon", w.env, []string{"daemon"}},
+		{"sync that cannot reach the daemon", envOther, []string{"sync"}},
+	} {
+		cmd := exec.Command(bin, append([]string{"--config", w.cfgPath}, c.args...)...)
+		cmd.Env = c.env
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		took := time.Since(start)
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 1 {
+			t.Errorf("%s: want exit 1, got %v\n%s", c.name, err, out)
+		}
+		if want := "another vdird is using " + statePath; !strings.Contains(string(out), want) {
+			t.Errorf("%s: output lacks %q:\n%s", c.name, want, out)
+		}
+		if took > 10*time.Second {
+			t.Errorf("%s: took %v to give up", c.name, took)
+		}
+		t.Logf("%s: exit 1 after %v: %s", c.name, took.Round(time.Millisecond), strings.TrimSpace(string(out)))
+	}
+	select {
+	case err := <-exited:
+		t.Fatalf("the first daemon died (%v):\n%s", err, derr.String())
+	default:
+	}
+
+	// Through the control socket the running daemon does the pass.
+	r := w.vdird(-1, 0, nil)
+	if r.code != 0 || !strings.Contains(r.stdout, "crash/events") {
+		t.Fatalf("sync via the daemon: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Stopped, the lock is free again.
+	if err := daemonCmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		t.Fatal("daemon did not stop on SIGTERM")
+	}
+	exited <- nil // for the cleanup
+	cmd := exec.Command(bin, "--config", w.cfgPath, "sync")
+	cmd.Env = envOther
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sync after the daemon stopped: %v\n%s", err, out)
+	}
 }
