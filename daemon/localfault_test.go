@@ -161,6 +161,7 @@ func lfAssertConverged(t *testing.T, e *env, cal string) {
 }
 
 func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, testserver.Radicale)
 	// 64 KiB is about 16 pages: the two small items and the metadata fit,
 	// the ten 12 KB items below do not.
@@ -234,6 +235,7 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 }
 
 func TestLocalFault_ReadOnlyVdir_WritesReportedNothingDeletedOrResurrected(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, testserver.Radicale)
 	for _, n := range []string{"a", "b", "c", "d"} {
 		e.srv.Put(t, e.events+n+".ics", event(n, "v1"))
@@ -287,6 +289,7 @@ func TestLocalFault_ReadOnlyVdir_WritesReportedNothingDeletedOrResurrected(t *te
 }
 
 func TestLocalFault_FileEditedBetweenListingAndOverwrite_EditIsNeverClobbered(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, testserver.Radicale)
 	for _, n := range []string{"x", "y", "z"} {
 		e.srv.Put(t, e.events+n+".ics", event(n, "v1"))
@@ -382,6 +385,7 @@ func lfTreeDigest(t *testing.T, dir string) string {
 }
 
 func TestLocalFault_SymlinkPlantedInVdir_OutsideTargetNeverReadNorWritten(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, testserver.Radicale)
 	canary := t.TempDir()
 	os.WriteFile(filepath.Join(canary, "target.ics"), event("canary", "secret outside the vdir"), 0o600)
@@ -444,6 +448,7 @@ func TestLocalFault_SymlinkPlantedInVdir_OutsideTargetNeverReadNorWritten(t *tes
 }
 
 func TestLocalFault_VdirRootReplacedByEmptyMount_RefusedNothingWritten(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, testserver.Radicale)
 	for i := 0; i < 6; i++ {
 		e.srv.Put(t, fmt.Sprintf("%se%d.ics", e.events, i), event(fmt.Sprint("e", i), "x"))
@@ -500,5 +505,53 @@ func TestLocalFault_VdirRootReplacedByEmptyMount_RefusedNothingWritten(t *testin
 		if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
 			t.Fatalf("pass after remount not idle: %+v", s)
 		}
+	}
+}
+
+func TestLocalFault_DiskFullDuringConflict_LocalVersionNeverLost(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testserver.Radicale)
+	lfMountTmpfs(t, e.root, "64k")
+	e.srv.Put(t, e.events+"c.ics", event("c", "v1"))
+	e.srv.Put(t, e.tasks+"t.ics", task("t", "v1"))
+	e.syncOK()
+	e.writeFile(e.events, "c.ics", event("c", "v2 local"))
+	e.srv.Put(t, e.events+"c.ics", event("c", "v2 phone"))
+	// Fill the disk: the conflict copy of the local version cannot be written.
+	filler := filepath.Join(e.root, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := f.Write(make([]byte, 4096)); err != nil {
+			break
+		}
+	}
+	f.Close()
+
+	s := lfSummary(t, e.sync(SyncOptions{}), e.events)
+	if len(s.Problems) != 1 || !strings.Contains(s.Problems[0], "no space left on device") {
+		t.Fatalf("want one disk-full problem, got %+v", s)
+	}
+	if !bytes.Contains(e.readFile(e.events, "c.ics"), []byte("v2 local")) {
+		t.Fatal("the local version was overwritten although its conflict copy could not be written")
+	}
+	os.Remove(filler)
+	s = e.syncOK()[e.events]
+	if s.Conflicts != 1 {
+		t.Fatalf("want the conflict resolved after the disk has room: %+v", s)
+	}
+	kept := false
+	for _, n := range e.localNames(e.events) {
+		if strings.HasPrefix(n, "c.ics.conflict-") && bytes.Contains(e.readFile(e.events, n), []byte("v2 local")) {
+			kept = true
+		}
+	}
+	if !kept || !bytes.Contains(e.readFile(e.events, "c.ics"), []byte("v2 phone")) {
+		t.Fatalf("after the fault: c.ics should be the phone's version and the local one a conflict copy: %v", e.localNames(e.events))
+	}
+	if tmp := lfTempFiles(t, filepath.Join(e.root, "events")); len(tmp) > 0 {
+		t.Errorf("temp files left: %v", tmp)
 	}
 }
