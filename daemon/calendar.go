@@ -116,7 +116,11 @@ func (p *pass) run(ctx context.Context) error {
 		}
 	}
 
-	if len(items) == 0 && !localMissing && len(locals) == 0 && !p.opts.DryRun {
+	// A calendar seen before whose markers did not move is unchanged even
+	// when it is empty: only a new (or never completed) one is fetched whole.
+	unchanged := existed && (p.cal.CTag != "" || p.cal.SyncToken != "") &&
+		col.CTag == p.cal.CTag && col.SyncToken == p.cal.SyncToken
+	if len(items) == 0 && !localMissing && len(locals) == 0 && !p.opts.DryRun && !unchanged {
 		if err := p.freshDownload(ctx); err != nil {
 			return err
 		}
@@ -126,7 +130,7 @@ func (p *pass) run(ctx context.Context) error {
 		return p.finish(p.cal.SyncToken)
 	}
 
-	newToken, err := p.listRemote(ctx, existed && len(items) > 0)
+	newToken, err := p.listRemote(ctx, existed && (len(items) > 0 || unchanged))
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,9 @@ type Engine struct {
 	// afterRemoteWrite, when set, runs after the server accepted a write and
 	// before state records it: crash tests make it fail.
 	afterRemoteWrite func(op, href string) error
+	// afterBatch, when set, runs after each committed batch of a fresh
+	// download with the running total (interruption tests).
+	afterBatch func(done int)
 
 	mu       sync.Mutex
 	clients  map[string]*davclient.Client

@@ -73,9 +73,15 @@ func (p *pass) freshDownload(ctx context.Context) error {
 		p.s.Downloaded += len(items)
 		total += len(items)
 		objs, size = objs[:0], 0
+		if p.e.afterBatch != nil {
+			p.e.afterBatch(total)
+		}
 		return nil
 	}
 	err := p.c.Download(ctx, p.cal.Href, func(o davclient.Object) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		objs = append(objs, o)
 		size += len(o.Data)
 		if len(objs) >= freshBatchItems || size >= freshBatchBytes {

@@ -102,6 +102,7 @@ v sync
 echo; echo "==> the server now says:"
 curl -s -u demo:demo-password "$base/work/meeting-1.ics" | grep SUMMARY
 curl -s -u demo:demo-password "$base/tasks/local-task.ics" | grep SUMMARY
-echo; echo "==> nothing changed: a second sync makes one request per account"
-v sync
+echo; echo "==> sync again: it sees its own uploads (new ctag) and has nothing to do; then nothing"
+echo "    changed at all, and a pass costs one request per account: 'unchanged'"
+v sync; v sync
 echo; echo "Demo files are in $work (Radicale stopped)."
