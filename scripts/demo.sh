@@ -105,4 +105,30 @@ curl -s -u demo:demo-password "$base/tasks/local-task.ics" | grep SUMMARY
 echo; echo "==> sync again: it sees its own uploads (new ctag) and has nothing to do; then nothing"
 echo "    changed at all, and a pass costs one request per account: 'unchanged'"
 v sync; v sync
-echo; echo "Demo files are in $work (Radicale stopped)."
+echo; echo "==> now the daemon: vdird daemon (what systemd runs), polling every 3 s"
+sed -i '1i interval = "3s"' "$work/config.toml"
+"$work/vdird" --config "$work/config.toml" daemon >"$work/daemon.log" 2>&1 &
+dpid=$!
+trap 'kill $dpid 2>/dev/null || true; kill $rpid 2>/dev/null || true' EXIT
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$work}"
+for _ in $(seq 100); do "$work/vdird" --config "$work/config.toml" status >/dev/null 2>&1 && break; sleep 0.1; done
+echo "==> edit a file in the folder; the daemon pushes it within about a second"
+start=$(date +%s%N)
+sed -i 's/SUMMARY:Team meeting 2/SUMMARY:Team meeting 2 (edited in vim)/' "$work/calendars/work/meeting-2.ics"
+for _ in $(seq 100); do
+	curl -s -u demo:demo-password "$base/work/meeting-2.ics" | grep -q 'edited in vim' && break; sleep 0.05
+done
+echo "    server has it after $(( ($(date +%s%N) - start) / 1000000 )) ms:"
+curl -s -u demo:demo-password "$base/work/meeting-2.ics" | grep SUMMARY
+echo "==> a 'phone' changes a task on the server; the daemon brings it down at its next poll"
+curl -s -u demo:demo-password "$base/tasks/buy-milk.ics" | sed 's/SUMMARY:Buy milk/SUMMARY:Buy oat milk/' > "$work/phone.ics"
+dav -X PUT "$base/tasks/buy-milk.ics" -H 'Content-Type: text/calendar' --data-binary @"$work/phone.ics" >/dev/null
+start=$(date +%s%N)
+for _ in $(seq 100); do grep -q 'oat milk' "$work/calendars/tasks/buy-milk.ics" && break; sleep 0.1; done
+echo "    local file has it after $(( ($(date +%s%N) - start) / 1000000 )) ms:"
+grep SUMMARY "$work/calendars/tasks/buy-milk.ics"
+echo; echo "\$ vdird status"
+"$work/vdird" --config "$work/config.toml" status || true
+kill -TERM $dpid; wait $dpid || true
+echo; echo "==> daemon log (JSON, as journald gets it):"; tail -n 6 "$work/daemon.log"
+echo; echo "Demo files are in $work (Radicale and the daemon stopped)."
