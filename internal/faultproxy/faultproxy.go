@@ -117,11 +117,12 @@ const (
 	kTruncatedSync
 	kEmptyListing
 	kRewrite
+	kLoseAnswer
 )
 
 var kindNames = map[kind]string{kStatus: "status", kReset: "reset", kStall: "stall", kStallBody: "stall-body",
 	kTruncate: "truncate", kDropETag: "drop-etag", kWeakETag: "weak-etag", kLocation: "location", kMoveTo: "move-to",
-	kHook: "hook", kInvalidToken: "invalid-sync-token", kTruncatedSync: "sync-507", kEmptyListing: "empty-listing", kRewrite: "rewrite"}
+	kHook: "hook", kInvalidToken: "invalid-sync-token", kTruncatedSync: "sync-507", kEmptyListing: "empty-listing", kRewrite: "rewrite", kLoseAnswer: "lose-answer"}
 
 func (k kind) terminal() bool {
 	return k == kStatus || k == kReset || k == kStall || k == kInvalidToken
@@ -187,6 +188,11 @@ func TruncatedSyncPage(n int) Action { return Action{kind: kTruncatedSync, n: n}
 // the multistatus answer, keeping the request-URI's own response and the
 // sync-token: a server that suddenly reports an empty calendar.
 func EmptyListing() Action { return Action{kind: kEmptyListing} }
+
+// LoseAnswer forwards the request, lets the target act on it, and then
+// resets the client connection instead of answering: a write that succeeded
+// although the client saw only a network error.
+func LoseAnswer() Action { return Action{kind: kLoseAnswer} }
 
 // RewriteBody passes the target's answer body through fn.
 func RewriteBody(fn func(req *http.Request, body []byte) []byte) Action {
@@ -364,6 +370,12 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, rules
 	rec.Forwarded = true
 	respBody, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
+	for _, rule := range rules {
+		if rule.Action.kind == kLoseAnswer {
+			p.reset(w)
+			return 0
+		}
+	}
 	if err != nil {
 		http.Error(w, "faultproxy: target body: "+err.Error(), http.StatusBadGateway)
 		return http.StatusBadGateway
@@ -438,6 +450,9 @@ func (p *Proxy) forward(r *http.Request, path string, body []byte) (*http.Respon
 			out.Header[k] = append([]string(nil), vs...)
 		}
 	}
+	// Bodies are rewritten as text: let the transport negotiate (and undo)
+	// compression instead of passing the client's gzip through.
+	out.Header.Del("Accept-Encoding")
 	// Keep the Host the client used, so a server that builds absolute URLs
 	// points them at the proxy.
 	out.Host = r.Host

@@ -1,6 +1,7 @@
 package faultproxy
 
 import (
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -143,6 +144,48 @@ func TestReset_ClientGetsConnectionError(t *testing.T) {
 	}
 	if hits.Load() != 0 {
 		t.Error("reset request reached the target")
+	}
+}
+
+func TestLoseAnswer_TargetActsClientSeesError(t *testing.T) {
+	p, hits := newProxy(t)
+	p.Add(Rule{Method: "PUT", Action: LoseAnswer()})
+	if _, _, err := do(t, nil, "PUT", p.URL+"cal/a.ics", "x"); err == nil {
+		t.Fatal("no error from a lost answer")
+	}
+	if hits.Load() != 1 || !p.Requests()[0].Forwarded {
+		t.Errorf("the request did not reach the target: %d", hits.Load())
+	}
+}
+
+func TestProxy_GzipFromTarget_RewrittenAsText(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Accept-Encoding") != "" {
+			w.Header().Set("Content-Encoding", "gzip")
+			zw := gzip.NewWriter(w)
+			_, _ = io.WriteString(zw, syncAnswer)
+			_ = zw.Close()
+			return
+		}
+		_, _ = io.WriteString(w, syncAnswer)
+	}))
+	defer up.Close()
+	p, err := New(up.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Add(Rule{Action: EmptyListing()})
+	req, _ := http.NewRequest("REPORT", p.URL+"/cal/", nil)
+	req.Header.Set("Accept-Encoding", "gzip") // what Go's transport sends on the wire
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if strings.Count(string(b), "<D:response>") != 1 {
+		t.Fatalf("listing not rewritten: %q", b)
 	}
 }
 
