@@ -292,6 +292,31 @@ func (w *crashWorld) observe() *observed {
 	return o
 }
 
+// tornItems lists the item files (*.ics, not hidden, not conflict copies)
+// that do not parse: what a reader such as khal would see as broken.
+func (w *crashWorld) tornItems() []string {
+	w.t.Helper()
+	ents, err := os.ReadDir(w.dir)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []string
+	for _, en := range ents {
+		name := en.Name()
+		if !strings.HasSuffix(name, ".ics") || strings.HasPrefix(name, ".") || !en.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(w.dir, name))
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if _, err := ics.Inspect(b); err != nil {
+			out = append(out, name+": "+err.Error())
+		}
+	}
+	return out
+}
+
 func (o *observed) inConflictCopy(marker string) bool {
 	for _, c := range o.conflicts {
 		if bytes.Contains(c, []byte("SUMMARY:"+marker+"\r\n")) {
@@ -595,6 +620,11 @@ func runCrashLoop(t *testing.T, kind testserver.Kind, bin string, iterations int
 		kills++
 		if r.killed {
 			interrupted++
+		}
+		// Right after the kill, before any repair: every item file is whole.
+		for _, torn := range w.tornItems() {
+			total.torn++
+			t.Errorf("iteration %d: torn item right after the kill at %v: %s", iter, killAfter, torn)
 		}
 		start = time.Now()
 		r2 := w.vdird(-1, 0, nil)
