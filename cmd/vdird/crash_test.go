@@ -652,7 +652,7 @@ func runCrashLoop(t *testing.T, kind testserver.Kind, bin string, iterations int
 			t.FailNow()
 		}
 	}
-	if interrupted == 0 {
+	if interrupted == 0 && iterations >= 10 {
 		t.Errorf("no kill landed while vdird was running (%d tries): the loop tested nothing", kills)
 	}
 }
