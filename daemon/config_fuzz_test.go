@@ -1,0 +1,97 @@
+package daemon
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vdird/vdird/daemon/plan"
+)
+
+// FuzzParseConfig feeds arbitrary bytes to ParseConfig. Whatever the input:
+// no panic; an error is a *ConfigError whose line lies inside the file; a
+// config that parses satisfies every rule the daemon relies on (absolute,
+// distinct local roots; http(s) URLs; valid names, intervals, guards and
+// policies; at most one password source and never a plain password); and
+// parsing is deterministic. Seeds: config.example.toml, the cases of
+// TestConfig_ErrorsNameTheLine and testdata/fuzz/FuzzParseConfig.
+func FuzzParseConfig(f *testing.F) {
+	if ex, err := os.ReadFile("../config.example.toml"); err == nil {
+		f.Add(ex)
+	}
+	for _, s := range []string{
+		"[[account]]\nurl = \"https://x/\"\n",
+		"interval = \"30s\"\nfrobnicate = 1\n[[account]]\nurl = \"https://x/\"\n",
+		"[[account]]\nurl = \"https://x/\"\npassword = \"hunter2\"\n",
+		"[[account]]\nname = \"a\"\nurl = \"https://x/\"\nlocal_root = \"/r\"\n[[account]]\nname = \"b\"\nurl = \"http://y/\"\nlocal_root = \"/r/\"\n",
+		"max_delete_fraction = 1.0\nmax_delete_min = 0\nconflict_policy = \"keep-both\"\n[[account]]\nurl = \"https://x/\"\nlocal_root = \"~/c\"\ncalendars = [\"a\", \"b\"]\n",
+		"[[account]]\nurl = \"https://u:p@x/\"\npassword_env = \"A\"\npassword_file = \"/f\"\n",
+		"[account]\nurl = 1\n",
+		"\xff\xfe[[account]]",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseConfig("fuzz.toml", data)
+		if err != nil {
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error is not a *ConfigError: %T %v", err, err)
+			}
+			if ce.Line < 0 || ce.Line > strings.Count(string(data), "\n")+1 {
+				t.Fatalf("error line %d outside a %d-line file: %v", ce.Line, strings.Count(string(data), "\n")+1, err)
+			}
+			if cfg != nil {
+				t.Fatal("config returned with an error")
+			}
+			return
+		}
+		if len(cfg.Accounts) == 0 {
+			t.Fatal("config without accounts accepted")
+		}
+		if cfg.Interval < time.Second || cfg.RescanInterval < time.Second {
+			t.Fatalf("intervals %v %v", cfg.Interval, cfg.RescanInterval)
+		}
+		if cfg.MaxDeleteFraction <= 0 || cfg.MaxDeleteFraction > 1 || cfg.MaxDeleteMin < 0 {
+			t.Fatalf("guard %v %d", cfg.MaxDeleteFraction, cfg.MaxDeleteMin)
+		}
+		validPolicy := func(p plan.Policy) bool {
+			_, err := plan.ParsePolicy(string(p))
+			return err == nil
+		}
+		if !validPolicy(cfg.ConflictPolicy) {
+			t.Fatalf("policy %q", cfg.ConflictPolicy)
+		}
+		names, roots := map[string]bool{}, map[string]bool{}
+		for _, a := range cfg.Accounts {
+			if !validName.MatchString(a.Name) || names[a.Name] {
+				t.Fatalf("account name %q invalid or repeated", a.Name)
+			}
+			names[a.Name] = true
+			if !filepath.IsAbs(a.LocalRoot) || filepath.Clean(a.LocalRoot) != a.LocalRoot || roots[a.LocalRoot] {
+				t.Fatalf("local root %q not absolute, not clean or shared", a.LocalRoot)
+			}
+			roots[a.LocalRoot] = true
+			if !strings.HasPrefix(a.URL, "http://") && !strings.HasPrefix(a.URL, "https://") {
+				t.Fatalf("url %q", a.URL)
+			}
+			n := 0
+			for _, s := range []string{a.PasswordCommand, a.PasswordFile, a.PasswordEnv} {
+				if s != "" {
+					n++
+				}
+			}
+			if n > 1 || !validPolicy(a.ConflictPolicy) {
+				t.Fatalf("account %+v", a)
+			}
+		}
+		again, err := ParseConfig("fuzz.toml", data)
+		if err != nil || !reflect.DeepEqual(cfg, again) {
+			t.Fatalf("second parse differs: %v", err)
+		}
+	})
+}
