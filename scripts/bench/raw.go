@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bufio"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// The raw limit is the least work any client must do for an initial sync:
+// fetch every item with one calendar-query REPORT (curl) and put the files on
+// disk durably. rawWrite is its second half, run as a child process (this
+// binary with helperEnv=rawwrite) so /usr/bin/time measures it alone.
+
+const helperEnv = "VDIRD_BENCH_HELPER"
+
+// rawWriteMain is the child: rawwrite MODE MULTISTATUS.xml DIR, where MODE is
+// "batched" (temp files, one syncfs, renames, one directory fsync) or
+// "fsync-each" (temp file, fsync, rename per item, one directory fsync).
+func rawWriteMain(args []string) int {
+	if len(args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: rawwrite batched|fsync-each MULTISTATUS.xml DIR")
+		return 2
+	}
+	n, err := rawWrite(args[0], args[1], args[2])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rawwrite:", err)
+		return 1
+	}
+	fmt.Println(n)
+	return 0
+}
+
+func rawWrite(mode, src, dir string) (int, error) {
+	f, err := os.Open(src)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, err
+	}
+	type pending struct{ tmp, final string }
+	var done []pending
+	err = eachCalendarData(bufio.NewReaderSize(f, 1<<16), func(href string, data []byte) error {
+		name := path.Base(href)
+		if name == "" || name == "." || name == "/" || strings.HasPrefix(name, ".") {
+			return fmt.Errorf("bad href %q", href)
+		}
+		tmp := filepath.Join(dir, "."+name+".tmp")
+		final := filepath.Join(dir, name)
+		w, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(data); err != nil {
+			w.Close()
+			return err
+		}
+		if mode == "fsync-each" {
+			if err := w.Sync(); err != nil {
+				w.Close()
+				return err
+			}
+		}
+		if err := w.Close(); err != nil {
+			return err
+		}
+		if mode == "fsync-each" {
+			return os.Rename(tmp, final)
+		}
+		done = append(done, pending{tmp, final})
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer d.Close()
+	if mode == "batched" {
+		// One flush of the whole filesystem makes every temp file durable.
+		if err := unix.Syncfs(int(d.Fd())); err != nil {
+			return 0, fmt.Errorf("syncfs: %w", err)
+		}
+		for _, p := range done {
+			if err := os.Rename(p.tmp, p.final); err != nil {
+				return 0, err
+			}
+		}
+		return len(done), d.Sync()
+	}
+	n := countFiles(dir)
+	return n, d.Sync()
+}
+
+// eachCalendarData streams a multistatus (RFC 4918 §14.16) and calls fn with
+// the href and calendar-data (RFC 4791 §9.6) of every response carrying one.
+func eachCalendarData(r io.Reader, fn func(href string, data []byte) error) error {
+	dec := xml.NewDecoder(r)
+	var href string
+	var data []byte
+	var cur string
+	var buf []byte
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch {
+			case t.Name.Space == "DAV:" && t.Name.Local == "response":
+				href, data = "", nil
+			case t.Name.Space == "DAV:" && t.Name.Local == "href",
+				t.Name.Space == "urn:ietf:params:xml:ns:caldav" && t.Name.Local == "calendar-data":
+				cur, buf = t.Name.Local, buf[:0]
+			}
+		case xml.CharData:
+			if cur != "" {
+				buf = append(buf, t...)
+			}
+		case xml.EndElement:
+			switch {
+			case cur == "href" && t.Name.Local == "href" && href == "":
+				href = strings.TrimSpace(string(buf))
+				cur = ""
+			case cur == "calendar-data" && t.Name.Local == "calendar-data":
+				data = append([]byte(nil), buf...)
+				cur = ""
+			case t.Name.Space == "DAV:" && t.Name.Local == "response":
+				if data != nil {
+					if err := fn(href, data); err != nil {
+						return err
+					}
+				}
+			default:
+				if t.Name.Local == cur {
+					cur = ""
+				}
+			}
+		}
+	}
+}
+
+// rawLimit fetches the calendar with curl (one REPORT, all data) and writes
+// it with rawWrite in both modes; it returns the batched total (curl +
+// batched write) and the parts.
+type rawResult struct {
+	Curl                measure // the faster of CurlPlain and CurlGzip
+	CurlPlain, CurlGzip measure
+	Batched, FsyncEach  measure
+	Bytes               int64
+	Items               int
+}
+
+func rawLimit(work, self string, s *server, user, calHref string) (rawResult, error) {
+	var r rawResult
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return r, err
+	}
+	out := filepath.Join(work, "report.xml")
+	body := filepath.Join(work, "query.xml")
+	if err := os.WriteFile(body, []byte(calendarQuery(true)), 0o600); err != nil {
+		return r, err
+	}
+	// Both clients ask for gzip (Radicale compresses), so the raw limit is
+	// the faster of a plain and a compressed fetch.
+	for _, gz := range []bool{false, true} {
+		argv := []string{"curl", "-sS", "--fail", "-o", out, "-u", user + ":" + benchPassword,
+			"-X", "REPORT", "-H", "Depth: 1", "-H", "Content-Type: application/xml; charset=utf-8",
+			"--data-binary", "@" + body, "-w", "%{size_download}"}
+		if gz {
+			argv = append(argv, "--compressed")
+		}
+		m, wire, err := timed(work, nil, "", append(argv, strings.TrimSuffix(s.URL, "/")+calHref)...)
+		if err != nil {
+			return r, fmt.Errorf("raw curl: %w", err)
+		}
+		var n int64
+		fmt.Sscan(strings.TrimSpace(wire), &n)
+		m.Use = usage{Requests: 1, Out: n, Methods: map[string]int{"REPORT": 1}}
+		if gz {
+			r.CurlGzip = m
+		} else {
+			r.CurlPlain = m
+		}
+	}
+	r.Curl = r.CurlPlain
+	if r.CurlGzip.Wall < r.CurlPlain.Wall {
+		r.Curl = r.CurlGzip
+	}
+	if st, err := os.Stat(out); err == nil {
+		r.Bytes = st.Size()
+	}
+	for _, mode := range []string{"batched", "fsync-each"} {
+		dir := filepath.Join(work, mode)
+		m, outp, err := timed(work, []string{helperEnv + "=rawwrite"}, "", self, mode, out, dir)
+		if err != nil {
+			return r, fmt.Errorf("raw write %s: %w", mode, err)
+		}
+		var n int
+		fmt.Sscan(strings.TrimSpace(outp), &n)
+		if mode == "batched" {
+			r.Batched, r.Items = m, n
+		} else {
+			r.FsyncEach = m
+		}
+		_ = os.RemoveAll(dir)
+	}
+	return r, nil
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+func secs(d time.Duration) string {
+	s := d.Seconds()
+	switch {
+	case s == 0:
+		return "0"
+	case s < 0.1:
+		return fmt.Sprintf("%.3f s", s)
+	case s < 10:
+		return fmt.Sprintf("%.2f s", s)
+	default:
+		return fmt.Sprintf("%.1f s", s)
+	}
+}
+
+func mb(kb int64) string { return fmt.Sprintf("%.0f MB", float64(kb)/1024) }
+
+func human(b int64) string {
+	switch {
+	case b >= 10<<20:
+		return fmt.Sprintf("%.1f MB", float64(b)/(1<<20))
+	case b >= 10<<10:
+		return fmt.Sprintf("%.0f kB", float64(b)/(1<<10))
+	default:
+		return fmt.Sprintf("%d B", b)
+	}
+}
+
+func cell(m measure, ok bool) string {
+	if !ok {
+		return "— | — | — | — | —"
+	}
+	return fmt.Sprintf("%s | %s | %s | %d | %s", secs(m.Wall), secs(m.CPU), mb(m.RSSKB), m.Use.Requests, human(m.Use.Bytes()))
+}
+
+// ratio prints a/b as "0.05×".
+func ratio(a, b time.Duration) string {
+	if b <= 0 || a <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", a.Seconds()/b.Seconds())
+}
+
+// faster prints b/a as "19.6× faster" (how much faster a is than b).
+func faster(a, b time.Duration) string {
+	if b <= 0 || a <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f×", b.Seconds()/a.Seconds())
+}
+
+func (r *sizeResult) rawTotal() time.Duration { return r.Raw.Curl.Wall + r.Raw.Batched.Wall }
+
+// table is the comparison printed at the end of a run (Markdown, so it
+// pastes into docs/performance.md unchanged).
+func (res *results) table() string {
+	var b strings.Builder
+	all := append([]*sizeResult(nil), res.Sizes...)
+	if res.Xandikos != nil {
+		all = append(all, res.Xandikos)
+	}
+	b.WriteString("| server, N | phase | vdird wall | CPU | peak RSS | requests | bytes | vdirsyncer wall | CPU | peak RSS | requests | bytes | vdird / vdirsyncer | vdirsyncer ÷ vdird | vdird / raw limit |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range all {
+		for _, ph := range phases {
+			v, vok := r.Tools["vdird"][ph]
+			s, sok := r.Tools["vdirsyncer"][ph]
+			if !vok && !sok {
+				continue
+			}
+			rawCol := ""
+			if ph == phInitial {
+				rawCol = ratio(v.Wall, r.rawTotal())
+			}
+			fmt.Fprintf(&b, "| %s %s | %s | %s | %s | %s | %s | %s |\n", r.Server, commas(r.N), ph,
+				cell(v, vok), cell(s, sok), ratio(v.Wall, s.Wall), faster(v.Wall, s.Wall), rawCol)
+		}
+	}
+	b.WriteString("\nRaw limit (one calendar-query REPORT with all data via curl, then the files written):\n\n")
+	b.WriteString("| server, N | REPORT bytes (gzip on the wire) | curl wall (gzip) | write, one batched flush | raw limit (faster curl + batched) | write, one fsync per file | write peak RSS |\n|---|---|---|---|---|---|---|\n")
+	for _, r := range all {
+		fmt.Fprintf(&b, "| %s %s | %s (%s) | %s (%s) | %s | %s | %s | %s |\n", r.Server, commas(r.N), human(r.Bytes), human(r.Raw.CurlGzip.Use.Out),
+			secs(r.Raw.CurlPlain.Wall), secs(r.Raw.CurlGzip.Wall),
+			secs(r.Raw.Batched.Wall), secs(r.rawTotal()), secs(r.Raw.FsyncEach.Wall), mb(r.Raw.Batched.RSSKB))
+	}
+	b.WriteString("\nvdird daemon:\n\n")
+	b.WriteString("| server, N | start-up reconcile (to READY) | requests | one poll cycle: requests | bytes | duration | local edit → server p50 | p95 | max | edits | daemon peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range res.Sizes {
+		d := r.Daemon
+		if d == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s %s | %s | %d | %.1f (%s) | %s | %s | %s | %s | %s | %d | %s |\n", r.Server, commas(r.N), secs(d.Ready), d.ReadyUse.Requests,
+			d.Poll.Requests, d.Poll.Methods+" in "+itoa(d.Poll.Cycles), human(int64(d.Poll.Bytes)), secs(d.Poll.Duration),
+			secs(percentile(d.Latencies, .5)), secs(percentile(d.Latencies, .95)), secs(percentile(d.Latencies, 1)), len(d.Latencies), mb(d.PeakRSSKB))
+	}
+	if res.Idle != nil {
+		i := res.Idle
+		fmt.Fprintf(&b, "\nIdle daemon, %d calendars × 20 items at a 60 s interval: **%.3f%% CPU** over %s (%d requests: %s; peak RSS %s).\n",
+			i.IdleCals, i.IdleCPU, i.IdleWindow.Round(time.Second), i.IdleUse.Requests, i.IdleUse.MethodList(), mb(i.IdleRSSKB))
+	}
+	b.WriteString("\nAcceptance (issue 8):\n\n")
+	for _, a := range res.acceptance() {
+		fmt.Fprintf(&b, "- %s %s\n", a.mark(), a.text)
+	}
+	return b.String()
+}
+
+type check struct {
+	text string
+	ok   *bool // nil: not measured in this run
+}
+
+func (c check) mark() string {
+	switch {
+	case c.ok == nil:
+		return "[n/a]"
+	case *c.ok:
+		return "[PASS]"
+	default:
+		return "[FAIL]"
+	}
+}
+
+func pb(b bool) *bool { return &b }
+
+func (res *results) size(n int) *sizeResult {
+	for _, r := range res.Sizes {
+		if r.N == n {
+			return r
+		}
+	}
+	return nil
+}
+
+// acceptance evaluates the issue's acceptance list on this run's numbers.
+func (res *results) acceptance() []check {
+	var cs []check
+	if r := res.size(10000); r != nil {
+		v, s := r.Tools["vdird"], r.Tools["vdirsyncer"]
+		vi, si := v[phInitial], s[phInitial]
+		c := check{text: fmt.Sprintf("Radicale 10k initial: vdird %s = %s the raw limit (≤ 1.30×)", secs(vi.Wall), ratio(vi.Wall, r.rawTotal()))}
+		c.ok = pb(vi.Wall.Seconds() <= 1.3*r.rawTotal().Seconds())
+		cs = append(cs, c)
+		if si.Wall > 0 {
+			cs = append(cs, check{text: fmt.Sprintf("Radicale 10k initial: %s faster than vdirsyncer (≥ 8×)", faster(vi.Wall, si.Wall)), ok: pb(si.Wall.Seconds() >= 8*vi.Wall.Seconds())})
+		}
+		cs = append(cs, check{text: fmt.Sprintf("Radicale 10k initial: peak RSS %s (≤ 40 MB)", mb(vi.RSSKB)), ok: pb(vi.RSSKB <= 40*1024)})
+		vn, sn := v[phNoChange], s[phNoChange]
+		cs = append(cs, check{text: fmt.Sprintf("Radicale 10k no-change: %d request(s) for 1 calendar (exactly 1)", vn.Use.Requests), ok: pb(vn.Use.Requests == 1)})
+		if sn.Wall > 0 {
+			cs = append(cs, check{text: fmt.Sprintf("Radicale 10k no-change: %s faster than vdirsyncer (≥ 30×)", faster(vn.Wall, sn.Wall)), ok: pb(sn.Wall.Seconds() >= 30*vn.Wall.Seconds())})
+		}
+		vr, sr := v[phRemote1], s[phRemote1]
+		cs = append(cs, check{text: fmt.Sprintf("Radicale 10k one remote change: %d requests (≤ 3)", vr.Use.Requests), ok: pb(vr.Use.Requests <= 3)})
+		if sr.Wall > 0 {
+			cs = append(cs, check{text: fmt.Sprintf("Radicale 10k one remote change: %s faster than vdirsyncer (≥ 20×)", faster(vr.Wall, sr.Wall)), ok: pb(sr.Wall.Seconds() >= 20*vr.Wall.Seconds())})
+		}
+	} else {
+		cs = append(cs, check{text: "Radicale 10k: not in --sizes"})
+	}
+	if x := res.Xandikos; x != nil && x.N == 1000 && x.Tools["vdirsyncer"] != nil {
+		vi, si := x.Tools["vdird"][phInitial], x.Tools["vdirsyncer"][phInitial]
+		cs = append(cs, check{text: fmt.Sprintf("Xandikos 1k initial: %s faster than vdirsyncer (≥ 5×)", faster(vi.Wall, si.Wall)), ok: pb(si.Wall.Seconds() >= 5*vi.Wall.Seconds())})
+	} else {
+		cs = append(cs, check{text: "Xandikos 1k vs vdirsyncer: not measured"})
+	}
+	var worst time.Duration
+	for _, r := range res.Sizes {
+		if r.Daemon != nil {
+			if p := percentile(r.Daemon.Latencies, .95); p > worst {
+				worst = p
+			}
+		}
+	}
+	cs = append(cs, check{text: fmt.Sprintf("daemon local edit → server p95 %s, worst size (< 1 s)", secs(worst)), ok: pb(worst < time.Second)})
+	if i := res.Idle; i != nil {
+		cs = append(cs, check{text: fmt.Sprintf("daemon idle CPU %.3f%% with %d calendars at 60 s over %s (< 0.5%%)", i.IdleCPU, i.IdleCals, i.IdleWindow.Round(time.Second)), ok: pb(i.IdleCPU < 0.5)})
+	}
+	if r := res.size(100000); r != nil {
+		m := r.Tools["vdird"][phInitial]
+		cs = append(cs, check{text: fmt.Sprintf("Radicale 100k initial: peak RSS %s (≤ 100 MB), wall %s", mb(m.RSSKB), secs(m.Wall)), ok: pb(m.RSSKB <= 100*1024)})
+	} else {
+		cs = append(cs, check{text: "Radicale 100k: run with --big"})
+	}
+	return cs
+}
+
+func commas(n int) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func machine() string {
+	cpu := "?"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				_, cpu, _ = strings.Cut(l, ": ")
+				break
+			}
+		}
+	}
+	mem := "?"
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "MemTotal:") {
+				var kb int64
+				fmt.Sscan(strings.TrimSpace(strings.TrimPrefix(l, "MemTotal:")), &kb)
+				mem = fmt.Sprintf("%.1f GB", float64(kb)/(1<<20))
+			}
+		}
+	}
+	fs := "?"
+	if out, err := exec.Command("df", "-T", os.TempDir()).Output(); err == nil {
+		if l := strings.Split(strings.TrimSpace(string(out)), "\n"); len(l) > 1 {
+			if f := strings.Fields(l[len(l)-1]); len(f) > 1 {
+				fs = f[1]
+			}
+		}
+	}
+	return fmt.Sprintf("%d CPUs (nproc), %s, %s RAM, temp dir on %s", runtime.NumCPU(), strings.TrimSpace(cpu), mem, fs)
+}
+
+// markdown is the whole docs/performance.md.
+func (res *results) markdown(cfg config, args string) string {
+	var b strings.Builder
+	v := res.Versions
+	fmt.Fprintf(&b, `# vdird performance
+
+Measured by `+"`scripts/bench.sh %s`"+` on %s (run took %s).
+
+- Machine: %s; %s
+- vdird %s (tree %s), %s; vdirsyncer %s; Radicale %s; Xandikos %s
+
+`, args, res.Start.UTC().Format("2006-01-02 15:04 MST"), res.Elapsed.Round(time.Second),
+		machine(), v["kernel"], v["vdird"], v["commit"], v["go"], strings.TrimPrefix(v["vdirsyncer"], "vdirsyncer, version "), v["radicale"], strings.TrimPrefix(v["xandikos"], "/usr/bin/xandikos "))
+	b.WriteString("## Results\n\n")
+	b.WriteString(res.table())
+	b.WriteString(`
+## What is measured, and how
+
+- **Servers**: a real Radicale on loopback, one user per client with an identical
+  calendar of N events (~1.4 KB each, like an invitation with a description),
+  seeded by writing Radicale's storage folder directly and warmed (ctag, full
+  calendar-query, initial sync-collection) before anything is timed. Xandikos
+  gets one fresh server per client, seeded by committing the N files to the
+  collection's git repository in one commit.
+- **Clients**: ` + "`vdird sync`" + ` and ` + "`vdirsyncer sync`" + ` (caldav storage a, filesystem
+  storage b, ` + "`collections = [\"from a\", \"from b\"]`" + `, ` + "`conflict_resolution = \"a wins\"`" + `,
+  discovered before timing). Wall, user+sys CPU and peak RSS come from
+  ` + "`/usr/bin/time -v`" + `; requests and bytes (request + response bodies) from a counting
+  reverse proxy between client and server, the same for both clients.
+- **Phases**, in order, on the same local folder and state: initial sync (empty
+  folder), no-change sync, one item changed on the server (a PUT straight to the
+  server) then sync, one item changed locally (atomic replace) then sync. Each
+  phase checks the result (file count, the change on the other side).
+- **Raw limit**: one calendar-query REPORT with all data fetched by curl, plus a
+  helper that streams the multistatus and writes the N files durably with one
+  batched flush (temp files, one ` + "`syncfs`" + `, renames, one directory fsync); the
+  "one fsync per file" column is the same write with an fsync each, for scale.
+  ` + "`vdird / raw limit`" + ` compares vdird's initial sync with curl + batched write.
+- **Daemon**: ` + "`vdird daemon`" + ` on the synced state with a 5 s interval; READY is read
+  from its own NOTIFY_SOCKET. A poll cycle is a burst of requests while nothing
+  changes. Edit latency: a file is replaced atomically (as editors save) and the
+  server is polled with GET every 10 ms until it serves the new SUMMARY; edits
+  are 300 ms apart. Idle CPU: a separate daemon on 20 calendars at a 60 s interval,
+  utime+stime from /proc over the window after READY (it runs beside the rest,
+  which does not change its own CPU ticks).
+- Ratios: ` + "`vdird / vdirsyncer`" + ` is wall-time ratio (smaller is better);
+  ` + "`vdirsyncer ÷ vdird`" + ` is how many times faster vdird is.
+
+Re-run: ` + "`scripts/bench.sh`" + ` (1,000 and 10,000 items, about 15 minutes),
+` + "`scripts/bench.sh --quick --sizes 1000`" + ` for a short run, ` + "`--big`" + ` adds 100,000 items
+(vdirsyncer is skipped above ` + "`--vdirsyncer-max`" + `, default 10,000).
+`)
+	return b.String()
+}

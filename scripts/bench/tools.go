@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// tool is one sync client under test, configured for one account.
+type tool interface {
+	Name() string
+	// Sync runs one sync pass.
+	Sync() (measure, error)
+	// CalDir is the local folder of the calendar with the given href segment.
+	CalDir(cal string) string
+}
+
+// vdirdTool runs "vdird sync" with its own config and state.
+type vdirdTool struct {
+	bin, dir, cfg, root string
+}
+
+func newVdird(bin, dir, url, user string, interval string) (*vdirdTool, error) {
+	t := &vdirdTool{bin: bin, dir: dir, cfg: filepath.Join(dir, "config.toml"), root: filepath.Join(dir, "calendars")}
+	if err := os.MkdirAll(t.root, 0o700); err != nil {
+		return nil, err
+	}
+	pw := filepath.Join(dir, "password")
+	if err := os.WriteFile(pw, []byte(benchPassword+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	conf := fmt.Sprintf(`state_path = %q
+log_level = "warn"
+interval = %q
+[[account]]
+name = "bench"
+url = %q
+username = %q
+password_file = %q
+local_root = %q
+`, filepath.Join(dir, "state.db"), interval, url, user, pw, t.root)
+	return t, os.WriteFile(t.cfg, []byte(conf), 0o600)
+}
+
+func (t *vdirdTool) Name() string             { return "vdird" }
+func (t *vdirdTool) CalDir(cal string) string { return filepath.Join(t.root, cal) }
+func (t *vdirdTool) env() []string {
+	// Keep the control socket (XDG_RUNTIME_DIR) and any stray config private.
+	return []string{"XDG_RUNTIME_DIR=" + t.dir, "HOME=" + t.dir, "XDG_CONFIG_HOME=" + t.dir, "XDG_STATE_HOME=" + t.dir}
+}
+func (t *vdirdTool) Sync() (measure, error) {
+	m, _, err := timed(t.dir, t.env(), "", t.bin, "--config", t.cfg, "sync")
+	return m, err
+}
+
+// vdirsyncerTool runs "vdirsyncer sync" with a caldav storage (a) and a
+// filesystem storage (b), collections from both sides, a wins conflicts.
+type vdirsyncerTool struct {
+	dir, cfg, root string
+}
+
+func newVdirsyncer(dir, url, user string) (*vdirsyncerTool, error) {
+	t := &vdirsyncerTool{dir: dir, cfg: filepath.Join(dir, "config"), root: filepath.Join(dir, "calendars")}
+	if err := os.MkdirAll(t.root, 0o700); err != nil {
+		return nil, err
+	}
+	conf := fmt.Sprintf(`[general]
+status_path = %q
+
+[pair bench]
+a = "bench_remote"
+b = "bench_local"
+collections = ["from a", "from b"]
+conflict_resolution = "a wins"
+
+[storage bench_remote]
+type = "caldav"
+url = %q
+username = %q
+password = %q
+
+[storage bench_local]
+type = "filesystem"
+path = %q
+fileext = ".ics"
+`, filepath.Join(dir, "status")+"/", url, user, benchPassword, t.root+"/")
+	if err := os.WriteFile(t.cfg, []byte(conf), 0o600); err != nil {
+		return nil, err
+	}
+	// Discovery is set-up, not part of the timed sync; "yes" answers its
+	// questions about creating collections on the other side.
+	if _, out, err := timed(dir, t.env(), strings.Repeat("y\n", 100), "vdirsyncer", "-c", t.cfg, "discover"); err != nil {
+		return nil, fmt.Errorf("vdirsyncer discover: %w\n%s", err, out)
+	}
+	return t, nil
+}
+
+func (t *vdirsyncerTool) Name() string             { return "vdirsyncer" }
+func (t *vdirsyncerTool) CalDir(cal string) string { return filepath.Join(t.root, cal) }
+func (t *vdirsyncerTool) env() []string            { return []string{"HOME=" + t.dir} }
+func (t *vdirsyncerTool) Sync() (measure, error) {
+	m, _, err := timed(t.dir, t.env(), "", "vdirsyncer", "-c", t.cfg, "sync")
+	return m, err
+}
