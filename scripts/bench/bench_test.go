@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets this test binary stand in for the benchmark binary when the
+// benchmark runs its rawwrite helper as a child.
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) == "rawwrite" {
+		os.Exit(rawWriteMain(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+func need(t *testing.T, bins ...string) {
+	t.Helper()
+	for _, b := range bins {
+		if _, err := exec.LookPath(b); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s not installed: %v", b, err)
+			}
+			t.Skipf("%s not installed: %v", b, err)
+		}
+	}
+}
+
+// TestBench_SmallestSize_EveryPhaseMeasuredAndChecked runs the whole
+// benchmark at a tiny size, so it cannot rot: every phase must run, do its
+// job (the phases verify files and server contents themselves) and yield
+// numbers in the table. vdirsyncer joins when it is installed.
+func TestBench_SmallestSize_EveryPhaseMeasuredAndChecked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	need(t, "radicale", "xandikos", "curl", "git")
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		need(t, "/usr/bin/time")
+	}
+	work := t.TempDir()
+	vdird := filepath.Join(work, "vdird")
+	build := exec.Command("go", "build", "-o", vdird, "github.com/vdird/vdird/cmd/vdird")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build vdird: %v\n%s", err, out)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, haveVdirsyncer := exec.LookPath("vdirsyncer")
+	cfg := config{
+		Vdird: vdird, Self: self, Work: filepath.Join(work, "run"),
+		Sizes: []int{12}, XandikosN: 6, Edits: 2,
+		IdleWindow: 2 * time.Second, IdleCals: 2, IdleInterval: time.Minute,
+		PollInterval: time.Second, PollWindow: 2500 * time.Millisecond,
+		VdirsyncerMax: 100, NoVdirsyncer: haveVdirsyncer != nil,
+		Log: t.Logf,
+	}
+	res, err := run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools := []string{"vdird"}
+	if !cfg.NoVdirsyncer {
+		tools = append(tools, "vdirsyncer")
+	}
+	r := res.Sizes[0]
+	for _, tool := range tools {
+		for _, ph := range phases {
+			m, ok := r.Tools[tool][ph]
+			if !ok || m.Wall <= 0 || m.RSSKB <= 0 || m.Use.Requests == 0 {
+				t.Errorf("radicale %s %s: not measured: %+v", tool, ph, m)
+			}
+		}
+		if m := res.Xandikos.Tools[tool][phInitial]; m.Wall <= 0 || m.Use.Requests == 0 {
+			t.Errorf("xandikos %s initial: not measured: %+v", tool, m)
+		}
+	}
+	if r.Raw.Items != 12 || r.Raw.Curl.Wall <= 0 || r.Bytes == 0 {
+		t.Errorf("raw limit not measured: %+v", r.Raw)
+	}
+	d := r.Daemon
+	if d == nil || len(d.Latencies) != 2 || d.Poll.Cycles == 0 {
+		t.Fatalf("daemon not measured: %+v", d)
+	}
+	if res.Idle == nil || res.Idle.IdleWindow < 2*time.Second {
+		t.Errorf("idle CPU not measured: %+v", res.Idle)
+	}
+	table := res.table()
+	for _, want := range []string{"Radicale 12 | initial sync", "Xandikos 6 | initial sync", "local edit → server", "Idle daemon"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	md := res.markdown(cfg, "--sizes 12")
+	if !strings.Contains(md, "nproc") || !strings.Contains(md, table) {
+		t.Errorf("markdown lacks the machine or the table:\n%s", md)
+	}
+}
+
+func TestPollCycles_GroupsBurstsSeparatedByQuiet(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	rec := func(at, dur time.Duration, out int64) reqRecord {
+		return reqRecord{Method: "PROPFIND", Start: t0.Add(at), End: t0.Add(at + dur), Out: out}
+	}
+	got := pollCycles([]reqRecord{
+		rec(5*time.Second, 20*time.Millisecond, 100),
+		rec(0, 10*time.Millisecond, 100),
+		rec(5*time.Second+30*time.Millisecond, 10*time.Millisecond, 300),
+	})
+	if got.Cycles != 2 || got.Requests != 1.5 || got.Bytes != 250 || got.Duration != 25*time.Millisecond {
+		t.Errorf("pollCycles = %+v, want 2 cycles of 1.5 requests, 250 bytes, 25 ms", got)
+	}
+}
+
+func TestParseTime_ReadsWallCPUAndPeakRSS(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "t")
+	report := "\tCommand being timed: \"x\"\n\tUser time (seconds): 1.25\n\tSystem time (seconds): 0.50\n" +
+		"\tElapsed (wall clock) time (h:mm:ss or m:ss): 1:02.50\n\tMaximum resident set size (kbytes): 40960\n"
+	if err := os.WriteFile(p, []byte(report), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := parseTime(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Wall != 62500*time.Millisecond || m.CPU != 1750*time.Millisecond || m.RSSKB != 40960 {
+		t.Errorf("parseTime = %+v", m)
+	}
+}
+
+func TestRawWrite_WritesEveryCalendarDataVerbatim(t *testing.T) {
+	dir := t.TempDir()
+	ms := `<?xml version="1.0"?><D:multistatus xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">` +
+		`<D:response><D:href>/u/c/a.ics</D:href><D:propstat><D:prop><C:calendar-data>BEGIN:VCALENDAR&#13;
+UID:a&#13;
+END:VCALENDAR&#13;
+</C:calendar-data></D:prop></D:propstat></D:response>` +
+		`<D:response><D:href>/u/c/b.ics</D:href><D:propstat><D:prop><C:calendar-data><![CDATA[B & b]]></C:calendar-data></D:prop></D:propstat></D:response>` +
+		`</D:multistatus>`
+	src := filepath.Join(dir, "ms.xml")
+	if err := os.WriteFile(src, []byte(ms), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"batched", "fsync-each"} {
+		out := filepath.Join(dir, mode)
+		n, err := rawWrite(mode, src, out)
+		if err != nil || n != 2 {
+			t.Fatalf("%s: rawWrite = %d, %v; want 2 files", mode, n, err)
+		}
+		a, _ := os.ReadFile(filepath.Join(out, "a.ics"))
+		b, _ := os.ReadFile(filepath.Join(out, "b.ics"))
+		if string(a) != "BEGIN:VCALENDAR\r\nUID:a\r\nEND:VCALENDAR\r\n" || string(b) != "B & b" {
+			t.Errorf("%s: a.ics = %q, b.ics = %q", mode, a, b)
+		}
+		if ents, _ := os.ReadDir(out); len(ents) != 2 {
+			t.Errorf("%s: %d entries left in the folder, want 2 (no temp files)", mode, len(ents))
+		}
+	}
+}
