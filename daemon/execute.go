@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/vdird/vdird/daemon/plan"
@@ -148,7 +149,12 @@ func (p *pass) remoteObject(ctx context.Context, href string) (davclient.Object,
 // newName picks a file name for a new remote item that no local file uses.
 func (p *pass) newName(href string) string {
 	name := vdir.NameForHref(href)
-	for i := 2; p.usedNames[name]; i++ {
+	// Anything at the name counts, listed or not (a symlink, a folder…).
+	taken := func(n string) bool {
+		_, err := os.Lstat(filepath.Join(p.d.Path(), n))
+		return p.usedNames[n] || err == nil
+	}
+	for i := 2; taken(name); i++ {
 		name = vdir.NameForHref(fmt.Sprintf("%s#%d", href, i))
 	}
 	p.usedNames[name] = true
