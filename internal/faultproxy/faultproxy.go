@@ -128,8 +128,6 @@ func (k kind) terminal() bool {
 	return k == kStatus || k == kReset || k == kStall || k == kInvalidToken
 }
 
-func (k kind) requestSide() bool { return k == kHook || k == kMoveTo }
-
 // Status answers with code (e.g. 500, 503, 429) and, if retryAfter is not
 // empty, a Retry-After header (RFC 9110 §10.2.3), without asking the target.
 func Status(code int, retryAfter string) Action {
