@@ -339,8 +339,19 @@ func (p *pass) listRemote(ctx context.Context, haveState bool) (string, error) {
 	return p.cal.SyncToken, nil
 }
 
-// addRemote records a member whose data we hold.
+// addRemote records a member whose data we hold. Data that is not one
+// valid calendar item is never written locally: the member is reported and
+// left as it was (known etag, or absent if new), and the pass does not
+// advance the ctag, so it is fetched again once the server serves it well.
 func (p *pass) addRemote(o davclient.Object) {
+	if err := p.checkRemote(o); err != nil {
+		if k, ok := p.known[o.Href]; ok {
+			p.remote[o.Href] = k.ETag
+		} else {
+			delete(p.remote, o.Href)
+		}
+		return
+	}
 	if o.ETag == "" {
 		o.ETag = pseudoETagPrefix + vdir.Hash(o.Data)
 	}
@@ -376,6 +387,9 @@ func (p *pass) fetchChanged(ctx context.Context) error {
 		return fmt.Errorf("multiget: %w", err)
 	}
 	for _, h := range need {
+		if _, ok := p.remote[h]; !ok {
+			continue // rejected as invalid by addRemote
+		}
 		if _, ok := p.remoteData[h]; !ok {
 			// Deleted between listing and fetch, or silently omitted: drop it
 			// only if it was new; a known item stays as known (not "absent").
@@ -471,4 +485,16 @@ func randomToken() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// checkRemote validates server data before it may reach the folder.
+func (p *pass) checkRemote(o davclient.Object) error {
+	_, err := ics.Inspect(o.Data)
+	if err != nil {
+		p.heldRemote = true
+		msg := fmt.Sprintf("server sent invalid data for %s: %v (not written; retried next pass)", o.Href, err)
+		p.s.Problems = append(p.s.Problems, msg)
+		p.e.log.Error().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("href", o.Href).Err(err).Msg("invalid calendar data from server")
+	}
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/vdird/vdird/daemon/plan"
 	"github.com/vdird/vdird/davclient"
@@ -140,6 +141,9 @@ func (p *pass) remoteObject(ctx context.Context, href string) (davclient.Object,
 	if err != nil {
 		return o, err
 	}
+	if err := p.checkRemote(o); err != nil {
+		return o, fmt.Errorf("get %s: %w", href, err)
+	}
 	if o.ETag == "" {
 		o.ETag = pseudoETagPrefix + vdir.Hash(o.Data)
 	}
@@ -229,12 +233,17 @@ func (p *pass) upload(ctx context.Context, act plan.Action) error {
 	}
 	res, err := p.c.Put(ctx, act.Href, data, act.ETag)
 	if errors.Is(err, davclient.ErrPreconditionFailed) {
+		p.endJournal(id, err)
+		if strings.HasPrefix(act.ETag, "W/") {
+			if retried, err := p.retryWeak(ctx, act, data); retried || err != nil {
+				return err
+			}
+		}
 		// Changed on the server since we listed it: both changed.
-		_ = p.e.store.EndJournal(id)
 		return p.resolveAgainstServer(ctx, act.Href, act.Name, act.UID, data)
 	}
 	if err != nil {
-		_ = p.e.store.EndJournal(id)
+		p.endJournal(id, err)
 		return err
 	}
 	if err := p.hook("put", act.Href); err != nil {
@@ -295,7 +304,7 @@ func (p *pass) create(ctx context.Context, href, name, uid string) error {
 			}
 			return p.afterPut(ctx, id, href, res, name, uid, data, "↑ created")
 		}
-		_ = p.e.store.EndJournal(id)
+		p.endJournal(id, err)
 		var de *davclient.Error
 		switch {
 		case errors.Is(err, davclient.ErrConflict) && errors.As(err, &de) && de.Href != "":
@@ -363,6 +372,13 @@ func (p *pass) conflict(ctx context.Context, act plan.Action) error {
 	if local == nil {
 		return fmt.Errorf("no content read for %s", act.Name)
 	}
+	if ics.Equivalent(o.Data, local) {
+		// The server holds our content in its own layout (it rewrote what
+		// we sent, e.g. an upload whose answer was lost): not a conflict.
+		p.record(act.Href, o.ETag, act.Name, vdir.Hash(local), act.UID, local)
+		p.s.Recorded++
+		return nil
+	}
 	p.s.Conflicts++
 	log := p.e.log.Warn().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("file", act.Name)
 	if act.Winner == plan.LocalSide {
@@ -377,7 +393,7 @@ func (p *pass) conflict(ctx context.Context, act plan.Action) error {
 		}
 		res, err := p.c.Put(ctx, act.Href, local, o.ETag)
 		if err != nil {
-			_ = p.e.store.EndJournal(id)
+			p.endJournal(id, err)
 			return err
 		}
 		if err := p.hook("put", act.Href); err != nil {
@@ -439,14 +455,23 @@ func (p *pass) deleteRemote(ctx context.Context, act plan.Action) error {
 		return err
 	}
 	err = p.c.Delete(ctx, act.Href, act.ETag)
+	if errors.Is(err, davclient.ErrPreconditionFailed) && strings.HasPrefix(act.ETag, "W/") {
+		if etag, same, gerr := p.strongETagIfUnchanged(ctx, act.Href); gerr == nil && same {
+			err = p.c.Delete(ctx, act.Href, etag)
+			if errors.Is(err, davclient.ErrPreconditionFailed) {
+				p.endJournal(id, err)
+				return fmt.Errorf("server gives only weak ETags, which cannot guard a DELETE: %s kept on the server", act.Href)
+			}
+		}
+	}
 	if errors.Is(err, davclient.ErrPreconditionFailed) {
 		// Changed on the server meanwhile: the edit wins over the delete.
-		_ = p.e.store.EndJournal(id)
+		p.endJournal(id, err)
 		delete(p.remoteData, act.Href)
 		return p.download(ctx, plan.Action{Kind: plan.Download, Href: act.Href, Name: act.Name, UID: act.UID})
 	}
 	if err != nil {
-		_ = p.e.store.EndJournal(id)
+		p.endJournal(id, err)
 		return err
 	}
 	if err := p.hook("delete", act.Href); err != nil {
@@ -546,4 +571,59 @@ func (e *Engine) recoverWrite(j state.JournalEntry, col state.Collection, o davc
 		}
 		return tx.EndJournal(j.ID)
 	})
+}
+
+// endJournal closes a journal entry after a failed remote write, unless the
+// outcome is unknown: when the request got no HTTP answer (connection lost,
+// timeout, cancel) the server may have applied it, and the open entry lets
+// the next pass recognise our own write instead of calling it a conflict.
+func (p *pass) endJournal(id uint64, err error) {
+	var de *davclient.Error
+	if errors.As(err, &de) {
+		_ = p.e.store.EndJournal(id)
+	}
+}
+
+// strongETagIfUnchanged fetches href and reports whether the server still
+// holds what was last synced (the base), with the ETag to send: servers or
+// proxies that weaken ETags (W/) can never satisfy If-Match (RFC 7232 §3.1
+// uses strong comparison), but the underlying validator usually can.
+func (p *pass) strongETagIfUnchanged(ctx context.Context, href string) (string, bool, error) {
+	o, err := p.c.Get(ctx, href)
+	if err != nil {
+		return "", false, err
+	}
+	k, ok, err := p.e.store.Item(p.key, href)
+	if err != nil || !ok {
+		return "", false, err
+	}
+	same := vdir.Hash(o.Data) == k.Hash || (k.Base != nil && ics.Equivalent(o.Data, k.Base))
+	return strings.TrimPrefix(o.ETag, "W/"), same && o.ETag != "", nil
+}
+
+// retryWeak handles a 412 on an If-Match with a weak ETag: when the server
+// still holds the base, the PUT is sent again with the strong form of its
+// current ETag. It reports whether it handled the upload.
+func (p *pass) retryWeak(ctx context.Context, act plan.Action, data []byte) (bool, error) {
+	etag, same, err := p.strongETagIfUnchanged(ctx, act.Href)
+	if err != nil || !same {
+		return false, nil // let the caller treat it as changed on the server
+	}
+	id, err := p.journal("put", act.Href, act.Name, etag, act.Hash, act.UID)
+	if err != nil {
+		return true, err
+	}
+	res, err := p.c.Put(ctx, act.Href, data, etag)
+	if errors.Is(err, davclient.ErrPreconditionFailed) {
+		p.endJournal(id, err)
+		return true, fmt.Errorf("server gives only weak ETags, which cannot guard an update: local edit of %s kept, not uploaded", act.Name)
+	}
+	if err != nil {
+		p.endJournal(id, err)
+		return true, err
+	}
+	if err := p.hook("put", act.Href); err != nil {
+		return true, err
+	}
+	return true, p.afterPut(ctx, id, act.Href, res, act.Name, act.UID, data, "↑ uploaded")
 }

@@ -606,8 +606,9 @@ func TestFault_ETagDroppedOnPut_GetFetchedAndRecorded(t *testing.T) {
 // TestFault_WeakETags_NoWriteLoopNothingLost: every ETag the client sees
 // is weak (W/"…"), so If-Match can never succeed (RFC 9110 §13.1.1 strong
 // comparison). The engine must not loop on 412 and must not lose the local
-// edit. Known gap (reported): the edit ends up as a conflict copy instead of
-// reaching the server.
+// edit: one 412, then one retry with the strong form of the validator after
+// checking the server still holds the base (TestFault_WeakETags_… checks
+// the edit reaches the server).
 func TestFault_WeakETags_NoWriteLoopNothingLost(t *testing.T) {
 	f := newFaultEnv(t, testserver.Radicale)
 	f.px.Add(faultproxy.Rule{Action: faultproxy.WeakenETag()})
@@ -622,7 +623,7 @@ func TestFault_WeakETags_NoWriteLoopNothingLost(t *testing.T) {
 		s := f.eventsOf(f.run(SyncOptions{}))
 		t.Logf("pass %d: up %d down %d conflicts %d problems %v", i, s.Uploaded, s.Downloaded, s.Conflicts, s.Problems)
 	}
-	if n := faultproxy.Count(f.px.Take(), "PUT", nil); n > 1 {
+	if n := faultproxy.Count(f.px.Take(), "PUT", nil); n > 2 {
 		t.Errorf("%d PUTs in three passes for one edit: a 412 loop", n)
 	}
 	srv := f.itemsOnServer()

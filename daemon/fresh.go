@@ -82,6 +82,9 @@ func (p *pass) freshDownload(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if p.checkRemote(o) != nil {
+			return nil
+		}
 		objs = append(objs, o)
 		size += len(o.Data)
 		if len(objs) >= freshBatchItems || size >= freshBatchBytes {

@@ -1,0 +1,69 @@
+package daemon
+
+// Strict versions of three fault tests: they failed on the engine as of
+// af5abf4 (spurious conflict copies after a lost PUT answer, weak ETags
+// turning edits into conflicts, invalid server data written to the folder)
+// and pass since those were fixed.
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/vdird/vdird/internal/faultproxy"
+	"github.com/vdird/vdird/internal/testserver"
+)
+
+func TestFault_WriteAcceptedAnswerLost_NoSpuriousConflictCopy(t *testing.T) {
+	forEachFaultServer(t, func(t *testing.T, f *fenv) {
+		want := f.seed("x")
+		f.writeFile(f.events, "x.ics", event("x", "v2 local"))
+		f.writeFile(f.events, "y.ics", event("y", "new local"))
+		want["x"], want["y"] = "v2 local", "new local"
+		f.px.Add(faultproxy.Rule{Method: "PUT", Action: faultproxy.LoseAnswer()})
+		f.run(SyncOptions{})
+		f.px.Clear()
+		f.runOK()
+		f.converged(want)
+		if _, other := f.itemsLocal(); len(other) != 0 {
+			t.Errorf("spurious conflict copies of our own write: %v", other)
+		}
+	})
+}
+
+func TestFault_WeakETags_LocalEditReachesServer(t *testing.T) {
+	f := newFaultEnv(t, testserver.Radicale)
+	f.px.Add(faultproxy.Rule{Action: faultproxy.WeakenETag()})
+	want := f.seed("x")
+	f.writeFile(f.events, "x.ics", event("x", "v2 local"))
+	want["x"] = "v2 local"
+	f.run(SyncOptions{})
+	f.run(SyncOptions{})
+	f.converged(want)
+	if _, other := f.itemsLocal(); len(other) != 0 {
+		t.Errorf("weak ETag turned a local edit into a conflict copy: %v", other)
+	}
+}
+
+func TestFault_CalendarDataNotICalendar_NotWrittenAndRepairedLater(t *testing.T) {
+	f := newFaultEnv(t, testserver.Radicale)
+	f.srv.Put(t, f.events+"good.ics", event("good", "v1"))
+	f.srv.Put(t, f.events+"bad.ics", event("bad", "v1"))
+	f.px.Add(faultproxy.Rule{Action: faultproxy.RewriteBody(func(r *http.Request, b []byte) []byte {
+		return calDataRe.ReplaceAllFunc(b, func(m []byte) []byte {
+			if !bytes.Contains(m, []byte("UID:bad")) {
+				return m
+			}
+			s := calDataRe.FindSubmatch(m)
+			return append(append(append([]byte{}, s[1]...), "&lt;html&gt;oops&lt;/html&gt;"...), s[2]...)
+		})
+	})})
+	s := f.eventsOf(f.run(SyncOptions{}))
+	if len(s.Problems) == 0 || !strings.Contains(strings.Join(s.Problems, " "), "bad.ics") {
+		t.Errorf("invalid server data not reported: %+v", s)
+	}
+	f.px.Clear()
+	f.runOK()
+	f.converged(map[string]string{"good": "v1", "bad": "v1"})
+}
