@@ -68,14 +68,19 @@ type Summary struct {
 	Href     string
 	Dir      string
 
+	// Counts of what the pass did.
 	Downloaded, Uploaded, DeletedLocal, DeletedRemote, Conflicts, Recorded int
-	Unchanged                                                              bool          // ctag/sync-token unchanged and no local change: nothing listed
-	Skipped                                                                []string      // invalid files, read-only edits, duplicate UIDs…
-	Problems                                                               []string      // per-item failures that left that item for the next pass
-	Refused                                                                string        // a safety guard stopped this calendar
-	Planned                                                                []plan.Action // dry run: what would be done
-	Notes                                                                  []string      // new calendar, calendar gone from server…
-	Err                                                                    error         // the calendar could not be synced
+
+	Unchanged bool          // ctag/sync-token unchanged and no local change: nothing listed
+	Skipped   []string      // invalid files, read-only edits, duplicate UIDs…
+	Problems  []string      // per-item failures that left that item for the next pass
+	Refused   string        // a safety guard stopped this calendar
+	Planned   []plan.Action // dry run: what would be done
+	Notes     []string      // new calendar, calendar gone from server…
+	Err       error         // the calendar could not be synced
+	// Throttled is the first per-item error that carried a Retry-After
+	// (429/503 on a PUT or DELETE), so the daemon's backoff honours it.
+	Throttled error
 }
 
 // Failed tells whether the calendar needs attention (exit code, status).

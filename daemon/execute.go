@@ -75,6 +75,9 @@ func (p *pass) itemName(act plan.Action) string {
 }
 
 func (p *pass) problem(act plan.Action, err error) {
+	if p.s.Throttled == nil && retryAfter(err) > 0 {
+		p.s.Throttled = err
+	}
 	msg := fmt.Sprintf("%s %s: %v", act.Kind, p.itemName(act), err)
 	p.s.Problems = append(p.s.Problems, msg)
 	p.e.log.Error().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Err(err).

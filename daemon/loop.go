@@ -582,6 +582,9 @@ func passError(sums []*Summary) error {
 		if s.Err != nil && !errors.Is(s.Err, context.Canceled) {
 			errs = append(errs, s.Err)
 		}
+		if s.Throttled != nil {
+			errs = append(errs, s.Throttled)
+		}
 	}
 	if len(errs) == 0 {
 		return nil
