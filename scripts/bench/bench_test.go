@@ -82,17 +82,21 @@ func TestBench_SmallestSize_EveryPhaseMeasuredAndChecked(t *testing.T) {
 			t.Errorf("xandikos %s initial: not measured: %+v", tool, m)
 		}
 	}
+	if len(r.Costs) < 5 || len(res.Xandikos.Costs) < 5 {
+		t.Errorf("server costs not measured: %+v / %+v", r.Costs, res.Xandikos.Costs)
+	}
 	if r.Raw.Items != 12 || r.Raw.Curl.Wall <= 0 || r.Bytes == 0 {
 		t.Errorf("raw limit not measured: %+v", r.Raw)
 	}
 	d := r.Daemon
-	if d == nil || len(d.Latencies) != 2 || d.Poll.Cycles == 0 {
+	if d == nil || len(d.Latencies) != 2 || d.Poll.Cycles == 0 || len(d.PutTimes) == 0 {
 		t.Fatalf("daemon not measured: %+v", d)
 	}
 	if res.Idle == nil || res.Idle.IdleWindow < 2*time.Second {
 		t.Errorf("idle CPU not measured: %+v", res.Idle)
 	}
 	table := res.table()
+	t.Log("\n" + table)
 	for _, want := range []string{"Radicale 12 | initial sync", "Xandikos 6 | initial sync", "local edit → server", "Idle daemon"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
@@ -148,7 +152,7 @@ END:VCALENDAR&#13;
 	if err := os.WriteFile(src, []byte(ms), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, mode := range []string{"batched", "fsync-each"} {
+	for _, mode := range []string{"batched", "parallel-fsync", "fsync-each"} {
 		out := filepath.Join(dir, mode)
 		n, err := rawWrite(mode, src, out)
 		if err != nil || n != 2 {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -137,6 +138,7 @@ type sizeResult struct {
 	N      int
 	Bytes  int64 // calendar-query with all data
 	Raw    rawResult
+	Costs  []serverCost
 	Tools  map[string]map[string]measure // tool → phase → measure
 	Daemon *daemonResult
 }
@@ -146,6 +148,8 @@ type daemonResult struct {
 	ReadyUse    usage
 	Poll        pollCycle
 	Latencies   []time.Duration
+	PutTimes    []time.Duration // server time of the PUTs during the edits, sorted
+	EditUse     usage
 	PeakRSSKB   int64
 	IdleCPU     float64 // percent of one core
 	IdleWindow  time.Duration
@@ -249,6 +253,9 @@ func radicaleSize(cfg config, n int, withVdirsyncer bool) (*sizeResult, error) {
 		return nil, fmt.Errorf("raw limit wrote %d files, want %d", r.Raw.Items, n)
 	}
 	r.Bytes = r.Raw.Bytes
+	if r.Costs, err = serverCosts(srv, "vdird", "/vdird/", "/vdird/"+cal+"/"); err != nil {
+		return nil, fmt.Errorf("server costs: %w", err)
+	}
 	for _, u := range users {
 		ctr, err := startCounter(srv.URL)
 		if err != nil {
@@ -365,7 +372,15 @@ func daemonPhases(cfg config, srv *server, ctr *counter, t *vdirdTool, user, cal
 	time.Sleep(cfg.PollWindow)
 	dr.Poll = pollCycles(ctr.records(mark))
 	cfg.Log("%s %d: daemon poll: %d cycles, %.1f requests each; %d edits", srv.Kind, n, dr.Poll.Cycles, dr.Poll.Requests, cfg.Edits)
+	mark = ctr.mark()
 	dr.Latencies, err = editLatency(srv, user, "/"+user+"/"+cal+"/", t.CalDir(cal), cfg.Edits, n)
+	for _, rec := range ctr.records(mark) {
+		if rec.Method == "PUT" {
+			dr.PutTimes = append(dr.PutTimes, rec.End.Sub(rec.Start))
+		}
+	}
+	sort.Slice(dr.PutTimes, func(i, j int) bool { return dr.PutTimes[i] < dr.PutTimes[j] })
+	dr.EditUse = ctr.since(mark)
 	dr.PeakRSSKB = d.peakRSSKB()
 	if serr := d.stop(); err == nil {
 		err = serr
@@ -467,6 +482,9 @@ func xandikosSize(cfg config, n int, withVdirsyncer bool) (*sizeResult, error) {
 		}
 		if name == "raw" {
 			r.Raw, err = rawLimit(filepath.Join(work, "raw"), cfg.Self, srv, "user", calHref)
+			if err == nil {
+				r.Costs, err = serverCosts(srv, "user", "/user/calendars/", calHref)
+			}
 			srv.stop()
 			if err != nil {
 				return nil, err

@@ -87,22 +87,51 @@ func (res *results) table() string {
 		}
 	}
 	b.WriteString("\nRaw limit (one calendar-query REPORT with all data via curl, then the files written):\n\n")
-	b.WriteString("| server, N | REPORT bytes (gzip on the wire) | curl wall (gzip) | write, one batched flush | raw limit (faster curl + batched) | write, one fsync per file | write peak RSS |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| server, N | REPORT bytes (on the wire with gzip) | curl (with gzip) | write: one syncfs | write: 32 parallel fsyncs | write: one fsync per file | raw limit = faster curl + faster batched write |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range all {
-		fmt.Fprintf(&b, "| %s %s | %s (%s) | %s (%s) | %s | %s | %s | %s |\n", r.Server, commas(r.N), human(r.Bytes), human(r.Raw.CurlGzip.Use.Out),
-			secs(r.Raw.CurlPlain.Wall), secs(r.Raw.CurlGzip.Wall),
-			secs(r.Raw.Batched.Wall), secs(r.rawTotal()), secs(r.Raw.FsyncEach.Wall), mb(r.Raw.Batched.RSSKB))
+		fmt.Fprintf(&b, "| %s %s | %s (%s) | %s (%s) | %s | %s | %s | **%s** |\n", r.Server, commas(r.N), human(r.Bytes), human(r.Raw.CurlGzip.Use.Out),
+			secs(r.Raw.CurlPlain.Wall), secs(r.Raw.CurlGzip.Wall), secs(r.Raw.Syncfs.Wall), secs(r.Raw.ParallelFsync.Wall), secs(r.Raw.FsyncEach.Wall), secs(r.rawTotal()))
+	}
+	b.WriteString("\nServer cost of single requests (sent directly, median of 3; the floor under each client step):\n\n")
+	b.WriteString("| request |")
+	for _, r := range all {
+		fmt.Fprintf(&b, " %s %s |", r.Server, commas(r.N))
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---|", len(all)) + "\n")
+	var names []string
+	seen := map[string]bool{}
+	for _, r := range all {
+		for _, c := range r.Costs {
+			if !seen[c.Name] {
+				seen[c.Name] = true
+				names = append(names, c.Name)
+			}
+		}
+	}
+	for _, name := range names {
+		fmt.Fprintf(&b, "| %s |", name)
+		for _, r := range all {
+			v := "—"
+			for _, c := range r.Costs {
+				if c.Name == name {
+					v = secs(c.Dur)
+				}
+			}
+			fmt.Fprintf(&b, " %s |", v)
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("\nvdird daemon:\n\n")
-	b.WriteString("| server, N | start-up reconcile (to READY) | requests | one poll cycle: requests | bytes | duration | local edit → server p50 | p95 | max | edits | daemon peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| server, N | start-up reconcile (to READY) | requests | one poll cycle: requests | bytes | duration | local edit → server p50 | p95 | max | edits | requests during edits | server time of those PUTs p50 / p95 | daemon peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range res.Sizes {
 		d := r.Daemon
 		if d == nil {
 			continue
 		}
-		fmt.Fprintf(&b, "| %s %s | %s | %d | %.1f (%s) | %s | %s | %s | %s | %s | %d | %s |\n", r.Server, commas(r.N), secs(d.Ready), d.ReadyUse.Requests,
+		fmt.Fprintf(&b, "| %s %s | %s | %d | %.1f (%s) | %s | %s | %s | %s | %s | %d | %s | %s / %s | %s |\n", r.Server, commas(r.N), secs(d.Ready), d.ReadyUse.Requests,
 			d.Poll.Requests, d.Poll.Methods+" in "+itoa(d.Poll.Cycles), human(int64(d.Poll.Bytes)), secs(d.Poll.Duration),
-			secs(percentile(d.Latencies, .5)), secs(percentile(d.Latencies, .95)), secs(percentile(d.Latencies, 1)), len(d.Latencies), mb(d.PeakRSSKB))
+			secs(percentile(d.Latencies, .5)), secs(percentile(d.Latencies, .95)), secs(percentile(d.Latencies, 1)), len(d.Latencies),
+			d.EditUse.MethodList(), secs(percentile(d.PutTimes, .5)), secs(percentile(d.PutTimes, .95)), mb(d.PeakRSSKB))
 	}
 	if res.Idle != nil {
 		i := res.Idle
