@@ -47,7 +47,6 @@ type fenv struct {
 	authTo  map[string]int // host → requests carrying Authorization
 	canary  string
 	snap    string
-	topSnap []string
 }
 
 // authSpy records which hosts received an Authorization header.
