@@ -42,11 +42,11 @@ type fenv struct {
 	px      *faultproxy.Proxy
 	timeout time.Duration // HTTP client timeout of the engine; 0 = none
 
-	mu      sync.Mutex
-	logBuf  bytes.Buffer
-	authTo  map[string]int // host → requests carrying Authorization
-	canary  string
-	snap    string
+	mu     sync.Mutex
+	logBuf bytes.Buffer
+	authTo map[string]int // host → requests carrying Authorization
+	canary string
+	snap   string
 }
 
 // authSpy records which hosts received an Authorization header.
