@@ -18,7 +18,10 @@ fi
 
 # Integration tests fail (never skip) when a server is missing.
 export CI="${CI:-true}"
-echo "==> go vet"
+echo "==> gofmt, go vet, staticcheck"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then echo "not gofmt'ed: $unformatted"; exit 1; fi
 go vet ./...
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "==> go test"
 go test -count=1 -timeout 40m "$@" ./...
