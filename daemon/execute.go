@@ -27,14 +27,20 @@ func (p *pass) apply(ctx context.Context, act plan.Action) error {
 	switch act.Kind {
 	case plan.Download:
 		err = p.download(ctx, act)
-	case plan.Upload:
-		err = p.upload(ctx, act)
+	case plan.Upload, plan.DeleteRemote:
+		if strings.HasPrefix(act.ETag, pseudoETagPrefix) {
+			// RFC 4791 servers give ETags; one that does not leaves nothing
+			// to make a write conditional on, and vdird never writes blind.
+			err = fmt.Errorf("the server gave no ETag for %s, so it cannot be changed safely: local change kept", act.Href)
+		} else if act.Kind == plan.Upload {
+			err = p.upload(ctx, act)
+		} else {
+			err = p.deleteRemote(ctx, act)
+		}
 	case plan.Create:
 		err = p.create(ctx, act.Href, act.Name, act.UID)
 	case plan.DeleteLocal:
 		err = p.deleteLocal(act)
-	case plan.DeleteRemote:
-		err = p.deleteRemote(ctx, act)
 	case plan.Record:
 		p.record(act.Href, act.ETag, act.Name, act.Hash, act.UID, p.localData[act.Name])
 		p.s.Recorded++

@@ -8,6 +8,7 @@ package daemon
 import (
 	"bytes"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -66,4 +67,36 @@ func TestFault_CalendarDataNotICalendar_NotWrittenAndRepairedLater(t *testing.T)
 	f.px.Clear()
 	f.runOK()
 	f.converged(map[string]string{"good": "v1", "bad": "v1"})
+}
+
+var getetagRe = regexp.MustCompile(`<(?:[A-Za-z0-9]+:)?getetag>[^<]*</(?:[A-Za-z0-9]+:)?getetag>`)
+
+// TestFault_ServerWithoutETags_NeverWritesBlind: a server that gives no
+// ETags at all leaves nothing to make a write conditional on. Items still
+// come down (content hashes stand in as pseudo-ETags), and a local edit is
+// kept and reported, never PUT without a precondition.
+func TestFault_ServerWithoutETags_NeverWritesBlind(t *testing.T) {
+	f := newFaultEnv(t, testserver.Radicale)
+	f.srv.Put(t, f.events+"x.ics", event("x", "v1"))
+	f.px.Add(faultproxy.Rule{Action: faultproxy.RewriteBody(func(r *http.Request, b []byte) []byte {
+		return getetagRe.ReplaceAll(b, nil)
+	})})
+	f.px.Add(faultproxy.Rule{Action: faultproxy.DropETag()})
+	if s := f.eventsOf(f.run(SyncOptions{})); s.Downloaded != 1 {
+		t.Fatalf("first pass: %+v", s)
+	}
+	f.writeFile(f.events, "x.ics", event("x", "v2 local"))
+	f.px.Take()
+	s := f.eventsOf(f.run(SyncOptions{}))
+	for _, r := range f.px.Take() {
+		if (r.Method == "PUT" || r.Method == "DELETE") && r.IfMatch == "" && r.IfNoneMatch == "" {
+			t.Fatalf("blind write: %+v", r)
+		}
+	}
+	if !strings.Contains(strings.Join(s.Problems, " "), "no ETag") {
+		t.Fatalf("local change not reported: %+v", s)
+	}
+	if summaryOf(f.readFile(f.events, "x.ics")) != "v2 local" {
+		t.Fatal("local edit lost")
+	}
 }
