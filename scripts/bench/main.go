@@ -111,9 +111,15 @@ func main() {
 		}
 		os.Exit(1)
 	}
-	report := res.markdown(cfg, strings.Join(os.Args[1:], " "))
+	report := res.markdown(cfg, shownArgs(os.Args[1:]))
 	fmt.Println(res.table())
 	if out != "" {
+		// Hand-written analysis below the marker survives a re-run.
+		if old, err := os.ReadFile(out); err == nil {
+			if i := strings.Index(string(old), keepMarker); i >= 0 {
+				report += "\n" + string(old[i:])
+			}
+		}
 		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
@@ -121,6 +127,9 @@ func main() {
 		cfg.Log("wrote %s", out)
 	}
 }
+
+// keepMarker starts the hand-written part of the report that a re-run keeps.
+const keepMarker = "<!-- Written by hand; scripts/bench.sh keeps everything below this line. -->"
 
 // Phase names, in the order they run.
 const (
@@ -556,4 +565,21 @@ func versions(cfg config) map[string]string {
 	get("commit", "git", "describe", "--always", "--dirty")
 	get("kernel", "uname", "-sr")
 	return v
+}
+
+// shownArgs are the flags as a user would type them to scripts/bench.sh
+// (which adds --vdird itself).
+func shownArgs(args []string) string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--vdird" || a == "-vdird":
+			i++
+		case strings.HasPrefix(a, "--vdird=") || strings.HasPrefix(a, "-vdird="):
+		default:
+			out = append(out, a)
+		}
+	}
+	return strings.Join(out, " ")
 }

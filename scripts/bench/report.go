@@ -274,12 +274,12 @@ func (res *results) markdown(cfg config, args string) string {
 	v := res.Versions
 	fmt.Fprintf(&b, `# vdird performance
 
-Measured by `+"`scripts/bench.sh %s`"+` on %s (run took %s).
+Measured by `+"`%s`"+` on %s (run took %s).
 
 - Machine: %s; %s
 - vdird %s (tree %s), %s; vdirsyncer %s; Radicale %s; Xandikos %s
 
-`, args, res.Start.UTC().Format("2006-01-02 15:04 MST"), res.Elapsed.Round(time.Second),
+`, strings.TrimSpace("scripts/bench.sh "+args), res.Start.UTC().Format("2006-01-02 15:04 MST"), res.Elapsed.Round(time.Second),
 		machine(), v["kernel"], v["vdird"], v["commit"], v["go"], strings.TrimPrefix(v["vdirsyncer"], "vdirsyncer, version "), v["radicale"], strings.TrimPrefix(v["xandikos"], "/usr/bin/xandikos "))
 	b.WriteString("## Results\n\n")
 	b.WriteString(res.table())
