@@ -4,7 +4,7 @@
 # durable flush) on real Radicale and Xandikos servers on loopback.
 #
 #   scripts/bench.sh                 1,000 and 10,000 items; idle CPU over 5 minutes
-#   scripts/bench.sh --quick         idle CPU over 60 s
+#   scripts/bench.sh --quick         idle CPU over 70 s
 #   scripts/bench.sh --sizes 1000    choose the Radicale sizes
 #   scripts/bench.sh --big           add 100,000 items (vdirsyncer skipped there)
 #   scripts/bench.sh --out docs/performance.md   write the report (default: print only)
