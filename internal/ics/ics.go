@@ -5,7 +5,6 @@
 package ics
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -84,10 +83,13 @@ func Inspect(data []byte) (info Info, err error) {
 
 func checkDepth(data []byte) error {
 	depth := 0
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), MaxSize+1)
-	for sc.Scan() {
-		line := sc.Bytes()
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
 		switch {
 		case hasPrefixFold(line, "BEGIN:"):
 			depth++
@@ -102,7 +104,7 @@ func checkDepth(data []byte) error {
 }
 
 func hasPrefixFold(b []byte, prefix string) bool {
-	return len(b) >= len(prefix) && strings.EqualFold(string(b[:len(prefix)]), prefix)
+	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix))
 }
 
 // ReplaceUID returns data with every UID property line (folded or not) set to

@@ -111,3 +111,13 @@ func TestEquivalent_IgnoresFoldingOrderAndLineEndings(t *testing.T) {
 		t.Fatal("extra line reported equivalent")
 	}
 }
+
+func BenchmarkInspect(b *testing.B) {
+	data := []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:abc\r\nDTSTART:20250101T100000Z\r\nSUMMARY:" + strings.Repeat("x", 1000) + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Inspect(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
