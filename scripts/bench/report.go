@@ -280,7 +280,7 @@ Measured by `+"`%s`"+` on %s (run took %s).
 - vdird %s (tree %s), %s; vdirsyncer %s; Radicale %s; Xandikos %s
 
 `, strings.TrimSpace("scripts/bench.sh "+args), res.Start.UTC().Format("2006-01-02 15:04 MST"), res.Elapsed.Round(time.Second),
-		machine(), v["kernel"], v["vdird"], v["commit"], v["go"], strings.TrimPrefix(v["vdirsyncer"], "vdirsyncer, version "), v["radicale"], strings.TrimPrefix(v["xandikos"], "/usr/bin/xandikos "))
+		machine(), v["kernel"], strings.TrimPrefix(v["vdird"], "vdird "), v["commit"], v["go"], strings.TrimPrefix(v["vdirsyncer"], "vdirsyncer, version "), v["radicale"], strings.TrimPrefix(v["xandikos"], "/usr/bin/xandikos "))
 	b.WriteString("## Results\n\n")
 	b.WriteString(res.table())
 	b.WriteString(`
