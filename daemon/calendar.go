@@ -118,8 +118,7 @@ func (p *pass) run(ctx context.Context) error {
 
 	// A calendar seen before whose markers did not move is unchanged even
 	// when it is empty: only a new (or never completed) one is fetched whole.
-	unchanged := existed && (p.cal.CTag != "" || p.cal.SyncToken != "") &&
-		col.CTag == p.cal.CTag && col.SyncToken == p.cal.SyncToken
+	unchanged := existed && p.cal.CTag != "" && col.CTag == p.cal.CTag
 	if len(items) == 0 && !localMissing && len(locals) == 0 && !p.opts.DryRun && !unchanged {
 		if err := p.freshDownload(ctx); err != nil {
 			return err
@@ -127,7 +126,7 @@ func (p *pass) run(ctx context.Context) error {
 		if len(p.s.Problems) > 0 {
 			p.heldRemote = true
 		}
-		return p.finish(p.cal.SyncToken)
+		return p.finish("")
 	}
 
 	newToken, err := p.listRemote(ctx, existed && (len(items) > 0 || unchanged))
@@ -283,16 +282,12 @@ func contains(list []string, s string) bool {
 func (p *pass) listRemote(ctx context.Context, haveState bool) (string, error) {
 	p.remote = make(map[string]string, len(p.known))
 	p.remoteData = map[string]davclient.Object{}
-	fromState := func() {
+	col := p.col
+	if haveState && p.cal.CTag != "" && col.CTag == p.cal.CTag {
 		for h, it := range p.known {
 			p.remote[h] = it.ETag
 		}
-	}
-	col := p.col
-	markers := p.cal.CTag != "" || p.cal.SyncToken != ""
-	if haveState && markers && col.CTag == p.cal.CTag && col.SyncToken == p.cal.SyncToken {
-		fromState()
-		return p.cal.SyncToken, nil
+		return col.SyncToken, nil
 	}
 	if !haveState {
 		err := p.c.Download(ctx, p.cal.Href, func(o davclient.Object) error {
@@ -302,33 +297,41 @@ func (p *pass) listRemote(ctx context.Context, haveState bool) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("download: %w", err)
 		}
-		return p.cal.SyncToken, nil
+		return "", nil
 	}
-	if p.cal.SyncToken != "" && col.SyncToken != "" {
-		fromState()
-		token := col.SyncToken
-		for i := 0; ; i++ {
-			res, err := p.c.SyncCollection(ctx, p.cal.Href, token)
-			if errors.Is(err, davclient.ErrInvalidSyncToken) {
-				p.e.log.Info().Str("calendar", p.s.Calendar).Msg("sync token no longer valid: full listing")
-				break
-			}
+	if p.cal.SupportsSync {
+		from := col.SyncToken
+		token, truncated, err := p.syncCollection(ctx, from)
+		if errors.Is(err, davclient.ErrInvalidSyncToken) && from != "" {
+			p.e.log.Info().Str("calendar", p.s.Calendar).Msg("sync token no longer valid: full listing")
+			from = ""
+			token, truncated, err = p.syncCollection(ctx, from)
+		}
+		switch {
+		case err == nil && (from != "" || !truncated):
+			return token, nil
+		case err == nil:
+			// A full listing that came in truncated pages: absence from it is
+			// not proof of deletion, so membership comes from calendar-query.
+			items, err := p.c.ListETags(ctx, p.cal.Href)
 			if err != nil {
-				return "", fmt.Errorf("sync-collection: %w", err)
+				return "", fmt.Errorf("listing: %w", err)
 			}
-			for _, it := range res.Changed {
+			clear(p.remote)
+			for _, it := range items {
 				p.remote[it.Href] = it.ETag
 			}
-			for _, h := range res.Deleted {
-				delete(p.remote, h)
-			}
-			token = res.Token
-			if !res.Truncated || i > 1000 {
-				return token, nil
-			}
+			return token, nil
+		case isHTTPStatus(err) && !errors.Is(err, davclient.ErrRateLimited):
+			// The server answered but will not do sync-collection now: the
+			// etag listing still works. A lost connection is a real error,
+			// and "come back later" (429/503) is honoured, not worked around.
+			p.e.log.Info().Str("calendar", p.s.Calendar).Err(err).Msg("sync-collection refused: full etag listing")
+		default:
+			return "", fmt.Errorf("sync-collection: %w", err)
 		}
-		clear(p.remote)
 	}
+	clear(p.remote)
 	items, err := p.c.ListETags(ctx, p.cal.Href)
 	if err != nil {
 		return "", fmt.Errorf("listing: %w", err)
@@ -336,7 +339,52 @@ func (p *pass) listRemote(ctx context.Context, haveState bool) (string, error) {
 	for _, it := range items {
 		p.remote[it.Href] = it.ETag
 	}
-	return p.cal.SyncToken, nil
+	return "", nil
+}
+
+// syncCollection fills p.remote from an RFC 6578 sync-collection report:
+// with a token, the changes since it are applied to the known items; with
+// none, the report is a full listing (and gives the first token). A
+// truncated (507, §3.6) answer is continued from the token it returned; it
+// reports whether that happened.
+func (p *pass) syncCollection(ctx context.Context, token string) (string, bool, error) {
+	clear(p.remote)
+	if token != "" {
+		for h, it := range p.known {
+			p.remote[h] = it.ETag
+		}
+	}
+	truncated := false
+	for i := 0; ; i++ {
+		res, err := p.c.SyncCollection(ctx, p.cal.Href, token)
+		if err != nil {
+			return "", truncated, err
+		}
+		for _, it := range res.Changed {
+			p.remote[it.Href] = it.ETag
+		}
+		for _, h := range res.Deleted {
+			delete(p.remote, h)
+		}
+		if res.Token == "" {
+			return "", truncated, fmt.Errorf("sync-collection answer without a token: %w", davclient.ErrMalformed)
+		}
+		token = res.Token
+		if !res.Truncated {
+			return token, truncated, nil
+		}
+		truncated = true
+		if i >= 1000 {
+			return "", truncated, fmt.Errorf("sync-collection still truncated after %d pages: %w", i+1, davclient.ErrMalformed)
+		}
+	}
+}
+
+// isHTTPStatus tells an error the server answered with (a status) from one
+// where no answer came (connection, timeout, cancel).
+func isHTTPStatus(err error) bool {
+	var de *davclient.Error
+	return errors.As(err, &de) && de.Status != 0
 }
 
 // addRemote records a member whose data we hold. Data that is not one

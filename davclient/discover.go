@@ -17,7 +17,7 @@ type Calendar struct {
 	DisplayName  string   // DAV:displayname
 	Color        string   // ICAL:calendar-color (Apple namespace http://apple.com/ns/ical/)
 	CTag         string   // CS:getctag (http://calendarserver.org/ns/); "" if absent
-	SyncToken    string   // DAV:sync-token (RFC 6578 §4); "" if absent
+	SyncToken    string   // DAV:sync-token (RFC 6578 §4); "" if absent or not asked (ListCalendars, Discover)
 	SupportsSync bool     // sync-token present or supported-report-set lists sync-collection
 	Components   []string // supported-calendar-component-set (RFC 4791 §5.2.3); nil = unknown (treat as all)
 	ReadOnly     bool     // current-user-privilege-set lacks DAV:write / write-content (RFC 3744 §5.4); unknown → false
@@ -28,6 +28,17 @@ type Calendar struct {
 const calendarProps = `<?xml version="1.0" encoding="utf-8"?>
 <D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:CS="http://calendarserver.org/ns/" xmlns:I="http://apple.com/ns/ical/">
 <D:prop><D:resourcetype/><D:displayname/><CS:getctag/><D:sync-token/><C:supported-calendar-component-set/><D:current-user-privilege-set/><D:supported-report-set/><I:calendar-color/></D:prop>
+</D:propfind>`
+
+// listProps is calendarProps without DAV:sync-token, for listing a whole
+// home (every poll does it). Radicale computes a sync-token by walking the
+// collection and recording its state — at 10k items that is 0.8 s per
+// calendar against 0.3 s for getctag alone — while the sync-collection
+// REPORT returns a fresh token anyway. SupportsSync still comes from
+// supported-report-set.
+const listProps = `<?xml version="1.0" encoding="utf-8"?>
+<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:CS="http://calendarserver.org/ns/" xmlns:I="http://apple.com/ns/ical/">
+<D:prop><D:resourcetype/><D:displayname/><CS:getctag/><C:supported-calendar-component-set/><D:current-user-privilege-set/><D:supported-report-set/><I:calendar-color/></D:prop>
 </D:propfind>`
 
 const principalProps = `<?xml version="1.0" encoding="utf-8"?>
@@ -194,7 +205,8 @@ func (c *Client) propfind0(ctx context.Context, href, body string) (*msResponse,
 	return nil, parseErr("PROPFIND", resp, fmt.Errorf("%w: no response for %s", ErrMalformed, href))
 }
 
-// ListCalendars does one Depth-1 PROPFIND of a known calendar home and returns
+// ListCalendars does one Depth-1 PROPFIND of a known calendar home (without
+// DAV:sync-token, see listProps: SyncToken is "" in its result) and returns
 // its calendar collections sorted by Href. Members outside home are skipped
 // and reported as an ErrOutsideCollection error alongside the valid result.
 func (c *Client) ListCalendars(ctx context.Context, home string) ([]Calendar, error) {
@@ -202,7 +214,7 @@ func (c *Client) ListCalendars(ctx context.Context, home string) ([]Calendar, er
 	if err != nil {
 		return nil, err
 	}
-	p, resp, err := c.multistatus(ctx, request{method: "PROPFIND", href: home, depth: "1", body: []byte(calendarProps)}, true)
+	p, resp, err := c.multistatus(ctx, request{method: "PROPFIND", href: home, depth: "1", body: []byte(listProps)}, true)
 	if err != nil {
 		return nil, err
 	}
