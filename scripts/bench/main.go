@@ -381,7 +381,20 @@ func daemonPhases(cfg config, srv *server, ctr *counter, t *vdirdTool, user, cal
 	mark = ctr.mark()
 	time.Sleep(cfg.PollWindow)
 	dr.Poll = pollCycles(ctr.records(mark))
-	cfg.Log("%s %d: daemon poll: %d cycles, %.1f requests each; %d edits", srv.Kind, n, dr.Poll.Cycles, dr.Poll.Requests, cfg.Edits)
+	dr.PeakRSSKB = d.peakRSSKB()
+	if err := d.stop(); err != nil {
+		return nil, err
+	}
+	cfg.Log("%s %d: daemon poll: %d cycles, %.1f requests each", srv.Kind, n, dr.Poll.Cycles, dr.Poll.Requests)
+	// Edits run under the default 60 s interval, as a user's daemon would:
+	// the short interval above would put a poll pass in front of many edits.
+	if err := t.setInterval("60s"); err != nil {
+		return nil, err
+	}
+	if d, err = startDaemon(t, 10*time.Minute); err != nil {
+		return nil, err
+	}
+	cfg.Log("%s %d: %d edits", srv.Kind, n, cfg.Edits)
 	mark = ctr.mark()
 	dr.Latencies, err = editLatency(srv, user, "/"+user+"/"+cal+"/", t.CalDir(cal), cfg.Edits, n)
 	for _, rec := range ctr.records(mark) {
@@ -391,7 +404,9 @@ func daemonPhases(cfg config, srv *server, ctr *counter, t *vdirdTool, user, cal
 	}
 	sort.Slice(dr.PutTimes, func(i, j int) bool { return dr.PutTimes[i] < dr.PutTimes[j] })
 	dr.EditUse = ctr.since(mark)
-	dr.PeakRSSKB = d.peakRSSKB()
+	if rss := d.peakRSSKB(); rss > dr.PeakRSSKB {
+		dr.PeakRSSKB = rss
+	}
 	if serr := d.stop(); err == nil {
 		err = serr
 	}

@@ -308,9 +308,9 @@ Measured by `+"`%s`"+` on %s (run took %s).
   ` + "`vdird / raw limit`" + ` compares vdird's initial sync with curl + batched write.
 - **Daemon**: ` + "`vdird daemon`" + ` on the synced state with a 5 s interval; READY is read
   from its own NOTIFY_SOCKET. A poll cycle is a burst of requests while nothing
-  changes. Edit latency: a file is replaced atomically (as editors save) and the
-  server is polled with GET every 10 ms until it serves the new SUMMARY; edits
-  are 300 ms apart. Idle CPU: a separate daemon on 20 calendars at a 60 s interval,
+  changes. Edit latency (daemon restarted with the default 60 s interval): a
+  file is replaced atomically (as editors save) and the server is polled with
+  GET every 10 ms until it serves the new SUMMARY; edits are 300 ms apart. Idle CPU: a separate daemon on 20 calendars at a 60 s interval,
   utime+stime from /proc over the window after READY (it runs beside the rest,
   which does not change its own CPU ticks).
 - Ratios: ` + "`vdird / vdirsyncer`" + ` is wall-time ratio (smaller is better);

@@ -19,16 +19,23 @@ type tool interface {
 // vdirdTool runs "vdird sync" with its own config and state.
 type vdirdTool struct {
 	bin, dir, cfg, root string
+	url, user           string
 }
 
 func newVdird(bin, dir, url, user string, interval string) (*vdirdTool, error) {
-	t := &vdirdTool{bin: bin, dir: dir, cfg: filepath.Join(dir, "config.toml"), root: filepath.Join(dir, "calendars")}
+	t := &vdirdTool{bin: bin, dir: dir, cfg: filepath.Join(dir, "config.toml"), root: filepath.Join(dir, "calendars"), url: url, user: user}
+	return t, t.setInterval(interval)
+}
+
+// setInterval rewrites the config with another daemon poll interval.
+func (t *vdirdTool) setInterval(interval string) error {
+	dir := t.dir
 	if err := os.MkdirAll(t.root, 0o700); err != nil {
-		return nil, err
+		return err
 	}
 	pw := filepath.Join(dir, "password")
 	if err := os.WriteFile(pw, []byte(benchPassword+"\n"), 0o600); err != nil {
-		return nil, err
+		return err
 	}
 	conf := fmt.Sprintf(`state_path = %q
 log_level = "warn"
@@ -39,8 +46,8 @@ url = %q
 username = %q
 password_file = %q
 local_root = %q
-`, filepath.Join(dir, "state.db"), interval, url, user, pw, t.root)
-	return t, os.WriteFile(t.cfg, []byte(conf), 0o600)
+`, filepath.Join(dir, "state.db"), interval, t.url, t.user, pw, t.root)
+	return os.WriteFile(t.cfg, []byte(conf), 0o600)
 }
 
 func (t *vdirdTool) Name() string             { return "vdird" }
