@@ -120,13 +120,14 @@ func (p *pass) run(ctx context.Context) error {
 	// when it is empty: only a new (or never completed) one is fetched whole.
 	unchanged := existed && p.cal.CTag != "" && col.CTag == p.cal.CTag
 	if len(items) == 0 && !localMissing && len(locals) == 0 && !p.opts.DryRun && !unchanged {
-		if err := p.freshDownload(ctx); err != nil {
+		token, err := p.freshDownload(ctx)
+		if err != nil {
 			return err
 		}
 		if len(p.s.Problems) > 0 {
 			p.heldRemote = true
 		}
-		return p.finish("")
+		return p.finish(token)
 	}
 
 	newToken, err := p.listRemote(ctx, existed && (len(items) > 0 || unchanged))

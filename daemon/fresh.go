@@ -20,14 +20,18 @@ const (
 )
 
 // freshDownload brings a calendar that has no state and an empty local
-// folder in with one streamed calendar-query: every member is a plain
-// download (the planner would say so for each), so objects go straight to
-// disk in batches instead of being held for planning.
-func (p *pass) freshDownload(ctx context.Context) error {
+// folder in with one streamed request: every member is a plain download
+// (the planner would say so for each), so objects go straight to disk in
+// batches instead of being held for planning. Where the server offers
+// sync-collection, that one REPORT carries the data and the first
+// sync-token; otherwise (or where it leaves data out, or truncates) a
+// calendar-query with data brings the rest. It returns the token to record.
+func (p *pass) freshDownload(ctx context.Context) (string, error) {
 	var (
 		objs  []davclient.Object
 		size  int
 		total int
+		done  = map[string]bool{}
 	)
 	flush := func() error {
 		if len(objs) == 0 {
@@ -78,10 +82,14 @@ func (p *pass) freshDownload(ctx context.Context) error {
 		}
 		return nil
 	}
-	err := p.c.Download(ctx, p.cal.Href, func(o davclient.Object) error {
+	add := func(o davclient.Object) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if done[o.Href] {
+			return nil
+		}
+		done[o.Href] = true
 		if p.checkRemote(o) != nil {
 			return nil
 		}
@@ -91,13 +99,38 @@ func (p *pass) freshDownload(ctx context.Context) error {
 			return flush()
 		}
 		return nil
-	})
-	if err == nil {
-		err = flush()
 	}
-	if err != nil {
-		return fmt.Errorf("download: %w", err)
+
+	token, needQuery := "", true
+	if p.cal.SupportsSync {
+		var truncated, missing bool
+		tok, trunc, err := p.c.DownloadSync(ctx, p.cal.Href, func(o davclient.Object) error {
+			if o.Data == nil {
+				missing = true
+				return nil
+			}
+			return add(o)
+		})
+		truncated = trunc
+		switch {
+		case err == nil:
+			// The token predates whatever the calendar-query below adds, so
+			// the next delta may repeat changes (harmless), never miss one.
+			token, needQuery = tok, truncated || missing
+		case isHTTPStatus(err) && !errors.Is(err, davclient.ErrRateLimited):
+			p.e.log.Info().Str("calendar", p.s.Calendar).Err(err).Msg("sync-collection with data refused: calendar-query")
+		default:
+			return "", fmt.Errorf("download: %w", err)
+		}
+	}
+	if needQuery {
+		if err := p.c.Download(ctx, p.cal.Href, add); err != nil {
+			return "", fmt.Errorf("download: %w", err)
+		}
+	}
+	if err := flush(); err != nil {
+		return "", fmt.Errorf("download: %w", err)
 	}
 	p.e.log.Info().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Int("items", total).Msg("↓ downloaded new calendar")
-	return nil
+	return token, nil
 }
