@@ -317,7 +317,7 @@ func syncPhases(cfg config, srv *server, ctr *counter, t tool, user, cal string,
 		}
 		m.Use = ctr.since(mark)
 		ms[ph] = m
-		cfg.Log("%s %d: %s %s: %.2f s, %d requests", srv.Kind, n, t.Name(), ph, m.Wall.Seconds(), m.Use.Requests)
+		cfg.Log("%s %d: %s %s: %.2f s, %d requests (%s)", srv.Kind, n, t.Name(), ph, m.Wall.Seconds(), m.Use.Requests, m.Use.MethodList())
 		return nil
 	}
 	if err := do(phInitial); err != nil {
@@ -545,7 +545,7 @@ func xandikosSize(cfg config, n int, withVdirsyncer bool) (*sizeResult, error) {
 				}
 				m.Use = ctr.since(mark)
 				ms[ph] = m
-				cfg.Log("xandikos %d: %s %s: %.2f s, %d requests", n, name, ph, m.Wall.Seconds(), m.Use.Requests)
+				cfg.Log("xandikos %d: %s %s: %.2f s, %d requests (%s)", n, name, ph, m.Wall.Seconds(), m.Use.Requests, m.Use.MethodList())
 			}
 			if err == nil {
 				if got := countFiles(t.CalDir(cal)); got != n {

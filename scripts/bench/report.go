@@ -86,6 +86,17 @@ func (res *results) table() string {
 				cell(v, vok), cell(s, sok), ratio(v.Wall, s.Wall), faster(v.Wall, s.Wall), rawCol)
 		}
 	}
+	b.WriteString("\nRequests by method:\n\n| server, N | phase | vdird | vdirsyncer |\n|---|---|---|---|\n")
+	for _, r := range all {
+		for _, ph := range phases {
+			v, vok := r.Tools["vdird"][ph]
+			s, sok := r.Tools["vdirsyncer"][ph]
+			if !vok && !sok {
+				continue
+			}
+			fmt.Fprintf(&b, "| %s %s | %s | %s | %s |\n", r.Server, commas(r.N), ph, v.Use.MethodList(), s.Use.MethodList())
+		}
+	}
 	b.WriteString("\nRaw limit (one calendar-query REPORT with all data via curl, then the files written):\n\n")
 	b.WriteString("| server, N | REPORT bytes (on the wire with gzip) | curl (with gzip) | write: one syncfs | write: 32 parallel fsyncs | write: one fsync per file | raw limit = faster curl + faster batched write |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range all {
