@@ -53,6 +53,49 @@ func member(resp *http.Response, coll, raw string) (href string, self bool, ok b
 	return h, false, inside(coll, h)
 }
 
+// eachMember walks a multistatus answer about coll. fn gets every listed
+// href in canonical form with its response (a multiget answer may name
+// several hrefs in one response) and self set for the collection's own
+// entry; hrefs outside coll never reach fn and come back as outside.
+func eachMember(p *msParser, resp *http.Response, coll string, fn func(h string, self bool, r *msResponse) error) (outside []string, err error) {
+	for {
+		r, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			return outside, nil
+		}
+		if err != nil {
+			return nil, parseErr("REPORT", resp, err)
+		}
+		for _, raw := range r.Hrefs {
+			h, self, ok := member(resp, coll, raw)
+			if !ok {
+				outside = append(outside, h)
+				continue
+			}
+			if err := fn(h, self, r); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// calendarObject is a member's object from a response asking getetag and
+// calendar-data; ok is false when the response holds no calendar-data.
+func calendarObject(h string, r *msResponse) (o Object, ok bool) {
+	data := r.prop(nsCalDAV, "calendar-data")
+	if data == nil {
+		return Object{}, false
+	}
+	o = Object{Href: h, Data: data.Text}
+	if o.Data == nil {
+		o.Data = []byte{}
+	}
+	if e := r.prop(nsDAV, "getetag"); e != nil {
+		o.ETag = e.text()
+	}
+	return o, true
+}
+
 // ListETags lists the members of a calendar with their ETags using a
 // calendar-query REPORT asking only DAV:getetag (RFC 4791 §7.8), sorted by
 // Href. Members outside the calendar are skipped and reported as an
@@ -68,31 +111,19 @@ func (c *Client) ListETags(ctx context.Context, href string) ([]Item, error) {
 	}
 	defer discard(resp)
 	var items []Item
-	var outside []string
-	for {
-		r, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, parseErr("REPORT", resp, err)
-		}
-		h, self, ok := member(resp, coll, r.Hrefs[0])
-		if self {
-			continue
-		}
-		if !ok {
-			outside = append(outside, h)
-			continue
-		}
-		if r.Status != 0 && r.Status/100 != 2 {
-			continue
+	outside, err := eachMember(p, resp, coll, func(h string, self bool, r *msResponse) error {
+		if self || (r.Status != 0 && r.Status/100 != 2) {
+			return nil
 		}
 		it := Item{Href: h}
 		if e := r.prop(nsDAV, "getetag"); e != nil {
 			it.ETag = e.text()
 		}
 		items = append(items, it)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].Href < items[j].Href })
 	return items, outsideErr("REPORT", resp, outside)
@@ -114,37 +145,14 @@ func (c *Client) Download(ctx context.Context, href string, fn func(Object) erro
 		return err
 	}
 	defer discard(resp)
-	var outside []string
-	for {
-		r, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	outside, err := eachMember(p, resp, coll, func(h string, self bool, r *msResponse) error {
+		if o, ok := calendarObject(h, r); ok && !self {
+			return fn(o)
 		}
-		if err != nil {
-			return parseErr("REPORT", resp, err)
-		}
-		h, self, ok := member(resp, coll, r.Hrefs[0])
-		if self {
-			continue
-		}
-		if !ok {
-			outside = append(outside, h)
-			continue
-		}
-		data := r.prop(nsCalDAV, "calendar-data")
-		if data == nil {
-			continue
-		}
-		o := Object{Href: h, Data: data.Text}
-		if o.Data == nil {
-			o.Data = []byte{}
-		}
-		if e := r.prop(nsDAV, "getetag"); e != nil {
-			o.ETag = e.text()
-		}
-		if err := fn(o); err != nil {
-			return err
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return outsideErr("REPORT", resp, outside)
 }
@@ -237,46 +245,25 @@ func (c *Client) multigetBatch(ctx context.Context, coll string, hrefs []string,
 		return err
 	}
 	defer discard(resp)
-	var outside []string
-	for {
-		r, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	outside, err := eachMember(p, resp, coll, func(h string, self bool, r *msResponse) error {
+		if self {
+			return nil
 		}
-		if err != nil {
-			return parseErr("REPORT", resp, err)
+		o, ok := calendarObject(h, r)
+		switch {
+		case r.Status == http.StatusNotFound:
+			o = Object{Href: h}
+		case ok:
+		case notFoundProp(r, nsCalDAV, "calendar-data"):
+			// Some servers answer a missing member with a 404 propstat.
+			o = Object{Href: h}
+		default:
+			return nil
 		}
-		for _, raw := range r.Hrefs {
-			h, self, ok := member(resp, coll, raw)
-			if self {
-				continue
-			}
-			if !ok {
-				outside = append(outside, h)
-				continue
-			}
-			var o Object
-			switch {
-			case r.Status == http.StatusNotFound:
-				o = Object{Href: h}
-			case r.prop(nsCalDAV, "calendar-data") != nil:
-				o = Object{Href: h, Data: r.prop(nsCalDAV, "calendar-data").Text}
-				if o.Data == nil {
-					o.Data = []byte{}
-				}
-				if e := r.prop(nsDAV, "getetag"); e != nil {
-					o.ETag = e.text()
-				}
-			case notFoundProp(r, nsCalDAV, "calendar-data"):
-				// Some servers answer a missing member with a 404 propstat.
-				o = Object{Href: h}
-			default:
-				continue
-			}
-			if err := deliver(o); err != nil {
-				return err
-			}
-		}
+		return deliver(o)
+	})
+	if err != nil {
+		return err
 	}
 	return outsideErr("REPORT", resp, outside)
 }
@@ -313,39 +300,26 @@ func (c *Client) DownloadSync(ctx context.Context, href string, fn func(Object) 
 		return "", false, err
 	}
 	defer discard(resp)
-	var outside []string
-	for {
-		r, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	outside, err := eachMember(p, resp, coll, func(h string, self bool, r *msResponse) error {
+		switch {
+		case self:
+			truncated = truncated || r.Status == http.StatusInsufficientStorage
+			return nil
+		case (r.Status != 0 && r.Status/100 != 2) || strings.HasSuffix(h, "/"):
+			return nil // gone (404) or a child collection
 		}
-		if err != nil {
-			return "", false, parseErr("REPORT", resp, err)
-		}
-		h, self, ok := member(resp, coll, r.Hrefs[0])
-		if self {
-			if r.Status == http.StatusInsufficientStorage {
-				truncated = true
+		o, _ := calendarObject(h, r)
+		if len(o.Data) == 0 {
+			// No data, or an empty element as Xandikos 0.2 sends.
+			o = Object{Href: h}
+			if e := r.prop(nsDAV, "getetag"); e != nil {
+				o.ETag = e.text()
 			}
-			continue
 		}
-		if !ok {
-			outside = append(outside, h)
-			continue
-		}
-		if (r.Status != 0 && r.Status/100 != 2) || strings.HasSuffix(h, "/") {
-			continue // gone (404) or a child collection
-		}
-		o := Object{Href: h}
-		if data := r.prop(nsCalDAV, "calendar-data"); data != nil && len(data.Text) > 0 {
-			o.Data = data.Text // Xandikos 0.2 answers an empty element here
-		}
-		if e := r.prop(nsDAV, "getetag"); e != nil {
-			o.ETag = e.text()
-		}
-		if err := fn(o); err != nil {
-			return "", false, err
-		}
+		return fn(o)
+	})
+	if err != nil {
+		return "", false, err
 	}
 	if p.SyncToken == "" {
 		return "", false, parseErr("REPORT", resp, fmt.Errorf("%w: sync-collection answer without sync-token", ErrMalformed))
@@ -386,33 +360,15 @@ func (c *Client) SyncCollection(ctx context.Context, href, token string) (SyncRe
 	}
 	defer discard(resp)
 	var res SyncResult
-	var outside []string
-	for {
-		r, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return SyncResult{}, parseErr("REPORT", resp, err)
-		}
-		h, self, ok := member(resp, coll, r.Hrefs[0])
-		if self {
-			if r.Status == http.StatusInsufficientStorage {
-				res.Truncated = true
-			}
-			continue
-		}
-		if !ok {
-			outside = append(outside, h)
-			continue
-		}
+	outside, err := eachMember(p, resp, coll, func(h string, self bool, r *msResponse) error {
 		switch {
+		case self:
+			res.Truncated = res.Truncated || r.Status == http.StatusInsufficientStorage
 		case r.Status == http.StatusNotFound:
 			res.Deleted = append(res.Deleted, h)
 		case r.Status != 0 && r.Status/100 != 2:
-			continue
 		case strings.HasSuffix(h, "/"):
-			continue // a child collection, not a calendar object
+			// a child collection, not a calendar object
 		default:
 			it := Item{Href: h}
 			if e := r.prop(nsDAV, "getetag"); e != nil {
@@ -420,6 +376,10 @@ func (c *Client) SyncCollection(ctx context.Context, href, token string) (SyncRe
 			}
 			res.Changed = append(res.Changed, it)
 		}
+		return nil
+	})
+	if err != nil {
+		return SyncResult{}, err
 	}
 	res.Token = p.SyncToken
 	if res.Token == "" {
