@@ -38,6 +38,7 @@ type pass struct {
 	localData  map[string][]byte // bytes of files read this pass (changed or new)
 	remote     map[string]string // href → etag (pseudo-etag "vdird-hash:…" when the server gives none)
 	remoteData map[string]davclient.Object
+	remoteUID  map[string]string // UIDs of remoteData, read once when it arrived
 	usedNames  map[string]bool
 	batch      []func(*state.Tx) error
 	heldRemote bool // a remote change was not applied: do not advance ctag/sync-token
@@ -155,10 +156,7 @@ func (p *pass) run(ctx context.Context) error {
 	for _, href := range sortedKeys(p.remote) {
 		r := plan.Remote{Href: href, ETag: p.remote[href]}
 		if o, ok := p.remoteData[href]; ok {
-			r.Hash = vdir.Hash(o.Data)
-			if info, err := ics.Inspect(o.Data); err == nil {
-				r.UID = info.UID
-			}
+			r.Hash, r.UID = vdir.Hash(o.Data), p.remoteUID[href]
 		}
 		in.Remote = append(in.Remote, r)
 	}
@@ -283,6 +281,7 @@ func contains(list []string, s string) bool {
 func (p *pass) listRemote(ctx context.Context, haveState bool) (string, error) {
 	p.remote = make(map[string]string, len(p.known))
 	p.remoteData = map[string]davclient.Object{}
+	p.remoteUID = map[string]string{}
 	col := p.col
 	if haveState && p.cal.CTag != "" && col.CTag == p.cal.CTag {
 		for h, it := range p.known {
@@ -393,7 +392,10 @@ func isHTTPStatus(err error) bool {
 // left as it was (known etag, or absent if new), and the pass does not
 // advance the ctag, so it is fetched again once the server serves it well.
 func (p *pass) addRemote(o davclient.Object) {
-	if err := p.checkRemote(o); err != nil {
+	info, err := p.checkRemote(o)
+	if err == nil {
+		p.remoteUID[o.Href] = info.UID
+	} else {
 		if k, ok := p.known[o.Href]; ok {
 			p.remote[o.Href] = k.ETag
 		} else {
@@ -537,13 +539,13 @@ func randomToken() string {
 }
 
 // checkRemote validates server data before it may reach the folder.
-func (p *pass) checkRemote(o davclient.Object) error {
-	_, err := ics.Inspect(o.Data)
+func (p *pass) checkRemote(o davclient.Object) (ics.Info, error) {
+	info, err := ics.Inspect(o.Data)
 	if err != nil {
 		p.heldRemote = true
 		msg := fmt.Sprintf("server sent invalid data for %s: %v (not written; retried next pass)", o.Href, err)
 		p.s.Problems = append(p.s.Problems, msg)
 		p.e.log.Error().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("href", o.Href).Err(err).Msg("invalid calendar data from server")
 	}
-	return err
+	return info, err
 }

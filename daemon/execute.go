@@ -150,7 +150,7 @@ func (p *pass) remoteObject(ctx context.Context, href string) (davclient.Object,
 	if err != nil {
 		return o, err
 	}
-	if err := p.checkRemote(o); err != nil {
+	if _, err := p.checkRemote(o); err != nil {
 		return o, fmt.Errorf("get %s: %w", href, err)
 	}
 	if o.ETag == "" {

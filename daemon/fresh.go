@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/vdird/vdird/davclient"
-	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
@@ -29,6 +28,7 @@ const (
 func (p *pass) freshDownload(ctx context.Context) (string, error) {
 	var (
 		objs  []davclient.Object
+		uids  []string // UIDs of objs
 		size  int
 		total int
 		done  = map[string]bool{}
@@ -56,12 +56,8 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 			if etag == "" {
 				etag = pseudoETagPrefix + vdir.Hash(o.Data)
 			}
-			uid := ""
-			if info, err := ics.Inspect(o.Data); err == nil {
-				uid = info.UID
-			}
 			items = append(items, state.Item{Href: o.Href, ETag: etag, Name: files[i].Name,
-				Fingerprint: state.Fingerprint(fps[i]), Hash: vdir.Hash(o.Data), UID: uid, Base: o.Data})
+				Fingerprint: state.Fingerprint(fps[i]), Hash: vdir.Hash(o.Data), UID: uids[i], Base: o.Data})
 		}
 		p.batch = append(p.batch, func(tx *state.Tx) error {
 			for _, it := range items {
@@ -76,7 +72,7 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 		}
 		p.s.Downloaded += len(items)
 		total += len(items)
-		objs, size = objs[:0], 0
+		objs, uids, size = objs[:0], uids[:0], 0
 		if p.e.afterBatch != nil {
 			p.e.afterBatch(total)
 		}
@@ -90,10 +86,12 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 			return nil
 		}
 		done[o.Href] = true
-		if p.checkRemote(o) != nil {
+		info, err := p.checkRemote(o)
+		if err != nil {
 			return nil
 		}
 		objs = append(objs, o)
+		uids = append(uids, info.UID)
 		size += len(o.Data)
 		if len(objs) >= freshBatchItems || size >= freshBatchBytes {
 			return flush()
