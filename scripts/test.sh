@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the real servers the integration tests run
-# against (Debian packages), then runs every Go test with them required.
+# against and the tools the tests drive (Debian packages), then checks
+# formatting and lint and runs every Go test with the servers required.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,11 @@ command -v radicale >/dev/null 2>&1 || pkgs+=(radicale)
 command -v xandikos >/dev/null 2>&1 || pkgs+=(xandikos)
 command -v khal >/dev/null 2>&1 || pkgs+=(khal)
 command -v systemd-analyze >/dev/null 2>&1 || pkgs+=(systemd)
+# The benchmark's smoke test (scripts/bench) drives these too.
+command -v vdirsyncer >/dev/null 2>&1 || pkgs+=(vdirsyncer)
+command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+command -v git >/dev/null 2>&1 || pkgs+=(git)
+[ -x /usr/bin/time ] || pkgs+=(time)
 if [ ${#pkgs[@]} -gt 0 ]; then
 	sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 	echo "==> installing ${pkgs[*]}"
