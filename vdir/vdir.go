@@ -267,6 +267,12 @@ func (d *Dir) checkExpect(name string, expect *Fingerprint) (fs.FileMode, error)
 // written (taken from the handle, valid after rename since rename keeps
 // inode, size and mtime).
 func (d *Dir) writeTemp(data []byte, perm fs.FileMode) (string, Fingerprint, error) {
+	return d.writeTempSync(data, perm, true)
+}
+
+// writeTempSync writes data to a new hidden temp file, fsyncing it when
+// fsync is set; WriteBatch flushes many at once with syncfs instead.
+func (d *Dir) writeTempSync(data []byte, perm fs.FileMode, fsync bool) (string, Fingerprint, error) {
 	f, err := os.CreateTemp(d.path, tempPrefix+"*"+tempSuffix)
 	if err != nil {
 		return "", Fingerprint{}, fmt.Errorf("temp file in %s: %w", d.path, err)
@@ -285,8 +291,10 @@ func (d *Dir) writeTemp(data []byte, perm fs.FileMode) (string, Fingerprint, err
 	if _, err := f.Write(data); err != nil {
 		return fail(err)
 	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
+	if fsync {
+		if err := f.Sync(); err != nil {
+			return fail(err)
+		}
 	}
 	fi, err := f.Stat()
 	if err != nil {
