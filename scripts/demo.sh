@@ -111,7 +111,9 @@ sed -i '1i interval = "3s"' "$work/config.toml"
 dpid=$!
 trap 'kill $dpid 2>/dev/null || true; kill $rpid 2>/dev/null || true' EXIT
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$work}"
-for _ in $(seq 100); do "$work/vdird" --config "$work/config.toml" status >/dev/null 2>&1 && break; sleep 0.1; done
+# Ready once the first reconcile is done (what systemd's READY=1 marks).
+for _ in $(seq 100); do grep -q 'first reconcile done' "$work/daemon.log" && break; sleep 0.1; done
+sleep 0.3 # let the watcher settle after its own first pass
 echo "==> edit a file in the folder; the daemon pushes it within about a second"
 start=$(date +%s%N)
 sed -i 's/SUMMARY:Team meeting 2/SUMMARY:Team meeting 2 (edited in vim)/' "$work/calendars/work/meeting-2.ics"
