@@ -220,33 +220,20 @@ func (c *Client) ListCalendars(ctx context.Context, home string) ([]Calendar, er
 	}
 	defer discard(resp)
 	var cals []Calendar
-	var outside []string
-	for {
-		r, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, parseErr("PROPFIND", resp, err)
-		}
-		h, err := Canonical(resp.Request.URL, r.Hrefs[0])
-		if err != nil {
-			outside = append(outside, r.Hrefs[0])
-			continue
-		}
-		if sameColl(h, home) {
-			continue
+	outside, err := eachMember("PROPFIND", p, resp, home, func(h string, self bool, r *msResponse) error {
+		if self {
+			return nil
 		}
 		if !strings.HasSuffix(h, "/") {
 			h += "/"
 		}
-		if !inside(home, h) {
-			outside = append(outside, h)
-			continue
-		}
 		if cal, ok := calendarFrom(r, h); ok {
 			cals = append(cals, cal)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(cals, func(i, j int) bool { return cals[i].Href < cals[j].Href })
 	return cals, outsideErr("PROPFIND", resp, outside)

@@ -57,14 +57,14 @@ func member(resp *http.Response, coll, raw string) (href string, self bool, ok b
 // href in canonical form with its response (a multiget answer may name
 // several hrefs in one response) and self set for the collection's own
 // entry; hrefs outside coll never reach fn and come back as outside.
-func eachMember(p *msParser, resp *http.Response, coll string, fn func(h string, self bool, r *msResponse) error) (outside []string, err error) {
+func eachMember(method string, p *msParser, resp *http.Response, coll string, fn func(h string, self bool, r *msResponse) error) (outside []string, err error) {
 	for {
 		r, err := p.Next()
 		if errors.Is(err, io.EOF) {
 			return outside, nil
 		}
 		if err != nil {
-			return nil, parseErr("REPORT", resp, err)
+			return nil, parseErr(method, resp, err)
 		}
 		for _, raw := range r.Hrefs {
 			h, self, ok := member(resp, coll, raw)
@@ -111,7 +111,7 @@ func (c *Client) ListETags(ctx context.Context, href string) ([]Item, error) {
 	}
 	defer discard(resp)
 	var items []Item
-	outside, err := eachMember(p, resp, coll, func(h string, self bool, r *msResponse) error {
+	outside, err := eachMember("REPORT", p, resp, coll, func(h string, self bool, r *msResponse) error {
 		if self || (r.Status != 0 && r.Status/100 != 2) {
 			return nil
 		}
@@ -145,7 +145,7 @@ func (c *Client) Download(ctx context.Context, href string, fn func(Object) erro
 		return err
 	}
 	defer discard(resp)
-	outside, err := eachMember(p, resp, coll, func(h string, self bool, r *msResponse) error {
+	outside, err := eachMember("REPORT", p, resp, coll, func(h string, self bool, r *msResponse) error {
 		if o, ok := calendarObject(h, r); ok && !self {
 			return fn(o)
 		}
@@ -245,7 +245,7 @@ func (c *Client) multigetBatch(ctx context.Context, coll string, hrefs []string,
 		return err
 	}
 	defer discard(resp)
-	outside, err := eachMember(p, resp, coll, func(h string, self bool, r *msResponse) error {
+	outside, err := eachMember("REPORT", p, resp, coll, func(h string, self bool, r *msResponse) error {
 		if self {
 			return nil
 		}
@@ -300,7 +300,7 @@ func (c *Client) DownloadSync(ctx context.Context, href string, fn func(Object) 
 		return "", false, err
 	}
 	defer discard(resp)
-	outside, err := eachMember(p, resp, coll, func(h string, self bool, r *msResponse) error {
+	outside, err := eachMember("REPORT", p, resp, coll, func(h string, self bool, r *msResponse) error {
 		switch {
 		case self:
 			truncated = truncated || r.Status == http.StatusInsufficientStorage
@@ -360,7 +360,7 @@ func (c *Client) SyncCollection(ctx context.Context, href, token string) (SyncRe
 	}
 	defer discard(resp)
 	var res SyncResult
-	outside, err := eachMember(p, resp, coll, func(h string, self bool, r *msResponse) error {
+	outside, err := eachMember("REPORT", p, resp, coll, func(h string, self bool, r *msResponse) error {
 		switch {
 		case self:
 			res.Truncated = res.Truncated || r.Status == http.StatusInsufficientStorage
