@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path"
 	"sort"
 	"strings"
@@ -239,6 +238,9 @@ func hrefFor(collection, name, uid string) string {
 	return collection + "vdird-" + shortHash(uid) + ".ics"
 }
 
+// plainName reports whether a file name can serve as an href segment as it
+// is: only characters a path segment never escapes (RFC 3986 unreserved,
+// plus '@' and '+').
 func plainName(name string) bool {
 	if !strings.HasSuffix(name, ".ics") || len(name) > 120 || strings.HasPrefix(name, ".") {
 		return false
@@ -248,7 +250,7 @@ func plainName(name string) bool {
 			return false
 		}
 	}
-	return url.PathEscape(name) == name || strings.ContainsRune(name, '@') || strings.ContainsRune(name, '+')
+	return true
 }
 
 func sortedKeys[M ~map[string]V, V any](m M) []string {
