@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -33,6 +35,8 @@ Commands:
 Global flags:
   -c, --config FILE     config file (default $XDG_CONFIG_HOME/vdird/config.toml)
       --log-level LVL   trace, debug, info, warn or error (default from config, else info)
+      --cpuprofile FILE write a Go CPU profile of the run to FILE (go tool pprof)
+      --memprofile FILE write a Go heap profile at exit to FILE
 
 Files:
   config   $XDG_CONFIG_HOME/vdird/config.toml   (see config.example.toml)
@@ -45,8 +49,10 @@ func main() {
 
 // globals are flags valid before the command name.
 type globals struct {
-	config   string
-	logLevel string
+	config     string
+	logLevel   string
+	cpuProfile string
+	memProfile string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -57,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&g.config, "config", "", "config file")
 	fs.StringVar(&g.config, "c", "", "config file")
 	fs.StringVar(&g.logLevel, "log-level", "", "log level")
+	fs.StringVar(&g.cpuProfile, "cpuprofile", "", "CPU profile file")
+	fs.StringVar(&g.memProfile, "memprofile", "", "heap profile file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -68,6 +76,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	stopProfiles, err := startProfiles(g)
+	if err != nil {
+		fmt.Fprintf(stderr, "vdird: %v\n", err)
+		return 1
+	}
+	defer func() {
+		if err := stopProfiles(); err != nil {
+			fmt.Fprintf(stderr, "vdird: %v\n", err)
+		}
+	}()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd, cargs := rest[0], rest[1:]
@@ -93,6 +111,45 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vdird: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+}
+
+// startProfiles starts the profiles asked for by --cpuprofile and
+// --memprofile; the returned function finishes them. They are for measuring
+// vdird itself (docs/performance.md), so they cost nothing when not asked for.
+func startProfiles(g globals) (func() error, error) {
+	var cpu *os.File
+	if g.cpuProfile != "" {
+		f, err := os.Create(g.cpuProfile)
+		if err != nil {
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		cpu = f
+	}
+	return func() error {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			if err := cpu.Close(); err != nil {
+				return fmt.Errorf("cpu profile: %w", err)
+			}
+		}
+		if g.memProfile == "" {
+			return nil
+		}
+		f, err := os.Create(g.memProfile)
+		if err != nil {
+			return fmt.Errorf("heap profile: %w", err)
+		}
+		runtime.GC() // up-to-date in-use numbers
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("heap profile: %w", err)
+		}
+		return f.Close()
+	}, nil
 }
 
 // newFlagSet returns a subcommand flag set whose --help prints help.
