@@ -36,6 +36,9 @@ type Engine struct {
 	// afterBatch, when set, runs after each committed batch of a fresh
 	// download with the running total (interruption tests).
 	afterBatch func(done int)
+	// beforeFirstToken, when set, runs just before a fresh download asks
+	// for its first sync-token (tests change the calendar there).
+	beforeFirstToken func()
 
 	mu       sync.Mutex
 	clients  map[string]*davclient.Client

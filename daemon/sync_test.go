@@ -59,6 +59,8 @@ type env struct {
 	events string // calendar hrefs
 	tasks  string
 	hook   func(op, href string) error
+	// beforeToken runs before a fresh download asks for its first token.
+	beforeToken func()
 }
 
 func newEnv(t *testing.T, kind testserver.Kind) *env {
@@ -94,6 +96,7 @@ func (e *env) sync(opts SyncOptions) []*Summary {
 	eng := NewEngine(e.cfg, store, zerolog.New(io.Discard))
 	eng.HTTPClient = &http.Client{Transport: e.rec}
 	eng.afterRemoteWrite = e.hook
+	eng.beforeFirstToken = e.beforeToken
 	return eng.Sync(context.Background(), opts)
 }
 
