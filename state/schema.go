@@ -21,6 +21,61 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	// 1 → 2: bases move from href keys to append-only sequence keys, and
+	// each item record names its base's sequence.
+	func(tx *bolt.Tx) error {
+		var names [][]byte
+		root := tx.Bucket(bucketCollections)
+		if err := root.ForEachBucket(func(name []byte) error {
+			names = append(names, append([]byte{}, name...))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, name := range names {
+			b := root.Bucket(name)
+			old := b.Bucket(bucketBaseV1)
+			if old == nil {
+				continue
+			}
+			items, err := b.CreateBucketIfNotExists(bucketItems)
+			if err != nil {
+				return err
+			}
+			bases, err := b.CreateBucketIfNotExists(bucketBases)
+			if err != nil {
+				return err
+			}
+			bases.FillPercent = 1
+			err = old.ForEach(func(href, base []byte) error {
+				v := items.Get(href)
+				if v == nil {
+					return nil // a base without its item: drop it
+				}
+				it, _, err := decodeItemSeq(href, v)
+				if err != nil {
+					return err
+				}
+				seq, err := bases.NextSequence()
+				if err != nil {
+					return err
+				}
+				// Copies: Put keeps the slices until commit, and the old
+				// bucket's memory goes away with DeleteBucket.
+				if err := bases.Put(seqKey(seq), append([]byte{}, base...)); err != nil {
+					return err
+				}
+				return items.Put(append([]byte{}, href...), encodeItem(it, seq))
+			})
+			if err != nil {
+				return fmt.Errorf("collection %s: %w", name, err)
+			}
+			if err := b.DeleteBucket(bucketBaseV1); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // CurrentSchema is the schema version this build writes.

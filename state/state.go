@@ -11,6 +11,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -56,8 +57,20 @@ var (
 	keySchema         = []byte("schema")
 	keyInfo           = []byte("info")
 	bucketItems       = []byte("items")
-	bucketBase        = []byte("base")
+	// bucketBases holds bases under 8-byte big-endian sequence numbers
+	// (schema 2), so new bases append at the end of the tree: a big first
+	// download touches a few pages instead of rewriting (and mapping) the
+	// whole bucket, which kept the entire state file resident.
+	bucketBases = []byte("bases")
+	// bucketBaseV1 held bases under their href (schema 1).
+	bucketBaseV1 = []byte("base")
 )
+
+func seqKey(seq uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], seq)
+	return k[:]
+}
 
 // Fingerprint is the local file's lstat identity (mirrors vdir.Fingerprint;
 // state does not import vdir).
@@ -258,12 +271,12 @@ func getItem(b *bolt.Bucket, href string) (Item, bool, error) {
 	if v == nil {
 		return Item{}, false, nil
 	}
-	it, err := decodeItem([]byte(href), v)
+	it, seq, err := decodeItemSeq([]byte(href), v)
 	if err != nil {
 		return Item{}, false, err
 	}
-	if base := b.Bucket(bucketBase); base != nil {
-		if bv := base.Get([]byte(href)); bv != nil {
+	if bases := b.Bucket(bucketBases); bases != nil && seq != 0 {
+		if bv := bases.Get(seqKey(seq)); bv != nil {
 			// Copy: bbolt memory is only valid inside the transaction.
 			it.Base = append([]byte{}, bv...)
 		}
@@ -394,7 +407,7 @@ func (tx *Tx) Item(href string) (Item, bool, error) {
 }
 
 // PutItem stores it under it.Href, replacing any previous record. A nil
-// Base removes the stored base.
+// Base removes the stored base; an unchanged one is not rewritten.
 func (tx *Tx) PutItem(it Item) error {
 	if it.Href == "" {
 		return fmt.Errorf("put item in %s: empty href", tx.key)
@@ -407,20 +420,38 @@ func (tx *Tx) PutItem(it Item) error {
 	if err != nil {
 		return fmt.Errorf("put item %s: %w", it.Href, err)
 	}
-	if err := items.Put([]byte(it.Href), encodeItem(it)); err != nil {
-		return fmt.Errorf("put item %s: %w", it.Href, err)
-	}
-	base, err := b.CreateBucketIfNotExists(bucketBase)
+	bases, err := b.CreateBucketIfNotExists(bucketBases)
 	if err != nil {
 		return fmt.Errorf("put item %s: %w", it.Href, err)
 	}
-	if it.Base == nil {
-		err = base.Delete([]byte(it.Href))
-	} else {
-		err = base.Put([]byte(it.Href), it.Base)
+	bases.FillPercent = 1 // keys only ever grow: pack pages full
+	key := []byte(it.Href)
+	var oldSeq uint64
+	if v := items.Get(key); v != nil {
+		if _, s, err := decodeItemSeq(key, v); err == nil {
+			oldSeq = s
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("put item base %s: %w", it.Href, err)
+	var seq uint64
+	switch {
+	case it.Base == nil:
+	case oldSeq != 0 && bytes.Equal(bases.Get(seqKey(oldSeq)), it.Base):
+		seq = oldSeq
+	default:
+		if seq, err = bases.NextSequence(); err != nil {
+			return fmt.Errorf("put item base %s: %w", it.Href, err)
+		}
+		if err := bases.Put(seqKey(seq), it.Base); err != nil {
+			return fmt.Errorf("put item base %s: %w", it.Href, err)
+		}
+	}
+	if oldSeq != 0 && oldSeq != seq {
+		if err := bases.Delete(seqKey(oldSeq)); err != nil {
+			return fmt.Errorf("put item base %s: %w", it.Href, err)
+		}
+	}
+	if err := items.Put(key, encodeItem(it, seq)); err != nil {
+		return fmt.Errorf("put item %s: %w", it.Href, err)
 	}
 	return nil
 }
@@ -434,12 +465,22 @@ func (tx *Tx) DeleteItem(href string) error {
 	if b == nil {
 		return nil
 	}
-	for _, name := range [][]byte{bucketItems, bucketBase} {
-		if sub := b.Bucket(name); sub != nil {
-			if err := sub.Delete([]byte(href)); err != nil {
-				return fmt.Errorf("delete item %s: %w", href, err)
+	items := b.Bucket(bucketItems)
+	if items == nil {
+		return nil
+	}
+	key := []byte(href)
+	if v := items.Get(key); v != nil {
+		if _, seq, err := decodeItemSeq(key, v); err == nil && seq != 0 {
+			if bases := b.Bucket(bucketBases); bases != nil {
+				if err := bases.Delete(seqKey(seq)); err != nil {
+					return fmt.Errorf("delete item %s: %w", href, err)
+				}
 			}
 		}
+	}
+	if err := items.Delete(key); err != nil {
+		return fmt.Errorf("delete item %s: %w", href, err)
 	}
 	return nil
 }

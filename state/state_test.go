@@ -534,3 +534,110 @@ func BenchmarkItems10k(b *testing.B) {
 		}
 	}
 }
+
+// writeSchema1 writes a file exactly as schema 1 laid it out: item records
+// without a base sequence and bases keyed by href.
+func writeSchema1(t *testing.T, path string, key string, items []Item) {
+	t.Helper()
+	must(t, os.MkdirAll(filepath.Dir(path), 0o700))
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	must(t, err)
+	defer db.Close()
+	must(t, db.Update(func(tx *bolt.Tx) error {
+		if err := migrations[0](tx); err != nil {
+			return err
+		}
+		var k [8]byte
+		binary.BigEndian.PutUint64(k[:], 1)
+		if err := tx.Bucket(bucketMeta).Put(keySchema, k[:]); err != nil {
+			return err
+		}
+		b, err := tx.Bucket(bucketCollections).CreateBucket([]byte(key))
+		if err != nil {
+			return err
+		}
+		ib, _ := b.CreateBucket(bucketItems)
+		bb, _ := b.CreateBucket(bucketBaseV1)
+		for _, it := range items {
+			rec := encodeItem(it, 0)
+			if err := ib.Put([]byte(it.Href), rec[:len(rec)-1]); err != nil { // schema 1 had no sequence
+				return err
+			}
+			if it.Base != nil {
+				if err := bb.Put([]byte(it.Href), it.Base); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}))
+}
+
+func TestOpen_Schema1File_BasesMigratedToSequenceKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	a, b := sampleItem("/c/a.ics"), sampleItem("/c/b.ics")
+	b.Base = nil
+	writeSchema1(t, path, "k", []Item{a, b})
+
+	s, err := Open(path)
+	must(t, err)
+	defer s.Close()
+	if s.SchemaVersion() != CurrentSchema() {
+		t.Fatalf("version %d", s.SchemaVersion())
+	}
+	got, ok, err := s.Item("k", a.Href)
+	if err != nil || !ok || !reflect.DeepEqual(got, a) {
+		t.Fatalf("a after migration = %+v, %v, %v", got, ok, err)
+	}
+	got, ok, err = s.Item("k", b.Href)
+	if err != nil || !ok || !reflect.DeepEqual(got, b) {
+		t.Fatalf("b after migration = %+v, %v, %v", got, ok, err)
+	}
+	if items, err := s.Items("k"); err != nil || len(items) != 2 {
+		t.Fatalf("Items = %d, %v", len(items), err)
+	}
+	must(t, s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketCollections).Bucket([]byte("k")).Bucket(bucketBaseV1) != nil {
+			return errors.New("schema-1 base bucket left behind")
+		}
+		return nil
+	}))
+	// Writes after the migration replace the moved base.
+	a.Base = []byte("new base")
+	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(a) }))
+	if got, _, _ := s.Item("k", a.Href); !bytes.Equal(got.Base, a.Base) {
+		t.Fatalf("base after rewrite %q", got.Base)
+	}
+}
+
+// Replacing or deleting items frees their old bases: the bases bucket
+// holds exactly one entry per item that has a base.
+func TestPutItem_ReplacedAndDeletedBases_DoNotAccumulate(t *testing.T) {
+	s, _ := openTemp(t)
+	it := sampleItem("/c/a.ics")
+	other := sampleItem("/c/b.ics")
+	for i := 0; i < 5; i++ {
+		it.Base = []byte(fmt.Sprint("version ", i))
+		must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(it) }))
+		must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(it) })) // unchanged: kept
+		must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(other) }))
+	}
+	count := func() (n int) {
+		must(t, s.db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketCollections).Bucket([]byte("k")).Bucket(bucketBases).ForEach(func(k, v []byte) error { n++; return nil })
+		}))
+		return n
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d bases stored for 2 items", n)
+	}
+	if got, _, _ := s.Item("k", it.Href); string(got.Base) != "version 4" {
+		t.Fatalf("base %q", got.Base)
+	}
+	must(t, s.Update("k", func(tx *Tx) error { return tx.DeleteItem(it.Href) }))
+	other.Base = nil
+	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(other) }))
+	if n := count(); n != 0 {
+		t.Fatalf("%d bases left after delete and nil base", n)
+	}
+}
