@@ -7,6 +7,8 @@
 #   scripts/bench.sh --quick         idle CPU over 70 s
 #   scripts/bench.sh --sizes 1000    choose the Radicale sizes
 #   scripts/bench.sh --big           add 100,000 items (vdirsyncer skipped there)
+#   scripts/bench.sh --repeat 5      raw limit and vdird initial sync 5 times each,
+#                                    interleaved (default 3); medians are compared
 #   scripts/bench.sh --out docs/performance.md   write the report (default: print only)
 #
 # Other flags: see `go run ./scripts/bench -h`. Installs missing Debian

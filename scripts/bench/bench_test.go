@@ -56,7 +56,7 @@ func TestBench_SmallestSize_EveryPhaseMeasuredAndChecked(t *testing.T) {
 	_, haveVdirsyncer := exec.LookPath("vdirsyncer")
 	cfg := config{
 		Vdird: vdird, Self: self, Work: filepath.Join(work, "run"),
-		Sizes: []int{12}, XandikosN: 6, Edits: 2,
+		Sizes: []int{12}, Repeat: 3, XandikosN: 6, Edits: 2,
 		IdleWindow: 2 * time.Second, IdleCals: 2, IdleInterval: time.Minute,
 		PollInterval: time.Second, PollWindow: 2500 * time.Millisecond,
 		VdirsyncerMax: 100, NoVdirsyncer: haveVdirsyncer != nil,
@@ -85,8 +85,11 @@ func TestBench_SmallestSize_EveryPhaseMeasuredAndChecked(t *testing.T) {
 	if len(r.Costs) < 5 || len(res.Xandikos.Costs) < 5 {
 		t.Errorf("server costs not measured: %+v / %+v", r.Costs, res.Xandikos.Costs)
 	}
-	if r.Raw.Items != 12 || r.Raw.Curl.Wall <= 0 || r.Bytes == 0 {
+	if r.Raw.Items != 12 || r.Raw.Curl.Wall <= 0 || r.Raw.FsyncEach.Wall <= 0 || r.Bytes == 0 {
 		t.Errorf("raw limit not measured: %+v", r.Raw)
+	}
+	if len(r.Runs) != 3 || len(r.Initial["vdird"]) != 3 {
+		t.Errorf("--repeat 3: %d raw-limit runs and %d vdird initial syncs, want 3 each", len(r.Runs), len(r.Initial["vdird"]))
 	}
 	d := r.Daemon
 	if d == nil || len(d.Latencies) != 2 || d.Poll.Cycles == 0 || len(d.PutTimes) == 0 {
@@ -97,7 +100,7 @@ func TestBench_SmallestSize_EveryPhaseMeasuredAndChecked(t *testing.T) {
 	}
 	table := res.table()
 	t.Log("\n" + table)
-	for _, want := range []string{"Radicale 12 | initial sync", "Xandikos 6 | initial sync", "local edit → server", "Idle daemon"} {
+	for _, want := range []string{"Radicale 12 | initial sync", "Xandikos 6 | initial sync", "local edit → server", "Idle daemon", ", n=3)", "ran 3 times, interleaved"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}
@@ -105,6 +108,30 @@ func TestBench_SmallestSize_EveryPhaseMeasuredAndChecked(t *testing.T) {
 	md := res.markdown(cfg, "--sizes 12")
 	if !strings.Contains(md, "nproc") || !strings.Contains(md, table) {
 		t.Errorf("markdown lacks the machine or the table:\n%s", md)
+	}
+}
+
+func TestSummarize_MedianWallMedianRunsCPUHighestRSS(t *testing.T) {
+	run := func(wall, cpu time.Duration, rss int64, reqs int) measure {
+		return measure{Wall: wall, CPU: cpu, RSSKB: rss, Use: usage{Requests: reqs}}
+	}
+	ms := []measure{
+		run(4400*time.Millisecond, 3*time.Second, 30000, 7),
+		run(3610*time.Millisecond, 2*time.Second, 35000, 6),
+		run(3870*time.Millisecond, 1*time.Second, 32000, 5),
+	}
+	m := summarize(ms)
+	if m.Wall != 3870*time.Millisecond || m.CPU != time.Second || m.Use.Requests != 5 || m.RSSKB != 35000 {
+		t.Errorf("summarize = %+v, want the median run's wall, CPU and requests (3.87 s, 1 s, 5) and the highest RSS (35000)", m)
+	}
+	if got, want := spread(walls(ms), false), "3.87 s (3.61–4.40, n=3)"; got != want {
+		t.Errorf("spread = %q, want %q", got, want)
+	}
+	if got, want := spread([]time.Duration{2 * time.Second, 4 * time.Second}, true), "**3.00 s** (2.00–4.00, n=2)"; got != want {
+		t.Errorf("spread of two = %q, want %q", got, want)
+	}
+	if got, want := spread([]time.Duration{50 * time.Millisecond}, false), "0.050 s"; got != want {
+		t.Errorf("spread of one = %q, want %q", got, want)
 	}
 }
 

@@ -29,6 +29,7 @@ type config struct {
 	Self          string // this binary (for the rawwrite helper)
 	Work          string // scratch directory
 	Sizes         []int
+	Repeat        int // runs of the raw limit and of vdird's initial sync per Radicale size, interleaved
 	XandikosN     int // items for the Xandikos comparison; 0 skips it
 	Edits         int // local edits timed through the daemon
 	IdleWindow    time.Duration
@@ -57,6 +58,7 @@ func main() {
 	flag.StringVar(&sizes, "sizes", "1000,10000", "comma-separated calendar sizes for Radicale")
 	flag.BoolVar(&big, "big", false, "add 100000 items to --sizes")
 	flag.BoolVar(&quick, "quick", false, "idle CPU over 70 s instead of 5 minutes")
+	flag.IntVar(&cfg.Repeat, "repeat", 3, "measure the raw limit and vdird's initial sync this many times each per Radicale size, interleaved; the report shows the median and range")
 	flag.IntVar(&cfg.XandikosN, "xandikos", 1000, "items for the Xandikos initial-sync comparison (0: skip)")
 	flag.IntVar(&cfg.Edits, "edits", 50, "local edits timed through the daemon")
 	flag.IntVar(&cfg.IdleCals, "idle-calendars", 20, "calendars for the idle CPU measurement")
@@ -76,6 +78,10 @@ func main() {
 			os.Exit(2)
 		}
 		cfg.Sizes = append(cfg.Sizes, n)
+	}
+	if cfg.Repeat < 1 {
+		fmt.Fprintf(os.Stderr, "bench: --repeat %d: want at least 1\n", cfg.Repeat)
+		os.Exit(2)
 	}
 	if big {
 		cfg.Sizes = append(cfg.Sizes, 100000)
@@ -146,11 +152,18 @@ var phases = []string{phInitial, phNoChange, phRemote1, phLocal1}
 type sizeResult struct {
 	Server string
 	N      int
-	Bytes  int64 // calendar-query with all data
-	Raw    rawResult
+	Bytes  int64       // calendar-query with all data
+	Raw    rawResult   // the first raw-limit run, with the one fsync-per-file write
+	Runs   []rawResult // every raw-limit run (Raw first): --repeat on Radicale, one on Xandikos
 	Costs  []serverCost
-	Tools  map[string]map[string]measure // tool → phase → measure
-	Daemon *daemonResult
+	// Tools holds one measure per tool and phase. Where a phase ran more
+	// than once (vdird's initial sync on Radicale) it is their summary:
+	// see summarize.
+	Tools map[string]map[string]measure // tool → phase → measure
+	// Initial holds every run of a repeated initial sync; the first is the
+	// one whose folder and state the later phases continue.
+	Initial map[string][]measure // tool → runs
+	Daemon  *daemonResult
 }
 
 type daemonResult struct {
@@ -170,6 +183,7 @@ type daemonResult struct {
 }
 
 type results struct {
+	Repeat   int // cfg.Repeat
 	Start    time.Time
 	Elapsed  time.Duration
 	Sizes    []*sizeResult
@@ -182,7 +196,10 @@ func run(ctx context.Context, cfg config) (*results, error) {
 	if cfg.Log == nil {
 		cfg.Log = func(string, ...any) {}
 	}
-	res := &results{Start: time.Now(), Versions: versions(cfg)}
+	if cfg.Repeat < 1 {
+		cfg.Repeat = 1
+	}
+	res := &results{Repeat: cfg.Repeat, Start: time.Now(), Versions: versions(cfg)}
 	useVdirsyncer := !cfg.NoVdirsyncer
 	if useVdirsyncer {
 		if _, err := exec.LookPath("vdirsyncer"); err != nil {
@@ -253,78 +270,165 @@ func radicaleSize(cfg config, n int, withVdirsyncer bool) (*sizeResult, error) {
 		}
 	}
 	cfg.Log("radicale %d: seeded and warmed in %v", n, time.Since(start).Round(time.Second))
-	r := &sizeResult{Server: "Radicale", N: n, Tools: map[string]map[string]measure{}}
-	cfg.Log("radicale %d: raw limit", n)
-	r.Raw, err = rawLimit(filepath.Join(work, "raw"), cfg.Self, srv, "vdird", "/vdird/"+cal+"/")
+	r := &sizeResult{Server: "Radicale", N: n, Tools: map[string]map[string]measure{}, Initial: map[string][]measure{}}
+	if err := vdirdSize(cfg, srv, work, cal, n, r); err != nil {
+		return nil, err
+	}
+	if !withVdirsyncer {
+		return r, nil
+	}
+	const u = "vdirsyncer"
+	ctr, err := startCounter(srv.URL)
 	if err != nil {
 		return nil, err
 	}
-	if r.Raw.Items != n {
-		return nil, fmt.Errorf("raw limit wrote %d files, want %d", r.Raw.Items, n)
+	defer ctr.close()
+	dir := filepath.Join(work, u)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
 	}
-	r.Bytes = r.Raw.Bytes
-	if r.Costs, err = serverCosts(srv, "vdird", "/vdird/", "/vdird/"+cal+"/"); err != nil {
-		return nil, fmt.Errorf("server costs: %w", err)
+	t, err := newVdirsyncer(dir, ctr.URL, u)
+	if err != nil {
+		return nil, err
 	}
-	for _, u := range users {
-		ctr, err := startCounter(srv.URL)
-		if err != nil {
-			return nil, err
-		}
-		var t tool
-		dir := filepath.Join(work, u)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
-		}
-		if u == "vdird" {
-			t, err = newVdird(cfg.Vdird, dir, ctr.URL, u, cfg.PollInterval.String())
-		} else {
-			t, err = newVdirsyncer(dir, ctr.URL, u)
-		}
-		if err != nil {
-			ctr.close()
-			return nil, err
-		}
-		ms, err := syncPhases(cfg, srv, ctr, t, u, cal, n)
-		if err != nil {
-			ctr.close()
-			return nil, fmt.Errorf("%s: %w", t.Name(), err)
-		}
-		r.Tools[t.Name()] = ms
-		if vt, ok := t.(*vdirdTool); ok {
-			r.Daemon, err = daemonPhases(cfg, srv, ctr, vt, u, cal, n)
-			if err != nil {
-				ctr.close()
-				return nil, err
-			}
-		}
-		ctr.close()
+	ms, err := syncPhases(cfg, srv, ctr, t, u, cal, n, false)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.Name(), err)
 	}
+	r.Tools[t.Name()] = ms
 	return r, nil
 }
 
+// vdirdSize measures the raw limit and every vdird phase on Radicale into r:
+// the interleaved initial syncs, the server costs, the later sync phases
+// and the daemon.
+func vdirdSize(cfg config, srv *server, work, cal string, n int, r *sizeResult) error {
+	const u = "vdird"
+	ctr, err := startCounter(srv.URL)
+	if err != nil {
+		return err
+	}
+	defer ctr.close()
+	t, err := newVdird(cfg.Vdird, filepath.Join(work, u), ctr.URL, u, cfg.PollInterval.String())
+	if err != nil {
+		return err
+	}
+	if err := initialRepeats(cfg, srv, ctr, t, work, u, cal, n, r); err != nil {
+		return err
+	}
+	if r.Costs, err = serverCosts(srv, u, "/"+u+"/", "/"+u+"/"+cal+"/"); err != nil {
+		return fmt.Errorf("server costs: %w", err)
+	}
+	ms, err := syncPhases(cfg, srv, ctr, t, u, cal, n, true)
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.Name(), err)
+	}
+	ms[phInitial] = summarize(r.Initial[u])
+	r.Tools[t.Name()] = ms
+	r.Daemon, err = daemonPhases(cfg, srv, ctr, t, u, cal, n)
+	return err
+}
+
+// initialRepeats measures the raw limit and vdird's initial sync cfg.Repeat
+// times each, interleaved (raw, vdird, raw, vdird, …), so that both meet the
+// same filesystem conditions: on a small VM the kernel's cost of creating
+// thousands of files varies several-fold from one minute to the next. The
+// first vdird run syncs t, whose folder and state the later phases
+// continue; the others sync the same calendar (only read on the server)
+// into fresh folders and state beside it. Nothing is deleted between runs,
+// since deleting thousands of files changes what creating the next ones
+// costs; the work dir goes at the end. The one-fsync-per-file write, for
+// scale only, runs once after the repetitions.
+func initialRepeats(cfg config, srv *server, ctr *counter, t *vdirdTool, work, user, cal string, n int, r *sizeResult) error {
+	calHref := "/" + user + "/" + cal + "/"
+	for i := 1; i <= cfg.Repeat; i++ {
+		cfg.Log("%s %d: raw limit (run %d of %d)", srv.Kind, n, i, cfg.Repeat)
+		raw, err := rawLimit(filepath.Join(work, fmt.Sprintf("raw-%d", i)), cfg.Self, srv, user, calHref)
+		if err != nil {
+			return err
+		}
+		if raw.Items != n {
+			return fmt.Errorf("raw limit wrote %d files, want %d", raw.Items, n)
+		}
+		r.Runs = append(r.Runs, raw)
+		vt := t
+		if i > 1 {
+			if vt, err = newVdird(cfg.Vdird, filepath.Join(work, fmt.Sprintf("%s-%d", user, i)), ctr.URL, user, cfg.PollInterval.String()); err != nil {
+				return err
+			}
+		}
+		m, err := timedSync(cfg, srv, ctr, vt, n, fmt.Sprintf("%s (run %d of %d)", phInitial, i, cfg.Repeat))
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", vt.Name(), phInitial, err)
+		}
+		if got := countFiles(vt.CalDir(cal)); got != n {
+			return fmt.Errorf("after initial sync %s holds %d files, want %d", vt.CalDir(cal), got, n)
+		}
+		r.Initial[user] = append(r.Initial[user], m)
+		cfg.Log("%s %d: run %d of %d: raw limit %.2f s, vdird %.2f s (%s)", srv.Kind, n, i, cfg.Repeat,
+			raw.total().Seconds(), m.Wall.Seconds(), ratio(m.Wall, raw.total()))
+	}
+	r.Raw, r.Bytes = r.Runs[0], r.Runs[0].Bytes
+	cfg.Log("%s %d: raw write with one fsync per file", srv.Kind, n)
+	var err error
+	r.Raw.FsyncEach, err = rawFsyncEach(filepath.Join(work, "raw-1"), cfg.Self)
+	r.Runs[0] = r.Raw
+	return err
+}
+
+// timedSync runs one sync pass of t and counts its requests.
+func timedSync(cfg config, srv *server, ctr *counter, t tool, n int, label string) (measure, error) {
+	cfg.Log("%s %d: %s %s", srv.Kind, n, t.Name(), label)
+	mark := ctr.mark()
+	m, err := t.Sync()
+	if err != nil {
+		return m, err
+	}
+	m.Use = ctr.since(mark)
+	cfg.Log("%s %d: %s %s: %.2f s, %d requests (%s)", srv.Kind, n, t.Name(), label, m.Wall.Seconds(), m.Use.Requests, m.Use.MethodList())
+	return m, nil
+}
+
+// summarize folds repeated runs of one phase into the measure the tables
+// show: the median wall time; CPU, requests and bytes of the median run
+// (the lower of the two middle ones for an even count); and the highest
+// peak RSS of all runs, to be conservative.
+func summarize(runs []measure) measure {
+	if len(runs) == 0 {
+		return measure{}
+	}
+	sorted := append([]measure(nil), runs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Wall < sorted[j].Wall })
+	m := sorted[(len(sorted)-1)/2]
+	for _, x := range runs {
+		m.RSSKB = max(m.RSSKB, x.RSSKB)
+	}
+	m.Wall = median(walls(runs))
+	return m
+}
+
 // syncPhases runs the four timed sync passes of one tool and checks that
-// each did its job (files on disk, the change on the other side).
-func syncPhases(cfg config, srv *server, ctr *counter, t tool, user, cal string, n int) (map[string]measure, error) {
+// each did its job (files on disk, the change on the other side). With
+// initialDone, t's initial sync has already been run and checked (vdird's,
+// by initialRepeats), and only the later three phases run.
+func syncPhases(cfg config, srv *server, ctr *counter, t tool, user, cal string, n int, initialDone bool) (map[string]measure, error) {
 	ms := map[string]measure{}
 	calHref := "/" + user + "/" + cal + "/"
 	do := func(ph string) error {
-		cfg.Log("%s %d: %s %s", srv.Kind, n, t.Name(), ph)
-		mark := ctr.mark()
-		m, err := t.Sync()
+		m, err := timedSync(cfg, srv, ctr, t, n, ph)
 		if err != nil {
 			return fmt.Errorf("%s: %w", ph, err)
 		}
-		m.Use = ctr.since(mark)
 		ms[ph] = m
-		cfg.Log("%s %d: %s %s: %.2f s, %d requests (%s)", srv.Kind, n, t.Name(), ph, m.Wall.Seconds(), m.Use.Requests, m.Use.MethodList())
 		return nil
 	}
-	if err := do(phInitial); err != nil {
-		return nil, err
-	}
-	if got := countFiles(t.CalDir(cal)); got != n {
-		return nil, fmt.Errorf("after initial sync %s holds %d files, want %d", t.CalDir(cal), got, n)
+	if !initialDone {
+		if err := do(phInitial); err != nil {
+			return nil, err
+		}
+		if got := countFiles(t.CalDir(cal)); got != n {
+			return nil, fmt.Errorf("after initial sync %s holds %d files, want %d", t.CalDir(cal), got, n)
+		}
 	}
 	if err := do(phNoChange); err != nil {
 		return nil, err
@@ -508,6 +612,9 @@ func xandikosSize(cfg config, n int, withVdirsyncer bool) (*sizeResult, error) {
 		if name == "raw" {
 			r.Raw, err = rawLimit(filepath.Join(work, "raw"), cfg.Self, srv, "user", calHref)
 			if err == nil {
+				r.Raw.FsyncEach, err = rawFsyncEach(filepath.Join(work, "raw"), cfg.Self)
+			}
+			if err == nil {
 				r.Costs, err = serverCosts(srv, "user", "/user/calendars/", calHref)
 			}
 			srv.stop()
@@ -517,7 +624,7 @@ func xandikosSize(cfg config, n int, withVdirsyncer bool) (*sizeResult, error) {
 			if r.Raw.Items != n {
 				return nil, fmt.Errorf("raw limit wrote %d files, want %d", r.Raw.Items, n)
 			}
-			r.Bytes = r.Raw.Bytes
+			r.Bytes, r.Runs = r.Raw.Bytes, []rawResult{r.Raw}
 			continue
 		}
 		ctr, err := startCounter(srv.URL)
