@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -39,11 +41,16 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 		uids  []string // UIDs of objs
 		size  int
 		total int
-		seen  = map[string]string{} // href → etag of every member downloaded
+		got   listingDigest // every member downloaded
 	)
+	batchItems := freshBatchItems
+	if p.e.freshBatchItems > 0 {
+		batchItems = p.e.freshBatchItems
+	}
 	type tokenResult struct {
-		res davclient.SyncResult
-		err error
+		token  string
+		listed listingDigest
+		err    error
 	}
 	var tokenc chan tokenResult // set once the token request is under way
 	tctx, cancelToken := context.WithCancel(ctx)
@@ -62,8 +69,21 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 			if p.e.beforeFirstToken != nil {
 				p.e.beforeFirstToken()
 			}
-			res, err := p.c.SyncCollection(tctx, p.cal.Href, "")
-			tokenc <- tokenResult{res, err}
+			var r tokenResult
+			var truncated bool
+			r.token, truncated, r.err = p.c.SyncCollectionEach(tctx, p.cal.Href, "", func(it davclient.Item, deleted bool) error {
+				// Radicale's initial answer also names members deleted long
+				// ago (as 404s). They need no check: a member deleted after
+				// the download is missing from the listing, and that shows.
+				if !deleted {
+					r.listed.add(it.Href, it.ETag)
+				}
+				return nil
+			})
+			if truncated {
+				r.token = "" // a partial listing proves nothing
+			}
+			tokenc <- r
 		}()
 	}
 	flush := func() error {
@@ -116,10 +136,9 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 			return err
 		}
 		startToken()
-		if _, dup := seen[o.Href]; dup {
-			return nil
-		}
-		seen[o.Href] = o.ETag
+		// A member the server sends twice is written once; the second
+		// write fails as a problem, and the listings then disagree.
+		got.add(o.Href, o.ETag)
 		info, err := p.checkRemote(o)
 		if err != nil {
 			return nil
@@ -127,7 +146,7 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 		objs = append(objs, o)
 		uids = append(uids, info.UID)
 		size += len(o.Data)
-		if len(objs) >= freshBatchItems || size >= freshBatchBytes {
+		if len(objs) >= batchItems || size >= freshBatchBytes {
 			return flush()
 		}
 		return nil
@@ -153,30 +172,29 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 		}
 		p.e.log.Info().Str("calendar", p.s.Calendar).Err(t.err).Msg("no first sync-token: the next pass lists the calendar")
 		return "", nil
-	case !sameListing(t.res, seen):
+	case t.token == "" || t.listed != got:
 		p.e.log.Info().Str("calendar", p.s.Calendar).Msg("calendar changed during the download: the next pass lists it")
 		return "", nil
 	}
-	return t.res.Token, nil
+	return t.token, nil
 }
 
-// sameListing reports whether an initial sync-collection answer lists
-// exactly the members (hrefs and etags) that were downloaded. Radicale's
-// initial answer also names members deleted long ago (as 404s); only a
-// deletion of something downloaded counts.
-func sameListing(r davclient.SyncResult, seen map[string]string) bool {
-	if r.Truncated || r.Token == "" || len(r.Changed) != len(seen) {
-		return false
-	}
-	for _, h := range r.Deleted {
-		if _, ok := seen[h]; ok {
-			return false
-		}
-	}
-	for _, it := range r.Changed {
-		if etag, ok := seen[it.Href]; !ok || etag != it.ETag {
-			return false
-		}
-	}
-	return true
+// listingDigest sums a hash of each (href, etag) member, so two listings
+// in any order compare equal exactly when they hold the same members (up to
+// a 128-bit hash collision) without keeping either in memory.
+type listingDigest struct {
+	n    int
+	a, b uint64
+}
+
+func (d *listingDigest) add(href, etag string) {
+	h := sha256.New()
+	h.Write([]byte(href))
+	h.Write([]byte{0})
+	h.Write([]byte(etag))
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	d.n++
+	d.a += binary.LittleEndian.Uint64(sum[:8])
+	d.b += binary.LittleEndian.Uint64(sum[8:16])
 }

@@ -334,9 +334,32 @@ func (c *Client) DownloadSync(ctx context.Context, href string, fn func(Object) 
 // matches both ErrInvalidSyncToken and ErrServer: falling back to a full
 // listing is always safe.
 func (c *Client) SyncCollection(ctx context.Context, href, token string) (SyncResult, error) {
-	coll, err := c.collHref(href)
+	var res SyncResult
+	tok, truncated, err := c.SyncCollectionEach(ctx, href, token, func(it Item, deleted bool) error {
+		if deleted {
+			res.Deleted = append(res.Deleted, it.Href)
+		} else {
+			res.Changed = append(res.Changed, it)
+		}
+		return nil
+	})
 	if err != nil {
 		return SyncResult{}, err
+	}
+	res.Token, res.Truncated = tok, truncated
+	sort.Slice(res.Changed, func(i, j int) bool { return res.Changed[i].Href < res.Changed[j].Href })
+	sort.Strings(res.Deleted)
+	return res, nil
+}
+
+// SyncCollectionEach is SyncCollection streamed: fn sees each member as it
+// is parsed (deleted: reported 404), in the server's order, so a listing of
+// any size takes constant memory. It returns the new token and whether the
+// server truncated the answer (RFC 6578 §3.6).
+func (c *Client) SyncCollectionEach(ctx context.Context, href, token string, fn func(it Item, deleted bool) error) (newToken string, truncated bool, err error) {
+	coll, err := c.collHref(href)
+	if err != nil {
+		return "", false, err
 	}
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>
@@ -356,16 +379,15 @@ func (c *Client) SyncCollection(ctx context.Context, href, token string) (SyncRe
 				e.Err = errors.Join(ErrInvalidSyncToken, ErrServer)
 			}
 		}
-		return SyncResult{}, err
+		return "", false, err
 	}
 	defer discard(resp)
-	var res SyncResult
 	outside, err := eachMember("REPORT", p, resp, coll, func(h string, self bool, r *msResponse) error {
 		switch {
 		case self:
-			res.Truncated = res.Truncated || r.Status == http.StatusInsufficientStorage
+			truncated = truncated || r.Status == http.StatusInsufficientStorage
 		case r.Status == http.StatusNotFound:
-			res.Deleted = append(res.Deleted, h)
+			return fn(Item{Href: h}, true)
 		case r.Status != 0 && r.Status/100 != 2:
 		case strings.HasSuffix(h, "/"):
 			// a child collection, not a calendar object
@@ -374,18 +396,15 @@ func (c *Client) SyncCollection(ctx context.Context, href, token string) (SyncRe
 			if e := r.prop(nsDAV, "getetag"); e != nil {
 				it.ETag = e.text()
 			}
-			res.Changed = append(res.Changed, it)
+			return fn(it, false)
 		}
 		return nil
 	})
 	if err != nil {
-		return SyncResult{}, err
+		return "", false, err
 	}
-	res.Token = p.SyncToken
-	if res.Token == "" {
-		return SyncResult{}, parseErr("REPORT", resp, fmt.Errorf("%w: sync-collection answer without sync-token", ErrMalformed))
+	if p.SyncToken == "" {
+		return "", false, parseErr("REPORT", resp, fmt.Errorf("%w: sync-collection answer without sync-token", ErrMalformed))
 	}
-	sort.Slice(res.Changed, func(i, j int) bool { return res.Changed[i].Href < res.Changed[j].Href })
-	sort.Strings(res.Deleted)
-	return res, outsideErr("REPORT", resp, outside)
+	return p.SyncToken, truncated, outsideErr("REPORT", resp, outside)
 }
