@@ -63,10 +63,10 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 			errs[i] = fmt.Errorf("write %q: temp name: %w", f.Name, ErrBadName)
 		case seen[f.Name]:
 			errs[i] = fmt.Errorf("create %s: named twice in batch: %w", f.Name, ErrChanged)
-		default:
-			// Check before writing so existing files cost no temp file.
-			_, errs[i] = d.checkExpect(f.Name, nil)
 		}
+		// An existing file is not checked here: install refuses to replace
+		// it, and a fresh folder (the common case) would pay one lstat per
+		// file for nothing.
 		seen[f.Name] = true
 	}
 

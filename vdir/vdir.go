@@ -13,6 +13,8 @@
 package vdir
 
 import (
+	"golang.org/x/sys/unix"
+
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -369,18 +371,26 @@ func (d *Dir) writeNoSync(name string, data []byte, expect *Fingerprint) (Finger
 func (d *Dir) install(tmp, name string, expect *Fingerprint) error {
 	target := filepath.Join(d.path, name)
 	if expect == nil {
-		// link(2) refuses to replace an existing entry, closing the window
-		// between our check and the rename.
-		err := os.Link(tmp, target)
+		// renameat2(RENAME_NOREPLACE), or link(2) where that is not
+		// supported, refuses to replace an existing entry, closing the
+		// window between our check and the rename. The rename is one
+		// directory update where link + unlink are two.
+		err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, target, unix.RENAME_NOREPLACE)
 		if err == nil {
-			os.Remove(tmp)
 			return nil
+		}
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.ENOTSUP) {
+			err = os.Link(tmp, target)
+			if err == nil {
+				os.Remove(tmp)
+				return nil
+			}
 		}
 		if errors.Is(err, fs.ErrExist) {
 			os.Remove(tmp)
 			return fmt.Errorf("create %s: already exists: %w", name, ErrChanged)
 		}
-		// Filesystems without hard links: fall back to check + rename.
+		// Filesystems with neither: fall back to check + rename.
 	}
 	if _, err := d.checkExpect(name, expect); err != nil {
 		os.Remove(tmp)
