@@ -36,6 +36,8 @@ type Engine struct {
 	// afterBatch, when set, runs after each committed batch of a fresh
 	// download with the running total (interruption tests).
 	afterBatch func(done int)
+	// freshBatchItems, when set, replaces the fresh download's batch size.
+	freshBatchItems int
 	// beforeFirstToken, when set, runs just before a fresh download asks
 	// for its first sync-token (tests change the calendar there).
 	beforeFirstToken func()
@@ -116,6 +118,14 @@ func (e *Engine) client(a *Account) (*davclient.Client, error) {
 		HTTPClient:         e.HTTPClient,
 		InsecureSkipVerify: a.InsecureSkipVerify,
 		UserAgent:          "vdird/" + Version,
+		Trace: func(method, url string, status int, d time.Duration, err error) {
+			ev := e.log.Debug()
+			if !ev.Enabled() {
+				return
+			}
+			ev.Str("account", a.Name).Str("method", method).Str("url", url).Int("status", status).
+				Dur("headers_after", d).Err(err).Msg("request")
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("account %s: %w", a.Name, err)

@@ -651,6 +651,7 @@ func TestSync_InterruptedInitialSync_ResumesWithoutRedownloading(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	eng := NewEngine(e.cfg, store, zerolog.New(io.Discard))
+	eng.freshBatchItems = 100
 	eng.afterBatch = func(done int) {
 		if done >= 500 {
 			cancel()

@@ -37,6 +37,10 @@ type Options struct {
 	MultigetBatch      int          // hrefs per calendar-multiget (default 100)
 	MultigetParallel   int          // batches in flight (default 4)
 	UserAgent          string
+	// Trace, when set, is called once per request when its response
+	// headers arrive (or it fails): method, URL without credentials, status
+	// (0 on error), time to the headers. vdird logs it at debug level.
+	Trace func(method, url string, status int, d time.Duration, err error)
 }
 
 // Client talks to one CalDAV server. It is safe for concurrent use.
@@ -241,7 +245,15 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	for k, v := range r.hdr {
 		req.Header.Set(k, v)
 	}
+	start := time.Now()
 	resp, err := c.hc.Do(req)
+	if c.opts.Trace != nil {
+		status := 0
+		if err == nil {
+			status = resp.StatusCode
+		}
+		c.opts.Trace(r.method, target, status, time.Since(start), err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", r.method, target, err)
 	}

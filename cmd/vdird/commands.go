@@ -31,9 +31,11 @@ func newLogger(w io.Writer, level string) (zerolog.Logger, error) {
 		}
 		lvl = l
 	}
+	// Millisecond timestamps: sync steps and requests take milliseconds.
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 	journald, _ := journal.StderrIsJournalStream()
 	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) && !journald {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05"}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
