@@ -75,6 +75,12 @@ func (p *pass) run(ctx context.Context) error {
 	}
 	p.col = col
 	p.s.Dir, p.s.Calendar = col.Dir, filepath.Base(col.Dir)
+	if existed && p.quietSinceLastPass() {
+		p.e.quietPasses.Add(1)
+		p.e.log.Debug().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Msg("unchanged: ctag and folder sum as recorded")
+		p.s.Unchanged = true
+		return p.finish(col.SyncToken)
+	}
 	items, err := p.e.store.Items(p.key)
 	if err != nil {
 		return err
@@ -185,6 +191,31 @@ func (p *pass) run(ctx context.Context) error {
 	}
 	p.refreshFingerprints()
 	return p.finish(newToken)
+}
+
+// quietSinceLastPass tells, without loading the items or listing the
+// folder into memory, that neither side changed since the last clean pass:
+// the server's ctag is the recorded one and the folder's file sum (every
+// item file's name and stat fingerprint) equals the one state keeps for
+// the recorded items. Anything else, including any doubt, means a full
+// pass, which is always right; this only makes an idle poll cost constant
+// memory and no planning.
+func (p *pass) quietSinceLastPass() bool {
+	col := p.col
+	if p.cal.CTag == "" || col.CTag != p.cal.CTag || col.LastError != "" ||
+		col.DisplayName != p.cal.DisplayName || col.Color != p.cal.Color || col.ReadOnly != p.cal.ReadOnly {
+		return false
+	}
+	d, err := vdir.Open(col.Dir)
+	if err != nil {
+		return false
+	}
+	sum, temps, err := d.Sum()
+	if err != nil || temps {
+		return false
+	}
+	want, err := p.e.store.FileSum(p.key)
+	return err == nil && sum == want
 }
 
 // finish records the collection's change markers. They advance only when

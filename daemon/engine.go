@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -38,6 +39,8 @@ type Engine struct {
 	afterBatch func(done int)
 	// freshBatchItems, when set, replaces the fresh download's batch size.
 	freshBatchItems int
+	// quietPasses counts passes settled by quietSinceLastPass (tests).
+	quietPasses atomic.Int64
 	// beforeFirstToken, when set, runs just before a fresh download asks
 	// for its first sync-token (tests change the calendar there).
 	beforeFirstToken func()

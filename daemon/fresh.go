@@ -2,13 +2,12 @@ package daemon
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync/atomic"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/internal/setsum"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
@@ -37,14 +36,14 @@ const (
 // Radicale 3.1 takes 1.5 s for it at 10k items against 0.55 s for the
 // calendar-query; see docs/performance.md.)
 func (p *pass) freshDownload(ctx context.Context) (string, error) {
-	var got listingDigest // every member downloaded
+	var got setsum.Sum // every member downloaded (href, etag)
 	batchItems := freshBatchItems
 	if p.e.freshBatchItems > 0 {
 		batchItems = p.e.freshBatchItems
 	}
 	type tokenResult struct {
 		token  string
-		listed listingDigest
+		listed setsum.Sum
 		err    error
 	}
 	var tokenc chan tokenResult // set once the token request is under way
@@ -71,7 +70,7 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 				// ago (as 404s). They need no check: a member deleted after
 				// the download is missing from the listing, and that shows.
 				if !deleted {
-					r.listed.add(it.Href, it.ETag)
+					r.listed.Add(setsum.PairRecord(it.Href, it.ETag))
 				}
 				return nil
 			})
@@ -146,7 +145,7 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 		startToken()
 		// A member the server sends twice is written once; the second
 		// write fails as a problem, and the listings then disagree.
-		got.add(o.Href, o.ETag)
+		got.Add(setsum.PairRecord(o.Href, o.ETag))
 		info, err := p.checkRemote(o)
 		if err != nil {
 			return nil
@@ -235,24 +234,4 @@ func (p *pass) writeFreshBatch(objs []davclient.Object, uids []string, problems 
 		return 0, err
 	}
 	return len(items), nil
-}
-
-// listingDigest sums a hash of each (href, etag) member, so two listings
-// in any order compare equal exactly when they hold the same members (up to
-// a 128-bit hash collision) without keeping either in memory.
-type listingDigest struct {
-	n    int
-	a, b uint64
-}
-
-func (d *listingDigest) add(href, etag string) {
-	h := sha256.New()
-	h.Write([]byte(href))
-	h.Write([]byte{0})
-	h.Write([]byte(etag))
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	d.n++
-	d.a += binary.LittleEndian.Uint64(sum[:8])
-	d.b += binary.LittleEndian.Uint64(sum[8:16])
 }

@@ -61,6 +61,8 @@ type env struct {
 	hook   func(op, href string) error
 	// beforeToken runs before a fresh download asks for its first token.
 	beforeToken func()
+	// quiet is how many calendars the last sync settled by the quick check.
+	quiet int64
 }
 
 func newEnv(t *testing.T, kind testserver.Kind) *env {
@@ -97,7 +99,9 @@ func (e *env) sync(opts SyncOptions) []*Summary {
 	eng.HTTPClient = &http.Client{Transport: e.rec}
 	eng.afterRemoteWrite = e.hook
 	eng.beforeFirstToken = e.beforeToken
-	return eng.Sync(context.Background(), opts)
+	sums := eng.Sync(context.Background(), opts)
+	e.quiet = eng.quietPasses.Load()
+	return sums
 }
 
 // syncOK runs a pass and fails the test on any failed calendar.

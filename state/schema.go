@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/vdird/vdird/internal/setsum"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -21,8 +22,9 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
-	// 1 → 2: bases move from href keys to append-only sequence keys, and
-	// each item record names its base's sequence.
+	// 1 → 2: bases move from href keys to append-only sequence keys, each
+	// item record names its base's sequence, and each collection gets the
+	// file sum of its items.
 	func(tx *bolt.Tx) error {
 		var names [][]byte
 		root := tx.Bucket(bucketCollections)
@@ -33,45 +35,8 @@ var migrations = []func(tx *bolt.Tx) error{
 			return err
 		}
 		for _, name := range names {
-			b := root.Bucket(name)
-			old := b.Bucket(bucketBaseV1)
-			if old == nil {
-				continue
-			}
-			items, err := b.CreateBucketIfNotExists(bucketItems)
-			if err != nil {
-				return err
-			}
-			bases, err := b.CreateBucketIfNotExists(bucketBases)
-			if err != nil {
-				return err
-			}
-			bases.FillPercent = 1
-			err = old.ForEach(func(href, base []byte) error {
-				v := items.Get(href)
-				if v == nil {
-					return nil // a base without its item: drop it
-				}
-				it, _, err := decodeItemSeq(href, v)
-				if err != nil {
-					return err
-				}
-				seq, err := bases.NextSequence()
-				if err != nil {
-					return err
-				}
-				// Copies: Put keeps the slices until commit, and the old
-				// bucket's memory goes away with DeleteBucket.
-				if err := bases.Put(seqKey(seq), append([]byte{}, base...)); err != nil {
-					return err
-				}
-				return items.Put(append([]byte{}, href...), encodeItem(it, seq))
-			})
-			if err != nil {
+			if err := migrateCollection2(root.Bucket(name)); err != nil {
 				return fmt.Errorf("collection %s: %w", name, err)
-			}
-			if err := b.DeleteBucket(bucketBaseV1); err != nil {
-				return err
 			}
 		}
 		return nil
@@ -133,4 +98,59 @@ func (s *Store) migrate() error {
 	}
 	s.version = v
 	return nil
+}
+
+func migrateCollection2(b *bolt.Bucket) error {
+	items := b.Bucket(bucketItems)
+	if items == nil {
+		return nil
+	}
+	if old := b.Bucket(bucketBaseV1); old != nil {
+		bases, err := b.CreateBucketIfNotExists(bucketBases)
+		if err != nil {
+			return err
+		}
+		bases.FillPercent = 1
+		err = old.ForEach(func(href, base []byte) error {
+			v := items.Get(href)
+			if v == nil {
+				return nil // a base without its item: drop it
+			}
+			it, _, err := decodeItemSeq(href, v)
+			if err != nil {
+				return err
+			}
+			seq, err := bases.NextSequence()
+			if err != nil {
+				return err
+			}
+			// Copies: Put keeps the slices until commit, and the old
+			// bucket's memory goes away with DeleteBucket.
+			if err := bases.Put(seqKey(seq), append([]byte{}, base...)); err != nil {
+				return err
+			}
+			return items.Put(append([]byte{}, href...), encodeItem(it, seq))
+		})
+		if err != nil {
+			return err
+		}
+		if err := b.DeleteBucket(bucketBaseV1); err != nil {
+			return err
+		}
+	}
+	var sum setsum.Sum
+	err := items.ForEach(func(k, v []byte) error {
+		it, err := decodeItem(k, v)
+		if err != nil {
+			return err
+		}
+		if it.Name != "" {
+			sum.Add(fileRecord(it))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return b.Put(keyFileSum, sum.Bytes())
 }

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/vdird/vdird/internal/setsum"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -64,7 +65,36 @@ var (
 	bucketBases = []byte("bases")
 	// bucketBaseV1 held bases under their href (schema 1).
 	bucketBaseV1 = []byte("base")
+	// keyFileSum holds the setsum of the items' (Name, Fingerprint): what
+	// the folder looks like if nothing changed since it was recorded.
+	keyFileSum = []byte("filesum")
 )
+
+func fileRecord(it Item) []byte {
+	return setsum.FileRecord(it.Name, it.Fingerprint.Size, it.Fingerprint.ModNs, it.Fingerprint.Inode)
+}
+
+// updateFileSum replaces old (if any) by new (if any) in the collection's
+// file sum. An item without a local file (Name "") counts for nothing.
+func updateFileSum(b *bolt.Bucket, old, new *Item) error {
+	if old != nil && new != nil && old.Name == new.Name && old.Fingerprint == new.Fingerprint {
+		return nil
+	}
+	var sum setsum.Sum
+	if v := b.Get(keyFileSum); v != nil {
+		var err error
+		if sum, err = setsum.Parse(v); err != nil {
+			return fmt.Errorf("file sum: %w", err)
+		}
+	}
+	if old != nil && old.Name != "" {
+		sum.Remove(fileRecord(*old))
+	}
+	if new != nil && new.Name != "" {
+		sum.Add(fileRecord(*new))
+	}
+	return b.Put(keyFileSum, sum.Bytes())
+}
 
 func seqKey(seq uint64) []byte {
 	var k [8]byte
@@ -239,6 +269,30 @@ func (s *Store) Items(key string) ([]Item, error) {
 		return nil, fmt.Errorf("items of %s: %w", key, err)
 	}
 	return out, nil
+}
+
+// FileSum returns the setsum of the collection's recorded item files
+// (setsum.FileRecord of each Name and Fingerprint). When a folder's own sum
+// equals it, every item file is exactly as recorded and no other is there.
+// An unknown collection has the empty sum.
+func (s *Store) FileSum(key string) (setsum.Sum, error) {
+	var sum setsum.Sum
+	err := s.db.View(func(btx *bolt.Tx) error {
+		b := btx.Bucket(bucketCollections).Bucket([]byte(key))
+		if b == nil {
+			return nil
+		}
+		if v := b.Get(keyFileSum); v != nil {
+			var err error
+			sum, err = setsum.Parse(v)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return setsum.Sum{}, fmt.Errorf("file sum of %s: %w", key, err)
+	}
+	return sum, nil
 }
 
 // Item returns one item with its Base; ok is false if it is unknown.
@@ -426,11 +480,19 @@ func (tx *Tx) PutItem(it Item) error {
 	}
 	bases.FillPercent = 1 // keys only ever grow: pack pages full
 	key := []byte(it.Href)
-	var oldSeq uint64
+	var (
+		oldSeq uint64
+		old    *Item
+	)
 	if v := items.Get(key); v != nil {
-		if _, s, err := decodeItemSeq(key, v); err == nil {
-			oldSeq = s
+		o, s, err := decodeItemSeq(key, v)
+		if err != nil {
+			return fmt.Errorf("put item %s: %w", it.Href, err)
 		}
+		old, oldSeq = &o, s
+	}
+	if err := updateFileSum(b, old, &it); err != nil {
+		return fmt.Errorf("put item %s: %w", it.Href, err)
 	}
 	var seq uint64
 	switch {
@@ -471,11 +533,16 @@ func (tx *Tx) DeleteItem(href string) error {
 	}
 	key := []byte(href)
 	if v := items.Get(key); v != nil {
-		if _, seq, err := decodeItemSeq(key, v); err == nil && seq != 0 {
-			if bases := b.Bucket(bucketBases); bases != nil {
-				if err := bases.Delete(seqKey(seq)); err != nil {
-					return fmt.Errorf("delete item %s: %w", href, err)
-				}
+		old, seq, err := decodeItemSeq(key, v)
+		if err != nil {
+			return fmt.Errorf("delete item %s: %w", href, err)
+		}
+		if err := updateFileSum(b, &old, nil); err != nil {
+			return fmt.Errorf("delete item %s: %w", href, err)
+		}
+		if bases := b.Bucket(bucketBases); bases != nil && seq != 0 {
+			if err := bases.Delete(seqKey(seq)); err != nil {
+				return fmt.Errorf("delete item %s: %w", href, err)
 			}
 		}
 	}

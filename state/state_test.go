@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vdird/vdird/internal/setsum"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -639,5 +640,62 @@ func TestPutItem_ReplacedAndDeletedBases_DoNotAccumulate(t *testing.T) {
 	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(other) }))
 	if n := count(); n != 0 {
 		t.Fatalf("%d bases left after delete and nil base", n)
+	}
+}
+
+// scratchFileSum computes the file sum from the items, as the folder's own
+// sum would be if every file were as recorded.
+func scratchFileSum(t *testing.T, s *Store, key string) setsum.Sum {
+	t.Helper()
+	items, err := s.Items(key)
+	must(t, err)
+	var sum setsum.Sum
+	for _, it := range items {
+		if it.Name != "" {
+			sum.Add(setsum.FileRecord(it.Name, it.Fingerprint.Size, it.Fingerprint.ModNs, it.Fingerprint.Inode))
+		}
+	}
+	return sum
+}
+
+func TestFileSum_KeptUpToDateByPutAndDelete(t *testing.T) {
+	s, _ := openTemp(t)
+	if sum, err := s.FileSum("k"); err != nil || sum != (setsum.Sum{}) {
+		t.Fatalf("unknown collection: %+v, %v", sum, err)
+	}
+	steps := []func(tx *Tx) error{
+		func(tx *Tx) error { return tx.PutItem(sampleItem("/c/a.ics")) },
+		func(tx *Tx) error { return tx.PutItem(sampleItem("/c/b.ics")) },
+		func(tx *Tx) error { it := sampleItem("/c/a.ics"); it.Fingerprint.ModNs++; return tx.PutItem(it) },
+		func(tx *Tx) error { it := sampleItem("/c/b.ics"); it.Name = "renamed.ics"; return tx.PutItem(it) },
+		func(tx *Tx) error { it := sampleItem("/c/nofile.ics"); it.Name = ""; return tx.PutItem(it) },
+		func(tx *Tx) error { return tx.DeleteItem("/c/a.ics") },
+		func(tx *Tx) error { return tx.DeleteItem("/c/unknown.ics") },
+	}
+	for i, step := range steps {
+		must(t, s.Update("k", step))
+		got, err := s.FileSum("k")
+		must(t, err)
+		if want := scratchFileSum(t, s, "k"); got != want {
+			t.Fatalf("after step %d: sum %+v, from scratch %+v", i, got, want)
+		}
+	}
+	if got, _ := s.FileSum("k"); got.N != 1 {
+		t.Fatalf("%d files counted, want 1", got.N)
+	}
+}
+
+func TestOpen_Schema1File_GetsFileSum(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	a, b := sampleItem("/c/a.ics"), sampleItem("/c/b.ics")
+	b.Name, b.Base = "b.ics", nil
+	writeSchema1(t, path, "k", []Item{a, b})
+	s, err := Open(path)
+	must(t, err)
+	defer s.Close()
+	got, err := s.FileSum("k")
+	must(t, err)
+	if want := scratchFileSum(t, s, "k"); got != want || got.N != 2 {
+		t.Fatalf("migrated sum %+v, want %+v", got, want)
 	}
 }

@@ -13,6 +13,10 @@
 package vdir
 
 import (
+	"io"
+
+	"github.com/vdird/vdird/internal/setsum"
+
 	"golang.org/x/sys/unix"
 
 	"bytes"
@@ -181,6 +185,49 @@ func (d *Dir) List() ([]Entry, error) {
 	// os.ReadDir already sorts, but the order is part of the contract.
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// Sum returns the setsum of the item files List would return (the
+// setsum.FileRecord of each name and fingerprint) and whether temp files
+// left by a crash are present. It reads the folder in chunks and keeps
+// nothing, so a folder of any size costs constant memory: comparing it with
+// the sum state recorded tells "nothing changed" without a listing.
+func (d *Dir) Sum() (sum setsum.Sum, temps bool, err error) {
+	f, err := os.Open(d.path)
+	if err != nil {
+		return setsum.Sum{}, false, fmt.Errorf("sum %s: %w", d.path, err)
+	}
+	defer f.Close()
+	for {
+		des, rerr := f.ReadDir(512)
+		for _, de := range des {
+			name := de.Name()
+			if isTempName(name) && de.Type().IsRegular() {
+				temps = true
+			}
+			if !isItemName(name) || !de.Type().IsRegular() {
+				continue
+			}
+			fi, err := os.Lstat(filepath.Join(d.path, name))
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				return setsum.Sum{}, false, fmt.Errorf("sum %s: %w", d.path, err)
+			}
+			if !fi.Mode().IsRegular() {
+				continue
+			}
+			fp := fingerprintOf(fi)
+			sum.Add(setsum.FileRecord(name, fp.Size, fp.ModNs, fp.Inode))
+		}
+		if errors.Is(rerr, io.EOF) {
+			return sum, temps, nil
+		}
+		if rerr != nil {
+			return setsum.Sum{}, false, fmt.Errorf("sum %s: %w", d.path, rerr)
+		}
+	}
 }
 
 // Stat returns the fingerprint of name. A missing file gives an error
