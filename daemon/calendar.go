@@ -15,6 +15,7 @@ import (
 	"github.com/vdird/vdird/daemon/plan"
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/internal/ics"
+	"github.com/vdird/vdird/internal/setsum"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
@@ -75,11 +76,20 @@ func (p *pass) run(ctx context.Context) error {
 	}
 	p.col = col
 	p.s.Dir, p.s.Calendar = col.Dir, filepath.Base(col.Dir)
-	if existed && p.quietSinceLastPass() {
-		p.e.quietPasses.Add(1)
-		p.e.log.Debug().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Msg("unchanged: ctag and folder sum as recorded")
-		p.s.Unchanged = true
-		return p.finish(col.SyncToken)
+	if existed && p.markersClean() {
+		if sum, ok := p.folderAsRecorded(); ok {
+			if p.cal.CTag != "" && col.CTag == p.cal.CTag {
+				p.e.quietPasses.Add(1)
+				p.e.log.Debug().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Msg("unchanged: ctag and folder sum as recorded")
+				p.s.Unchanged = true
+				return p.finish(col.SyncToken)
+			}
+			if !p.opts.DryRun && p.cal.SupportsSync && col.SyncToken != "" {
+				if done, err := p.scopedDelta(ctx, sum); done || err != nil {
+					return err
+				}
+			}
+		}
 	}
 	items, err := p.e.store.Items(p.key)
 	if err != nil {
@@ -145,19 +155,23 @@ func (p *pass) run(ctx context.Context) error {
 		return err
 	}
 
-	in := plan.Input{
-		LocalMissing: localMissing,
-		Local:        locals,
-		Options: plan.Options{
-			Policy:            p.a.ConflictPolicy,
-			MaxDeleteFraction: p.e.cfg.MaxDeleteFraction,
-			MaxDeleteMin:      p.e.cfg.MaxDeleteMin,
-			AllowMassDelete:   p.opts.AllowMassDelete,
-			ReadOnly:          p.cal.ReadOnly,
-		},
-	}
+	in := plan.Input{LocalMissing: localMissing, Local: locals}
 	for _, it := range items {
 		in.Known = append(in.Known, plan.Known{Href: it.Href, ETag: it.ETag, Name: it.Name, Hash: it.Hash, UID: it.UID})
+	}
+	return p.planAndApply(ctx, in, newToken, existed)
+}
+
+// planAndApply adds the remote side and the options to in, plans, and
+// carries the plan out.
+func (p *pass) planAndApply(ctx context.Context, in plan.Input, newToken string, existed bool) error {
+	col := p.col
+	in.Options = plan.Options{
+		Policy:            p.a.ConflictPolicy,
+		MaxDeleteFraction: p.e.cfg.MaxDeleteFraction,
+		MaxDeleteMin:      p.e.cfg.MaxDeleteMin,
+		AllowMassDelete:   p.opts.AllowMassDelete,
+		ReadOnly:          p.cal.ReadOnly,
 	}
 	for _, href := range sortedKeys(p.remote) {
 		r := plan.Remote{Href: href, ETag: p.remote[href]}
@@ -193,29 +207,30 @@ func (p *pass) run(ctx context.Context) error {
 	return p.finish(newToken)
 }
 
-// quietSinceLastPass tells, without loading the items or listing the
-// folder into memory, that neither side changed since the last clean pass:
-// the server's ctag is the recorded one and the folder's file sum (every
-// item file's name and stat fingerprint) equals the one state keeps for
-// the recorded items. Anything else, including any doubt, means a full
-// pass, which is always right; this only makes an idle poll cost constant
-// memory and no planning.
-func (p *pass) quietSinceLastPass() bool {
+// markersClean tells that the last pass ended without problems and the
+// calendar's properties are as recorded, so a pass may take a shortcut.
+func (p *pass) markersClean() bool {
 	col := p.col
-	if p.cal.CTag == "" || col.CTag != p.cal.CTag || col.LastError != "" ||
-		col.DisplayName != p.cal.DisplayName || col.Color != p.cal.Color || col.ReadOnly != p.cal.ReadOnly {
-		return false
-	}
-	d, err := vdir.Open(col.Dir)
+	return col.LastError == "" && col.DisplayName == p.cal.DisplayName && col.Color == p.cal.Color && col.ReadOnly == p.cal.ReadOnly
+}
+
+// folderAsRecorded tells, without loading the items or listing the folder
+// into memory, that the folder is exactly as state recorded it: its file
+// sum (every item file's name and stat fingerprint) equals the one state
+// keeps, and no crash left temp files. It returns that sum. Any doubt
+// means false, and a full pass, which is always right; with an unchanged
+// ctag this makes an idle poll cost constant memory and no planning.
+func (p *pass) folderAsRecorded() (setsum.Sum, bool) {
+	d, err := vdir.Open(p.col.Dir)
 	if err != nil {
-		return false
+		return setsum.Sum{}, false
 	}
 	sum, temps, err := d.Sum()
 	if err != nil || temps {
-		return false
+		return setsum.Sum{}, false
 	}
 	want, err := p.e.store.FileSum(p.key)
-	return err == nil && sum == want
+	return sum, err == nil && sum == want
 }
 
 // finish records the collection's change markers. They advance only when

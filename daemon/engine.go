@@ -41,6 +41,8 @@ type Engine struct {
 	freshBatchItems int
 	// quietPasses counts passes settled by quietSinceLastPass (tests).
 	quietPasses atomic.Int64
+	// scopedPasses counts passes planned from a delta alone (tests).
+	scopedPasses atomic.Int64
 	// beforeFirstToken, when set, runs just before a fresh download asks
 	// for its first sync-token (tests change the calendar there).
 	beforeFirstToken func()

@@ -61,8 +61,9 @@ type env struct {
 	hook   func(op, href string) error
 	// beforeToken runs before a fresh download asks for its first token.
 	beforeToken func()
-	// quiet is how many calendars the last sync settled by the quick check.
-	quiet int64
+	// quiet is how many calendars the last sync settled by the quick check;
+	// scoped how many it planned from a delta alone.
+	quiet, scoped int64
 }
 
 func newEnv(t *testing.T, kind testserver.Kind) *env {
@@ -100,7 +101,7 @@ func (e *env) sync(opts SyncOptions) []*Summary {
 	eng.afterRemoteWrite = e.hook
 	eng.beforeFirstToken = e.beforeToken
 	sums := eng.Sync(context.Background(), opts)
-	e.quiet = eng.quietPasses.Load()
+	e.quiet, e.scoped = eng.quietPasses.Load(), eng.scopedPasses.Load()
 	return sums
 }
 

@@ -295,6 +295,75 @@ func (s *Store) FileSum(key string) (setsum.Sum, error) {
 	return sum, nil
 }
 
+// ItemsByHref returns the items (without Base) recorded under hrefs;
+// unknown hrefs are left out. It costs one lookup per href, not a scan.
+func (s *Store) ItemsByHref(key string, hrefs []string) (map[string]Item, error) {
+	out := make(map[string]Item, len(hrefs))
+	err := s.db.View(func(btx *bolt.Tx) error {
+		b := btx.Bucket(bucketCollections).Bucket([]byte(key))
+		if b == nil {
+			return nil
+		}
+		items := b.Bucket(bucketItems)
+		if items == nil {
+			return nil
+		}
+		for _, h := range hrefs {
+			v := items.Get([]byte(h))
+			if v == nil {
+				continue
+			}
+			it, err := decodeItem([]byte(h), v)
+			if err != nil {
+				return err
+			}
+			out[h] = it
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("items of %s: %w", key, err)
+	}
+	return out, nil
+}
+
+// ItemsWithUID returns the items (without Base) whose UID is in uids. It
+// reads every record but keeps only the matches, so it costs time, not
+// memory, in the size of the collection.
+func (s *Store) ItemsWithUID(key string, uids map[string]bool) ([]Item, error) {
+	var out []Item
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	err := s.db.View(func(btx *bolt.Tx) error {
+		b := btx.Bucket(bucketCollections).Bucket([]byte(key))
+		if b == nil {
+			return nil
+		}
+		items := b.Bucket(bucketItems)
+		if items == nil {
+			return nil
+		}
+		return items.ForEach(func(k, v []byte) error {
+			// string(uid) in a map index does not allocate. A record that
+			// cannot be read is decoded below, for its error.
+			if uid, ok := recordUID(v); ok && !uids[string(uid)] {
+				return nil
+			}
+			it, err := decodeItem(k, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, it)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("items of %s: %w", key, err)
+	}
+	return out, nil
+}
+
 // Item returns one item with its Base; ok is false if it is unknown.
 func (s *Store) Item(key, href string) (Item, bool, error) {
 	var (

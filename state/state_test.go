@@ -699,3 +699,30 @@ func TestOpen_Schema1File_GetsFileSum(t *testing.T) {
 		t.Fatalf("migrated sum %+v, want %+v", got, want)
 	}
 }
+
+func TestItemsByHrefAndWithUID_OnlyWhatWasAskedFor(t *testing.T) {
+	s, _ := openTemp(t)
+	must(t, s.Update("k", func(tx *Tx) error {
+		for i := 0; i < 50; i++ {
+			it := sampleItem(fmt.Sprintf("/c/%02d.ics", i))
+			it.UID = fmt.Sprint("uid-", i%25) // pairs share a UID
+			if err := tx.PutItem(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	got, err := s.ItemsByHref("k", []string{"/c/03.ics", "/c/nope.ics", "/c/40.ics"})
+	must(t, err)
+	if len(got) != 2 || got["/c/03.ics"].UID != "uid-3" || got["/c/40.ics"].UID != "uid-15" || got["/c/03.ics"].Base != nil {
+		t.Fatalf("ItemsByHref = %+v", got)
+	}
+	items, err := s.ItemsWithUID("k", map[string]bool{"uid-3": true, "uid-99": true})
+	must(t, err)
+	if len(items) != 2 || items[0].Href != "/c/03.ics" || items[1].Href != "/c/28.ics" {
+		t.Fatalf("ItemsWithUID = %+v", items)
+	}
+	if items, err := s.ItemsWithUID("other", map[string]bool{"uid-3": true}); err != nil || len(items) != 0 {
+		t.Fatalf("unknown collection: %v %v", items, err)
+	}
+}

@@ -26,14 +26,14 @@ func Plan(in Input) Result {
 		return refuse(Refusal{Side: NoSide, Known: len(in.Known),
 			Reason: "local folder is missing, not a directory or not mounted: nothing synced (create or mount it; vdird never treats a missing folder as deleted items)"})
 	}
-	if len(in.Known) > 0 && !opts.AllowMassDelete {
-		if len(in.Remote) == 0 {
-			return refuse(Refusal{Side: RemoteSide, Deletes: len(in.Known), Known: len(in.Known),
-				Reason: fmt.Sprintf("the server lists no items but %d were synced before: refusing to delete them locally (run with --allow-mass-delete to confirm)", len(in.Known))})
+	if known, remoteN, localN := sizes(in); known > 0 && !opts.AllowMassDelete {
+		if remoteN == 0 {
+			return refuse(Refusal{Side: RemoteSide, Deletes: known, Known: known,
+				Reason: fmt.Sprintf("the server lists no items but %d were synced before: refusing to delete them locally (run with --allow-mass-delete to confirm)", known)})
 		}
-		if len(in.Local) == 0 {
-			return refuse(Refusal{Side: LocalSide, Deletes: len(in.Known), Known: len(in.Known),
-				Reason: fmt.Sprintf("the local folder is empty but %d items were synced before: refusing to delete them on the server (run with --allow-mass-delete to confirm)", len(in.Known))})
+		if localN == 0 {
+			return refuse(Refusal{Side: LocalSide, Deletes: known, Known: known,
+				Reason: fmt.Sprintf("the local folder is empty but %d items were synced before: refusing to delete them on the server (run with --allow-mass-delete to confirm)", known)})
 		}
 	}
 
@@ -55,7 +55,7 @@ func Plan(in Input) Result {
 				delRemote++
 			}
 		}
-		n := len(p.known)
+		n := max(len(p.known), in.Partial)
 		limit := opts.MaxDeleteFraction * float64(n)
 		if n > opts.MaxDeleteMin && float64(delRemote) > limit {
 			return refuse(Refusal{Side: LocalSide, Deletes: delRemote, Known: n,
@@ -76,6 +76,45 @@ func Plan(in Input) Result {
 }
 
 func refuse(r Refusal) Result { return Result{Refused: &r} }
+
+// sizes returns how many items state, the server and the folder hold. A
+// partial input holds only what changed, so the totals are worked out from
+// Partial and what the input adds or takes away.
+func sizes(in Input) (known, remote, local int) {
+	if in.Partial == 0 {
+		return len(in.Known), len(in.Remote), len(in.Local)
+	}
+	knownHref, knownName := map[string]bool{}, map[string]bool{}
+	for _, k := range in.Known {
+		knownHref[k.Href], knownName[k.Name] = true, true
+	}
+	remote, local = in.Partial, in.Partial
+	seen := map[string]bool{}
+	for _, r := range in.Remote {
+		seen[r.Href] = true
+		if !knownHref[r.Href] {
+			remote++
+		}
+	}
+	for h := range knownHref {
+		if !seen[h] {
+			remote--
+		}
+	}
+	clear(seen)
+	for _, l := range in.Local {
+		seen[l.Name] = true
+		if !knownName[l.Name] {
+			local++
+		}
+	}
+	for n := range knownName {
+		if !seen[n] {
+			local--
+		}
+	}
+	return in.Partial, remote, local
+}
 
 func (o Options) withDefaults() Options {
 	if o.Policy == "" {

@@ -84,6 +84,13 @@ type Input struct {
 	Remote       []Remote
 	LocalMissing bool // collection folder missing / not a dir / unmounted: refuse, whatever AllowMassDelete says
 	Options      Options
+	// Partial, when > 0, says Known, Local and Remote hold only the items
+	// a change listing named, plus every item sharing a UID with them; all
+	// other items are the same on both sides and in state, so they need no
+	// action. Partial is then the number of items the collection holds,
+	// for the mass-delete guard. The empty-side guards, which need whole
+	// listings, do not apply.
+	Partial int
 }
 
 // Kind is what an Action does.

@@ -1,0 +1,92 @@
+package daemon
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/vdird/vdird/internal/testserver"
+)
+
+// TestSync_ScopedPass_RemoteChangesPlannedFromTheDeltaAlone: with the
+// folder as recorded, server changes are planned from the sync-collection
+// delta without loading the calendar, and give what a full pass gives:
+// edits, deletions, an item moved to a new href, and the mass-delete guard.
+// (Neither server keeps two hrefs with one UID, so the UID scan that brings
+// such an item into a scoped plan is covered by plan's
+// TestPlan_Partial_SameActionsAsWholeListing and state's tests only.)
+func TestSync_ScopedPass_RemoteChangesPlannedFromTheDeltaAlone(t *testing.T) {
+	for _, kind := range testserver.All() {
+		t.Run(string(kind), func(t *testing.T) {
+			e := newEnv(t, kind)
+			e.cfg.Accounts[0].Calendars = []string{e.events}
+			const n = 20
+			for i := 0; i < n; i++ {
+				e.srv.Put(t, fmt.Sprintf("%se%02d.ics", e.events, i), event(fmt.Sprintf("e%02d", i), "seeded"))
+			}
+			e.syncOK()
+			scoped := func(what string) *Summary {
+				t.Helper()
+				e.rec.take()
+				s := e.syncOK()[e.events]
+				if e.scoped != 1 {
+					t.Fatalf("%s: not a scoped pass (%+v)", what, s)
+				}
+				return s
+			}
+
+			e.srv.Put(t, e.events+"e01.ics", event("e01", "changed on the phone"))
+			if s := scoped("remote edit"); s.Downloaded != 1 {
+				t.Fatalf("remote edit: %+v", s)
+			}
+			if !bytes.Contains(e.readFile(e.events, "e01.ics"), []byte("changed on the phone")) {
+				t.Fatal("remote edit not in the file")
+			}
+			var methods []string
+			for _, r := range e.rec.take() {
+				methods = append(methods, r.Method)
+			}
+			if got := strings.Join(methods, " "); got != "PROPFIND REPORT REPORT" {
+				t.Fatalf("requests for one remote edit: %s", got)
+			}
+
+			e.srv.Delete(t, e.events+"e02.ics")
+			if s := scoped("remote delete"); s.DeletedLocal != 1 {
+				t.Fatalf("remote delete: %+v", s)
+			}
+
+			// Moved on the server: same UID, new href. The local file is
+			// recorded under the new href: one file for the UID, no upload,
+			// no deletion, no duplicate.
+			body, _ := e.srv.Get(t, e.events+"e03.ics")
+			// (Delete first: both servers keep one href per UID.)
+			e.srv.Delete(t, e.events+"e03.ics")
+			e.srv.Put(t, e.events+"moved.ics", body)
+			if s := scoped("moved"); s.Uploaded != 0 || s.Conflicts != 0 || s.DeletedLocal != 0 {
+				t.Fatalf("moved: %+v", s)
+			}
+			count := 0
+			for _, nm := range e.localNames(e.events) {
+				if bytes.Contains(e.readFile(e.events, nm), []byte("UID:e03\r\n")) {
+					count++
+				}
+			}
+			if count != 1 {
+				t.Fatalf("UID e03 in %d local files after the move", count)
+			}
+
+			// Mass deletion on the server: refused by the guard, nothing lost.
+			for i := 5; i < 18; i++ {
+				e.srv.Delete(t, fmt.Sprintf("%se%02d.ics", e.events, i))
+			}
+			refused := e.sync(SyncOptions{})[0]
+			if e.scoped != 1 || refused.Refused == "" || refused.DeletedLocal != 0 {
+				t.Fatalf("mass delete: scoped=%d %+v", e.scoped, refused)
+			}
+			if len(e.localNames(e.events)) < 15 {
+				t.Fatalf("local files deleted despite the guard: %v", e.localNames(e.events))
+			}
+		})
+	}
+}

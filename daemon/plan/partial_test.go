@@ -1,0 +1,96 @@
+package plan
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+// TestPlan_Partial_SameActionsAsWholeListing: when the local side is
+// unchanged, planning only the hrefs a change listing named (plus every
+// known item sharing a UID with what arrived) gives exactly the actions
+// planning the whole collection gives, refusals included.
+func TestPlan_Partial_SameActionsAsWholeListing(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 2026))
+	for round := 0; round < 3000; round++ {
+		n := 1 + r.IntN(30)
+		var full Input
+		full.Options.Policy = []Policy{ServerWins, LocalWins, KeepBoth}[r.IntN(3)]
+		full.Options.ReadOnly = r.IntN(10) == 0
+		byHref := map[string]Remote{}
+		scope := map[string]bool{}
+		uidOf := func() string { return fmt.Sprint("u", r.IntN(n)) }
+		for i := 0; i < n; i++ {
+			k := Known{Href: fmt.Sprintf("/c/%d.ics", i), ETag: fmt.Sprint("e0-", i), Name: fmt.Sprintf("%d.ics", i), Hash: fmt.Sprint("h0-", i), UID: fmt.Sprint("u", i)}
+			full.Known = append(full.Known, k)
+			full.Local = append(full.Local, Local{Name: k.Name, Hash: k.Hash, UID: k.UID})
+			switch x := r.IntN(10); {
+			case x < 6: // unchanged on the server
+				byHref[k.Href] = Remote{Href: k.Href, ETag: k.ETag}
+			case x < 8: // changed: new content, the same content, or another UID
+				rm := Remote{Href: k.Href, ETag: fmt.Sprint("e1-", i), Hash: fmt.Sprint("h1-", i), UID: k.UID}
+				if r.IntN(4) == 0 {
+					rm.Hash = k.Hash
+				}
+				if r.IntN(8) == 0 {
+					rm.UID = uidOf()
+				}
+				byHref[k.Href] = rm
+				scope[k.Href] = true
+			default: // deleted on the server
+				scope[k.Href] = true
+			}
+		}
+		for j := r.IntN(4); j > 0; j-- { // new on the server, some reusing a UID
+			rm := Remote{Href: fmt.Sprintf("/c/new-%d.ics", j), ETag: "en", Hash: fmt.Sprint("hn-", j), UID: fmt.Sprint("un", j)}
+			if r.IntN(3) == 0 {
+				rm.UID = uidOf()
+			}
+			byHref[rm.Href] = rm
+			scope[rm.Href] = true
+		}
+		for _, rm := range byHref {
+			full.Remote = append(full.Remote, rm)
+		}
+
+		// What the engine gives the planner after a delta: the named hrefs
+		// and every known item sharing a UID with data that arrived.
+		uids := map[string]bool{}
+		for h := range scope {
+			if rm, ok := byHref[h]; ok && rm.UID != "" {
+				uids[rm.UID] = true
+			}
+		}
+		part := Input{Options: full.Options, Partial: n}
+		for i, k := range full.Known {
+			if !scope[k.Href] && !uids[k.UID] {
+				continue
+			}
+			part.Known = append(part.Known, k)
+			part.Local = append(part.Local, full.Local[i])
+			if rm, ok := byHref[k.Href]; ok {
+				part.Remote = append(part.Remote, rm)
+			}
+		}
+		for h := range scope {
+			if rm, ok := byHref[h]; ok && !containsHref(part.Remote, h) {
+				part.Remote = append(part.Remote, rm)
+			}
+		}
+
+		want, got := Plan(full), Plan(part)
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("round %d:\nwhole:   %+v\npartial: %+v\nwhole input %+v\npartial input %+v", round, want, got, full, part)
+		}
+	}
+}
+
+func containsHref(rs []Remote, h string) bool {
+	for _, r := range rs {
+		if r.Href == h {
+			return true
+		}
+	}
+	return false
+}
