@@ -22,25 +22,11 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
-	// 1 → 2: bases move from href keys to append-only sequence keys, each
-	// item record names its base's sequence, and each collection gets the
-	// file sum of its items.
-	func(tx *bolt.Tx) error {
-		var names [][]byte
-		root := tx.Bucket(bucketCollections)
-		if err := root.ForEachBucket(func(name []byte) error {
-			names = append(names, append([]byte{}, name...))
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, name := range names {
-			if err := migrateCollection2(root.Bucket(name)); err != nil {
-				return fmt.Errorf("collection %s: %w", name, err)
-			}
-		}
-		return nil
-	},
+	// 1 → 2: bases move from href keys to append-only sequence keys, and
+	// each item record names its base's sequence.
+	func(tx *bolt.Tx) error { return eachCollection(tx, moveBases) },
+	// 2 → 3: each collection gets the file sum of its items.
+	func(tx *bolt.Tx) error { return eachCollection(tx, computeFileSum) },
 }
 
 // CurrentSchema is the schema version this build writes.
@@ -100,9 +86,30 @@ func (s *Store) migrate() error {
 	return nil
 }
 
-func migrateCollection2(b *bolt.Bucket) error {
+// eachCollection runs fn on every collection bucket.
+func eachCollection(tx *bolt.Tx, fn func(*bolt.Bucket) error) error {
+	var names [][]byte
+	root := tx.Bucket(bucketCollections)
+	if err := root.ForEachBucket(func(name []byte) error {
+		names = append(names, append([]byte{}, name...))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := fn(root.Bucket(name)); err != nil {
+			return fmt.Errorf("collection %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func moveBases(b *bolt.Bucket) error {
 	items := b.Bucket(bucketItems)
 	if items == nil {
+		if b.Bucket(bucketBaseV1) != nil {
+			return b.DeleteBucket(bucketBaseV1) // bases of no item
+		}
 		return nil
 	}
 	if old := b.Bucket(bucketBaseV1); old != nil {
@@ -134,9 +141,15 @@ func migrateCollection2(b *bolt.Bucket) error {
 		if err != nil {
 			return err
 		}
-		if err := b.DeleteBucket(bucketBaseV1); err != nil {
-			return err
-		}
+		return b.DeleteBucket(bucketBaseV1)
+	}
+	return nil
+}
+
+func computeFileSum(b *bolt.Bucket) error {
+	items := b.Bucket(bucketItems)
+	if items == nil {
+		return nil
 	}
 	var sum setsum.Sum
 	err := items.ForEach(func(k, v []byte) error {
