@@ -82,24 +82,3 @@ func decodeItemSeq(k, v []byte) (Item, uint64, error) {
 	}
 	return it, seq, nil
 }
-
-// recordUID returns the UID field of an encoded item without decoding the
-// rest; ok is false for a record it cannot read (the caller then decodes
-// it and gets the error).
-func recordUID(v []byte) (uid []byte, ok bool) {
-	if len(v) == 0 || v[0] != itemFormat {
-		return nil, false
-	}
-	v = v[1:]
-	for i := 0; i < 4; i++ { // ETag, Name, Hash, UID
-		l, n := binary.Uvarint(v)
-		if n <= 0 || uint64(len(v)-n) < l {
-			return nil, false
-		}
-		if i == 3 {
-			return v[n : n+int(l)], true
-		}
-		v = v[n+int(l):]
-	}
-	return nil, false
-}

@@ -27,6 +27,8 @@ var migrations = []func(tx *bolt.Tx) error{
 	func(tx *bolt.Tx) error { return eachCollection(tx, moveBases) },
 	// 2 → 3: each collection gets the file sum of its items.
 	func(tx *bolt.Tx) error { return eachCollection(tx, computeFileSum) },
+	// 3 → 4: each collection gets its UID index.
+	func(tx *bolt.Tx) error { return eachCollection(tx, indexUIDs) },
 }
 
 // CurrentSchema is the schema version this build writes.
@@ -166,4 +168,22 @@ func computeFileSum(b *bolt.Bucket) error {
 		return err
 	}
 	return b.Put(keyFileSum, sum.Bytes())
+}
+
+func indexUIDs(b *bolt.Bucket) error {
+	items := b.Bucket(bucketItems)
+	if items == nil {
+		return nil
+	}
+	idx, err := b.CreateBucketIfNotExists(bucketUIDs)
+	if err != nil {
+		return err
+	}
+	return items.ForEach(func(k, v []byte) error {
+		it, err := decodeItem(k, v)
+		if err != nil {
+			return err
+		}
+		return idx.Put(uidKey(it.UID, it.Href), nil)
+	})
 }

@@ -68,7 +68,37 @@ var (
 	// keyFileSum holds the setsum of the items' (Name, Fingerprint): what
 	// the folder looks like if nothing changed since it was recorded.
 	keyFileSum = []byte("filesum")
+	// bucketUIDs indexes items by UID (schema 4): keys UID NUL href, no
+	// values, so ItemsWithUID looks up instead of scanning every record.
+	bucketUIDs = []byte("uids")
 )
+
+func uidKey(uid, href string) []byte {
+	k := make([]byte, 0, len(uid)+1+len(href))
+	k = append(k, uid...)
+	k = append(k, 0)
+	return append(k, href...)
+}
+
+// updateUIDIndex replaces old's index entry (if any) by new's (if any).
+func updateUIDIndex(b *bolt.Bucket, href string, old, new *Item) error {
+	if old != nil && new != nil && old.UID == new.UID {
+		return nil
+	}
+	idx, err := b.CreateBucketIfNotExists(bucketUIDs)
+	if err != nil {
+		return err
+	}
+	if old != nil {
+		if err := idx.Delete(uidKey(old.UID, href)); err != nil {
+			return err
+		}
+	}
+	if new != nil {
+		return idx.Put(uidKey(new.UID, href), nil)
+	}
+	return nil
+}
 
 func fileRecord(it Item) []byte {
 	return setsum.FileRecord(it.Name, it.Fingerprint.Size, it.Fingerprint.ModNs, it.Fingerprint.Inode)
@@ -327,9 +357,8 @@ func (s *Store) ItemsByHref(key string, hrefs []string) (map[string]Item, error)
 	return out, nil
 }
 
-// ItemsWithUID returns the items (without Base) whose UID is in uids. It
-// reads every record but keeps only the matches, so it costs time, not
-// memory, in the size of the collection.
+// ItemsWithUID returns the items (without Base) whose UID is in uids,
+// looked up in the UID index.
 func (s *Store) ItemsWithUID(key string, uids map[string]bool) ([]Item, error) {
 	var out []Item
 	if len(uids) == 0 {
@@ -340,28 +369,41 @@ func (s *Store) ItemsWithUID(key string, uids map[string]bool) ([]Item, error) {
 		if b == nil {
 			return nil
 		}
-		items := b.Bucket(bucketItems)
-		if items == nil {
+		items, idx := b.Bucket(bucketItems), b.Bucket(bucketUIDs)
+		if items == nil || idx == nil {
 			return nil
 		}
-		return items.ForEach(func(k, v []byte) error {
-			// string(uid) in a map index does not allocate. A record that
-			// cannot be read is decoded below, for its error.
-			if uid, ok := recordUID(v); ok && !uids[string(uid)] {
-				return nil
+		for _, uid := range sortedSet(uids) {
+			prefix := uidKey(uid, "")
+			c := idx.Cursor()
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				href := k[len(prefix):]
+				v := items.Get(href)
+				if v == nil {
+					continue
+				}
+				it, err := decodeItem(href, v)
+				if err != nil {
+					return err
+				}
+				out = append(out, it)
 			}
-			it, err := decodeItem(k, v)
-			if err != nil {
-				return err
-			}
-			out = append(out, it)
-			return nil
-		})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("items of %s: %w", key, err)
 	}
 	return out, nil
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Item returns one item with its Base; ok is false if it is unknown.
@@ -563,6 +605,9 @@ func (tx *Tx) PutItem(it Item) error {
 	if err := updateFileSum(b, old, &it); err != nil {
 		return fmt.Errorf("put item %s: %w", it.Href, err)
 	}
+	if err := updateUIDIndex(b, it.Href, old, &it); err != nil {
+		return fmt.Errorf("put item %s: %w", it.Href, err)
+	}
 	var seq uint64
 	switch {
 	case it.Base == nil:
@@ -607,6 +652,9 @@ func (tx *Tx) DeleteItem(href string) error {
 			return fmt.Errorf("delete item %s: %w", href, err)
 		}
 		if err := updateFileSum(b, &old, nil); err != nil {
+			return fmt.Errorf("delete item %s: %w", href, err)
+		}
+		if err := updateUIDIndex(b, href, &old, nil); err != nil {
 			return fmt.Errorf("delete item %s: %w", href, err)
 		}
 		if bases := b.Bucket(bucketBases); bases != nil && seq != 0 {

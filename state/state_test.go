@@ -597,6 +597,9 @@ func TestOpen_Schema1File_BasesMigratedToSequenceKeys(t *testing.T) {
 	if items, err := s.Items("k"); err != nil || len(items) != 2 {
 		t.Fatalf("Items = %d, %v", len(items), err)
 	}
+	if items, err := s.ItemsWithUID("k", map[string]bool{b.UID: true}); err != nil || len(items) != 1 || items[0].Href != b.Href {
+		t.Fatalf("UID index after migration: %+v, %v", items, err)
+	}
 	must(t, s.db.View(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketCollections).Bucket([]byte("k")).Bucket(bucketBaseV1) != nil {
 			return errors.New("schema-1 base bucket left behind")
@@ -724,5 +727,20 @@ func TestItemsByHrefAndWithUID_OnlyWhatWasAskedFor(t *testing.T) {
 	}
 	if items, err := s.ItemsWithUID("other", map[string]bool{"uid-3": true}); err != nil || len(items) != 0 {
 		t.Fatalf("unknown collection: %v %v", items, err)
+	}
+	// A changed UID and a deletion leave no stale index entries.
+	must(t, s.Update("k", func(tx *Tx) error {
+		it := sampleItem("/c/03.ics")
+		it.UID = "uid-new"
+		if err := tx.PutItem(it); err != nil {
+			return err
+		}
+		return tx.DeleteItem("/c/28.ics")
+	}))
+	if items, err := s.ItemsWithUID("k", map[string]bool{"uid-3": true}); err != nil || len(items) != 0 {
+		t.Fatalf("after UID change and delete: %+v %v", items, err)
+	}
+	if items, err := s.ItemsWithUID("k", map[string]bool{"uid-new": true}); err != nil || len(items) != 1 || items[0].Href != "/c/03.ics" {
+		t.Fatalf("new UID: %+v %v", items, err)
 	}
 }
