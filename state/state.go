@@ -461,6 +461,7 @@ func (s *Store) Update(key string, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("update %s: %w", key, err)
 	}
+	s.dropMapping()
 	return nil
 }
 

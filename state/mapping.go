@@ -1,0 +1,42 @@
+package state
+
+import (
+	"unsafe"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
+)
+
+// dropMappingAbove: state files smaller than this are left alone.
+const dropMappingAbove = 8 << 20
+
+// dropMapping unmaps the pages of the state file that bbolt's read-only
+// mmap touched, keeping the mapping itself. The kernel keeps them cached,
+// so the next read costs a minor fault, not I/O.
+//
+// Why: a pass over a big calendar touches item pages all over the file,
+// and Linux maps 64 KiB around each touched page (fault-around), so after
+// a first download of 100k items the whole 260 MB file counted as vdird's
+// resident memory although the process used 25 MB of heap. Dropping the
+// pages after each write transaction keeps the resident set to what a
+// pass actually works on.
+//
+// It runs inside a read transaction: bbolt remaps the file only under a
+// lock that read transactions hold, so the range cannot move or be reused
+// while madvise runs. MADV_DONTNEED on a shared file mapping drops page
+// table entries only; the data is the file's and stays intact.
+func (s *Store) dropMapping() {
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		size := tx.Size()
+		if size < dropMappingAbove {
+			return nil
+		}
+		// Info().Data is the mapping's address as a uintptr; reading it back
+		// through its own address makes it a pointer again (the mapping is
+		// not Go memory, so the collector does not care).
+		info := tx.DB().Info()
+		base := *(*unsafe.Pointer)(unsafe.Pointer(&info.Data))
+		data := unsafe.Slice((*byte)(base), size)
+		return unix.Madvise(data, unix.MADV_DONTNEED)
+	})
+}
