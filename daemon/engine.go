@@ -43,9 +43,9 @@ type Engine struct {
 	quietPasses atomic.Int64
 	// scopedPasses counts passes planned from a delta alone (tests).
 	scopedPasses atomic.Int64
-	// beforeFirstToken, when set, runs just before a fresh download asks
-	// for its first sync-token (tests change the calendar there).
-	beforeFirstToken func()
+	// afterFirstToken, when set, runs after a fresh download read its first
+	// sync-token and before the data (tests change the calendar there).
+	afterFirstToken func()
 
 	mu       sync.Mutex
 	clients  map[string]*davclient.Client

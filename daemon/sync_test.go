@@ -59,8 +59,11 @@ type env struct {
 	events string // calendar hrefs
 	tasks  string
 	hook   func(op, href string) error
-	// beforeToken runs before a fresh download asks for its first token.
-	beforeToken func()
+	// afterToken runs after a fresh download read its first token;
+	// afterBatch after each of its batches, batchItems long.
+	afterToken func()
+	afterBatch func(done int)
+	batchItems int
 	// quiet is how many calendars the last sync settled by the quick check;
 	// scoped how many it planned from a delta alone.
 	quiet, scoped int64
@@ -99,7 +102,8 @@ func (e *env) sync(opts SyncOptions) []*Summary {
 	eng := NewEngine(e.cfg, store, zerolog.New(io.Discard))
 	eng.HTTPClient = &http.Client{Transport: e.rec}
 	eng.afterRemoteWrite = e.hook
-	eng.beforeFirstToken = e.beforeToken
+	eng.afterFirstToken = e.afterToken
+	eng.afterBatch, eng.freshBatchItems = e.afterBatch, e.batchItems
 	sums := eng.Sync(context.Background(), opts)
 	e.quiet, e.scoped = eng.quietPasses.Load(), eng.scopedPasses.Load()
 	return sums

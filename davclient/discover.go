@@ -256,6 +256,24 @@ func (c *Client) Calendar(ctx context.Context, href string) (Calendar, error) {
 	return cal, nil
 }
 
+// SyncToken reads a collection's current DAV:sync-token (RFC 6578 §4) with
+// a Depth-0 PROPFIND asking for nothing else; "" when the server gives none.
+func (c *Client) SyncToken(ctx context.Context, href string) (string, error) {
+	href, err := c.collHref(href)
+	if err != nil {
+		return "", err
+	}
+	r, err := c.propfind0(ctx, href, `<?xml version="1.0" encoding="utf-8"?>
+<D:propfind xmlns:D="DAV:"><D:prop><D:sync-token/></D:prop></D:propfind>`)
+	if err != nil {
+		return "", err
+	}
+	if t := r.prop(nsDAV, "sync-token"); t != nil {
+		return t.text(), nil
+	}
+	return "", nil
+}
+
 // calendarFrom reads a Calendar from a PROPFIND response; ok is false when
 // the resource is not a calendar collection.
 func calendarFrom(r *msResponse, href string) (Calendar, bool) {

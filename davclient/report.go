@@ -278,55 +278,6 @@ func notFoundProp(r *msResponse, space, local string) bool {
 	return false
 }
 
-// DownloadSync fetches a whole calendar in one RFC 6578 sync-collection
-// REPORT from scratch (empty token) that asks for calendar-data too (the
-// report takes any properties, §3.2): every member streams to fn as with
-// Download, and the answer ends with a sync-token, so the next change costs
-// a delta instead of a full listing. A member answered without data (or
-// with an empty element, as Xandikos 0.2 does) reaches fn with Data == nil:
-// the server will not put calendar-data in this report; truncated reports a 507 on the collection (§3.6): the members
-// given so far are valid, the rest must be listed another way.
-func (c *Client) DownloadSync(ctx context.Context, href string, fn func(Object) error) (token string, truncated bool, err error) {
-	coll, err := c.collHref(href)
-	if err != nil {
-		return "", false, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	body := `<?xml version="1.0" encoding="utf-8"?>
-<D:sync-collection xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:sync-token/><D:sync-level>1</D:sync-level><D:prop><D:getetag/><C:calendar-data/></D:prop></D:sync-collection>`
-	p, resp, err := c.multistatus(ctx, request{method: "REPORT", href: coll, depth: "0", body: []byte(body)}, false)
-	if err != nil {
-		return "", false, err
-	}
-	defer discard(resp)
-	outside, err := eachMember("REPORT", p, resp, coll, func(h string, self bool, r *msResponse) error {
-		switch {
-		case self:
-			truncated = truncated || r.Status == http.StatusInsufficientStorage
-			return nil
-		case (r.Status != 0 && r.Status/100 != 2) || strings.HasSuffix(h, "/"):
-			return nil // gone (404) or a child collection
-		}
-		o, _ := calendarObject(h, r)
-		if len(o.Data) == 0 {
-			// No data, or an empty element as Xandikos 0.2 sends.
-			o = Object{Href: h}
-			if e := r.prop(nsDAV, "getetag"); e != nil {
-				o.ETag = e.text()
-			}
-		}
-		return fn(o)
-	})
-	if err != nil {
-		return "", false, err
-	}
-	if p.SyncToken == "" {
-		return "", false, parseErr("REPORT", resp, fmt.Errorf("%w: sync-collection answer without sync-token", ErrMalformed))
-	}
-	return p.SyncToken, truncated, outsideErr("REPORT", resp, outside)
-}
-
 // SyncCollection runs an RFC 6578 sync-collection REPORT (sync-level 1,
 // asking getetag); token "" is the initial sync. A rejected token (403/409
 // with DAV:valid-sync-token, 409/410, 400) is ErrInvalidSyncToken. Xandikos
