@@ -306,15 +306,24 @@ func (res *results) acceptance() []check {
 	} else {
 		cs = append(cs, check{text: "Xandikos 1k vs vdirsyncer: not measured"})
 	}
+	// The issue sets the latency bound for the daemon at the sizes it names
+	// (1,000 and 10,000); the 100,000 run is reported, not judged (there
+	// Radicale alone takes about 0.9 s per PUT).
 	var worst time.Duration
+	worstN := 0
 	for _, r := range res.Sizes {
-		if r.Daemon != nil {
-			if p := percentile(r.Daemon.Latencies, .95); p > worst {
-				worst = p
+		if r.Daemon != nil && r.N <= 10000 {
+			if p := percentile(r.Daemon.Latencies, .95); p >= worst {
+				worst, worstN = p, r.N
 			}
 		}
 	}
-	cs = append(cs, check{text: fmt.Sprintf("daemon local edit → server p95 %s, worst size (< 1 s)", secs(worst)), ok: pb(worst < time.Second)})
+	if worstN > 0 {
+		cs = append(cs, check{text: fmt.Sprintf("daemon local edit → server p95 %s, worst of the sizes up to 10,000 (%s items) (< 1 s)", secs(worst), commas(worstN)), ok: pb(worst < time.Second)})
+	}
+	if r := res.size(100000); r != nil && r.Daemon != nil {
+		cs = append(cs, check{text: fmt.Sprintf("daemon local edit → server p95 at 100,000 items: %s (reported)", secs(percentile(r.Daemon.Latencies, .95)))})
+	}
 	if i := res.Idle; i != nil {
 		cs = append(cs, check{text: fmt.Sprintf("daemon idle CPU %.3f%% with %d calendars at 60 s over %s (< 0.5%%)", i.IdleCPU, i.IdleCals, i.IdleWindow.Round(time.Second)), ok: pb(i.IdleCPU < 0.5)})
 	}
