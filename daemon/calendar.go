@@ -89,6 +89,10 @@ func (p *pass) run(ctx context.Context) error {
 					return err
 				}
 			}
+		} else if !p.opts.DryRun && p.cal.CTag != "" && col.CTag == p.cal.CTag {
+			if done, err := p.scopedLocal(ctx); done || err != nil {
+				return err
+			}
 		}
 	}
 	items, err := p.e.store.Items(p.key)
@@ -276,35 +280,40 @@ func (p *pass) listLocal() ([]plan.Local, error) {
 	p.usedNames = make(map[string]bool, len(entries))
 	locals := make([]plan.Local, 0, len(entries))
 	for _, en := range entries {
-		p.localFP[en.Name] = en.Fingerprint
-		p.usedNames[en.Name] = true
-		if k, ok := p.byName[en.Name]; ok && sameFP(k.Fingerprint, en.Fingerprint) {
-			locals = append(locals, plan.Local{Name: en.Name, Hash: k.Hash, UID: k.UID})
-			continue
-		}
-		data, fp, err := p.d.Read(en.Name)
-		if err != nil {
-			locals = append(locals, plan.Local{Name: en.Name, Invalid: err.Error()})
-			continue
-		}
-		p.localFP[en.Name] = fp
-		l := plan.Local{Name: en.Name, Hash: vdir.Hash(data)}
-		info, err := ics.Inspect(data)
-		switch {
-		case err != nil:
-			l.Invalid = err.Error()
-		case p.cal.Components != nil && !contains(p.cal.Components, info.Component):
-			l.Invalid = fmt.Sprintf("%s in a calendar that holds only %s", info.Component, strings.Join(p.cal.Components, ", "))
-		default:
-			l.UID = info.UID
-			p.localData[en.Name] = data
-		}
-		if l.Invalid != "" {
-			p.e.log.Error().Str("file", filepath.Join(p.d.Path(), en.Name)).Msg("skipping invalid file: " + l.Invalid)
-		}
-		locals = append(locals, l)
+		locals = append(locals, p.localEntry(en))
 	}
 	return locals, nil
+}
+
+// localEntry is the planner's view of one listed file: taken from state
+// when its fingerprint is as recorded, else read, hashed and validated. It
+// records the file's fingerprint (and bytes, when read and valid).
+func (p *pass) localEntry(en vdir.Entry) plan.Local {
+	p.localFP[en.Name] = en.Fingerprint
+	p.usedNames[en.Name] = true
+	if k, ok := p.byName[en.Name]; ok && sameFP(k.Fingerprint, en.Fingerprint) {
+		return plan.Local{Name: en.Name, Hash: k.Hash, UID: k.UID}
+	}
+	data, fp, err := p.d.Read(en.Name)
+	if err != nil {
+		return plan.Local{Name: en.Name, Invalid: err.Error()}
+	}
+	p.localFP[en.Name] = fp
+	l := plan.Local{Name: en.Name, Hash: vdir.Hash(data)}
+	info, err := ics.Inspect(data)
+	switch {
+	case err != nil:
+		l.Invalid = err.Error()
+	case p.cal.Components != nil && !contains(p.cal.Components, info.Component):
+		l.Invalid = fmt.Sprintf("%s in a calendar that holds only %s", info.Component, strings.Join(p.cal.Components, ", "))
+	default:
+		l.UID = info.UID
+		p.localData[en.Name] = data
+	}
+	if l.Invalid != "" {
+		p.e.log.Error().Str("file", filepath.Join(p.d.Path(), en.Name)).Msg("skipping invalid file: " + l.Invalid)
+	}
+	return l
 }
 
 func sameFP(a state.Fingerprint, b vdir.Fingerprint) bool {

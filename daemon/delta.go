@@ -117,3 +117,119 @@ func (p *pass) scopedDelta(ctx context.Context, folderSum setsum.Sum) (done bool
 	}
 	return true, nil
 }
+
+// scopedLocal runs a pass in which only the folder changed (the ctag is
+// as recorded) by edits and new files, not deletions: the folder is read
+// in chunks, each chunk's names looked up in state, and only the files
+// whose fingerprint moved (plus recorded items sharing a UID with them)
+// are read and planned, so an edit in a calendar of any size costs memory
+// in the size of the change. done is false when it cannot tell (a recorded
+// file is missing, temp files, too many changes): the caller then runs a
+// full pass, which also handles deletions and their guards.
+func (p *pass) scopedLocal(ctx context.Context) (done bool, err error) {
+	if p.d, err = vdir.Open(p.col.Dir); err != nil {
+		return false, nil
+	}
+	recorded, err := p.e.store.FileSum(p.key)
+	if err != nil {
+		return true, err
+	}
+	var (
+		changed      []vdir.Entry              // new files, or recorded ones whose fingerprint moved
+		changedKnown = map[string]state.Item{} // by name
+		seenKnown    int64                     // recorded files found
+		chunk        []vdir.Entry
+	)
+	check := func() error {
+		names := make([]string, len(chunk))
+		for i, e := range chunk {
+			names[i] = e.Name
+		}
+		known, err := p.e.store.ItemsByName(p.key, names)
+		if err != nil {
+			return err
+		}
+		for _, e := range chunk {
+			k, ok := known[e.Name]
+			if ok {
+				seenKnown++
+				if sameFP(k.Fingerprint, e.Fingerprint) {
+					continue
+				}
+				changedKnown[e.Name] = k
+			}
+			if changed = append(changed, e); len(changed) > maxScopedChanges {
+				return errBigDelta
+			}
+		}
+		chunk = chunk[:0]
+		return nil
+	}
+	temps, err := p.d.Each(func(e vdir.Entry) error {
+		if chunk = append(chunk, e); len(chunk) == 512 {
+			return check()
+		}
+		return nil
+	})
+	if err == nil {
+		err = check()
+	}
+	if err != nil && !errors.Is(err, errBigDelta) {
+		return true, err
+	}
+	if err != nil || temps || seenKnown != recorded.N {
+		return false, nil // too big, crash leftovers, or a recorded file is gone
+	}
+
+	p.known = map[string]state.Item{}
+	p.byName = map[string]state.Item{}
+	for _, k := range changedKnown {
+		p.known[k.Href], p.byName[k.Name] = k, k
+	}
+	p.localFP = map[string]vdir.Fingerprint{}
+	p.localData = map[string][]byte{}
+	p.usedNames = map[string]bool{}
+	var in plan.Input
+	uids := map[string]bool{}
+	for _, e := range changed {
+		l := p.localEntry(e)
+		in.Local = append(in.Local, l)
+		if l.UID != "" {
+			uids[l.UID] = true
+		}
+	}
+	// Recorded items sharing a UID with a changed file (a copied file, a
+	// duplicate) are planned with it; their own files are as recorded.
+	same, err := p.e.store.ItemsWithUID(p.key, uids)
+	if err != nil {
+		return true, err
+	}
+	for _, it := range same {
+		if _, ok := p.known[it.Href]; ok {
+			continue
+		}
+		p.known[it.Href] = it
+		if it.Name != "" {
+			p.byName[it.Name] = it
+			if _, listed := p.localFP[it.Name]; !listed {
+				p.localFP[it.Name] = vdir.Fingerprint(it.Fingerprint)
+				p.usedNames[it.Name] = true
+				in.Local = append(in.Local, plan.Local{Name: it.Name, Hash: it.Hash, UID: it.UID})
+			}
+		}
+	}
+	// The server is as recorded (same ctag): each known item is there with
+	// its recorded etag.
+	p.remote = make(map[string]string, len(p.known))
+	for h, it := range p.known {
+		p.remote[h] = it.ETag
+		in.Known = append(in.Known, plan.Known{Href: it.Href, ETag: it.ETag, Name: it.Name, Hash: it.Hash, UID: it.UID})
+	}
+	p.remoteData = map[string]davclient.Object{}
+	p.remoteUID = map[string]string{}
+	in.Partial = int(recorded.N)
+	p.e.log.Debug().Str("calendar", p.s.Calendar).Int("changed", len(changed)).Int("planned", len(in.Known)).
+		Msg("scoped pass from the folder's changed files")
+	p.e.scopedPasses.Add(1)
+	return true, p.planAndApply(ctx, in, p.col.SyncToken, true)
+}

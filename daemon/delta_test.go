@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -86,6 +87,82 @@ func TestSync_ScopedPass_RemoteChangesPlannedFromTheDeltaAlone(t *testing.T) {
 			}
 			if len(e.localNames(e.events)) < 15 {
 				t.Fatalf("local files deleted despite the guard: %v", e.localNames(e.events))
+			}
+		})
+	}
+}
+
+// TestSync_ScopedLocalPass_EditsAndNewFilesFromTheChangedFilesAlone: with
+// the ctag as recorded, local edits and new files are planned from the
+// files whose fingerprint moved; a deleted file or a crash temp file gets a
+// full pass (with its guards).
+func TestSync_ScopedLocalPass_EditsAndNewFilesFromTheChangedFilesAlone(t *testing.T) {
+	for _, kind := range testserver.All() {
+		t.Run(string(kind), func(t *testing.T) {
+			e := newEnv(t, kind)
+			e.cfg.Accounts[0].Calendars = []string{e.events}
+			for i := 0; i < 10; i++ {
+				e.srv.Put(t, fmt.Sprintf("%se%02d.ics", e.events, i), event(fmt.Sprintf("e%02d", i), "seeded"))
+			}
+			e.syncOK()
+			pass := func(what string, wantScoped bool) *Summary {
+				t.Helper()
+				s := e.syncOK()[e.events]
+				if got := e.scoped == 1; got != wantScoped {
+					t.Fatalf("%s: scoped %v, want %v (%+v)", what, got, wantScoped, s)
+				}
+				return s
+			}
+			settle := func() { // our own writes move the ctag: one delta pass, then quiet
+				t.Helper()
+				e.syncOK()
+				if e.syncOK(); e.quiet != 1 {
+					t.Fatal("not quiet after settling")
+				}
+			}
+
+			e.writeFile(e.events, "e01.ics", event("e01", "edited here"))
+			if s := pass("local edit", true); s.Uploaded != 1 {
+				t.Fatalf("local edit: %+v", s)
+			}
+			if body, _ := e.srv.Get(t, e.events+"e01.ics"); !bytes.Contains(body, []byte("edited here")) {
+				t.Fatal("edit not on the server")
+			}
+			settle()
+
+			e.writeFile(e.events, "mine.ics", event("mine", "new here"))
+			if s := pass("new file", true); s.Uploaded != 1 {
+				t.Fatalf("new file: %+v", s)
+			}
+			settle()
+
+			// A copy of an existing file (same UID): planned together with the
+			// item holding that UID, so it is not uploaded as a second one.
+			e.writeFile(e.events, "copy.ics", e.readFile(e.events, "e02.ics"))
+			s := pass("copy", true)
+			if s.Uploaded != 0 {
+				t.Fatalf("a copy with an existing UID was uploaded: %+v", s)
+			}
+			n := 0
+			for _, h := range listHrefs(t, e.srv, e.events) {
+				if body, _ := e.srv.Get(t, h); bytes.Contains(body, []byte("UID:e02\r\n")) {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("UID e02 on the server %d times", n)
+			}
+			if err := os.Remove(e.file(e.events, "copy.ics")); err != nil {
+				t.Fatal(err)
+			}
+			e.syncOK()
+
+			// A deleted file: a full pass (scoped passes never plan deletions).
+			if err := os.Remove(e.file(e.events, "e03.ics")); err != nil {
+				t.Fatal(err)
+			}
+			if s := pass("local delete", false); s.DeletedRemote != 1 {
+				t.Fatalf("local delete: %+v", s)
 			}
 		})
 	}

@@ -29,6 +29,8 @@ var migrations = []func(tx *bolt.Tx) error{
 	func(tx *bolt.Tx) error { return eachCollection(tx, computeFileSum) },
 	// 3 → 4: each collection gets its UID index.
 	func(tx *bolt.Tx) error { return eachCollection(tx, indexUIDs) },
+	// 4 → 5: each collection gets its local file name index.
+	func(tx *bolt.Tx) error { return eachCollection(tx, indexNames) },
 }
 
 // CurrentSchema is the schema version this build writes.
@@ -185,5 +187,26 @@ func indexUIDs(b *bolt.Bucket) error {
 			return err
 		}
 		return idx.Put(uidKey(it.UID, it.Href), nil)
+	})
+}
+
+func indexNames(b *bolt.Bucket) error {
+	items := b.Bucket(bucketItems)
+	if items == nil {
+		return nil
+	}
+	idx, err := b.CreateBucketIfNotExists(bucketNames)
+	if err != nil {
+		return err
+	}
+	return items.ForEach(func(k, v []byte) error {
+		it, err := decodeItem(k, v)
+		if err != nil {
+			return err
+		}
+		if it.Name == "" {
+			return nil
+		}
+		return idx.Put([]byte(it.Name), append([]byte{}, k...))
 	})
 }

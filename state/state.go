@@ -73,6 +73,29 @@ var (
 	bucketUIDs = []byte("uids")
 )
 
+// bucketNames indexes items by local file name (schema 5): name → href.
+var bucketNames = []byte("names")
+
+// updateNameIndex replaces old's name entry (if any) by new's (if any).
+func updateNameIndex(b *bolt.Bucket, href string, old, new *Item) error {
+	if old != nil && new != nil && old.Name == new.Name {
+		return nil
+	}
+	idx, err := b.CreateBucketIfNotExists(bucketNames)
+	if err != nil {
+		return err
+	}
+	if old != nil && old.Name != "" && string(idx.Get([]byte(old.Name))) == href {
+		if err := idx.Delete([]byte(old.Name)); err != nil {
+			return err
+		}
+	}
+	if new != nil && new.Name != "" {
+		return idx.Put([]byte(new.Name), []byte(href))
+	}
+	return nil
+}
+
 func uidKey(uid, href string) []byte {
 	k := make([]byte, 0, len(uid)+1+len(href))
 	k = append(k, uid...)
@@ -357,6 +380,45 @@ func (s *Store) ItemsByHref(key string, hrefs []string) (map[string]Item, error)
 	return out, nil
 }
 
+// ItemsByName returns the items (without Base) recorded with the given
+// local file names, by name; unknown names are left out. One index lookup
+// per name.
+func (s *Store) ItemsByName(key string, names []string) (map[string]Item, error) {
+	out := make(map[string]Item, len(names))
+	err := s.db.View(func(btx *bolt.Tx) error {
+		b := btx.Bucket(bucketCollections).Bucket([]byte(key))
+		if b == nil {
+			return nil
+		}
+		items, idx := b.Bucket(bucketItems), b.Bucket(bucketNames)
+		if items == nil || idx == nil {
+			return nil
+		}
+		for _, n := range names {
+			href := idx.Get([]byte(n))
+			if href == nil {
+				continue
+			}
+			v := items.Get(href)
+			if v == nil {
+				continue
+			}
+			it, err := decodeItem(href, v)
+			if err != nil {
+				return err
+			}
+			if it.Name == n {
+				out[n] = it
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("items of %s: %w", key, err)
+	}
+	return out, nil
+}
+
 // ItemsWithUID returns the items (without Base) whose UID is in uids,
 // looked up in the UID index.
 func (s *Store) ItemsWithUID(key string, uids map[string]bool) ([]Item, error) {
@@ -609,6 +671,9 @@ func (tx *Tx) PutItem(it Item) error {
 	if err := updateUIDIndex(b, it.Href, old, &it); err != nil {
 		return fmt.Errorf("put item %s: %w", it.Href, err)
 	}
+	if err := updateNameIndex(b, it.Href, old, &it); err != nil {
+		return fmt.Errorf("put item %s: %w", it.Href, err)
+	}
 	var seq uint64
 	switch {
 	case it.Base == nil:
@@ -656,6 +721,9 @@ func (tx *Tx) DeleteItem(href string) error {
 			return fmt.Errorf("delete item %s: %w", href, err)
 		}
 		if err := updateUIDIndex(b, href, &old, nil); err != nil {
+			return fmt.Errorf("delete item %s: %w", href, err)
+		}
+		if err := updateNameIndex(b, href, &old, nil); err != nil {
 			return fmt.Errorf("delete item %s: %w", href, err)
 		}
 		if bases := b.Bucket(bucketBases); bases != nil && seq != 0 {

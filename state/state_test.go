@@ -744,3 +744,36 @@ func TestItemsByHrefAndWithUID_OnlyWhatWasAskedFor(t *testing.T) {
 		t.Fatalf("new UID: %+v %v", items, err)
 	}
 }
+
+func TestItemsByName_FollowsRenamesAndDeletes(t *testing.T) {
+	s, _ := openTemp(t)
+	a, b := sampleItem("/c/a.ics"), sampleItem("/c/b.ics")
+	a.Name, b.Name = "a.ics", "b.ics"
+	must(t, s.Update("k", func(tx *Tx) error { must(t, tx.PutItem(a)); return tx.PutItem(b) }))
+	got, err := s.ItemsByName("k", []string{"a.ics", "b.ics", "zz.ics"})
+	must(t, err)
+	if len(got) != 2 || got["a.ics"].Href != a.Href || got["b.ics"].Href != b.Href {
+		t.Fatalf("ItemsByName = %+v", got)
+	}
+	a.Name = "renamed.ics"
+	must(t, s.Update("k", func(tx *Tx) error { must(t, tx.PutItem(a)); return tx.DeleteItem(b.Href) }))
+	got, err = s.ItemsByName("k", []string{"a.ics", "b.ics", "renamed.ics"})
+	must(t, err)
+	if len(got) != 1 || got["renamed.ics"].Href != a.Href {
+		t.Fatalf("after rename and delete: %+v", got)
+	}
+}
+
+func TestOpen_Schema1File_GetsNameIndex(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	a := sampleItem("/c/a.ics")
+	a.Name = "a.ics"
+	writeSchema1(t, path, "k", []Item{a})
+	s, err := Open(path)
+	must(t, err)
+	defer s.Close()
+	got, err := s.ItemsByName("k", []string{"a.ics"})
+	if err != nil || got["a.ics"].Href != a.Href {
+		t.Fatalf("name index after migration: %+v %v", got, err)
+	}
+}

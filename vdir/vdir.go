@@ -189,13 +189,28 @@ func (d *Dir) List() ([]Entry, error) {
 
 // Sum returns the setsum of the item files List would return (the
 // setsum.FileRecord of each name and fingerprint) and whether temp files
-// left by a crash are present. It reads the folder in chunks and keeps
-// nothing, so a folder of any size costs constant memory: comparing it with
-// the sum state recorded tells "nothing changed" without a listing.
+// left by a crash are present. It keeps nothing, so a folder of any size
+// costs constant memory: comparing it with the sum state recorded tells
+// "nothing changed" without a listing.
 func (d *Dir) Sum() (sum setsum.Sum, temps bool, err error) {
+	temps, err = d.Each(func(e Entry) error {
+		sum.Add(setsum.FileRecord(e.Name, e.Fingerprint.Size, e.Fingerprint.ModNs, e.Fingerprint.Inode))
+		return nil
+	})
+	if err != nil {
+		return setsum.Sum{}, false, err
+	}
+	return sum, temps, nil
+}
+
+// Each calls fn for every item file List would return, in directory order,
+// reading the folder in chunks so that nothing grows with its size. It
+// reports whether temp files left by a crash are present. An error from fn
+// stops it and is returned.
+func (d *Dir) Each(fn func(Entry) error) (temps bool, err error) {
 	f, err := os.Open(d.path)
 	if err != nil {
-		return setsum.Sum{}, false, fmt.Errorf("sum %s: %w", d.path, err)
+		return false, fmt.Errorf("list %s: %w", d.path, err)
 	}
 	defer f.Close()
 	for {
@@ -213,19 +228,20 @@ func (d *Dir) Sum() (sum setsum.Sum, temps bool, err error) {
 				if errors.Is(err, fs.ErrNotExist) {
 					continue
 				}
-				return setsum.Sum{}, false, fmt.Errorf("sum %s: %w", d.path, err)
+				return false, fmt.Errorf("list %s: %w", d.path, err)
 			}
 			if !fi.Mode().IsRegular() {
 				continue
 			}
-			fp := fingerprintOf(fi)
-			sum.Add(setsum.FileRecord(name, fp.Size, fp.ModNs, fp.Inode))
+			if err := fn(Entry{Name: name, Fingerprint: fingerprintOf(fi)}); err != nil {
+				return false, err
+			}
 		}
 		if errors.Is(rerr, io.EOF) {
-			return sum, temps, nil
+			return temps, nil
 		}
 		if rerr != nil {
-			return setsum.Sum{}, false, fmt.Errorf("sum %s: %w", d.path, rerr)
+			return false, fmt.Errorf("list %s: %w", d.path, rerr)
 		}
 	}
 }

@@ -94,3 +94,75 @@ func containsHref(rs []Remote, h string) bool {
 	}
 	return false
 }
+
+// TestPlan_PartialLocal_SameActionsAsWholeListing: with the server
+// unchanged and no file deleted, planning only the files whose fingerprint
+// moved and the new ones (plus every known item sharing a UID with them)
+// gives exactly the actions planning everything gives.
+func TestPlan_PartialLocal_SameActionsAsWholeListing(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 2026))
+	for round := 0; round < 3000; round++ {
+		n := 1 + r.IntN(30)
+		var full Input
+		full.Options.Policy = []Policy{ServerWins, LocalWins, KeepBoth}[r.IntN(3)]
+		full.Options.ReadOnly = r.IntN(10) == 0
+		scope := map[string]bool{} // local names
+		for i := 0; i < n; i++ {
+			k := Known{Href: fmt.Sprintf("/c/%d.ics", i), ETag: fmt.Sprint("e0-", i), Name: fmt.Sprintf("%d.ics", i), Hash: fmt.Sprint("h0-", i), UID: fmt.Sprint("u", i)}
+			full.Known = append(full.Known, k)
+			full.Remote = append(full.Remote, Remote{Href: k.Href, ETag: k.ETag})
+			l := Local{Name: k.Name, Hash: k.Hash, UID: k.UID}
+			switch x := r.IntN(10); {
+			case x < 7: // as recorded
+			case x < 9: // fingerprint moved: new content, same content, another UID, or invalid
+				scope[l.Name] = true
+				switch r.IntN(4) {
+				case 0:
+				case 1:
+					l.Hash = fmt.Sprint("h1-", i)
+				case 2:
+					l.Hash, l.UID = fmt.Sprint("h1-", i), fmt.Sprint("u", r.IntN(n))
+				default:
+					l.Hash, l.UID, l.Invalid = fmt.Sprint("h1-", i), "", "no UID"
+				}
+			default:
+				scope[l.Name] = true
+				l.Hash = fmt.Sprint("h1-", i)
+			}
+			full.Local = append(full.Local, l)
+		}
+		for j := r.IntN(4); j > 0; j-- { // new files, some reusing a UID
+			l := Local{Name: fmt.Sprintf("new-%d.ics", j), Hash: fmt.Sprint("hn-", j), UID: fmt.Sprint("un", j)}
+			if r.IntN(3) == 0 {
+				l.UID = fmt.Sprint("u", r.IntN(n))
+			}
+			full.Local = append(full.Local, l)
+			scope[l.Name] = true
+		}
+
+		uids := map[string]bool{}
+		for _, l := range full.Local {
+			if scope[l.Name] && l.UID != "" {
+				uids[l.UID] = true
+			}
+		}
+		part := Input{Options: full.Options, Partial: n}
+		inPart := map[string]bool{}
+		for _, k := range full.Known {
+			if scope[k.Name] || uids[k.UID] {
+				part.Known = append(part.Known, k)
+				part.Remote = append(part.Remote, Remote{Href: k.Href, ETag: k.ETag})
+				inPart[k.Name] = true
+			}
+		}
+		for _, l := range full.Local {
+			if scope[l.Name] || inPart[l.Name] {
+				part.Local = append(part.Local, l)
+			}
+		}
+		want, got := Plan(full), Plan(part)
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("round %d:\nwhole:   %+v\npartial: %+v\nwhole input %+v\npartial input %+v", round, want, got, full, part)
+		}
+	}
+}
