@@ -18,8 +18,8 @@ const dropMappingAbove = 8 << 20
 // and Linux maps 64 KiB around each touched page (fault-around), so after
 // a first download of 100k items the whole 260 MB file counted as vdird's
 // resident memory although the process used 25 MB of heap. Dropping the
-// pages after each write transaction keeps the resident set to what a
-// pass actually works on.
+// pages after each write transaction (and after reads that visit the whole
+// file) keeps the resident set to what a pass actually works on.
 //
 // It runs inside a read transaction: bbolt remaps the file only under a
 // lock that read transactions hold, so the range cannot move or be reused

@@ -321,6 +321,7 @@ func (s *Store) Items(key string) ([]Item, error) {
 	if err != nil {
 		return nil, fmt.Errorf("items of %s: %w", key, err)
 	}
+	s.dropMapping() // every record was read: see dropMapping
 	return out, nil
 }
 
@@ -416,6 +417,9 @@ func (s *Store) ItemsByName(key string, names []string) (map[string]Item, error)
 	if err != nil {
 		return nil, fmt.Errorf("items of %s: %w", key, err)
 	}
+	// Callers look up a whole folder chunk by chunk: drop what each chunk
+	// mapped (see dropMapping).
+	s.dropMapping()
 	return out, nil
 }
 
