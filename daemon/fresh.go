@@ -15,7 +15,7 @@ import (
 // flush and recorded in one state transaction. They bound memory, so a new
 // calendar of any size streams through in constant space.
 const (
-	freshBatchItems = 500
+	freshBatchItems = 250
 	freshBatchBytes = 4 << 20
 )
 
