@@ -161,7 +161,7 @@ func (p *pass) run(ctx context.Context) error {
 
 	in := plan.Input{LocalMissing: localMissing, Local: locals}
 	for _, it := range items {
-		in.Known = append(in.Known, plan.Known{Href: it.Href, ETag: it.ETag, Name: it.Name, Hash: it.Hash, UID: it.UID})
+		in.Known = append(in.Known, knownOf(it))
 	}
 	return p.planAndApply(ctx, in, newToken, existed)
 }

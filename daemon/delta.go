@@ -100,22 +100,15 @@ func (p *pass) scopedDelta(ctx context.Context, folderSum setsum.Sum) (done bool
 	in := plan.Input{Partial: int(folderSum.N)}
 	for _, h := range sortedKeys(p.known) {
 		it := p.known[h]
-		in.Known = append(in.Known, plan.Known{Href: it.Href, ETag: it.ETag, Name: it.Name, Hash: it.Hash, UID: it.UID})
-		if it.Name == "" {
-			continue
+		in.Known = append(in.Known, knownOf(it))
+		if it.Name != "" {
+			in.Local = append(in.Local, p.asRecorded(it))
 		}
-		p.byName[it.Name] = it
-		p.localFP[it.Name] = vdir.Fingerprint(it.Fingerprint)
-		p.usedNames[it.Name] = true
-		in.Local = append(in.Local, plan.Local{Name: it.Name, Hash: it.Hash, UID: it.UID})
 	}
 	p.e.log.Debug().Str("calendar", p.s.Calendar).Int("changed", len(changed)).Int("deleted", len(deleted)).
 		Int("planned", len(in.Known)).Msg("scoped pass from the sync-token delta")
 	p.e.scopedPasses.Add(1)
-	if err := p.planAndApply(ctx, in, token, true); err != nil {
-		return true, err
-	}
-	return true, nil
+	return true, p.planAndApply(ctx, in, token, true)
 }
 
 // scopedLocal runs a pass in which only the folder changed (the ctag is
@@ -209,13 +202,13 @@ func (p *pass) scopedLocal(ctx context.Context) (done bool, err error) {
 			continue
 		}
 		p.known[it.Href] = it
-		if it.Name != "" {
+		if it.Name == "" {
+			continue
+		}
+		if _, listed := p.localFP[it.Name]; listed {
 			p.byName[it.Name] = it
-			if _, listed := p.localFP[it.Name]; !listed {
-				p.localFP[it.Name] = vdir.Fingerprint(it.Fingerprint)
-				p.usedNames[it.Name] = true
-				in.Local = append(in.Local, plan.Local{Name: it.Name, Hash: it.Hash, UID: it.UID})
-			}
+		} else {
+			in.Local = append(in.Local, p.asRecorded(it))
 		}
 	}
 	// The server is as recorded (same ctag): each known item is there with
@@ -223,7 +216,7 @@ func (p *pass) scopedLocal(ctx context.Context) (done bool, err error) {
 	p.remote = make(map[string]string, len(p.known))
 	for h, it := range p.known {
 		p.remote[h] = it.ETag
-		in.Known = append(in.Known, plan.Known{Href: it.Href, ETag: it.ETag, Name: it.Name, Hash: it.Hash, UID: it.UID})
+		in.Known = append(in.Known, knownOf(it))
 	}
 	p.remoteData = map[string]davclient.Object{}
 	p.remoteUID = map[string]string{}
@@ -232,4 +225,18 @@ func (p *pass) scopedLocal(ctx context.Context) (done bool, err error) {
 		Msg("scoped pass from the folder's changed files")
 	p.e.scopedPasses.Add(1)
 	return true, p.planAndApply(ctx, in, p.col.SyncToken, true)
+}
+
+// knownOf is the planner's view of a recorded item.
+func knownOf(it state.Item) plan.Known {
+	return plan.Known{Href: it.Href, ETag: it.ETag, Name: it.Name, Hash: it.Hash, UID: it.UID}
+}
+
+// asRecorded takes a recorded item's file as unchanged (the caller knows
+// it is) into the pass and returns the planner's view of it.
+func (p *pass) asRecorded(it state.Item) plan.Local {
+	p.byName[it.Name] = it
+	p.localFP[it.Name] = vdir.Fingerprint(it.Fingerprint)
+	p.usedNames[it.Name] = true
+	return plan.Local{Name: it.Name, Hash: it.Hash, UID: it.UID}
 }
