@@ -151,16 +151,8 @@ func moveBases(b *bolt.Bucket) error {
 }
 
 func computeFileSum(b *bolt.Bucket) error {
-	items := b.Bucket(bucketItems)
-	if items == nil {
-		return nil
-	}
 	var sum setsum.Sum
-	err := items.ForEach(func(k, v []byte) error {
-		it, err := decodeItem(k, v)
-		if err != nil {
-			return err
-		}
+	err := forEachItem(b, func(it Item) error {
 		if it.Name != "" {
 			sum.Add(fileRecord(it))
 		}
@@ -173,40 +165,24 @@ func computeFileSum(b *bolt.Bucket) error {
 }
 
 func indexUIDs(b *bolt.Bucket) error {
-	items := b.Bucket(bucketItems)
-	if items == nil {
-		return nil
-	}
 	idx, err := b.CreateBucketIfNotExists(bucketUIDs)
 	if err != nil {
 		return err
 	}
-	return items.ForEach(func(k, v []byte) error {
-		it, err := decodeItem(k, v)
-		if err != nil {
-			return err
-		}
+	return forEachItem(b, func(it Item) error {
 		return idx.Put(uidKey(it.UID, it.Href), nil)
 	})
 }
 
 func indexNames(b *bolt.Bucket) error {
-	items := b.Bucket(bucketItems)
-	if items == nil {
-		return nil
-	}
 	idx, err := b.CreateBucketIfNotExists(bucketNames)
 	if err != nil {
 		return err
 	}
-	return items.ForEach(func(k, v []byte) error {
-		it, err := decodeItem(k, v)
-		if err != nil {
-			return err
-		}
+	return forEachItem(b, func(it Item) error {
 		if it.Name == "" {
 			return nil
 		}
-		return idx.Put([]byte(it.Name), append([]byte{}, k...))
+		return idx.Put([]byte(it.Name), []byte(it.Href))
 	})
 }

@@ -265,11 +265,7 @@ func (s *Store) Collection(key string) (Collection, bool, error) {
 		c  Collection
 		ok bool
 	)
-	err := s.db.View(func(btx *bolt.Tx) error {
-		b := btx.Bucket(bucketCollections).Bucket([]byte(key))
-		if b == nil {
-			return nil
-		}
+	err := s.viewCollection(key, func(b *bolt.Bucket) error {
 		var err error
 		c, ok, err = readInfo(b, key)
 		return err
@@ -296,24 +292,40 @@ func readInfo(b *bolt.Bucket, key string) (Collection, bool, error) {
 	return c, true, nil
 }
 
-// Items returns a collection's items sorted by Href, without Base (the
-// fast path for planning). An unknown collection has no items.
-func (s *Store) Items(key string) ([]Item, error) {
-	var out []Item
-	err := s.db.View(func(btx *bolt.Tx) error {
+// viewCollection runs fn in a read transaction on the collection's bucket;
+// for an unknown collection it runs nothing.
+func (s *Store) viewCollection(key string, fn func(b *bolt.Bucket) error) error {
+	return s.db.View(func(btx *bolt.Tx) error {
 		b := btx.Bucket(bucketCollections).Bucket([]byte(key))
 		if b == nil {
 			return nil
 		}
-		items := b.Bucket(bucketItems)
-		if items == nil {
-			return nil
+		return fn(b)
+	})
+}
+
+// forEachItem calls fn with every item record (without Base) of a
+// collection bucket, in href order.
+func forEachItem(b *bolt.Bucket, fn func(Item) error) error {
+	items := b.Bucket(bucketItems)
+	if items == nil {
+		return nil
+	}
+	return items.ForEach(func(k, v []byte) error {
+		it, err := decodeItem(k, v)
+		if err != nil {
+			return err
 		}
-		return items.ForEach(func(k, v []byte) error {
-			it, err := decodeItem(k, v)
-			if err != nil {
-				return err
-			}
+		return fn(it)
+	})
+}
+
+// Items returns a collection's items sorted by Href, without Base (the
+// fast path for planning). An unknown collection has no items.
+func (s *Store) Items(key string) ([]Item, error) {
+	var out []Item
+	err := s.viewCollection(key, func(b *bolt.Bucket) error {
+		return forEachItem(b, func(it Item) error {
 			out = append(out, it)
 			return nil
 		})
@@ -331,11 +343,7 @@ func (s *Store) Items(key string) ([]Item, error) {
 // An unknown collection has the empty sum.
 func (s *Store) FileSum(key string) (setsum.Sum, error) {
 	var sum setsum.Sum
-	err := s.db.View(func(btx *bolt.Tx) error {
-		b := btx.Bucket(bucketCollections).Bucket([]byte(key))
-		if b == nil {
-			return nil
-		}
+	err := s.viewCollection(key, func(b *bolt.Bucket) error {
 		if v := b.Get(keyFileSum); v != nil {
 			var err error
 			sum, err = setsum.Parse(v)
@@ -353,11 +361,7 @@ func (s *Store) FileSum(key string) (setsum.Sum, error) {
 // unknown hrefs are left out. It costs one lookup per href, not a scan.
 func (s *Store) ItemsByHref(key string, hrefs []string) (map[string]Item, error) {
 	out := make(map[string]Item, len(hrefs))
-	err := s.db.View(func(btx *bolt.Tx) error {
-		b := btx.Bucket(bucketCollections).Bucket([]byte(key))
-		if b == nil {
-			return nil
-		}
+	err := s.viewCollection(key, func(b *bolt.Bucket) error {
 		items := b.Bucket(bucketItems)
 		if items == nil {
 			return nil
@@ -386,11 +390,7 @@ func (s *Store) ItemsByHref(key string, hrefs []string) (map[string]Item, error)
 // per name.
 func (s *Store) ItemsByName(key string, names []string) (map[string]Item, error) {
 	out := make(map[string]Item, len(names))
-	err := s.db.View(func(btx *bolt.Tx) error {
-		b := btx.Bucket(bucketCollections).Bucket([]byte(key))
-		if b == nil {
-			return nil
-		}
+	err := s.viewCollection(key, func(b *bolt.Bucket) error {
 		items, idx := b.Bucket(bucketItems), b.Bucket(bucketNames)
 		if items == nil || idx == nil {
 			return nil
@@ -430,11 +430,7 @@ func (s *Store) ItemsWithUID(key string, uids map[string]bool) ([]Item, error) {
 	if len(uids) == 0 {
 		return nil, nil
 	}
-	err := s.db.View(func(btx *bolt.Tx) error {
-		b := btx.Bucket(bucketCollections).Bucket([]byte(key))
-		if b == nil {
-			return nil
-		}
+	err := s.viewCollection(key, func(b *bolt.Bucket) error {
 		items, idx := b.Bucket(bucketItems), b.Bucket(bucketUIDs)
 		if items == nil || idx == nil {
 			return nil
@@ -478,11 +474,7 @@ func (s *Store) Item(key, href string) (Item, bool, error) {
 		it Item
 		ok bool
 	)
-	err := s.db.View(func(btx *bolt.Tx) error {
-		b := btx.Bucket(bucketCollections).Bucket([]byte(key))
-		if b == nil {
-			return nil
-		}
+	err := s.viewCollection(key, func(b *bolt.Bucket) error {
 		var err error
 		it, ok, err = getItem(b, href)
 		return err
