@@ -78,9 +78,9 @@ func (p *pass) run(ctx context.Context) error {
 	p.s.Dir, p.s.Calendar = col.Dir, filepath.Base(col.Dir)
 	if existed && p.markersClean() {
 		if sum, ok := p.folderAsRecorded(); ok {
-			if p.cal.CTag != "" && col.CTag == p.cal.CTag {
+			if p.serverAsRecorded() {
 				p.e.quietPasses.Add(1)
-				p.e.log.Debug().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Msg("unchanged: ctag and folder sum as recorded")
+				p.e.log.Debug().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Msg("unchanged: change marker and folder sum as recorded")
 				p.s.Unchanged = true
 				return p.finish(col.SyncToken)
 			}
@@ -89,7 +89,7 @@ func (p *pass) run(ctx context.Context) error {
 					return err
 				}
 			}
-		} else if !p.opts.DryRun && p.cal.CTag != "" && col.CTag == p.cal.CTag {
+		} else if !p.opts.DryRun && p.serverAsRecorded() {
 			if done, err := p.scopedLocal(ctx); done || err != nil {
 				return err
 			}
@@ -139,7 +139,7 @@ func (p *pass) run(ctx context.Context) error {
 
 	// A calendar seen before whose markers did not move is unchanged even
 	// when it is empty: only a new (or never completed) one is fetched whole.
-	unchanged := existed && p.cal.CTag != "" && col.CTag == p.cal.CTag
+	unchanged := existed && p.serverAsRecorded()
 	if len(items) == 0 && !localMissing && len(locals) == 0 && !p.opts.DryRun && !unchanged {
 		token, err := p.freshDownload(ctx)
 		if err != nil {
@@ -194,7 +194,7 @@ func (p *pass) planAndApply(ctx context.Context, in plan.Input, newToken string,
 		p.s.Planned = res.Actions
 		return nil
 	}
-	if len(res.Actions) == 0 && existed && col.CTag == p.cal.CTag && col.SyncToken == newToken && !p.changedFingerprints() {
+	if len(res.Actions) == 0 && existed && p.serverAsRecorded() && col.SyncToken == newToken && !p.changedFingerprints() {
 		p.s.Unchanged = true
 	}
 	for _, act := range res.Actions {
@@ -209,6 +209,14 @@ func (p *pass) planAndApply(ctx context.Context, in plan.Input, newToken string,
 	}
 	p.refreshFingerprints()
 	return p.finish(newToken)
+}
+
+// serverAsRecorded tells that the calendar's change marker in this pass's
+// listing is the one recorded after the last complete pass: no member was
+// added, changed or removed on the server since.
+func (p *pass) serverAsRecorded() bool {
+	m := p.cal.Marker()
+	return m != "" && p.col.Marker == m
 }
 
 // markersClean tells that the last pass ended without problems and the
@@ -245,7 +253,7 @@ func (p *pass) finish(newToken string) error {
 	col.DisplayName, col.Color, col.ReadOnly = p.cal.DisplayName, p.cal.Color, p.cal.ReadOnly
 	col.LastError = ""
 	if len(p.s.Problems) == 0 && !p.heldRemote {
-		col.CTag, col.SyncToken = p.cal.CTag, newToken
+		col.Marker, col.SyncToken = p.cal.Marker(), newToken
 		col.LastSync = p.e.Now()
 	} else {
 		col.LastError = strings.Join(p.s.Problems, "; ")
@@ -338,7 +346,7 @@ func (p *pass) listRemote(ctx context.Context, haveState bool) (string, error) {
 	p.remoteData = map[string]davclient.Object{}
 	p.remoteUID = map[string]string{}
 	col := p.col
-	if haveState && p.cal.CTag != "" && col.CTag == p.cal.CTag {
+	if haveState && p.serverAsRecorded() {
 		for h, it := range p.known {
 			p.remote[h] = it.ETag
 		}

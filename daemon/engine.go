@@ -43,8 +43,9 @@ type Engine struct {
 	quietPasses atomic.Int64
 	// scopedPasses counts passes planned from a delta alone (tests).
 	scopedPasses atomic.Int64
-	// afterFirstToken, when set, runs after a fresh download read its first
-	// sync-token and before the data (tests change the calendar there).
+	// afterFirstToken, when set, runs when a fresh download holds its first
+	// sync-token (from the listing or its own request) and before the data
+	// (tests change the calendar there).
 	afterFirstToken func()
 
 	mu       sync.Mutex

@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,6 +53,8 @@ type Client struct {
 
 	mu   sync.Mutex
 	home string // cached calendar-home-set
+
+	listCTag atomic.Bool // a listing gave a calendar without sync-token: ask getctag too
 }
 
 const (

@@ -573,3 +573,57 @@ func TestGuardReader_CRInTagAndComment_LeftAlone(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", out, want)
 	}
 }
+
+// An older server (no RFC 6578) lists calendars without DAV:sync-token: the
+// client lists once more asking CS:getctag, and keeps asking for it.
+func TestListCalendars_ServerWithoutSyncToken_FallsBackToCTagOnce(t *testing.T) {
+	var bodies []string
+	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, string(b))
+		ctag := `<cs:getctag/>`
+		if strings.Contains(string(b), "getctag") {
+			ctag = `<cs:getctag>"42"</cs:getctag>`
+		}
+		ms207(w, `<d:multistatus xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/" xmlns:c="urn:ietf:params:xml:ns:caldav">
+<d:response><d:href>/home/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+<d:response><d:href>/home/work/</d:href>
+<d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype>`+ctag+`</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>
+<d:propstat><d:prop><d:sync-token/></d:prop><d:status>HTTP/1.1 404 Not Found</d:status></d:propstat>
+</d:response></d:multistatus>`)
+	})
+	for round := 1; round <= 2; round++ {
+		bodies = nil
+		cals, err := c.ListCalendars(bg(), "/home/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cals) != 1 || cals[0].Marker() != `ctag "42"` || cals[0].SupportsSync {
+			t.Fatalf("round %d: ListCalendars = %+v", round, cals)
+		}
+		want := 2 // the first listing without getctag, then one with it
+		if round == 2 {
+			want = 1
+		}
+		if len(bodies) != want || !strings.Contains(bodies[len(bodies)-1], "getctag") {
+			t.Fatalf("round %d: %d requests, want %d, the last asking getctag: %q", round, len(bodies), want, bodies)
+		}
+	}
+}
+
+func TestCalendarMarker_PrefersSyncTokenAndNamesTheKind(t *testing.T) {
+	for _, tc := range []struct {
+		cal  Calendar
+		want string
+	}{
+		{Calendar{SyncToken: "t1", CTag: "c1"}, "sync-token t1"},
+		{Calendar{CTag: "c1"}, "ctag c1"},
+		{Calendar{}, ""},
+		// A ctag equal to some token's text is still a different marker.
+		{Calendar{CTag: "t1"}, "ctag t1"},
+	} {
+		if got := tc.cal.Marker(); got != tc.want {
+			t.Errorf("%+v.Marker() = %q, want %q", tc.cal, got, tc.want)
+		}
+	}
+}

@@ -165,11 +165,14 @@ type Fingerprint struct {
 
 // Collection is what is remembered about one synced calendar.
 type Collection struct {
-	Key         string // opaque id chosen by the engine, e.g. "account/href"
-	Account     string
-	Href        string
-	Dir         string // local folder path
-	CTag        string // CalendarServer getctag as last observed before a listing
+	Key     string // opaque id chosen by the engine, e.g. "account/href"
+	Account string
+	Href    string
+	Dir     string // local folder path
+	// Marker is the calendar's change marker (davclient.Calendar.Marker:
+	// its sync-token, else its getctag) as the listing showed it before
+	// the last complete pass. Kept under its old JSON name.
+	Marker      string `json:"CTag"`
 	SyncToken   string // RFC 6578 section 4 DAV:sync-token
 	DisplayName string
 	Color       string

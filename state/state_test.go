@@ -31,7 +31,7 @@ func openTemp(t *testing.T) (*Store, string) {
 func sampleCollection(key string) Collection {
 	return Collection{
 		Key: key, Account: "acct", Href: "/dav/u/" + key + "/", Dir: "/home/u/.calendars/" + key,
-		CTag: `"ctag-1"`, SyncToken: "http://radicale.org/ns/sync/1", DisplayName: "Work", Color: "#ff0000",
+		Marker: `ctag "ctag-1"`, SyncToken: "http://radicale.org/ns/sync/1", DisplayName: "Work", Color: "#ff0000",
 		ReadOnly: true, LastSync: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), LastError: "boom",
 	}
 }
@@ -204,7 +204,7 @@ func TestUpdate_FnError_LeavesThisAndOtherCollectionsUnchanged(t *testing.T) {
 	boom := errors.New("boom")
 	err := s.Update("a", func(tx *Tx) error {
 		c, _ := tx.Collection()
-		c.CTag = "changed"
+		c.Marker = "changed"
 		tx.SetCollection(c)
 		tx.PutItem(sampleItem("/2.ics"))
 		tx.DeleteItem("/1.ics")
@@ -213,8 +213,8 @@ func TestUpdate_FnError_LeavesThisAndOtherCollectionsUnchanged(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}
-	if c, _, _ := s.Collection("a"); c.CTag != sampleCollection("a").CTag {
-		t.Fatalf("ctag = %q", c.CTag)
+	if c, _, _ := s.Collection("a"); c.Marker != sampleCollection("a").Marker {
+		t.Fatalf("marker = %q", c.Marker)
 	}
 	afterA, _ := s.Items("a")
 	afterB, _ := s.Items("b")
