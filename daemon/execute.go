@@ -104,6 +104,12 @@ func (p *pass) flush() error {
 	}
 	batch := p.batch
 	p.batch = nil
+	return p.commit(batch...)
+}
+
+// commit runs fns in one state transaction, recording the collection first
+// if this is a new calendar's first commit.
+func (p *pass) commit(batch ...func(*state.Tx) error) error {
 	col := p.col
 	err := p.e.store.Update(p.key, func(tx *state.Tx) error {
 		if _, ok := tx.Collection(); !ok {

@@ -15,7 +15,7 @@ import (
 // flush and recorded in one state transaction. They bound memory, so a new
 // calendar of any size streams through in constant space.
 const (
-	freshBatchItems = 250
+	freshBatchItems = 200
 	freshBatchBytes = 4 << 20
 )
 
@@ -53,48 +53,73 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 	if p.e.afterFirstToken != nil {
 		p.e.afterFirstToken()
 	}
-	// A writer goroutine takes full batches, so parsing the next one
-	// overlaps writing this one; at most two batches are held at a time.
+	// Three stages, each its own goroutine: this one parses and validates,
+	// a file writer puts each full batch on disk with one folder flush,
+	// and a recorder commits the written batches to state. The recorder
+	// only ever sees files that are already durable, and a batch's files
+	// are written while the one before is being recorded.
 	type batch struct {
 		objs []davclient.Object
 		uids []string // UIDs of objs
 	}
 	var (
 		batches   = make(chan batch)
+		written   = make(chan []state.Item)
 		writerOut = make(chan error, 1)
-		writerBad atomic.Bool // the writer failed: stop feeding it
+		recordOut = make(chan error, 1)
+		stopped   atomic.Bool // a later stage failed: stop feeding it
 		problems  []string    // the writer's, merged when it is done
-		total     int
+		total     int         // the recorder's
 	)
 	go func() {
 		var werr error
 		for b := range batches {
-			if werr == nil {
-				var n int
-				if n, werr = p.writeFreshBatch(b.objs, b.uids, &problems); werr != nil {
-					writerBad.Store(true)
-				}
-				total += n
-				if werr == nil && p.e.afterBatch != nil {
-					p.e.afterBatch(total)
-				}
+			if werr != nil {
+				continue
 			}
+			var items []state.Item
+			if items, werr = p.writeFreshBatch(b.objs, b.uids, &problems); werr != nil {
+				stopped.Store(true)
+				continue
+			}
+			written <- items
 		}
+		close(written)
 		writerOut <- werr
 	}()
-	writerDone := false
-	stopWriter := func() error {
-		if writerDone {
+	go func() {
+		var rerr error
+		for items := range written {
+			if rerr != nil {
+				continue
+			}
+			if rerr = p.recordFresh(items); rerr != nil {
+				stopped.Store(true)
+				continue
+			}
+			total += len(items)
+			if p.e.afterBatch != nil {
+				p.e.afterBatch(total)
+			}
+		}
+		recordOut <- rerr
+	}()
+	stagesDone := false
+	stopStages := func() error {
+		if stagesDone {
 			return nil
 		}
-		writerDone = true
+		stagesDone = true
 		close(batches)
-		err := <-writerOut
+		werr, rerr := <-writerOut, <-recordOut
 		p.s.Problems = append(p.s.Problems, problems...)
 		p.s.Downloaded += total
-		return err
+		if werr != nil {
+			return werr
+		}
+		return rerr
 	}
-	defer stopWriter()
+	defer stopStages()
 	var (
 		objs []davclient.Object
 		uids []string
@@ -104,7 +129,7 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 		if len(objs) == 0 {
 			return nil
 		}
-		if writerBad.Load() {
+		if stopped.Load() {
 			return errors.New("writing stopped")
 		}
 		batches <- batch{objs, uids}
@@ -136,21 +161,20 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 	}
 	// What was handed over is written and recorded even when the download
 	// failed: a resumed first sync then fetches only the rest.
-	if werr := stopWriter(); werr != nil {
-		return "", fmt.Errorf("download: %w", werr)
+	if err := stopStages(); err != nil {
+		return "", fmt.Errorf("download: %w", err)
 	}
 	if derr != nil {
 		return "", fmt.Errorf("download: %w", derr)
 	}
-	p.e.log.Info().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Int("items", total).Msg("↓ downloaded new calendar")
+	p.e.log.Info().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Int("items", p.s.Downloaded).Msg("↓ downloaded new calendar")
 	return token, nil
 }
 
 // writeFreshBatch writes one batch of a fresh download with one folder
-// flush and records it in one state transaction. Files that could not be
-// written are reported in problems and not recorded. It returns how many
-// items it recorded.
-func (p *pass) writeFreshBatch(objs []davclient.Object, uids []string, problems *[]string) (int, error) {
+// flush and returns the state items of the files it wrote. Files that could
+// not be written are reported in problems and left out.
+func (p *pass) writeFreshBatch(objs []davclient.Object, uids []string, problems *[]string) ([]state.Item, error) {
 	files := make([]vdir.NewFile, len(objs))
 	for i, o := range objs {
 		// The folder was empty when listed and batches refuse to replace
@@ -160,7 +184,7 @@ func (p *pass) writeFreshBatch(objs []davclient.Object, uids []string, problems 
 	fps, err := p.d.WriteBatch(files)
 	var be *vdir.BatchError
 	if err != nil && !errors.As(err, &be) {
-		return 0, fmt.Errorf("writing %d files: %w", len(files), err)
+		return nil, fmt.Errorf("writing %d files: %w", len(files), err)
 	}
 	items := make([]state.Item, 0, len(objs))
 	for i, o := range objs {
@@ -176,7 +200,13 @@ func (p *pass) writeFreshBatch(objs []davclient.Object, uids []string, problems 
 		items = append(items, state.Item{Href: o.Href, ETag: etag, Name: files[i].Name,
 			Fingerprint: state.Fingerprint(fps[i]), Hash: hash, UID: uids[i], Base: o.Data})
 	}
-	p.batch = append(p.batch, func(tx *state.Tx) error {
+	return items, nil
+}
+
+// recordFresh records written items of a fresh download in one state
+// transaction.
+func (p *pass) recordFresh(items []state.Item) error {
+	return p.commit(func(tx *state.Tx) error {
 		for _, it := range items {
 			if err := tx.PutItem(it); err != nil {
 				return err
@@ -184,8 +214,4 @@ func (p *pass) writeFreshBatch(objs []davclient.Object, uids []string, problems 
 		}
 		return nil
 	})
-	if err := p.flush(); err != nil {
-		return 0, err
-	}
-	return len(items), nil
 }
