@@ -79,6 +79,8 @@ func (r *msResponse) prop(space, local string) *node {
 // does not grow with the number of responses.
 type msParser struct {
 	d         *xml.Decoder
+	g         *guardReader
+	owned     bool // the last CharData token is ours (taken from the stash), not the decoder's buffer
 	depth     int
 	maxObject int64
 	started   bool
@@ -88,16 +90,18 @@ type msParser struct {
 	SyncToken string
 }
 
-func newDecoder(r io.Reader, maxRun int64) *xml.Decoder {
-	d := xml.NewDecoder(newGuardReader(r, maxRun, maxTag))
+func newDecoder(r io.Reader, maxRun int64) (*xml.Decoder, *guardReader) {
+	g := newGuardReader(r, maxRun, maxTag)
+	d := xml.NewDecoder(g)
 	d.Strict = true
-	return d
+	return d, g
 }
 
 func newMSParser(r io.Reader, maxObject int64) *msParser {
 	// A raw text run may be longer than its unescaped value ("&amp;" is 5
 	// bytes for 1); allow for that before the exact cap applies in readNode.
-	return &msParser{d: newDecoder(r, 6*maxObject+maxText), maxObject: maxObject}
+	d, g := newDecoder(r, 6*maxObject+maxText)
+	return &msParser{d: d, g: g, maxObject: maxObject}
 }
 
 // malformed classifies a decoder error: size caps stay ErrTooLarge, syntax
@@ -117,7 +121,9 @@ func malformed(err error) error {
 }
 
 // token returns the next token, enforcing the depth cap and refusing DTDs.
+// Text the guardReader set aside comes back here in place of its marker.
 func (p *msParser) token() (xml.Token, error) {
+	p.owned = false
 	for {
 		t, err := p.d.Token()
 		if err != nil {
@@ -134,6 +140,16 @@ func (p *msParser) token() (xml.Token, error) {
 			p.depth--
 			return t, nil
 		case xml.CharData:
+			if p.g != nil {
+				data, ok, err := p.g.take(tt)
+				if err != nil {
+					return nil, fmt.Errorf("%w: XML syntax error in calendar-data: %v", ErrMalformed, err)
+				}
+				if ok {
+					p.owned = true
+					return xml.CharData(data), nil
+				}
+			}
 			return t, nil
 		case xml.Directive:
 			// A DOCTYPE could declare entities; nothing legitimate needs one.
@@ -331,7 +347,11 @@ func (p *msParser) readNode(start xml.StartElement) (*node, error) {
 			if int64(len(n.Text)+len(tt)) > limit {
 				return nil, fmt.Errorf("%w: <%s> longer than %d bytes", ErrTooLarge, start.Name.Local, limit)
 			}
-			n.Text = append(n.Text, tt...)
+			if n.Text == nil && p.owned {
+				n.Text = tt // a fresh buffer of its own: no copy
+			} else {
+				n.Text = append(n.Text, tt...)
+			}
 		case xml.StartElement:
 			c, err := p.readNode(tt)
 			if err != nil {
@@ -363,7 +383,8 @@ type davError struct {
 
 // parseDAVError reads an error body; ok is false if the body is not a DAV:error.
 func parseDAVError(r io.Reader) (davError, bool) {
-	p := &msParser{d: newDecoder(r, maxText), maxObject: maxText}
+	d, g := newDecoder(r, maxText)
+	p := &msParser{d: d, g: g, maxObject: maxText}
 	for {
 		t, err := p.token()
 		if err != nil {
