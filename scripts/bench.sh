@@ -33,7 +33,7 @@ fi
 bin=$(mktemp -d /tmp/vdird-bench-bin.XXXXXX)
 trap 'rm -rf "$bin"' EXIT
 echo "==> building vdird and the benchmark into $bin" >&2
-go build -o "$bin/vdird" ./cmd/vdird
+CGO_ENABLED=0 go build -o "$bin/vdird" ./cmd/vdird   # as the README builds it
 go build -o "$bin/bench" ./scripts/bench
 exec_args=(--vdird "$bin/vdird")
 "$bin/bench" "${exec_args[@]}" "$@"

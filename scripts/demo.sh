@@ -15,7 +15,7 @@ need curl || install_pkgs curl
 
 work=$(mktemp -d /tmp/vdird-demo.XXXXXX)
 echo "==> building vdird into $work/vdird"
-go build -o "$work/vdird" ./cmd/vdird
+CGO_ENABLED=0 go build -o "$work/vdird" ./cmd/vdird
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 5232)
 mkdir -p "$work/radicale" "$work/calendars"
