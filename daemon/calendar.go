@@ -42,7 +42,7 @@ type pass struct {
 	remoteUID  map[string]string // UIDs of remoteData, read once when it arrived
 	usedNames  map[string]bool
 	batch      []func(*state.Tx) error
-	heldRemote bool // a remote change was not applied: do not advance ctag/sync-token
+	heldRemote bool // a remote change was not applied: do not advance the change marker or sync-token
 }
 
 const pseudoETagPrefix = "vdird-hash:"
@@ -231,7 +231,7 @@ func (p *pass) markersClean() bool {
 // sum (every item file's name and stat fingerprint) equals the one state
 // keeps, and no crash left temp files. It returns that sum. Any doubt
 // means false, and a full pass, which is always right; with an unchanged
-// ctag this makes an idle poll cost constant memory and no planning.
+// change marker this makes an idle poll cost constant memory and no planning.
 func (p *pass) folderAsRecorded() (setsum.Sum, bool) {
 	d, err := vdir.Open(p.col.Dir)
 	if err != nil {
@@ -338,7 +338,7 @@ func contains(list []string, s string) bool {
 }
 
 // listRemote fills p.remote with the server's members and returns the
-// sync-token to record. Cheapest first: unchanged ctag/sync-token → no
+// sync-token to record. Cheapest first: unchanged change marker → no
 // request; sync-collection delta; a first download in one streamed
 // calendar-query with data; otherwise an etag-only calendar-query.
 func (p *pass) listRemote(ctx context.Context, haveState bool) (string, error) {
@@ -453,7 +453,7 @@ func isHTTPStatus(err error) bool {
 // addRemote records a member whose data we hold. Data that is not one
 // valid calendar item is never written locally: the member is reported and
 // left as it was (known etag, or absent if new), and the pass does not
-// advance the ctag, so it is fetched again once the server serves it well.
+// advance the change marker, so it is fetched again once the server serves it well.
 func (p *pass) addRemote(o davclient.Object) {
 	info, err := p.checkRemote(o)
 	if err == nil {

@@ -111,7 +111,7 @@ func (p *pass) scopedDelta(ctx context.Context, folderSum setsum.Sum) (done bool
 	return true, p.planAndApply(ctx, in, token, true)
 }
 
-// scopedLocal runs a pass in which only the folder changed (the ctag is
+// scopedLocal runs a pass in which only the folder changed (the change marker is
 // as recorded) by edits and new files, not deletions: the folder is read
 // in chunks, each chunk's names looked up in state, and only the files
 // whose fingerprint moved (plus recorded items sharing a UID with them)
@@ -211,7 +211,7 @@ func (p *pass) scopedLocal(ctx context.Context) (done bool, err error) {
 			in.Local = append(in.Local, p.asRecorded(it))
 		}
 	}
-	// The server is as recorded (same ctag): each known item is there with
+	// The server is as recorded (same change marker): each known item is there with
 	// its recorded etag.
 	p.remote = make(map[string]string, len(p.known))
 	for h, it := range p.known {

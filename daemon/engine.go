@@ -81,7 +81,7 @@ type Summary struct {
 	// Counts of what the pass did.
 	Downloaded, Uploaded, DeletedLocal, DeletedRemote, Conflicts, Recorded int
 
-	Unchanged bool          // ctag/sync-token unchanged and no local change: nothing listed
+	Unchanged bool          // change marker unchanged and no local change: nothing listed
 	Skipped   []string      // invalid files, read-only edits, duplicate UIDs…
 	Problems  []string      // per-item failures that left that item for the next pass
 	Refused   string        // a safety guard stopped this calendar
