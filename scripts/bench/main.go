@@ -300,7 +300,7 @@ func radicaleSize(cfg config, n int, withVdirsyncer bool) (*sizeResult, error) {
 }
 
 // vdirdSize measures the raw limit and every vdird phase on Radicale into r:
-// the interleaved initial syncs, the server costs, the later sync phases
+// the server costs, the interleaved initial syncs, the later sync phases
 // and the daemon.
 func vdirdSize(cfg config, srv *server, work, cal string, n int, r *sizeResult) error {
 	const u = "vdird"
@@ -313,11 +313,15 @@ func vdirdSize(cfg config, srv *server, work, cal string, n int, r *sizeResult) 
 	if err != nil {
 		return err
 	}
-	if err := initialRepeats(cfg, srv, ctr, t, work, u, cal, n, r); err != nil {
-		return err
-	}
+	// The server costs first: they PUT and DELETE an item, which is a change
+	// (Radicale's sync-token keeps the deleted href in its history, so the
+	// token moves even though the content is back as it was); measured after
+	// the initial sync, the no-change phase would not be one.
 	if r.Costs, err = serverCosts(srv, u, "/"+u+"/", "/"+u+"/"+cal+"/"); err != nil {
 		return fmt.Errorf("server costs: %w", err)
+	}
+	if err := initialRepeats(cfg, srv, ctr, t, work, u, cal, n, r); err != nil {
+		return err
 	}
 	ms, err := syncPhases(cfg, srv, ctr, t, u, cal, n, true)
 	if err != nil {
