@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/vdird/vdird/davclient"
@@ -17,6 +18,11 @@ import (
 const (
 	freshBatchItems = 200
 	freshBatchBytes = 4 << 20
+	// freshWriters batches are written at once: one's files are created
+	// while the other waits for its filesystem flush (measured at 10k
+	// items on Radicale: 1.87–1.95 s against 1.93–2.05 s with one writer;
+	// a third adds memory, not speed).
+	freshWriters = 2
 )
 
 // freshDownload brings a calendar that has no state and an empty local
@@ -53,11 +59,11 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 	if p.e.afterFirstToken != nil {
 		p.e.afterFirstToken()
 	}
-	// Three stages, each its own goroutine: this one parses and validates,
-	// a file writer puts each full batch on disk with one folder flush,
-	// and a recorder commits the written batches to state. The recorder
-	// only ever sees files that are already durable, and a batch's files
-	// are written while the one before is being recorded.
+	// Three stages: this goroutine parses and validates, file writers
+	// (two) put each full batch on disk with one folder flush, and a
+	// recorder commits the written batches to state. The recorder only
+	// ever sees files that are already durable, and batches are written
+	// while earlier ones are being recorded; their order does not matter.
 	type batch struct {
 		objs []davclient.Object
 		uids []string // UIDs of objs
@@ -68,24 +74,44 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 		writerOut = make(chan error, 1)
 		recordOut = make(chan error, 1)
 		stopped   atomic.Bool // a later stage failed: stop feeding it
-		problems  []string    // the writer's, merged when it is done
+		problems  []string    // the writers', merged when they are done
 		total     int         // the recorder's
 	)
+	var (
+		writers sync.WaitGroup
+		wmu     sync.Mutex // guards problems and werrs
+		werrs   []error
+	)
+	for range freshWriters {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			var werr error
+			for b := range batches {
+				if werr != nil {
+					continue
+				}
+				var probs []string
+				items, err := p.writeFreshBatch(b.objs, b.uids, &probs)
+				wmu.Lock()
+				problems = append(problems, probs...)
+				wmu.Unlock()
+				if err != nil {
+					werr = err
+					stopped.Store(true)
+					continue
+				}
+				written <- items
+			}
+			wmu.Lock()
+			werrs = append(werrs, werr)
+			wmu.Unlock()
+		}()
+	}
 	go func() {
-		var werr error
-		for b := range batches {
-			if werr != nil {
-				continue
-			}
-			var items []state.Item
-			if items, werr = p.writeFreshBatch(b.objs, b.uids, &problems); werr != nil {
-				stopped.Store(true)
-				continue
-			}
-			written <- items
-		}
+		writers.Wait()
 		close(written)
-		writerOut <- werr
+		writerOut <- errors.Join(werrs...)
 	}()
 	go func() {
 		var rerr error

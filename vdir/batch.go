@@ -1,13 +1,16 @@
 package vdir
 
 import (
-	"os"
-
-	"golang.org/x/sys/unix"
-
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // batchParallel bounds concurrent temp-file fsyncs in WriteBatch: enough
@@ -40,10 +43,15 @@ func (e *BatchError) Error() string {
 func (e *BatchError) Unwrap() []error { return e.Errs }
 
 // WriteBatch creates many NEW files durably with a single folder fsync,
-// which is what makes downloading a whole calendar fast: each file goes to
-// its own fsynced temp file (up to 4 at a time), then each is linked into
-// place (never replacing an existing entry), then the folder is fsynced
-// once.
+// which is what makes downloading a whole calendar fast: each file is
+// written (up to 4 at a time) to an unnamed file (O_TMPFILE, where the
+// filesystem has it, else a hidden temp file), one flush of the filesystem
+// makes all of them durable, then each is linked into place (never
+// replacing an existing entry) and the folder is fsynced once.
+//
+// An unnamed file costs one directory update (the link) where a temp file
+// costs two (create, rename), and a crash before the link leaves nothing
+// behind: the filesystem frees the inode.
 //
 // The returned slice has one fingerprint per file (zero for failures). A
 // file that already exists (or is named twice) is not written and gets
@@ -53,7 +61,7 @@ func (e *BatchError) Unwrap() []error { return e.Errs }
 func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 	fps := make([]Fingerprint, len(files))
 	errs := make([]error, len(files))
-	tmps := make([]string, len(files))
+	pend := make([]pendingFile, len(files))
 	seen := make(map[string]bool, len(files))
 	for i, f := range files {
 		switch {
@@ -69,6 +77,13 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 		// file for nothing.
 		seen[f.Name] = true
 	}
+	// Whatever is not installed is dropped on return: unnamed files by
+	// closing them, temp files by removing them.
+	defer func() {
+		for i := range pend {
+			pend[i].discard()
+		}
+	}()
 
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -77,12 +92,12 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				tmp, fp, err := d.writeTempSync(files[i].Data, 0, false)
+				p, err := d.writePending(files[i].Data)
 				if err != nil {
 					errs[i] = fmt.Errorf("write %s: %w", files[i].Name, err)
 					continue
 				}
-				tmps[i], fps[i] = tmp, fp
+				pend[i], fps[i] = p, p.fp
 			}
 		}()
 	}
@@ -94,15 +109,10 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 	close(next)
 	wg.Wait()
 
-	// One flush of the filesystem makes every temp file durable before any
-	// is linked into place: a crash leaves either a complete item or an
-	// ignored temp file, never a torn item.
+	// One flush of the filesystem makes every file's content durable before
+	// any is linked into place: a crash leaves either a complete item or
+	// nothing (an unnamed file) or an ignored temp file, never a torn item.
 	if err := d.syncFS(); err != nil {
-		for i := range files {
-			if tmps[i] != "" {
-				os.Remove(tmps[i])
-			}
-		}
 		return make([]Fingerprint, len(files)), fmt.Errorf("write batch: %w", err)
 	}
 	installed := 0
@@ -111,10 +121,12 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 			fps[i] = Fingerprint{}
 			continue
 		}
-		if err := d.install(tmps[i], f.Name, nil); err != nil {
+		fp, err := d.installPending(&pend[i], f.Name, f.Data)
+		if err != nil {
 			errs[i], fps[i] = err, Fingerprint{}
 			continue
 		}
+		fps[i] = fp
 		installed++
 	}
 	if installed > 0 {
@@ -128,6 +140,88 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 		}
 	}
 	return fps, nil
+}
+
+// pendingFile is a written file not yet under its name: an open O_TMPFILE
+// handle (f) or a hidden temp file (tmp).
+type pendingFile struct {
+	f   *os.File
+	tmp string
+	fp  Fingerprint
+}
+
+// discard drops a pending file that was not installed.
+func (p *pendingFile) discard() {
+	if p.f != nil {
+		p.f.Close()
+	}
+	if p.tmp != "" {
+		os.Remove(p.tmp)
+	}
+	*p = pendingFile{}
+}
+
+// writePending writes data to an unnamed file in the folder, or to a hidden
+// temp file where the filesystem (or kernel) has no O_TMPFILE, without
+// fsync: WriteBatch flushes them all at once.
+func (d *Dir) writePending(data []byte) (pendingFile, error) {
+	if !d.noTmpfile.Load() {
+		fd, err := unix.Open(d.path, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+		switch {
+		case err == nil:
+			f := os.NewFile(uintptr(fd), d.path+"/(unnamed)")
+			fail := func(err error) (pendingFile, error) {
+				f.Close()
+				return pendingFile{}, fmt.Errorf("write unnamed file in %s: %w", d.path, err)
+			}
+			if _, err := f.Write(data); err != nil {
+				return fail(err)
+			}
+			fi, err := f.Stat()
+			if err != nil {
+				return fail(err)
+			}
+			return pendingFile{f: f, fp: fingerprintOf(fi)}, nil
+		case errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EISDIR) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS):
+			// No O_TMPFILE here (old kernel, FUSE, NFS…): temp files from now on.
+			d.noTmpfile.Store(true)
+		default:
+			return pendingFile{}, fmt.Errorf("unnamed file in %s: %w", d.path, err)
+		}
+	}
+	tmp, fp, err := d.writeTempSync(data, 0, false)
+	if err != nil {
+		return pendingFile{}, err
+	}
+	return pendingFile{tmp: tmp, fp: fp}, nil
+}
+
+// installPending gives a pending file its name, never replacing an existing
+// entry. An unnamed file is linked through /proc/self/fd; where that
+// fails for another reason than the name being taken (no /proc), data is
+// written again the slow way: temp file, fsync, install.
+func (d *Dir) installPending(p *pendingFile, name string, data []byte) (Fingerprint, error) {
+	fp := p.fp
+	if p.tmp != "" {
+		tmp := p.tmp
+		p.tmp = "" // install removes it whatever happens
+		return fp, d.install(tmp, name, nil)
+	}
+	target := filepath.Join(d.path, name)
+	// The link keeps inode, size and mtime: the fingerprint stays valid.
+	err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(int(p.f.Fd())), unix.AT_FDCWD, target, unix.AT_SYMLINK_FOLLOW)
+	p.discard()
+	switch {
+	case err == nil:
+		return fp, nil
+	case errors.Is(err, fs.ErrExist):
+		return Fingerprint{}, fmt.Errorf("create %s: already exists: %w", name, ErrChanged)
+	}
+	tmp, fp, werr := d.writeTemp(data, 0)
+	if werr != nil {
+		return Fingerprint{}, fmt.Errorf("write %s: link unnamed file: %v; %w", name, err, werr)
+	}
+	return fp, d.install(tmp, name, nil)
 }
 
 // syncFS flushes the filesystem holding the folder (syncfs(2)): one call

@@ -6,10 +6,23 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestWriteBatch_CreatesAll_ExistingAndDuplicateGetErrChanged(t *testing.T) {
-	d := newDir(t)
+	for _, mode := range []string{"unnamed files", "temp files"} {
+		t.Run(mode, func(t *testing.T) {
+			d := newDir(t)
+			if mode == "temp files" {
+				d.noTmpfile.Store(true) // as on a filesystem without O_TMPFILE
+			}
+			testWriteBatchCreatesAll(t, d)
+		})
+	}
+}
+
+func testWriteBatchCreatesAll(t *testing.T, d *Dir) {
 	mustWrite(t, d, "taken.ics", "user's")
 	files := []NewFile{
 		{"a.ics", []byte("A")},
@@ -57,6 +70,35 @@ func TestWriteBatch_CreatesAll_ExistingAndDuplicateGetErrChanged(t *testing.T) {
 	assertNoTemp(t, d)
 	if es, _ := d.List(); len(es) != 23 {
 		t.Fatalf("List has %d entries", len(es))
+	}
+}
+
+// The unnamed-file path is the one taken wherever the filesystem offers
+// O_TMPFILE: a batch leaves no temp file behind at any point, and the
+// fingerprint it returns is the installed file's.
+func TestWriteBatch_TmpfileFilesystem_UsesUnnamedFiles(t *testing.T) {
+	d := newDir(t)
+	fd, err := unix.Open(d.Path(), unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		t.Skipf("the test folder's filesystem has no O_TMPFILE (%v): the temp-file path is tested above", err)
+	}
+	unix.Close(fd)
+	fps, err := d.WriteBatch([]NewFile{{"a.ics", []byte("A")}, {"b.ics", []byte("BB")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.noTmpfile.Load() {
+		t.Fatal("fell back to temp files on a filesystem with O_TMPFILE")
+	}
+	for i, name := range []string{"a.ics", "b.ics"} {
+		fp, err := d.Stat(name)
+		if err != nil || fp != fps[i] {
+			t.Errorf("%s: stat %+v err %v, batch said %+v", name, fp, err, fps[i])
+		}
+	}
+	des, err := os.ReadDir(d.Path())
+	if err != nil || len(des) != 2 {
+		t.Fatalf("folder holds %d entries (%v), want the 2 files only", len(des), err)
 	}
 }
 

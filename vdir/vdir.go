@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -77,7 +78,8 @@ type Entry struct {
 
 // Dir is one collection folder.
 type Dir struct {
-	path string
+	path      string
+	noTmpfile atomic.Bool // O_TMPFILE failed here once: WriteBatch uses temp files
 }
 
 // Open opens an existing collection folder. A symlinked root is allowed: it
