@@ -27,33 +27,11 @@ var errBigDelta = errors.New("delta too big for a scoped pass")
 // truncated, server error): the caller then runs a full pass, which sorts
 // all of that out.
 func (p *pass) scopedDelta(ctx context.Context, folderSum setsum.Sum) (done bool, err error) {
-	changed := map[string]string{} // href → etag
-	var deleted []string
-	token, truncated, err := p.c.SyncCollectionEach(ctx, p.cal.Href, p.col.SyncToken, func(it davclient.Item, gone bool) error {
-		if len(changed)+len(deleted) >= maxScopedChanges {
-			return errBigDelta
-		}
-		if gone {
-			deleted = append(deleted, it.Href)
-			delete(changed, it.Href)
-		} else {
-			changed[it.Href] = it.ETag
-		}
-		return nil
-	})
-	if err != nil || truncated || token == "" {
-		if cerr := ctx.Err(); cerr != nil {
-			return true, cerr
-		}
-		if errors.Is(err, davclient.ErrInvalidSyncToken) {
-			// Straight to a full listing: the token will not work better.
-			p.e.log.Info().Str("calendar", p.s.Calendar).Msg("sync token no longer valid: full listing")
-			p.col.SyncToken = ""
-		} else if err != nil && !errors.Is(err, errBigDelta) {
-			p.e.log.Debug().Str("calendar", p.s.Calendar).Err(err).Msg("delta for a scoped pass failed: full pass")
-		}
-		return false, nil
+	dl, ok, err := p.readDelta(ctx)
+	if err != nil || !ok {
+		return err != nil, err
 	}
+	changed, deleted, token := dl.changed, dl.deleted, dl.token
 	if p.d, err = vdir.Open(p.col.Dir); err != nil {
 		return false, nil
 	}
@@ -111,6 +89,48 @@ func (p *pass) scopedDelta(ctx context.Context, folderSum setsum.Sum) (done bool
 	return true, p.planAndApply(ctx, in, token, true)
 }
 
+// serverDelta is what a sync-collection from the recorded token reported.
+type serverDelta struct {
+	changed map[string]string // href → etag
+	deleted []string
+	token   string // the new token
+}
+
+// readDelta asks the server what changed since the recorded sync-token.
+// ok is false when a scoped pass cannot rely on the answer (token refused,
+// delta too big or truncated, server error): the caller then runs a full
+// pass, which sorts all of that out. err is only the pass's cancellation.
+func (p *pass) readDelta(ctx context.Context) (dl serverDelta, ok bool, err error) {
+	dl.changed = map[string]string{}
+	token, truncated, err := p.c.SyncCollectionEach(ctx, p.cal.Href, p.col.SyncToken, func(it davclient.Item, gone bool) error {
+		if len(dl.changed)+len(dl.deleted) >= maxScopedChanges {
+			return errBigDelta
+		}
+		if gone {
+			dl.deleted = append(dl.deleted, it.Href)
+			delete(dl.changed, it.Href)
+		} else {
+			dl.changed[it.Href] = it.ETag
+		}
+		return nil
+	})
+	if err != nil || truncated || token == "" {
+		if cerr := ctx.Err(); cerr != nil {
+			return dl, false, cerr
+		}
+		if errors.Is(err, davclient.ErrInvalidSyncToken) {
+			// Straight to a full listing: the token will not work better.
+			p.e.log.Info().Str("calendar", p.s.Calendar).Msg("sync token no longer valid: full listing")
+			p.col.SyncToken = ""
+		} else if err != nil && !errors.Is(err, errBigDelta) {
+			p.e.log.Debug().Str("calendar", p.s.Calendar).Err(err).Msg("delta for a scoped pass failed: full pass")
+		}
+		return dl, false, nil
+	}
+	dl.token = token
+	return dl, true, nil
+}
+
 // scopedLocal runs a pass in which only the folder changed (the change marker is
 // as recorded) by edits and new files, not deletions: the folder is read
 // in chunks, each chunk's names looked up in state, and only the files
@@ -123,56 +143,11 @@ func (p *pass) scopedLocal(ctx context.Context) (done bool, err error) {
 	if p.d, err = vdir.Open(p.col.Dir); err != nil {
 		return false, nil
 	}
-	recorded, err := p.e.store.FileSum(p.key)
-	if err != nil {
-		return true, err
+	scan, ok, err := p.scanFolder()
+	if err != nil || !ok {
+		return err != nil, err
 	}
-	var (
-		changed      []vdir.Entry              // new files, or recorded ones whose fingerprint moved
-		changedKnown = map[string]state.Item{} // by name
-		seenKnown    int64                     // recorded files found
-		chunk        []vdir.Entry
-	)
-	check := func() error {
-		names := make([]string, len(chunk))
-		for i, e := range chunk {
-			names[i] = e.Name
-		}
-		known, err := p.e.store.ItemsByName(p.key, names)
-		if err != nil {
-			return err
-		}
-		for _, e := range chunk {
-			k, ok := known[e.Name]
-			if ok {
-				seenKnown++
-				if sameFP(k.Fingerprint, e.Fingerprint) {
-					continue
-				}
-				changedKnown[e.Name] = k
-			}
-			if changed = append(changed, e); len(changed) > maxScopedChanges {
-				return errBigDelta
-			}
-		}
-		chunk = chunk[:0]
-		return nil
-	}
-	temps, err := p.d.Each(func(e vdir.Entry) error {
-		if chunk = append(chunk, e); len(chunk) == 512 {
-			return check()
-		}
-		return nil
-	})
-	if err == nil {
-		err = check()
-	}
-	if err != nil && !errors.Is(err, errBigDelta) {
-		return true, err
-	}
-	if err != nil || temps || seenKnown != recorded.N {
-		return false, nil // too big, crash leftovers, or a recorded file is gone
-	}
+	changed, changedKnown, recorded := scan.changed, scan.changedKnown, scan.recorded
 
 	p.known = map[string]state.Item{}
 	p.byName = map[string]state.Item{}
@@ -225,6 +200,71 @@ func (p *pass) scopedLocal(ctx context.Context) (done bool, err error) {
 		Msg("scoped pass from the folder's changed files")
 	p.e.scopedPasses.Add(1)
 	return true, p.planAndApply(ctx, in, p.col.SyncToken, true)
+}
+
+// folderScan is what scanFolder found in a folder that only gained or
+// changed files since the last pass.
+type folderScan struct {
+	changed      []vdir.Entry          // new files, or recorded ones whose fingerprint moved
+	changedKnown map[string]state.Item // the recorded items of moved files, by name
+	recorded     setsum.Sum            // state's sum of the recorded files
+}
+
+// scanFolder reads the folder (p.d) in chunks and looks each chunk's names
+// up in state, keeping only the files whose fingerprint moved and new ones,
+// so memory follows the change, not the folder. ok is false when a scoped
+// pass cannot tell (a recorded file is missing, temp files, too many
+// changes); err is a state error.
+func (p *pass) scanFolder() (scan folderScan, ok bool, err error) {
+	if scan.recorded, err = p.e.store.FileSum(p.key); err != nil {
+		return scan, false, err
+	}
+	scan.changedKnown = map[string]state.Item{}
+	var (
+		seenKnown int64 // recorded files found
+		chunk     []vdir.Entry
+	)
+	check := func() error {
+		names := make([]string, len(chunk))
+		for i, e := range chunk {
+			names[i] = e.Name
+		}
+		known, err := p.e.store.ItemsByName(p.key, names)
+		if err != nil {
+			return err
+		}
+		for _, e := range chunk {
+			k, ok := known[e.Name]
+			if ok {
+				seenKnown++
+				if sameFP(k.Fingerprint, e.Fingerprint) {
+					continue
+				}
+				scan.changedKnown[e.Name] = k
+			}
+			if scan.changed = append(scan.changed, e); len(scan.changed) > maxScopedChanges {
+				return errBigDelta
+			}
+		}
+		chunk = chunk[:0]
+		return nil
+	}
+	temps, err := p.d.Each(func(e vdir.Entry) error {
+		if chunk = append(chunk, e); len(chunk) == 512 {
+			return check()
+		}
+		return nil
+	})
+	if err == nil {
+		err = check()
+	}
+	if err != nil && !errors.Is(err, errBigDelta) {
+		return scan, false, err
+	}
+	if err != nil || temps || seenKnown != scan.recorded.N {
+		return scan, false, nil // too big, crash leftovers, or a recorded file is gone
+	}
+	return scan, true, nil
 }
 
 // knownOf is the planner's view of a recorded item.
