@@ -93,6 +93,10 @@ func (p *pass) run(ctx context.Context) error {
 			if done, err := p.scopedLocal(ctx); done || err != nil {
 				return err
 			}
+		} else if !p.opts.DryRun && p.cal.SupportsSync && col.SyncToken != "" {
+			if done, err := p.scopedBoth(ctx); done || err != nil {
+				return err
+			}
 		}
 	}
 	items, err := p.e.store.Items(p.key)

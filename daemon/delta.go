@@ -202,6 +202,106 @@ func (p *pass) scopedLocal(ctx context.Context) (done bool, err error) {
 	return true, p.planAndApply(ctx, in, p.col.SyncToken, true)
 }
 
+// scopedBoth runs a pass in which both sides changed since the last one:
+// the folder only gained or changed files (scanFolder), and the server
+// offers a delta from the recorded sync-token. What is planned is the
+// union of both scopes: the moved files, the members the delta names, and
+// recorded items sharing a UID with anything that arrived on either side.
+// Every other recorded item is unchanged on both sides (its file was seen
+// with its recorded fingerprint, and the delta does not name it), so a
+// daemon that uploads a burst of edits while the server also changes does
+// not load a whole calendar per poll. done is false when either side
+// cannot be scoped: the caller then runs a full pass.
+func (p *pass) scopedBoth(ctx context.Context) (done bool, err error) {
+	if p.d, err = vdir.Open(p.col.Dir); err != nil {
+		return false, nil
+	}
+	scan, ok, err := p.scanFolder()
+	if err != nil || !ok {
+		return err != nil, err
+	}
+	dl, ok, err := p.readDelta(ctx)
+	if err != nil || !ok {
+		return err != nil, err
+	}
+
+	p.known = map[string]state.Item{}
+	p.byName = map[string]state.Item{}
+	for _, k := range scan.changedKnown {
+		p.known[k.Href], p.byName[k.Name] = k, k
+	}
+	named, err := p.e.store.ItemsByHref(p.key, append(sortedKeys(dl.changed), dl.deleted...))
+	if err != nil {
+		return true, err
+	}
+	for h, it := range named {
+		p.known[h] = it
+	}
+	// The server: each known item as recorded unless the delta says
+	// otherwise, plus what the delta adds.
+	p.remote = make(map[string]string, len(p.known)+len(dl.changed))
+	for h, it := range p.known {
+		p.remote[h] = it.ETag
+	}
+	for _, h := range dl.deleted {
+		delete(p.remote, h)
+	}
+	for h, etag := range dl.changed {
+		p.remote[h] = etag
+	}
+	p.remoteData = map[string]davclient.Object{}
+	p.remoteUID = map[string]string{}
+	if err := p.fetchChanged(ctx); err != nil {
+		return true, err
+	}
+
+	// The folder: the moved and new files as they are now.
+	p.localFP = map[string]vdir.Fingerprint{}
+	p.localData = map[string][]byte{}
+	p.usedNames = map[string]bool{}
+	var in plan.Input
+	uids := map[string]bool{}
+	for _, e := range scan.changed {
+		l := p.localEntry(e)
+		in.Local = append(in.Local, l)
+		if l.UID != "" {
+			uids[l.UID] = true
+		}
+	}
+	for _, u := range p.remoteUID {
+		uids[u] = true
+	}
+	// A UID that arrived on either side may also belong to a recorded item
+	// neither side named (a moved or copied item, a duplicate): it is
+	// planned too, unchanged on both sides.
+	same, err := p.e.store.ItemsWithUID(p.key, uids)
+	if err != nil {
+		return true, err
+	}
+	for _, it := range same {
+		if _, ok := p.known[it.Href]; !ok {
+			p.known[it.Href] = it
+			p.remote[it.Href] = it.ETag
+		}
+	}
+	// Every known item whose file did not move is as recorded.
+	for _, h := range sortedKeys(p.known) {
+		it := p.known[h]
+		in.Known = append(in.Known, knownOf(it))
+		if it.Name == "" {
+			continue
+		}
+		if _, listed := p.localFP[it.Name]; !listed {
+			in.Local = append(in.Local, p.asRecorded(it))
+		}
+	}
+	in.Partial = int(scan.recorded.N)
+	p.e.log.Debug().Str("calendar", p.s.Calendar).Int("files", len(scan.changed)).Int("changed", len(dl.changed)).
+		Int("deleted", len(dl.deleted)).Int("planned", len(in.Known)).Msg("scoped pass from the changed files and the sync-token delta")
+	p.e.scopedPasses.Add(1)
+	return true, p.planAndApply(ctx, in, dl.token, true)
+}
+
 // folderScan is what scanFolder found in a folder that only gained or
 // changed files since the last pass.
 type folderScan struct {

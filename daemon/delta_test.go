@@ -167,3 +167,103 @@ func TestSync_ScopedLocalPass_EditsAndNewFilesFromTheChangedFilesAlone(t *testin
 		})
 	}
 }
+
+// TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes: when the
+// folder gained or changed files and the server changed too, the pass is
+// planned from the changed files and the sync-collection delta together,
+// and gives what a full pass gives: uploads, downloads, a remote deletion,
+// a conflict (server-wins: the local version kept in a conflict copy), the
+// mass-delete guard; a local deletion still gets a full pass.
+func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.T) {
+	for _, kind := range testserver.All() {
+		t.Run(string(kind), func(t *testing.T) {
+			e := newEnv(t, kind)
+			e.cfg.Accounts[0].Calendars = []string{e.events}
+			const n = 20
+			for i := 0; i < n; i++ {
+				e.srv.Put(t, fmt.Sprintf("%se%02d.ics", e.events, i), event(fmt.Sprintf("e%02d", i), "seeded"))
+			}
+			e.syncOK()
+			pass := func(what string, wantScoped bool) *Summary {
+				t.Helper()
+				s := e.sync(SyncOptions{})[0]
+				if got := e.scoped == 1; got != wantScoped {
+					t.Fatalf("%s: scoped %v, want %v (%+v)", what, got, wantScoped, s)
+				}
+				return s
+			}
+			settle := func() { // our own writes move the token: one delta pass, then quiet
+				t.Helper()
+				e.syncOK()
+				if e.syncOK(); e.quiet != 1 {
+					t.Fatal("not quiet after settling")
+				}
+			}
+
+			// Both sides at once, on different items.
+			e.writeFile(e.events, "e01.ics", event("e01", "edited here"))
+			e.writeFile(e.events, "mine.ics", event("mine", "new here"))
+			e.srv.Put(t, e.events+"e05.ics", event("e05", "edited on the phone"))
+			e.srv.Delete(t, e.events+"e06.ics")
+			e.srv.Put(t, e.events+"phone.ics", event("phone", "new on the phone"))
+			s := pass("both sides", true)
+			if s.Uploaded != 2 || s.Downloaded != 2 || s.DeletedLocal != 1 || s.DeletedRemote != 0 || s.Conflicts != 0 || len(s.Problems) != 0 {
+				t.Fatalf("both sides: %+v", s)
+			}
+			for href, want := range map[string]string{"e01.ics": "edited here", "e05.ics": "edited on the phone"} {
+				if body, _ := e.srv.Get(t, e.events+href); !bytes.Contains(body, []byte(want)) {
+					t.Fatalf("server %s lacks %q", href, want)
+				}
+			}
+			if !bytes.Contains(e.readFile(e.events, "e05.ics"), []byte("edited on the phone")) {
+				t.Fatal("remote edit not in the file")
+			}
+			if _, err := os.Stat(e.file(e.events, "e06.ics")); !os.IsNotExist(err) {
+				t.Fatalf("remotely deleted item still in the folder (%v)", err)
+			}
+			got := 0
+			for _, nm := range e.localNames(e.events) {
+				if bytes.Contains(e.readFile(e.events, nm), []byte("new on the phone")) {
+					got++
+				}
+			}
+			if got != 1 {
+				t.Fatalf("the phone's new item is in %d local files", got)
+			}
+			settle()
+
+			// The same item changed on both sides: a conflict, nothing lost.
+			e.writeFile(e.events, "e07.ics", event("e07", "mine"))
+			e.srv.Put(t, e.events+"e07.ics", event("e07", "phone"))
+			if s := pass("same item", true); s.Conflicts != 1 {
+				t.Fatalf("same item: %+v", s)
+			}
+			if !bytes.Contains(e.readFile(e.events, "e07.ics"), []byte("phone")) {
+				t.Fatal("server-wins: the file should hold the server version")
+			}
+			kept := false
+			for _, nm := range e.localNames(e.events) {
+				if strings.HasPrefix(nm, "e07.ics.conflict-") && bytes.Contains(e.readFile(e.events, nm), []byte("mine")) {
+					kept = true
+				}
+			}
+			if !kept {
+				t.Fatalf("the local version of e07 is lost: %v", e.localNames(e.events))
+			}
+			settle()
+
+			// A mass deletion on the server with a local edit: refused as a
+			// whole, nothing deleted, the edit waits.
+			e.writeFile(e.events, "e02.ics", event("e02", "edited while the phone deleted"))
+			for i := 8; i < 19; i++ {
+				e.srv.Delete(t, fmt.Sprintf("%se%02d.ics", e.events, i))
+			}
+			if s := pass("mass delete", true); s.Refused == "" || s.DeletedLocal != 0 {
+				t.Fatalf("mass delete: %+v", s)
+			}
+			if len(e.localNames(e.events)) < n {
+				t.Fatalf("local files deleted despite the guard: %v", e.localNames(e.events))
+			}
+		})
+	}
+}
