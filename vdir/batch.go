@@ -142,6 +142,10 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 	return fps, nil
 }
 
+// procFD names an open file descriptor as a path linkat can follow (a
+// variable so tests can take /proc away).
+var procFD = "/proc/self/fd/"
+
 // pendingFile is a written file not yet under its name: an open O_TMPFILE
 // handle (f) or a hidden temp file (tmp).
 type pendingFile struct {
@@ -209,7 +213,7 @@ func (d *Dir) installPending(p *pendingFile, name string, data []byte) (Fingerpr
 	}
 	target := filepath.Join(d.path, name)
 	// The link keeps inode, size and mtime: the fingerprint stays valid.
-	err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(int(p.f.Fd())), unix.AT_FDCWD, target, unix.AT_SYMLINK_FOLLOW)
+	err := unix.Linkat(unix.AT_FDCWD, procFD+strconv.Itoa(int(p.f.Fd())), unix.AT_FDCWD, target, unix.AT_SYMLINK_FOLLOW)
 	p.discard()
 	switch {
 	case err == nil:

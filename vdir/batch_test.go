@@ -102,6 +102,31 @@ func TestWriteBatch_TmpfileFilesystem_UsesUnnamedFiles(t *testing.T) {
 	}
 }
 
+// Without /proc an unnamed file cannot be linked: each file is written
+// again the slow way (temp file, fsync, rename) and nothing is lost.
+func TestWriteBatch_NoProc_FallsBackPerFile(t *testing.T) {
+	d := newDir(t)
+	defer func(old string) { procFD = old }(procFD)
+	procFD = filepath.Join(t.TempDir(), "no-proc") + "/"
+	mustWrite(t, d, "taken.ics", "user's")
+	files := []NewFile{{"a.ics", []byte("A")}, {"taken.ics", []byte("server")}, {"b.ics", []byte("BB")}}
+	fps, err := d.WriteBatch(files)
+	var be *BatchError
+	if !errors.As(err, &be) || be.Errs[0] != nil || be.Errs[2] != nil || !errors.Is(be.Errs[1], ErrChanged) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, i := range []int{0, 2} {
+		data, fp, err := d.Read(files[i].Name)
+		if err != nil || string(data) != string(files[i].Data) || fp != fps[i] {
+			t.Errorf("%s: read %q fp %+v (batch fp %+v) err %v", files[i].Name, data, fp, fps[i], err)
+		}
+	}
+	if got := readString(t, filepath.Join(d.Path(), "taken.ics")); got != "user's" {
+		t.Fatalf("existing file overwritten: %q", got)
+	}
+	assertNoTemp(t, d)
+}
+
 func TestWriteBatch_AllNew_NilError(t *testing.T) {
 	d := newDir(t)
 	fps, err := d.WriteBatch([]NewFile{{"a.ics", []byte("A")}, {"b.ics", []byte("BB")}})
