@@ -59,9 +59,16 @@ func (e *BatchError) Unwrap() []error { return e.Errs }
 // written. An error that is not a *BatchError (the folder fsync failed)
 // means no file may be counted on.
 func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
+	if m := maxHeld(); len(files) > m {
+		return d.writeBatchParts(files, m)
+	}
 	fps := make([]Fingerprint, len(files))
 	errs := make([]error, len(files))
 	pend := make([]pendingFile, len(files))
+	// Unnamed files stay open until linked; a file that found no free file
+	// descriptor (a low open-file limit, several big downloads at once) is
+	// written after the others are linked and closed, as a temp file.
+	late := make([]bool, len(files))
 	seen := make(map[string]bool, len(files))
 	for i, f := range files {
 		switch {
@@ -93,6 +100,10 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 			defer wg.Done()
 			for i := range next {
 				p, err := d.writePending(files[i].Data)
+				if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
+					late[i] = true // retried once the batch's files are closed
+					continue
+				}
 				if err != nil {
 					errs[i] = fmt.Errorf("write %s: %w", files[i].Name, err)
 					continue
@@ -112,18 +123,40 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 	// One flush of the filesystem makes every file's content durable before
 	// any is linked into place: a crash leaves either a complete item or
 	// nothing (an unnamed file) or an ignored temp file, never a torn item.
-	if err := d.syncFS(); err != nil {
+	var held *os.File // syncfs needs any descriptor on the filesystem: one held is one less to open
+	for i := range pend {
+		if pend[i].f != nil {
+			held = pend[i].f
+			break
+		}
+	}
+	if err := d.syncFS(held); err != nil {
 		return make([]Fingerprint, len(files)), fmt.Errorf("write batch: %w", err)
 	}
 	installed := 0
 	for i, f := range files {
-		if errs[i] != nil {
+		if errs[i] != nil || late[i] {
 			fps[i] = Fingerprint{}
 			continue
 		}
 		fp, err := d.installPending(&pend[i], f.Name, f.Data)
 		if err != nil {
 			errs[i], fps[i] = err, Fingerprint{}
+			continue
+		}
+		fps[i] = fp
+		installed++
+	}
+	for i, f := range files {
+		if !late[i] {
+			continue
+		}
+		tmp, fp, err := d.writeTemp(f.Data, 0)
+		if err == nil {
+			err = d.install(tmp, f.Name, nil)
+		}
+		if err != nil {
+			errs[i] = fmt.Errorf("write %s: %w", f.Name, err)
 			continue
 		}
 		fps[i] = fp
@@ -228,9 +261,53 @@ func (d *Dir) installPending(p *pendingFile, name string, data []byte) (Fingerpr
 	return fp, d.install(tmp, name, nil)
 }
 
+// writeBatchParts writes files as consecutive batches of at most m.
+func (d *Dir) writeBatchParts(files []NewFile, m int) ([]Fingerprint, error) {
+	fps := make([]Fingerprint, 0, len(files))
+	errs := make([]error, 0, len(files))
+	failed := false
+	for start := 0; start < len(files); start += m {
+		part := files[start:min(start+m, len(files))]
+		pf, err := d.WriteBatch(part)
+		var be *BatchError
+		switch {
+		case err == nil:
+			errs = append(errs, make([]error, len(part))...)
+		case errors.As(err, &be):
+			errs, failed = append(errs, be.Errs...), true
+		default:
+			return make([]Fingerprint, len(files)), err
+		}
+		fps = append(fps, pf...)
+	}
+	if failed {
+		return fps, &BatchError{Errs: errs}
+	}
+	return fps, nil
+}
+
+// maxHeld bounds the unnamed files one WriteBatch holds open at once: an
+// eighth of the open-file limit (Go raises the soft limit to the hard one
+// at start-up, so this only bites where the hard limit is low), leaving
+// room for concurrent batches and the rest of the process.
+func maxHeld() int {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil || rl.Cur >= 1<<20 {
+		return 1 << 17
+	}
+	return max(8, int(rl.Cur/8))
+}
+
 // syncFS flushes the filesystem holding the folder (syncfs(2)): one call
-// instead of one fsync per file.
-func (d *Dir) syncFS() error {
+// instead of one fsync per file. held, when not nil, is an open file on
+// that filesystem to call it on.
+func (d *Dir) syncFS(held *os.File) error {
+	if held != nil {
+		if err := unix.Syncfs(int(held.Fd())); err != nil {
+			return fmt.Errorf("syncfs %s: %w", d.path, err)
+		}
+		return nil
+	}
 	f, err := os.Open(d.path)
 	if err != nil {
 		return fmt.Errorf("syncfs %s: %w", d.path, err)
