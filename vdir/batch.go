@@ -151,12 +151,9 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 		if !late[i] {
 			continue
 		}
-		tmp, fp, err := d.writeTemp(f.Data, 0)
-		if err == nil {
-			err = d.install(tmp, f.Name, nil)
-		}
+		fp, err := d.writeNoSync(f.Name, f.Data, nil)
 		if err != nil {
-			errs[i] = fmt.Errorf("write %s: %w", f.Name, err)
+			errs[i] = err
 			continue
 		}
 		fps[i] = fp
@@ -236,7 +233,7 @@ func (d *Dir) writePending(data []byte) (pendingFile, error) {
 // installPending gives a pending file its name, never replacing an existing
 // entry. An unnamed file is linked through /proc/self/fd; where that
 // fails for another reason than the name being taken (no /proc), data is
-// written again the slow way: temp file, fsync, install.
+// written again the way Write does (temp file, fsync, install).
 func (d *Dir) installPending(p *pendingFile, name string, data []byte) (Fingerprint, error) {
 	fp := p.fp
 	if p.tmp != "" {
@@ -254,11 +251,11 @@ func (d *Dir) installPending(p *pendingFile, name string, data []byte) (Fingerpr
 	case errors.Is(err, fs.ErrExist):
 		return Fingerprint{}, fmt.Errorf("create %s: already exists: %w", name, ErrChanged)
 	}
-	tmp, fp, werr := d.writeTemp(data, 0)
+	fp, werr := d.writeNoSync(name, data, nil)
 	if werr != nil {
-		return Fingerprint{}, fmt.Errorf("write %s: link unnamed file: %v; %w", name, err, werr)
+		return Fingerprint{}, fmt.Errorf("link unnamed file: %v; %w", err, werr)
 	}
-	return fp, d.install(tmp, name, nil)
+	return fp, nil
 }
 
 // writeBatchParts writes files as consecutive batches of at most m.
