@@ -31,62 +31,11 @@ func (p *pass) scopedDelta(ctx context.Context, folderSum setsum.Sum) (done bool
 	if err != nil || !ok {
 		return err != nil, err
 	}
-	changed, deleted, token := dl.changed, dl.deleted, dl.token
 	if p.d, err = vdir.Open(p.col.Dir); err != nil {
 		return false, nil
 	}
-
-	hrefs := append(sortedKeys(changed), deleted...)
-	known, err := p.e.store.ItemsByHref(p.key, hrefs)
-	if err != nil {
-		return true, err
-	}
-	p.known = known
-	p.remote = make(map[string]string, len(changed))
-	for h, etag := range changed {
-		p.remote[h] = etag
-	}
-	p.remoteData = map[string]davclient.Object{}
-	p.remoteUID = map[string]string{}
-	if err := p.fetchChanged(ctx); err != nil {
-		return true, err
-	}
-	// A UID that arrived may also belong to an item the delta did not name
-	// (an item moved to a new href, or a duplicate): plan those together.
-	uids := map[string]bool{}
-	for _, u := range p.remoteUID {
-		uids[u] = true
-	}
-	same, err := p.e.store.ItemsWithUID(p.key, uids)
-	if err != nil {
-		return true, err
-	}
-	for _, it := range same {
-		if _, ok := p.known[it.Href]; !ok {
-			p.known[it.Href] = it
-			if _, named := changed[it.Href]; !named {
-				p.remote[it.Href] = it.ETag // not in the delta: unchanged there
-			}
-		}
-	}
-
-	// The folder is as recorded, so each known item's file is too.
-	p.byName = make(map[string]state.Item, len(p.known))
-	p.localFP = make(map[string]vdir.Fingerprint, len(p.known))
-	p.localData = map[string][]byte{}
-	p.usedNames = make(map[string]bool, len(p.known))
-	in := plan.Input{Partial: int(folderSum.N)}
-	for _, h := range sortedKeys(p.known) {
-		it := p.known[h]
-		in.Known = append(in.Known, knownOf(it))
-		if it.Name != "" {
-			in.Local = append(in.Local, p.asRecorded(it))
-		}
-	}
-	p.e.log.Debug().Str("calendar", p.s.Calendar).Int("changed", len(changed)).Int("deleted", len(deleted)).
-		Int("planned", len(in.Known)).Msg("scoped pass from the sync-token delta")
-	p.e.scopedPasses.Add(1)
-	return true, p.planAndApply(ctx, in, token, true)
+	// The folder is as recorded: no file moved.
+	return true, p.planScoped(ctx, folderScan{recorded: folderSum}, dl, "scoped pass from the sync-token delta")
 }
 
 // serverDelta is what a sync-collection from the recorded token reported.
@@ -147,71 +96,17 @@ func (p *pass) scopedLocal(ctx context.Context) (done bool, err error) {
 	if err != nil || !ok {
 		return err != nil, err
 	}
-	changed, changedKnown, recorded := scan.changed, scan.changedKnown, scan.recorded
-
-	p.known = map[string]state.Item{}
-	p.byName = map[string]state.Item{}
-	for _, k := range changedKnown {
-		p.known[k.Href], p.byName[k.Name] = k, k
-	}
-	p.localFP = map[string]vdir.Fingerprint{}
-	p.localData = map[string][]byte{}
-	p.usedNames = map[string]bool{}
-	var in plan.Input
-	uids := map[string]bool{}
-	for _, e := range changed {
-		l := p.localEntry(e)
-		in.Local = append(in.Local, l)
-		if l.UID != "" {
-			uids[l.UID] = true
-		}
-	}
-	// Recorded items sharing a UID with a changed file (a copied file, a
-	// duplicate) are planned with it; their own files are as recorded.
-	same, err := p.e.store.ItemsWithUID(p.key, uids)
-	if err != nil {
-		return true, err
-	}
-	for _, it := range same {
-		if _, ok := p.known[it.Href]; ok {
-			continue
-		}
-		p.known[it.Href] = it
-		if it.Name == "" {
-			continue
-		}
-		if _, listed := p.localFP[it.Name]; listed {
-			p.byName[it.Name] = it
-		} else {
-			in.Local = append(in.Local, p.asRecorded(it))
-		}
-	}
-	// The server is as recorded (same change marker): each known item is there with
-	// its recorded etag.
-	p.remote = make(map[string]string, len(p.known))
-	for h, it := range p.known {
-		p.remote[h] = it.ETag
-		in.Known = append(in.Known, knownOf(it))
-	}
-	p.remoteData = map[string]davclient.Object{}
-	p.remoteUID = map[string]string{}
-	in.Partial = int(recorded.N)
-	p.e.log.Debug().Str("calendar", p.s.Calendar).Int("changed", len(changed)).Int("planned", len(in.Known)).
-		Msg("scoped pass from the folder's changed files")
-	p.e.scopedPasses.Add(1)
-	return true, p.planAndApply(ctx, in, p.col.SyncToken, true)
+	// The server is as recorded (same change marker): an empty delta, and
+	// the recorded token stays.
+	return true, p.planScoped(ctx, scan, serverDelta{token: p.col.SyncToken}, "scoped pass from the folder's changed files")
 }
 
 // scopedBoth runs a pass in which both sides changed since the last one:
 // the folder only gained or changed files (scanFolder), and the server
-// offers a delta from the recorded sync-token. What is planned is the
-// union of both scopes: the moved files, the members the delta names, and
-// recorded items sharing a UID with anything that arrived on either side.
-// Every other recorded item is unchanged on both sides (its file was seen
-// with its recorded fingerprint, and the delta does not name it), so a
-// daemon that uploads a burst of edits while the server also changes does
-// not load a whole calendar per poll. done is false when either side
-// cannot be scoped: the caller then runs a full pass.
+// offers a delta from the recorded sync-token, so that a daemon uploading
+// a burst of edits while the server also changes does not load a whole
+// calendar per poll. done is false when either side cannot be scoped: the
+// caller then runs a full pass.
 func (p *pass) scopedBoth(ctx context.Context) (done bool, err error) {
 	if p.d, err = vdir.Open(p.col.Dir); err != nil {
 		return false, nil
@@ -224,7 +119,18 @@ func (p *pass) scopedBoth(ctx context.Context) (done bool, err error) {
 	if err != nil || !ok {
 		return err != nil, err
 	}
+	return true, p.planScoped(ctx, scan, dl, "scoped pass from the changed files and the sync-token delta")
+}
 
+// planScoped plans and applies a scoped pass, the one body behind the
+// three scopes: the folder's moved and new files (scan; empty when the
+// folder is as recorded) and the server's delta (dl; empty, with the
+// recorded token, when the server is as recorded). What is planned is the
+// union: the moved files, the members the delta names, and recorded items
+// sharing a UID with anything that arrived on either side. Every other
+// recorded item is unchanged on both sides (its file was seen with its
+// recorded fingerprint, and the delta does not name it).
+func (p *pass) planScoped(ctx context.Context, scan folderScan, dl serverDelta, what string) error {
 	p.known = map[string]state.Item{}
 	p.byName = map[string]state.Item{}
 	for _, k := range scan.changedKnown {
@@ -232,7 +138,7 @@ func (p *pass) scopedBoth(ctx context.Context) (done bool, err error) {
 	}
 	named, err := p.e.store.ItemsByHref(p.key, append(sortedKeys(dl.changed), dl.deleted...))
 	if err != nil {
-		return true, err
+		return err
 	}
 	for h, it := range named {
 		p.known[h] = it
@@ -252,7 +158,7 @@ func (p *pass) scopedBoth(ctx context.Context) (done bool, err error) {
 	p.remoteData = map[string]davclient.Object{}
 	p.remoteUID = map[string]string{}
 	if err := p.fetchChanged(ctx); err != nil {
-		return true, err
+		return err
 	}
 
 	// The folder: the moved and new files as they are now.
@@ -276,7 +182,7 @@ func (p *pass) scopedBoth(ctx context.Context) (done bool, err error) {
 	// planned too, unchanged on both sides.
 	same, err := p.e.store.ItemsWithUID(p.key, uids)
 	if err != nil {
-		return true, err
+		return err
 	}
 	for _, it := range same {
 		if _, ok := p.known[it.Href]; !ok {
@@ -297,9 +203,9 @@ func (p *pass) scopedBoth(ctx context.Context) (done bool, err error) {
 	}
 	in.Partial = int(scan.recorded.N)
 	p.e.log.Debug().Str("calendar", p.s.Calendar).Int("files", len(scan.changed)).Int("changed", len(dl.changed)).
-		Int("deleted", len(dl.deleted)).Int("planned", len(in.Known)).Msg("scoped pass from the changed files and the sync-token delta")
+		Int("deleted", len(dl.deleted)).Int("planned", len(in.Known)).Msg(what)
 	p.e.scopedPasses.Add(1)
-	return true, p.planAndApply(ctx, in, dl.token, true)
+	return p.planAndApply(ctx, in, dl.token, true)
 }
 
 // folderScan is what scanFolder found in a folder that only gained or
