@@ -113,13 +113,6 @@ func TestSync_ScopedLocalPass_EditsAndNewFilesFromTheChangedFilesAlone(t *testin
 				}
 				return s
 			}
-			settle := func() { // our own writes move the ctag: one delta pass, then quiet
-				t.Helper()
-				e.syncOK()
-				if e.syncOK(); e.quiet != 1 {
-					t.Fatal("not quiet after settling")
-				}
-			}
 
 			e.writeFile(e.events, "e01.ics", event("e01", "edited here"))
 			if s := pass("local edit", true); s.Uploaded != 1 {
@@ -128,13 +121,13 @@ func TestSync_ScopedLocalPass_EditsAndNewFilesFromTheChangedFilesAlone(t *testin
 			if body, _ := e.srv.Get(t, e.events+"e01.ics"); !bytes.Contains(body, []byte("edited here")) {
 				t.Fatal("edit not on the server")
 			}
-			settle()
+			e.settle()
 
 			e.writeFile(e.events, "mine.ics", event("mine", "new here"))
 			if s := pass("new file", true); s.Uploaded != 1 {
 				t.Fatalf("new file: %+v", s)
 			}
-			settle()
+			e.settle()
 
 			// A copy of an existing file (same UID): planned together with the
 			// item holding that UID, so it is not uploaded as a second one.
@@ -192,13 +185,6 @@ func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.
 				}
 				return s
 			}
-			settle := func() { // our own writes move the token: one delta pass, then quiet
-				t.Helper()
-				e.syncOK()
-				if e.syncOK(); e.quiet != 1 {
-					t.Fatal("not quiet after settling")
-				}
-			}
 
 			// Both sides at once, on different items.
 			e.writeFile(e.events, "e01.ics", event("e01", "edited here"))
@@ -230,7 +216,7 @@ func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.
 			if got != 1 {
 				t.Fatalf("the phone's new item is in %d local files", got)
 			}
-			settle()
+			e.settle()
 
 			// The same item changed on both sides: a conflict, nothing lost.
 			e.writeFile(e.events, "e07.ics", event("e07", "mine"))
@@ -250,7 +236,7 @@ func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.
 			if !kept {
 				t.Fatalf("the local version of e07 is lost: %v", e.localNames(e.events))
 			}
-			settle()
+			e.settle()
 
 			// A mass deletion on the server with a local edit: refused as a
 			// whole, nothing deleted, the edit waits.
@@ -265,5 +251,15 @@ func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.
 				t.Fatalf("local files deleted despite the guard: %v", e.localNames(e.events))
 			}
 		})
+	}
+}
+
+// settle runs the pass that takes in our own writes (they move the change
+// marker: one delta pass), then checks that the next one is quiet.
+func (e *env) settle() {
+	e.t.Helper()
+	e.syncOK()
+	if e.syncOK(); e.quiet != 1 {
+		e.t.Fatal("not quiet after settling")
 	}
 }
