@@ -31,6 +31,11 @@ var migrations = []func(tx *bolt.Tx) error{
 	func(tx *bolt.Tx) error { return eachCollection(tx, indexUIDs) },
 	// 4 → 5: each collection gets its local file name index.
 	func(tx *bolt.Tx) error { return eachCollection(tx, indexNames) },
+	// 5 → 6: nothing to convert. A collection may now hold appended
+	// records (bucketAppended) that readers fold first; the version
+	// changes so that an older vdird, which would not see them, refuses
+	// the file instead.
+	func(tx *bolt.Tx) error { return nil },
 }
 
 // CurrentSchema is the schema version this build writes.

@@ -327,7 +327,7 @@ func forEachItem(b *bolt.Bucket, fn func(Item) error) error {
 // fast path for planning). An unknown collection has no items.
 func (s *Store) Items(key string) ([]Item, error) {
 	var out []Item
-	err := s.viewCollection(key, func(b *bolt.Bucket) error {
+	err := s.viewItems(key, func(b *bolt.Bucket) error {
 		return forEachItem(b, func(it Item) error {
 			out = append(out, it)
 			return nil
@@ -346,7 +346,7 @@ func (s *Store) Items(key string) ([]Item, error) {
 // An unknown collection has the empty sum.
 func (s *Store) FileSum(key string) (setsum.Sum, error) {
 	var sum setsum.Sum
-	err := s.viewCollection(key, func(b *bolt.Bucket) error {
+	err := s.viewItems(key, func(b *bolt.Bucket) error {
 		if v := b.Get(keyFileSum); v != nil {
 			var err error
 			sum, err = setsum.Parse(v)
@@ -364,7 +364,7 @@ func (s *Store) FileSum(key string) (setsum.Sum, error) {
 // unknown hrefs are left out. It costs one lookup per href, not a scan.
 func (s *Store) ItemsByHref(key string, hrefs []string) (map[string]Item, error) {
 	out := make(map[string]Item, len(hrefs))
-	err := s.viewCollection(key, func(b *bolt.Bucket) error {
+	err := s.viewItems(key, func(b *bolt.Bucket) error {
 		items := b.Bucket(bucketItems)
 		if items == nil {
 			return nil
@@ -393,7 +393,7 @@ func (s *Store) ItemsByHref(key string, hrefs []string) (map[string]Item, error)
 // per name.
 func (s *Store) ItemsByName(key string, names []string) (map[string]Item, error) {
 	out := make(map[string]Item, len(names))
-	err := s.viewCollection(key, func(b *bolt.Bucket) error {
+	err := s.viewItems(key, func(b *bolt.Bucket) error {
 		items, idx := b.Bucket(bucketItems), b.Bucket(bucketNames)
 		if items == nil || idx == nil {
 			return nil
@@ -433,7 +433,7 @@ func (s *Store) ItemsWithUID(key string, uids map[string]bool) ([]Item, error) {
 	if len(uids) == 0 {
 		return nil, nil
 	}
-	err := s.viewCollection(key, func(b *bolt.Bucket) error {
+	err := s.viewItems(key, func(b *bolt.Bucket) error {
 		items, idx := b.Bucket(bucketItems), b.Bucket(bucketUIDs)
 		if items == nil || idx == nil {
 			return nil
@@ -477,7 +477,7 @@ func (s *Store) Item(key, href string) (Item, bool, error) {
 		it Item
 		ok bool
 	)
-	err := s.viewCollection(key, func(b *bolt.Bucket) error {
+	err := s.viewItems(key, func(b *bolt.Bucket) error {
 		var err error
 		it, ok, err = getItem(b, href)
 		return err
@@ -630,6 +630,9 @@ func (tx *Tx) Item(href string) (Item, bool, error) {
 	if b == nil {
 		return Item{}, false, nil
 	}
+	if err := foldInTx(b); err != nil {
+		return Item{}, false, err
+	}
 	return getItem(b, href)
 }
 
@@ -643,6 +646,9 @@ func (tx *Tx) PutItem(it Item) error {
 	if err != nil {
 		return fmt.Errorf("put item %s: %w", it.Href, err)
 	}
+	if err := foldInTx(b); err != nil {
+		return fmt.Errorf("put item %s: %w", it.Href, err)
+	}
 	items, err := b.CreateBucketIfNotExists(bucketItems)
 	if err != nil {
 		return fmt.Errorf("put item %s: %w", it.Href, err)
@@ -652,6 +658,37 @@ func (tx *Tx) PutItem(it Item) error {
 		return fmt.Errorf("put item %s: %w", it.Href, err)
 	}
 	bases.FillPercent = 1 // keys only ever grow: pack pages full
+	var seq uint64
+	key := []byte(it.Href)
+	if it.Base != nil {
+		if v := items.Get(key); v != nil {
+			if _, oldSeq, err := decodeItemSeq(key, v); err == nil && oldSeq != 0 && bytes.Equal(bases.Get(seqKey(oldSeq)), it.Base) {
+				seq = oldSeq // an unchanged base is not rewritten
+			}
+		}
+		if seq == 0 {
+			if seq, err = bases.NextSequence(); err != nil {
+				return fmt.Errorf("put item base %s: %w", it.Href, err)
+			}
+			if err := bases.Put(seqKey(seq), it.Base); err != nil {
+				return fmt.Errorf("put item base %s: %w", it.Href, err)
+			}
+		}
+	}
+	if err := putRecord(b, it, seq); err != nil {
+		return fmt.Errorf("put item %s: %w", it.Href, err)
+	}
+	return nil
+}
+
+// putRecord stores it's record (with base sequence seq, already stored;
+// 0 for none) and updates the indexes, the file sum, and the base of the
+// record it replaces.
+func putRecord(b *bolt.Bucket, it Item, seq uint64) error {
+	items, err := b.CreateBucketIfNotExists(bucketItems)
+	if err != nil {
+		return err
+	}
 	key := []byte(it.Href)
 	var (
 		oldSeq uint64
@@ -660,41 +697,27 @@ func (tx *Tx) PutItem(it Item) error {
 	if v := items.Get(key); v != nil {
 		o, s, err := decodeItemSeq(key, v)
 		if err != nil {
-			return fmt.Errorf("put item %s: %w", it.Href, err)
+			return err
 		}
 		old, oldSeq = &o, s
 	}
 	if err := updateFileSum(b, old, &it); err != nil {
-		return fmt.Errorf("put item %s: %w", it.Href, err)
+		return err
 	}
 	if err := updateUIDIndex(b, it.Href, old, &it); err != nil {
-		return fmt.Errorf("put item %s: %w", it.Href, err)
+		return err
 	}
 	if err := updateNameIndex(b, it.Href, old, &it); err != nil {
-		return fmt.Errorf("put item %s: %w", it.Href, err)
-	}
-	var seq uint64
-	switch {
-	case it.Base == nil:
-	case oldSeq != 0 && bytes.Equal(bases.Get(seqKey(oldSeq)), it.Base):
-		seq = oldSeq
-	default:
-		if seq, err = bases.NextSequence(); err != nil {
-			return fmt.Errorf("put item base %s: %w", it.Href, err)
-		}
-		if err := bases.Put(seqKey(seq), it.Base); err != nil {
-			return fmt.Errorf("put item base %s: %w", it.Href, err)
-		}
+		return err
 	}
 	if oldSeq != 0 && oldSeq != seq {
-		if err := bases.Delete(seqKey(oldSeq)); err != nil {
-			return fmt.Errorf("put item base %s: %w", it.Href, err)
+		if bases := b.Bucket(bucketBases); bases != nil {
+			if err := bases.Delete(seqKey(oldSeq)); err != nil {
+				return err
+			}
 		}
 	}
-	if err := items.Put(key, encodeItem(it, seq)); err != nil {
-		return fmt.Errorf("put item %s: %w", it.Href, err)
-	}
-	return nil
+	return items.Put(key, encodeItem(it, seq))
 }
 
 // DeleteItem forgets one item (and its base). Unknown hrefs are not an error.
@@ -705,6 +728,9 @@ func (tx *Tx) DeleteItem(href string) error {
 	}
 	if b == nil {
 		return nil
+	}
+	if err := foldInTx(b); err != nil {
+		return fmt.Errorf("delete item %s: %w", href, err)
 	}
 	items := b.Bucket(bucketItems)
 	if items == nil {

@@ -1,0 +1,263 @@
+package state
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/vdird/vdird/internal/setsum"
+	bolt "go.etcd.io/bbolt"
+)
+
+// randomItems returns n items with random (UUID-like) hrefs, names and
+// UIDs, as a server's first download brings them.
+func randomItems(n int, seed uint64) []Item {
+	r := rand.New(rand.NewPCG(seed, 1))
+	out := make([]Item, n)
+	for i := range out {
+		id := fmt.Sprintf("%016x-%04d", r.Uint64(), i)
+		out[i] = Item{Href: "/dav/u/cal/" + id + ".ics", ETag: `"` + id + `"`, Name: id + ".ics",
+			Fingerprint: Fingerprint{Size: int64(100 + i), ModNs: int64(i), Inode: uint64(1000 + i)},
+			Hash:        "h" + id, UID: fmt.Sprintf("uid-%x", r.Uint64()), Base: []byte("BEGIN:VCALENDAR " + id)}
+	}
+	return out
+}
+
+func hasAppended(t *testing.T, s *Store, key string) bool {
+	t.Helper()
+	var has bool
+	must(t, s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketCollections).Bucket([]byte(key)); b != nil {
+			has = b.Bucket(bucketAppended) != nil
+		}
+		return nil
+	}))
+	return has
+}
+
+// snapshot is everything a reader can see of a collection.
+type snapshot struct {
+	Items  []Item
+	Bases  map[string]string
+	ByHref map[string]Item
+	ByName map[string]Item
+	ByUID  []Item
+	Sum    setsum.Sum
+}
+
+func snapshotOf(t *testing.T, s *Store, key string, items []Item) snapshot {
+	t.Helper()
+	var sn snapshot
+	var err error
+	var hrefs, names []string
+	uids := map[string]bool{}
+	for _, it := range items {
+		hrefs, names = append(hrefs, it.Href), append(names, it.Name)
+		uids[it.UID] = true
+	}
+	sn.Items, err = s.Items(key)
+	must(t, err)
+	sn.Bases = map[string]string{}
+	for _, it := range items {
+		got, ok, err := s.Item(key, it.Href)
+		must(t, err)
+		if ok {
+			sn.Bases[it.Href] = string(got.Base)
+		}
+	}
+	sn.ByHref, err = s.ItemsByHref(key, hrefs)
+	must(t, err)
+	sn.ByName, err = s.ItemsByName(key, names)
+	must(t, err)
+	sn.ByUID, err = s.ItemsWithUID(key, uids)
+	must(t, err)
+	sum, err := s.FileSum(key)
+	must(t, err)
+	sn.Sum = sum
+	return sn
+}
+
+func TestAppendItem_ReadersSeeExactlyWhatPutItemGives(t *testing.T) {
+	items := randomItems(500, 7)
+	put, _ := openTemp(t)
+	app, _ := openTemp(t)
+	for i := 0; i < len(items); i += 100 {
+		batch := items[i : i+100]
+		must(t, put.Update("k", func(tx *Tx) error {
+			for _, it := range batch {
+				if err := tx.PutItem(it); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		must(t, app.Update("k", func(tx *Tx) error {
+			for _, it := range batch {
+				if err := tx.AppendItem(it); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+	if !hasAppended(t, app, "k") {
+		t.Fatal("AppendItem updated the indexes instead of appending")
+	}
+	want := snapshotOf(t, put, "k", items)
+	got := snapshotOf(t, app, "k", items) // the first reader folds
+	if hasAppended(t, app, "k") {
+		t.Fatal("appended records left after a read")
+	}
+	if len(got.Items) != len(items) || !reflect.DeepEqual(got, want) {
+		t.Fatalf("appended store reads differently from the PutItem one (%d items)", len(got.Items))
+	}
+	if scratch := scratchFileSum(t, app, "k"); scratch != got.Sum {
+		t.Fatal("file sum after fold differs from the items' own")
+	}
+}
+
+func TestFold_ManyChunks_AllIndexedInHrefOrder_BucketGone(t *testing.T) {
+	defer func(n int) { foldChunk = n }(foldChunk)
+	foldChunk = 7
+	s, _ := openTemp(t)
+	items := randomItems(50, 3)
+	must(t, s.Update("k", func(tx *Tx) error {
+		for _, it := range items {
+			if err := tx.AppendItem(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	must(t, s.Fold("k"))
+	if hasAppended(t, s, "k") {
+		t.Fatal("appended bucket left after Fold")
+	}
+	got, err := s.Items("k")
+	must(t, err)
+	if len(got) != len(items) {
+		t.Fatalf("%d items after fold, want %d", len(got), len(items))
+	}
+	must(t, s.Fold("k")) // nothing left: a no-op
+}
+
+func TestAppendItem_SameHrefTwice_LaterRecordWins(t *testing.T) {
+	s, _ := openTemp(t)
+	a, b := sampleItem("/c/x.ics"), sampleItem("/c/x.ics")
+	a.ETag, a.Base = `"1"`, []byte("one")
+	b.ETag, b.Base = `"2"`, []byte("two")
+	must(t, s.Update("k", func(tx *Tx) error { return tx.AppendItem(a) }))
+	must(t, s.Update("k", func(tx *Tx) error { return tx.AppendItem(b) }))
+	got, ok, err := s.Item("k", a.Href)
+	must(t, err)
+	if !ok || got.ETag != `"2"` || string(got.Base) != "two" {
+		t.Fatalf("got %+v", got)
+	}
+	var bases int
+	must(t, s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCollections).Bucket([]byte("k")).Bucket(bucketBases).ForEach(func(k, v []byte) error { bases++; return nil })
+	}))
+	if bases != 1 {
+		t.Fatalf("%d bases stored for one item", bases)
+	}
+}
+
+func TestAppendItem_ThenPutOrDelete_TheLaterWriteWins(t *testing.T) {
+	s, _ := openTemp(t)
+	a, b := sampleItem("/c/a.ics"), sampleItem("/c/b.ics")
+	must(t, s.Update("k", func(tx *Tx) error {
+		if err := tx.AppendItem(a); err != nil {
+			return err
+		}
+		return tx.AppendItem(b)
+	}))
+	changed := a
+	changed.ETag = `"newer"`
+	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(changed) }))
+	must(t, s.Update("k", func(tx *Tx) error { return tx.DeleteItem(b.Href) }))
+	must(t, s.Fold("k"))
+	items, err := s.Items("k")
+	must(t, err)
+	if len(items) != 1 || items[0].ETag != `"newer"` {
+		t.Fatalf("items %+v", items)
+	}
+}
+
+func TestAppendItem_SurvivesReopen_FoldedByTheNextReader(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := Open(path)
+	must(t, err)
+	items := randomItems(30, 9)
+	must(t, s.Update("k", func(tx *Tx) error {
+		for _, it := range items {
+			if err := tx.AppendItem(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	must(t, s.Close()) // as a crash after the commit would leave it
+	s2, err := Open(path)
+	must(t, err)
+	defer s2.Close()
+	sum, err := s2.FileSum("k")
+	must(t, err)
+	if scratch := scratchFileSum(t, s2, "k"); sum != scratch || sum == (setsum.Sum{}) {
+		t.Fatal("file sum of the reopened file does not cover the appended items")
+	}
+}
+
+func BenchmarkAppendThenFold10k(b *testing.B) {
+	items := randomItems(10000, 1)
+	for i := range items {
+		items[i].Base = make([]byte, 1400)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		s, err := Open(filepath.Join(b.TempDir(), "state.db"))
+		must(b, err)
+		b.StartTimer()
+		for i := 0; i < len(items); i += 200 {
+			must(b, s.Update("k", func(tx *Tx) error {
+				for _, it := range items[i : i+200] {
+					if err := tx.AppendItem(it); err != nil {
+						return err
+					}
+				}
+				return nil
+			}))
+		}
+		must(b, s.Fold("k"))
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+}
+
+func BenchmarkPutItem10kRandomHrefsInBatches(b *testing.B) {
+	items := randomItems(10000, 1)
+	for i := range items {
+		items[i].Base = make([]byte, 1400)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		s, err := Open(filepath.Join(b.TempDir(), "state.db"))
+		must(b, err)
+		b.StartTimer()
+		for i := 0; i < len(items); i += 200 {
+			must(b, s.Update("k", func(tx *Tx) error {
+				for _, it := range items[i : i+200] {
+					if err := tx.PutItem(it); err != nil {
+						return err
+					}
+				}
+				return nil
+			}))
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+}
