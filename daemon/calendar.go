@@ -610,9 +610,15 @@ func (p *pass) checkRemote(o davclient.Object) (ics.Info, error) {
 	info, err := ics.Inspect(o.Data)
 	if err != nil {
 		p.heldRemote = true
-		msg := fmt.Sprintf("server sent invalid data for %s: %v (not written; retried next pass)", o.Href, err)
-		p.s.Problems = append(p.s.Problems, msg)
-		p.e.log.Error().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("href", o.Href).Err(err).Msg("invalid calendar data from server")
+		p.s.Problems = append(p.s.Problems, p.invalidRemote(o.Href, err))
 	}
 	return info, err
+}
+
+// invalidRemote logs that the server sent data for href that is not one
+// valid calendar item, and returns the problem to report. It changes
+// nothing in p, so concurrent writers may call it.
+func (p *pass) invalidRemote(href string, err error) string {
+	p.e.log.Error().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("href", href).Err(err).Msg("invalid calendar data from server")
+	return fmt.Sprintf("server sent invalid data for %s: %v (not written; retried next pass)", href, err)
 }

@@ -835,6 +835,13 @@ func TestFault_CalendarDataNotICalendar_EngineSurvives(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		s := f.eventsOf(f.run(SyncOptions{}))
 		t.Logf("pass %d: %+v", i, s)
+		// The first pass is a first download: its writers validate.
+		if !strings.Contains(strings.Join(s.Problems, "\n"), "invalid data for "+f.events+"bad.ics") {
+			t.Errorf("pass %d does not report the bad item: %q", i, s.Problems)
+		}
+		if loc, other := f.itemsLocalLenient(); len(other) != 0 || loc["good"] != "v1" {
+			t.Errorf("pass %d: local %v, other files %v", i, loc, other)
+		}
 	}
 	f.writeFile(f.events, "good.ics", event("good", "v2 local"))
 	f.run(SyncOptions{})

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
@@ -59,14 +60,15 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 	if p.e.afterFirstToken != nil {
 		p.e.afterFirstToken()
 	}
-	// Three stages: this goroutine parses and validates, file writers
-	// (two) put each full batch on disk with one folder flush, and a
-	// recorder commits the written batches to state. The recorder only
-	// ever sees files that are already durable, and batches are written
-	// while earlier ones are being recorded; their order does not matter.
+	// Three stages: this goroutine parses the response, file writers
+	// (two) validate each full batch and put it on disk with one folder
+	// flush, and a recorder commits the written batches to state. The
+	// recorder only ever sees files that are already durable, and batches
+	// are written while earlier ones are being recorded; their order does
+	// not matter. (Validating in the parser's goroutine made it the
+	// slowest stage: 0.25 s of its 0.6 s at 10k items.)
 	type batch struct {
 		objs []davclient.Object
-		uids []string // UIDs of objs
 	}
 	var (
 		batches   = make(chan batch)
@@ -92,7 +94,7 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 					continue
 				}
 				var probs []string
-				items, err := p.writeFreshBatch(b.objs, b.uids, &probs)
+				items, err := p.writeFreshBatch(b.objs, &probs)
 				wmu.Lock()
 				problems = append(problems, probs...)
 				wmu.Unlock()
@@ -148,7 +150,6 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 	defer stopStages()
 	var (
 		objs []davclient.Object
-		uids []string
 		size int
 	)
 	send := func() error {
@@ -158,8 +159,8 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 		if stopped.Load() {
 			return errors.New("writing stopped")
 		}
-		batches <- batch{objs, uids}
-		objs, uids, size = nil, nil, 0
+		batches <- batch{objs}
+		objs, size = nil, 0
 		return nil
 	}
 	add := func(o davclient.Object) error {
@@ -168,12 +169,7 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 		}
 		// A member the server sends twice is written once; the second
 		// write fails as a problem, and the pass does not advance.
-		info, err := p.checkRemote(o)
-		if err != nil {
-			return nil
-		}
 		objs = append(objs, o)
-		uids = append(uids, info.UID)
 		size += len(o.Data)
 		if len(objs) >= batchItems || size >= freshBatchBytes {
 			return send()
@@ -187,8 +183,14 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 	}
 	// What was handed over is written and recorded even when the download
 	// failed: a resumed first sync then fetches only the rest.
-	if err := stopStages(); err != nil {
-		return "", fmt.Errorf("download: %w", err)
+	serr := stopStages()
+	// Readers would fold the appended records themselves; doing it now
+	// keeps the cost in this pass rather than in the next poll.
+	if ferr := p.e.store.Fold(p.key); ferr != nil && serr == nil {
+		serr = fmt.Errorf("%w: %v", errState, ferr)
+	}
+	if serr != nil {
+		return "", fmt.Errorf("download: %w", serr)
 	}
 	if derr != nil {
 		return "", fmt.Errorf("download: %w", derr)
@@ -197,10 +199,23 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 	return token, nil
 }
 
-// writeFreshBatch writes one batch of a fresh download with one folder
-// flush and returns the state items of the files it wrote. Files that could
-// not be written are reported in problems and left out.
-func (p *pass) writeFreshBatch(objs []davclient.Object, uids []string, problems *[]string) ([]state.Item, error) {
+// writeFreshBatch writes the valid objects of one batch of a fresh download
+// with one folder flush and returns the state items of the files it wrote.
+// Invalid data and files that could not be written are reported in
+// problems and left out.
+func (p *pass) writeFreshBatch(objs []davclient.Object, problems *[]string) ([]state.Item, error) {
+	uids := make([]string, 0, len(objs))
+	valid := objs[:0:0]
+	for _, o := range objs {
+		info, err := ics.Inspect(o.Data)
+		if err != nil {
+			*problems = append(*problems, p.invalidRemote(o.Href, err))
+			continue
+		}
+		valid = append(valid, o)
+		uids = append(uids, info.UID)
+	}
+	objs = valid
 	files := make([]vdir.NewFile, len(objs))
 	for i, o := range objs {
 		// The folder was empty when listed and batches refuse to replace
@@ -230,11 +245,12 @@ func (p *pass) writeFreshBatch(objs []davclient.Object, uids []string, problems 
 }
 
 // recordFresh records written items of a fresh download in one state
-// transaction.
+// transaction that only appends (state.Tx.AppendItem); freshDownload folds
+// them into the indexes once at the end.
 func (p *pass) recordFresh(items []state.Item) error {
 	return p.commit(func(tx *state.Tx) error {
 		for _, it := range items {
-			if err := tx.PutItem(it); err != nil {
+			if err := tx.AppendItem(it); err != nil {
 				return err
 			}
 		}
