@@ -122,6 +122,7 @@ func (s *Store) Fold(key string) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	s.dropMapping() // the listing read every appended record
 	// Stable: of two records with one href, the later one is folded last
 	// and wins, as with two PutItem calls.
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].href < recs[j].href })
