@@ -1,6 +1,7 @@
 package state
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -141,6 +142,52 @@ func TestFold_ManyChunks_AllIndexedInHrefOrder_BucketGone(t *testing.T) {
 		t.Fatalf("%d items after fold, want %d", len(got), len(items))
 	}
 	must(t, s.Fold("k")) // nothing left: a no-op
+}
+
+func TestFold_StoppedAfterAChunk_NextReaderCompletesIt(t *testing.T) {
+	defer func(n int) { foldChunk = n }(foldChunk)
+	foldChunk = 10
+	items := randomItems(45, 11)
+	items[30].Href = items[3].Href // one href twice: the later record wins
+	put, _ := openTemp(t)
+	app, _ := openTemp(t)
+	must(t, put.Update("k", func(tx *Tx) error {
+		for _, it := range items {
+			if err := tx.PutItem(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	must(t, app.Update("k", func(tx *Tx) error {
+		for _, it := range items {
+			if err := tx.AppendItem(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	chunks := 0
+	foldInterrupt = func() bool { chunks++; return chunks == 2 }
+	defer func() { foldInterrupt = nil }()
+	if err := app.Fold("k"); !errors.Is(err, errFoldInterrupted) {
+		t.Fatalf("Fold = %v, want it stopped after two chunks", err)
+	}
+	foldInterrupt = nil
+	if !hasAppended(t, app, "k") {
+		t.Fatal("nothing left to fold after two of five chunks")
+	}
+	want := snapshotOf(t, put, "k", items)
+	if got := snapshotOf(t, app, "k", items); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after a stopped fold and a reader's fold: %d items, want %d", len(got.Items), len(want.Items))
+	}
+	var bases int
+	must(t, app.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCollections).Bucket([]byte("k")).Bucket(bucketBases).ForEach(func(k, v []byte) error { bases++; return nil })
+	}))
+	if bases != len(want.Items) {
+		t.Fatalf("%d bases for %d items", bases, len(want.Items))
+	}
 }
 
 func TestAppendItem_SameHrefTwice_LaterRecordWins(t *testing.T) {
