@@ -422,11 +422,13 @@ Measured by `+"`%s`"+` on %s (run took %s).
   phase checks the result (file count, the change on the other side).
 - **Repetitions** (` + "`--repeat`" + `, default 3): on Radicale the raw limit and vdird's
   initial sync are each run that many times, interleaved (raw limit, vdird, raw
-  limit, vdird, …), because on a small VM the kernel's cost of creating
-  thousands of files varies several-fold from one minute to the next. The first
-  vdird run is the one the later phases continue; the others sync the same
-  calendar into fresh folders and state. No run's files are deleted before the
-  next (mass deletion changes the cost of the next creation). vdirsyncer's
+  limit, vdird, …), because the kernel's cost of creating thousands of files
+  varies several-fold from one minute to the next. On ext4 without a journal
+  it jumps for 1–6 minutes after many files are deleted: new inodes skip
+  recently freed ones one by one (see "Reading the numbers"). Start a run at
+  least 6 minutes after deleting many files. The first vdird run is the one
+  the later phases continue; the others sync the same calendar into fresh
+  folders and state. No run's files are deleted before the next. vdirsyncer's
   initial sync and all later phases run once.
 - **Raw limit**: one calendar-query REPORT with all data fetched by curl, plus a
   helper that streams the multistatus and writes the N files durably with one
