@@ -27,13 +27,15 @@ var bucketAppended = []byte("appended")
 
 // foldChunk is how many appended records Fold indexes per transaction:
 // enough to keep the number of commits (each rewriting the UID tree's
-// touched pages) small, few enough to bound a transaction's memory. At
-// 10k items on Radicale (batches of 400) the fold, which is the peak of a
-// first download, took vdird to 34-37 MB in one transaction, 28-33 MB at
-// 3,000 and 27-28 MB at 1,000; 1,000 cost 0.03-0.07 s more than 3,000
-// (BenchmarkAppendThenFold10k: 170 ms at 1,000, 144 ms at 2,000, 120 ms
-// at 10,000).
-var foldChunk = 3000
+// touched pages) small, few enough to bound a transaction's memory. The
+// UID index takes the records in random order, so a transaction holds
+// about one UID-tree leaf per record. At 10k items on Radicale (batches
+// of 400) the fold, the peak of a first download, took vdird to 34-37 MB
+// in one transaction, 28-33 MB at 3,000 and 27-28 MB at 1,000; 3,000 was
+// 0.03-0.07 s faster at 10k but peaked at 105 MB at 100k (72 MB at 1,000,
+// target 100 MB). BenchmarkAppendThenFold10k: 170 ms at 1,000, 144 ms at
+// 2,000, 120 ms at 10,000.
+var foldChunk = 1000
 
 // foldInterrupt, set by tests, is asked after each committed chunk but the
 // last whether to stop there, as a crash would.
