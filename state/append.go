@@ -66,11 +66,8 @@ func (tx *Tx) AppendItem(it Item) error {
 		if err != nil {
 			return fmt.Errorf("append item %s: %w", it.Href, err)
 		}
-		bases.FillPercent = 1
-		if seq, err = bases.NextSequence(); err != nil {
-			return fmt.Errorf("append item base %s: %w", it.Href, err)
-		}
-		if err := bases.Put(seqKey(seq), it.Base); err != nil {
+		bases.FillPercent = 1 // keys only ever grow: pack pages full
+		if seq, err = storeBase(bases, it.Base); err != nil {
 			return fmt.Errorf("append item base %s: %w", it.Href, err)
 		}
 	}

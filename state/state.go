@@ -667,10 +667,7 @@ func (tx *Tx) PutItem(it Item) error {
 			}
 		}
 		if seq == 0 {
-			if seq, err = bases.NextSequence(); err != nil {
-				return fmt.Errorf("put item base %s: %w", it.Href, err)
-			}
-			if err := bases.Put(seqKey(seq), it.Base); err != nil {
+			if seq, err = storeBase(bases, it.Base); err != nil {
 				return fmt.Errorf("put item base %s: %w", it.Href, err)
 			}
 		}
@@ -679,6 +676,16 @@ func (tx *Tx) PutItem(it Item) error {
 		return fmt.Errorf("put item %s: %w", it.Href, err)
 	}
 	return nil
+}
+
+// storeBase stores base under the bases bucket's next sequence number and
+// returns it.
+func storeBase(bases *bolt.Bucket, base []byte) (uint64, error) {
+	seq, err := bases.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	return seq, bases.Put(seqKey(seq), base)
 }
 
 // putRecord stores it's record (with base sequence seq, already stored;
