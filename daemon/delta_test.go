@@ -10,6 +10,17 @@ import (
 	"github.com/vdird/vdird/internal/testserver"
 )
 
+// seedEvents limits the sync to e.events, puts n events e00, e01, … on
+// the server and syncs them down.
+func (e *env) seedEvents(n int) {
+	e.t.Helper()
+	e.cfg.Accounts[0].Calendars = []string{e.events}
+	for i := 0; i < n; i++ {
+		e.srv.Put(e.t, fmt.Sprintf("%se%02d.ics", e.events, i), event(fmt.Sprintf("e%02d", i), "seeded"))
+	}
+	e.syncOK()
+}
+
 // TestSync_ScopedPass_RemoteChangesPlannedFromTheDeltaAlone: with the
 // folder as recorded, server changes are planned from the sync-collection
 // delta without loading the calendar, and give what a full pass gives:
@@ -21,12 +32,7 @@ func TestSync_ScopedPass_RemoteChangesPlannedFromTheDeltaAlone(t *testing.T) {
 	for _, kind := range testserver.All() {
 		t.Run(string(kind), func(t *testing.T) {
 			e := newEnv(t, kind)
-			e.cfg.Accounts[0].Calendars = []string{e.events}
-			const n = 20
-			for i := 0; i < n; i++ {
-				e.srv.Put(t, fmt.Sprintf("%se%02d.ics", e.events, i), event(fmt.Sprintf("e%02d", i), "seeded"))
-			}
-			e.syncOK()
+			e.seedEvents(20)
 			scoped := func(what string) *Summary {
 				t.Helper()
 				e.rec.take()
@@ -100,11 +106,7 @@ func TestSync_ScopedLocalPass_EditsAndNewFilesFromTheChangedFilesAlone(t *testin
 	for _, kind := range testserver.All() {
 		t.Run(string(kind), func(t *testing.T) {
 			e := newEnv(t, kind)
-			e.cfg.Accounts[0].Calendars = []string{e.events}
-			for i := 0; i < 10; i++ {
-				e.srv.Put(t, fmt.Sprintf("%se%02d.ics", e.events, i), event(fmt.Sprintf("e%02d", i), "seeded"))
-			}
-			e.syncOK()
+			e.seedEvents(10)
 			pass := func(what string, wantScoped bool) *Summary {
 				t.Helper()
 				s := e.syncOK()[e.events]
@@ -171,12 +173,8 @@ func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.
 	for _, kind := range testserver.All() {
 		t.Run(string(kind), func(t *testing.T) {
 			e := newEnv(t, kind)
-			e.cfg.Accounts[0].Calendars = []string{e.events}
 			const n = 20
-			for i := 0; i < n; i++ {
-				e.srv.Put(t, fmt.Sprintf("%se%02d.ics", e.events, i), event(fmt.Sprintf("e%02d", i), "seeded"))
-			}
-			e.syncOK()
+			e.seedEvents(n)
 			pass := func(what string, wantScoped bool) *Summary {
 				t.Helper()
 				s := e.sync(SyncOptions{})[0]
@@ -227,13 +225,7 @@ func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.
 			if !bytes.Contains(e.readFile(e.events, "e07.ics"), []byte("phone")) {
 				t.Fatal("server-wins: the file should hold the server version")
 			}
-			kept := false
-			for _, nm := range e.localNames(e.events) {
-				if strings.HasPrefix(nm, "e07.ics.conflict-") && bytes.Contains(e.readFile(e.events, nm), []byte("mine")) {
-					kept = true
-				}
-			}
-			if !kept {
+			if !e.hasConflictCopy(e.events, "e07.ics", "mine") {
 				t.Fatalf("the local version of e07 is lost: %v", e.localNames(e.events))
 			}
 			e.settle()

@@ -335,13 +335,7 @@ func TestLocalFault_FileEditedBetweenListingAndOverwrite_EditIsNeverClobbered(t 
 	if !bytes.Contains(e.readFile(e.events, "x.ics"), []byte("v2 phone")) {
 		t.Error("server-wins: x.ics should hold the phone's version")
 	}
-	kept := false
-	for _, n := range e.localNames(e.events) {
-		if strings.HasPrefix(n, "x.ics.conflict-") && bytes.Contains(e.readFile(e.events, n), []byte("saved mid-pass")) {
-			kept = true
-		}
-	}
-	if !kept {
+	if !e.hasConflictCopy(e.events, "x.ics", "saved mid-pass") {
 		t.Errorf("the mid-pass edit of x is in no conflict copy: %v", e.localNames(e.events))
 	}
 	if got, _ := e.srv.Get(t, e.events+"y.ics"); !bytes.Contains(got, []byte("saved mid-pass")) {

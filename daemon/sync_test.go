@@ -142,6 +142,18 @@ func (e *env) writeFile(cal, name string, data []byte) {
 	}
 }
 
+// hasConflictCopy tells whether cal holds a conflict copy of name whose
+// content contains want.
+func (e *env) hasConflictCopy(cal, name, want string) bool {
+	e.t.Helper()
+	for _, n := range e.localNames(cal) {
+		if strings.HasPrefix(n, name+".conflict-") && bytes.Contains(e.readFile(cal, n), []byte(want)) {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *env) localNames(cal string) []string {
 	e.t.Helper()
 	ents, err := os.ReadDir(filepath.Join(e.root, calDir(cal)))
@@ -316,13 +328,7 @@ func TestSync_LocalWinsPolicy_UploadsLocalAndKeepsServerCopy(t *testing.T) {
 		if got, _ := e.srv.Get(t, e.events+"c.ics"); !bytes.Contains(got, []byte("local")) {
 			t.Fatalf("server should hold the local version: %q", got)
 		}
-		found := false
-		for _, n := range e.localNames(e.events) {
-			if strings.HasPrefix(n, "c.ics.conflict-") && bytes.Contains(e.readFile(e.events, n), []byte("phone")) {
-				found = true
-			}
-		}
-		if !found {
+		if !e.hasConflictCopy(e.events, "c.ics", "phone") {
 			t.Fatalf("server version not kept: %v", e.localNames(e.events))
 		}
 	})

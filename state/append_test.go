@@ -26,6 +26,23 @@ func randomItems(n int, seed uint64) []Item {
 	return out
 }
 
+// writeItems records items in collection "k" with write (Tx.PutItem or
+// Tx.AppendItem), batch items per transaction.
+func writeItems(tb testing.TB, s *Store, items []Item, batch int, write func(*Tx, Item) error) {
+	tb.Helper()
+	for i := 0; i < len(items); i += batch {
+		part := items[i:min(i+batch, len(items))]
+		must(tb, s.Update("k", func(tx *Tx) error {
+			for _, it := range part {
+				if err := write(tx, it); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+}
+
 func hasAppended(t *testing.T, s *Store, key string) bool {
 	t.Helper()
 	var has bool
@@ -84,25 +101,8 @@ func TestAppendItem_ReadersSeeExactlyWhatPutItemGives(t *testing.T) {
 	items := randomItems(500, 7)
 	put, _ := openTemp(t)
 	app, _ := openTemp(t)
-	for i := 0; i < len(items); i += 100 {
-		batch := items[i : i+100]
-		must(t, put.Update("k", func(tx *Tx) error {
-			for _, it := range batch {
-				if err := tx.PutItem(it); err != nil {
-					return err
-				}
-			}
-			return nil
-		}))
-		must(t, app.Update("k", func(tx *Tx) error {
-			for _, it := range batch {
-				if err := tx.AppendItem(it); err != nil {
-					return err
-				}
-			}
-			return nil
-		}))
-	}
+	writeItems(t, put, items, 100, (*Tx).PutItem)
+	writeItems(t, app, items, 100, (*Tx).AppendItem)
 	if !hasAppended(t, app, "k") {
 		t.Fatal("AppendItem updated the indexes instead of appending")
 	}
@@ -124,14 +124,7 @@ func TestFold_ManyChunks_AllIndexedInHrefOrder_BucketGone(t *testing.T) {
 	foldChunk = 7
 	s, _ := openTemp(t)
 	items := randomItems(50, 3)
-	must(t, s.Update("k", func(tx *Tx) error {
-		for _, it := range items {
-			if err := tx.AppendItem(it); err != nil {
-				return err
-			}
-		}
-		return nil
-	}))
+	writeItems(t, s, items, len(items), (*Tx).AppendItem)
 	must(t, s.Fold("k"))
 	if hasAppended(t, s, "k") {
 		t.Fatal("appended bucket left after Fold")
@@ -151,22 +144,8 @@ func TestFold_StoppedAfterAChunk_NextReaderCompletesIt(t *testing.T) {
 	items[30].Href = items[3].Href // one href twice: the later record wins
 	put, _ := openTemp(t)
 	app, _ := openTemp(t)
-	must(t, put.Update("k", func(tx *Tx) error {
-		for _, it := range items {
-			if err := tx.PutItem(it); err != nil {
-				return err
-			}
-		}
-		return nil
-	}))
-	must(t, app.Update("k", func(tx *Tx) error {
-		for _, it := range items {
-			if err := tx.AppendItem(it); err != nil {
-				return err
-			}
-		}
-		return nil
-	}))
+	writeItems(t, put, items, len(items), (*Tx).PutItem)
+	writeItems(t, app, items, len(items), (*Tx).AppendItem)
 	chunks := 0
 	foldInterrupt = func() bool { chunks++; return chunks == 2 }
 	defer func() { foldInterrupt = nil }()
@@ -237,14 +216,7 @@ func TestAppendItem_SurvivesReopen_FoldedByTheNextReader(t *testing.T) {
 	s, err := Open(path)
 	must(t, err)
 	items := randomItems(30, 9)
-	must(t, s.Update("k", func(tx *Tx) error {
-		for _, it := range items {
-			if err := tx.AppendItem(it); err != nil {
-				return err
-			}
-		}
-		return nil
-	}))
+	writeItems(t, s, items, len(items), (*Tx).AppendItem)
 	must(t, s.Close()) // as a crash after the commit would leave it
 	s2, err := Open(path)
 	must(t, err)
@@ -256,7 +228,10 @@ func TestAppendItem_SurvivesReopen_FoldedByTheNextReader(t *testing.T) {
 	}
 }
 
-func BenchmarkAppendThenFold10k(b *testing.B) {
+// benchmarkWrite10k times recording 10k items with random hrefs and
+// 1.4 KB bases in transactions of 200, as a first download does, with
+// write, then fold (if set).
+func benchmarkWrite10k(b *testing.B, write func(*Tx, Item) error, fold bool) {
 	items := randomItems(10000, 1)
 	for i := range items {
 		items[i].Base = make([]byte, 1400)
@@ -266,45 +241,18 @@ func BenchmarkAppendThenFold10k(b *testing.B) {
 		s, err := Open(filepath.Join(b.TempDir(), "state.db"))
 		must(b, err)
 		b.StartTimer()
-		for i := 0; i < len(items); i += 200 {
-			must(b, s.Update("k", func(tx *Tx) error {
-				for _, it := range items[i : i+200] {
-					if err := tx.AppendItem(it); err != nil {
-						return err
-					}
-				}
-				return nil
-			}))
+		writeItems(b, s, items, 200, write)
+		if fold {
+			must(b, s.Fold("k"))
 		}
-		must(b, s.Fold("k"))
 		b.StopTimer()
 		s.Close()
 		b.StartTimer()
 	}
 }
 
+func BenchmarkAppendThenFold10k(b *testing.B) { benchmarkWrite10k(b, (*Tx).AppendItem, true) }
+
 func BenchmarkPutItem10kRandomHrefsInBatches(b *testing.B) {
-	items := randomItems(10000, 1)
-	for i := range items {
-		items[i].Base = make([]byte, 1400)
-	}
-	for b.Loop() {
-		b.StopTimer()
-		s, err := Open(filepath.Join(b.TempDir(), "state.db"))
-		must(b, err)
-		b.StartTimer()
-		for i := 0; i < len(items); i += 200 {
-			must(b, s.Update("k", func(tx *Tx) error {
-				for _, it := range items[i : i+200] {
-					if err := tx.PutItem(it); err != nil {
-						return err
-					}
-				}
-				return nil
-			}))
-		}
-		b.StopTimer()
-		s.Close()
-		b.StartTimer()
-	}
+	benchmarkWrite10k(b, (*Tx).PutItem, false)
 }
