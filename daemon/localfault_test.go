@@ -536,13 +536,7 @@ func TestLocalFault_DiskFullDuringConflict_LocalVersionNeverLost(t *testing.T) {
 	if s.Conflicts != 1 {
 		t.Fatalf("want the conflict resolved after the disk has room: %+v", s)
 	}
-	kept := false
-	for _, n := range e.localNames(e.events) {
-		if strings.HasPrefix(n, "c.ics.conflict-") && bytes.Contains(e.readFile(e.events, n), []byte("v2 local")) {
-			kept = true
-		}
-	}
-	if !kept || !bytes.Contains(e.readFile(e.events, "c.ics"), []byte("v2 phone")) {
+	if !e.hasConflictCopy(e.events, "c.ics", "v2 local") || !bytes.Contains(e.readFile(e.events, "c.ics"), []byte("v2 phone")) {
 		t.Fatalf("after the fault: c.ics should be the phone's version and the local one a conflict copy: %v", e.localNames(e.events))
 	}
 	if tmp := lfTempFiles(t, filepath.Join(e.root, "events")); len(tmp) > 0 {
