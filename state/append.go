@@ -26,16 +26,20 @@ import (
 var bucketAppended = []byte("appended")
 
 // foldChunk is how many appended records Fold indexes per transaction:
-// enough to keep the number of commits (each rewriting the UID tree's
-// touched pages) small, few enough to bound a transaction's memory. The
-// UID index takes the records in random order, so a transaction holds
-// about one UID-tree leaf per record. At 10k items on Radicale (batches
-// of 400) the fold, the peak of a first download, took vdird to 34-37 MB
-// in one transaction, 28-33 MB at 3,000 and 27-28 MB at 1,000; 3,000 was
-// 0.03-0.07 s faster at 10k but peaked at 105 MB at 100k (72 MB at 1,000,
-// target 100 MB). BenchmarkAppendThenFold10k: 170 ms at 1,000, 144 ms at
-// 2,000, 120 ms at 10,000.
-var foldChunk = 1000
+// enough to keep the number of commits (each rewriting the touched pages
+// of the UID tree, which takes random UIDs in random order) small, few
+// enough to bound a transaction's memory. Appending 100k items with random
+// hrefs and UIDs, then folding (state alone): 1,000 per transaction took
+// 2.0 s and 75 MB, 2,500 1.5 s and 89 MB, 5,000 1.3 s and 97 MB.
+// BenchmarkAppendThenFold10k: 152-159 ms at 1,000, 118-135 ms at 5,000.
+// (Before the fold mark, when each chunk also deleted its records from
+// the log, 3,000 peaked at 105 MB in the 100k benchmark.)
+var foldChunk = 5000
+
+// dropEvery is how many appended records foldRecords reads between two
+// dropTxMapping calls: a chunk's records lie all over the log, and without
+// this the 100k fold above peaked at 113 MB instead of 97.
+const dropEvery = 1000
 
 // foldInterrupt, set by tests, is asked after each committed chunk but the
 // last whether to stop there, as a crash would.
@@ -98,89 +102,199 @@ func appendedHref(v []byte) (href, rec []byte, err error) {
 	return v[n : n+int(l)], v[n+int(l):], nil
 }
 
+// foldMark records how far an interrupted Fold got (key keyFoldMark in the
+// collection bucket): every appended record with a sequence number up to
+// Seq and an href up to Href is indexed, the rest are not. Appended records
+// stay in place until the whole fold is done, then go in one step.
+//
+// Why: deleting each folded record from the log, in href order, touched a
+// page of the log per record in every chunk: at 100k items with chunks of
+// 3,000 that took vdird from 72 MB to 105 MB. The mark makes a resumed
+// Fold (or a writer's foldInTx) skip what is done, so no record is indexed
+// twice: an href appended twice would otherwise lose its base.
+type foldMark struct {
+	Seq  uint64
+	Href string
+}
+
+var keyFoldMark = []byte("foldmark")
+
+func readFoldMark(b *bolt.Bucket) (m foldMark, ok bool, err error) {
+	v := b.Get(keyFoldMark)
+	if v == nil {
+		return foldMark{}, false, nil
+	}
+	if len(v) < 8 {
+		return foldMark{}, false, fmt.Errorf("fold mark: %w", errShortRecord)
+	}
+	return foldMark{Seq: binary.BigEndian.Uint64(v), Href: string(v[8:])}, true, nil
+}
+
+func (m foldMark) bytes() []byte { return append(seqKey(m.Seq), m.Href...) }
+
+// done reports whether the appended record seq for href is indexed.
+func (m foldMark) done(seq uint64, href string) bool { return seq <= m.Seq && href <= m.Href }
+
 // Fold moves the collection's appended records (AppendItem) into its items
-// and indexes, in href order, a chunk per transaction; a crash in between
-// leaves the rest appended for the next Fold. Readers call it themselves
-// when they meet appended records; callers that just appended many call
-// it to pay the cost at a time of their choosing.
+// and indexes, in href order, a chunk per transaction, then drops them
+// from the log; a crash in between leaves a mark (foldMark) from which the
+// next Fold or writer goes on. Readers call it themselves when they meet
+// appended records; callers that just appended many call it to pay the
+// cost at a time of their choosing.
 func (s *Store) Fold(key string) error {
+	s.foldMu.Lock() // one fold per Store at a time: each goes on from the mark
+	defer s.foldMu.Unlock()
+	for {
+		again, err := s.foldOnce(key)
+		if err != nil {
+			return fmt.Errorf("fold %s: %w", key, err)
+		}
+		if !again {
+			return nil
+		}
+	}
+}
+
+// foldOnce folds the appended records it lists and reports whether it
+// should be called again: records were appended meanwhile, or a writer
+// folded everything under it (foldInTx) and new ones may be waiting.
+func (s *Store) foldOnce(key string) (again bool, err error) {
 	type rec struct {
 		href string
-		seq  [8]byte
+		seq  uint64
 	}
-	var recs []rec
-	err := s.viewCollection(key, func(b *bolt.Bucket) error {
+	var (
+		recs    []rec
+		mark    foldMark
+		resumed bool
+	)
+	err = s.viewCollection(key, func(b *bolt.Bucket) error {
 		ap := b.Bucket(bucketAppended)
 		if ap == nil {
 			return nil
+		}
+		var err error
+		if mark, resumed, err = readFoldMark(b); err != nil {
+			return err
 		}
 		return ap.ForEach(func(k, v []byte) error {
 			href, _, err := appendedHref(v)
 			if err != nil || len(k) != 8 {
 				return fmt.Errorf("appended record %x: %w", k, errShortRecord)
 			}
-			recs = append(recs, rec{href: string(href), seq: [8]byte(k)})
+			seq := binary.BigEndian.Uint64(k)
+			if resumed && (seq > mark.Seq || mark.done(seq, string(href))) {
+				return nil // appended after the mark (next round), or done
+			}
+			recs = append(recs, rec{href: string(href), seq: seq})
 			return nil
 		})
 	})
-	if err != nil {
-		return fmt.Errorf("fold %s: %w", key, err)
-	}
-	if len(recs) == 0 {
-		return nil
+	if err != nil || (len(recs) == 0 && !resumed) {
+		return false, err
 	}
 	s.dropMapping() // the listing read every appended record
+	if !resumed {
+		mark.Seq = recs[len(recs)-1].seq // ForEach lists in sequence order
+	}
 	// Stable: of two records with one href, the later one is folded last
 	// and wins, as with two PutItem calls.
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].href < recs[j].href })
-	for start := 0; start < len(recs); start += foldChunk {
-		chunk := recs[start:min(start+foldChunk, len(recs))]
-		last := start+len(chunk) == len(recs)
-		err := s.db.Update(func(btx *bolt.Tx) error {
+	// update runs fn on the collection and its log if the mark is still
+	// the one this fold left (or none, before its first chunk).
+	update := func(fn func(b, ap *bolt.Bucket) error) (moved bool, err error) {
+		err = s.db.Update(func(btx *bolt.Tx) error {
 			b := btx.Bucket(bucketCollections).Bucket([]byte(key))
 			if b == nil {
+				moved = true
 				return nil
 			}
 			ap := b.Bucket(bucketAppended)
-			if ap == nil {
-				return nil // folded by someone else meanwhile
+			got, ok, err := readFoldMark(b)
+			if err != nil {
+				return err
 			}
-			seqs := make([][]byte, len(chunk))
-			for i := range chunk {
-				seqs[i] = chunk[i].seq[:]
+			if ap == nil || ok != resumed || (ok && got != mark) {
+				moved = true // a writer folded everything: start over
+				return nil
+			}
+			return fn(b, ap)
+		})
+		s.dropMapping() // chunks read appended records all over the file
+		return moved, err
+	}
+	for start := 0; start < len(recs); {
+		end := min(start+foldChunk, len(recs))
+		for end < len(recs) && recs[end].href == recs[end-1].href {
+			end++ // the mark splits by href: keep an href's records together
+		}
+		next := foldMark{Seq: mark.Seq, Href: recs[end-1].href}
+		moved, err := update(func(b, ap *bolt.Bucket) error {
+			seqs := make([][]byte, 0, end-start)
+			for _, r := range recs[start:end] {
+				seqs = append(seqs, seqKey(r.seq))
 			}
 			if err := foldRecords(b, ap, seqs); err != nil {
 				return err
 			}
-			if last {
-				if k, _ := ap.Cursor().First(); k == nil {
-					return b.DeleteBucket(bucketAppended)
-				}
-			}
-			return nil
+			return b.Put(keyFoldMark, next.bytes())
 		})
-		if err != nil {
-			return fmt.Errorf("fold %s: %w", key, err)
+		if err != nil || moved {
+			return moved, err
 		}
-		s.dropMapping() // each chunk reads appended records all over the file
-		if foldInterrupt != nil && !last && foldInterrupt() {
-			return fmt.Errorf("fold %s: %w", key, errFoldInterrupted)
+		mark, resumed, start = next, true, end
+		if foldInterrupt != nil && start < len(recs) && foldInterrupt() {
+			return false, errFoldInterrupted
 		}
 	}
-	return nil
+	// Everything up to the mark's sequence is indexed: drop it from the
+	// log, whole if nothing was appended meanwhile.
+	var newer bool
+	moved, err := update(func(b, ap *bolt.Bucket) error {
+		if err := b.Delete(keyFoldMark); err != nil {
+			return err
+		}
+		c := ap.Cursor()
+		if k, _ := c.Last(); k == nil || binary.BigEndian.Uint64(k) <= mark.Seq {
+			return b.DeleteBucket(bucketAppended)
+		}
+		var folded [][]byte
+		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= mark.Seq; k, _ = c.Next() {
+			folded = append(folded, k)
+		}
+		for _, k := range folded {
+			if err := ap.Delete(k); err != nil {
+				return err
+			}
+		}
+		newer = true
+		return nil
+	})
+	return moved || newer, err
 }
 
-// foldInTx folds every appended record of collection bucket b inside the
-// caller's transaction: PutItem and DeleteItem must not be overtaken by an
-// older appended record folded after them.
+// foldInTx folds every appended record of collection bucket b that an
+// interrupted Fold left (all, if none was) inside the caller's
+// transaction: PutItem and DeleteItem must not be overtaken by an older
+// appended record folded after them.
 func foldInTx(b *bolt.Bucket) error {
 	ap := b.Bucket(bucketAppended)
 	if ap == nil {
 		return nil
 	}
+	mark, resumed, err := readFoldMark(b)
+	if err != nil {
+		return err
+	}
 	var seqs [][]byte
-	err := ap.ForEach(func(k, _ []byte) error {
-		seqs = append(seqs, append([]byte(nil), k...))
+	err = ap.ForEach(func(k, v []byte) error {
+		href, _, err := appendedHref(v)
+		if err != nil || len(k) != 8 {
+			return fmt.Errorf("appended record %x: %w", k, errShortRecord)
+		}
+		if !resumed || !mark.done(binary.BigEndian.Uint64(k), string(href)) {
+			seqs = append(seqs, append([]byte(nil), k...))
+		}
 		return nil
 	})
 	if err != nil {
@@ -189,11 +303,14 @@ func foldInTx(b *bolt.Bucket) error {
 	if err := foldRecords(b, ap, seqs); err != nil {
 		return err
 	}
+	if err := b.Delete(keyFoldMark); err != nil {
+		return err
+	}
 	return b.DeleteBucket(bucketAppended)
 }
 
 // foldRecords indexes the appended records under seqs (in the order
-// given; of two with one href the later wins) and deletes them from ap.
+// given; of two with one href the later wins); they stay in ap.
 // Records whose href is new go into each tree in that tree's key order,
 // so a first download's records are appended to the trees rather than
 // scattered through them; the rest take PutItem's general path.
@@ -210,10 +327,15 @@ func foldRecords(b, ap *bolt.Bucket, seqs [][]byte) error {
 		news []fresh
 		idx  = map[string]int{} // href → index in news
 	)
-	for _, k := range seqs {
+	for i, k := range seqs {
+		if i > 0 && i%dropEvery == 0 {
+			if err := dropTxMapping(b.Tx()); err != nil {
+				return err
+			}
+		}
 		v := ap.Get(k)
 		if v == nil {
-			continue // folded by someone else meanwhile
+			return fmt.Errorf("appended record %x: gone", k)
 		}
 		href, rv, err := appendedHref(v)
 		if err != nil {
@@ -221,9 +343,6 @@ func foldRecords(b, ap *bolt.Bucket, seqs [][]byte) error {
 		}
 		it, seq, err := decodeItemSeq(href, rv)
 		if err != nil {
-			return err
-		}
-		if err := ap.Delete(k); err != nil {
 			return err
 		}
 		if i, ok := idx[it.Href]; ok {

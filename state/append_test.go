@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"testing"
 
 	"github.com/vdird/vdird/internal/setsum"
@@ -138,21 +139,11 @@ func TestFold_ManyChunks_AllIndexedInHrefOrder_BucketGone(t *testing.T) {
 }
 
 func TestFold_StoppedAfterAChunk_NextReaderCompletesIt(t *testing.T) {
-	defer func(n int) { foldChunk = n }(foldChunk)
-	foldChunk = 10
 	items := randomItems(45, 11)
 	items[30].Href = items[3].Href // one href twice: the later record wins
 	put, _ := openTemp(t)
-	app, _ := openTemp(t)
 	writeItems(t, put, items, len(items), (*Tx).PutItem)
-	writeItems(t, app, items, len(items), (*Tx).AppendItem)
-	chunks := 0
-	foldInterrupt = func() bool { chunks++; return chunks == 2 }
-	defer func() { foldInterrupt = nil }()
-	if err := app.Fold("k"); !errors.Is(err, errFoldInterrupted) {
-		t.Fatalf("Fold = %v, want it stopped after two chunks", err)
-	}
-	foldInterrupt = nil
+	app := foldStoppedAfter(t, items, 2)
 	if !hasAppended(t, app, "k") {
 		t.Fatal("nothing left to fold after two of five chunks")
 	}
@@ -160,13 +151,107 @@ func TestFold_StoppedAfterAChunk_NextReaderCompletesIt(t *testing.T) {
 	if got := snapshotOf(t, app, "k", items); !reflect.DeepEqual(got, want) {
 		t.Fatalf("after a stopped fold and a reader's fold: %d items, want %d", len(got.Items), len(want.Items))
 	}
-	var bases int
-	must(t, app.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketCollections).Bucket([]byte("k")).Bucket(bucketBases).ForEach(func(k, v []byte) error { bases++; return nil })
-	}))
-	if bases != len(want.Items) {
+	if bases := countBases(t, app); bases != len(want.Items) {
 		t.Fatalf("%d bases for %d items", bases, len(want.Items))
 	}
+}
+
+// foldStoppedAfter appends items to a new store and stops its Fold after
+// chunks chunks of 10, as a crash would.
+func foldStoppedAfter(t *testing.T, items []Item, chunks int) *Store {
+	t.Helper()
+	defer func(n int) { foldChunk = n }(foldChunk)
+	foldChunk = 10
+	s, _ := openTemp(t)
+	writeItems(t, s, items, len(items), (*Tx).AppendItem)
+	n := 0
+	foldInterrupt = func() bool { n++; return n == chunks }
+	defer func() { foldInterrupt = nil }()
+	if err := s.Fold("k"); !errors.Is(err, errFoldInterrupted) {
+		t.Fatalf("Fold = %v, want it stopped after %d chunks", err, chunks)
+	}
+	return s
+}
+
+// changedCopy is it with a new ETag and base.
+func changedCopy(it Item, tag string) Item {
+	it.ETag, it.Base = `"`+tag+`"`, []byte("changed "+tag)
+	return it
+}
+
+func TestFold_StoppedThenPutAndDelete_WritersSkipWhatIsDone(t *testing.T) {
+	items := randomItems(45, 13)
+	sorted := append([]Item(nil), items...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Href < sorted[j].Href })
+	// Folding by href, the first two chunks take sorted[0:20]. One href
+	// twice, both records there: indexing them again would drop its base.
+	if items[40].Href == sorted[0].Href {
+		t.Fatal("pick another seed")
+	}
+	items[40].Href = sorted[0].Href
+	put, _ := openTemp(t)
+	writeItems(t, put, items, len(items), (*Tx).PutItem)
+	app := foldStoppedAfter(t, items, 2)
+	done, waiting := changedCopy(sorted[5], "a"), sorted[30]
+	for _, s := range []*Store{put, app} {
+		must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(done) }))
+		must(t, s.Update("k", func(tx *Tx) error { return tx.DeleteItem(waiting.Href) }))
+	}
+	if hasAppended(t, app, "k") {
+		t.Fatal("a write left appended records")
+	}
+	want, got := snapshotOf(t, put, "k", items), snapshotOf(t, app, "k", items)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("after a stopped fold and two writes: %d items, want %d", len(got.Items), len(want.Items))
+	}
+	if n, m := countBases(t, app), countBases(t, put); n != m {
+		t.Fatalf("%d bases stored, PutItem store has %d", n, m)
+	}
+}
+
+func TestFold_RecordsAppendedDuringAFold_FoldedInANextRound(t *testing.T) {
+	defer func(n int) { foldChunk = n }(foldChunk)
+	foldChunk = 10
+	items := randomItems(45, 17)
+	sorted := append([]Item(nil), items...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Href < sorted[j].Href })
+	// Appended after the first chunk: one href already folded, one not yet
+	// folded, one new.
+	later := []Item{changedCopy(sorted[3], "b"), changedCopy(sorted[35], "c"), randomItems(1, 99)[0]}
+	put, _ := openTemp(t)
+	writeItems(t, put, append(append([]Item(nil), items...), later...), 100, (*Tx).PutItem)
+	app, _ := openTemp(t)
+	writeItems(t, app, items, len(items), (*Tx).AppendItem)
+	appended := false
+	foldInterrupt = func() bool {
+		if !appended {
+			appended = true
+			writeItems(t, app, later, len(later), (*Tx).AppendItem)
+		}
+		return false
+	}
+	defer func() { foldInterrupt = nil }()
+	must(t, app.Fold("k"))
+	if hasAppended(t, app, "k") {
+		t.Fatal("records appended during the fold were left")
+	}
+	all := append(append([]Item(nil), items...), later...)
+	want, got := snapshotOf(t, put, "k", all), snapshotOf(t, app, "k", all)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("after appends during a fold: %d items, want %d", len(got.Items), len(want.Items))
+	}
+	if n, m := countBases(t, app), countBases(t, put); n != m {
+		t.Fatalf("%d bases stored, PutItem store has %d", n, m)
+	}
+}
+
+func countBases(t *testing.T, s *Store) int {
+	t.Helper()
+	var n int
+	must(t, s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCollections).Bucket([]byte("k")).Bucket(bucketBases).ForEach(func(k, v []byte) error { n++; return nil })
+	}))
+	return n
 }
 
 func TestAppendItem_SameHrefTwice_LaterRecordWins(t *testing.T) {
@@ -181,11 +266,7 @@ func TestAppendItem_SameHrefTwice_LaterRecordWins(t *testing.T) {
 	if !ok || got.ETag != `"2"` || string(got.Base) != "two" {
 		t.Fatalf("got %+v", got)
 	}
-	var bases int
-	must(t, s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketCollections).Bucket([]byte("k")).Bucket(bucketBases).ForEach(func(k, v []byte) error { bases++; return nil })
-	}))
-	if bases != 1 {
+	if bases := countBases(t, s); bases != 1 {
 		t.Fatalf("%d bases stored for one item", bases)
 	}
 }

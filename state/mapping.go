@@ -25,18 +25,21 @@ const dropMappingAbove = 8 << 20
 // lock that read transactions hold, so the range cannot move or be reused
 // while madvise runs. MADV_DONTNEED on a shared file mapping drops page
 // table entries only; the data is the file's and stays intact.
-func (s *Store) dropMapping() {
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		size := tx.Size()
-		if size < dropMappingAbove {
-			return nil
-		}
-		// Info().Data is the mapping's address as a uintptr; reading it back
-		// through its own address makes it a pointer again (the mapping is
-		// not Go memory, so the collector does not care).
-		info := tx.DB().Info()
-		base := *(*unsafe.Pointer)(unsafe.Pointer(&info.Data))
-		data := unsafe.Slice((*byte)(base), size)
-		return unix.Madvise(data, unix.MADV_DONTNEED)
-	})
+func (s *Store) dropMapping() { _ = s.db.View(dropTxMapping) }
+
+// dropTxMapping is dropMapping inside tx, read-only or not: the mapping
+// moves only when a write transaction commits, so it stays put while tx
+// runs. A write transaction's changed pages are Go memory, not the mapping.
+func dropTxMapping(tx *bolt.Tx) error {
+	size := tx.Size()
+	if size < dropMappingAbove {
+		return nil
+	}
+	// Info().Data is the mapping's address as a uintptr; reading it back
+	// through its own address makes it a pointer again (the mapping is
+	// not Go memory, so the collector does not care).
+	info := tx.DB().Info()
+	base := *(*unsafe.Pointer)(unsafe.Pointer(&info.Data))
+	data := unsafe.Slice((*byte)(base), size)
+	return unix.Madvise(data, unix.MADV_DONTNEED)
 }

@@ -32,9 +32,9 @@ var migrations = []func(tx *bolt.Tx) error{
 	// 4 → 5: each collection gets its local file name index.
 	func(tx *bolt.Tx) error { return eachCollection(tx, indexNames) },
 	// 5 → 6: nothing to convert. A collection may now hold appended
-	// records (bucketAppended) that readers fold first; the version
-	// changes so that an older vdird, which would not see them, refuses
-	// the file instead.
+	// records (bucketAppended) that readers fold first, and the mark of an
+	// interrupted fold (keyFoldMark); the version changes so that an older
+	// vdird, which would not see them, refuses the file instead.
 	func(tx *bolt.Tx) error { return nil },
 }
 

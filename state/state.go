@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/vdird/vdird/internal/setsum"
@@ -197,6 +198,7 @@ type Store struct {
 	db      *bolt.DB
 	path    string
 	version int
+	foldMu  sync.Mutex // serialises Fold
 }
 
 // Open opens (creating if needed) the state file at path, creating its
