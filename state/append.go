@@ -25,24 +25,26 @@ import (
 // indexes everything once, in href order.
 var bucketAppended = []byte("appended")
 
-// foldChunk is how many appended records Fold indexes per transaction:
-// enough to keep the number of commits (each rewriting the touched pages
-// of the UID tree, which takes random UIDs in random order) small, few
-// enough to bound a transaction's memory. Appending 100k items with random
-// hrefs and UIDs, then folding (state alone): 1,000 per transaction took
-// 2.0 s and 75 MB, 2,500 1.5 s and 89 MB, 5,000 1.3 s and 97 MB.
-// BenchmarkAppendThenFold10k: 152-159 ms at 1,000, 118-135 ms at 5,000.
+// foldChunk is how many appended records Fold indexes per transaction,
+// and how many UID index entries it adds per transaction afterwards: few
+// enough to bound a transaction's memory, enough to keep commits few.
+// Appending 100k items with random hrefs and UIDs, then folding (state
+// alone): chunks of 1,000 took 2.0 s and 75 MB while the UIDs went in with
+// their records (each chunk rewrote most of the UID tree), 5,000 1.3 s and
+// 97 MB; with the UIDs in a pass of their own, 5,000 take 1.2 s and 63 MB.
+// BenchmarkAppendThenFold10k: 152-159 ms at 1,000, 118-143 ms at 5,000.
 // (Before the fold mark, when each chunk also deleted its records from
 // the log, 3,000 peaked at 105 MB in the 100k benchmark.)
 var foldChunk = 5000
 
 // dropEvery is how many appended records foldRecords reads between two
 // dropTxMapping calls: a chunk's records lie all over the log, and without
-// this the 100k fold above peaked at 113 MB instead of 97.
+// this the 100k fold above peaked at 113 MB instead of 97 (UIDs with
+// their records).
 const dropEvery = 1000
 
-// foldInterrupt, set by tests, is asked after each committed chunk but the
-// last whether to stop there, as a crash would.
+// foldInterrupt, set by tests, is asked after each committed chunk
+// whether to stop there, as a crash would.
 var foldInterrupt func() bool
 
 var errFoldInterrupted = errors.New("interrupted (test)")
@@ -104,7 +106,9 @@ func appendedHref(v []byte) (href, rec []byte, err error) {
 
 // foldMark records how far an interrupted Fold got (key keyFoldMark in the
 // collection bucket): every appended record with a sequence number up to
-// Seq and an href up to Href is indexed, the rest are not. Appended records
+// Seq and an href up to Href is indexed, the rest are not. Their UID index
+// entries may be missing (Fold adds them after the last chunk), so whoever
+// goes on adds those of every record the mark covers. Appended records
 // stay in place until the whole fold is done, then go in one step.
 //
 // Why: deleting each folded record from the log, in href order, touched a
@@ -136,8 +140,8 @@ func (m foldMark) bytes() []byte { return append(seqKey(m.Seq), m.Href...) }
 func (m foldMark) done(seq uint64, href string) bool { return seq <= m.Seq && href <= m.Href }
 
 // Fold moves the collection's appended records (AppendItem) into its items
-// and indexes, in href order, a chunk per transaction, then drops them
-// from the log; a crash in between leaves a mark (foldMark) from which the
+// and indexes, in href order, a chunk per transaction, adds their UID
+// index entries in UID order, then drops them from the log; a crash in between leaves a mark (foldMark) from which the
 // next Fold or writer goes on. Readers call it themselves when they meet
 // appended records; callers that just appended many call it to pay the
 // cost at a time of their choosing.
@@ -165,6 +169,7 @@ func (s *Store) foldOnce(key string) (again bool, err error) {
 	}
 	var (
 		recs    []rec
+		done    []string // hrefs an interrupted fold indexed (UIDs pending)
 		mark    foldMark
 		resumed bool
 	)
@@ -183,8 +188,13 @@ func (s *Store) foldOnce(key string) (again bool, err error) {
 				return fmt.Errorf("appended record %x: %w", k, errShortRecord)
 			}
 			seq := binary.BigEndian.Uint64(k)
-			if resumed && (seq > mark.Seq || mark.done(seq, string(href))) {
-				return nil // appended after the mark (next round), or done
+			switch {
+			case !resumed:
+			case seq > mark.Seq:
+				return nil // appended after the mark: the next round's
+			case mark.done(seq, string(href)):
+				done = append(done, string(href))
+				return nil
 			}
 			recs = append(recs, rec{href: string(href), seq: seq})
 			return nil
@@ -234,7 +244,7 @@ func (s *Store) foldOnce(key string) (again bool, err error) {
 			for _, r := range recs[start:end] {
 				seqs = append(seqs, seqKey(r.seq))
 			}
-			if err := foldRecords(b, ap, seqs); err != nil {
+			if err := foldRecords(b, ap, seqs, false); err != nil {
 				return err
 			}
 			return b.Put(keyFoldMark, next.bytes())
@@ -243,7 +253,35 @@ func (s *Store) foldOnce(key string) (again bool, err error) {
 			return moved, err
 		}
 		mark, resumed, start = next, true, end
-		if foldInterrupt != nil && start < len(recs) && foldInterrupt() {
+		if foldInterrupt != nil && foldInterrupt() {
+			return false, errFoldInterrupted
+		}
+	}
+	// The UID index, in UID order over the whole fold: by chunk, random
+	// UIDs made each transaction rewrite most of the tree.
+	for _, r := range recs {
+		if len(done) == 0 || done[len(done)-1] != r.href {
+			done = append(done, r.href)
+		}
+	}
+	var keys [][]byte
+	err = s.viewCollection(key, func(b *bolt.Bucket) error {
+		var err error
+		keys, err = uidKeysOf(b, done)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	s.dropMapping()
+	sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i], keys[j]) < 0 })
+	for start := 0; start < len(keys); start += foldChunk {
+		part := keys[start:min(start+foldChunk, len(keys))]
+		moved, err := update(func(b, _ *bolt.Bucket) error { return putUIDKeys(b, part) })
+		if err != nil || moved {
+			return moved, err
+		}
+		if foldInterrupt != nil && foldInterrupt() {
 			return false, errFoldInterrupted
 		}
 	}
@@ -286,13 +324,18 @@ func foldInTx(b *bolt.Bucket) error {
 	if err != nil {
 		return err
 	}
-	var seqs [][]byte
+	var (
+		seqs [][]byte
+		done []string // indexed by the interrupted Fold, but for their UIDs
+	)
 	err = ap.ForEach(func(k, v []byte) error {
 		href, _, err := appendedHref(v)
 		if err != nil || len(k) != 8 {
 			return fmt.Errorf("appended record %x: %w", k, errShortRecord)
 		}
-		if !resumed || !mark.done(binary.BigEndian.Uint64(k), string(href)) {
+		if resumed && mark.done(binary.BigEndian.Uint64(k), string(href)) {
+			done = append(done, string(href))
+		} else {
 			seqs = append(seqs, append([]byte(nil), k...))
 		}
 		return nil
@@ -300,7 +343,14 @@ func foldInTx(b *bolt.Bucket) error {
 	if err != nil {
 		return err
 	}
-	if err := foldRecords(b, ap, seqs); err != nil {
+	keys, err := uidKeysOf(b, done)
+	if err != nil {
+		return err
+	}
+	if err := putUIDKeys(b, keys); err != nil {
+		return err
+	}
+	if err := foldRecords(b, ap, seqs, true); err != nil {
 		return err
 	}
 	if err := b.Delete(keyFoldMark); err != nil {
@@ -309,12 +359,53 @@ func foldInTx(b *bolt.Bucket) error {
 	return b.DeleteBucket(bucketAppended)
 }
 
+// uidKeysOf returns the UID index keys of the items under hrefs (skipping
+// unknown ones).
+func uidKeysOf(b *bolt.Bucket, hrefs []string) ([][]byte, error) {
+	items := b.Bucket(bucketItems)
+	if items == nil {
+		return nil, nil
+	}
+	keys := make([][]byte, 0, len(hrefs))
+	for _, h := range hrefs {
+		v := items.Get([]byte(h))
+		if v == nil {
+			continue
+		}
+		it, _, err := decodeItemSeq([]byte(h), v)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, uidKey(it.UID, h))
+	}
+	return keys, nil
+}
+
+// putUIDKeys adds keys to the UID index; keys already there stay.
+func putUIDKeys(b *bolt.Bucket, keys [][]byte) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	idx, err := b.CreateBucketIfNotExists(bucketUIDs)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := idx.Put(k, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // foldRecords indexes the appended records under seqs (in the order
 // given; of two with one href the later wins); they stay in ap.
 // Records whose href is new go into each tree in that tree's key order,
 // so a first download's records are appended to the trees rather than
-// scattered through them; the rest take PutItem's general path.
-func foldRecords(b, ap *bolt.Bucket, seqs [][]byte) error {
+// scattered through them; the rest take PutItem's general path. New
+// records get their UID index entries only if withUIDs: Fold adds them
+// afterwards, for all chunks at once.
+func foldRecords(b, ap *bolt.Bucket, seqs [][]byte, withUIDs bool) error {
 	items, err := b.CreateBucketIfNotExists(bucketItems)
 	if err != nil {
 		return err
@@ -384,7 +475,9 @@ func foldRecords(b, ap *bolt.Bucket, seqs [][]byte) error {
 			sum.Add(fileRecord(it))
 			names = append(names, [2][]byte{[]byte(it.Name), []byte(it.Href)})
 		}
-		uids = append(uids, [2][]byte{uidKey(it.UID, it.Href), nil})
+		if withUIDs {
+			uids = append(uids, [2][]byte{uidKey(it.UID, it.Href), nil})
+		}
 	}
 	for _, tree := range []struct {
 		name []byte

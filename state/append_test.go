@@ -138,21 +138,29 @@ func TestFold_ManyChunks_AllIndexedInHrefOrder_BucketGone(t *testing.T) {
 	must(t, s.Fold("k")) // nothing left: a no-op
 }
 
+// foldStops are where the folds of the 45 items below are stopped: 45
+// records make five chunks of 10, then their UIDs five more; after chunk
+// 2 the fold is mid-way, after 5 every record is indexed but for its UID,
+// after 6 some UIDs are, after 10 only dropping the log is left.
+var foldStops = []int{2, 5, 6, 10}
+
 func TestFold_StoppedAfterAChunk_NextReaderCompletesIt(t *testing.T) {
 	items := randomItems(45, 11)
 	items[30].Href = items[3].Href // one href twice: the later record wins
 	put, _ := openTemp(t)
 	writeItems(t, put, items, len(items), (*Tx).PutItem)
-	app := foldStoppedAfter(t, items, 2)
-	if !hasAppended(t, app, "k") {
-		t.Fatal("nothing left to fold after two of five chunks")
-	}
 	want := snapshotOf(t, put, "k", items)
-	if got := snapshotOf(t, app, "k", items); !reflect.DeepEqual(got, want) {
-		t.Fatalf("after a stopped fold and a reader's fold: %d items, want %d", len(got.Items), len(want.Items))
-	}
-	if bases := countBases(t, app); bases != len(want.Items) {
-		t.Fatalf("%d bases for %d items", bases, len(want.Items))
+	for _, stop := range foldStops {
+		app := foldStoppedAfter(t, items, stop)
+		if !hasAppended(t, app, "k") {
+			t.Fatalf("stopped after %d chunks: nothing left to fold", stop)
+		}
+		if got := snapshotOf(t, app, "k", items); !reflect.DeepEqual(got, want) {
+			t.Fatalf("stopped after %d chunks, then read: %d items, want %d", stop, len(got.Items), len(want.Items))
+		}
+		if bases := countBases(t, app); bases != len(want.Items) {
+			t.Fatalf("stopped after %d chunks: %d bases for %d items", stop, bases, len(want.Items))
+		}
 	}
 }
 
@@ -189,23 +197,25 @@ func TestFold_StoppedThenPutAndDelete_WritersSkipWhatIsDone(t *testing.T) {
 		t.Fatal("pick another seed")
 	}
 	items[40].Href = sorted[0].Href
-	put, _ := openTemp(t)
-	writeItems(t, put, items, len(items), (*Tx).PutItem)
-	app := foldStoppedAfter(t, items, 2)
-	done, waiting := changedCopy(sorted[5], "a"), sorted[30]
-	for _, s := range []*Store{put, app} {
-		must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(done) }))
-		must(t, s.Update("k", func(tx *Tx) error { return tx.DeleteItem(waiting.Href) }))
-	}
-	if hasAppended(t, app, "k") {
-		t.Fatal("a write left appended records")
-	}
-	want, got := snapshotOf(t, put, "k", items), snapshotOf(t, app, "k", items)
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("after a stopped fold and two writes: %d items, want %d", len(got.Items), len(want.Items))
-	}
-	if n, m := countBases(t, app), countBases(t, put); n != m {
-		t.Fatalf("%d bases stored, PutItem store has %d", n, m)
+	changed, deleted := changedCopy(sorted[5], "a"), sorted[30] // folded by chunk 2; by chunk 5
+	for _, stop := range foldStops {
+		put, _ := openTemp(t)
+		writeItems(t, put, items, len(items), (*Tx).PutItem)
+		app := foldStoppedAfter(t, items, stop)
+		for _, s := range []*Store{put, app} {
+			must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(changed) }))
+			must(t, s.Update("k", func(tx *Tx) error { return tx.DeleteItem(deleted.Href) }))
+		}
+		if hasAppended(t, app, "k") {
+			t.Fatalf("stopped after %d chunks: a write left appended records", stop)
+		}
+		want, got := snapshotOf(t, put, "k", items), snapshotOf(t, app, "k", items)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("stopped after %d chunks, then two writes: %d items, want %d", stop, len(got.Items), len(want.Items))
+		}
+		if n, m := countBases(t, app), countBases(t, put); n != m {
+			t.Fatalf("stopped after %d chunks: %d bases stored, PutItem store has %d", stop, n, m)
+		}
 	}
 }
 
