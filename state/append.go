@@ -140,16 +140,18 @@ func (m foldMark) bytes() []byte { return append(seqKey(m.Seq), m.Href...) }
 func (m foldMark) done(seq uint64, href string) bool { return seq <= m.Seq && href <= m.Href }
 
 // Fold moves the collection's appended records (AppendItem) into its items
-// and indexes, in href order, a chunk per transaction, adds their UID
-// index entries in UID order, then drops them from the log; a crash in between leaves a mark (foldMark) from which the
-// next Fold or writer goes on. Readers call it themselves when they meet
-// appended records; callers that just appended many call it to pay the
-// cost at a time of their choosing.
+// and indexes, in href order, a chunk per transaction; adds their UID
+// index entries in UID order; then drops them from the log. A crash in
+// between leaves a mark (foldMark) from which the next Fold or writer goes
+// on. Readers call it themselves when they meet appended records; callers
+// that just appended many call it to pay the cost at a time of their
+// choosing.
 func (s *Store) Fold(key string) error {
 	s.foldMu.Lock() // one fold per Store at a time: each goes on from the mark
 	defer s.foldMu.Unlock()
 	for {
-		again, err := s.foldOnce(key)
+		f := &fold{s: s, key: key}
+		again, err := f.run()
 		if err != nil {
 			return fmt.Errorf("fold %s: %w", key, err)
 		}
@@ -159,27 +161,61 @@ func (s *Store) Fold(key string) error {
 	}
 }
 
-// foldOnce folds the appended records it lists and reports whether it
-// should be called again: records were appended meanwhile, or a writer
-// folded everything under it (foldInTx) and new ones may be waiting.
-func (s *Store) foldOnce(key string) (again bool, err error) {
-	type rec struct {
-		href string
-		seq  uint64
+// fold is one round of Fold: the records it listed, and the mark its
+// transactions expect to find.
+type fold struct {
+	s       *Store
+	key     string
+	mark    foldMark
+	resumed bool // a mark exists: from an interrupted fold, or this one
+}
+
+// foldRec is an appended record waiting to be folded.
+type foldRec struct {
+	href string
+	seq  uint64
+}
+
+// run folds the appended records it lists and reports whether Fold
+// should go again: records were appended meanwhile, or a writer folded
+// everything under it (foldInTx) and new ones may be waiting.
+func (f *fold) run() (again bool, err error) {
+	recs, done, err := f.list()
+	if err != nil || (len(recs) == 0 && !f.resumed) {
+		return false, err
 	}
-	var (
-		recs    []rec
-		done    []string // hrefs an interrupted fold indexed (UIDs pending)
-		mark    foldMark
-		resumed bool
-	)
-	err = s.viewCollection(key, func(b *bolt.Bucket) error {
+	if !f.resumed {
+		f.mark.Seq = recs[len(recs)-1].seq // list gives sequence order
+	}
+	// Stable: of two records with one href, the later one is folded last
+	// and wins, as with two PutItem calls.
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].href < recs[j].href })
+	if moved, err := f.records(recs); err != nil || moved {
+		return moved, err
+	}
+	for _, r := range recs {
+		if len(done) == 0 || done[len(done)-1] != r.href {
+			done = append(done, r.href)
+		}
+	}
+	if moved, err := f.uids(done); err != nil || moved {
+		return moved, err
+	}
+	return f.dropLog()
+}
+
+// list returns the appended records to fold, in sequence order, and the
+// hrefs of those an interrupted fold already indexed (their UID entries
+// are still to add). Records appended after the mark are left for the
+// next round.
+func (f *fold) list() (recs []foldRec, done []string, err error) {
+	err = f.s.viewCollection(f.key, func(b *bolt.Bucket) error {
 		ap := b.Bucket(bucketAppended)
 		if ap == nil {
 			return nil
 		}
 		var err error
-		if mark, resumed, err = readFoldMark(b); err != nil {
+		if f.mark, f.resumed, err = readFoldMark(b); err != nil {
 			return err
 		}
 		return ap.ForEach(func(k, v []byte) error {
@@ -189,57 +225,56 @@ func (s *Store) foldOnce(key string) (again bool, err error) {
 			}
 			seq := binary.BigEndian.Uint64(k)
 			switch {
-			case !resumed:
-			case seq > mark.Seq:
-				return nil // appended after the mark: the next round's
-			case mark.done(seq, string(href)):
+			case !f.resumed: // all of them
+			case seq > f.mark.Seq:
+				return nil
+			case f.mark.done(seq, string(href)):
 				done = append(done, string(href))
 				return nil
 			}
-			recs = append(recs, rec{href: string(href), seq: seq})
+			recs = append(recs, foldRec{href: string(href), seq: seq})
 			return nil
 		})
 	})
-	if err != nil || (len(recs) == 0 && !resumed) {
-		return false, err
-	}
-	s.dropMapping() // the listing read every appended record
-	if !resumed {
-		mark.Seq = recs[len(recs)-1].seq // ForEach lists in sequence order
-	}
-	// Stable: of two records with one href, the later one is folded last
-	// and wins, as with two PutItem calls.
-	sort.SliceStable(recs, func(i, j int) bool { return recs[i].href < recs[j].href })
-	// update runs fn on the collection and its log if the mark is still
-	// the one this fold left (or none, before its first chunk).
-	update := func(fn func(b, ap *bolt.Bucket) error) (moved bool, err error) {
-		err = s.db.Update(func(btx *bolt.Tx) error {
-			b := btx.Bucket(bucketCollections).Bucket([]byte(key))
-			if b == nil {
-				moved = true
-				return nil
-			}
-			ap := b.Bucket(bucketAppended)
-			got, ok, err := readFoldMark(b)
-			if err != nil {
-				return err
-			}
-			if ap == nil || ok != resumed || (ok && got != mark) {
-				moved = true // a writer folded everything: start over
-				return nil
-			}
-			return fn(b, ap)
-		})
-		s.dropMapping() // chunks read appended records all over the file
-		return moved, err
-	}
+	f.s.dropMapping() // the listing read every appended record
+	return recs, done, err
+}
+
+// update runs fn on the collection and its log if the mark is still the
+// one this fold expects; moved reports that it is not (a writer folded
+// everything: start over).
+func (f *fold) update(fn func(b, ap *bolt.Bucket) error) (moved bool, err error) {
+	err = f.s.db.Update(func(btx *bolt.Tx) error {
+		b := btx.Bucket(bucketCollections).Bucket([]byte(f.key))
+		if b == nil {
+			moved = true
+			return nil
+		}
+		ap := b.Bucket(bucketAppended)
+		got, ok, err := readFoldMark(b)
+		if err != nil {
+			return err
+		}
+		if ap == nil || ok != f.resumed || (ok && got != f.mark) {
+			moved = true
+			return nil
+		}
+		return fn(b, ap)
+	})
+	f.s.dropMapping() // chunks read appended records all over the file
+	return moved, err
+}
+
+// records indexes recs (in href order) but for their UIDs, foldChunk per
+// transaction, moving the mark along.
+func (f *fold) records(recs []foldRec) (moved bool, err error) {
 	for start := 0; start < len(recs); {
 		end := min(start+foldChunk, len(recs))
 		for end < len(recs) && recs[end].href == recs[end-1].href {
 			end++ // the mark splits by href: keep an href's records together
 		}
-		next := foldMark{Seq: mark.Seq, Href: recs[end-1].href}
-		moved, err := update(func(b, ap *bolt.Bucket) error {
+		next := foldMark{Seq: f.mark.Seq, Href: recs[end-1].href}
+		moved, err := f.update(func(b, ap *bolt.Bucket) error {
 			seqs := make([][]byte, 0, end-start)
 			for _, r := range recs[start:end] {
 				seqs = append(seqs, seqKey(r.seq))
@@ -252,32 +287,32 @@ func (s *Store) foldOnce(key string) (again bool, err error) {
 		if err != nil || moved {
 			return moved, err
 		}
-		mark, resumed, start = next, true, end
+		f.mark, f.resumed, start = next, true, end
 		if foldInterrupt != nil && foldInterrupt() {
 			return false, errFoldInterrupted
 		}
 	}
-	// The UID index, in UID order over the whole fold: by chunk, random
-	// UIDs made each transaction rewrite most of the tree.
-	for _, r := range recs {
-		if len(done) == 0 || done[len(done)-1] != r.href {
-			done = append(done, r.href)
-		}
-	}
+	return false, nil
+}
+
+// uids adds the UID index entries of the items under hrefs, in UID order
+// over the whole fold, foldChunk per transaction: chunk by chunk, random
+// UIDs made each transaction rewrite most of the UID tree.
+func (f *fold) uids(hrefs []string) (moved bool, err error) {
 	var keys [][]byte
-	err = s.viewCollection(key, func(b *bolt.Bucket) error {
+	err = f.s.viewCollection(f.key, func(b *bolt.Bucket) error {
 		var err error
-		keys, err = uidKeysOf(b, done)
+		keys, err = uidKeysOf(b, hrefs)
 		return err
 	})
+	f.s.dropMapping()
 	if err != nil {
 		return false, err
 	}
-	s.dropMapping()
 	sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i], keys[j]) < 0 })
 	for start := 0; start < len(keys); start += foldChunk {
 		part := keys[start:min(start+foldChunk, len(keys))]
-		moved, err := update(func(b, _ *bolt.Bucket) error { return putUIDKeys(b, part) })
+		moved, err := f.update(func(b, _ *bolt.Bucket) error { return putUIDKeys(b, part) })
 		if err != nil || moved {
 			return moved, err
 		}
@@ -285,19 +320,24 @@ func (s *Store) foldOnce(key string) (again bool, err error) {
 			return false, errFoldInterrupted
 		}
 	}
-	// Everything up to the mark's sequence is indexed: drop it from the
-	// log, whole if nothing was appended meanwhile.
+	return false, nil
+}
+
+// dropLog removes the folded records and the mark: the whole log if
+// nothing was appended meanwhile, else the records up to the mark's
+// sequence, and then Fold goes again.
+func (f *fold) dropLog() (again bool, err error) {
 	var newer bool
-	moved, err := update(func(b, ap *bolt.Bucket) error {
+	moved, err := f.update(func(b, ap *bolt.Bucket) error {
 		if err := b.Delete(keyFoldMark); err != nil {
 			return err
 		}
 		c := ap.Cursor()
-		if k, _ := c.Last(); k == nil || binary.BigEndian.Uint64(k) <= mark.Seq {
+		if k, _ := c.Last(); k == nil || binary.BigEndian.Uint64(k) <= f.mark.Seq {
 			return b.DeleteBucket(bucketAppended)
 		}
 		var folded [][]byte
-		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= mark.Seq; k, _ = c.Next() {
+		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= f.mark.Seq; k, _ = c.Next() {
 			folded = append(folded, k)
 		}
 		for _, k := range folded {
