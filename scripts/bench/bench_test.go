@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -193,5 +194,29 @@ END:VCALENDAR&#13;
 		if ents, _ := os.ReadDir(out); len(ents) != 2 {
 			t.Errorf("%s: %d entries left in the folder, want 2 (no temp files)", mode, len(ents))
 		}
+	}
+}
+
+func TestServerLogs_FindsEachServersLog_TailKeepsLastLines(t *testing.T) {
+	work := t.TempDir()
+	for _, p := range []string{"radicale-1000/server/radicale.log", "idle/server/radicale.log", "xandikos-1000/vdird/store.log"} {
+		if err := os.MkdirAll(filepath.Join(work, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for i := 1; i <= 50; i++ {
+			fmt.Fprintf(&b, "%s line %d\n", p, i)
+		}
+		if err := os.WriteFile(filepath.Join(work, p), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logs := serverLogs(work)
+	if len(logs) != 3 {
+		t.Fatalf("found %v, want the 3 server logs", logs)
+	}
+	tail := lastLines(logs[0], 3)
+	if strings.Count(tail, "\n") != 3 || !strings.HasSuffix(tail, "line 50\n") || !strings.Contains(tail, "line 48\n") {
+		t.Fatalf("last 3 lines: %q", tail)
 	}
 }

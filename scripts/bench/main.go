@@ -113,6 +113,10 @@ func main() {
 	res, err := run(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		// The work folder goes with the run: show what the servers said.
+		for _, p := range serverLogs(cfg.Work) {
+			fmt.Fprintf(os.Stderr, "==> last lines of %s\n%s", p, lastLines(p, 40))
+		}
 		if keep == "" {
 			os.RemoveAll(cfg.Work)
 		}
@@ -709,4 +713,28 @@ func shownArgs(args []string) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// serverLogs returns the log files of the servers started under work
+// (Radicale's and Xandikos's), without walking the item folders.
+func serverLogs(work string) []string {
+	var out []string
+	for _, pat := range []string{"*/server/radicale.log", "xandikos-*/*/store.log"} {
+		m, _ := filepath.Glob(filepath.Join(work, pat))
+		out = append(out, m...)
+	}
+	return out
+}
+
+// lastLines returns the last n lines of the file at path (or why not).
+func lastLines(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error() + "\n"
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return strings.Join(lines[max(0, len(lines)-n):], "")
 }
