@@ -104,6 +104,16 @@ func appendedHref(v []byte) (href, rec []byte, err error) {
 	return v[n : n+int(l)], v[n+int(l):], nil
 }
 
+// appendedEntry returns the sequence number and href of the appended
+// record k, v (as a log listing sees it).
+func appendedEntry(k, v []byte) (seq uint64, href []byte, err error) {
+	href, _, err = appendedHref(v)
+	if err != nil || len(k) != 8 {
+		return 0, nil, fmt.Errorf("appended record %x: %w", k, errShortRecord)
+	}
+	return binary.BigEndian.Uint64(k), href, nil
+}
+
 // foldMark records how far an interrupted Fold got (key keyFoldMark in the
 // collection bucket): every appended record with a sequence number up to
 // Seq and an href up to Href is indexed, the rest are not. Their UID index
@@ -219,11 +229,10 @@ func (f *fold) list() (recs []foldRec, done []string, err error) {
 			return err
 		}
 		return ap.ForEach(func(k, v []byte) error {
-			href, _, err := appendedHref(v)
-			if err != nil || len(k) != 8 {
-				return fmt.Errorf("appended record %x: %w", k, errShortRecord)
+			seq, href, err := appendedEntry(k, v)
+			if err != nil {
+				return err
 			}
-			seq := binary.BigEndian.Uint64(k)
 			switch {
 			case !f.resumed: // all of them
 			case seq > f.mark.Seq:
@@ -369,11 +378,11 @@ func foldInTx(b *bolt.Bucket) error {
 		done []string // indexed by the interrupted Fold, but for their UIDs
 	)
 	err = ap.ForEach(func(k, v []byte) error {
-		href, _, err := appendedHref(v)
-		if err != nil || len(k) != 8 {
-			return fmt.Errorf("appended record %x: %w", k, errShortRecord)
+		seq, href, err := appendedEntry(k, v)
+		if err != nil {
+			return err
 		}
-		if resumed && mark.done(binary.BigEndian.Uint64(k), string(href)) {
+		if resumed && mark.done(seq, string(href)) {
 			done = append(done, string(href))
 		} else {
 			seqs = append(seqs, append([]byte(nil), k...))
