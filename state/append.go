@@ -228,7 +228,13 @@ func (f *fold) list() (recs []foldRec, done []string, err error) {
 		if f.mark, f.resumed, err = readFoldMark(b); err != nil {
 			return err
 		}
+		read := 0
 		return ap.ForEach(func(k, v []byte) error {
+			if read++; read%dropEvery == 0 {
+				if err := dropTxMapping(b.Tx()); err != nil {
+					return err
+				}
+			}
 			seq, href, err := appendedEntry(k, v)
 			if err != nil {
 				return err
@@ -416,7 +422,12 @@ func uidKeysOf(b *bolt.Bucket, hrefs []string) ([][]byte, error) {
 		return nil, nil
 	}
 	keys := make([][]byte, 0, len(hrefs))
-	for _, h := range hrefs {
+	for i, h := range hrefs {
+		if i > 0 && i%dropEvery == 0 {
+			if err := dropTxMapping(b.Tx()); err != nil {
+				return nil, err
+			}
+		}
 		v := items.Get([]byte(h))
 		if v == nil {
 			continue
