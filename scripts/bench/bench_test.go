@@ -220,3 +220,19 @@ func TestServerLogs_FindsEachServersLog_TailKeepsLastLines(t *testing.T) {
 		t.Fatalf("last 3 lines: %q", tail)
 	}
 }
+
+func TestRequestLog_ShowsTheLastRequests(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var recs []reqRecord
+	for i := 0; i < 5; i++ {
+		at := t0.Add(time.Duration(i) * time.Second)
+		recs = append(recs, reqRecord{Method: "PUT", Path: fmt.Sprintf("/u/c/%d.ics", i), Status: 201 + i, Start: at, End: at.Add(250 * time.Millisecond)})
+	}
+	got := requestLog(recs, 2)
+	if strings.Contains(got, "/u/c/2.ics") || !strings.Contains(got, "/u/c/3.ics") || !strings.Contains(got, "/u/c/4.ics") {
+		t.Fatalf("want the last 2 requests only:\n%s", got)
+	}
+	if !strings.Contains(got, "+  1.00s PUT") || !strings.Contains(got, " 205 0.25s") {
+		t.Fatalf("want offsets, status and duration:\n%s", got)
+	}
+}

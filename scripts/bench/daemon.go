@@ -24,7 +24,9 @@ type runningDaemon struct {
 	Ready  time.Duration // start → READY=1 (the first reconcile)
 }
 
-func startDaemon(t *vdirdTool, timeout time.Duration) (*runningDaemon, error) {
+// startDaemon starts "vdird [global...] daemon" on t's config and waits for
+// READY=1.
+func startDaemon(t *vdirdTool, timeout time.Duration, global ...string) (*runningDaemon, error) {
 	sock := filepath.Join(t.dir, "notify.sock")
 	_ = os.Remove(sock)
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
@@ -33,7 +35,7 @@ func startDaemon(t *vdirdTool, timeout time.Duration) (*runningDaemon, error) {
 	}
 	defer conn.Close()
 	d := &runningDaemon{out: &bytes.Buffer{}, exited: make(chan struct{})}
-	d.cmd = exec.Command(t.bin, "--config", t.cfg, "daemon")
+	d.cmd = exec.Command(t.bin, append(append([]string{"--config", t.cfg}, global...), "daemon")...)
 	d.cmd.Env = append(append(os.Environ(), t.env()...), "NOTIFY_SOCKET="+sock)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	start := time.Now()

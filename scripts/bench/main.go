@@ -503,7 +503,9 @@ func daemonPhases(cfg config, srv *server, ctr *counter, t *vdirdTool, user, cal
 	if err := t.setInterval("60s"); err != nil {
 		return nil, err
 	}
-	if d, err = startDaemon(t, 10*time.Minute); err != nil {
+	// At info level the daemon says what each pass did: when an edit does
+	// not arrive, its output and the requests tell why.
+	if d, err = startDaemon(t, 10*time.Minute, "--log-level", "info"); err != nil {
 		return nil, err
 	}
 	cfg.Log("%s %d: %d edits", srv.Kind, n, cfg.Edits)
@@ -519,11 +521,14 @@ func daemonPhases(cfg config, srv *server, ctr *counter, t *vdirdTool, user, cal
 	if rss := d.peakRSSKB(); rss > dr.PeakRSSKB {
 		dr.PeakRSSKB = rss
 	}
-	if serr := d.stop(); err == nil {
-		err = serr
-	}
+	serr := d.stop()
 	if err != nil {
-		return nil, err
+		// The output is complete only once the daemon has exited.
+		return nil, fmt.Errorf("%w\nrequests during the edits (last 30):\n%s\ndaemon output (tail):\n%s",
+			err, requestLog(ctr.records(mark), 30), tail(d.out.String(), 6000))
+	}
+	if serr != nil {
+		return nil, serr
 	}
 	cfg.Log("%s %d: edit latency p50 %v p95 %v", srv.Kind, n, percentile(dr.Latencies, .5), percentile(dr.Latencies, .95))
 	return dr, nil

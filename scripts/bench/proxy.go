@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -28,6 +29,7 @@ type counter struct {
 // reqRecord is one proxied request.
 type reqRecord struct {
 	Method     string
+	Path       string
 	Start, End time.Time
 	In, Out    int64 // request body bytes, response body bytes
 	Status     int
@@ -117,7 +119,7 @@ func (w *countingWriter) Flush() {
 }
 
 func (c *counter) serve(w http.ResponseWriter, r *http.Request) {
-	rec := reqRecord{Method: r.Method, Start: time.Now()}
+	rec := reqRecord{Method: r.Method, Path: r.URL.Path, Start: time.Now()}
 	body := &countingBody{ReadCloser: r.Body}
 	r.Body = body
 	cw := &countingWriter{ResponseWriter: w}
@@ -158,3 +160,16 @@ func (c *counter) records(m int) []reqRecord {
 }
 
 func (c *counter) close() { _ = c.srv.Close() }
+
+// requestLog prints the last n of recs, one line each: start (relative to
+// the first shown), method, path, status and duration.
+func requestLog(recs []reqRecord, n int) string {
+	if len(recs) > n {
+		recs = recs[len(recs)-n:]
+	}
+	var b strings.Builder
+	for _, r := range recs {
+		fmt.Fprintf(&b, "  +%6.2fs %-8s %-60s %d %.2fs\n", r.Start.Sub(recs[0].Start).Seconds(), r.Method, r.Path, r.Status, r.End.Sub(r.Start).Seconds())
+	}
+	return b.String()
+}
