@@ -236,3 +236,22 @@ func TestRequestLog_ShowsTheLastRequests(t *testing.T) {
 		t.Fatalf("want offsets, status and duration:\n%s", got)
 	}
 }
+
+func TestCounterPutDone_FindsTheFirstSuccessfulPutOfThePathAfterTheMark(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	c := &counter{reqs: []reqRecord{
+		{Method: "PUT", Path: "/u/c/a.ics", Status: 204, End: t0},        // before the mark
+		{Method: "GET", Path: "/u/c/a.ics", Status: 200, End: t0.Add(1)}, // not a PUT
+		{Method: "PUT", Path: "/u/c/b.ics", Status: 204, End: t0.Add(2)}, // another item
+		{Method: "PUT", Path: "/u/c/a.ics", Status: 412, End: t0.Add(3)}, // refused
+		{Method: "PUT", Path: "/u/c/a.ics", Status: 204, End: t0.Add(4)}, // this one
+		{Method: "PUT", Path: "/u/c/a.ics", Status: 201, End: t0.Add(5)},
+	}}
+	end, next, ok := c.putDone(1, "/u/c/a.ics")
+	if !ok || !end.Equal(t0.Add(4)) || next != 5 {
+		t.Fatalf("putDone = %v, %d, %v; want the PUT ending at +4, next 5", end.Sub(t0), next, ok)
+	}
+	if _, _, ok := c.putDone(6, "/u/c/a.ics"); ok {
+		t.Fatal("putDone found a PUT after the last record")
+	}
+}

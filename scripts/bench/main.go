@@ -510,7 +510,7 @@ func daemonPhases(cfg config, srv *server, ctr *counter, t *vdirdTool, user, cal
 	}
 	cfg.Log("%s %d: %d edits", srv.Kind, n, cfg.Edits)
 	mark = ctr.mark()
-	dr.Latencies, err = editLatency(srv, user, "/"+user+"/"+cal+"/", t.CalDir(cal), cfg.Edits, n)
+	dr.Latencies, err = editLatency(srv, ctr, user, "/"+user+"/"+cal+"/", t.CalDir(cal), cfg.Edits, n)
 	for _, rec := range ctr.records(mark) {
 		if rec.Method == "PUT" {
 			dr.PutTimes = append(dr.PutTimes, rec.End.Sub(rec.Start))

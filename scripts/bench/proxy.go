@@ -152,6 +152,19 @@ func (c *counter) since(m int) usage {
 	return u
 }
 
+// putDone finds the first successful PUT of path recorded at or after
+// mark m: when it ended, and the mark just after it.
+func (c *counter) putDone(m int, path string) (end time.Time, next int, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := m; i < len(c.reqs); i++ {
+		if r := c.reqs[i]; r.Method == "PUT" && r.Path == path && r.Status/100 == 2 {
+			return r.End, i + 1, true
+		}
+	}
+	return time.Time{}, m, false
+}
+
 // records returns a copy of the requests after mark m.
 func (c *counter) records(m int) []reqRecord {
 	c.mu.Lock()
