@@ -255,3 +255,18 @@ func TestCounterPutDone_FindsTheFirstSuccessfulPutOfThePathAfterTheMark(t *testi
 		t.Fatal("putDone found a PUT after the last record")
 	}
 }
+
+func TestAcceptance_RawLimitRatioJustOver_FailsAndShowsThreeDecimals(t *testing.T) {
+	s := time.Second
+	r := &sizeResult{Server: "Radicale", N: 10000,
+		Tools:   map[string]map[string]measure{"vdird": {phInitial: {Wall: 2020 * time.Millisecond}}},
+		Initial: map[string][]measure{"vdird": {{Wall: 2020 * time.Millisecond}}},
+		Runs:    []rawResult{{Curl: measure{Wall: s / 2}, Batched: measure{Wall: 1050 * time.Millisecond}}},
+	}
+	r.Raw = r.Runs[0]
+	res := &results{Sizes: []*sizeResult{r}}
+	c := res.acceptance()[0]
+	if c.ok == nil || *c.ok || !strings.Contains(c.text, "1.303×") {
+		t.Fatalf("2.02 s against 1.55 s: want a FAIL showing 1.303×, got %s %s", c.mark(), c.text)
+	}
+}
