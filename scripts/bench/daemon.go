@@ -160,6 +160,13 @@ func pollCycles(recs []reqRecord) pollCycle {
 	return pc
 }
 
+// editTimeout is how long one edit may take to reach the server before the
+// run fails. An edit made during a poll waits for that pass: at 100k items
+// on Radicale its listing and delta alone take 15 s (8 s and 6.6 s), and
+// the slowest edit of a run took 27.5 s. A slow edit belongs in the
+// report's maximum, not in a failed run.
+const editTimeout = 2 * time.Minute
+
 // editLatency edits n items of the calendar folder one after the other
 // (atomic replace, as editors save) and measures how long until the server
 // has the new bytes: until the end of the daemon's successful PUT of that
@@ -170,13 +177,6 @@ func pollCycles(recs []reqRecord) pollCycle {
 // Radicale about 80 ms at 100k items, so that kept the server busy and
 // slowed the daemon's own requests: a poll's PROPFIND took 25 s instead of
 // 6, and edits queued behind it took up to 40 s.
-// editTimeout is how long one edit may take to reach the server before the
-// run fails. An edit made during a poll waits for that pass: at 100k items
-// on Radicale its listing and delta alone take 15 s (8 s and 6.6 s), and
-// the slowest edit of a run took 27.5 s. A slow edit belongs in the
-// report's maximum, not in a failed run.
-const editTimeout = 2 * time.Minute
-
 func editLatency(s *server, ctr *counter, user, calHref, calDir string, n, items int) ([]time.Duration, error) {
 	var lat []time.Duration
 	for k := 0; k < n; k++ {
