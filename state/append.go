@@ -44,6 +44,22 @@ var foldChunk = 5000
 // drop as often: the listing alone took the 100k fold from 11 to 48 MB.
 const dropEvery = 1000
 
+// pageDropper counts a fold's reads inside one transaction and drops the
+// mapped pages (dropTxMapping) after every dropEvery of them: the one
+// cadence of the log listing, the record phase and the UID lookups.
+type pageDropper struct{ reads int }
+
+// read is called before each read.
+func (d *pageDropper) read(tx *bolt.Tx) error {
+	if d.reads > 0 && d.reads%dropEvery == 0 {
+		if err := dropTxMapping(tx); err != nil {
+			return err
+		}
+	}
+	d.reads++
+	return nil
+}
+
 // foldInterrupt, set by tests, is asked after each committed chunk
 // whether to stop there, as a crash would.
 var foldInterrupt func() bool
@@ -229,12 +245,10 @@ func (f *fold) list() (recs []foldRec, done []string, err error) {
 		if f.mark, f.resumed, err = readFoldMark(b); err != nil {
 			return err
 		}
-		read := 0
+		var pages pageDropper
 		return ap.ForEach(func(k, v []byte) error {
-			if read++; read%dropEvery == 0 {
-				if err := dropTxMapping(b.Tx()); err != nil {
-					return err
-				}
+			if err := pages.read(b.Tx()); err != nil {
+				return err
 			}
 			seq, href, err := appendedEntry(k, v)
 			if err != nil {
@@ -423,11 +437,10 @@ func uidKeysOf(b *bolt.Bucket, hrefs []string) ([][]byte, error) {
 		return nil, nil
 	}
 	keys := make([][]byte, 0, len(hrefs))
-	for i, h := range hrefs {
-		if i > 0 && i%dropEvery == 0 {
-			if err := dropTxMapping(b.Tx()); err != nil {
-				return nil, err
-			}
+	var pages pageDropper
+	for _, h := range hrefs {
+		if err := pages.read(b.Tx()); err != nil {
+			return nil, err
 		}
 		v := items.Get([]byte(h))
 		if v == nil {
@@ -476,14 +489,13 @@ func foldRecords(b, ap *bolt.Bucket, seqs [][]byte, withUIDs bool) error {
 		seq uint64
 	}
 	var (
-		news []fresh
-		idx  = map[string]int{} // href → index in news
+		news  []fresh
+		idx   = map[string]int{} // href → index in news
+		pages pageDropper
 	)
-	for i, k := range seqs {
-		if i > 0 && i%dropEvery == 0 {
-			if err := dropTxMapping(b.Tx()); err != nil {
-				return err
-			}
+	for _, k := range seqs {
+		if err := pages.read(b.Tx()); err != nil {
+			return err
 		}
 		v := ap.Get(k)
 		if v == nil {

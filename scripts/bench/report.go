@@ -96,20 +96,17 @@ func cell(m measure, ok bool, runs []measure) string {
 }
 
 // ratio prints a/b as "0.05×".
-func ratio(a, b time.Duration) string {
-	if b <= 0 || a <= 0 {
-		return "—"
-	}
-	return fmt.Sprintf("%.2f×", a.Seconds()/b.Seconds())
-}
+func ratio(a, b time.Duration) string { return ratioDigits(a, b, 2) }
 
 // ratio3 is ratio with three decimals, for a check against a limit that
 // two decimals could round onto (1.303× printed as 1.30× next to "≤ 1.30×").
-func ratio3(a, b time.Duration) string {
+func ratio3(a, b time.Duration) string { return ratioDigits(a, b, 3) }
+
+func ratioDigits(a, b time.Duration, digits int) string {
 	if b <= 0 || a <= 0 {
 		return "—"
 	}
-	return fmt.Sprintf("%.3f×", a.Seconds()/b.Seconds())
+	return fmt.Sprintf("%.*f×", digits, a.Seconds()/b.Seconds())
 }
 
 // faster prints b/a as "19.6× faster" (how much faster a is than b).
