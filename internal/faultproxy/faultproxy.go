@@ -284,11 +284,21 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		names = append(names, rule.Name)
 	}
 	rec.Fault = strings.Join(names, ",")
-	status := p.serve(w, r, body, fired, &rec)
-	rec.Status = status
-	p.mu.Lock()
-	p.log = append(p.log, rec)
-	p.mu.Unlock()
+	// A request is logged before its answer leaves, or before its
+	// connection is cut: a client that saw the answer (or lost it) and
+	// then reads Requests must find it there.
+	logged := false
+	logAs := func(status int) {
+		if logged {
+			return
+		}
+		logged = true
+		rec.Status = status
+		p.mu.Lock()
+		p.log = append(p.log, rec)
+		p.mu.Unlock()
+	}
+	logAs(p.serve(w, r, body, fired, &rec, logAs))
 }
 
 func (p *Proxy) match(r *http.Request, body []byte) []*Rule {
@@ -320,8 +330,10 @@ func (p *Proxy) match(r *http.Request, body []byte) []*Rule {
 	return out
 }
 
-// serve answers one request and returns the status sent (0 = none).
-func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, rules []*Rule, rec *Request) int {
+// serve answers one request and returns the status sent (0 = none). It
+// calls logAs with that status before cutting a connection; an answer sent
+// whole goes out when ServeHTTP returns, after the caller logs it.
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, rules []*Rule, rec *Request, logAs func(status int)) int {
 	path := r.URL.Path
 	moved := ""
 	for _, rule := range rules {
@@ -347,6 +359,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, rules
 			_, _ = io.WriteString(w, http.StatusText(a.status)+" (faultproxy)\n")
 			return a.status
 		case kReset:
+			logAs(0)
 			p.reset(w)
 			return 0
 		case kStall:
@@ -370,6 +383,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, rules
 	_ = resp.Body.Close()
 	for _, rule := range rules {
 		if rule.Action.kind == kLoseAnswer {
+			logAs(0)
 			p.reset(w)
 			return 0
 		}
@@ -421,6 +435,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, rules
 		if stallAt >= 0 {
 			n = stallAt
 		}
+		logAs(resp.StatusCode)
 		p.partial(w, r, resp.StatusCode, len(respBody), respBody[:n], stallAt >= 0)
 		return resp.StatusCode
 	}
