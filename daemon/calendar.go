@@ -76,6 +76,11 @@ func (p *pass) run(ctx context.Context) error {
 	}
 	p.col = col
 	p.s.Dir, p.s.Calendar = col.Dir, filepath.Base(col.Dir)
+	if existed && !p.opts.DryRun {
+		if err := p.recoverStage(); err != nil {
+			return err
+		}
+	}
 	if existed && p.markersClean() {
 		if sum, ok := p.folderAsRecorded(); ok {
 			if p.serverAsRecorded() {
@@ -110,6 +115,10 @@ func (p *pass) run(ctx context.Context) error {
 		p.byName[it.Name] = it
 	}
 
+	// A calendar seen before whose markers did not move is unchanged even
+	// when it is empty: only a new (or never completed) one is fetched whole.
+	unchanged := existed && p.serverAsRecorded()
+
 	// The local folder. A missing folder that held items is a guard, never "delete everything".
 	localMissing, willCreate := false, false
 	p.d, err = vdir.Open(col.Dir)
@@ -119,6 +128,10 @@ func (p *pass) run(ctx context.Context) error {
 			localMissing, err = true, nil
 		case p.opts.DryRun:
 			willCreate, err = true, nil // a real pass would create it
+		case !unchanged:
+			// A first download into a new folder fills it under a hidden
+			// name and publishes it complete (freshDownload).
+			p.d, err = vdir.CreateStaged(col.Dir)
 		default:
 			p.d, err = vdir.Create(col.Dir)
 		}
@@ -141,9 +154,6 @@ func (p *pass) run(ctx context.Context) error {
 		}
 	}
 
-	// A calendar seen before whose markers did not move is unchanged even
-	// when it is empty: only a new (or never completed) one is fetched whole.
-	unchanged := existed && p.serverAsRecorded()
 	if len(items) == 0 && !localMissing && len(locals) == 0 && !p.opts.DryRun && !unchanged {
 		token, err := p.freshDownload(ctx)
 		if err != nil {
@@ -153,6 +163,11 @@ func (p *pass) run(ctx context.Context) error {
 			p.heldRemote = true
 		}
 		return p.finish(token)
+	}
+	if p.d != nil && p.d.Staged() {
+		if err := p.publish(); err != nil { // not reached: a staged folder is empty and new
+			return err
+		}
 	}
 
 	newToken, err := p.listRemote(ctx, existed && (len(items) > 0 || unchanged))

@@ -190,6 +190,14 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 	if ferr := p.e.store.Fold(p.key); ferr != nil && serr == nil {
 		serr = fmt.Errorf("%w: %v", errState, ferr)
 	}
+	// Every file in a staging folder now is durable and recorded (the
+	// writers flushed each batch before handing it on): publish it, after
+	// a failed download too, so that a resumed first sync keeps them.
+	if p.d.Staged() {
+		if perr := p.publish(); perr != nil && serr == nil {
+			serr = perr
+		}
+	}
 	if serr != nil {
 		return "", fmt.Errorf("download: %w", serr)
 	}
@@ -257,4 +265,57 @@ func (p *pass) recordFresh(items []state.Item) error {
 		}
 		return nil
 	})
+}
+
+// publish moves a staging folder filled by freshDownload (or left by an
+// interrupted one, recoverStage) to the calendar's folder.
+func (p *pass) publish() error {
+	d, kept, err := p.d.Publish(p.col.Dir)
+	if err != nil {
+		return fmt.Errorf("local folder: %w", err)
+	}
+	p.d = d
+	if len(kept) > 0 {
+		// Someone made the folder and put files in it meanwhile: theirs
+		// stay, and the next pass compares them with the server as edits.
+		p.e.log.Warn().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Strs("files", kept).
+			Msg("the folder appeared during the first download with files of the same names: those were kept")
+	}
+	return nil
+}
+
+// recoverStage finishes a first download that was cut off (a crash, a
+// kill) while its folder was still staged under a hidden name: the files
+// recorded in state are complete (each batch was flushed before it was
+// recorded) and stay; any other file may be torn and goes. Then the folder
+// is published and the pass goes on as usual, fetching what is missing.
+// A recorded file is kept by its name alone: removing one would read as a
+// local deletion, and a changed one is planned as an edit.
+func (p *pass) recoverStage() error {
+	st, err := vdir.OpenStaged(p.col.Dir)
+	if errors.Is(err, vdir.ErrNoDir) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("local folder: %w", err)
+	}
+	items, err := p.e.store.Items(p.key)
+	if err != nil {
+		return err
+	}
+	recorded := make(map[string]bool, len(items))
+	for _, it := range items {
+		recorded[it.Name] = true
+	}
+	removed, err := st.RemoveUnless(func(name string) bool { return recorded[name] })
+	if err != nil {
+		return fmt.Errorf("local folder: finishing an interrupted first download: %w", err)
+	}
+	p.d = st
+	if err := p.publish(); err != nil {
+		return err
+	}
+	p.e.log.Info().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Int("kept", len(items)).Int("removed", removed).
+		Msg("finished an interrupted first download: recorded files kept, unrecorded ones removed")
+	return nil
 }

@@ -2,13 +2,22 @@ package daemon
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
+	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/state"
+	"github.com/vdird/vdird/vdir"
 )
 
 // collectionState reads what the last pass recorded for cal.
@@ -144,5 +153,167 @@ func TestFreshDownload_CalendarChangedAroundTheDownload_NothingMissed(t *testing
 				t.Fatalf("local items %v", names)
 			}
 		})
+	}
+}
+
+// TestFreshDownload_StagedUntilDone_FolderAppearsWhole checks that a first
+// download never shows a half-filled calendar folder: while its batches
+// are being recorded the folder does not exist yet (the files are in a
+// hidden staging folder), and at the end it is there with every item and
+// the staging folder is gone.
+func TestFreshDownload_StagedUntilDone_FolderAppearsWhole(t *testing.T) {
+	e := newEnv(t, testserver.Radicale)
+	const n = 120
+	items := map[string][]byte{}
+	for i := 0; i < n; i++ {
+		items[fmt.Sprintf("s%03d.ics", i)] = event(fmt.Sprintf("s%03d", i), "staged")
+	}
+	cal := e.srv.SeedCalendar(t, "staged", "Staged", items)
+	e.cfg.Accounts[0].Calendars = []string{cal}
+	folder := filepath.Join(e.root, calDir(cal))
+	var during []string
+	e.batchItems = 40
+	e.afterBatch = func(done int) {
+		if _, err := os.Lstat(folder); !errors.Is(err, fs.ErrNotExist) {
+			during = append(during, fmt.Sprintf("after %d items the folder is visible (%v)", done, err))
+		}
+		if _, err := os.Stat(vdir.StagePath(folder)); err != nil {
+			during = append(during, fmt.Sprintf("after %d items no staging folder: %v", done, err))
+		}
+	}
+	s := e.syncOK()[cal]
+	for _, d := range during {
+		t.Error(d)
+	}
+	if s.Downloaded != n {
+		t.Fatalf("downloaded %d, want %d", s.Downloaded, n)
+	}
+	if got := len(e.localNames(cal)); got != n+1 { // + displayname
+		t.Errorf("folder holds %d entries, want %d items and displayname: %v", got, n, e.localNames(cal))
+	}
+	if _, err := os.Lstat(vdir.StagePath(folder)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("staging folder left behind: %v", err)
+	}
+	if s := e.syncOK()[cal]; !s.Unchanged {
+		t.Errorf("second pass not quiet: %+v", s)
+	}
+}
+
+// TestFreshDownload_CrashBeforePublish_RecordedKeptTornRemoved recreates
+// what a crash (kill -9, power loss) leaves in the middle of a first
+// download: the staging folder holding the recorded batches, plus a torn
+// file and a temp file the next batch was writing. The next pass must keep
+// every recorded file, drop the torn ones, publish the folder and fetch
+// exactly the missing items, uploading and deleting nothing.
+func TestFreshDownload_CrashBeforePublish_RecordedKeptTornRemoved(t *testing.T) {
+	e := newEnv(t, testserver.Radicale)
+	const n = 300
+	items := map[string][]byte{}
+	for i := 0; i < n; i++ {
+		items[fmt.Sprintf("c%03d.ics", i)] = event(fmt.Sprintf("c%03d", i), "crash")
+	}
+	cal := e.srv.SeedCalendar(t, "crash", "Crash", items)
+	e.cfg.Accounts[0].Calendars = []string{cal}
+	folder := filepath.Join(e.root, calDir(cal))
+	stage := vdir.StagePath(folder)
+
+	// The interrupted download: cancelled after 100 items were recorded.
+	// It publishes what it recorded; moving the folder back to its staging
+	// name gives the state of a crash just before that.
+	store, err := state.Open(e.cfg.StatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	eng := NewEngine(e.cfg, store, zerolog.New(io.Discard))
+	eng.freshBatchItems = 50
+	eng.afterBatch = func(done int) {
+		if done >= 100 {
+			cancel()
+		}
+	}
+	first := eng.Sync(ctx, SyncOptions{})[0].Downloaded
+	store.Close()
+	if first < 100 || first >= n {
+		t.Fatalf("interrupted pass downloaded %d", first)
+	}
+	if err := os.Rename(folder, stage); err != nil {
+		t.Fatal(err)
+	}
+	staged := map[string]bool{}
+	ents, err := os.ReadDir(stage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range ents {
+		staged[en.Name()] = true
+	}
+	var recorded, missing string
+	for i := 0; i < n && (recorded == "" || missing == ""); i++ {
+		nm := fmt.Sprintf("c%03d.ics", i)
+		if staged[nm] && recorded == "" {
+			recorded = nm
+		} else if !staged[nm] && missing == "" {
+			missing = nm
+		}
+	}
+	keptBefore, err := os.Stat(filepath.Join(stage, recorded))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not recorded: an unfinished item under a name the server has, one
+	// under a name it does not have, and an orphaned temp file.
+	torn := map[string][]byte{
+		missing:        []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEV"),
+		"zz-torn.ics":  []byte("BEGIN:VCALENDAR\r\nVERS"),
+		".vdird-1.tmp": []byte("BEGIN:"),
+	}
+	for name, b := range torn {
+		if err := os.WriteFile(filepath.Join(stage, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if store, err = state.Open(e.cfg.StatePath); err != nil {
+		t.Fatal(err)
+	}
+	sts, err := Status(store)
+	store.Close()
+	if err != nil || len(sts) != 1 || !strings.Contains(sts[0].LastError, "first download not finished") {
+		t.Errorf("status while staged: %+v, %v", sts, err)
+	}
+
+	s := e.syncOK()[cal]
+	if s.Uploaded != 0 || s.DeletedRemote != 0 || s.DeletedLocal != 0 || s.Conflicts != 0 {
+		t.Fatalf("recovery pass changed more than it fetched: %+v", s)
+	}
+	if s.Downloaded != n-first {
+		t.Fatalf("recovery pass downloaded %d after %d: want exactly the %d missing", s.Downloaded, first, n-first)
+	}
+	if _, err := os.Lstat(stage); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("staging folder left behind: %v", err)
+	}
+	if keptAfter, err := os.Stat(filepath.Join(folder, recorded)); err != nil || !os.SameFile(keptBefore, keptAfter) {
+		t.Errorf("recorded file %s was not kept as it was (%v)", recorded, err)
+	}
+	for _, nm := range e.localNames(cal) {
+		if nm == "zz-torn.ics" || strings.HasPrefix(nm, ".vdird-") {
+			t.Errorf("unrecorded file survived the recovery: %s", nm)
+		}
+	}
+	count := 0
+	for _, nm := range e.localNames(cal) {
+		if !strings.HasSuffix(nm, ".ics") {
+			continue
+		}
+		count++
+		if info, err := ics.Inspect(e.readFile(cal, nm)); err != nil || info.UID != strings.TrimSuffix(nm, ".ics") {
+			t.Errorf("%s after recovery: %v (uid %q)", nm, err, info.UID)
+		}
+	}
+	if count != n {
+		t.Errorf("folder holds %d items, want %d", count, n)
+	}
+	if s := e.syncOK()[cal]; !s.Unchanged {
+		t.Errorf("pass after the recovery not quiet: %+v", s)
 	}
 }

@@ -43,7 +43,11 @@ func Status(store *state.Store) ([]CalendarStatus, error) {
 		}
 		d, err := vdir.Open(col.Dir)
 		if errors.Is(err, vdir.ErrNoDir) {
-			if st.LastError == "" {
+			switch _, serr := vdir.OpenStaged(col.Dir); {
+			case serr == nil:
+				// A first download fills a hidden folder and then renames it.
+				st.LastError = "first download not finished yet: files so far are in " + vdir.StagePath(col.Dir)
+			case st.LastError == "":
 				st.LastError = "local folder missing: " + col.Dir
 			}
 			out = append(out, st)

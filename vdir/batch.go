@@ -99,7 +99,7 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				p, err := d.writePending(files[i].Data)
+				p, err := d.writePending(files[i].Name, files[i].Data)
 				if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
 					late[i] = true // retried once the batch's files are closed
 					continue
@@ -177,11 +177,13 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 var procFD = "/proc/self/fd/"
 
 // pendingFile is a written file not yet under its name: an open O_TMPFILE
-// handle (f) or a hidden temp file (tmp).
+// handle (f) or a hidden temp file (tmp); or, in a staging folder, one
+// already under its name (named), which needs no install.
 type pendingFile struct {
-	f   *os.File
-	tmp string
-	fp  Fingerprint
+	f     *os.File
+	tmp   string
+	named string // path of a file created under its name (staging folder)
+	fp    Fingerprint
 }
 
 // discard drops a pending file that was not installed.
@@ -192,13 +194,20 @@ func (p *pendingFile) discard() {
 	if p.tmp != "" {
 		os.Remove(p.tmp)
 	}
+	if p.named != "" {
+		os.Remove(p.named)
+	}
 	*p = pendingFile{}
 }
 
 // writePending writes data to an unnamed file in the folder, or to a hidden
 // temp file where the filesystem (or kernel) has no O_TMPFILE, without
-// fsync: WriteBatch flushes them all at once.
-func (d *Dir) writePending(data []byte) (pendingFile, error) {
+// fsync: WriteBatch flushes them all at once. In a staging folder, which
+// nobody reads until it is published, the file is created under its name.
+func (d *Dir) writePending(name string, data []byte) (pendingFile, error) {
+	if d.staged {
+		return d.writeNamed(name, data)
+	}
 	if !d.noTmpfile.Load() {
 		fd, err := unix.Open(d.path, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
 		switch {
@@ -230,12 +239,44 @@ func (d *Dir) writePending(data []byte) (pendingFile, error) {
 	return pendingFile{tmp: tmp, fp: fp}, nil
 }
 
+// writeNamed creates name in a staging folder and writes data to it,
+// without fsync; a file that exists is ErrChanged.
+func (d *Dir) writeNamed(name string, data []byte) (pendingFile, error) {
+	path := filepath.Join(d.path, name)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return pendingFile{}, fmt.Errorf("create %s: already exists: %w", name, ErrChanged)
+	}
+	if err != nil {
+		return pendingFile{}, err
+	}
+	p := pendingFile{named: path}
+	_, err = f.Write(data)
+	var fi fs.FileInfo
+	if err == nil {
+		fi, err = f.Stat()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		p.discard()
+		return pendingFile{}, err
+	}
+	p.fp = fingerprintOf(fi)
+	return p, nil
+}
+
 // installPending gives a pending file its name, never replacing an existing
 // entry. An unnamed file is linked through /proc/self/fd; where that
 // fails for another reason than the name being taken (no /proc), data is
 // written again the way Write does (temp file, fsync, install).
 func (d *Dir) installPending(p *pendingFile, name string, data []byte) (Fingerprint, error) {
 	fp := p.fp
+	if p.named != "" {
+		p.named = "" // in place already
+		return fp, nil
+	}
 	if p.tmp != "" {
 		tmp := p.tmp
 		p.tmp = "" // install removes it whatever happens

@@ -11,11 +11,17 @@ import (
 )
 
 func TestWriteBatch_CreatesAll_ExistingAndDuplicateGetErrChanged(t *testing.T) {
-	for _, mode := range []string{"unnamed files", "temp files"} {
+	for _, mode := range []string{"unnamed files", "temp files", "staging folder"} {
 		t.Run(mode, func(t *testing.T) {
 			d := newDir(t)
-			if mode == "temp files" {
+			switch mode {
+			case "temp files":
 				d.noTmpfile.Store(true) // as on a filesystem without O_TMPFILE
+			case "staging folder":
+				var err error
+				if d, err = CreateStaged(filepath.Join(t.TempDir(), "cal")); err != nil {
+					t.Fatal(err)
+				}
 			}
 			testWriteBatchCreatesAll(t, d)
 		})

@@ -80,6 +80,7 @@ type Entry struct {
 type Dir struct {
 	path      string
 	noTmpfile atomic.Bool // O_TMPFILE failed here once: WriteBatch uses temp files
+	staged    bool        // a staging folder (CreateStaged): WriteBatch creates files under their names
 }
 
 // Open opens an existing collection folder. A symlinked root is allowed: it

@@ -9,8 +9,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand"
 	"net/http"
 	"os"
@@ -27,6 +29,7 @@ import (
 
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/internal/testserver"
+	"github.com/vdird/vdird/vdir"
 )
 
 // buildVdird compiles this package into a temp dir once per test.
@@ -296,6 +299,9 @@ func (w *crashWorld) observe() *observed {
 func (w *crashWorld) tornItems() []string {
 	w.t.Helper()
 	ents, err := os.ReadDir(w.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // a first download still staged: nothing visible yet
+	}
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -791,18 +797,24 @@ func TestCrash_KillNineDuringFirstDownload_RestartCompletesIt(t *testing.T) {
 	}
 	w.srv.SeedCalendar(t, "events", "Events", items)
 
+	// A first download fills a hidden staging folder, published whole at
+	// its end; a resumed one writes into the folder itself. Both count.
+	stage := vdir.StagePath(w.dir)
 	countFiles := func() int {
-		ents, _ := os.ReadDir(w.dir)
 		c := 0
-		for _, en := range ents {
-			if strings.HasSuffix(en.Name(), ".ics") && !strings.HasPrefix(en.Name(), ".") {
-				c++
+		for _, dir := range []string{w.dir, stage} {
+			ents, _ := os.ReadDir(dir)
+			for _, en := range ents {
+				if strings.HasSuffix(en.Name(), ".ics") && !strings.HasPrefix(en.Name(), ".") {
+					c++
+				}
 			}
 		}
 		return c
 	}
-	// killAt runs `vdird sync` and kills it once the folder holds at least
-	// files item files; it tells whether the kill came before the run ended.
+	// killAt runs `vdird sync` and kills it once the folder (or its staging
+	// folder) holds at least files item files; it tells whether the kill
+	// came before the run ended.
 	killAt := func(files int) (killed bool, stdout, stderr string) {
 		cmd := exec.Command(w.bin, "--config", w.cfgPath, "sync")
 		cmd.Env = w.env
@@ -842,6 +854,8 @@ func TestCrash_KillNineDuringFirstDownload_RestartCompletesIt(t *testing.T) {
 			t.Fatalf("killed at %d files, but all %d were there: the kill came too late to test anything", at, n)
 		}
 		kills++
+		_, staged := os.Stat(stage)
+		t.Logf("killed at %d files (then %d; staging folder there: %v)", at, c, staged == nil)
 		for _, torn := range w.tornItems() {
 			t.Errorf("torn item right after the kill at %d files: %s", at, torn)
 		}
@@ -851,7 +865,6 @@ func TestCrash_KillNineDuringFirstDownload_RestartCompletesIt(t *testing.T) {
 				t.Errorf("unexpected hidden file after the kill at %d files: %s", at, en.Name())
 			}
 		}
-		t.Logf("killed at %d files (then %d)", at, c)
 	}
 	r := w.vdird(-1, 0, nil)
 	if r.code != 0 {
@@ -885,6 +898,9 @@ func TestCrash_KillNineDuringFirstDownload_RestartCompletesIt(t *testing.T) {
 	}
 	if got != n {
 		t.Fatalf("folder holds %d of the %d items", got, n)
+	}
+	if _, err := os.Lstat(stage); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("staging folder still there after the download finished: %v", err)
 	}
 	if r := w.vdird(-1, 0, nil); r.code != 0 || !idle(r.stdout) {
 		t.Fatalf("run after the download not idle (exit %d):\n%s\n%s", r.code, r.stdout, r.stderr)

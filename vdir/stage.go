@@ -1,0 +1,188 @@
+package vdir
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// stagePrefix names the hidden sibling in which a new collection folder is
+// filled before it appears under its own name. Hidden, so vdir readers
+// (khal, todoman, our own watcher) skip it while it fills.
+const stagePrefix = ".vdird-stage-"
+
+// StagePath returns where the staging folder of the collection folder path
+// lives: beside it, in the same parent, so publishing it is one rename.
+func StagePath(path string) string {
+	return filepath.Join(filepath.Dir(path), stagePrefix+filepath.Base(path))
+}
+
+// CreateStaged starts a new collection folder that does not exist yet under
+// a hidden name (StagePath), where WriteBatch creates each file directly
+// under its final name: no unnamed file to link, which at 10,000 files
+// halves the local cost of a first download (0.20–0.25 s against
+// 0.42–0.67 s in a 10k-file measurement). The folder appears under path
+// only when Publish renames it, complete.
+//
+// A staging folder already there is a leftover of an interrupted start
+// that the caller has decided holds nothing worth keeping: it is removed.
+// The caller must not call this when path already exists.
+func CreateStaged(path string) (*Dir, error) {
+	st := StagePath(path)
+	if err := os.MkdirAll(filepath.Dir(st), 0o700); err != nil {
+		return nil, fmt.Errorf("create vdir %s: %w", path, err)
+	}
+	if err := os.RemoveAll(st); err != nil {
+		return nil, fmt.Errorf("create vdir %s: remove old staging folder: %w", path, err)
+	}
+	if err := os.Mkdir(st, 0o700); err != nil {
+		return nil, fmt.Errorf("create vdir %s: %w", path, err)
+	}
+	return openStage(st)
+}
+
+// OpenStaged opens the staging folder of path that an interrupted first
+// download left behind; ErrNoDir when there is none.
+func OpenStaged(path string) (*Dir, error) {
+	return openStage(StagePath(path))
+}
+
+func openStage(st string) (*Dir, error) {
+	fi, err := os.Lstat(st)
+	if err != nil {
+		return nil, openError(st, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("open vdir %s: %w", st, ErrNoDir)
+	}
+	d := &Dir{path: st, staged: true}
+	return d, nil
+}
+
+// Staged reports whether d is a staging folder (CreateStaged, OpenStaged).
+func (d *Dir) Staged() bool { return d.staged }
+
+// Publish moves the staging folder d to path and returns the folder there;
+// d must not be used afterwards. Only files that are durable should be in
+// d: WriteBatch makes every file it reports as written durable, and a
+// caller recovering an interrupted download first removes what it never
+// recorded (RemoveUnless).
+//
+// Usually path does not exist and this is one rename and one fsync of the
+// parent. If a folder appeared at path meanwhile (the user made it), an
+// empty one is replaced by the same rename; otherwise each file moves over
+// on its own, never replacing one that is there: those names are returned
+// in kept (the file at path is left as it was, and ours is dropped).
+func (d *Dir) Publish(path string) (pub *Dir, kept []string, err error) {
+	if !d.staged {
+		return nil, nil, fmt.Errorf("publish %s: %s is not a staging folder", path, d.path)
+	}
+	parent := filepath.Dir(path)
+	err = os.Rename(d.path, path)
+	switch {
+	case err == nil:
+	case errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST):
+		if kept, err = d.mergeInto(path); err != nil {
+			return nil, nil, err
+		}
+	default:
+		return nil, nil, fmt.Errorf("publish %s: %w", path, err)
+	}
+	if err := syncPath(parent); err != nil {
+		return nil, nil, fmt.Errorf("publish %s: %w", path, err)
+	}
+	pub, err = Open(path)
+	return pub, kept, err
+}
+
+// mergeInto moves every entry of the staging folder into the existing
+// folder path without replacing anything there, then removes the staging
+// folder.
+func (d *Dir) mergeInto(path string) (kept []string, err error) {
+	target, err := Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("publish %s: %w", path, err)
+	}
+	des, err := os.ReadDir(d.path)
+	if err != nil {
+		return nil, fmt.Errorf("publish %s: %w", path, err)
+	}
+	for _, de := range des {
+		from, to := filepath.Join(d.path, de.Name()), filepath.Join(target.path, de.Name())
+		if !de.Type().IsRegular() {
+			continue // nothing of ours; left for RemoveAll below
+		}
+		err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.ENOTSUP) {
+			if err = os.Link(from, to); err == nil {
+				err = os.Remove(from)
+			}
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, fs.ErrExist):
+			if isItemName(de.Name()) {
+				kept = append(kept, de.Name())
+			}
+		default:
+			return kept, fmt.Errorf("publish %s: move %s: %w", path, de.Name(), err)
+		}
+	}
+	if err := target.syncDir(); err != nil {
+		return kept, fmt.Errorf("publish %s: %w", path, err)
+	}
+	if err := os.RemoveAll(d.path); err != nil {
+		return kept, fmt.Errorf("publish %s: remove staging folder: %w", path, err)
+	}
+	return kept, nil
+}
+
+// RemoveUnless removes every temp file of the staging folder d and every
+// item file for which keep(name) is false, and makes that durable. A
+// recovery calls it with "recorded in state": what an interrupted download
+// wrote but never recorded may be incomplete.
+func (d *Dir) RemoveUnless(keep func(name string) bool) (removed int, err error) {
+	if !d.staged {
+		return 0, fmt.Errorf("remove in %s: not a staging folder", d.path)
+	}
+	des, err := os.ReadDir(d.path)
+	if err != nil {
+		return 0, fmt.Errorf("list %s: %w", d.path, err)
+	}
+	for _, de := range des {
+		name := de.Name()
+		if !de.Type().IsRegular() || (!isTempName(name) && !isItemName(name) && !isConflictName(name)) {
+			continue // displayname, color: written whole by writeMeta
+		}
+		if !isTempName(name) && keep(name) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(d.path, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return removed, fmt.Errorf("remove %s: %w", name, err)
+		}
+		removed++
+	}
+	if removed > 0 {
+		if err := d.syncDir(); err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
+}
+
+// syncPath fsyncs the directory at path.
+func syncPath(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("sync dir %s: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", path, err)
+	}
+	return nil
+}
