@@ -43,6 +43,9 @@ type pass struct {
 	usedNames  map[string]bool
 	batch      []func(*state.Tx) error
 	heldRemote bool // a remote change was not applied: do not advance the change marker or sync-token
+	// folderShards is the folder's file sum by shard, when folderAsRecorded
+	// computed it this pass: a scan looks up only the shards that differ.
+	folderShards *setsum.Shards
 }
 
 const pseudoETagPrefix = "vdird-hash:"
@@ -256,10 +259,12 @@ func (p *pass) folderAsRecorded() (setsum.Sum, bool) {
 	if err != nil {
 		return setsum.Sum{}, false
 	}
-	sum, temps, err := d.Sum()
+	shards, temps, err := d.Shards()
 	if err != nil || temps {
 		return setsum.Sum{}, false
 	}
+	p.folderShards = &shards
+	sum := shards.Total()
 	want, err := p.e.store.FileSum(p.key)
 	return sum, err == nil && sum == want
 }

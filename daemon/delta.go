@@ -218,23 +218,42 @@ type folderScan struct {
 
 // scanFolder reads the folder (p.d) in chunks and looks each chunk's names
 // up in state, keeping only the files whose fingerprint moved and new ones,
-// so memory follows the change, not the folder. ok is false when a scoped
-// pass cannot tell (a recorded file is missing, temp files, too many
-// changes); err is a state error.
+// so memory follows the change, not the folder. When this pass has the
+// folder's sum by shard (folderAsRecorded), only the files of the shards
+// whose sum differs from state's are looked up: the others hold exactly
+// the recorded files. With 256 shards, one edit in a 100k-item folder
+// costs about 400 lookups instead of 100,000 (0.8 s of state reads in a
+// measurement of that size). ok is false when a scoped pass cannot tell (a
+// recorded file is missing, temp files, too many changes); err is a state
+// error.
 func (p *pass) scanFolder() (scan folderScan, ok bool, err error) {
 	if scan.recorded, err = p.e.store.FileSum(p.key); err != nil {
 		return scan, false, err
 	}
 	scan.changedKnown = map[string]state.Item{}
 	var (
-		seenKnown int64 // recorded files found
-		chunk     []vdir.Entry
+		seenKnown   int64 // recorded files found
+		expectKnown = scan.recorded.N
+		look        *[setsum.ShardCount]bool // nil: every shard
+		chunk       []vdir.Entry
 	)
+	if p.folderShards != nil {
+		recorded, err := p.e.store.FileShards(p.key)
+		if err != nil {
+			return scan, false, err
+		}
+		look, expectKnown = new([setsum.ShardCount]bool), 0
+		for _, i := range p.folderShards.Differ(&recorded) {
+			look[i] = true
+			expectKnown += recorded[i].N
+		}
+	}
 	check := func() error {
 		names := make([]string, len(chunk))
 		for i, e := range chunk {
 			names[i] = e.Name
 		}
+		p.e.scanLookups.Add(int64(len(names)))
 		known, err := p.e.store.ItemsByName(p.key, names)
 		if err != nil {
 			return err
@@ -256,6 +275,9 @@ func (p *pass) scanFolder() (scan folderScan, ok bool, err error) {
 		return nil
 	}
 	temps, err := p.d.Each(func(e vdir.Entry) error {
+		if look != nil && !look[setsum.ShardOf(e.Name)] {
+			return nil
+		}
 		if chunk = append(chunk, e); len(chunk) == 512 {
 			return check()
 		}
@@ -267,7 +289,7 @@ func (p *pass) scanFolder() (scan folderScan, ok bool, err error) {
 	if err != nil && !errors.Is(err, errBigDelta) {
 		return scan, false, err
 	}
-	if err != nil || temps || seenKnown != scan.recorded.N {
+	if err != nil || temps || seenKnown != expectKnown {
 		return scan, false, nil // too big, crash leftovers, or a recorded file is gone
 	}
 	return scan, true, nil

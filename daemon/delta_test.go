@@ -255,3 +255,37 @@ func (e *env) settle() {
 		e.t.Fatal("not quiet after settling")
 	}
 }
+
+// TestSync_ScopedLocalPass_LooksUpOnlyTheShardsThatDiffer: in a folder of
+// 1,000 items, one edit and one new file are found by comparing the
+// folder's file sum with state's shard by shard, so only the files of the
+// (at most two) shards that differ are looked up in state, not all 1,000;
+// the edit and the new file are uploaded all the same.
+func TestSync_ScopedLocalPass_LooksUpOnlyTheShardsThatDiffer(t *testing.T) {
+	e := newEnv(t, testserver.Radicale)
+	const n = 1000
+	items := map[string][]byte{}
+	for i := 0; i < n; i++ {
+		items[fmt.Sprintf("b%04d.ics", i)] = event(fmt.Sprintf("b%04d", i), "big")
+	}
+	cal := e.srv.SeedCalendar(t, "big", "Big", items)
+	e.cfg.Accounts[0].Calendars = []string{cal}
+	if s := e.syncOK()[cal]; s.Downloaded != n {
+		t.Fatalf("first sync: %+v", s)
+	}
+	e.settle()
+	e.writeFile(cal, "b0500.ics", event("b0500", "edited here"))
+	e.writeFile(cal, "mine.ics", event("mine", "new here"))
+	s := e.syncOK()[cal]
+	if e.scoped != 1 || s.Uploaded != 2 {
+		t.Fatalf("scoped %d, %+v; want a scoped pass uploading 2", e.scoped, s)
+	}
+	// About 2 × 1000/256 names; without shards it would be all 1,001.
+	if e.lookups == 0 || e.lookups > 40 {
+		t.Fatalf("the scan looked up %d names, want only the few of two shards", e.lookups)
+	}
+	if body, _ := e.srv.Get(t, cal+"b0500.ics"); !bytes.Contains(body, []byte("edited here")) {
+		t.Fatal("edit not on the server")
+	}
+	t.Logf("looked up %d of %d names", e.lookups, n+1)
+}

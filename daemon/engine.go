@@ -43,6 +43,8 @@ type Engine struct {
 	quietPasses atomic.Int64
 	// scopedPasses counts passes planned from a delta alone (tests).
 	scopedPasses atomic.Int64
+	// scanLookups counts the file names scanFolder looked up in state (tests).
+	scanLookups atomic.Int64
 	// afterFirstToken, when set, runs when a fresh download holds its first
 	// sync-token (from the listing or its own request) and before the data
 	// (tests change the calendar there).

@@ -67,6 +67,8 @@ type env struct {
 	// quiet is how many calendars the last sync settled by the quick check;
 	// scoped how many it planned from a delta alone.
 	quiet, scoped int64
+	// lookups is how many file names the last sync's folder scans looked up.
+	lookups int64
 }
 
 func newEnv(t *testing.T, kind testserver.Kind) *env {
@@ -105,7 +107,7 @@ func (e *env) sync(opts SyncOptions) []*Summary {
 	eng.afterFirstToken = e.afterToken
 	eng.afterBatch, eng.freshBatchItems = e.afterBatch, e.batchItems
 	sums := eng.Sync(context.Background(), opts)
-	e.quiet, e.scoped = eng.quietPasses.Load(), eng.scopedPasses.Load()
+	e.quiet, e.scoped, e.lookups = eng.quietPasses.Load(), eng.scopedPasses.Load(), eng.scanLookups.Load()
 	return sums
 }
 

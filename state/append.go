@@ -537,6 +537,10 @@ func foldRecords(b, ap *bolt.Bucket, seqs [][]byte, withUIDs bool) error {
 			return fmt.Errorf("file sum: %w", err)
 		}
 	}
+	shards, err := readShards(b)
+	if err != nil {
+		return err
+	}
 	sort.Slice(news, func(i, j int) bool { return news[i].it.Href < news[j].it.Href })
 	var names, uids [][2][]byte
 	for _, n := range news {
@@ -545,7 +549,9 @@ func foldRecords(b, ap *bolt.Bucket, seqs [][]byte, withUIDs bool) error {
 			return fmt.Errorf("index %s: %w", it.Href, err)
 		}
 		if it.Name != "" {
-			sum.Add(fileRecord(it))
+			rec := fileRecord(it)
+			sum.Add(rec)
+			shards.Add(it.Name, rec)
 			names = append(names, [2][]byte{[]byte(it.Name), []byte(it.Href)})
 		}
 		if withUIDs {
@@ -566,6 +572,9 @@ func foldRecords(b, ap *bolt.Bucket, seqs [][]byte, withUIDs bool) error {
 				return err
 			}
 		}
+	}
+	if err := writeShards(b, &shards); err != nil {
+		return err
 	}
 	return b.Put(keyFileSum, sum.Bytes())
 }

@@ -64,6 +64,7 @@ type snapshot struct {
 	ByName map[string]Item
 	ByUID  []Item
 	Sum    setsum.Sum
+	Shards setsum.Shards
 }
 
 func snapshotOf(t *testing.T, s *Store, key string, items []Item) snapshot {
@@ -95,6 +96,7 @@ func snapshotOf(t *testing.T, s *Store, key string, items []Item) snapshot {
 	sum, err := s.FileSum(key)
 	must(t, err)
 	sn.Sum = sum
+	sn.Shards = checkShards(t, s, key)
 	return sn
 }
 
@@ -317,6 +319,7 @@ func TestAppendItem_SurvivesReopen_FoldedByTheNextReader(t *testing.T) {
 	if scratch := scratchFileSum(t, s2, "k"); sum != scratch || sum == (setsum.Sum{}) {
 		t.Fatal("file sum of the reopened file does not cover the appended items")
 	}
+	checkShards(t, s2, "k")
 }
 
 // benchmarkWrite10k times recording 10k items with random hrefs and

@@ -36,6 +36,9 @@ var migrations = []func(tx *bolt.Tx) error{
 	// interrupted fold (keyFoldMark); the version changes so that an older
 	// vdird, which would not see them, refuses the file instead.
 	func(tx *bolt.Tx) error { return nil },
+	// 6 → 7: each collection gets its file sum split by file name
+	// (bucketFileShards).
+	func(tx *bolt.Tx) error { return eachCollection(tx, computeFileShards) },
 }
 
 // CurrentSchema is the schema version this build writes.
@@ -167,6 +170,22 @@ func computeFileSum(b *bolt.Bucket) error {
 		return err
 	}
 	return b.Put(keyFileSum, sum.Bytes())
+}
+
+// computeFileShards splits the file sum of the indexed items. Appended
+// records not folded yet are in neither: their fold adds them to both.
+func computeFileShards(b *bolt.Bucket) error {
+	var shards setsum.Shards
+	err := forEachItem(b, func(it Item) error {
+		if it.Name != "" {
+			shards.Add(it.Name, fileRecord(it))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeShards(b, &shards)
 }
 
 func indexUIDs(b *bolt.Bucket) error {

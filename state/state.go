@@ -77,6 +77,12 @@ var (
 // bucketNames indexes items by local file name (schema 5): name → href.
 var bucketNames = []byte("names")
 
+// bucketFileShards holds the file sum split by file name (schema 7): key
+// one byte, the shard (setsum.ShardOf of the name); value its setsum. A
+// folder whose sum differs from keyFileSum is compared shard by shard, and
+// only the files of the shards that differ are looked up.
+var bucketFileShards = []byte("fileshards")
+
 // updateNameIndex replaces old's name entry (if any) by new's (if any).
 func updateNameIndex(b *bolt.Bucket, href string, old, new *Item) error {
 	if old != nil && new != nil && old.Name == new.Name {
@@ -142,12 +148,80 @@ func updateFileSum(b *bolt.Bucket, old, new *Item) error {
 		}
 	}
 	if old != nil && old.Name != "" {
-		sum.Remove(fileRecord(*old))
+		rec := fileRecord(*old)
+		sum.Remove(rec)
+		if err := updateShard(b, old.Name, func(s *setsum.Sum) { s.Remove(rec) }); err != nil {
+			return err
+		}
 	}
 	if new != nil && new.Name != "" {
-		sum.Add(fileRecord(*new))
+		rec := fileRecord(*new)
+		sum.Add(rec)
+		if err := updateShard(b, new.Name, func(s *setsum.Sum) { s.Add(rec) }); err != nil {
+			return err
+		}
 	}
 	return b.Put(keyFileSum, sum.Bytes())
+}
+
+// updateShard applies fn to the stored shard of the file name.
+func updateShard(b *bolt.Bucket, name string, fn func(*setsum.Sum)) error {
+	sh, err := b.CreateBucketIfNotExists(bucketFileShards)
+	if err != nil {
+		return err
+	}
+	k := []byte{byte(setsum.ShardOf(name))}
+	var sum setsum.Sum
+	if v := sh.Get(k); v != nil {
+		if sum, err = setsum.Parse(v); err != nil {
+			return fmt.Errorf("file sum shard: %w", err)
+		}
+	}
+	fn(&sum)
+	return sh.Put(k, sum.Bytes())
+}
+
+// readShards reads a collection bucket's file sum shards.
+func readShards(b *bolt.Bucket) (setsum.Shards, error) {
+	var out setsum.Shards
+	sh := b.Bucket(bucketFileShards)
+	if sh == nil {
+		return out, nil
+	}
+	err := sh.ForEach(func(k, v []byte) error {
+		if len(k) != 1 {
+			return fmt.Errorf("file sum shard: bad key %x", k)
+		}
+		sum, err := setsum.Parse(v)
+		if err != nil {
+			return fmt.Errorf("file sum shard: %w", err)
+		}
+		out[k[0]] = sum
+		return nil
+	})
+	return out, err
+}
+
+// writeShards stores every shard of s that is not empty, and removes the
+// empty ones.
+func writeShards(b *bolt.Bucket, s *setsum.Shards) error {
+	sh, err := b.CreateBucketIfNotExists(bucketFileShards)
+	if err != nil {
+		return err
+	}
+	for i := range s {
+		k := []byte{byte(i)}
+		if s[i] == (setsum.Sum{}) {
+			if err := sh.Delete(k); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := sh.Put(k, s[i].Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func seqKey(seq uint64) []byte {
@@ -360,6 +434,22 @@ func (s *Store) FileSum(key string) (setsum.Sum, error) {
 		return setsum.Sum{}, fmt.Errorf("file sum of %s: %w", key, err)
 	}
 	return sum, nil
+}
+
+// FileShards returns the collection's file sum split by file name
+// (setsum.Shards; Total equals FileSum). An unknown collection has empty
+// shards.
+func (s *Store) FileShards(key string) (setsum.Shards, error) {
+	var out setsum.Shards
+	err := s.viewItems(key, func(b *bolt.Bucket) error {
+		var err error
+		out, err = readShards(b)
+		return err
+	})
+	if err != nil {
+		return setsum.Shards{}, fmt.Errorf("file sum shards of %s: %w", key, err)
+	}
+	return out, nil
 }
 
 // ItemsByHref returns the items (without Base) recorded under hrefs;

@@ -661,6 +661,31 @@ func scratchFileSum(t *testing.T, s *Store, key string) setsum.Sum {
 	return sum
 }
 
+// checkShards fails unless the stored file sum shards are those computed
+// from the items, and add up to the stored file sum. It returns them.
+func checkShards(t *testing.T, s *Store, key string) setsum.Shards {
+	t.Helper()
+	items, err := s.Items(key)
+	must(t, err)
+	var want setsum.Shards
+	for _, it := range items {
+		if it.Name != "" {
+			want.Add(it.Name, setsum.FileRecord(it.Name, it.Fingerprint.Size, it.Fingerprint.ModNs, it.Fingerprint.Inode))
+		}
+	}
+	got, err := s.FileShards(key)
+	must(t, err)
+	if d := got.Differ(&want); len(d) > 0 {
+		t.Fatalf("file sum shards %v differ from the items' own", d)
+	}
+	sum, err := s.FileSum(key)
+	must(t, err)
+	if got.Total() != sum {
+		t.Fatalf("file sum shards add up to %+v, file sum is %+v", got.Total(), sum)
+	}
+	return got
+}
+
 func TestFileSum_KeptUpToDateByPutAndDelete(t *testing.T) {
 	s, _ := openTemp(t)
 	if sum, err := s.FileSum("k"); err != nil || sum != (setsum.Sum{}) {
@@ -682,6 +707,7 @@ func TestFileSum_KeptUpToDateByPutAndDelete(t *testing.T) {
 		if want := scratchFileSum(t, s, "k"); got != want {
 			t.Fatalf("after step %d: sum %+v, from scratch %+v", i, got, want)
 		}
+		checkShards(t, s, "k")
 	}
 	if got, _ := s.FileSum("k"); got.N != 1 {
 		t.Fatalf("%d files counted, want 1", got.N)
@@ -700,6 +726,9 @@ func TestOpen_Schema1File_GetsFileSum(t *testing.T) {
 	must(t, err)
 	if want := scratchFileSum(t, s, "k"); got != want || got.N != 2 {
 		t.Fatalf("migrated sum %+v, want %+v", got, want)
+	}
+	if sh := checkShards(t, s, "k"); sh.Total().N != 2 {
+		t.Fatalf("migrated shards count %d files", sh.Total().N)
 	}
 }
 

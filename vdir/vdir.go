@@ -196,14 +196,22 @@ func (d *Dir) List() ([]Entry, error) {
 // costs constant memory: comparing it with the sum state recorded tells
 // "nothing changed" without a listing.
 func (d *Dir) Sum() (sum setsum.Sum, temps bool, err error) {
+	shards, temps, err := d.Shards()
+	return shards.Total(), temps, err
+}
+
+// Shards is Sum split by file name (setsum.Shards), the way state splits
+// the recorded sum: the shards that differ name the only files a scan
+// needs to look up.
+func (d *Dir) Shards() (shards setsum.Shards, temps bool, err error) {
 	temps, err = d.Each(func(e Entry) error {
-		sum.Add(setsum.FileRecord(e.Name, e.Fingerprint.Size, e.Fingerprint.ModNs, e.Fingerprint.Inode))
+		shards.Add(e.Name, setsum.FileRecord(e.Name, e.Fingerprint.Size, e.Fingerprint.ModNs, e.Fingerprint.Inode))
 		return nil
 	})
 	if err != nil {
-		return setsum.Sum{}, false, err
+		return setsum.Shards{}, false, err
 	}
-	return sum, temps, nil
+	return shards, temps, nil
 }
 
 // Each calls fn for every item file List would return, in directory order,
