@@ -274,10 +274,11 @@ func (p *pass) scanFolder() (scan folderScan, ok bool, err error) {
 		chunk = chunk[:0]
 		return nil
 	}
-	temps, err := p.d.Each(func(e vdir.Entry) error {
-		if look != nil && !look[setsum.ShardOf(e.Name)] {
-			return nil
-		}
+	var want func(string) bool
+	if look != nil {
+		want = func(name string) bool { return look[setsum.ShardOf(name)] }
+	}
+	temps, err := p.d.EachNamed(want, func(e vdir.Entry) error {
 		if chunk = append(chunk, e); len(chunk) == 512 {
 			return check()
 		}

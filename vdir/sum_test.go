@@ -81,3 +81,46 @@ func BenchmarkSum10k(b *testing.B) {
 		}
 	}
 }
+
+// Shards add up to Sum and put each file in the shard of its name;
+// EachNamed visits exactly the item files its filter accepts.
+func TestShards_EachFileInItsNamesShard_EachNamedFilters(t *testing.T) {
+	d := newDir(t)
+	for i := 0; i < 600; i++ {
+		mustWrite(t, d, fmt.Sprintf("i%04d.ics", i), fmt.Sprint("item ", i))
+	}
+	mustWrite(t, d, "notes.txt", "not an item")
+	shards, temps, err := d.Shards()
+	if err != nil || temps {
+		t.Fatalf("Shards: temps=%v err=%v", temps, err)
+	}
+	if shards.Total() != listSum(t, d) {
+		t.Fatal("shards do not add up to the folder's sum")
+	}
+	es, err := d.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want setsum.Shards
+	inShard7 := map[string]bool{}
+	for _, e := range es {
+		want.Add(e.Name, setsum.FileRecord(e.Name, e.Fingerprint.Size, e.Fingerprint.ModNs, e.Fingerprint.Inode))
+		if setsum.ShardOf(e.Name) == 7 {
+			inShard7[e.Name] = true
+		}
+	}
+	if d := shards.Differ(&want); len(d) != 0 {
+		t.Fatalf("shards %v differ", d)
+	}
+	seen := 0
+	_, err = d.EachNamed(func(name string) bool { return setsum.ShardOf(name) == 7 }, func(e Entry) error {
+		if !inShard7[e.Name] {
+			t.Errorf("EachNamed gave %s, not in shard 7", e.Name)
+		}
+		seen++
+		return nil
+	})
+	if err != nil || seen != len(inShard7) || seen == 0 {
+		t.Fatalf("EachNamed saw %d of the %d files of shard 7 (%v)", seen, len(inShard7), err)
+	}
+}

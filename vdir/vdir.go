@@ -219,6 +219,13 @@ func (d *Dir) Shards() (shards setsum.Shards, temps bool, err error) {
 // reports whether temp files left by a crash are present. An error from fn
 // stops it and is returned.
 func (d *Dir) Each(fn func(Entry) error) (temps bool, err error) {
+	return d.EachNamed(nil, fn)
+}
+
+// EachNamed is Each for the item files whose name want accepts (nil: all):
+// the others are not even stat'ed, so a scan for a few names in a big
+// folder costs a directory read.
+func (d *Dir) EachNamed(want func(name string) bool, fn func(Entry) error) (temps bool, err error) {
 	f, err := os.Open(d.path)
 	if err != nil {
 		return false, fmt.Errorf("list %s: %w", d.path, err)
@@ -231,7 +238,7 @@ func (d *Dir) Each(fn func(Entry) error) (temps bool, err error) {
 			if isTempName(name) && de.Type().IsRegular() {
 				temps = true
 			}
-			if !isItemName(name) || !de.Type().IsRegular() {
+			if !isItemName(name) || !de.Type().IsRegular() || (want != nil && !want(name)) {
 				continue
 			}
 			fi, err := os.Lstat(filepath.Join(d.path, name))

@@ -65,3 +65,35 @@ func TestSum_AnyDifferenceShows(t *testing.T) {
 		}
 	}
 }
+
+// ShardOf is stored with state: it must never change. Pinned values
+// (FNV-1a 32, low byte) computed independently.
+func TestShardOf_Pinned(t *testing.T) {
+	for key, want := range map[string]int{"e01.ics": 8, "": 197} {
+		if got := ShardOf(key); got != want {
+			t.Errorf("ShardOf(%q) = %d, want %d: stored shards would no longer match", key, got, want)
+		}
+	}
+}
+
+// Shards add up to the Sum of the same records, and a change shows in
+// exactly the shard of its key.
+func TestShards_TotalIsTheSum_ChangeShowsInItsShard(t *testing.T) {
+	var whole Sum
+	var sh Shards
+	for i := 0; i < 1000; i++ {
+		key := fmt.Sprintf("k%d", i)
+		rec := []byte(key + "/v1")
+		whole.Add(rec)
+		sh.Add(key, rec)
+	}
+	if sh.Total() != whole {
+		t.Fatal("shards do not add up to the sum")
+	}
+	before := sh
+	sh.Remove("k42", []byte("k42/v1"))
+	sh.Add("k42", []byte("k42/v2"))
+	if d := sh.Differ(&before); len(d) != 1 || d[0] != ShardOf("k42") {
+		t.Fatalf("differing shards %v, want only %d", d, ShardOf("k42"))
+	}
+}
