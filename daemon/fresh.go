@@ -275,13 +275,27 @@ func (p *pass) publish() error {
 		return fmt.Errorf("local folder: %w", err)
 	}
 	p.d = d
-	if len(kept) > 0 {
-		// Someone made the folder and put files in it meanwhile: theirs
-		// stay, and the next pass compares them with the server as edits.
-		p.e.log.Warn().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Strs("files", kept).
-			Msg("the folder appeared during the first download with files of the same names: those were kept")
+	if len(kept) == 0 {
+		return nil
 	}
-	return nil
+	// Someone made the folder and put files in it meanwhile: theirs stay,
+	// and ours are forgotten, so that the next pass sees a file and a
+	// server item both new under one name and applies the conflict policy
+	// (the loser kept), rather than taking their file for an edit of ours.
+	p.e.log.Warn().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Strs("files", kept).
+		Msg("the folder appeared during the first download with files of the same names: theirs were kept, the next pass compares them with the server")
+	recorded, err := p.e.store.ItemsByName(p.key, kept)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errState, err)
+	}
+	return p.commit(func(tx *state.Tx) error {
+		for _, it := range recorded {
+			if err := tx.DeleteItem(it.Href); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // recoverStage finishes a first download that was cut off (a crash, a

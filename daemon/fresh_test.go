@@ -317,3 +317,71 @@ func TestFreshDownload_CrashBeforePublish_RecordedKeptTornRemoved(t *testing.T) 
 		t.Errorf("pass after the recovery not quiet: %+v", s)
 	}
 }
+
+// TestFreshDownload_FolderMadeDuringDownload_TheirFileAndTheServersBothKept:
+// someone creates the calendar's folder while its first download is still
+// staged and saves a file under the name of a server item, with other
+// content. Publishing merges without replacing their file, and forgets
+// ours, so the next pass meets both as new and applies the conflict
+// policy: neither version is lost, and no item is doubled.
+func TestFreshDownload_FolderMadeDuringDownload_TheirFileAndTheServersBothKept(t *testing.T) {
+	e := newEnv(t, testserver.Radicale)
+	items := map[string][]byte{}
+	for i := 0; i < 60; i++ {
+		items[fmt.Sprintf("m%03d.ics", i)] = event(fmt.Sprintf("m%03d", i), "server")
+	}
+	cal := e.srv.SeedCalendar(t, "merge", "Merge", items)
+	e.cfg.Accounts[0].Calendars = []string{cal}
+	folder := filepath.Join(e.root, calDir(cal))
+	e.batchItems = 20
+	made := false
+	e.afterBatch = func(int) {
+		if made {
+			return
+		}
+		made = true
+		if err := os.MkdirAll(folder, 0o700); err == nil {
+			_ = os.WriteFile(filepath.Join(folder, "m005.ics"), event("m005", "theirs"), 0o600)
+		}
+	}
+	if s := e.syncOK()[cal]; s.Downloaded != 60 {
+		t.Fatalf("first pass: %+v", s)
+	}
+	e.afterBatch = nil
+	if !bytes.Contains(e.readFile(cal, "m005.ics"), []byte("SUMMARY:theirs")) {
+		t.Fatal("their file was replaced by the download")
+	}
+	e.syncOK()
+	e.syncOK()
+	var theirs, server int
+	for _, nm := range e.localNames(cal) {
+		b := e.readFile(cal, nm)
+		if !bytes.Contains(b, []byte("UID:m005\r\n")) {
+			continue
+		}
+		if bytes.Contains(b, []byte("SUMMARY:theirs")) {
+			theirs++
+		}
+		if bytes.Contains(b, []byte("SUMMARY:server")) {
+			server++
+		}
+	}
+	body, _ := e.srv.Get(t, cal+"m005.ics")
+	if theirs == 0 && !bytes.Contains(body, []byte("SUMMARY:theirs")) {
+		t.Error("their version is lost")
+	}
+	if server == 0 && !bytes.Contains(body, []byte("SUMMARY:server")) {
+		t.Error("the server's version is lost")
+	}
+	n := 0
+	for _, h := range listHrefs(t, e.srv, cal) {
+		if b, _ := e.srv.Get(t, h); bytes.Contains(b, []byte("UID:m005\r\n")) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("UID m005 on the server %d times", n)
+	}
+	t.Logf("folder: %d file(s) with their version, %d with the server's; server holds theirs: %v",
+		theirs, server, bytes.Contains(body, []byte("SUMMARY:theirs")))
+}
