@@ -9,7 +9,9 @@
 // replace or delete is conditional on the stat fingerprint the caller saw
 // when it listed the directory, so an edit made in between is never
 // silently overwritten (the caller sees ErrChanged and handles it as a
-// conflict on the next pass).
+// conflict on the next pass). A new folder can instead be filled under a
+// hidden name and published whole (CreateStaged, Publish), so that no
+// reader sees it half-written.
 package vdir
 
 import (
