@@ -201,6 +201,25 @@ func BenchmarkWriteBatch500(b *testing.B) {
 	}
 }
 
+// BenchmarkWriteBatchStaged500 is a first download's batch: files created
+// under their names in a staging folder, then the folder published.
+func BenchmarkWriteBatchStaged500(b *testing.B) {
+	files := benchFiles(500)
+	for i := 0; i < b.N; i++ {
+		path := filepath.Join(b.TempDir(), fmt.Sprint(i))
+		d, err := CreateStaged(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.WriteBatch(files); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := d.Publish(path); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkWriteEach500(b *testing.B) {
 	files := benchFiles(500)
 	for i := 0; i < b.N; i++ {
