@@ -116,13 +116,7 @@ func (d *Dir) mergeInto(path string) (kept []string, err error) {
 		if !de.Type().IsRegular() {
 			continue // nothing of ours; left for RemoveAll below
 		}
-		err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
-		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.ENOTSUP) {
-			if err = os.Link(from, to); err == nil {
-				err = os.Remove(from)
-			}
-		}
-		switch {
+		switch err := renameNoReplace(from, to); {
 		case err == nil:
 		case errors.Is(err, fs.ErrExist):
 			if isItemName(de.Name()) {
@@ -172,17 +166,4 @@ func (d *Dir) RemoveUnless(keep func(name string) bool) (removed int, err error)
 		}
 	}
 	return removed, nil
-}
-
-// syncPath fsyncs the directory at path.
-func syncPath(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", path, err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync dir %s: %w", path, err)
-	}
-	return nil
 }

@@ -23,6 +23,20 @@ func dirNames(t *testing.T, dir string) []string {
 	return out
 }
 
+// staged starts a staging folder for path holding files, failing the test
+// on any error.
+func staged(t *testing.T, path string, files ...NewFile) *Dir {
+	t.Helper()
+	st, err := CreateStaged(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.WriteBatch(files); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func TestCreateStaged_FolderAppearsOnlyOnPublish_FingerprintsHold(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "root", "cal")
 	st, err := CreateStaged(path)
@@ -66,14 +80,8 @@ func TestCreateStaged_FolderAppearsOnlyOnPublish_FingerprintsHold(t *testing.T) 
 
 func TestCreateStaged_LeftoverStagingFolderIsEmptied(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cal")
+	staged(t, path, NewFile{"old.ics", []byte("old")})
 	st, err := CreateStaged(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.WriteBatch([]NewFile{{"old.ics", []byte("old")}}); err != nil {
-		t.Fatal(err)
-	}
-	st, err = CreateStaged(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,13 +105,7 @@ func TestOpenStaged_NoneIsErrNoDir(t *testing.T) {
 
 func TestPublish_EmptyFolderMadeMeanwhile_IsReplaced(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cal")
-	st, err := CreateStaged(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.WriteBatch([]NewFile{{"a.ics", []byte("A")}}); err != nil {
-		t.Fatal(err)
-	}
+	st := staged(t, path, NewFile{"a.ics", []byte("A")})
 	if err := os.Mkdir(path, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -118,13 +120,7 @@ func TestPublish_EmptyFolderMadeMeanwhile_IsReplaced(t *testing.T) {
 
 func TestPublish_FolderWithFilesMadeMeanwhile_TheirFilesWinNothingReplaced(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cal")
-	st, err := CreateStaged(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.WriteBatch([]NewFile{{"a.ics", []byte("ours A")}, {"b.ics", []byte("ours B")}}); err != nil {
-		t.Fatal(err)
-	}
+	st := staged(t, path, NewFile{"a.ics", []byte("ours A")}, NewFile{"b.ics", []byte("ours B")})
 	if err := os.Mkdir(path, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -153,13 +149,7 @@ func TestPublish_FolderWithFilesMadeMeanwhile_TheirFilesWinNothingReplaced(t *te
 
 func TestRemoveUnless_DropsUnkeptItemsAndTempFiles_KeepsMetadata(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cal")
-	st, err := CreateStaged(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.WriteBatch([]NewFile{{"keep.ics", []byte("K")}, {"torn.ics", []byte("BEGIN:")}}); err != nil {
-		t.Fatal(err)
-	}
+	st := staged(t, path, NewFile{"keep.ics", []byte("K")}, NewFile{"torn.ics", []byte("BEGIN:")})
 	if err := st.SetColor("#ff0000"); err != nil {
 		t.Fatal(err)
 	}

@@ -393,16 +393,33 @@ func (d *Dir) writeTempSync(data []byte, perm fs.FileMode, fsync bool) (string, 
 }
 
 // syncDir makes renames and unlinks in the folder durable.
-func (d *Dir) syncDir() error {
-	f, err := os.Open(d.path)
+func (d *Dir) syncDir() error { return syncPath(d.path) }
+
+// syncPath fsyncs the directory at path.
+func syncPath(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", d.path, err)
+		return fmt.Errorf("sync dir %s: %w", path, err)
 	}
 	defer f.Close()
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync dir %s: %w", d.path, err)
+		return fmt.Errorf("sync dir %s: %w", path, err)
 	}
 	return nil
+}
+
+// renameNoReplace moves from to to but never replaces an entry there (the
+// error then wraps fs.ErrExist): renameat2(RENAME_NOREPLACE), or link(2)
+// and unlink where the filesystem has no renameat2. Any other error means
+// nothing was moved.
+func renameNoReplace(from, to string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.ENOTSUP) {
+		if err = os.Link(from, to); err == nil {
+			os.Remove(from) // moved already; a leftover is only a second name
+		}
+	}
+	return err
 }
 
 // Write replaces name atomically with data and returns the new fingerprint.
@@ -458,16 +475,9 @@ func (d *Dir) install(tmp, name string, expect *Fingerprint) error {
 		// supported, refuses to replace an existing entry, closing the
 		// window between our check and the rename. The rename is one
 		// directory update where link + unlink are two.
-		err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, target, unix.RENAME_NOREPLACE)
+		err := renameNoReplace(tmp, target)
 		if err == nil {
 			return nil
-		}
-		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.ENOTSUP) {
-			err = os.Link(tmp, target)
-			if err == nil {
-				os.Remove(tmp)
-				return nil
-			}
 		}
 		if errors.Is(err, fs.ErrExist) {
 			os.Remove(tmp)
