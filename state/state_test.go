@@ -650,29 +650,29 @@ func TestPutItem_ReplacedAndDeletedBases_DoNotAccumulate(t *testing.T) {
 // sum would be if every file were as recorded.
 func scratchFileSum(t *testing.T, s *Store, key string) setsum.Sum {
 	t.Helper()
+	shards := scratchFileShards(t, s, key)
+	return shards.Total()
+}
+
+// scratchFileShards is scratchFileSum split by file name.
+func scratchFileShards(t *testing.T, s *Store, key string) setsum.Shards {
+	t.Helper()
 	items, err := s.Items(key)
 	must(t, err)
-	var sum setsum.Sum
+	var shards setsum.Shards
 	for _, it := range items {
 		if it.Name != "" {
-			sum.Add(setsum.FileRecord(it.Name, it.Fingerprint.Size, it.Fingerprint.ModNs, it.Fingerprint.Inode))
+			shards.Add(it.Name, setsum.FileRecord(it.Name, it.Fingerprint.Size, it.Fingerprint.ModNs, it.Fingerprint.Inode))
 		}
 	}
-	return sum
+	return shards
 }
 
 // checkShards fails unless the stored file sum shards are those computed
 // from the items, and add up to the stored file sum. It returns them.
 func checkShards(t *testing.T, s *Store, key string) setsum.Shards {
 	t.Helper()
-	items, err := s.Items(key)
-	must(t, err)
-	var want setsum.Shards
-	for _, it := range items {
-		if it.Name != "" {
-			want.Add(it.Name, setsum.FileRecord(it.Name, it.Fingerprint.Size, it.Fingerprint.ModNs, it.Fingerprint.Inode))
-		}
-	}
+	want := scratchFileShards(t, s, key)
 	got, err := s.FileShards(key)
 	must(t, err)
 	if d := got.Differ(&want); len(d) > 0 {
