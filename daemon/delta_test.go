@@ -264,12 +264,7 @@ func (e *env) settle() {
 func TestSync_ScopedLocalPass_LooksUpOnlyTheShardsThatDiffer(t *testing.T) {
 	e := newEnv(t, testserver.Radicale)
 	const n = 1000
-	items := map[string][]byte{}
-	for i := 0; i < n; i++ {
-		items[fmt.Sprintf("b%04d.ics", i)] = event(fmt.Sprintf("b%04d", i), "big")
-	}
-	cal := e.srv.SeedCalendar(t, "big", "Big", items)
-	e.cfg.Accounts[0].Calendars = []string{cal}
+	cal := e.seedOnly("big", n, "b%04d", "big")
 	if s := e.syncOK()[cal]; s.Downloaded != n {
 		t.Fatalf("first sync: %+v", s)
 	}

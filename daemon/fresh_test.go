@@ -2,10 +2,8 @@ package daemon
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -13,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rs/zerolog"
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/state"
@@ -164,12 +161,7 @@ func TestFreshDownload_CalendarChangedAroundTheDownload_NothingMissed(t *testing
 func TestFreshDownload_StagedUntilDone_FolderAppearsWhole(t *testing.T) {
 	e := newEnv(t, testserver.Radicale)
 	const n = 120
-	items := map[string][]byte{}
-	for i := 0; i < n; i++ {
-		items[fmt.Sprintf("s%03d.ics", i)] = event(fmt.Sprintf("s%03d", i), "staged")
-	}
-	cal := e.srv.SeedCalendar(t, "staged", "Staged", items)
-	e.cfg.Accounts[0].Calendars = []string{cal}
+	cal := e.seedOnly("staged", n, "s%03d", "staged")
 	folder := filepath.Join(e.root, calDir(cal))
 	var during []string
 	e.batchItems = 40
@@ -208,32 +200,14 @@ func TestFreshDownload_StagedUntilDone_FolderAppearsWhole(t *testing.T) {
 func TestFreshDownload_CrashBeforePublish_RecordedKeptTornRemoved(t *testing.T) {
 	e := newEnv(t, testserver.Radicale)
 	const n = 300
-	items := map[string][]byte{}
-	for i := 0; i < n; i++ {
-		items[fmt.Sprintf("c%03d.ics", i)] = event(fmt.Sprintf("c%03d", i), "crash")
-	}
-	cal := e.srv.SeedCalendar(t, "crash", "Crash", items)
-	e.cfg.Accounts[0].Calendars = []string{cal}
+	cal := e.seedOnly("crash", n, "c%03d", "crash")
 	folder := filepath.Join(e.root, calDir(cal))
 	stage := vdir.StagePath(folder)
 
 	// The interrupted download: cancelled after 100 items were recorded.
 	// It publishes what it recorded; moving the folder back to its staging
 	// name gives the state of a crash just before that.
-	store, err := state.Open(e.cfg.StatePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	eng := NewEngine(e.cfg, store, zerolog.New(io.Discard))
-	eng.freshBatchItems = 50
-	eng.afterBatch = func(done int) {
-		if done >= 100 {
-			cancel()
-		}
-	}
-	first := eng.Sync(ctx, SyncOptions{})[0].Downloaded
-	store.Close()
+	first := e.interruptedFirstSync(50, 100).Downloaded
 	if first < 100 || first >= n {
 		t.Fatalf("interrupted pass downloaded %d", first)
 	}
@@ -273,7 +247,8 @@ func TestFreshDownload_CrashBeforePublish_RecordedKeptTornRemoved(t *testing.T) 
 			t.Fatal(err)
 		}
 	}
-	if store, err = state.Open(e.cfg.StatePath); err != nil {
+	store, err := state.Open(e.cfg.StatePath)
+	if err != nil {
 		t.Fatal(err)
 	}
 	sts, err := Status(store)
@@ -326,12 +301,7 @@ func TestFreshDownload_CrashBeforePublish_RecordedKeptTornRemoved(t *testing.T) 
 // policy: neither version is lost, and no item is doubled.
 func TestFreshDownload_FolderMadeDuringDownload_TheirFileAndTheServersBothKept(t *testing.T) {
 	e := newEnv(t, testserver.Radicale)
-	items := map[string][]byte{}
-	for i := 0; i < 60; i++ {
-		items[fmt.Sprintf("m%03d.ics", i)] = event(fmt.Sprintf("m%03d", i), "server")
-	}
-	cal := e.srv.SeedCalendar(t, "merge", "Merge", items)
-	e.cfg.Accounts[0].Calendars = []string{cal}
+	cal := e.seedOnly("merge", 60, "m%03d", "server")
 	folder := filepath.Join(e.root, calDir(cal))
 	e.batchItems = 20
 	made := false

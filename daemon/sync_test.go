@@ -111,6 +111,43 @@ func (e *env) sync(opts SyncOptions) []*Summary {
 	return sums
 }
 
+// seedOnly seeds the calendar slug with n events, each under the file name
+// and UID fmt.Sprintf(nameFmt, i) with the given summary, and makes it the
+// only calendar synced. It returns its href.
+func (e *env) seedOnly(slug string, n int, nameFmt, summary string) string {
+	e.t.Helper()
+	items := make(map[string][]byte, n)
+	for i := 0; i < n; i++ {
+		uid := fmt.Sprintf(nameFmt, i)
+		items[uid+".ics"] = event(uid, summary)
+	}
+	cal := e.srv.SeedCalendar(e.t, slug, slug, items)
+	e.cfg.Accounts[0].Calendars = []string{cal}
+	return cal
+}
+
+// interruptedFirstSync runs a first sync in batches of batch items and
+// cancels it, as SIGTERM does, once after items are recorded. It returns
+// the pass's summary of the (first) calendar.
+func (e *env) interruptedFirstSync(batch, after int) *Summary {
+	e.t.Helper()
+	store, err := state.Open(e.cfg.StatePath)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer store.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	eng := NewEngine(e.cfg, store, zerolog.New(io.Discard))
+	eng.freshBatchItems = batch
+	eng.afterBatch = func(done int) {
+		if done >= after {
+			cancel()
+		}
+	}
+	return eng.Sync(ctx, SyncOptions{})[0]
+}
+
 // syncOK runs a pass and fails the test on any failed calendar.
 func (e *env) syncOK() map[string]*Summary {
 	e.t.Helper()
@@ -655,32 +692,13 @@ func TestSync_FirstContactWithExistingFolder_MatchesByUID(t *testing.T) {
 func TestSync_InterruptedInitialSync_ResumesWithoutRedownloading(t *testing.T) {
 	e := newEnv(t, testserver.Radicale)
 	const n = 700
-	items := map[string][]byte{}
-	for i := 0; i < n; i++ {
-		items[fmt.Sprintf("i%04d.ics", i)] = event(fmt.Sprintf("i%04d", i), "bulk")
-	}
-	big := e.srv.SeedCalendar(t, "big", "Big", items)
-	e.cfg.Accounts[0].Calendars = []string{big}
-
-	store, err := state.Open(e.cfg.StatePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	eng := NewEngine(e.cfg, store, zerolog.New(io.Discard))
-	eng.freshBatchItems = 100
-	eng.afterBatch = func(done int) {
-		// Parsing runs up to four batches ahead of recording: cancel early
-		// enough that the download is still going.
-		if done >= 200 {
-			cancel()
-		}
-	}
-	sums := eng.Sync(ctx, SyncOptions{})
-	store.Close()
-	first := sums[0].Downloaded
-	if sums[0].Err == nil || first < 200 || first >= n {
-		t.Fatalf("interrupted pass: downloaded %d, err %v", first, sums[0].Err)
+	big := e.seedOnly("big", n, "i%04d", "bulk")
+	// Parsing runs up to four batches ahead of recording: cancel early
+	// enough that the download is still going.
+	cut := e.interruptedFirstSync(100, 200)
+	first := cut.Downloaded
+	if cut.Err == nil || first < 200 || first >= n {
+		t.Fatalf("interrupted pass: downloaded %d, err %v", first, cut.Err)
 	}
 
 	s := e.syncOK()[big]
