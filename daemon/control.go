@@ -16,7 +16,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/vdird/vdird/daemon/plan"
+	"github.com/vdird/vdird/engine"
+	"github.com/vdird/vdird/engine/plan"
 )
 
 // The control socket lets `vdird status` and `vdird sync` talk to a running
@@ -45,9 +46,9 @@ type ControlRequest struct {
 // ControlResponse answers one ControlRequest. Error is set when the command
 // failed as a whole.
 type ControlResponse struct {
-	Error     string           `json:"error,omitempty"`
-	Status    []CalendarStatus `json:"status,omitempty"`
-	Summaries []SummaryJSON    `json:"summaries,omitempty"`
+	Error     string                  `json:"error,omitempty"`
+	Status    []engine.CalendarStatus `json:"status,omitempty"`
+	Summaries []SummaryJSON           `json:"summaries,omitempty"`
 }
 
 // SummaryJSON is Summary on the wire: the error becomes its message.
@@ -72,7 +73,7 @@ type SummaryJSON struct {
 }
 
 // SummaryToJSON converts a Summary for the wire.
-func SummaryToJSON(s *Summary) SummaryJSON {
+func SummaryToJSON(s *engine.Summary) SummaryJSON {
 	j := SummaryJSON{Account: s.Account, Calendar: s.Calendar, Href: s.Href, Dir: s.Dir,
 		Downloaded: s.Downloaded, Uploaded: s.Uploaded, DeletedLocal: s.DeletedLocal, DeletedRemote: s.DeletedRemote,
 		Conflicts: s.Conflicts, Recorded: s.Recorded, Unchanged: s.Unchanged, Skipped: s.Skipped,
@@ -84,8 +85,8 @@ func SummaryToJSON(s *Summary) SummaryJSON {
 }
 
 // Summary converts back; the error keeps only its message.
-func (j SummaryJSON) Summary() *Summary {
-	s := &Summary{Account: j.Account, Calendar: j.Calendar, Href: j.Href, Dir: j.Dir,
+func (j SummaryJSON) Summary() *engine.Summary {
+	s := &engine.Summary{Account: j.Account, Calendar: j.Calendar, Href: j.Href, Dir: j.Dir,
 		Downloaded: j.Downloaded, Uploaded: j.Uploaded, DeletedLocal: j.DeletedLocal, DeletedRemote: j.DeletedRemote,
 		Conflicts: j.Conflicts, Recorded: j.Recorded, Unchanged: j.Unchanged, Skipped: j.Skipped,
 		Problems: j.Problems, Refused: j.Refused, Planned: j.Planned, Notes: j.Notes}
@@ -148,7 +149,7 @@ func Control(ctx context.Context, socketPath string, req ControlRequest) (*Contr
 }
 
 // ControlStatus asks a running daemon for the status of every calendar.
-func ControlStatus(ctx context.Context, socketPath string) ([]CalendarStatus, error) {
+func ControlStatus(ctx context.Context, socketPath string) ([]engine.CalendarStatus, error) {
 	resp, err := Control(ctx, socketPath, ControlRequest{Cmd: "status"})
 	if err != nil {
 		return nil, err
@@ -158,13 +159,13 @@ func ControlStatus(ctx context.Context, socketPath string) ([]CalendarStatus, er
 
 // ControlSync asks a running daemon for a full pass now, waits for it and
 // returns the summaries.
-func ControlSync(ctx context.Context, socketPath string, opts SyncOptions) ([]*Summary, error) {
+func ControlSync(ctx context.Context, socketPath string, opts engine.SyncOptions) ([]*engine.Summary, error) {
 	resp, err := Control(ctx, socketPath, ControlRequest{Cmd: "sync", AllowMassDelete: opts.AllowMassDelete,
 		DryRun: opts.DryRun, Calendars: opts.Calendars})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Summary, len(resp.Summaries))
+	out := make([]*engine.Summary, len(resp.Summaries))
 	for i, s := range resp.Summaries {
 		out[i] = s.Summary()
 	}
@@ -173,8 +174,8 @@ func ControlSync(ctx context.Context, socketPath string, opts SyncOptions) ([]*S
 
 // controlHandler is what the socket serves; the loop implements it.
 type controlHandler interface {
-	status() ([]CalendarStatus, error)
-	syncNow(ctx context.Context, opts SyncOptions) []*Summary
+	status() ([]engine.CalendarStatus, error)
+	syncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary
 }
 
 // controlServer owns the listener and one goroutine per connection.
@@ -293,12 +294,12 @@ func (s *controlServer) handle(req ControlRequest) ControlResponse {
 			return ControlResponse{Error: err.Error()}
 		}
 		if st == nil {
-			st = []CalendarStatus{}
+			st = []engine.CalendarStatus{}
 		}
 		return ControlResponse{Status: st}
 	case "sync":
 		s.log.Info().Bool("dry_run", req.DryRun).Strs("calendars", req.Calendars).Msg("sync requested on the control socket")
-		sums := s.h.syncNow(s.ctx, SyncOptions{DryRun: req.DryRun, AllowMassDelete: req.AllowMassDelete, Calendars: req.Calendars})
+		sums := s.h.syncNow(s.ctx, engine.SyncOptions{DryRun: req.DryRun, AllowMassDelete: req.AllowMassDelete, Calendars: req.Calendars})
 		out := make([]SummaryJSON, len(sums))
 		for i, sm := range sums {
 			out[i] = SummaryToJSON(sm)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/vdird/vdird/engine"
 )
 
 // shortDir returns a temp dir with a short path: unix socket paths are
@@ -27,13 +28,13 @@ func shortDir(t *testing.T) string {
 
 // fakeHandler answers control requests without an engine.
 type fakeHandler struct {
-	st   []CalendarStatus
-	sums []*Summary
-	got  chan SyncOptions
+	st   []engine.CalendarStatus
+	sums []*engine.Summary
+	got  chan engine.SyncOptions
 }
 
-func (f *fakeHandler) status() ([]CalendarStatus, error) { return f.st, nil }
-func (f *fakeHandler) syncNow(ctx context.Context, opts SyncOptions) []*Summary {
+func (f *fakeHandler) status() ([]engine.CalendarStatus, error) { return f.st, nil }
+func (f *fakeHandler) syncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary {
 	f.got <- opts
 	return f.sums
 }
@@ -42,9 +43,9 @@ func TestControl_StatusAndSync_RoundTripOverTheSocket(t *testing.T) {
 	sock := filepath.Join(shortDir(t), "vdird.sock")
 	when := time.Date(2025, 3, 1, 12, 1, 5, 0, time.UTC)
 	h := &fakeHandler{
-		st:   []CalendarStatus{{Account: "a", Calendar: "work", LastSync: when, PendingLocal: 2, ConflictFiles: []string{"x.ics.conflict-1"}}},
-		sums: []*Summary{{Account: "a", Calendar: "work", Downloaded: 3}, {Account: "a", Calendar: "*", Err: errors.New("boom")}},
-		got:  make(chan SyncOptions, 1),
+		st:   []engine.CalendarStatus{{Account: "a", Calendar: "work", LastSync: when, PendingLocal: 2, ConflictFiles: []string{"x.ics.conflict-1"}}},
+		sums: []*engine.Summary{{Account: "a", Calendar: "work", Downloaded: 3}, {Account: "a", Calendar: "*", Err: errors.New("boom")}},
+		got:  make(chan engine.SyncOptions, 1),
 	}
 	srv, err := startControl(context.Background(), sock, h, zerolog.Nop())
 	if err != nil {
@@ -66,7 +67,7 @@ func TestControl_StatusAndSync_RoundTripOverTheSocket(t *testing.T) {
 		t.Fatalf("status = %+v", st)
 	}
 
-	sums, err := ControlSync(context.Background(), sock, SyncOptions{AllowMassDelete: true, Calendars: []string{"work"}})
+	sums, err := ControlSync(context.Background(), sock, engine.SyncOptions{AllowMassDelete: true, Calendars: []string{"work"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestControl_StaleSocketIsReplaced_LiveOneRefused(t *testing.T) {
 	if _, err := ControlStatus(context.Background(), sock); !errors.Is(err, ErrNoDaemon) {
 		t.Fatalf("stale socket: err = %v, want ErrNoDaemon", err)
 	}
-	h := &fakeHandler{got: make(chan SyncOptions, 1)}
+	h := &fakeHandler{got: make(chan engine.SyncOptions, 1)}
 	srv, err := startControl(context.Background(), sock, h, zerolog.Nop())
 	if err != nil {
 		t.Fatalf("stale socket not replaced: %v", err)

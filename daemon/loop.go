@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"sort"
 	"sync"
@@ -13,15 +12,13 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/vdird/vdird/davclient"
-	"github.com/vdird/vdird/state"
+	"github.com/vdird/vdird/config"
+	"github.com/vdird/vdird/engine"
 )
 
 // RunOptions tune the long-running loop. The zero value is what `vdird
 // daemon` uses.
 type RunOptions struct {
-	// HTTPClient is handed to the engine (tests count requests with it).
-	HTTPClient *http.Client
 	// Reload receives a value for each SIGHUP: the config is loaded again
 	// from ConfigPath (default cfg.Path) and account workers are restarted.
 	Reload     <-chan os.Signal
@@ -70,16 +67,16 @@ func (k PassKind) String() string {
 type Stats struct {
 	mu       sync.Mutex
 	passes   map[string]map[PassKind]int
-	last     map[string][]*Summary
+	last     map[string][]*engine.Summary
 	lastPass time.Time
 }
 
-func (s *Stats) record(account string, kind PassKind, sums []*Summary, at time.Time) {
+func (s *Stats) record(account string, kind PassKind, sums []*engine.Summary, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.passes == nil {
 		s.passes = map[string]map[PassKind]int{}
-		s.last = map[string][]*Summary{}
+		s.last = map[string][]*engine.Summary{}
 	}
 	if s.passes[account] == nil {
 		s.passes[account] = map[PassKind]int{}
@@ -103,7 +100,7 @@ func (s *Stats) Passes(account string, kind PassKind) int {
 }
 
 // LastSummaries returns the summaries of account's most recent pass.
-func (s *Stats) LastSummaries(account string) []*Summary {
+func (s *Stats) LastSummaries(account string) []*engine.Summary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.last[account]
@@ -122,7 +119,7 @@ func (s *Stats) LastPass() time.Time {
 // (debounced local-only passes, periodic and overflow rescans) and the
 // control socket. It returns nil after ctx is cancelled and the passes in
 // flight have finished (at most StopGrace later).
-func Run(ctx context.Context, cfg *Config, store *state.Store, log zerolog.Logger, opts RunOptions) error {
+func Run(ctx context.Context, cfg *config.Config, eng *engine.Engine, log zerolog.Logger, opts RunOptions) error {
 	if opts.Debounce <= 0 {
 		opts.Debounce = 200 * time.Millisecond
 	}
@@ -148,8 +145,8 @@ func Run(ctx context.Context, cfg *Config, store *state.Store, log zerolog.Logge
 	passCtx, cancelPasses := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelPasses()
 
-	r := &runner{store: store, log: log, opts: opts, notify: newNotifier(), passCtx: passCtx,
-		cals: map[string]*Summary{}}
+	r := &runner{eng: eng, log: log, opts: opts, notify: newNotifier(), passCtx: passCtx,
+		cals: map[string]*engine.Summary{}}
 
 	var ctl *controlServer
 	if opts.SocketPath != "-" {
@@ -224,7 +221,7 @@ func Run(ctx context.Context, cfg *Config, store *state.Store, log zerolog.Logge
 
 // runner is the state of one Run.
 type runner struct {
-	store   *state.Store
+	eng     *engine.Engine
 	log     zerolog.Logger
 	opts    RunOptions
 	notify  *notifier
@@ -232,25 +229,23 @@ type runner struct {
 
 	mu    sync.Mutex
 	fleet *fleet
-	cals  map[string]*Summary // account + "\x00" + href → latest summary, for STATUS=
+	cals  map[string]*engine.Summary // account + "\x00" + href → latest summary, for STATUS=
 	last  time.Time
 }
 
 // fleet is one generation of account workers, replaced as a whole on reload.
 type fleet struct {
-	cfg       *Config
-	eng       *Engine
+	cfg       *config.Config
 	workers   []*worker
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	firstDone chan struct{} // closed when every worker finished its first pass
 }
 
-func (r *runner) startFleet(ctx context.Context, cfg *Config) {
+func (r *runner) startFleet(ctx context.Context, cfg *config.Config) {
 	fctx, cancel := context.WithCancel(ctx)
-	eng := NewEngine(cfg, r.store, r.log)
-	eng.HTTPClient = r.opts.HTTPClient
-	f := &fleet{cfg: cfg, eng: eng, cancel: cancel, firstDone: make(chan struct{})}
+	r.eng.Reconfigure(cfg)
+	f := &fleet{cfg: cfg, cancel: cancel, firstDone: make(chan struct{})}
 	for i := range cfg.Accounts {
 		a := &cfg.Accounts[i]
 		w := &worker{r: r, f: f, acct: a, log: r.log.With().Str("account", a.Name).Logger(),
@@ -302,11 +297,11 @@ func (r *runner) stopFleet() {
 }
 
 // reload loads the config again; a bad file keeps the running one.
-func (r *runner) reload(ctx context.Context, old *Config) {
+func (r *runner) reload(ctx context.Context, old *config.Config) {
 	r.log.Info().Str("config", r.opts.ConfigPath).Msg("SIGHUP: reloading config")
 	_ = r.notify.reloading()
 	defer func() { _ = r.notify.ready() }()
-	cfg, err := LoadConfig(r.opts.ConfigPath)
+	cfg, err := config.Load(r.opts.ConfigPath)
 	if err != nil {
 		r.log.Error().Err(err).Msg("config reload failed: keeping the running config")
 		return
@@ -338,32 +333,32 @@ func (r *runner) reload(ctx context.Context, old *Config) {
 }
 
 // status serves `vdird status` on the control socket.
-func (r *runner) status() ([]CalendarStatus, error) { return Status(r.store) }
+func (r *runner) status() ([]engine.CalendarStatus, error) { return r.eng.Status() }
 
 // syncNow serves `vdird sync`: a pass of every account now, in config order.
-func (r *runner) syncNow(ctx context.Context, opts SyncOptions) []*Summary {
+func (r *runner) syncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary {
 	r.mu.Lock()
 	f := r.fleet
 	r.mu.Unlock()
-	replies := make([]chan []*Summary, len(f.workers))
+	replies := make([]chan []*engine.Summary, len(f.workers))
 	for i, w := range f.workers {
-		replies[i] = make(chan []*Summary, 1)
+		replies[i] = make(chan []*engine.Summary, 1)
 		w.request(syncRequest{opts: opts, reply: replies[i]})
 	}
-	var out []*Summary
+	var out []*engine.Summary
 	for i, ch := range replies {
 		select {
 		case sums := <-ch:
 			out = append(out, sums...)
 		case <-ctx.Done():
-			out = append(out, &Summary{Account: f.workers[i].acct.Name, Calendar: "*", Err: errors.New("daemon stopping: pass not run")})
+			out = append(out, &engine.Summary{Account: f.workers[i].acct.Name, Calendar: "*", Err: errors.New("daemon stopping: pass not run")})
 		}
 	}
 	return out
 }
 
 // passDone updates the counters and the STATUS= line.
-func (r *runner) passDone(a *Account, kind PassKind, opts SyncOptions, sums []*Summary) {
+func (r *runner) passDone(a *config.Account, kind PassKind, opts engine.SyncOptions, sums []*engine.Summary) {
 	now := time.Now()
 	r.opts.Stats.record(a.Name, kind, sums, now)
 	if opts.DryRun {
@@ -404,8 +399,8 @@ func (r *runner) sendStatus() {
 // syncRequest is a pass asked for on the control socket; the summaries go
 // to reply (buffered, so a gone client never blocks the worker).
 type syncRequest struct {
-	opts  SyncOptions
-	reply chan []*Summary
+	opts  engine.SyncOptions
+	reply chan []*engine.Summary
 }
 
 // worker owns every pass of one account, so passes of an account never
@@ -413,7 +408,7 @@ type syncRequest struct {
 type worker struct {
 	r     *runner
 	f     *fleet
-	acct  *Account
+	acct  *config.Account
 	log   zerolog.Logger
 	watch *watcher
 
@@ -462,7 +457,7 @@ func (w *worker) run(ctx context.Context) {
 		w.reqs = nil
 		w.mu.Unlock()
 		for _, q := range reqs {
-			q.reply <- []*Summary{{Account: w.acct.Name, Calendar: "*", Err: errors.New("daemon stopping or reloading: pass not run")}}
+			q.reply <- []*engine.Summary{{Account: w.acct.Name, Calendar: "*", Err: errors.New("daemon stopping or reloading: pass not run")}}
 		}
 	}()
 	for {
@@ -499,7 +494,7 @@ func (w *worker) run(ctx context.Context) {
 			}
 		}
 		if kind != 0 {
-			sums := w.pass(kind, SyncOptions{LocalOnly: kind == PassLocal})
+			sums := w.pass(kind, engine.SyncOptions{LocalOnly: kind == PassLocal})
 			ran = true
 			if err := passError(sums); err != nil {
 				failed = err
@@ -538,9 +533,9 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
-func (w *worker) pass(kind PassKind, opts SyncOptions) []*Summary {
+func (w *worker) pass(kind PassKind, opts engine.SyncOptions) []*engine.Summary {
 	start := time.Now()
-	sums := w.f.eng.SyncAccount(w.r.passCtx, w.acct, opts)
+	sums := w.r.eng.SyncAccount(w.r.passCtx, w.acct, opts)
 	ev := w.log.Debug()
 	if changed(sums) {
 		ev = w.log.Info()
@@ -550,7 +545,7 @@ func (w *worker) pass(kind PassKind, opts SyncOptions) []*Summary {
 	return sums
 }
 
-func changed(sums []*Summary) bool {
+func changed(sums []*engine.Summary) bool {
 	for _, s := range sums {
 		if s.Downloaded+s.Uploaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts > 0 || s.Failed() {
 			return true
@@ -559,7 +554,7 @@ func changed(sums []*Summary) bool {
 	return false
 }
 
-func describe(sums []*Summary) string {
+func describe(sums []*engine.Summary) string {
 	var d, u, x, c, f int
 	for _, s := range sums {
 		d += s.Downloaded
@@ -576,7 +571,7 @@ func describe(sums []*Summary) string {
 // passError is the first error that should slow the account down: a
 // calendar that could not be synced (network, server, auth). Per-item
 // problems and guards are not retried faster or slower than the poll.
-func passError(sums []*Summary) error {
+func passError(sums []*engine.Summary) error {
 	var errs []error
 	for _, s := range sums {
 		if s.Err != nil && !errors.Is(s.Err, context.Canceled) {
@@ -590,16 +585,8 @@ func passError(sums []*Summary) error {
 		return nil
 	}
 	// Prefer an error that carries Retry-After.
-	sort.SliceStable(errs, func(i, j int) bool { return retryAfter(errs[i]) > retryAfter(errs[j]) })
+	sort.SliceStable(errs, func(i, j int) bool { return engine.RetryAfter(errs[i]) > engine.RetryAfter(errs[j]) })
 	return errs[0]
-}
-
-func retryAfter(err error) time.Duration {
-	var de *davclient.Error
-	if errors.As(err, &de) {
-		return de.RetryAfter
-	}
-	return 0
 }
 
 // backoff is the wait before retrying after the n-th failure in a row:
@@ -612,7 +599,7 @@ func backoff(interval time.Duration, n int, err error) time.Duration {
 		d *= 2
 	}
 	d = min(jitter(d), maxD)
-	if ra := retryAfter(err); ra > d {
+	if ra := engine.RetryAfter(err); ra > d {
 		d = ra
 	}
 	return d

@@ -20,7 +20,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine"
+	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/state"
 )
@@ -109,9 +112,9 @@ type daemonRun struct {
 }
 
 // startDaemon runs the daemon on e's config and waits for READY.
-func startDaemon(t *testing.T, cfg *Config, opts RunOptions) *daemonRun {
+func startDaemon(t *testing.T, cfg *config.Config, opts RunOptions) *daemonRun {
 	t.Helper()
-	d := newDaemonRun(t, cfg, opts)
+	d := newDaemonRun(t, cfg, opts, nil)
 	select {
 	case <-d.ready:
 	case err := <-d.done:
@@ -122,7 +125,9 @@ func startDaemon(t *testing.T, cfg *Config, opts RunOptions) *daemonRun {
 	return d
 }
 
-func newDaemonRun(t *testing.T, cfg *Config, opts RunOptions) *daemonRun {
+// newDaemonRun starts Run; the engine's requests go through client, or
+// through the run's netLog when client is nil.
+func newDaemonRun(t *testing.T, cfg *config.Config, opts RunOptions, client *http.Client) *daemonRun {
 	t.Helper()
 	store, err := state.Open(cfg.StatePath)
 	if err != nil {
@@ -133,8 +138,8 @@ func newDaemonRun(t *testing.T, cfg *Config, opts RunOptions) *daemonRun {
 	if opts.SocketPath == "" {
 		opts.SocketPath = "-"
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Transport: d.net}
+	if client == nil {
+		client = &http.Client{Transport: d.net}
 	}
 	opts.Stats = d.stats
 	var once sync.Once
@@ -143,7 +148,9 @@ func newDaemonRun(t *testing.T, cfg *Config, opts RunOptions) *daemonRun {
 	d.cancel = cancel
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	go func() {
-		err := Run(ctx, cfg, store, log, opts)
+		eng := engine.NewEngine(cfg, store, log)
+		eng.HTTPClient = client
+		err := Run(ctx, cfg, eng, log, opts)
 		store.Close()
 		d.done <- err
 	}()
@@ -190,21 +197,21 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 }
 
 func TestDaemon_LocalEdit_ReachesServerWithOnePutPerSave(t *testing.T) {
-	forEachServer(t, func(t *testing.T, e *env) {
-		e.cfg.Interval, e.cfg.RescanInterval = time.Hour, time.Hour
-		e.srv.Put(t, e.events+"x.ics", event("x", "initial"))
-		d := startDaemon(t, e.cfg, RunOptions{})
-		dir := filepath.Join(e.root, "events")
+	synctest.ForEachServer(t, func(t *testing.T, e *synctest.Env) {
+		e.Cfg.Interval, e.Cfg.RescanInterval = time.Hour, time.Hour
+		e.Srv.Put(t, e.Events+"x.ics", synctest.Event("x", "initial"))
+		d := startDaemon(t, e.Cfg, RunOptions{})
+		dir := filepath.Join(e.Root, "events")
 		p := filepath.Join(dir, "x.ics")
 		if _, err := os.Stat(p); err != nil {
 			t.Fatalf("first reconcile did not download x.ics: %v", err)
 		}
-		target := e.events + "x.ics"
+		target := e.Events + "x.ics"
 		const edits = 50
 		var lat []time.Duration
 		var last []byte
 		for i := range edits {
-			last = event("x", fmt.Sprintf("edit %02d %s", i, map[bool]string{true: "vim", false: "in-place"}[i%2 == 1]))
+			last = synctest.Event("x", fmt.Sprintf("edit %02d %s", i, map[bool]string{true: "vim", false: "in-place"}[i%2 == 1]))
 			if i%2 == 1 {
 				vimSave(t, dir, "x.ics", last)
 			} else {
@@ -225,7 +232,7 @@ func TestDaemon_LocalEdit_ReachesServerWithOnePutPerSave(t *testing.T) {
 				t.Errorf("unexpected write %s %s", w.Method, w.Path)
 			}
 		}
-		got, _ := e.srv.Get(t, target)
+		got, _ := e.Srv.Get(t, target)
 		if !bytes.Contains(got, []byte(fmt.Sprintf("edit %02d", edits-1))) {
 			t.Errorf("server does not hold the last edit:\n%s", got)
 		}
@@ -236,7 +243,7 @@ func TestDaemon_LocalEdit_ReachesServerWithOnePutPerSave(t *testing.T) {
 		p50, p95 := percentile(lat, 0.50), percentile(lat, 0.95)
 		t.Logf("save → server latency over %d edits: p50 %v, p95 %v, max %v", edits, p50, p95, percentile(lat, 1))
 		fmt.Printf("TEST-RESULT daemon-local-edit-latency server=%s edits=%d p50_ms=%.0f p95_ms=%.0f\n",
-			e.srv.Kind, edits, p50.Seconds()*1000, p95.Seconds()*1000)
+			e.Srv.Kind, edits, p50.Seconds()*1000, p95.Seconds()*1000)
 		if p95 > time.Second {
 			t.Errorf("p95 latency %v, goal < 1 s", p95)
 		}
@@ -244,42 +251,42 @@ func TestDaemon_LocalEdit_ReachesServerWithOnePutPerSave(t *testing.T) {
 }
 
 func TestDaemon_ServerEdit_ReachesLocalWithinInterval_IdlePollIsOneRequest(t *testing.T) {
-	forEachServer(t, func(t *testing.T, e *env) {
-		e.cfg.Interval, e.cfg.RescanInterval = 2*time.Second, time.Hour
-		e.srv.Put(t, e.events+"a.ics", event("a", "v1"))
+	synctest.ForEachServer(t, func(t *testing.T, e *synctest.Env) {
+		e.Cfg.Interval, e.Cfg.RescanInterval = 2*time.Second, time.Hour
+		e.Srv.Put(t, e.Events+"a.ics", synctest.Event("a", "v1"))
 		// Not empty: the engine re-downloads an empty calendar on every
 		// pass (no items = no state to compare the ctag against).
-		e.srv.Put(t, e.tasks+"t.ics", task("t", "todo"))
-		d := startDaemon(t, e.cfg, RunOptions{})
-		acct := e.cfg.Accounts[0].Name
+		e.Srv.Put(t, e.Tasks+"t.ics", synctest.Task("t", "todo"))
+		d := startDaemon(t, e.Cfg, RunOptions{})
+		acct := e.Cfg.Accounts[0].Name
 
 		// Idle: each poll is one request, about one interval apart.
 		idleStart := time.Now()
 		fullBefore := d.stats.Passes(acct, PassFull)
-		time.Sleep(3*e.cfg.Interval + 700*time.Millisecond)
+		time.Sleep(3*e.Cfg.Interval + 700*time.Millisecond)
 		reqs := d.net.since(idleStart)
 		polls := d.stats.Passes(acct, PassFull) - fullBefore
 		if polls < 2 || polls > 4 {
-			t.Errorf("%d polls in %v with interval %v", polls, time.Since(idleStart), e.cfg.Interval)
+			t.Errorf("%d polls in %v with interval %v", polls, time.Since(idleStart), e.Cfg.Interval)
 		}
 		if len(reqs) != polls {
 			t.Errorf("%d idle polls made %d requests, want one each: %+v", polls, len(reqs), reqs)
 		}
 		for i := 1; i < len(reqs); i++ {
-			if gap := reqs[i].Done.Sub(reqs[i-1].Done); gap < e.cfg.Interval*8/10 || gap > e.cfg.Interval*13/10 {
-				t.Errorf("poll gap %v, want about %v", gap, e.cfg.Interval)
+			if gap := reqs[i].Done.Sub(reqs[i-1].Done); gap < e.Cfg.Interval*8/10 || gap > e.Cfg.Interval*13/10 {
+				t.Errorf("poll gap %v, want about %v", gap, e.Cfg.Interval)
 			}
 		}
 		t.Logf("idle: %d polls, %d requests in %v", polls, len(reqs), time.Since(idleStart).Round(time.Millisecond))
 
 		// The "phone" edits the event on the server.
 		localBefore := d.stats.Passes(acct, PassLocal)
-		e.srv.Put(t, e.events+"a.ics", event("a", "phone edit"))
-		want, _ := e.srv.Get(t, e.events+"a.ics")
+		e.Srv.Put(t, e.Events+"a.ics", synctest.Event("a", "phone edit"))
+		want, _ := e.Srv.Get(t, e.Events+"a.ics")
 		changed := time.Now()
-		limit := e.cfg.Interval*11/10 + 1500*time.Millisecond
+		limit := e.Cfg.Interval*11/10 + 1500*time.Millisecond
 		if !waitFor(limit, func() bool {
-			b, _ := os.ReadFile(e.file(e.events, "a.ics"))
+			b, _ := os.ReadFile(e.File(e.Events, "a.ics"))
 			return bytes.Equal(b, want)
 		}) {
 			t.Fatalf("server edit not on disk within %v", limit)
@@ -299,28 +306,28 @@ func TestDaemon_ServerEdit_ReachesLocalWithinInterval_IdlePollIsOneRequest(t *te
 }
 
 func TestDaemon_NewServerCalendar_AppearsAsFolder_NewLocalFileReachesServer(t *testing.T) {
-	forEachServer(t, func(t *testing.T, e *env) {
-		e.cfg.Interval, e.cfg.RescanInterval = 2*time.Second, time.Hour
-		e.cfg.Accounts[0].Calendars = nil // every calendar, including new ones
-		d := startDaemon(t, e.cfg, RunOptions{})
+	synctest.ForEachServer(t, func(t *testing.T, e *synctest.Env) {
+		e.Cfg.Interval, e.Cfg.RescanInterval = 2*time.Second, time.Hour
+		e.Cfg.Accounts[0].Calendars = nil // every calendar, including new ones
+		d := startDaemon(t, e.Cfg, RunOptions{})
 
-		later := e.srv.MakeCalendar(t, "later", "Later", "VEVENT")
-		dir := filepath.Join(e.root, calDir(later))
-		if !waitFor(e.cfg.Interval*11/10+2*time.Second, func() bool {
+		later := e.Srv.MakeCalendar(t, "later", "Later", "VEVENT")
+		dir := filepath.Join(e.Root, synctest.CalDir(later))
+		if !waitFor(e.Cfg.Interval*11/10+2*time.Second, func() bool {
 			fi, err := os.Stat(dir)
 			return err == nil && fi.IsDir()
 		}) {
 			t.Fatalf("calendar created on the server did not appear as %s", dir)
 		}
 		time.Sleep(100 * time.Millisecond) // the new folder's watch is added after the pass
-		data := event("n", "made locally")
+		data := synctest.Event("n", "made locally")
 		if err := os.WriteFile(filepath.Join(dir, "n.ics"), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if !waitFor(3*time.Second, func() bool { b, _ := e.srv.Get(t, later+"n.ics"); return b != nil }) {
+		if !waitFor(3*time.Second, func() bool { b, _ := e.Srv.Get(t, later+"n.ics"); return b != nil }) {
 			t.Fatalf("new local file not created on the server; writes: %+v", d.net.writes())
 		}
-		if got, _ := e.srv.Get(t, later+"n.ics"); !bytes.Contains(got, []byte("made locally")) {
+		if got, _ := e.Srv.Get(t, later+"n.ics"); !bytes.Contains(got, []byte("made locally")) {
 			t.Fatalf("server holds %q", got)
 		}
 	})
@@ -328,12 +335,12 @@ func TestDaemon_NewServerCalendar_AppearsAsFolder_NewLocalFileReachesServer(t *t
 
 func TestDaemon_CancelDuringPass_ReturnsPromptly(t *testing.T) {
 	dir := t.TempDir()
-	cfg := &Config{StatePath: filepath.Join(dir, "state.db"), Interval: time.Hour, RescanInterval: time.Hour,
+	cfg := &config.Config{StatePath: filepath.Join(dir, "state.db"), Interval: time.Hour, RescanInterval: time.Hour,
 		ConflictPolicy: "server-wins", MaxDeleteFraction: 0.5, MaxDeleteMin: 5,
-		Accounts: []Account{{Name: "slow", URL: "http://127.0.0.1:9/", LocalRoot: filepath.Join(dir, "cal"), ConflictPolicy: "server-wins"}}}
+		Accounts: []config.Account{{Name: "slow", URL: "http://127.0.0.1:9/", LocalRoot: filepath.Join(dir, "cal"), ConflictPolicy: "server-wins"}}}
 	nl := &netLog{inFlight: make(chan struct{}, 1)}
 	nl.block.Store(true)
-	d := newDaemonRun(t, cfg, RunOptions{StopGrace: 300 * time.Millisecond, HTTPClient: &http.Client{Transport: nl}})
+	d := newDaemonRun(t, cfg, RunOptions{StopGrace: 300 * time.Millisecond}, &http.Client{Transport: nl})
 	select {
 	case <-nl.inFlight:
 	case <-time.After(10 * time.Second):
@@ -351,8 +358,8 @@ func TestDaemon_CancelDuringPass_ReturnsPromptly(t *testing.T) {
 }
 
 func TestDaemon_FailingAccount_DoesNotStallOthers_AndBacksOff(t *testing.T) {
-	e := newEnv(t, testserver.All()[0])
-	e.cfg.Interval, e.cfg.RescanInterval = 2*time.Second, time.Hour
+	e := synctest.New(t, testserver.All()[0])
+	e.Cfg.Interval, e.Cfg.RescanInterval = 2*time.Second, time.Hour
 	// Nothing listens on this port: every pass of "down" fails at once.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -360,16 +367,16 @@ func TestDaemon_FailingAccount_DoesNotStallOthers_AndBacksOff(t *testing.T) {
 	}
 	deadURL := "http://" + ln.Addr().String() + "/"
 	ln.Close()
-	e.cfg.Accounts = append(e.cfg.Accounts, Account{Name: "down", URL: deadURL, LocalRoot: filepath.Join(t.TempDir(), "down"), ConflictPolicy: "server-wins"})
-	d := startDaemon(t, e.cfg, RunOptions{})
+	e.Cfg.Accounts = append(e.Cfg.Accounts, config.Account{Name: "down", URL: deadURL, LocalRoot: filepath.Join(t.TempDir(), "down"), ConflictPolicy: "server-wins"})
+	d := startDaemon(t, e.Cfg, RunOptions{})
 	if s := d.stats.LastSummaries("down"); passError(s) == nil {
 		t.Fatalf("the dead account did not fail: %+v", s)
 	}
-	p := e.file(e.events, "k.ics")
-	if err := os.WriteFile(p, event("k", "while the other account is down"), 0o600); err != nil {
+	p := e.File(e.Events, "k.ics")
+	if err := os.WriteFile(p, synctest.Event("k", "while the other account is down"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(3*time.Second, func() bool { b, _ := e.srv.Get(t, e.events+"k.ics"); return b != nil }) {
+	if !waitFor(3*time.Second, func() bool { b, _ := e.Srv.Get(t, e.Events+"k.ics"); return b != nil }) {
 		t.Fatal("a failing account stalled the working one")
 	}
 	time.Sleep(2 * time.Second)
@@ -402,10 +409,10 @@ func TestBackoff_DoublesFromATenthOfTheInterval_CapsAtTenIntervals_HonoursRetryA
 	if d := backoff(iv, 1, ra); d != 7*time.Minute {
 		t.Fatalf("Retry-After 7m: backoff %v", d)
 	}
-	if got := passError([]*Summary{{Err: plain}, {Err: ra}}); got != ra {
+	if got := passError([]*engine.Summary{{Err: plain}, {Err: ra}}); got != ra {
 		t.Fatalf("passError picked %v, want the one with Retry-After", got)
 	}
-	if got := passError([]*Summary{{Problems: []string{"too large"}}, {Err: context.Canceled}}); got != nil {
+	if got := passError([]*engine.Summary{{Problems: []string{"too large"}}, {Err: context.Canceled}}); got != nil {
 		t.Fatalf("per-item problems or cancellation counted as failure: %v", got)
 	}
 }
@@ -426,8 +433,8 @@ func TestJitter_StaysWithinTenPercent(t *testing.T) {
 
 func TestDaemon_NotifySocket_GetsReadyStatusWatchdogAndStopping(t *testing.T) {
 	kinds := testserver.All()
-	e := newEnv(t, kinds[0])
-	e.cfg.Interval, e.cfg.RescanInterval = time.Hour, time.Hour
+	e := synctest.New(t, kinds[0])
+	e.Cfg.Interval, e.Cfg.RescanInterval = time.Hour, time.Hour
 	sock := filepath.Join(shortDir(t), "notify")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
 	if err != nil {
@@ -450,7 +457,7 @@ func TestDaemon_NotifySocket_GetsReadyStatusWatchdogAndStopping(t *testing.T) {
 			msgs <- string(buf[:n])
 		}
 	}()
-	d := startDaemon(t, e.cfg, RunOptions{})
+	d := startDaemon(t, e.Cfg, RunOptions{})
 	var got []string
 	collect := func(until string, timeout time.Duration) bool {
 		deadline := time.After(timeout)
@@ -487,11 +494,11 @@ func TestDaemon_NotifySocket_GetsReadyStatusWatchdogAndStopping(t *testing.T) {
 }
 
 func TestDaemon_ControlSocket_StatusAndSyncAgainstRealServer(t *testing.T) {
-	forEachServer(t, func(t *testing.T, e *env) {
-		e.cfg.Interval, e.cfg.RescanInterval = time.Hour, time.Hour
-		e.srv.Put(t, e.events+"a.ics", event("a", "one"))
+	synctest.ForEachServer(t, func(t *testing.T, e *synctest.Env) {
+		e.Cfg.Interval, e.Cfg.RescanInterval = time.Hour, time.Hour
+		e.Srv.Put(t, e.Events+"a.ics", synctest.Event("a", "one"))
 		sock := filepath.Join(shortDir(t), "vdird.sock")
-		d := startDaemon(t, e.cfg, RunOptions{SocketPath: sock})
+		d := startDaemon(t, e.Cfg, RunOptions{SocketPath: sock})
 
 		st, err := ControlStatus(context.Background(), sock)
 		if err != nil {
@@ -506,8 +513,8 @@ func TestDaemon_ControlSocket_StatusAndSyncAgainstRealServer(t *testing.T) {
 			}
 		}
 
-		e.srv.Put(t, e.events+"b.ics", event("b", "two"))
-		sums, err := ControlSync(context.Background(), sock, SyncOptions{})
+		e.Srv.Put(t, e.Events+"b.ics", synctest.Event("b", "two"))
+		sums, err := ControlSync(context.Background(), sock, engine.SyncOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -521,10 +528,10 @@ func TestDaemon_ControlSocket_StatusAndSyncAgainstRealServer(t *testing.T) {
 		if down != 1 {
 			t.Fatalf("sync via socket downloaded %d, want 1: %+v", down, sums)
 		}
-		if _, err := os.Stat(e.file(e.events, "b.ics")); err != nil {
+		if _, err := os.Stat(e.File(e.Events, "b.ics")); err != nil {
 			t.Fatal(err)
 		}
-		if n := d.stats.Passes(e.cfg.Accounts[0].Name, PassRequested); n != 1 {
+		if n := d.stats.Passes(e.Cfg.Accounts[0].Name, PassRequested); n != 1 {
 			t.Errorf("%d requested passes, want 1", n)
 		}
 		d.stop()
@@ -535,8 +542,8 @@ func TestDaemon_ControlSocket_StatusAndSyncAgainstRealServer(t *testing.T) {
 }
 
 func TestDaemon_SIGHUP_ReloadsConfig_BadConfigKeepsRunning(t *testing.T) {
-	e := newEnv(t, testserver.All()[0])
-	a := e.cfg.Accounts[0]
+	e := synctest.New(t, testserver.All()[0])
+	a := e.Cfg.Accounts[0]
 	conf := filepath.Join(t.TempDir(), "config.toml")
 	writeConf := func(cals ...string) {
 		q := make([]string, len(cals))
@@ -544,21 +551,21 @@ func TestDaemon_SIGHUP_ReloadsConfig_BadConfigKeepsRunning(t *testing.T) {
 			q[i] = fmt.Sprintf("%q", c)
 		}
 		write(t, conf, fmt.Sprintf("state_path = %q\ninterval = \"1h\"\nrescan_interval = \"1h\"\n\n[[account]]\nname = %q\nurl = %q\nusername = %q\npassword_file = %q\nlocal_root = %q\ncalendars = [%s]\n",
-			e.cfg.StatePath, a.Name, a.URL, a.Username, a.PasswordFile, a.LocalRoot, strings.Join(q, ", ")))
+			e.Cfg.StatePath, a.Name, a.URL, a.Username, a.PasswordFile, a.LocalRoot, strings.Join(q, ", ")))
 	}
-	writeConf(e.events)
-	cfg, err := LoadConfig(conf)
+	writeConf(e.Events)
+	cfg, err := config.Load(conf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hup := make(chan os.Signal, 1)
 	d := startDaemon(t, cfg, RunOptions{Reload: hup})
-	tasksDir := filepath.Join(e.root, calDir(e.tasks))
+	tasksDir := filepath.Join(e.Root, synctest.CalDir(e.Tasks))
 	if _, err := os.Stat(tasksDir); err == nil {
 		t.Fatal("tasks synced although not configured")
 	}
 
-	writeConf(e.events, e.tasks)
+	writeConf(e.Events, e.Tasks)
 	hup <- syscall.SIGHUP
 	if !waitFor(5*time.Second, func() bool { _, err := os.Stat(tasksDir); return err == nil }) {
 		t.Fatal("calendar added to the config was not synced after SIGHUP")
@@ -567,10 +574,10 @@ func TestDaemon_SIGHUP_ReloadsConfig_BadConfigKeepsRunning(t *testing.T) {
 	write(t, conf, "interval = \"never\"\n")
 	hup <- syscall.SIGHUP
 	time.Sleep(200 * time.Millisecond)
-	if err := os.WriteFile(e.file(e.events, "h.ics"), event("h", "after a bad reload"), 0o600); err != nil {
+	if err := os.WriteFile(e.File(e.Events, "h.ics"), synctest.Event("h", "after a bad reload"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(3*time.Second, func() bool { b, _ := e.srv.Get(t, e.events+"h.ics"); return b != nil }) {
+	if !waitFor(3*time.Second, func() bool { b, _ := e.Srv.Get(t, e.Events+"h.ics"); return b != nil }) {
 		t.Fatal("daemon stopped syncing after a bad config reload")
 	}
 	if n := d.stats.Passes(a.Name, PassFull); n != 2 {
@@ -586,9 +593,9 @@ func TestDaemon_ControlSocketUnavailable_RunsWithoutIt_ReadyEvenIfServerDown(t *
 	}
 	deadURL := "http://" + ln.Addr().String() + "/"
 	ln.Close()
-	cfg := &Config{StatePath: filepath.Join(dir, "state.db"), Interval: time.Hour, RescanInterval: time.Hour,
+	cfg := &config.Config{StatePath: filepath.Join(dir, "state.db"), Interval: time.Hour, RescanInterval: time.Hour,
 		ConflictPolicy: "server-wins", MaxDeleteFraction: 0.5, MaxDeleteMin: 5,
-		Accounts: []Account{{Name: "down", URL: deadURL, LocalRoot: filepath.Join(dir, "cal"), ConflictPolicy: "server-wins"}}}
+		Accounts: []config.Account{{Name: "down", URL: deadURL, LocalRoot: filepath.Join(dir, "cal"), ConflictPolicy: "server-wins"}}}
 	blocker := filepath.Join(dir, "file")
 	write(t, blocker, "a file where the socket's folder should be")
 	d := startDaemon(t, cfg, RunOptions{SocketPath: filepath.Join(blocker, "vdird.sock")})

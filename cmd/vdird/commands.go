@@ -14,9 +14,11 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
-	"github.com/vdird/vdird/daemon"
-	"github.com/vdird/vdird/daemon/plan"
+	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine"
+	"github.com/vdird/vdird/engine/plan"
+	"github.com/vdird/vdird/internal/version"
 	"github.com/vdird/vdird/state"
 )
 
@@ -40,12 +42,12 @@ func newLogger(w io.Writer, level string) (zerolog.Logger, error) {
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
 
-func loadConfig(g globals, stderr io.Writer) (*daemon.Config, zerolog.Logger, bool) {
+func loadConfig(g globals, stderr io.Writer) (*config.Config, zerolog.Logger, bool) {
 	path := g.config
 	if path == "" {
-		path = daemon.DefaultConfigPath()
+		path = config.DefaultPath()
 	}
-	cfg, err := daemon.LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			fmt.Fprintf(stderr, "vdird: no config at %s: copy config.example.toml there, or pass --config FILE\n", path)
@@ -92,7 +94,7 @@ func cmdSync(ctx context.Context, g globals, args []string, stdout, stderr io.Wr
 	if !ok {
 		return 2
 	}
-	opts := daemon.SyncOptions{DryRun: *dry, AllowMassDelete: *allow, Calendars: cals}
+	opts := engine.SyncOptions{DryRun: *dry, AllowMassDelete: *allow, Calendars: cals}
 	// A running daemon holds the state lock: ask it to do the pass.
 	sums, viaDaemon, err := syncViaDaemon(ctx, cfg, opts)
 	if err != nil {
@@ -106,7 +108,7 @@ func cmdSync(ctx context.Context, g globals, args []string, stdout, stderr io.Wr
 			return 1
 		}
 		defer store.Close()
-		eng := daemon.NewEngine(cfg, store, log)
+		eng := engine.NewEngine(cfg, store, log)
 		sums = eng.Sync(ctx, opts)
 	}
 	printSummaries(stdout, sums, *dry)
@@ -118,7 +120,7 @@ func cmdSync(ctx context.Context, g globals, args []string, stdout, stderr io.Wr
 	return 0
 }
 
-func printSummaries(w io.Writer, sums []*daemon.Summary, dry bool) {
+func printSummaries(w io.Writer, sums []*engine.Summary, dry bool) {
 	for _, s := range sums {
 		name := s.Account + "/" + s.Calendar
 		switch {
@@ -176,9 +178,9 @@ func cmdDiscover(ctx context.Context, g globals, args []string, stdout, stderr i
 		}
 		return 2
 	}
-	var accounts []daemon.Account
+	var accounts []config.Account
 	if *u != "" {
-		accounts = []daemon.Account{{Name: "cli", URL: *u, Username: *user, PasswordCommand: *pwcmd, PasswordEnv: "VDIRD_PASSWORD", InsecureSkipVerify: *insecure}}
+		accounts = []config.Account{{Name: "cli", URL: *u, Username: *user, PasswordCommand: *pwcmd, PasswordEnv: "VDIRD_PASSWORD", InsecureSkipVerify: *insecure}}
 		if *pwcmd != "" {
 			accounts[0].PasswordEnv = ""
 		} else if _, ok := os.LookupEnv("VDIRD_PASSWORD"); !ok {
@@ -199,7 +201,7 @@ func cmdDiscover(ctx context.Context, g globals, args []string, stdout, stderr i
 			code = 1
 			continue
 		}
-		c, err := davclient.New(davclient.Options{URL: a.URL, Username: a.Username, Password: pw, InsecureSkipVerify: a.InsecureSkipVerify, UserAgent: "vdird/" + daemon.Version})
+		c, err := davclient.New(davclient.Options{URL: a.URL, Username: a.Username, Password: pw, InsecureSkipVerify: a.InsecureSkipVerify, UserAgent: "vdird/" + version.String()})
 		if err != nil {
 			fmt.Fprintf(stderr, "vdird: %v\n", err)
 			code = 1

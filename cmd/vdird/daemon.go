@@ -14,7 +14,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/rs/zerolog"
+	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/daemon"
+	"github.com/vdird/vdird/engine"
 	"github.com/vdird/vdird/state"
 )
 
@@ -68,7 +71,8 @@ func cmdDaemon(ctx context.Context, g globals, args []string, stdout, stderr io.
 	if g.config != "" {
 		opts.ConfigPath = g.config
 	}
-	if err := daemon.Run(ctx, cfg, store, log, opts); err != nil {
+	eng := engine.NewEngine(cfg, store, log)
+	if err := daemon.Run(ctx, cfg, eng, log, opts); err != nil {
 		log.Error().Err(err).Msg("daemon failed")
 		fmt.Fprintf(stderr, "vdird: %v\n", err)
 		return 1
@@ -110,7 +114,7 @@ func cmdStatus(ctx context.Context, g globals, args []string, stdout, stderr io.
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if sts == nil {
-			sts = []daemon.CalendarStatus{}
+			sts = []engine.CalendarStatus{}
 		}
 		if err := enc.Encode(sts); err != nil {
 			return 1
@@ -126,13 +130,13 @@ func cmdStatus(ctx context.Context, g globals, args []string, stdout, stderr io.
 	return 0
 }
 
-func statusFromDaemon(ctx context.Context, cfg *daemon.Config) ([]daemon.CalendarStatus, error) {
+func statusFromDaemon(ctx context.Context, cfg *config.Config) ([]engine.CalendarStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	return daemon.ControlStatus(ctx, daemon.ControlSocketPath(cfg.StatePath))
 }
 
-func statusInProcess(cfg *daemon.Config) ([]daemon.CalendarStatus, error) {
+func statusInProcess(cfg *config.Config) ([]engine.CalendarStatus, error) {
 	if _, err := os.Stat(cfg.StatePath); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("no state at %s yet: run \"vdird sync\" or start the daemon first", cfg.StatePath)
 	}
@@ -144,10 +148,10 @@ func statusInProcess(cfg *daemon.Config) ([]daemon.CalendarStatus, error) {
 		return nil, err
 	}
 	defer store.Close()
-	return daemon.Status(store)
+	return engine.NewEngine(cfg, store, zerolog.Nop()).Status()
 }
 
-func printStatus(w io.Writer, sts []daemon.CalendarStatus, now time.Time) {
+func printStatus(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 	if len(sts) == 0 {
 		fmt.Fprintln(w, "no calendars synced yet")
 		return
@@ -192,7 +196,7 @@ func ago(d time.Duration) string {
 
 // syncViaDaemon asks a running daemon to sync. ok is false when no daemon
 // listens, and the caller syncs in-process.
-func syncViaDaemon(ctx context.Context, cfg *daemon.Config, opts daemon.SyncOptions) (sums []*daemon.Summary, ok bool, err error) {
+func syncViaDaemon(ctx context.Context, cfg *config.Config, opts engine.SyncOptions) (sums []*engine.Summary, ok bool, err error) {
 	sums, err = daemon.ControlSync(ctx, daemon.ControlSocketPath(cfg.StatePath), opts)
 	if errors.Is(err, daemon.ErrNoDaemon) {
 		return nil, false, nil

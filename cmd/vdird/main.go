@@ -15,7 +15,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/vdird/vdird/daemon"
+	"github.com/vdird/vdird/internal/version"
 )
 
 const usage = `vdird keeps CalDAV calendars and a local vdir folder in sync, both ways.
@@ -99,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "status":
 		return cmdStatus(ctx, g, cargs, stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "vdird", daemon.Version)
+		fmt.Fprintln(stdout, "vdird", version.String())
 		return 0
 	case "help", "-h", "--help":
 		if len(cargs) > 0 {

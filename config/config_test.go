@@ -1,4 +1,4 @@
-package daemon
+package config
 
 import (
 	"errors"
@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vdird/vdird/daemon/plan"
+	"github.com/vdird/vdird/engine/plan"
 )
 
 func TestConfig_ExampleParses(t *testing.T) {
-	cfg, err := LoadConfig("../config.example.toml")
+	cfg, err := Load("../config.example.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,10 +43,10 @@ func TestConfig_ErrorsNameTheLine(t *testing.T) {
 		"fraction":            {"max_delete_fraction = 2.0\n[[account]]\nurl = \"https://x/\"\n", 1, "max_delete_fraction"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := ParseConfig("cfg.toml", []byte(tc.text))
-			var ce *ConfigError
+			_, err := Parse("cfg.toml", []byte(tc.text))
+			var ce *Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("got %v, want ConfigError", err)
+				t.Fatalf("got %v, want Error", err)
 			}
 			if ce.Line != tc.line || !strings.Contains(ce.Error(), tc.want) || !strings.HasPrefix(ce.Error(), "cfg.toml:") {
 				t.Fatalf("got %q (line %d), want line %d containing %q", ce.Error(), ce.Line, tc.line, tc.want)
@@ -59,7 +59,7 @@ func TestConfig_ErrorsNameTheLine(t *testing.T) {
 }
 
 func TestConfig_NoAccount(t *testing.T) {
-	if _, err := ParseConfig("c", []byte("interval = \"5m\"\n")); err == nil || !strings.Contains(err.Error(), "[[account]]") {
+	if _, err := Parse("c", []byte("interval = \"5m\"\n")); err == nil || !strings.Contains(err.Error(), "[[account]]") {
 		t.Fatalf("got %v", err)
 	}
 }

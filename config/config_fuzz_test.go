@@ -1,4 +1,4 @@
-package daemon
+package config
 
 import (
 	"errors"
@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vdird/vdird/daemon/plan"
+	"github.com/vdird/vdird/engine/plan"
 )
 
-// FuzzParseConfig feeds arbitrary bytes to ParseConfig. Whatever the input:
-// no panic; an error is a *ConfigError whose line lies inside the file; a
+// FuzzParseConfig feeds arbitrary bytes to Parse. Whatever the input:
+// no panic; an error is a *Error whose line lies inside the file; a
 // config that parses satisfies every rule the daemon relies on (absolute,
 // distinct local roots; http(s) URLs; valid names, intervals, guards and
 // policies; at most one password source and never a plain password); and
@@ -36,11 +36,11 @@ func FuzzParseConfig(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := ParseConfig("fuzz.toml", data)
+		cfg, err := Parse("fuzz.toml", data)
 		if err != nil {
-			var ce *ConfigError
+			var ce *Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("error is not a *ConfigError: %T %v", err, err)
+				t.Fatalf("error is not a *Error: %T %v", err, err)
 			}
 			if ce.Line < 0 || ce.Line > strings.Count(string(data), "\n")+1 {
 				t.Fatalf("error line %d outside a %d-line file: %v", ce.Line, strings.Count(string(data), "\n")+1, err)
@@ -89,7 +89,7 @@ func FuzzParseConfig(f *testing.F) {
 				t.Fatalf("account %+v", a)
 			}
 		}
-		again, err := ParseConfig("fuzz.toml", data)
+		again, err := Parse("fuzz.toml", data)
 		if err != nil || !reflect.DeepEqual(cfg, again) {
 			t.Fatalf("second parse differs: %v", err)
 		}

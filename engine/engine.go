@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"context"
@@ -14,8 +14,10 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/vdird/vdird/daemon/plan"
+	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/plan"
+	"github.com/vdird/vdird/internal/version"
 	"github.com/vdird/vdird/state"
 )
 
@@ -23,7 +25,7 @@ import (
 // and for each calendar builds the local and remote listings, asks the
 // planner what to do and executes the plan, recording every result in state.
 type Engine struct {
-	cfg   *Config
+	cfg   *config.Config
 	store *state.Store
 	log   zerolog.Logger
 
@@ -56,8 +58,19 @@ type Engine struct {
 }
 
 // NewEngine returns an engine for cfg using store.
-func NewEngine(cfg *Config, store *state.Store, log zerolog.Logger) *Engine {
+func NewEngine(cfg *config.Config, store *state.Store, log zerolog.Logger) *Engine {
 	return &Engine{cfg: cfg, store: store, log: log, Now: time.Now, clients: map[string]*davclient.Client{}, lastCals: map[string][]davclient.Calendar{}}
+}
+
+// Reconfigure makes later passes use cfg. Clients and the calendars seen
+// are dropped, since an account's URL or password may have changed. No pass
+// may run meanwhile.
+func (e *Engine) Reconfigure(cfg *config.Config) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cfg = cfg
+	clear(e.clients)
+	clear(e.lastCals)
 }
 
 // SyncOptions tune one pass.
@@ -109,7 +122,7 @@ func (e *Engine) Sync(ctx context.Context, opts SyncOptions) []*Summary {
 	return out
 }
 
-func (e *Engine) client(a *Account) (*davclient.Client, error) {
+func (e *Engine) client(a *config.Account) (*davclient.Client, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if c, ok := e.clients[a.Name]; ok {
@@ -125,7 +138,7 @@ func (e *Engine) client(a *Account) (*davclient.Client, error) {
 		Password:           pw,
 		HTTPClient:         e.HTTPClient,
 		InsecureSkipVerify: a.InsecureSkipVerify,
-		UserAgent:          "vdird/" + Version,
+		UserAgent:          "vdird/" + version.String(),
 		Trace: func(method, url string, status int, d time.Duration, err error) {
 			ev := e.log.Debug()
 			if !ev.Enabled() {
@@ -144,12 +157,12 @@ func (e *Engine) client(a *Account) (*davclient.Client, error) {
 
 // accountKey is the pseudo-collection that remembers an account's calendar
 // home, so a pass with nothing to do needs no discovery requests.
-func accountKey(a *Account) string { return "@account/" + a.Name }
+func accountKey(a *config.Account) string { return "@account/" + a.Name }
 
-func collectionKey(a *Account, href string) string { return a.Name + "/" + href }
+func collectionKey(a *config.Account, href string) string { return a.Name + "/" + href }
 
 // SyncAccount runs one pass over one account's calendars.
-func (e *Engine) SyncAccount(ctx context.Context, a *Account, opts SyncOptions) []*Summary {
+func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOptions) []*Summary {
 	fail := func(err error) []*Summary {
 		return []*Summary{{Account: a.Name, Calendar: "*", Err: err}}
 	}
@@ -199,7 +212,7 @@ func (e *Engine) SyncAccount(ctx context.Context, a *Account, opts SyncOptions) 
 	return out
 }
 
-func selected(a *Account, opts SyncOptions, cal davclient.Calendar) bool {
+func selected(a *config.Account, opts SyncOptions, cal davclient.Calendar) bool {
 	match := func(list []string) bool {
 		if len(list) == 0 {
 			return true
@@ -216,7 +229,7 @@ func selected(a *Account, opts SyncOptions, cal davclient.Calendar) bool {
 
 // listCalendars lists the calendar home in one request when it is known from
 // an earlier pass, else runs discovery and remembers the home.
-func (e *Engine) listCalendars(ctx context.Context, a *Account, c *davclient.Client, dryRun bool) ([]davclient.Calendar, error) {
+func (e *Engine) listCalendars(ctx context.Context, a *config.Account, c *davclient.Client, dryRun bool) ([]davclient.Calendar, error) {
 	key := accountKey(a)
 	col, ok, err := e.store.Collection(key)
 	if err != nil {
@@ -281,4 +294,14 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// RetryAfter is how long the server asked us to wait (429/503 with
+// Retry-After, RFC 9110 §10.2.3) in err or what it wraps; 0 when it did not.
+func RetryAfter(err error) time.Duration {
+	var de *davclient.Error
+	if errors.As(err, &de) {
+		return de.RetryAfter
+	}
+	return 0
 }

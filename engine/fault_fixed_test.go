@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 // Strict versions of three fault tests: they failed on the engine as of
 // af5abf4 (spurious conflict copies after a lost PUT answer, weak ETags
@@ -19,8 +19,8 @@ import (
 func TestFault_WriteAcceptedAnswerLost_NoSpuriousConflictCopy(t *testing.T) {
 	forEachFaultServer(t, func(t *testing.T, f *fenv) {
 		want := f.seed("x")
-		f.writeFile(f.events, "x.ics", event("x", "v2 local"))
-		f.writeFile(f.events, "y.ics", event("y", "new local"))
+		f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
+		f.WriteFile(f.Events, "y.ics", event("y", "new local"))
 		want["x"], want["y"] = "v2 local", "new local"
 		f.px.Add(faultproxy.Rule{Method: "PUT", Action: faultproxy.LoseAnswer()})
 		f.run(SyncOptions{})
@@ -37,7 +37,7 @@ func TestFault_WeakETags_LocalEditReachesServer(t *testing.T) {
 	f := newFaultEnv(t, testserver.Radicale)
 	f.px.Add(faultproxy.Rule{Action: faultproxy.WeakenETag()})
 	want := f.seed("x")
-	f.writeFile(f.events, "x.ics", event("x", "v2 local"))
+	f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
 	want["x"] = "v2 local"
 	f.run(SyncOptions{})
 	f.run(SyncOptions{})
@@ -49,8 +49,8 @@ func TestFault_WeakETags_LocalEditReachesServer(t *testing.T) {
 
 func TestFault_CalendarDataNotICalendar_NotWrittenAndRepairedLater(t *testing.T) {
 	f := newFaultEnv(t, testserver.Radicale)
-	f.srv.Put(t, f.events+"good.ics", event("good", "v1"))
-	f.srv.Put(t, f.events+"bad.ics", event("bad", "v1"))
+	f.Srv.Put(t, f.Events+"good.ics", event("good", "v1"))
+	f.Srv.Put(t, f.Events+"bad.ics", event("bad", "v1"))
 	f.px.Add(faultproxy.Rule{Action: faultproxy.RewriteBody(func(r *http.Request, b []byte) []byte {
 		return calDataRe.ReplaceAllFunc(b, func(m []byte) []byte {
 			if !bytes.Contains(m, []byte("UID:bad")) {
@@ -77,7 +77,7 @@ var getetagRe = regexp.MustCompile(`<(?:[A-Za-z0-9]+:)?getetag>[^<]*</(?:[A-Za-z
 // kept and reported, never PUT without a precondition.
 func TestFault_ServerWithoutETags_NeverWritesBlind(t *testing.T) {
 	f := newFaultEnv(t, testserver.Radicale)
-	f.srv.Put(t, f.events+"x.ics", event("x", "v1"))
+	f.Srv.Put(t, f.Events+"x.ics", event("x", "v1"))
 	f.px.Add(faultproxy.Rule{Action: faultproxy.RewriteBody(func(r *http.Request, b []byte) []byte {
 		return getetagRe.ReplaceAll(b, nil)
 	})})
@@ -85,7 +85,7 @@ func TestFault_ServerWithoutETags_NeverWritesBlind(t *testing.T) {
 	if s := f.eventsOf(f.run(SyncOptions{})); s.Downloaded != 1 {
 		t.Fatalf("first pass: %+v", s)
 	}
-	f.writeFile(f.events, "x.ics", event("x", "v2 local"))
+	f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
 	f.px.Take()
 	s := f.eventsOf(f.run(SyncOptions{}))
 	for _, r := range f.px.Take() {
@@ -96,7 +96,7 @@ func TestFault_ServerWithoutETags_NeverWritesBlind(t *testing.T) {
 	if !strings.Contains(strings.Join(s.Problems, " "), "no ETag") {
 		t.Fatalf("local change not reported: %+v", s)
 	}
-	if summaryOf(f.readFile(f.events, "x.ics")) != "v2 local" {
+	if summaryOf(f.ReadFile(f.Events, "x.ics")) != "v2 local" {
 		t.Fatal("local edit lost")
 	}
 }

@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"bytes"
@@ -27,21 +27,21 @@ var (
 // still found and synced.
 func TestSync_ServerWithoutSyncToken_CTagIsTheMarker(t *testing.T) {
 	forEachFaultServer(t, func(t *testing.T, f *fenv) {
-		f.cfg.Accounts[0].Calendars = []string{f.events}
+		f.Cfg.Accounts[0].Calendars = []string{f.Events}
 		f.px.Add(faultproxy.Rule{Method: "PROPFIND", Action: faultproxy.RewriteBody(func(_ *http.Request, b []byte) []byte {
 			return syncReportRe.ReplaceAll(syncTokenPropRe.ReplaceAll(b, nil), nil)
 		})})
 		for i := 0; i < 3; i++ {
-			f.srv.Put(t, fmt.Sprintf("%se%d.ics", f.events, i), event(fmt.Sprintf("e%d", i), "seeded"))
+			f.Srv.Put(t, fmt.Sprintf("%se%d.ics", f.Events, i), event(fmt.Sprintf("e%d", i), "seeded"))
 		}
 		pass := func(what string, wantQuiet bool) *Summary {
 			t.Helper()
-			store, err := state.Open(f.cfg.StatePath)
+			store, err := state.Open(f.Cfg.StatePath)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer store.Close()
-			eng := NewEngine(f.cfg, store, zerolog.Nop())
+			eng := NewEngine(f.Cfg, store, zerolog.Nop())
 			eng.HTTPClient = &http.Client{Transport: authSpy{f}}
 			f.px.Take()
 			var s *Summary
@@ -49,7 +49,7 @@ func TestSync_ServerWithoutSyncToken_CTagIsTheMarker(t *testing.T) {
 				if x.Failed() {
 					t.Fatalf("%s: %+v", what, x)
 				}
-				if x.Href == f.events {
+				if x.Href == f.Events {
 					s = x
 				}
 			}
@@ -61,7 +61,7 @@ func TestSync_ServerWithoutSyncToken_CTagIsTheMarker(t *testing.T) {
 					t.Fatalf("%s: sync-collection sent to a server that does not offer it", what)
 				}
 			}
-			col, ok, err := store.Collection(collectionKey(&f.cfg.Accounts[0], f.events))
+			col, ok, err := store.Collection(collectionKey(&f.Cfg.Accounts[0], f.Events))
 			if err != nil || !ok || !strings.HasPrefix(col.Marker, "ctag ") || col.SyncToken != "" {
 				t.Fatalf("%s: recorded %+v, %v, %v; want a ctag marker and no token", what, col, ok, err)
 			}
@@ -71,16 +71,16 @@ func TestSync_ServerWithoutSyncToken_CTagIsTheMarker(t *testing.T) {
 			t.Fatalf("first pass: %+v", s)
 		}
 		pass("nothing changed", true)
-		f.srv.Put(t, f.events+"e1.ics", event("e1", "changed on the phone"))
+		f.Srv.Put(t, f.Events+"e1.ics", event("e1", "changed on the phone"))
 		if s := pass("remote change", false); s.Downloaded != 1 {
 			t.Fatalf("remote change: %+v", s)
 		}
 		pass("after download", true)
-		f.writeFile(f.events, "e2.ics", event("e2", "edited here"))
+		f.WriteFile(f.Events, "e2.ics", event("e2", "edited here"))
 		if s := pass("local edit", false); s.Uploaded != 1 {
 			t.Fatalf("local edit: %+v", s)
 		}
-		if body, _ := f.srv.Get(t, f.events+"e2.ics"); !bytes.Contains(body, []byte("edited here")) {
+		if body, _ := f.Srv.Get(t, f.Events+"e2.ics"); !bytes.Contains(body, []byte("edited here")) {
 			t.Fatal("local edit not on the server")
 		}
 		pass("after upload", false) // our PUT moved the ctag after the pass read it

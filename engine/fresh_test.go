@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/state"
@@ -20,12 +21,12 @@ import (
 // collectionState reads what the last pass recorded for cal.
 func (e *env) collectionState(cal string) state.Collection {
 	e.t.Helper()
-	store, err := state.Open(e.cfg.StatePath)
+	store, err := state.Open(e.Cfg.StatePath)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer store.Close()
-	col, ok, err := store.Collection(collectionKey(&e.cfg.Accounts[0], cal))
+	col, ok, err := store.Collection(collectionKey(&e.Cfg.Accounts[0], cal))
 	if err != nil || !ok {
 		e.t.Fatalf("collection %s: ok=%v err=%v", cal, ok, err)
 	}
@@ -35,11 +36,11 @@ func (e *env) collectionState(cal string) state.Collection {
 // rawDo sends one request to the server without a testing.TB, for hooks
 // that run on the engine's goroutines (where t.Fatal must not be called).
 func (e *env) rawDo(method, href string, body []byte) error {
-	req, err := http.NewRequest(method, strings.TrimSuffix(e.srv.URL, "/")+href, bytes.NewReader(body))
+	req, err := http.NewRequest(method, strings.TrimSuffix(e.Srv.URL, "/")+href, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
-	req.SetBasicAuth(e.srv.User, e.srv.Password)
+	req.SetBasicAuth(e.Srv.User, e.Srv.Password)
 	if body != nil {
 		req.Header.Set("Content-Type", "text/calendar; charset=utf-8")
 	}
@@ -58,26 +59,26 @@ func TestFreshDownload_RecordsFirstSyncToken(t *testing.T) {
 	for _, kind := range testserver.All() {
 		t.Run(string(kind), func(t *testing.T) {
 			e := newEnv(t, kind)
-			e.cfg.Accounts[0].Calendars = []string{e.events}
+			e.Cfg.Accounts[0].Calendars = []string{e.Events}
 			for i := 0; i < 5; i++ {
-				e.srv.Put(t, fmt.Sprintf("%se%d.ics", e.events, i), event(fmt.Sprintf("e%d", i), "seeded"))
+				e.Srv.Put(t, fmt.Sprintf("%se%d.ics", e.Events, i), event(fmt.Sprintf("e%d", i), "seeded"))
 			}
-			s := e.syncOK()[e.events]
+			s := e.syncOK()[e.Events]
 			if s.Downloaded != 5 {
 				t.Fatalf("downloaded %d, want 5", s.Downloaded)
 			}
-			if col := e.collectionState(e.events); col.SyncToken == "" {
+			if col := e.collectionState(e.Events); col.SyncToken == "" {
 				t.Fatal("no sync-token recorded after a quiet fresh download")
 			}
 			// The next remote change comes as a delta from that token.
-			e.srv.Put(t, e.events+"e2.ics", event("e2", "changed on the phone"))
-			e.rec.take()
+			e.Srv.Put(t, e.Events+"e2.ics", event("e2", "changed on the phone"))
+			e.Rec.Take()
 			e.syncOK()
-			if !bytes.Contains(e.readFile(e.events, "e2.ics"), []byte("changed on the phone")) {
+			if !bytes.Contains(e.ReadFile(e.Events, "e2.ics"), []byte("changed on the phone")) {
 				t.Fatal("remote change did not arrive")
 			}
 			reports := 0
-			for _, r := range e.rec.take() {
+			for _, r := range e.Rec.Take() {
 				if r.Method == "REPORT" {
 					reports++
 				}
@@ -97,9 +98,9 @@ func TestFreshDownload_CalendarChangedAroundTheDownload_NothingMissed(t *testing
 	for _, kind := range testserver.All() {
 		t.Run(string(kind), func(t *testing.T) {
 			e := newEnv(t, kind)
-			e.cfg.Accounts[0].Calendars = []string{e.events}
+			e.Cfg.Accounts[0].Calendars = []string{e.Events}
 			for i := 0; i < 6; i++ {
-				e.srv.Put(t, fmt.Sprintf("%se%d.ics", e.events, i), event(fmt.Sprintf("e%d", i), "seeded"))
+				e.Srv.Put(t, fmt.Sprintf("%se%d.ics", e.Events, i), event(fmt.Sprintf("e%d", i), "seeded"))
 			}
 			var hookErr error
 			do := func(method, href string, body []byte) {
@@ -108,15 +109,15 @@ func TestFreshDownload_CalendarChangedAroundTheDownload_NothingMissed(t *testing
 				}
 			}
 			e.afterToken = func() {
-				do("PUT", e.events+"e1.ics", event("e1", "changed before the data"))
-				do("PUT", e.events+"early.ics", event("early", "added before the data"))
+				do("PUT", e.Events+"e1.ics", event("e1", "changed before the data"))
+				do("PUT", e.Events+"early.ics", event("early", "added before the data"))
 			}
 			e.batchItems = 2
 			e.afterBatch = func(done int) {
 				if done == 2 { // the server already answered: these come after the data
-					do("PUT", e.events+"e4.ics", event("e4", "changed during the download"))
-					do("PUT", e.events+"late.ics", event("late", "added during the download"))
-					do("DELETE", e.events+"e3.ics", nil)
+					do("PUT", e.Events+"e4.ics", event("e4", "changed during the download"))
+					do("PUT", e.Events+"late.ics", event("late", "added during the download"))
+					do("DELETE", e.Events+"e3.ics", nil)
 				}
 			}
 			e.syncOK()
@@ -124,7 +125,7 @@ func TestFreshDownload_CalendarChangedAroundTheDownload_NothingMissed(t *testing
 			if hookErr != nil {
 				t.Fatal(hookErr)
 			}
-			if col := e.collectionState(e.events); col.SyncToken == "" {
+			if col := e.collectionState(e.Events); col.SyncToken == "" {
 				t.Fatal("no token recorded")
 			}
 			e.syncOK()
@@ -132,11 +133,11 @@ func TestFreshDownload_CalendarChangedAroundTheDownload_NothingMissed(t *testing
 				"e1.ics": "changed before the data", "early.ics": "added before the data",
 				"e4.ics": "changed during the download", "late.ics": "added during the download",
 			} {
-				if !bytes.Contains(e.readFile(e.events, name), []byte(want)) {
+				if !bytes.Contains(e.ReadFile(e.Events, name), []byte(want)) {
 					t.Fatalf("%s lacks %q", name, want)
 				}
 			}
-			names := e.localNames(e.events)
+			names := e.LocalNames(e.Events)
 			ics := 0
 			for _, n := range names {
 				if n == "e3.ics" {
@@ -162,7 +163,7 @@ func TestFreshDownload_StagedUntilDone_FolderAppearsWhole(t *testing.T) {
 	e := newEnv(t, testserver.Radicale)
 	const n = 120
 	cal := e.seedOnly("staged", n, "s%03d", "staged")
-	folder := filepath.Join(e.root, calDir(cal))
+	folder := filepath.Join(e.Root, calDir(cal))
 	var during []string
 	e.batchItems = 40
 	e.afterBatch = func(done int) {
@@ -180,8 +181,8 @@ func TestFreshDownload_StagedUntilDone_FolderAppearsWhole(t *testing.T) {
 	if s.Downloaded != n {
 		t.Fatalf("downloaded %d, want %d", s.Downloaded, n)
 	}
-	if got := len(e.localNames(cal)); got != n+1 { // + displayname
-		t.Errorf("folder holds %d entries, want %d items and displayname: %v", got, n, e.localNames(cal))
+	if got := len(e.LocalNames(cal)); got != n+1 { // + displayname
+		t.Errorf("folder holds %d entries, want %d items and displayname: %v", got, n, e.LocalNames(cal))
 	}
 	if _, err := os.Lstat(vdir.StagePath(folder)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("staging folder left behind: %v", err)
@@ -201,7 +202,7 @@ func TestFreshDownload_CrashBeforePublish_RecordedKeptTornRemoved(t *testing.T) 
 	e := newEnv(t, testserver.Radicale)
 	const n = 300
 	cal := e.seedOnly("crash", n, "c%03d", "crash")
-	folder := filepath.Join(e.root, calDir(cal))
+	folder := filepath.Join(e.Root, calDir(cal))
 	stage := vdir.StagePath(folder)
 
 	// The interrupted download: cancelled after 100 items were recorded.
@@ -247,11 +248,11 @@ func TestFreshDownload_CrashBeforePublish_RecordedKeptTornRemoved(t *testing.T) 
 			t.Fatal(err)
 		}
 	}
-	store, err := state.Open(e.cfg.StatePath)
+	store, err := state.Open(e.Cfg.StatePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sts, err := Status(store)
+	sts, err := NewEngine(e.Cfg, store, zerolog.Nop()).Status()
 	store.Close()
 	if err != nil || len(sts) != 1 || !strings.Contains(sts[0].LastError, "first download not finished") {
 		t.Errorf("status while staged: %+v, %v", sts, err)
@@ -270,18 +271,18 @@ func TestFreshDownload_CrashBeforePublish_RecordedKeptTornRemoved(t *testing.T) 
 	if keptAfter, err := os.Stat(filepath.Join(folder, recorded)); err != nil || !os.SameFile(keptBefore, keptAfter) {
 		t.Errorf("recorded file %s was not kept as it was (%v)", recorded, err)
 	}
-	for _, nm := range e.localNames(cal) {
+	for _, nm := range e.LocalNames(cal) {
 		if nm == "zz-torn.ics" || strings.HasPrefix(nm, ".vdird-") {
 			t.Errorf("unrecorded file survived the recovery: %s", nm)
 		}
 	}
 	count := 0
-	for _, nm := range e.localNames(cal) {
+	for _, nm := range e.LocalNames(cal) {
 		if !strings.HasSuffix(nm, ".ics") {
 			continue
 		}
 		count++
-		if info, err := ics.Inspect(e.readFile(cal, nm)); err != nil || info.UID != strings.TrimSuffix(nm, ".ics") {
+		if info, err := ics.Inspect(e.ReadFile(cal, nm)); err != nil || info.UID != strings.TrimSuffix(nm, ".ics") {
 			t.Errorf("%s after recovery: %v (uid %q)", nm, err, info.UID)
 		}
 	}
@@ -302,7 +303,7 @@ func TestFreshDownload_CrashBeforePublish_RecordedKeptTornRemoved(t *testing.T) 
 func TestFreshDownload_FolderMadeDuringDownload_TheirFileAndTheServersBothKept(t *testing.T) {
 	e := newEnv(t, testserver.Radicale)
 	cal := e.seedOnly("merge", 60, "m%03d", "server")
-	folder := filepath.Join(e.root, calDir(cal))
+	folder := filepath.Join(e.Root, calDir(cal))
 	e.batchItems = 20
 	made := false
 	e.afterBatch = func(int) {
@@ -318,14 +319,14 @@ func TestFreshDownload_FolderMadeDuringDownload_TheirFileAndTheServersBothKept(t
 		t.Fatalf("first pass: %+v", s)
 	}
 	e.afterBatch = nil
-	if !bytes.Contains(e.readFile(cal, "m005.ics"), []byte("SUMMARY:theirs")) {
+	if !bytes.Contains(e.ReadFile(cal, "m005.ics"), []byte("SUMMARY:theirs")) {
 		t.Fatal("their file was replaced by the download")
 	}
 	e.syncOK()
 	e.syncOK()
 	var theirs, server int
-	for _, nm := range e.localNames(cal) {
-		b := e.readFile(cal, nm)
+	for _, nm := range e.LocalNames(cal) {
+		b := e.ReadFile(cal, nm)
 		if !bytes.Contains(b, []byte("UID:m005\r\n")) {
 			continue
 		}
@@ -336,7 +337,7 @@ func TestFreshDownload_FolderMadeDuringDownload_TheirFileAndTheServersBothKept(t
 			server++
 		}
 	}
-	body, _ := e.srv.Get(t, cal+"m005.ics")
+	body, _ := e.Srv.Get(t, cal+"m005.ics")
 	if theirs == 0 && !bytes.Contains(body, []byte("SUMMARY:theirs")) {
 		t.Error("their version is lost")
 	}
@@ -344,8 +345,8 @@ func TestFreshDownload_FolderMadeDuringDownload_TheirFileAndTheServersBothKept(t
 		t.Error("the server's version is lost")
 	}
 	n := 0
-	for _, h := range listHrefs(t, e.srv, cal) {
-		if b, _ := e.srv.Get(t, h); bytes.Contains(b, []byte("UID:m005\r\n")) {
+	for _, h := range listHrefs(t, e.Srv, cal) {
+		if b, _ := e.Srv.Get(t, h); bytes.Contains(b, []byte("UID:m005\r\n")) {
 			n++
 		}
 	}

@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 // Local faults (issue 7, deliver 4): the vdir side fails or is tampered
 // with while a pass runs. Each test checks that the pass reports the fault,
@@ -24,6 +24,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/internal/ics"
+	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/state"
 )
@@ -48,12 +49,12 @@ func (h *lfHookTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // lfSync runs one pass like env.sync, but through rt.
 func lfSync(e *env, rt http.RoundTripper, opts SyncOptions) []*Summary {
 	e.t.Helper()
-	store, err := state.Open(e.cfg.StatePath)
+	store, err := state.Open(e.Cfg.StatePath)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer store.Close()
-	eng := NewEngine(e.cfg, store, zerolog.New(io.Discard))
+	eng := NewEngine(e.Cfg, store, zerolog.New(io.Discard))
 	eng.HTTPClient = &http.Client{Transport: rt}
 	return eng.Sync(context.Background(), opts)
 }
@@ -110,8 +111,8 @@ func lfServerItems(t *testing.T, srv *testserver.Server, cal string) map[string]
 }
 
 // writes returns the PUT and DELETE requests among reqs.
-func lfWrites(reqs []recorded) []recorded {
-	var out []recorded
+func lfWrites(reqs []synctest.Request) []synctest.Request {
+	var out []synctest.Request
 	for _, r := range reqs {
 		if r.Method == http.MethodPut || r.Method == http.MethodDelete {
 			out = append(out, r)
@@ -139,9 +140,9 @@ func lfTempFiles(t *testing.T, dir string) []string {
 // lfAssertConverged checks that folder and server hold the same items.
 func lfAssertConverged(t *testing.T, e *env, cal string) {
 	t.Helper()
-	srv := lfServerItems(t, e.srv, cal)
+	srv := lfServerItems(t, e.Srv, cal)
 	names := map[string]bool{}
-	for _, n := range e.localNames(cal) {
+	for _, n := range e.LocalNames(cal) {
 		if strings.HasSuffix(n, ".ics") {
 			names[n] = true
 		}
@@ -154,7 +155,7 @@ func lfAssertConverged(t *testing.T, e *env, cal string) {
 		if !names[name] {
 			t.Fatalf("server item %s has no file", h)
 		}
-		if local := e.readFile(cal, name); !bytes.Equal(local, body) && !ics.Equivalent(local, body) {
+		if local := e.ReadFile(cal, name); !bytes.Equal(local, body) && !ics.Equivalent(local, body) {
 			t.Fatalf("%s differs:\nserver %q\nlocal  %q", name, body, local)
 		}
 	}
@@ -165,21 +166,21 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 	e := newEnv(t, testserver.Radicale)
 	// 64 KiB is about 16 pages: the two small items and the metadata fit,
 	// the ten 12 KB items below do not.
-	lfMountTmpfs(t, e.root, "64k")
-	e.srv.Put(t, e.events+"a.ics", event("a", "v1"))
-	e.srv.Put(t, e.events+"b.ics", event("b", "v1"))
-	e.srv.Put(t, e.tasks+"t.ics", task("t", "v1"))
+	lfMountTmpfs(t, e.Root, "64k")
+	e.Srv.Put(t, e.Events+"a.ics", event("a", "v1"))
+	e.Srv.Put(t, e.Events+"b.ics", event("b", "v1"))
+	e.Srv.Put(t, e.Tasks+"t.ics", task("t", "v1"))
 	e.syncOK()
 
-	e.writeFile(e.events, "a.ics", event("a", "v2 local edit"))
-	e.srv.Put(t, e.events+"b.ics", lfBigEvent("b", "v2 phone", 12000))
+	e.WriteFile(e.Events, "a.ics", event("a", "v2 local edit"))
+	e.Srv.Put(t, e.Events+"b.ics", lfBigEvent("b", "v2 phone", 12000))
 	for i := 0; i < 10; i++ {
-		e.srv.Put(t, fmt.Sprintf("%sbig%d.ics", e.events, i), lfBigEvent(fmt.Sprint("big", i), "phone", 12000))
+		e.Srv.Put(t, fmt.Sprintf("%sbig%d.ics", e.Events, i), lfBigEvent(fmt.Sprint("big", i), "phone", 12000))
 	}
-	before := lfServerItems(t, e.srv, e.events)
-	e.rec.take()
+	before := lfServerItems(t, e.Srv, e.Events)
+	e.Rec.Take()
 
-	s := lfSummary(t, e.sync(SyncOptions{}), e.events)
+	s := lfSummary(t, e.sync(SyncOptions{}), e.Events)
 	if !s.Failed() || len(s.Problems) == 0 {
 		t.Fatalf("a full disk went unreported: %+v", s)
 	}
@@ -189,10 +190,10 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 		}
 	}
 	t.Logf("disk-full pass: ↓%d ↑%d, %d problems, e.g. %s", s.Downloaded, s.Uploaded, len(s.Problems), s.Problems[0])
-	if w := lfWrites(e.rec.take()); len(w) != 1 || w[0].Method != http.MethodPut || !strings.HasSuffix(w[0].Path, "/a.ics") {
+	if w := lfWrites(e.Rec.Take()); len(w) != 1 || w[0].Method != http.MethodPut || !strings.HasSuffix(w[0].Path, "/a.ics") {
 		t.Fatalf("the pass should write only the local edit of a.ics to the server, wrote %+v", w)
 	}
-	after := lfServerItems(t, e.srv, e.events)
+	after := lfServerItems(t, e.Srv, e.Events)
 	for h, body := range before {
 		if strings.HasSuffix(h, "/a.ics") {
 			continue
@@ -201,35 +202,35 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 			t.Errorf("server item %s changed or vanished during the disk-full pass", h)
 		}
 	}
-	if got := after[e.events+"a.ics"]; !bytes.Contains(got, []byte("v2 local edit")) {
+	if got := after[e.Events+"a.ics"]; !bytes.Contains(got, []byte("v2 local edit")) {
 		t.Errorf("local edit not uploaded: %q", got)
 	}
-	if tmp := lfTempFiles(t, filepath.Join(e.root, "events")); len(tmp) > 0 {
+	if tmp := lfTempFiles(t, filepath.Join(e.Root, "events")); len(tmp) > 0 {
 		t.Errorf("failed writes left temp files: %v", tmp)
 	}
 	// What did land is whole: every file parses; b is the old or the new version.
-	if b := e.readFile(e.events, "b.ics"); !bytes.Contains(b, []byte("SUMMARY:v1")) && !bytes.Equal(b, after[e.events+"b.ics"]) {
+	if b := e.ReadFile(e.Events, "b.ics"); !bytes.Contains(b, []byte("SUMMARY:v1")) && !bytes.Equal(b, after[e.Events+"b.ics"]) {
 		t.Errorf("b.ics torn: %d bytes", len(b))
 	}
 
 	// A second pass on the still-full disk must not take missing files for deletions.
-	e.rec.take()
+	e.Rec.Take()
 	e.sync(SyncOptions{})
-	if w := lfWrites(e.rec.take()); len(w) > 0 {
+	if w := lfWrites(e.Rec.Take()); len(w) > 0 {
 		t.Fatalf("second pass on a full disk wrote to the server: %+v", w)
 	}
 
 	// Space freed: the next pass converges.
-	if err := syscall.Mount("tmpfs", e.root, "tmpfs", syscall.MS_REMOUNT, "size=4m,mode=0700"); err != nil {
+	if err := syscall.Mount("tmpfs", e.Root, "tmpfs", syscall.MS_REMOUNT, "size=4m,mode=0700"); err != nil {
 		t.Fatal(err)
 	}
 	e.syncOK()
-	s = e.syncOK()[e.events]
+	s = e.syncOK()[e.Events]
 	if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
 		t.Fatalf("pass after the fault not idle: %+v", s)
 	}
-	lfAssertConverged(t, e, e.events)
-	if n := len(lfServerItems(t, e.srv, e.events)); n != 12 {
+	lfAssertConverged(t, e, e.Events)
+	if n := len(lfServerItems(t, e.Srv, e.Events)); n != 12 {
 		t.Fatalf("server holds %d items, want 12", n)
 	}
 }
@@ -238,15 +239,15 @@ func TestLocalFault_ReadOnlyVdir_WritesReportedNothingDeletedOrResurrected(t *te
 	t.Parallel()
 	e := newEnv(t, testserver.Radicale)
 	for _, n := range []string{"a", "b", "c", "d"} {
-		e.srv.Put(t, e.events+n+".ics", event(n, "v1"))
+		e.Srv.Put(t, e.Events+n+".ics", event(n, "v1"))
 	}
 	e.syncOK()
-	dir := filepath.Join(e.root, "events")
+	dir := filepath.Join(e.Root, "events")
 
-	e.writeFile(e.events, "a.ics", event("a", "v2 local"))
-	e.srv.Put(t, e.events+"b.ics", event("b", "v2 phone"))
-	e.srv.Delete(t, e.events+"c.ics")
-	e.srv.Put(t, e.events+"e.ics", event("e", "new on phone"))
+	e.WriteFile(e.Events, "a.ics", event("a", "v2 local"))
+	e.Srv.Put(t, e.Events+"b.ics", event("b", "v2 phone"))
+	e.Srv.Delete(t, e.Events+"c.ics")
+	e.Srv.Put(t, e.Events+"e.ics", event("e", "new on phone"))
 	if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
 		t.Skipf("cannot bind-mount %s (%v): needs root with mount rights", dir, err)
 	}
@@ -254,9 +255,9 @@ func TestLocalFault_ReadOnlyVdir_WritesReportedNothingDeletedOrResurrected(t *te
 	if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY, ""); err != nil {
 		t.Skipf("cannot remount %s read-only: %v", dir, err)
 	}
-	e.rec.take()
+	e.Rec.Take()
 
-	s := lfSummary(t, e.sync(SyncOptions{}), e.events)
+	s := lfSummary(t, e.sync(SyncOptions{}), e.Events)
 	if len(s.Problems) != 3 {
 		t.Fatalf("want 3 problems (download b, delete c, create e), got %+v", s)
 	}
@@ -265,25 +266,25 @@ func TestLocalFault_ReadOnlyVdir_WritesReportedNothingDeletedOrResurrected(t *te
 			t.Errorf("problem does not name the cause: %s", p)
 		}
 	}
-	if w := lfWrites(e.rec.take()); len(w) != 1 || !strings.HasSuffix(w[0].Path, "/a.ics") || w[0].Method != http.MethodPut {
+	if w := lfWrites(e.Rec.Take()); len(w) != 1 || !strings.HasSuffix(w[0].Path, "/a.ics") || w[0].Method != http.MethodPut {
 		t.Fatalf("want only the PUT of a.ics, got %+v", w)
 	}
-	if got, _ := e.srv.Get(t, e.events+"c.ics"); got != nil {
+	if got, _ := e.Srv.Get(t, e.Events+"c.ics"); got != nil {
 		t.Fatal("the phone's delete of c was undone: vdird re-created it")
 	}
 
 	if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_BIND, ""); err != nil {
 		t.Fatal(err)
 	}
-	s = e.syncOK()[e.events]
+	s = e.syncOK()[e.Events]
 	if s.Downloaded != 2 || s.DeletedLocal != 1 || s.Uploaded != 0 || s.DeletedRemote != 0 {
 		t.Fatalf("pass after the fault: want ↓2 ✗1 local, got %+v", s)
 	}
-	lfAssertConverged(t, e, e.events)
-	if !bytes.Contains(e.readFile(e.events, "b.ics"), []byte("v2 phone")) {
+	lfAssertConverged(t, e, e.Events)
+	if !bytes.Contains(e.ReadFile(e.Events, "b.ics"), []byte("v2 phone")) {
 		t.Error("phone edit of b lost")
 	}
-	if got, _ := e.srv.Get(t, e.events+"a.ics"); !bytes.Contains(got, []byte("v2 local")) {
+	if got, _ := e.Srv.Get(t, e.Events+"a.ics"); !bytes.Contains(got, []byte("v2 local")) {
 		t.Error("local edit of a lost")
 	}
 }
@@ -292,28 +293,28 @@ func TestLocalFault_FileEditedBetweenListingAndOverwrite_EditIsNeverClobbered(t 
 	t.Parallel()
 	e := newEnv(t, testserver.Radicale)
 	for _, n := range []string{"x", "y", "z"} {
-		e.srv.Put(t, e.events+n+".ics", event(n, "v1"))
+		e.Srv.Put(t, e.Events+n+".ics", event(n, "v1"))
 	}
 	e.syncOK()
-	e.srv.Put(t, e.events+"x.ics", event("x", "v2 phone"))
-	e.srv.Delete(t, e.events+"y.ics")
+	e.Srv.Put(t, e.Events+"x.ics", event("x", "v2 phone"))
+	e.Srv.Delete(t, e.Events+"y.ics")
 
 	// The first REPORT on the calendar comes after the local listing: the
 	// user saves x.ics and y.ics exactly then, so the plan (download x,
 	// delete y locally) is built on stale listings.
 	var once sync.Once
 	edited := false
-	ht := &lfHookTransport{next: e.rec}
+	ht := &lfHookTransport{next: e.Rec}
 	ht.before = func(r *http.Request) {
-		if r.Method == "REPORT" && r.URL.Path == e.events {
+		if r.Method == "REPORT" && r.URL.Path == e.Events {
 			once.Do(func() {
-				e.writeFile(e.events, "x.ics", event("x", "v2 local saved mid-pass"))
-				e.writeFile(e.events, "y.ics", event("y", "v2 local saved mid-pass"))
+				e.WriteFile(e.Events, "x.ics", event("x", "v2 local saved mid-pass"))
+				e.WriteFile(e.Events, "y.ics", event("y", "v2 local saved mid-pass"))
 				edited = true
 			})
 		}
 	}
-	s := lfSummary(t, lfSync(e, ht, SyncOptions{}), e.events)
+	s := lfSummary(t, lfSync(e, ht, SyncOptions{}), e.Events)
 	if !edited {
 		t.Fatal("the hook never ran: no REPORT on the calendar")
 	}
@@ -321,27 +322,27 @@ func TestLocalFault_FileEditedBetweenListingAndOverwrite_EditIsNeverClobbered(t 
 		t.Fatalf("want two 'changed while syncing' problems, got %+v", s)
 	}
 	for _, n := range []string{"x.ics", "y.ics"} {
-		if !bytes.Contains(e.readFile(e.events, n), []byte("saved mid-pass")) {
+		if !bytes.Contains(e.ReadFile(e.Events, n), []byte("saved mid-pass")) {
 			t.Fatalf("%s: the edit saved mid-pass was overwritten or deleted", n)
 		}
 	}
 
 	// The next pass sees x changed on both sides (conflict policy) and y
 	// changed locally but deleted on the server (re-created).
-	s = e.syncOK()[e.events]
+	s = e.syncOK()[e.Events]
 	if s.Conflicts != 1 || s.Uploaded != 1 {
 		t.Fatalf("want 1 conflict and 1 re-created item, got %+v", s)
 	}
-	if !bytes.Contains(e.readFile(e.events, "x.ics"), []byte("v2 phone")) {
+	if !bytes.Contains(e.ReadFile(e.Events, "x.ics"), []byte("v2 phone")) {
 		t.Error("server-wins: x.ics should hold the phone's version")
 	}
-	if !e.hasConflictCopy(e.events, "x.ics", "saved mid-pass") {
-		t.Errorf("the mid-pass edit of x is in no conflict copy: %v", e.localNames(e.events))
+	if !e.HasConflictCopy(e.Events, "x.ics", "saved mid-pass") {
+		t.Errorf("the mid-pass edit of x is in no conflict copy: %v", e.LocalNames(e.Events))
 	}
-	if got, _ := e.srv.Get(t, e.events+"y.ics"); !bytes.Contains(got, []byte("saved mid-pass")) {
+	if got, _ := e.Srv.Get(t, e.Events+"y.ics"); !bytes.Contains(got, []byte("saved mid-pass")) {
 		t.Errorf("y (edited locally after the phone deleted it) not re-created: %q", got)
 	}
-	s = e.syncOK()[e.events]
+	s = e.syncOK()[e.Events]
 	if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
 		t.Fatalf("third pass not idle: %+v", s)
 	}
@@ -386,10 +387,10 @@ func TestLocalFault_SymlinkPlantedInVdir_OutsideTargetNeverReadNorWritten(t *tes
 	os.WriteFile(filepath.Join(canary, "notes.txt"), []byte("do not touch\n"), 0o600)
 	before := lfTreeDigest(t, canary)
 
-	e.srv.Put(t, e.events+"x.ics", event("x", "v1"))
-	e.srv.Put(t, e.events+"y.ics", event("y", "v1"))
+	e.Srv.Put(t, e.Events+"x.ics", event("x", "v1"))
+	e.Srv.Put(t, e.Events+"y.ics", event("y", "v1"))
 	e.syncOK()
-	dir := filepath.Join(e.root, "events")
+	dir := filepath.Join(e.Root, "events")
 	plant := func(name, target string) {
 		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
@@ -404,30 +405,30 @@ func TestLocalFault_SymlinkPlantedInVdir_OutsideTargetNeverReadNorWritten(t *tes
 	plant("new.ics", filepath.Join(canary, "created-through-link.ics"))
 	os.Remove(filepath.Join(dir, "x.ics"))
 	plant("x.ics", filepath.Join(canary, "target.ics"))
-	e.srv.Put(t, e.events+"x.ics", event("x", "v2 phone"))
-	e.srv.Put(t, e.events+"new.ics", event("new", "new on phone"))
-	e.rec.take()
+	e.Srv.Put(t, e.Events+"x.ics", event("x", "v2 phone"))
+	e.Srv.Put(t, e.Events+"new.ics", event("new", "new on phone"))
+	e.Rec.Take()
 
 	var problems []string
 	for i := 0; i < 2; i++ {
-		s := lfSummary(t, e.sync(SyncOptions{}), e.events)
+		s := lfSummary(t, e.sync(SyncOptions{}), e.Events)
 		problems = append(problems, s.Problems...)
 	}
 	t.Logf("problems reported: %q", problems)
 	if after := lfTreeDigest(t, canary); after != before {
 		t.Fatalf("the canary outside the vdir changed:\nbefore\n%s\nafter\n%s", before, after)
 	}
-	for _, r := range e.rec.take() {
+	for _, r := range e.Rec.Take() {
 		if r.Method == http.MethodPut || r.Method == http.MethodDelete {
 			t.Errorf("a symlink caused a server write: %+v", r)
 		}
 	}
-	for h, body := range lfServerItems(t, e.srv, e.events) {
+	for h, body := range lfServerItems(t, e.Srv, e.Events) {
 		if bytes.Contains(body, []byte("UID:canary")) {
 			t.Fatalf("the symlink's target was uploaded as %s", h)
 		}
 	}
-	if got, _ := e.srv.Get(t, e.events+"x.ics"); !bytes.Contains(got, []byte("v2 phone")) {
+	if got, _ := e.Srv.Get(t, e.Events+"x.ics"); !bytes.Contains(got, []byte("v2 phone")) {
 		t.Fatal("server lost x")
 	}
 	for _, n := range []string{"link.ics", "dirlink.ics", "new.ics", "x.ics"} {
@@ -445,22 +446,22 @@ func TestLocalFault_VdirRootReplacedByEmptyMount_RefusedNothingWritten(t *testin
 	t.Parallel()
 	e := newEnv(t, testserver.Radicale)
 	for i := 0; i < 6; i++ {
-		e.srv.Put(t, fmt.Sprintf("%se%d.ics", e.events, i), event(fmt.Sprint("e", i), "x"))
+		e.Srv.Put(t, fmt.Sprintf("%se%d.ics", e.Events, i), event(fmt.Sprint("e", i), "x"))
 	}
-	e.srv.Put(t, e.tasks+"t.ics", task("t", "x"))
+	e.Srv.Put(t, e.Tasks+"t.ics", task("t", "x"))
 	e.syncOK()
-	before := lfServerItems(t, e.srv, e.events)
+	before := lfServerItems(t, e.Srv, e.Events)
 
 	check := func(what, mountpoint string) {
 		t.Helper()
-		e.rec.take()
+		e.Rec.Take()
 		sums := e.sync(SyncOptions{})
-		for _, cal := range []string{e.events, e.tasks} {
+		for _, cal := range []string{e.Events, e.Tasks} {
 			if s := lfSummary(t, sums, cal); s.Refused == "" {
 				t.Errorf("%s: %s not refused: %+v", what, cal, s)
 			}
 		}
-		if w := lfWrites(e.rec.take()); len(w) > 0 {
+		if w := lfWrites(e.Rec.Take()); len(w) > 0 {
 			t.Fatalf("%s: the guard let writes through: %+v", what, w)
 		}
 		ents, err := os.ReadDir(mountpoint)
@@ -470,27 +471,27 @@ func TestLocalFault_VdirRootReplacedByEmptyMount_RefusedNothingWritten(t *testin
 	}
 
 	// The whole vdir root: an unmounted disk leaves an empty mount point.
-	lfMountTmpfs(t, e.root, "1m")
-	check("empty root", e.root)
-	if err := syscall.Unmount(e.root, 0); err != nil {
+	lfMountTmpfs(t, e.Root, "1m")
+	check("empty root", e.Root)
+	if err := syscall.Unmount(e.Root, 0); err != nil {
 		t.Fatal(err)
 	}
 	// One calendar's folder.
-	for _, cal := range []string{e.events, e.tasks} {
-		dir := filepath.Join(e.root, calDir(cal))
+	for _, cal := range []string{e.Events, e.Tasks} {
+		dir := filepath.Join(e.Root, calDir(cal))
 		if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m,mode=0700"); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
 	}
-	check("empty collection folders", filepath.Join(e.root, "events"))
-	for _, cal := range []string{e.events, e.tasks} {
-		if err := syscall.Unmount(filepath.Join(e.root, calDir(cal)), 0); err != nil {
+	check("empty collection folders", filepath.Join(e.Root, "events"))
+	for _, cal := range []string{e.Events, e.Tasks} {
+		if err := syscall.Unmount(filepath.Join(e.Root, calDir(cal)), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	after := lfServerItems(t, e.srv, e.events)
+	after := lfServerItems(t, e.Srv, e.Events)
 	if len(after) != len(before) {
 		t.Fatalf("server held %d items, now %d", len(before), len(after))
 	}
@@ -505,14 +506,14 @@ func TestLocalFault_VdirRootReplacedByEmptyMount_RefusedNothingWritten(t *testin
 func TestLocalFault_DiskFullDuringConflict_LocalVersionNeverLost(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testserver.Radicale)
-	lfMountTmpfs(t, e.root, "64k")
-	e.srv.Put(t, e.events+"c.ics", event("c", "v1"))
-	e.srv.Put(t, e.tasks+"t.ics", task("t", "v1"))
+	lfMountTmpfs(t, e.Root, "64k")
+	e.Srv.Put(t, e.Events+"c.ics", event("c", "v1"))
+	e.Srv.Put(t, e.Tasks+"t.ics", task("t", "v1"))
 	e.syncOK()
-	e.writeFile(e.events, "c.ics", event("c", "v2 local"))
-	e.srv.Put(t, e.events+"c.ics", event("c", "v2 phone"))
+	e.WriteFile(e.Events, "c.ics", event("c", "v2 local"))
+	e.Srv.Put(t, e.Events+"c.ics", event("c", "v2 phone"))
 	// Fill the disk: the conflict copy of the local version cannot be written.
-	filler := filepath.Join(e.root, "filler")
+	filler := filepath.Join(e.Root, "filler")
 	f, err := os.Create(filler)
 	if err != nil {
 		t.Fatal(err)
@@ -524,22 +525,22 @@ func TestLocalFault_DiskFullDuringConflict_LocalVersionNeverLost(t *testing.T) {
 	}
 	f.Close()
 
-	s := lfSummary(t, e.sync(SyncOptions{}), e.events)
+	s := lfSummary(t, e.sync(SyncOptions{}), e.Events)
 	if len(s.Problems) != 1 || !strings.Contains(s.Problems[0], "no space left on device") {
 		t.Fatalf("want one disk-full problem, got %+v", s)
 	}
-	if !bytes.Contains(e.readFile(e.events, "c.ics"), []byte("v2 local")) {
+	if !bytes.Contains(e.ReadFile(e.Events, "c.ics"), []byte("v2 local")) {
 		t.Fatal("the local version was overwritten although its conflict copy could not be written")
 	}
 	os.Remove(filler)
-	s = e.syncOK()[e.events]
+	s = e.syncOK()[e.Events]
 	if s.Conflicts != 1 {
 		t.Fatalf("want the conflict resolved after the disk has room: %+v", s)
 	}
-	if !e.hasConflictCopy(e.events, "c.ics", "v2 local") || !bytes.Contains(e.readFile(e.events, "c.ics"), []byte("v2 phone")) {
-		t.Fatalf("after the fault: c.ics should be the phone's version and the local one a conflict copy: %v", e.localNames(e.events))
+	if !e.HasConflictCopy(e.Events, "c.ics", "v2 local") || !bytes.Contains(e.ReadFile(e.Events, "c.ics"), []byte("v2 phone")) {
+		t.Fatalf("after the fault: c.ics should be the phone's version and the local one a conflict copy: %v", e.LocalNames(e.Events))
 	}
-	if tmp := lfTempFiles(t, filepath.Join(e.root, "events")); len(tmp) > 0 {
+	if tmp := lfTempFiles(t, filepath.Join(e.Root, "events")); len(tmp) > 0 {
 		t.Errorf("temp files left: %v", tmp)
 	}
 }

@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"context"
@@ -12,8 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vdird/vdird/daemon/plan"
+	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/internal/setsum"
 	"github.com/vdird/vdird/state"
@@ -24,7 +25,7 @@ import (
 // executor of its plan.
 type pass struct {
 	e    *Engine
-	a    *Account
+	a    *config.Account
 	c    *davclient.Client
 	cal  davclient.Calendar
 	key  string
@@ -50,7 +51,7 @@ type pass struct {
 
 const pseudoETagPrefix = "vdird-hash:"
 
-func (e *Engine) syncCalendar(ctx context.Context, a *Account, c *davclient.Client, cal davclient.Calendar, opts SyncOptions) *Summary {
+func (e *Engine) syncCalendar(ctx context.Context, a *config.Account, c *davclient.Client, cal davclient.Calendar, opts SyncOptions) *Summary {
 	p := &pass{e: e, a: a, c: c, cal: cal, key: collectionKey(a, cal.Href), opts: opts,
 		s: &Summary{Account: a.Name, Href: cal.Href}}
 	if err := p.run(ctx); err != nil {
@@ -581,7 +582,7 @@ func (e *Engine) currentItem(key, href string) (state.Item, bool) {
 // newDirFor picks the local folder of a calendar seen for the first time:
 // the href's last segment when it is a plain name, else a hash; never one
 // another calendar already uses.
-func (e *Engine) newDirFor(a *Account, cal davclient.Calendar) string {
+func (e *Engine) newDirFor(a *config.Account, cal davclient.Calendar) string {
 	seg := path.Base(strings.TrimSuffix(cal.Href, "/"))
 	if u, err := url.PathUnescape(seg); err == nil {
 		seg = u

@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"bytes"
@@ -10,13 +10,13 @@ import (
 	"github.com/vdird/vdird/internal/testserver"
 )
 
-// seedEvents limits the sync to e.events, puts n events e00, e01, … on
+// seedEvents limits the sync to e.Events, puts n events e00, e01, … on
 // the server and syncs them down.
 func (e *env) seedEvents(n int) {
 	e.t.Helper()
-	e.cfg.Accounts[0].Calendars = []string{e.events}
+	e.Cfg.Accounts[0].Calendars = []string{e.Events}
 	for i := 0; i < n; i++ {
-		e.srv.Put(e.t, fmt.Sprintf("%se%02d.ics", e.events, i), event(fmt.Sprintf("e%02d", i), "seeded"))
+		e.Srv.Put(e.t, fmt.Sprintf("%se%02d.ics", e.Events, i), event(fmt.Sprintf("e%02d", i), "seeded"))
 	}
 	e.syncOK()
 }
@@ -35,30 +35,30 @@ func TestSync_ScopedPass_RemoteChangesPlannedFromTheDeltaAlone(t *testing.T) {
 			e.seedEvents(20)
 			scoped := func(what string) *Summary {
 				t.Helper()
-				e.rec.take()
-				s := e.syncOK()[e.events]
+				e.Rec.Take()
+				s := e.syncOK()[e.Events]
 				if e.scoped != 1 {
 					t.Fatalf("%s: not a scoped pass (%+v)", what, s)
 				}
 				return s
 			}
 
-			e.srv.Put(t, e.events+"e01.ics", event("e01", "changed on the phone"))
+			e.Srv.Put(t, e.Events+"e01.ics", event("e01", "changed on the phone"))
 			if s := scoped("remote edit"); s.Downloaded != 1 {
 				t.Fatalf("remote edit: %+v", s)
 			}
-			if !bytes.Contains(e.readFile(e.events, "e01.ics"), []byte("changed on the phone")) {
+			if !bytes.Contains(e.ReadFile(e.Events, "e01.ics"), []byte("changed on the phone")) {
 				t.Fatal("remote edit not in the file")
 			}
 			var methods []string
-			for _, r := range e.rec.take() {
+			for _, r := range e.Rec.Take() {
 				methods = append(methods, r.Method)
 			}
 			if got := strings.Join(methods, " "); got != "PROPFIND REPORT REPORT" {
 				t.Fatalf("requests for one remote edit: %s", got)
 			}
 
-			e.srv.Delete(t, e.events+"e02.ics")
+			e.Srv.Delete(t, e.Events+"e02.ics")
 			if s := scoped("remote delete"); s.DeletedLocal != 1 {
 				t.Fatalf("remote delete: %+v", s)
 			}
@@ -66,16 +66,16 @@ func TestSync_ScopedPass_RemoteChangesPlannedFromTheDeltaAlone(t *testing.T) {
 			// Moved on the server: same UID, new href. The local file is
 			// recorded under the new href: one file for the UID, no upload,
 			// no deletion, no duplicate.
-			body, _ := e.srv.Get(t, e.events+"e03.ics")
+			body, _ := e.Srv.Get(t, e.Events+"e03.ics")
 			// (Delete first: both servers keep one href per UID.)
-			e.srv.Delete(t, e.events+"e03.ics")
-			e.srv.Put(t, e.events+"moved.ics", body)
+			e.Srv.Delete(t, e.Events+"e03.ics")
+			e.Srv.Put(t, e.Events+"moved.ics", body)
 			if s := scoped("moved"); s.Uploaded != 0 || s.Conflicts != 0 || s.DeletedLocal != 0 {
 				t.Fatalf("moved: %+v", s)
 			}
 			count := 0
-			for _, nm := range e.localNames(e.events) {
-				if bytes.Contains(e.readFile(e.events, nm), []byte("UID:e03\r\n")) {
+			for _, nm := range e.LocalNames(e.Events) {
+				if bytes.Contains(e.ReadFile(e.Events, nm), []byte("UID:e03\r\n")) {
 					count++
 				}
 			}
@@ -85,14 +85,14 @@ func TestSync_ScopedPass_RemoteChangesPlannedFromTheDeltaAlone(t *testing.T) {
 
 			// Mass deletion on the server: refused by the guard, nothing lost.
 			for i := 5; i < 18; i++ {
-				e.srv.Delete(t, fmt.Sprintf("%se%02d.ics", e.events, i))
+				e.Srv.Delete(t, fmt.Sprintf("%se%02d.ics", e.Events, i))
 			}
 			refused := e.sync(SyncOptions{})[0]
 			if e.scoped != 1 || refused.Refused == "" || refused.DeletedLocal != 0 {
 				t.Fatalf("mass delete: scoped=%d %+v", e.scoped, refused)
 			}
-			if len(e.localNames(e.events)) < 15 {
-				t.Fatalf("local files deleted despite the guard: %v", e.localNames(e.events))
+			if len(e.LocalNames(e.Events)) < 15 {
+				t.Fatalf("local files deleted despite the guard: %v", e.LocalNames(e.Events))
 			}
 		})
 	}
@@ -109,23 +109,23 @@ func TestSync_ScopedLocalPass_EditsAndNewFilesFromTheChangedFilesAlone(t *testin
 			e.seedEvents(10)
 			pass := func(what string, wantScoped bool) *Summary {
 				t.Helper()
-				s := e.syncOK()[e.events]
+				s := e.syncOK()[e.Events]
 				if got := e.scoped == 1; got != wantScoped {
 					t.Fatalf("%s: scoped %v, want %v (%+v)", what, got, wantScoped, s)
 				}
 				return s
 			}
 
-			e.writeFile(e.events, "e01.ics", event("e01", "edited here"))
+			e.WriteFile(e.Events, "e01.ics", event("e01", "edited here"))
 			if s := pass("local edit", true); s.Uploaded != 1 {
 				t.Fatalf("local edit: %+v", s)
 			}
-			if body, _ := e.srv.Get(t, e.events+"e01.ics"); !bytes.Contains(body, []byte("edited here")) {
+			if body, _ := e.Srv.Get(t, e.Events+"e01.ics"); !bytes.Contains(body, []byte("edited here")) {
 				t.Fatal("edit not on the server")
 			}
 			e.settle()
 
-			e.writeFile(e.events, "mine.ics", event("mine", "new here"))
+			e.WriteFile(e.Events, "mine.ics", event("mine", "new here"))
 			if s := pass("new file", true); s.Uploaded != 1 {
 				t.Fatalf("new file: %+v", s)
 			}
@@ -133,27 +133,27 @@ func TestSync_ScopedLocalPass_EditsAndNewFilesFromTheChangedFilesAlone(t *testin
 
 			// A copy of an existing file (same UID): planned together with the
 			// item holding that UID, so it is not uploaded as a second one.
-			e.writeFile(e.events, "copy.ics", e.readFile(e.events, "e02.ics"))
+			e.WriteFile(e.Events, "copy.ics", e.ReadFile(e.Events, "e02.ics"))
 			s := pass("copy", true)
 			if s.Uploaded != 0 {
 				t.Fatalf("a copy with an existing UID was uploaded: %+v", s)
 			}
 			n := 0
-			for _, h := range listHrefs(t, e.srv, e.events) {
-				if body, _ := e.srv.Get(t, h); bytes.Contains(body, []byte("UID:e02\r\n")) {
+			for _, h := range listHrefs(t, e.Srv, e.Events) {
+				if body, _ := e.Srv.Get(t, h); bytes.Contains(body, []byte("UID:e02\r\n")) {
 					n++
 				}
 			}
 			if n != 1 {
 				t.Fatalf("UID e02 on the server %d times", n)
 			}
-			if err := os.Remove(e.file(e.events, "copy.ics")); err != nil {
+			if err := os.Remove(e.File(e.Events, "copy.ics")); err != nil {
 				t.Fatal(err)
 			}
 			e.syncOK()
 
 			// A deleted file: a full pass (scoped passes never plan deletions).
-			if err := os.Remove(e.file(e.events, "e03.ics")); err != nil {
+			if err := os.Remove(e.File(e.Events, "e03.ics")); err != nil {
 				t.Fatal(err)
 			}
 			if s := pass("local delete", false); s.DeletedRemote != 1 {
@@ -185,29 +185,29 @@ func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.
 			}
 
 			// Both sides at once, on different items.
-			e.writeFile(e.events, "e01.ics", event("e01", "edited here"))
-			e.writeFile(e.events, "mine.ics", event("mine", "new here"))
-			e.srv.Put(t, e.events+"e05.ics", event("e05", "edited on the phone"))
-			e.srv.Delete(t, e.events+"e06.ics")
-			e.srv.Put(t, e.events+"phone.ics", event("phone", "new on the phone"))
+			e.WriteFile(e.Events, "e01.ics", event("e01", "edited here"))
+			e.WriteFile(e.Events, "mine.ics", event("mine", "new here"))
+			e.Srv.Put(t, e.Events+"e05.ics", event("e05", "edited on the phone"))
+			e.Srv.Delete(t, e.Events+"e06.ics")
+			e.Srv.Put(t, e.Events+"phone.ics", event("phone", "new on the phone"))
 			s := pass("both sides", true)
 			if s.Uploaded != 2 || s.Downloaded != 2 || s.DeletedLocal != 1 || s.DeletedRemote != 0 || s.Conflicts != 0 || len(s.Problems) != 0 {
 				t.Fatalf("both sides: %+v", s)
 			}
 			for href, want := range map[string]string{"e01.ics": "edited here", "e05.ics": "edited on the phone"} {
-				if body, _ := e.srv.Get(t, e.events+href); !bytes.Contains(body, []byte(want)) {
+				if body, _ := e.Srv.Get(t, e.Events+href); !bytes.Contains(body, []byte(want)) {
 					t.Fatalf("server %s lacks %q", href, want)
 				}
 			}
-			if !bytes.Contains(e.readFile(e.events, "e05.ics"), []byte("edited on the phone")) {
+			if !bytes.Contains(e.ReadFile(e.Events, "e05.ics"), []byte("edited on the phone")) {
 				t.Fatal("remote edit not in the file")
 			}
-			if _, err := os.Stat(e.file(e.events, "e06.ics")); !os.IsNotExist(err) {
+			if _, err := os.Stat(e.File(e.Events, "e06.ics")); !os.IsNotExist(err) {
 				t.Fatalf("remotely deleted item still in the folder (%v)", err)
 			}
 			got := 0
-			for _, nm := range e.localNames(e.events) {
-				if bytes.Contains(e.readFile(e.events, nm), []byte("new on the phone")) {
+			for _, nm := range e.LocalNames(e.Events) {
+				if bytes.Contains(e.ReadFile(e.Events, nm), []byte("new on the phone")) {
 					got++
 				}
 			}
@@ -217,30 +217,30 @@ func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.
 			e.settle()
 
 			// The same item changed on both sides: a conflict, nothing lost.
-			e.writeFile(e.events, "e07.ics", event("e07", "mine"))
-			e.srv.Put(t, e.events+"e07.ics", event("e07", "phone"))
+			e.WriteFile(e.Events, "e07.ics", event("e07", "mine"))
+			e.Srv.Put(t, e.Events+"e07.ics", event("e07", "phone"))
 			if s := pass("same item", true); s.Conflicts != 1 {
 				t.Fatalf("same item: %+v", s)
 			}
-			if !bytes.Contains(e.readFile(e.events, "e07.ics"), []byte("phone")) {
+			if !bytes.Contains(e.ReadFile(e.Events, "e07.ics"), []byte("phone")) {
 				t.Fatal("server-wins: the file should hold the server version")
 			}
-			if !e.hasConflictCopy(e.events, "e07.ics", "mine") {
-				t.Fatalf("the local version of e07 is lost: %v", e.localNames(e.events))
+			if !e.HasConflictCopy(e.Events, "e07.ics", "mine") {
+				t.Fatalf("the local version of e07 is lost: %v", e.LocalNames(e.Events))
 			}
 			e.settle()
 
 			// A mass deletion on the server with a local edit: refused as a
 			// whole, nothing deleted, the edit waits.
-			e.writeFile(e.events, "e02.ics", event("e02", "edited while the phone deleted"))
+			e.WriteFile(e.Events, "e02.ics", event("e02", "edited while the phone deleted"))
 			for i := 8; i < 19; i++ {
-				e.srv.Delete(t, fmt.Sprintf("%se%02d.ics", e.events, i))
+				e.Srv.Delete(t, fmt.Sprintf("%se%02d.ics", e.Events, i))
 			}
 			if s := pass("mass delete", true); s.Refused == "" || s.DeletedLocal != 0 {
 				t.Fatalf("mass delete: %+v", s)
 			}
-			if len(e.localNames(e.events)) < n {
-				t.Fatalf("local files deleted despite the guard: %v", e.localNames(e.events))
+			if len(e.LocalNames(e.Events)) < n {
+				t.Fatalf("local files deleted despite the guard: %v", e.LocalNames(e.Events))
 			}
 		})
 	}
@@ -269,8 +269,8 @@ func TestSync_ScopedLocalPass_LooksUpOnlyTheShardsThatDiffer(t *testing.T) {
 		t.Fatalf("first sync: %+v", s)
 	}
 	e.settle()
-	e.writeFile(cal, "b0500.ics", event("b0500", "edited here"))
-	e.writeFile(cal, "mine.ics", event("mine", "new here"))
+	e.WriteFile(cal, "b0500.ics", event("b0500", "edited here"))
+	e.WriteFile(cal, "mine.ics", event("mine", "new here"))
 	s := e.syncOK()[cal]
 	if e.scoped != 1 || s.Uploaded != 2 {
 		t.Fatalf("scoped %d, %+v; want a scoped pass uploading 2", e.scoped, s)
@@ -279,7 +279,7 @@ func TestSync_ScopedLocalPass_LooksUpOnlyTheShardsThatDiffer(t *testing.T) {
 	if e.lookups == 0 || e.lookups > 40 {
 		t.Fatalf("the scan looked up %d names, want only the few of two shards", e.lookups)
 	}
-	if body, _ := e.srv.Get(t, cal+"b0500.ics"); !bytes.Contains(body, []byte("edited here")) {
+	if body, _ := e.Srv.Get(t, cal+"b0500.ics"); !bytes.Contains(body, []byte("edited here")) {
 		t.Fatal("edit not on the server")
 	}
 	t.Logf("looked up %d of %d names", e.lookups, n+1)

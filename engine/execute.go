@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"context"
@@ -8,8 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vdird/vdird/daemon/plan"
+	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
@@ -81,7 +82,7 @@ func (p *pass) itemName(act plan.Action) string {
 }
 
 func (p *pass) problem(act plan.Action, err error) {
-	if p.s.Throttled == nil && retryAfter(err) > 0 {
+	if p.s.Throttled == nil && RetryAfter(err) > 0 {
 		p.s.Throttled = err
 	}
 	msg := fmt.Sprintf("%s %s: %v", act.Kind, p.itemName(act), err)
@@ -504,7 +505,7 @@ func (p *pass) deleteRemote(ctx context.Context, act plan.Action) error {
 // recoverJournal settles remote writes that a crash left unrecorded: the
 // server is asked what it holds, and state is brought in line, so the next
 // plan neither repeats a create (duplicate) nor loses the local edit.
-func (e *Engine) recoverJournal(ctx context.Context, a *Account, c *davclient.Client) error {
+func (e *Engine) recoverJournal(ctx context.Context, a *config.Account, c *davclient.Client) error {
 	pending, err := e.store.Pending()
 	if err != nil {
 		return err

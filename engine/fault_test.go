@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 // Engine-level fault injection: a real server (Radicale, and Xandikos where
 // its behaviour differs) behind internal/faultproxy. Each test makes a pass
@@ -28,8 +28,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/vdird/vdird/daemon/plan"
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/internal/testserver"
@@ -64,16 +64,16 @@ func (a authSpy) RoundTrip(req *http.Request) (*http.Response, error) {
 func newFaultEnv(t *testing.T, kind testserver.Kind) *fenv {
 	t.Helper()
 	e := newEnv(t, kind)
-	px, err := faultproxy.New(e.srv.URL)
+	px, err := faultproxy.New(e.Srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(px.Close)
-	e.cfg.Accounts[0].URL = px.URL
+	e.Cfg.Accounts[0].URL = px.URL
 	f := &fenv{env: e, px: px, authTo: map[string]int{}}
 
 	// The canary: a directory beside the vdir root and the state dir.
-	top := filepath.Dir(e.root)
+	top := filepath.Dir(e.Root)
 	f.canary = filepath.Join(top, "canary")
 	if err := os.MkdirAll(filepath.Join(f.canary, "sub"), 0o700); err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func (f *fenv) checkInvariants(t *testing.T) {
 	if got := snapshot(t, f.canary); got != f.snap {
 		t.Errorf("canary directory changed:\nbefore:\n%s\nafter:\n%s", f.snap, got)
 	}
-	ents, _ := os.ReadDir(filepath.Dir(f.root))
+	ents, _ := os.ReadDir(filepath.Dir(f.Root))
 	for _, en := range ents {
 		switch en.Name() {
 		case "calendars", "state", "password", "canary":
@@ -127,8 +127,8 @@ func (f *fenv) checkInvariants(t *testing.T) {
 			t.Errorf("%d requests carried Authorization to %s (configured host %s)", n, host, f.px.Host())
 		}
 	}
-	if log := f.logBuf.String(); f.srv.Kind == testserver.Radicale &&
-		(strings.Contains(log, f.srv.Password) || strings.Contains(log, "Basic ") || strings.Contains(log, "Authorization")) {
+	if log := f.logBuf.String(); f.Srv.Kind == testserver.Radicale &&
+		(strings.Contains(log, f.Srv.Password) || strings.Contains(log, "Basic ") || strings.Contains(log, "Authorization")) {
 		t.Errorf("the log reveals credentials:\n%s", log)
 	}
 }
@@ -136,7 +136,7 @@ func (f *fenv) checkInvariants(t *testing.T) {
 // run is one pass like `vdird sync` (fresh engine and store), through the proxy.
 func (f *fenv) run(opts SyncOptions) []*Summary {
 	f.t.Helper()
-	store, err := state.Open(f.cfg.StatePath)
+	store, err := state.Open(f.Cfg.StatePath)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func (f *fenv) run(opts SyncOptions) []*Summary {
 	f.mu.Lock()
 	w := zerolog.SyncWriter(&lockedWriter{f: f})
 	f.mu.Unlock()
-	eng := NewEngine(f.cfg, store, zerolog.New(w).Level(zerolog.DebugLevel))
+	eng := NewEngine(f.Cfg, store, zerolog.New(w).Level(zerolog.DebugLevel))
 	eng.HTTPClient = &http.Client{Transport: authSpy{f}, Timeout: f.timeout}
 	return eng.Sync(context.Background(), opts)
 }
@@ -161,11 +161,11 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // failure when the pass did not get that far.
 func (f *fenv) eventsOf(sums []*Summary) *Summary {
 	for _, s := range sums {
-		if s.Href == f.events || s.Calendar == "*" {
+		if s.Href == f.Events || s.Calendar == "*" {
 			return s
 		}
 	}
-	f.t.Fatalf("no summary for %s: %+v", f.events, sums)
+	f.t.Fatalf("no summary for %s: %+v", f.Events, sums)
 	return nil
 }
 
@@ -176,7 +176,7 @@ func (f *fenv) runOK() *Summary {
 		if s.Failed() {
 			f.t.Fatalf("%s/%s failed: err=%v refused=%q problems=%v", s.Account, s.Calendar, s.Err, s.Refused, s.Problems)
 		}
-		if s.Href == f.events {
+		if s.Href == f.Events {
 			out = s
 		}
 	}
@@ -190,8 +190,8 @@ var summaryRe = regexp.MustCompile(`(?m)^SUMMARY:(.*?)\r?$`)
 func (f *fenv) itemsOnServer() map[string]string {
 	f.t.Helper()
 	out := map[string]string{}
-	for _, h := range listHrefs(f.t, f.srv, f.events) {
-		body, _ := f.srv.Get(f.t, h)
+	for _, h := range listHrefs(f.t, f.Srv, f.Events) {
+		body, _ := f.Srv.Get(f.t, h)
 		info, err := ics.Inspect(body)
 		if err != nil {
 			f.t.Fatalf("server holds an invalid object at %s: %v", h, err)
@@ -217,14 +217,14 @@ func (f *fenv) itemsLocal() (map[string]string, []string) {
 	f.t.Helper()
 	out := map[string]string{}
 	var other []string
-	for _, n := range f.localNames(f.events) {
+	for _, n := range f.LocalNames(f.Events) {
 		if !strings.HasSuffix(n, ".ics") {
 			if n != "displayname" && n != "color" {
 				other = append(other, n)
 			}
 			continue
 		}
-		body := f.readFile(f.events, n)
+		body := f.ReadFile(f.Events, n)
 		info, err := ics.Inspect(body)
 		if err != nil {
 			f.t.Fatalf("local file %s invalid: %v", n, err)
@@ -267,7 +267,7 @@ func (f *fenv) seed(uids ...string) map[string]string {
 	f.t.Helper()
 	want := map[string]string{}
 	for _, u := range uids {
-		f.srv.Put(f.t, f.events+u+".ics", event(u, "v1"))
+		f.Srv.Put(f.t, f.Events+u+".ics", event(u, "v1"))
 		want[u] = "v1"
 	}
 	f.runOK()
@@ -312,10 +312,10 @@ func TestFault_ErrorStatuses_PassFailsNothingLostThenConverges(t *testing.T) {
 			t.Parallel()
 			f := newFaultEnv(t, testserver.Radicale)
 			want := f.seed("edit-local", "edit-phone", "del-local", "keep")
-			f.writeFile(f.events, "edit-local.ics", event("edit-local", "v2 local"))
-			f.srv.Put(t, f.events+"edit-phone.ics", event("edit-phone", "v2 phone"))
-			os.Remove(f.file(f.events, "del-local.ics"))
-			f.writeFile(f.events, "new-local.ics", event("new-local", "new"))
+			f.WriteFile(f.Events, "edit-local.ics", event("edit-local", "v2 local"))
+			f.Srv.Put(t, f.Events+"edit-phone.ics", event("edit-phone", "v2 phone"))
+			os.Remove(f.File(f.Events, "del-local.ics"))
+			f.WriteFile(f.Events, "new-local.ics", event("new-local", "new"))
 			want["edit-local"], want["edit-phone"], want["new-local"] = "v2 local", "v2 phone", "new"
 			delete(want, "del-local")
 
@@ -393,9 +393,9 @@ func TestFault_ResetAndStall_PassFailsInBoundedTimeThenConverges(t *testing.T) {
 			f := newFaultEnv(t, testserver.Radicale)
 			f.timeout = 2 * time.Second
 			want := f.seed("edit-local", "edit-phone", "del-local", "keep")
-			f.writeFile(f.events, "edit-local.ics", event("edit-local", "v2 local"))
-			f.srv.Put(t, f.events+"edit-phone.ics", event("edit-phone", "v2 phone"))
-			os.Remove(f.file(f.events, "del-local.ics"))
+			f.WriteFile(f.Events, "edit-local.ics", event("edit-local", "v2 local"))
+			f.Srv.Put(t, f.Events+"edit-phone.ics", event("edit-phone", "v2 phone"))
+			os.Remove(f.File(f.Events, "del-local.ics"))
 			want["edit-local"], want["edit-phone"] = "v2 local", "v2 phone"
 			delete(want, "del-local")
 
@@ -427,8 +427,8 @@ func TestFault_ResetAndStall_PassFailsInBoundedTimeThenConverges(t *testing.T) {
 func TestFault_WriteAcceptedAnswerLost_NoDuplicateNothingLost(t *testing.T) {
 	forEachFaultServer(t, func(t *testing.T, f *fenv) {
 		want := f.seed("x")
-		f.writeFile(f.events, "x.ics", event("x", "v2 local"))
-		f.writeFile(f.events, "y.ics", event("y", "new local"))
+		f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
+		f.WriteFile(f.Events, "y.ics", event("y", "new local"))
 		want["x"], want["y"] = "v2 local", "new local"
 		f.px.Add(faultproxy.Rule{Method: "PUT", Action: faultproxy.LoseAnswer()})
 		s := f.eventsOf(f.run(SyncOptions{}))
@@ -446,7 +446,7 @@ func TestFault_WriteAcceptedAnswerLost_NoDuplicateNothingLost(t *testing.T) {
 		// Nothing is lost: any copy holds the local version.
 		_, other := f.itemsLocal()
 		for _, n := range other {
-			if got := summaryOf(f.readFile(f.events, n)); got != want[n[:strings.Index(n, ".ics")]] {
+			if got := summaryOf(f.ReadFile(f.Events, n)); got != want[n[:strings.Index(n, ".ics")]] {
 				t.Errorf("copy %s holds %q", n, got)
 			}
 		}
@@ -461,12 +461,12 @@ func TestFault_WriteAcceptedAnswerLost_NoDuplicateNothingLost(t *testing.T) {
 func TestFault_TruncatedListing_NoDeletions(t *testing.T) {
 	forEachFaultServer(t, func(t *testing.T, f *fenv) {
 		// First contact with a local-only file: a truncated download must not plan anything.
-		if err := os.MkdirAll(filepath.Join(f.root, "events"), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Join(f.Root, "events"), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		f.writeFile(f.events, "local-only.ics", event("local-only", "mine"))
+		f.WriteFile(f.Events, "local-only.ics", event("local-only", "mine"))
 		for i := 0; i < 6; i++ {
-			f.srv.Put(t, fmt.Sprintf("%sitem%d.ics", f.events, i), event(fmt.Sprint("item", i), "v1"))
+			f.Srv.Put(t, fmt.Sprintf("%sitem%d.ics", f.Events, i), event(fmt.Sprint("item", i), "v1"))
 		}
 		want := map[string]string{"local-only": "mine"}
 		for i := 0; i < 6; i++ {
@@ -489,10 +489,10 @@ func TestFault_TruncatedListing_NoDeletions(t *testing.T) {
 		f.converged(want)
 
 		// Later passes: the phone deletes one item so the calendar is listed.
-		f.srv.Delete(t, f.events+"item0.ics")
+		f.Srv.Delete(t, f.Events+"item0.ics")
 		delete(want, "item0")
 		for _, body := range []string{"sync-collection", "calendar-query"} {
-			f.srv.Put(t, f.events+"item1.ics", event("item1", "v2 "+body))
+			f.Srv.Put(t, f.Events+"item1.ics", event("item1", "v2 "+body))
 			want["item1"] = "v2 " + body
 			if body == "calendar-query" {
 				// Force the full listing: the token is refused.
@@ -535,7 +535,7 @@ func TestFault_EmptyListing_RefusedNothingDeletedLocally(t *testing.T) {
 				uids = append(uids, fmt.Sprint("u", i))
 			}
 			want := f.seed(uids...)
-			f.srv.Put(t, f.events+"u0.ics", event("u0", "v2 phone"))
+			f.Srv.Put(t, f.Events+"u0.ics", event("u0", "v2 phone"))
 			want["u0"] = "v2 phone"
 			f.px.Add(faultproxy.Rule{Method: "REPORT", Body: "sync-collection", Action: faultproxy.InvalidSyncToken()})
 			f.px.Add(faultproxy.Rule{Method: "REPORT", Body: "calendar-query", Action: faultproxy.EmptyListing()})
@@ -566,8 +566,8 @@ func TestFault_EmptyListing_RefusedNothingDeletedLocally(t *testing.T) {
 func TestFault_ETagDroppedOnPut_GetFetchedAndRecorded(t *testing.T) {
 	forEachFaultServer(t, func(t *testing.T, f *fenv) {
 		want := f.seed("x")
-		f.writeFile(f.events, "x.ics", event("x", "v2 local"))
-		f.writeFile(f.events, "y.ics", event("y", "new local"))
+		f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
+		f.WriteFile(f.Events, "y.ics", event("y", "new local"))
 		want["x"], want["y"] = "v2 local", "new local"
 		f.px.Add(faultproxy.Rule{Method: "PUT", Action: faultproxy.DropETag()})
 		f.px.Take()
@@ -593,8 +593,8 @@ func TestFault_ETagDroppedOnPut_GetFetchedAndRecorded(t *testing.T) {
 		// The fetched ETag was recorded: the next pass neither uploads nor downloads.
 		f.idle()
 		for _, name := range []string{"x.ics", "y.ics"} {
-			got := f.readFile(f.events, name)
-			srv, _ := f.srv.Get(t, f.events+name)
+			got := f.ReadFile(f.Events, name)
+			srv, _ := f.Srv.Get(t, f.Events+name)
 			if !bytes.Equal(got, srv) && !ics.Equivalent(got, srv) {
 				t.Errorf("%s: local differs from the server's version", name)
 			}
@@ -612,11 +612,11 @@ func TestFault_WeakETags_NoWriteLoopNothingLost(t *testing.T) {
 	f := newFaultEnv(t, testserver.Radicale)
 	f.px.Add(faultproxy.Rule{Action: faultproxy.WeakenETag()})
 	want := f.seed("x", "y")
-	f.srv.Put(t, f.events+"y.ics", event("y", "v2 phone"))
+	f.Srv.Put(t, f.Events+"y.ics", event("y", "v2 phone"))
 	want["y"] = "v2 phone"
 	f.runOK()
 	f.converged(want)
-	f.writeFile(f.events, "x.ics", event("x", "v2 local"))
+	f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
 	f.px.Take()
 	for i := 0; i < 3; i++ {
 		s := f.eventsOf(f.run(SyncOptions{}))
@@ -629,7 +629,7 @@ func TestFault_WeakETags_NoWriteLoopNothingLost(t *testing.T) {
 	_, other := f.itemsLocal()
 	kept := srv["x"] == "v2 local"
 	for _, n := range other {
-		kept = kept || summaryOf(f.readFile(f.events, n)) == "v2 local"
+		kept = kept || summaryOf(f.ReadFile(f.Events, n)) == "v2 local"
 	}
 	if !kept {
 		t.Fatalf("local edit lost: server %v, other files %v", srv, other)
@@ -644,28 +644,28 @@ func TestFault_LocationOnCreate_ServerChosenHrefRecorded(t *testing.T) {
 	forEachFaultServer(t, func(t *testing.T, f *fenv) {
 		want := f.seed("a")
 		decoy := decoyServer(t)
-		f.writeFile(f.events, "mine.ics", event("mine", "new local"))
-		f.writeFile(f.events, "other.ics", event("other", "new local 2"))
+		f.WriteFile(f.Events, "mine.ics", event("mine", "new local"))
+		f.WriteFile(f.Events, "other.ics", event("other", "new local 2"))
 		want["mine"], want["other"] = "new local", "new local 2"
-		f.px.Add(faultproxy.Rule{Method: "PUT", Path: pathRe(`/mine\.ics$`), Action: faultproxy.MoveTo(f.events + "server-chosen.ics")})
+		f.px.Add(faultproxy.Rule{Method: "PUT", Path: pathRe(`/mine\.ics$`), Action: faultproxy.MoveTo(f.Events + "server-chosen.ics")})
 		// A Location on another host must be ignored, never visited.
-		f.px.Add(faultproxy.Rule{Method: "PUT", Path: pathRe(`/other\.ics$`), Action: faultproxy.AddLocation(decoy.URL + f.events + "other.ics")})
+		f.px.Add(faultproxy.Rule{Method: "PUT", Path: pathRe(`/other\.ics$`), Action: faultproxy.AddLocation(decoy.URL + f.Events + "other.ics")})
 		s := f.runOK()
 		if s.Uploaded != 2 {
 			t.Fatalf("%+v", s)
 		}
 		f.px.Clear()
-		if got, _ := f.srv.Get(t, f.events+"server-chosen.ics"); got == nil {
+		if got, _ := f.Srv.Get(t, f.Events+"server-chosen.ics"); got == nil {
 			t.Fatal("the server-chosen href holds nothing")
 		}
 		f.converged(want)
 		f.idle()
-		store, err := state.Open(f.cfg.StatePath)
+		store, err := state.Open(f.Cfg.StatePath)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer store.Close()
-		if _, ok, _ := store.Item(collectionKey(&f.cfg.Accounts[0], f.events), f.events+"server-chosen.ics"); !ok {
+		if _, ok, _ := store.Item(collectionKey(&f.Cfg.Accounts[0], f.Events), f.Events+"server-chosen.ics"); !ok {
 			t.Error("state does not record the Location href")
 		}
 		if decoy.hits.Load() != 0 {
@@ -696,12 +696,12 @@ func TestFault_ETagBumpedBetweenListingAndWrite_ConflictPolicyLoserKept(t *testi
 		t.Run(policy, func(t *testing.T) {
 			t.Parallel()
 			f := newFaultEnv(t, testserver.Radicale)
-			f.cfg.Accounts[0].ConflictPolicy = plan.Policy(policy)
+			f.Cfg.Accounts[0].ConflictPolicy = plan.Policy(policy)
 			want := f.seed("x", "gone")
-			f.writeFile(f.events, "x.ics", event("x", "v2 local"))
-			os.Remove(f.file(f.events, "gone.ics"))
+			f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
+			os.Remove(f.File(f.Events, "gone.ics"))
 			phone := func(uid string) func(*http.Request) {
-				return func(*http.Request) { f.srv.Put(t, f.events+uid+".ics", event(uid, "v2 phone")) }
+				return func(*http.Request) { f.Srv.Put(t, f.Events+uid+".ics", event(uid, "v2 phone")) }
 			}
 			put := f.px.Add(faultproxy.Rule{Method: "PUT", Nth: 1, Action: faultproxy.Hook(phone("x"))})
 			del := f.px.Add(faultproxy.Rule{Method: "DELETE", Nth: 1, Action: faultproxy.Hook(phone("gone"))})
@@ -730,7 +730,7 @@ func TestFault_ETagBumpedBetweenListingAndWrite_ConflictPolicyLoserKept(t *testi
 			want["x"] = winner
 			f.converged(want)
 			_, other := f.itemsLocal()
-			if len(other) != 1 || !strings.HasPrefix(other[0], "x.ics.conflict-") || summaryOf(f.readFile(f.events, other[0])) != loser {
+			if len(other) != 1 || !strings.HasPrefix(other[0], "x.ics.conflict-") || summaryOf(f.ReadFile(f.Events, other[0])) != loser {
 				t.Fatalf("loser %q not kept as a conflict copy: %v", loser, other)
 			}
 			f.idle()
@@ -743,9 +743,9 @@ func TestFault_ETagBumpedBetweenListingAndWrite_ConflictPolicyLoserKept(t *testi
 func TestFault_InvalidSyncToken_FullListingFallback(t *testing.T) {
 	forEachFaultServer(t, func(t *testing.T, f *fenv) {
 		want := f.seed("a", "b", "c")
-		f.srv.Put(t, f.events+"b.ics", event("b", "v2 phone"))
-		f.srv.Delete(t, f.events+"c.ics")
-		f.srv.Put(t, f.events+"d.ics", event("d", "new phone"))
+		f.Srv.Put(t, f.Events+"b.ics", event("b", "v2 phone"))
+		f.Srv.Delete(t, f.Events+"c.ics")
+		f.Srv.Put(t, f.Events+"d.ics", event("d", "new phone"))
 		want["b"], want["d"] = "v2 phone", "new phone"
 		delete(want, "c")
 		rule := f.px.Add(faultproxy.Rule{Method: "REPORT", Body: "sync-collection", Nth: 1, Action: faultproxy.InvalidSyncToken()})
@@ -767,10 +767,10 @@ func TestFault_InvalidSyncToken_FullListingFallback(t *testing.T) {
 		}
 		f.converged(want)
 		// The new token was recorded: the next pass uses sync-collection again.
-		f.srv.Put(t, f.events+"a.ics", event("a", "v2 phone"))
+		f.Srv.Put(t, f.Events+"a.ics", event("a", "v2 phone"))
 		want["a"] = "v2 phone"
 		f.runOK()
-		evRe := pathRe("^" + regexp.QuoteMeta(f.events) + "$")
+		evRe := pathRe("^" + regexp.QuoteMeta(f.Events) + "$")
 		for _, r := range f.px.Take() {
 			if evRe.MatchString(r.Path) && strings.Contains(r.Body, "calendar-query") {
 				t.Errorf("after the fallback the pass did not go back to sync-collection: %+v", r)
@@ -787,10 +787,10 @@ func TestFault_TruncatedSyncPage507_Continued(t *testing.T) {
 	forEachFaultServer(t, func(t *testing.T, f *fenv) {
 		want := f.seed("a", "b")
 		for _, u := range []string{"n1", "n2", "n3"} {
-			f.srv.Put(t, f.events+u+".ics", event(u, "new phone"))
+			f.Srv.Put(t, f.Events+u+".ics", event(u, "new phone"))
 			want[u] = "new phone"
 		}
-		f.srv.Delete(t, f.events+"b.ics")
+		f.Srv.Delete(t, f.Events+"b.ics")
 		delete(want, "b")
 		rule := f.px.Add(faultproxy.Rule{Method: "REPORT", Body: "sync-collection", Nth: 1, Action: faultproxy.TruncatedSyncPage(1)})
 		f.px.Take()
@@ -816,8 +816,8 @@ var calDataRe = regexp.MustCompile(`(?s)(<(?:[A-Za-z0-9]+:)?calendar-data[^>]*>)
 // HTML or garbage where iCalendar belongs, in listings and GETs.
 func TestFault_CalendarDataNotICalendar_EngineSurvives(t *testing.T) {
 	f := newFaultEnv(t, testserver.Radicale)
-	f.srv.Put(t, f.events+"good.ics", event("good", "v1"))
-	f.srv.Put(t, f.events+"bad.ics", event("bad", "v1"))
+	f.Srv.Put(t, f.Events+"good.ics", event("good", "v1"))
+	f.Srv.Put(t, f.Events+"bad.ics", event("bad", "v1"))
 	garbage := func(r *http.Request, b []byte) []byte {
 		if r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/bad.ics") {
 			return []byte("<html><body>502 Bad Gateway</body></html>")
@@ -831,19 +831,19 @@ func TestFault_CalendarDataNotICalendar_EngineSurvives(t *testing.T) {
 		})
 	}
 	f.px.Add(faultproxy.Rule{Action: faultproxy.RewriteBody(garbage)})
-	badBefore, _ := f.srv.Get(t, f.events+"bad.ics")
+	badBefore, _ := f.Srv.Get(t, f.Events+"bad.ics")
 	for i := 0; i < 2; i++ {
 		s := f.eventsOf(f.run(SyncOptions{}))
 		t.Logf("pass %d: %+v", i, s)
 		// The first pass is a first download: its writers validate.
-		if !strings.Contains(strings.Join(s.Problems, "\n"), "invalid data for "+f.events+"bad.ics") {
+		if !strings.Contains(strings.Join(s.Problems, "\n"), "invalid data for "+f.Events+"bad.ics") {
 			t.Errorf("pass %d does not report the bad item: %q", i, s.Problems)
 		}
 		if loc, other := f.itemsLocalLenient(); len(other) != 0 || loc["good"] != "v1" {
 			t.Errorf("pass %d: local %v, other files %v", i, loc, other)
 		}
 	}
-	f.writeFile(f.events, "good.ics", event("good", "v2 local"))
+	f.WriteFile(f.Events, "good.ics", event("good", "v2 local"))
 	f.run(SyncOptions{})
 	loc, other := f.itemsLocalLenient()
 	t.Logf("observed: local %v, other files %v", loc, other)
@@ -855,7 +855,7 @@ func TestFault_CalendarDataNotICalendar_EngineSurvives(t *testing.T) {
 			t.Errorf("the garbage went back to the server: %+v", r)
 		}
 	}
-	if got, _ := f.srv.Get(t, f.events+"bad.ics"); !bytes.Equal(got, badBefore) {
+	if got, _ := f.Srv.Get(t, f.Events+"bad.ics"); !bytes.Equal(got, badBefore) {
 		t.Errorf("server copy of bad.ics changed:\n%q\n%q", badBefore, got)
 	}
 	if srv := f.itemsOnServer(); srv["good"] != "v2 local" || srv["bad"] != "v1" {
@@ -867,8 +867,8 @@ func TestFault_CalendarDataNotICalendar_EngineSurvives(t *testing.T) {
 func (f *fenv) itemsLocalLenient() (map[string]string, []string) {
 	out := map[string]string{}
 	var other []string
-	for _, n := range f.localNames(f.events) {
-		body := f.readFile(f.events, n)
+	for _, n := range f.LocalNames(f.Events) {
+		body := f.ReadFile(f.Events, n)
 		if info, err := ics.Inspect(body); err == nil && strings.HasSuffix(n, ".ics") {
 			out[info.UID] = summaryOf(body)
 		} else if n != "displayname" && n != "color" {

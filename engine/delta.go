@@ -1,11 +1,11 @@
-package daemon
+package engine
 
 import (
 	"context"
 	"errors"
 
-	"github.com/vdird/vdird/daemon/plan"
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/setsum"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"

@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"bytes"
@@ -11,54 +11,21 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
 
+	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/state"
 )
 
-// recorder is a RoundTripper that counts requests and keeps their
-// precondition headers, so tests assert what reached the server.
-type recorder struct {
-	mu   sync.Mutex
-	reqs []recorded
-}
-
-type recorded struct {
-	Method, Path, IfMatch, IfNoneMatch string
-}
-
-func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	r.mu.Lock()
-	r.reqs = append(r.reqs, recorded{req.Method, req.URL.Path, req.Header.Get("If-Match"), req.Header.Get("If-None-Match")})
-	r.mu.Unlock()
-	return http.DefaultTransport.RoundTrip(req)
-}
-
-func (r *recorder) take() []recorded {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.reqs
-	r.reqs = nil
-	return out
-}
-
-// env is one real server, one account with an events and a tasks calendar,
-// and a local root.
+// env is the shared fixture plus the engine's test hooks.
 type env struct {
-	t      *testing.T
-	srv    *testserver.Server
-	root   string
-	cfg    *Config
-	rec    *recorder
-	events string // calendar hrefs
-	tasks  string
-	hook   func(op, href string) error
+	*synctest.Env
+	t    *testing.T
+	hook func(op, href string) error
 	// afterToken runs after a fresh download read its first token;
 	// afterBatch after each of its batches, batchItems long.
 	afterToken func()
@@ -73,36 +40,25 @@ type env struct {
 
 func newEnv(t *testing.T, kind testserver.Kind) *env {
 	t.Helper()
-	srv := testserver.Start(t, kind)
-	dir := t.TempDir()
-	pw := filepath.Join(dir, "password")
-	if err := os.WriteFile(pw, []byte(srv.Password+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, srv: srv, root: filepath.Join(dir, "calendars"), rec: &recorder{}}
-	e.events = srv.MakeCalendar(t, "events", "Events", "VEVENT")
-	e.tasks = srv.MakeCalendar(t, "tasks", "Tasks", "VTODO")
-	e.cfg = &Config{
-		StatePath:         filepath.Join(dir, "state", "state.db"),
-		ConflictPolicy:    "server-wins",
-		MaxDeleteFraction: 0.5,
-		MaxDeleteMin:      5,
-		Accounts: []Account{{Name: "test", URL: srv.URL, Username: srv.User, PasswordFile: pw,
-			LocalRoot: e.root, ConflictPolicy: "server-wins", Calendars: []string{e.events, e.tasks}}},
-	}
-	return e
+	return &env{Env: synctest.New(t, kind), t: t}
 }
+
+var (
+	event  = synctest.Event
+	task   = synctest.Task
+	calDir = synctest.CalDir
+)
 
 // sync runs one pass the way `vdird sync` does: a fresh engine and store.
 func (e *env) sync(opts SyncOptions) []*Summary {
 	e.t.Helper()
-	store, err := state.Open(e.cfg.StatePath)
+	store, err := state.Open(e.Cfg.StatePath)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer store.Close()
-	eng := NewEngine(e.cfg, store, zerolog.New(io.Discard))
-	eng.HTTPClient = &http.Client{Transport: e.rec}
+	eng := NewEngine(e.Cfg, store, zerolog.New(io.Discard))
+	eng.HTTPClient = e.Client()
 	eng.afterRemoteWrite = e.hook
 	eng.afterFirstToken = e.afterToken
 	eng.afterBatch, eng.freshBatchItems = e.afterBatch, e.batchItems
@@ -111,19 +67,9 @@ func (e *env) sync(opts SyncOptions) []*Summary {
 	return sums
 }
 
-// seedOnly seeds the calendar slug with n events, each under the file name
-// and UID fmt.Sprintf(nameFmt, i) with the given summary, and makes it the
-// only calendar synced. It returns its href.
+// seedOnly seeds slug with n events and makes it the only calendar synced.
 func (e *env) seedOnly(slug string, n int, nameFmt, summary string) string {
-	e.t.Helper()
-	items := make(map[string][]byte, n)
-	for i := 0; i < n; i++ {
-		uid := fmt.Sprintf(nameFmt, i)
-		items[uid+".ics"] = event(uid, summary)
-	}
-	cal := e.srv.SeedCalendar(e.t, slug, slug, items)
-	e.cfg.Accounts[0].Calendars = []string{cal}
-	return cal
+	return e.SeedOnly(slug, n, nameFmt, summary)
 }
 
 // interruptedFirstSync runs a first sync in batches of batch items and
@@ -131,14 +77,14 @@ func (e *env) seedOnly(slug string, n int, nameFmt, summary string) string {
 // the pass's summary of the (first) calendar.
 func (e *env) interruptedFirstSync(batch, after int) *Summary {
 	e.t.Helper()
-	store, err := state.Open(e.cfg.StatePath)
+	store, err := state.Open(e.Cfg.StatePath)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer store.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	eng := NewEngine(e.cfg, store, zerolog.New(io.Discard))
+	eng := NewEngine(e.Cfg, store, zerolog.New(io.Discard))
 	eng.freshBatchItems = batch
 	eng.afterBatch = func(done int) {
 		if done >= after {
@@ -161,133 +107,71 @@ func (e *env) syncOK() map[string]*Summary {
 	return out
 }
 
-func (e *env) file(cal, name string) string { return filepath.Join(e.root, calDir(cal), name) }
-
-func calDir(href string) string { return filepath.Base(strings.TrimSuffix(href, "/")) }
-
-func (e *env) readFile(cal, name string) []byte {
-	e.t.Helper()
-	b, err := os.ReadFile(e.file(cal, name))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return b
-}
-
-func (e *env) writeFile(cal, name string, data []byte) {
-	e.t.Helper()
-	if err := os.WriteFile(e.file(cal, name), data, 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// hasConflictCopy tells whether cal holds a conflict copy of name whose
-// content contains want.
-func (e *env) hasConflictCopy(cal, name, want string) bool {
-	e.t.Helper()
-	for _, n := range e.localNames(cal) {
-		if strings.HasPrefix(n, name+".conflict-") && bytes.Contains(e.readFile(cal, n), []byte(want)) {
-			return true
-		}
-	}
-	return false
-}
-
-func (e *env) localNames(cal string) []string {
-	e.t.Helper()
-	ents, err := os.ReadDir(filepath.Join(e.root, calDir(cal)))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var out []string
-	for _, en := range ents {
-		out = append(out, en.Name())
-	}
-	sort.Strings(out)
-	return out
-}
-
-func event(uid, summary string) []byte {
-	return []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//vdird test//EN\r\nBEGIN:VEVENT\r\nUID:" + uid +
-		"\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250301T100000Z\r\nSUMMARY:" + summary +
-		"\r\nX-VDIRD-TEST:a long property value that is folded because it is longer than seventy-five octets \r\n in total\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
-}
-
-func task(uid, summary string) []byte {
-	return []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//vdird test//EN\r\nBEGIN:VTODO\r\nUID:" + uid +
-		"\r\nDTSTAMP:20250101T000000Z\r\nSUMMARY:" + summary + "\r\nEND:VTODO\r\nEND:VCALENDAR\r\n")
-}
-
 func forEachServer(t *testing.T, fn func(t *testing.T, e *env)) {
-	for _, kind := range testserver.All() {
-		t.Run(string(kind), func(t *testing.T) {
-			t.Parallel()
-			fn(t, newEnv(t, kind))
-		})
-	}
+	synctest.ForEachServer(t, func(t *testing.T, se *synctest.Env) { fn(t, &env{Env: se, t: t}) })
 }
 
 func TestSync_FreshSync_WritesServerBytesAndNoChangeCostsOneRequest(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
-		e.srv.Put(t, e.events+"a.ics", event("a", "Alpha"))
-		e.srv.Put(t, e.events+"b.ics", event("b", "Beta"))
-		e.srv.Put(t, e.tasks+"t.ics", task("t", "Do it"))
+		e.Srv.Put(t, e.Events+"a.ics", event("a", "Alpha"))
+		e.Srv.Put(t, e.Events+"b.ics", event("b", "Beta"))
+		e.Srv.Put(t, e.Tasks+"t.ics", task("t", "Do it"))
 
 		sums := e.syncOK()
-		if sums[e.events].Downloaded != 2 || sums[e.tasks].Downloaded != 1 {
-			t.Fatalf("downloads: events %d tasks %d", sums[e.events].Downloaded, sums[e.tasks].Downloaded)
+		if sums[e.Events].Downloaded != 2 || sums[e.Tasks].Downloaded != 1 {
+			t.Fatalf("downloads: events %d tasks %d", sums[e.Events].Downloaded, sums[e.Tasks].Downloaded)
 		}
-		for _, f := range []struct{ cal, name string }{{e.events, "a.ics"}, {e.events, "b.ics"}, {e.tasks, "t.ics"}} {
-			want, _ := e.srv.Get(t, f.cal+f.name)
-			if got := e.readFile(f.cal, f.name); !bytes.Equal(got, want) {
+		for _, f := range []struct{ cal, name string }{{e.Events, "a.ics"}, {e.Events, "b.ics"}, {e.Tasks, "t.ics"}} {
+			want, _ := e.Srv.Get(t, f.cal+f.name)
+			if got := e.ReadFile(f.cal, f.name); !bytes.Equal(got, want) {
 				t.Errorf("%s: local bytes differ from the server's:\n%q\n%q", f.name, got, want)
 			}
 		}
-		if dn, _ := os.ReadFile(filepath.Join(e.root, "events", "displayname")); strings.TrimSpace(string(dn)) != "Events" {
+		if dn, _ := os.ReadFile(filepath.Join(e.Root, "events", "displayname")); strings.TrimSpace(string(dn)) != "Events" {
 			t.Errorf("displayname file = %q", dn)
 		}
 
-		e.rec.take()
+		e.Rec.Take()
 		sums = e.syncOK()
-		reqs := e.rec.take()
+		reqs := e.Rec.Take()
 		if len(reqs) != 1 {
 			t.Fatalf("no-change sync made %d requests, want 1 (one listing of the calendar home): %+v", len(reqs), reqs)
 		}
-		if !sums[e.events].Unchanged || !sums[e.tasks].Unchanged {
-			t.Fatalf("expected unchanged summaries: %+v %+v", sums[e.events], sums[e.tasks])
+		if !sums[e.Events].Unchanged || !sums[e.Tasks].Unchanged {
+			t.Fatalf("expected unchanged summaries: %+v %+v", sums[e.Events], sums[e.Tasks])
 		}
 	})
 }
 
 func TestSync_DecisionTableEndToEnd(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
-		e.srv.Put(t, e.events+"edit-local.ics", event("edit-local", "v1"))
-		e.srv.Put(t, e.events+"edit-phone.ics", event("edit-phone", "v1"))
-		e.srv.Put(t, e.events+"del-local.ics", event("del-local", "v1"))
-		e.srv.Put(t, e.events+"del-phone.ics", event("del-phone", "v1"))
-		e.srv.Put(t, e.events+"both.ics", event("both", "v1"))
+		e.Srv.Put(t, e.Events+"edit-local.ics", event("edit-local", "v1"))
+		e.Srv.Put(t, e.Events+"edit-phone.ics", event("edit-phone", "v1"))
+		e.Srv.Put(t, e.Events+"del-local.ics", event("del-local", "v1"))
+		e.Srv.Put(t, e.Events+"del-phone.ics", event("del-phone", "v1"))
+		e.Srv.Put(t, e.Events+"both.ics", event("both", "v1"))
 		e.syncOK()
-		_, etagBefore := e.srv.Get(t, e.events+"edit-local.ics")
+		_, etagBefore := e.Srv.Get(t, e.Events+"edit-local.ics")
 
 		// local edit → PUT with If-Match of the known etag
-		e.writeFile(e.events, "edit-local.ics", event("edit-local", "v2 local"))
+		e.WriteFile(e.Events, "edit-local.ics", event("edit-local", "v2 local"))
 		// phone edit → file updated
-		e.srv.Put(t, e.events+"edit-phone.ics", event("edit-phone", "v2 phone"))
+		e.Srv.Put(t, e.Events+"edit-phone.ics", event("edit-phone", "v2 phone"))
 		// local delete → DELETE on the server
-		os.Remove(e.file(e.events, "del-local.ics"))
+		os.Remove(e.File(e.Events, "del-local.ics"))
 		// phone delete → local file removed
-		e.srv.Delete(t, e.events+"del-phone.ics")
+		e.Srv.Delete(t, e.Events+"del-phone.ics")
 		// both edited → server wins, local kept as a conflict copy
-		e.writeFile(e.events, "both.ics", event("both", "v2 local"))
-		e.srv.Put(t, e.events+"both.ics", event("both", "v2 phone"))
+		e.WriteFile(e.Events, "both.ics", event("both", "v2 local"))
+		e.Srv.Put(t, e.Events+"both.ics", event("both", "v2 phone"))
 		// local new → created with If-None-Match: *
-		e.writeFile(e.events, "new-local.ics", event("new-local", "made locally"))
+		e.WriteFile(e.Events, "new-local.ics", event("new-local", "made locally"))
 		// phone new → new file
-		e.srv.Put(t, e.events+"new-phone.ics", event("new-phone", "made on phone"))
-		e.rec.take()
+		e.Srv.Put(t, e.Events+"new-phone.ics", event("new-phone", "made on phone"))
+		e.Rec.Take()
 
-		s := e.syncOK()[e.events]
-		reqs := e.rec.take()
+		s := e.syncOK()[e.Events]
+		reqs := e.Rec.Take()
 		if s.Uploaded != 2 || s.Downloaded < 2 || s.DeletedLocal != 1 || s.DeletedRemote != 1 || s.Conflicts != 1 {
 			t.Fatalf("summary %+v", s)
 		}
@@ -308,44 +192,44 @@ func TestSync_DecisionTableEndToEnd(t *testing.T) {
 		if !sawIfMatch || !sawIfNoneMatch || !sawDelete {
 			t.Fatalf("preconditions: If-Match %v, If-None-Match %v, DELETE If-Match %v; requests %+v", sawIfMatch, sawIfNoneMatch, sawDelete, reqs)
 		}
-		if got, _ := e.srv.Get(t, e.events+"edit-local.ics"); !bytes.Contains(got, []byte("v2 local")) {
+		if got, _ := e.Srv.Get(t, e.Events+"edit-local.ics"); !bytes.Contains(got, []byte("v2 local")) {
 			t.Errorf("server lacks the local edit: %q", got)
 		}
-		if !bytes.Contains(e.readFile(e.events, "edit-phone.ics"), []byte("v2 phone")) {
+		if !bytes.Contains(e.ReadFile(e.Events, "edit-phone.ics"), []byte("v2 phone")) {
 			t.Error("local file lacks the phone edit")
 		}
-		if got, _ := e.srv.Get(t, e.events+"del-local.ics"); got != nil {
+		if got, _ := e.Srv.Get(t, e.Events+"del-local.ics"); got != nil {
 			t.Error("local delete did not reach the server")
 		}
-		if _, err := os.Stat(e.file(e.events, "del-phone.ics")); !errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(e.File(e.Events, "del-phone.ics")); !errors.Is(err, os.ErrNotExist) {
 			t.Error("phone delete did not remove the file")
 		}
-		if got, _ := e.srv.Get(t, e.events+"new-local.ics"); !bytes.Contains(got, []byte("made locally")) {
+		if got, _ := e.Srv.Get(t, e.Events+"new-local.ics"); !bytes.Contains(got, []byte("made locally")) {
 			t.Errorf("local new file not on the server: %q", got)
 		}
-		if !bytes.Contains(e.readFile(e.events, "new-phone.ics"), []byte("made on phone")) {
+		if !bytes.Contains(e.ReadFile(e.Events, "new-phone.ics"), []byte("made on phone")) {
 			t.Error("phone's new item not downloaded")
 		}
-		if !bytes.Contains(e.readFile(e.events, "both.ics"), []byte("v2 phone")) {
+		if !bytes.Contains(e.ReadFile(e.Events, "both.ics"), []byte("v2 phone")) {
 			t.Error("server-wins: file should hold the phone's version")
 		}
 		var copies []string
-		for _, n := range e.localNames(e.events) {
+		for _, n := range e.LocalNames(e.Events) {
 			if strings.HasPrefix(n, "both.ics.conflict-") {
 				copies = append(copies, n)
 			}
 		}
-		if len(copies) != 1 || !bytes.Contains(e.readFile(e.events, copies[0]), []byte("v2 local")) {
-			t.Fatalf("conflict copy of the local version missing: %v", e.localNames(e.events))
+		if len(copies) != 1 || !bytes.Contains(e.ReadFile(e.Events, copies[0]), []byte("v2 local")) {
+			t.Fatalf("conflict copy of the local version missing: %v", e.LocalNames(e.Events))
 		}
 
 		// The server's new etag for the created item is recorded: nothing left to do.
-		e.rec.take()
-		s = e.syncOK()[e.events]
+		e.Rec.Take()
+		s = e.syncOK()[e.Events]
 		if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
 			t.Fatalf("second pass not idle: %+v", s)
 		}
-		for _, r := range e.rec.take() {
+		for _, r := range e.Rec.Take() {
 			if r.Method == "PUT" || r.Method == "DELETE" {
 				t.Fatalf("second pass wrote: %+v", r)
 			}
@@ -355,20 +239,20 @@ func TestSync_DecisionTableEndToEnd(t *testing.T) {
 
 func TestSync_LocalWinsPolicy_UploadsLocalAndKeepsServerCopy(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
-		e.cfg.Accounts[0].ConflictPolicy = "local-wins"
-		e.srv.Put(t, e.events+"c.ics", event("c", "v1"))
+		e.Cfg.Accounts[0].ConflictPolicy = "local-wins"
+		e.Srv.Put(t, e.Events+"c.ics", event("c", "v1"))
 		e.syncOK()
-		e.writeFile(e.events, "c.ics", event("c", "local"))
-		e.srv.Put(t, e.events+"c.ics", event("c", "phone"))
-		s := e.syncOK()[e.events]
+		e.WriteFile(e.Events, "c.ics", event("c", "local"))
+		e.Srv.Put(t, e.Events+"c.ics", event("c", "phone"))
+		s := e.syncOK()[e.Events]
 		if s.Conflicts != 1 {
 			t.Fatalf("%+v", s)
 		}
-		if got, _ := e.srv.Get(t, e.events+"c.ics"); !bytes.Contains(got, []byte("local")) {
+		if got, _ := e.Srv.Get(t, e.Events+"c.ics"); !bytes.Contains(got, []byte("local")) {
 			t.Fatalf("server should hold the local version: %q", got)
 		}
-		if !e.hasConflictCopy(e.events, "c.ics", "phone") {
-			t.Fatalf("server version not kept: %v", e.localNames(e.events))
+		if !e.HasConflictCopy(e.Events, "c.ics", "phone") {
+			t.Fatalf("server version not kept: %v", e.LocalNames(e.Events))
 		}
 	})
 }
@@ -376,19 +260,19 @@ func TestSync_LocalWinsPolicy_UploadsLocalAndKeepsServerCopy(t *testing.T) {
 func TestSync_Guards_MissingOrEmptiedFolderDeletesNothing(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
 		for i := 0; i < 3; i++ {
-			e.srv.Put(t, fmt.Sprintf("%se%d.ics", e.events, i), event(fmt.Sprint("e", i), "x"))
+			e.Srv.Put(t, fmt.Sprintf("%se%d.ics", e.Events, i), event(fmt.Sprint("e", i), "x"))
 		}
 		e.syncOK()
 		// Emptied folder.
-		for _, n := range e.localNames(e.events) {
+		for _, n := range e.LocalNames(e.Events) {
 			if strings.HasSuffix(n, ".ics") {
-				os.Remove(e.file(e.events, n))
+				os.Remove(e.File(e.Events, n))
 			}
 		}
 		sums := e.sync(SyncOptions{})
 		refused := false
 		for _, s := range sums {
-			if s.Href == e.events {
+			if s.Href == e.Events {
 				refused = s.Refused != ""
 			}
 		}
@@ -396,20 +280,20 @@ func TestSync_Guards_MissingOrEmptiedFolderDeletesNothing(t *testing.T) {
 			t.Fatal("emptied folder was not refused")
 		}
 		// Missing folder.
-		os.RemoveAll(filepath.Join(e.root, "events"))
-		e.rec.take()
+		os.RemoveAll(filepath.Join(e.Root, "events"))
+		e.Rec.Take()
 		for _, s := range e.sync(SyncOptions{}) {
-			if s.Href == e.events && s.Refused == "" {
+			if s.Href == e.Events && s.Refused == "" {
 				t.Fatalf("missing folder not refused: %+v", s)
 			}
 		}
-		for _, r := range e.rec.take() {
+		for _, r := range e.Rec.Take() {
 			if r.Method == "DELETE" || r.Method == "PUT" {
 				t.Fatalf("guard let a write through: %+v", r)
 			}
 		}
 		for i := 0; i < 3; i++ {
-			if got, _ := e.srv.Get(t, fmt.Sprintf("%se%d.ics", e.events, i)); got == nil {
+			if got, _ := e.Srv.Get(t, fmt.Sprintf("%se%d.ics", e.Events, i)); got == nil {
 				t.Fatalf("server lost e%d", i)
 			}
 		}
@@ -418,33 +302,33 @@ func TestSync_Guards_MissingOrEmptiedFolderDeletesNothing(t *testing.T) {
 
 func TestSync_Guards_MassDeleteRefusedUntilConfirmed(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
-		if e.srv.Kind == "xandikos" {
+		if e.Srv.Kind == "xandikos" {
 			t.Log("20 PUTs on Xandikos (a git commit each): slow but small")
 		}
 		for i := 0; i < 20; i++ {
-			e.srv.Put(t, fmt.Sprintf("%sm%02d.ics", e.events, i), event(fmt.Sprint("m", i), "x"))
+			e.Srv.Put(t, fmt.Sprintf("%sm%02d.ics", e.Events, i), event(fmt.Sprint("m", i), "x"))
 		}
 		e.syncOK()
 		for i := 0; i < 16; i++ {
-			os.Remove(e.file(e.events, fmt.Sprintf("m%02d.ics", i)))
+			os.Remove(e.File(e.Events, fmt.Sprintf("m%02d.ics", i)))
 		}
-		e.rec.take()
+		e.Rec.Take()
 		var s *Summary
 		for _, x := range e.sync(SyncOptions{}) {
-			if x.Href == e.events {
+			if x.Href == e.Events {
 				s = x
 			}
 		}
 		if s == nil || s.Refused == "" || !strings.Contains(s.Refused, "allow-mass-delete") {
 			t.Fatalf("80%% local deletion not refused: %+v", s)
 		}
-		for _, r := range e.rec.take() {
+		for _, r := range e.Rec.Take() {
 			if r.Method == "DELETE" {
 				t.Fatal("a DELETE went out despite the guard")
 			}
 		}
 		for _, x := range e.sync(SyncOptions{AllowMassDelete: true}) {
-			if x.Href == e.events && x.DeletedRemote != 16 {
+			if x.Href == e.Events && x.DeletedRemote != 16 {
 				t.Fatalf("confirmed pass deleted %d, want 16: %+v", x.DeletedRemote, x)
 			}
 		}
@@ -454,19 +338,19 @@ func TestSync_Guards_MassDeleteRefusedUntilConfirmed(t *testing.T) {
 func TestSync_InvalidFileReportedOthersContinue(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
 		e.syncOK()
-		e.writeFile(e.events, "broken.ics", []byte("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:no uid\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
-		e.writeFile(e.events, "task-in-events.ics", task("wrong-comp", "a task"))
-		e.writeFile(e.events, "good.ics", event("good", "fine"))
+		e.WriteFile(e.Events, "broken.ics", []byte("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:no uid\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
+		e.WriteFile(e.Events, "task-in-events.ics", task("wrong-comp", "a task"))
+		e.WriteFile(e.Events, "good.ics", event("good", "fine"))
 		var s *Summary
 		for _, x := range e.sync(SyncOptions{}) {
-			if x.Href == e.events {
+			if x.Href == e.Events {
 				s = x
 			}
 		}
 		// Xandikos ignores the component set of MKCALENDAR (it accepts every
 		// component), so a task there is valid.
 		wantSkipped, wrongComp := 2, true
-		if e.srv.Kind == testserver.Xandikos {
+		if e.Srv.Kind == testserver.Xandikos {
 			wantSkipped, wrongComp = 1, false
 		}
 		if s.Uploaded != 3-wantSkipped || len(s.Skipped) != wantSkipped {
@@ -476,10 +360,10 @@ func TestSync_InvalidFileReportedOthersContinue(t *testing.T) {
 		if !strings.Contains(joined, "broken.ics") || !strings.Contains(joined, "UID") || wrongComp != strings.Contains(joined, "task-in-events.ics") {
 			t.Fatalf("skip messages do not name the files and reasons: %s", joined)
 		}
-		if got, _ := e.srv.Get(t, e.events+"good.ics"); got == nil {
+		if got, _ := e.Srv.Get(t, e.Events+"good.ics"); got == nil {
 			t.Fatal("good file not uploaded")
 		}
-		if got, _ := e.srv.Get(t, e.events+"broken.ics"); got != nil {
+		if got, _ := e.Srv.Get(t, e.Events+"broken.ics"); got != nil {
 			t.Fatal("invalid file uploaded")
 		}
 	})
@@ -487,10 +371,10 @@ func TestSync_InvalidFileReportedOthersContinue(t *testing.T) {
 
 func TestSync_CrashBetweenPutAndStateCommit_NoDuplicateNoLoss(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
-		e.srv.Put(t, e.events+"x.ics", event("x", "v1"))
+		e.Srv.Put(t, e.Events+"x.ics", event("x", "v1"))
 		e.syncOK()
-		e.writeFile(e.events, "x.ics", event("x", "v2 local"))
-		e.writeFile(e.events, "y.ics", event("y", "new local"))
+		e.WriteFile(e.Events, "x.ics", event("x", "v2 local"))
+		e.WriteFile(e.Events, "y.ics", event("y", "new local"))
 		crash := errors.New("simulated crash")
 		e.hook = func(op, href string) error { return crash }
 		e.sync(SyncOptions{}) // the server accepted a write; state did not record it
@@ -501,8 +385,8 @@ func TestSync_CrashBetweenPutAndStateCommit_NoDuplicateNoLoss(t *testing.T) {
 		// Exactly one copy of each UID on the server, local edits intact.
 		for uid, want := range map[string]string{"x": "v2 local", "y": "new local"} {
 			n := 0
-			for _, h := range listHrefs(t, e.srv, e.events) {
-				body, _ := e.srv.Get(t, h)
+			for _, h := range listHrefs(t, e.Srv, e.Events) {
+				body, _ := e.Srv.Get(t, h)
 				if bytes.Contains(body, []byte("UID:"+uid+"\r\n")) {
 					n++
 					if !bytes.Contains(body, []byte(want)) {
@@ -514,10 +398,10 @@ func TestSync_CrashBetweenPutAndStateCommit_NoDuplicateNoLoss(t *testing.T) {
 				t.Errorf("UID %s: %d copies on the server, want 1", uid, n)
 			}
 		}
-		if !bytes.Contains(e.readFile(e.events, "x.ics"), []byte("v2 local")) || !bytes.Contains(e.readFile(e.events, "y.ics"), []byte("new local")) {
+		if !bytes.Contains(e.ReadFile(e.Events, "x.ics"), []byte("v2 local")) || !bytes.Contains(e.ReadFile(e.Events, "y.ics"), []byte("new local")) {
 			t.Error("local edit lost")
 		}
-		for _, n := range e.localNames(e.events) {
+		for _, n := range e.LocalNames(e.Events) {
 			if strings.Contains(n, ".conflict-") {
 				t.Errorf("recovery made a spurious conflict copy %s: our own write was not recognised", n)
 			}
@@ -536,7 +420,7 @@ func TestSync_KhalReadsTheSyncedFolder(t *testing.T) {
 		t.Skip("khal not installed")
 	}
 	e := newEnv(t, testserver.Radicale)
-	e.srv.Put(t, e.events+"standup.ics", []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\nBEGIN:VEVENT\r\nUID:standup\r\n"+
+	e.Srv.Put(t, e.Events+"standup.ics", []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\nBEGIN:VEVENT\r\nUID:standup\r\n"+
 		"DTSTAMP:20250101T000000Z\r\nDTSTART:20250301T100000Z\r\nDTEND:20250301T103000Z\r\nSUMMARY:Daily standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
 	e.syncOK()
 	dir := t.TempDir()
@@ -555,7 +439,7 @@ datetimeformat = %%Y-%%m-%%d %%H:%%M
 longdatetimeformat = %%Y-%%m-%%d %%H:%%M
 default_timezone = UTC
 local_timezone = UTC
-`, e.root, dir)), 0o600)
+`, e.Root, dir)), 0o600)
 	out, err := exec.Command(khal, "-c", conf, "list", "2025-03-01", "2025-03-02").CombinedOutput()
 	if err != nil {
 		t.Fatalf("khal: %v\n%s", err, out)
@@ -598,23 +482,23 @@ func listHrefs(t *testing.T, srv *testserver.Server, cal string) []string {
 
 func TestSync_ReadOnlyCalendar_NeverWrittenLocalEditsKept(t *testing.T) {
 	e := newEnv(t, testserver.Radicale)
-	ro := e.srv.SeedCalendar(t, "readonly-holidays", "Holidays", map[string][]byte{"h1.ics": event("h1", "New Year")})
-	e.cfg.Accounts[0].Calendars = append(e.cfg.Accounts[0].Calendars, ro)
+	ro := e.Srv.SeedCalendar(t, "readonly-holidays", "Holidays", map[string][]byte{"h1.ics": event("h1", "New Year")})
+	e.Cfg.Accounts[0].Calendars = append(e.Cfg.Accounts[0].Calendars, ro)
 	sums := e.syncOK()
 	if sums[ro] == nil || sums[ro].Downloaded != 1 {
 		t.Fatalf("read-only calendar not downloaded: %+v", sums[ro])
 	}
 	// Local edit, local new file and local delete in a read-only calendar.
-	e.writeFile(ro, "h1.ics", event("h1", "New Year (my note)"))
-	e.writeFile(ro, "mine.ics", event("mine", "my own"))
-	e.rec.take()
+	e.WriteFile(ro, "h1.ics", event("h1", "New Year (my note)"))
+	e.WriteFile(ro, "mine.ics", event("mine", "my own"))
+	e.Rec.Take()
 	var s *Summary
 	for _, x := range e.sync(SyncOptions{}) {
 		if x.Href == ro {
 			s = x
 		}
 	}
-	for _, r := range e.rec.take() {
+	for _, r := range e.Rec.Take() {
 		if r.Method == "PUT" || r.Method == "DELETE" {
 			t.Fatalf("wrote to a read-only calendar: %+v", r)
 		}
@@ -622,31 +506,31 @@ func TestSync_ReadOnlyCalendar_NeverWrittenLocalEditsKept(t *testing.T) {
 	if len(s.Skipped) != 2 || !strings.Contains(strings.Join(s.Skipped, "\n"), "read-only") {
 		t.Fatalf("local changes not reported as kept: %+v", s)
 	}
-	if !bytes.Contains(e.readFile(ro, "h1.ics"), []byte("my note")) || e.readFile(ro, "mine.ics") == nil {
+	if !bytes.Contains(e.ReadFile(ro, "h1.ics"), []byte("my note")) || e.ReadFile(ro, "mine.ics") == nil {
 		t.Fatal("local edits not kept")
 	}
 }
 
 func TestSync_KeepBothPolicy_LocalVersionBecomesNewItem(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
-		e.cfg.Accounts[0].ConflictPolicy = "keep-both"
-		e.srv.Put(t, e.events+"k.ics", event("k", "v1"))
+		e.Cfg.Accounts[0].ConflictPolicy = "keep-both"
+		e.Srv.Put(t, e.Events+"k.ics", event("k", "v1"))
 		e.syncOK()
-		e.writeFile(e.events, "k.ics", event("k", "local-version"))
-		e.srv.Put(t, e.events+"k.ics", event("k", "phone-version"))
-		if s := e.syncOK()[e.events]; s.Conflicts != 1 {
+		e.WriteFile(e.Events, "k.ics", event("k", "local-version"))
+		e.Srv.Put(t, e.Events+"k.ics", event("k", "phone-version"))
+		if s := e.syncOK()[e.Events]; s.Conflicts != 1 {
 			t.Fatalf("%+v", s)
 		}
 		var phone, local int
-		for _, h := range listHrefs(t, e.srv, e.events) {
-			body, _ := e.srv.Get(t, h)
+		for _, h := range listHrefs(t, e.Srv, e.Events) {
+			body, _ := e.Srv.Get(t, h)
 			phone += bytes.Count(body, []byte("phone-version"))
 			local += bytes.Count(body, []byte("local-version"))
 		}
 		if phone != 1 || local != 1 {
 			t.Fatalf("server should hold both versions once: phone %d local %d", phone, local)
 		}
-		if s := e.syncOK()[e.events]; s.Uploaded+s.Downloaded+s.Conflicts != 0 {
+		if s := e.syncOK()[e.Events]; s.Uploaded+s.Downloaded+s.Conflicts != 0 {
 			t.Fatalf("not settled: %+v", s)
 		}
 	})
@@ -656,26 +540,26 @@ func TestSync_KeepBothPolicy_LocalVersionBecomesNewItem(t *testing.T) {
 // another tool: the folder and the server already hold the same items.
 func TestSync_FirstContactWithExistingFolder_MatchesByUID(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
-		e.srv.Put(t, e.events+"same.ics", event("same", "x"))
-		e.srv.Put(t, e.events+"differs.ics", event("differs", "server"))
-		server, _ := e.srv.Get(t, e.events+"same.ics")
-		os.MkdirAll(filepath.Join(e.root, "events"), 0o700)
-		e.writeFile(e.events, "renamed-by-old-tool.ics", server)
-		e.writeFile(e.events, "differs.ics", event("differs", "local"))
-		e.writeFile(e.events, "only-local.ics", event("only-local", "x"))
-		e.rec.take()
-		s := e.syncOK()[e.events]
+		e.Srv.Put(t, e.Events+"same.ics", event("same", "x"))
+		e.Srv.Put(t, e.Events+"differs.ics", event("differs", "server"))
+		server, _ := e.Srv.Get(t, e.Events+"same.ics")
+		os.MkdirAll(filepath.Join(e.Root, "events"), 0o700)
+		e.WriteFile(e.Events, "renamed-by-old-tool.ics", server)
+		e.WriteFile(e.Events, "differs.ics", event("differs", "local"))
+		e.WriteFile(e.Events, "only-local.ics", event("only-local", "x"))
+		e.Rec.Take()
+		s := e.syncOK()[e.Events]
 		if s.Uploaded != 1 || s.Conflicts != 1 {
 			t.Fatalf("want 1 upload (only-local) and 1 conflict (differs): %+v", s)
 		}
-		for _, r := range e.rec.take() {
+		for _, r := range e.Rec.Take() {
 			if r.Method == "PUT" && strings.HasSuffix(r.Path, "same.ics") {
 				t.Fatal("identical item re-uploaded")
 			}
 		}
 		n := 0
-		for _, h := range listHrefs(t, e.srv, e.events) {
-			if body, _ := e.srv.Get(t, h); bytes.Contains(body, []byte("UID:same\r\n")) {
+		for _, h := range listHrefs(t, e.Srv, e.Events) {
+			if body, _ := e.Srv.Get(t, h); bytes.Contains(body, []byte("UID:same\r\n")) {
 				n++
 			}
 		}
@@ -703,7 +587,7 @@ func TestSync_InterruptedInitialSync_ResumesWithoutRedownloading(t *testing.T) {
 
 	s := e.syncOK()[big]
 	files := 0
-	for _, nm := range e.localNames(big) {
+	for _, nm := range e.LocalNames(big) {
 		if strings.HasSuffix(nm, ".ics") {
 			files++
 		}

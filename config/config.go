@@ -1,4 +1,7 @@
-package daemon
+// Package config reads vdird's TOML configuration: accounts, password
+// sources, XDG default paths and the defaults of every key. A mistake is an
+// *Error naming the file and line.
+package config
 
 import (
 	"bufio"
@@ -14,7 +17,14 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/vdird/vdird/daemon/plan"
+	"github.com/vdird/vdird/engine/plan"
+)
+
+// Defaults of the timing keys; the mass-delete guard's defaults are the
+// planner's (plan.DefaultMaxDeleteFraction, plan.DefaultMaxDeleteMin).
+const (
+	DefaultInterval       = 60 * time.Second
+	DefaultRescanInterval = 15 * time.Minute
 )
 
 // Config is the whole vdird configuration (config.example.toml documents every key).
@@ -71,22 +81,22 @@ type fileAccount struct {
 	InsecureSkipVerify bool     `toml:"insecure_skip_verify"`
 }
 
-// ConfigError is a configuration mistake, located by file and line where possible.
-type ConfigError struct {
+// Error is a configuration mistake, located by file and line where possible.
+type Error struct {
 	File string
 	Line int // 0 = unknown
 	Msg  string
 }
 
-func (e *ConfigError) Error() string {
+func (e *Error) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 	}
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
-// DefaultConfigPath is $XDG_CONFIG_HOME/vdird/config.toml.
-func DefaultConfigPath() string {
+// DefaultPath is $XDG_CONFIG_HOME/vdird/config.toml.
+func DefaultPath() string {
 	return filepath.Join(xdgDir("XDG_CONFIG_HOME", ".config"), "vdird", "config.toml")
 }
 
@@ -103,79 +113,108 @@ func xdgDir(env, fallback string) string {
 	return filepath.Join(home, fallback)
 }
 
-// LoadConfig reads and validates a TOML config file.
-func LoadConfig(path string) (*Config, error) {
+// Load reads and validates a TOML config file.
+func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return ParseConfig(path, data)
+	return Parse(path, data)
 }
 
-// ParseConfig validates data as read from path. Unknown keys and bad values are
+// Parse validates data as read from path. Unknown keys and bad values are
 // errors naming the line.
-func ParseConfig(path string, data []byte) (*Config, error) {
+func Parse(path string, data []byte) (*Config, error) {
 	var fc fileConfig
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&fc)
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, &ConfigError{File: path, Line: pe.Position.Line, Msg: pe.Message}
+			return nil, &Error{File: path, Line: pe.Position.Line, Msg: pe.Message}
 		}
-		return nil, &ConfigError{File: path, Msg: err.Error()}
+		return nil, &Error{File: path, Msg: err.Error()}
 	}
-	loc := newLocator(data)
+	p := parser{path: path, loc: newLocator(data)}
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]
-		return nil, &ConfigError{File: path, Line: loc.line(k), Msg: fmt.Sprintf("unknown key %q", k.String())}
+		return nil, &Error{File: path, Line: p.loc.line(k), Msg: fmt.Sprintf("unknown key %q", k.String())}
 	}
-	bad := func(key []string, format string, args ...any) error {
-		return &ConfigError{File: path, Line: loc.line(key), Msg: fmt.Sprintf(format, args...)}
+	c, err := p.global(fc)
+	if err != nil {
+		return nil, err
 	}
+	if len(fc.Accounts) == 0 {
+		return nil, &Error{File: path, Msg: "no [[account]] section: nothing to sync (see config.example.toml)"}
+	}
+	names := map[string]bool{}
+	roots := map[string]string{}
+	for i, fa := range fc.Accounts {
+		a, err := p.account(i, fa, c.ConflictPolicy)
+		if err != nil {
+			return nil, err
+		}
+		at := func(key string) []string { return []string{"account", key, fmt.Sprint(i)} }
+		if names[a.Name] {
+			return nil, p.bad(at("name"), "account name %q used twice", a.Name)
+		}
+		names[a.Name] = true
+		if other, ok := roots[a.LocalRoot]; ok {
+			return nil, p.bad(at("local_root"), "accounts %q and %q share local_root %s: give each its own folder", other, a.Name, a.LocalRoot)
+		}
+		roots[a.LocalRoot] = a.Name
+		c.Accounts = append(c.Accounts, a)
+	}
+	return c, nil
+}
 
+// parser turns the decoded file into a Config, locating each error.
+type parser struct {
+	path string
+	loc  locator
+}
+
+func (p parser) bad(key []string, format string, args ...any) error {
+	return &Error{File: p.path, Line: p.loc.line(key), Msg: fmt.Sprintf(format, args...)}
+}
+
+// global reads the top-level keys over the defaults.
+func (p parser) global(fc fileConfig) (*Config, error) {
 	c := &Config{
-		Path:              path,
+		Path:              p.path,
 		StatePath:         DefaultStatePath(),
 		ConflictPolicy:    plan.ServerWins,
-		Interval:          60 * time.Second,
-		RescanInterval:    15 * time.Minute,
-		MaxDeleteFraction: 0.5,
-		MaxDeleteMin:      5,
+		Interval:          DefaultInterval,
+		RescanInterval:    DefaultRescanInterval,
+		MaxDeleteFraction: plan.DefaultMaxDeleteFraction,
+		MaxDeleteMin:      plan.DefaultMaxDeleteMin,
 		LogLevel:          "info",
 	}
 	if fc.StatePath != "" {
 		c.StatePath = expandHome(fc.StatePath)
 	}
 	if fc.ConflictPolicy != "" {
-		p, err := plan.ParsePolicy(fc.ConflictPolicy)
+		pol, err := plan.ParsePolicy(fc.ConflictPolicy)
 		if err != nil {
-			return nil, bad([]string{"conflict_policy"}, "%v", err)
+			return nil, p.bad([]string{"conflict_policy"}, "%v", err)
 		}
-		c.ConflictPolicy = p
+		c.ConflictPolicy = pol
 	}
-	if fc.Interval != "" {
-		d, err := time.ParseDuration(fc.Interval)
-		if err != nil || d < time.Second {
-			return nil, bad([]string{"interval"}, "interval %q: want a duration of at least 1s, like \"60s\" or \"5m\"", fc.Interval)
-		}
-		c.Interval = d
+	var err error
+	if c.Interval, err = p.duration("interval", fc.Interval, c.Interval, `"60s" or "5m"`); err != nil {
+		return nil, err
 	}
-	if fc.RescanInterval != "" {
-		d, err := time.ParseDuration(fc.RescanInterval)
-		if err != nil || d < time.Second {
-			return nil, bad([]string{"rescan_interval"}, "rescan_interval %q: want a duration of at least 1s, like \"15m\"", fc.RescanInterval)
-		}
-		c.RescanInterval = d
+	if c.RescanInterval, err = p.duration("rescan_interval", fc.RescanInterval, c.RescanInterval, `"15m"`); err != nil {
+		return nil, err
 	}
 	if fc.MaxDeleteFraction != nil {
 		if *fc.MaxDeleteFraction <= 0 || *fc.MaxDeleteFraction > 1 {
-			return nil, bad([]string{"max_delete_fraction"}, "max_delete_fraction %v: want a number in (0, 1]", *fc.MaxDeleteFraction)
+			return nil, p.bad([]string{"max_delete_fraction"}, "max_delete_fraction %v: want a number in (0, 1]", *fc.MaxDeleteFraction)
 		}
 		c.MaxDeleteFraction = *fc.MaxDeleteFraction
 	}
 	if fc.MaxDeleteMin != nil {
 		if *fc.MaxDeleteMin < 0 {
-			return nil, bad([]string{"max_delete_min"}, "max_delete_min %d: want 0 or more", *fc.MaxDeleteMin)
+			return nil, p.bad([]string{"max_delete_min"}, "max_delete_min %d: want 0 or more", *fc.MaxDeleteMin)
 		}
 		c.MaxDeleteMin = *fc.MaxDeleteMin
 	}
@@ -184,78 +223,79 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 		case "trace", "debug", "info", "warn", "error":
 			c.LogLevel = fc.LogLevel
 		default:
-			return nil, bad([]string{"log_level"}, "log_level %q: want one of trace, debug, info, warn, error", fc.LogLevel)
+			return nil, p.bad([]string{"log_level"}, "log_level %q: want one of trace, debug, info, warn, error", fc.LogLevel)
 		}
-	}
-	if len(fc.Accounts) == 0 {
-		return nil, &ConfigError{File: path, Msg: "no [[account]] section: nothing to sync (see config.example.toml)"}
-	}
-	names := map[string]bool{}
-	roots := map[string]string{}
-	for i, fa := range fc.Accounts {
-		at := func(key string) []string { return []string{"account", key, fmt.Sprint(i)} }
-		a := Account{
-			Name:               fa.Name,
-			URL:                fa.URL,
-			Username:           fa.Username,
-			PasswordCommand:    fa.PasswordCommand,
-			PasswordFile:       expandHome(fa.PasswordFile),
-			PasswordEnv:        fa.PasswordEnv,
-			LocalRoot:          expandHome(fa.LocalRoot),
-			Calendars:          fa.Calendars,
-			ConflictPolicy:     c.ConflictPolicy,
-			InsecureSkipVerify: fa.InsecureSkipVerify,
-		}
-		if fa.Password != "" {
-			return nil, bad(at("password"), "a plain password in the config is not supported: use password_command, password_file or password_env")
-		}
-		if a.Name == "" {
-			a.Name = fmt.Sprintf("account%d", i+1)
-		}
-		if !validName.MatchString(a.Name) {
-			return nil, bad(at("name"), "account name %q: use letters, digits, '-', '_' or '.'", a.Name)
-		}
-		if names[a.Name] {
-			return nil, bad(at("name"), "account name %q used twice", a.Name)
-		}
-		names[a.Name] = true
-		if a.URL == "" {
-			return nil, bad(at("name"), "account %q: url is required", a.Name)
-		}
-		if !strings.HasPrefix(a.URL, "http://") && !strings.HasPrefix(a.URL, "https://") {
-			return nil, bad(at("url"), "account %q: url %q must start with https:// or http://", a.Name, a.URL)
-		}
-		set := 0
-		for _, s := range []string{a.PasswordCommand, a.PasswordFile, a.PasswordEnv} {
-			if s != "" {
-				set++
-			}
-		}
-		if set > 1 {
-			return nil, bad(at("password_command"), "account %q: set only one of password_command, password_file, password_env", a.Name)
-		}
-		if a.LocalRoot == "" {
-			home, _ := os.UserHomeDir()
-			a.LocalRoot = filepath.Join(home, ".calendars")
-		}
-		if !filepath.IsAbs(a.LocalRoot) {
-			return nil, bad(at("local_root"), "account %q: local_root %q must be an absolute path (or start with ~/)", a.Name, fa.LocalRoot)
-		}
-		a.LocalRoot = filepath.Clean(a.LocalRoot)
-		if other, ok := roots[a.LocalRoot]; ok {
-			return nil, bad(at("local_root"), "accounts %q and %q share local_root %s: give each its own folder", other, a.Name, a.LocalRoot)
-		}
-		roots[a.LocalRoot] = a.Name
-		if fa.ConflictPolicy != "" {
-			p, err := plan.ParsePolicy(fa.ConflictPolicy)
-			if err != nil {
-				return nil, bad(at("conflict_policy"), "%v", err)
-			}
-			a.ConflictPolicy = p
-		}
-		c.Accounts = append(c.Accounts, a)
 	}
 	return c, nil
+}
+
+// duration parses the value of key, at least a second; "" keeps def.
+func (p parser) duration(key, value string, def time.Duration, example string) (time.Duration, error) {
+	if value == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(value)
+	if err != nil || d < time.Second {
+		return 0, p.bad([]string{key}, "%s %q: want a duration of at least 1s, like %s", key, value, example)
+	}
+	return d, nil
+}
+
+// account reads the i-th [[account]] table.
+func (p parser) account(i int, fa fileAccount, policy plan.Policy) (Account, error) {
+	at := func(key string) []string { return []string{"account", key, fmt.Sprint(i)} }
+	a := Account{
+		Name:               fa.Name,
+		URL:                fa.URL,
+		Username:           fa.Username,
+		PasswordCommand:    fa.PasswordCommand,
+		PasswordFile:       expandHome(fa.PasswordFile),
+		PasswordEnv:        fa.PasswordEnv,
+		LocalRoot:          expandHome(fa.LocalRoot),
+		Calendars:          fa.Calendars,
+		ConflictPolicy:     policy,
+		InsecureSkipVerify: fa.InsecureSkipVerify,
+	}
+	if fa.Password != "" {
+		return a, p.bad(at("password"), "a plain password in the config is not supported: use password_command, password_file or password_env")
+	}
+	if a.Name == "" {
+		a.Name = fmt.Sprintf("account%d", i+1)
+	}
+	if !validName.MatchString(a.Name) {
+		return a, p.bad(at("name"), "account name %q: use letters, digits, '-', '_' or '.'", a.Name)
+	}
+	if a.URL == "" {
+		return a, p.bad(at("name"), "account %q: url is required", a.Name)
+	}
+	if !strings.HasPrefix(a.URL, "http://") && !strings.HasPrefix(a.URL, "https://") {
+		return a, p.bad(at("url"), "account %q: url %q must start with https:// or http://", a.Name, a.URL)
+	}
+	set := 0
+	for _, s := range []string{a.PasswordCommand, a.PasswordFile, a.PasswordEnv} {
+		if s != "" {
+			set++
+		}
+	}
+	if set > 1 {
+		return a, p.bad(at("password_command"), "account %q: set only one of password_command, password_file, password_env", a.Name)
+	}
+	if a.LocalRoot == "" {
+		home, _ := os.UserHomeDir()
+		a.LocalRoot = filepath.Join(home, ".calendars")
+	}
+	if !filepath.IsAbs(a.LocalRoot) {
+		return a, p.bad(at("local_root"), "account %q: local_root %q must be an absolute path (or start with ~/)", a.Name, fa.LocalRoot)
+	}
+	a.LocalRoot = filepath.Clean(a.LocalRoot)
+	if fa.ConflictPolicy != "" {
+		pol, err := plan.ParsePolicy(fa.ConflictPolicy)
+		if err != nil {
+			return a, p.bad(at("conflict_policy"), "%v", err)
+		}
+		a.ConflictPolicy = pol
+	}
+	return a, nil
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -326,7 +366,7 @@ func newLocator(data []byte) locator {
 }
 
 // line returns the 1-based line of key. Keys under an array of tables carry the
-// element index as a trailing component (as built by ParseConfig) or as in
+// element index as a trailing component (as built by Parse) or as in
 // toml.Key (table, index-less); the n-th "[[table]]" header is honoured.
 func (l locator) line(key []string) int {
 	if len(key) == 0 {
@@ -336,7 +376,7 @@ func (l locator) line(key []string) int {
 	table := ""
 	index := -1
 	if len(key) >= 3 {
-		// ParseConfig form: table, leaf, index.
+		// Parse form: table, leaf, index.
 		var n int
 		if _, err := fmt.Sscan(key[2], &n); err == nil {
 			table, leaf, index = key[0], key[1], n

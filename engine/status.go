@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"errors"
@@ -25,7 +25,8 @@ type CalendarStatus struct {
 
 // Status reports every calendar in state: no network, only a stat of each
 // local folder.
-func Status(store *state.Store) ([]CalendarStatus, error) {
+func (e *Engine) Status() ([]CalendarStatus, error) {
+	store := e.store
 	cols, err := store.Collections()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,179 @@
+// Package synctest is the fixture the engine's and the daemon's tests share:
+// a real CalDAV server (internal/testserver) with one account holding an
+// events and a tasks calendar, a config pointing a local root at it, and
+// helpers to read and write the synced files.
+package synctest
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/vdird/vdird/config"
+	"github.com/vdird/vdird/internal/testserver"
+)
+
+// Env is one real server, one account with an events and a tasks calendar,
+// and a local root.
+type Env struct {
+	T    *testing.T
+	Srv  *testserver.Server
+	Root string
+	Cfg  *config.Config
+	// Rec counts the requests of clients built with it (see Client).
+	Rec *Recorder
+	// Events and Tasks are the calendars' hrefs.
+	Events, Tasks string
+}
+
+// New starts a server of kind and writes the account's password file.
+func New(t *testing.T, kind testserver.Kind) *Env {
+	t.Helper()
+	srv := testserver.Start(t, kind)
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "password")
+	if err := os.WriteFile(pw, []byte(srv.Password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := &Env{T: t, Srv: srv, Root: filepath.Join(dir, "calendars"), Rec: &Recorder{}}
+	e.Events = srv.MakeCalendar(t, "events", "Events", "VEVENT")
+	e.Tasks = srv.MakeCalendar(t, "tasks", "Tasks", "VTODO")
+	e.Cfg = &config.Config{
+		StatePath:         filepath.Join(dir, "state", "state.db"),
+		ConflictPolicy:    "server-wins",
+		Interval:          config.DefaultInterval,
+		RescanInterval:    config.DefaultRescanInterval,
+		MaxDeleteFraction: 0.5,
+		MaxDeleteMin:      5,
+		Accounts: []config.Account{{Name: "test", URL: srv.URL, Username: srv.User, PasswordFile: pw,
+			LocalRoot: e.Root, ConflictPolicy: "server-wins", Calendars: []string{e.Events, e.Tasks}}},
+	}
+	return e
+}
+
+// ForEachServer runs fn in parallel subtests, one per server kind.
+func ForEachServer(t *testing.T, fn func(t *testing.T, e *Env)) {
+	for _, kind := range testserver.All() {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			fn(t, New(t, kind))
+		})
+	}
+}
+
+// Client is an HTTP client whose requests Rec records.
+func (e *Env) Client() *http.Client { return &http.Client{Transport: e.Rec} }
+
+// SeedOnly seeds the calendar slug with n events, each under the file name
+// and UID fmt.Sprintf(nameFmt, i) with the given summary, and makes it the
+// only calendar synced. It returns its href.
+func (e *Env) SeedOnly(slug string, n int, nameFmt, summary string) string {
+	e.T.Helper()
+	items := make(map[string][]byte, n)
+	for i := 0; i < n; i++ {
+		uid := fmt.Sprintf(nameFmt, i)
+		items[uid+".ics"] = Event(uid, summary)
+	}
+	cal := e.Srv.SeedCalendar(e.T, slug, slug, items)
+	e.Cfg.Accounts[0].Calendars = []string{cal}
+	return cal
+}
+
+// File is the local path of item name of calendar cal.
+func (e *Env) File(cal, name string) string { return filepath.Join(e.Root, CalDir(cal), name) }
+
+// CalDir is the local folder name of a calendar href.
+func CalDir(href string) string { return filepath.Base(strings.TrimSuffix(href, "/")) }
+
+// ReadFile reads a synced file or fails the test.
+func (e *Env) ReadFile(cal, name string) []byte {
+	e.T.Helper()
+	b, err := os.ReadFile(e.File(cal, name))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return b
+}
+
+// WriteFile writes a file into the calendar's folder, as an editor would.
+func (e *Env) WriteFile(cal, name string, data []byte) {
+	e.T.Helper()
+	if err := os.WriteFile(e.File(cal, name), data, 0o600); err != nil {
+		e.T.Fatal(err)
+	}
+}
+
+// HasConflictCopy tells whether cal holds a conflict copy of name whose
+// content contains want.
+func (e *Env) HasConflictCopy(cal, name, want string) bool {
+	e.T.Helper()
+	for _, n := range e.LocalNames(cal) {
+		if strings.HasPrefix(n, name+".conflict-") && bytes.Contains(e.ReadFile(cal, n), []byte(want)) {
+			return true
+		}
+	}
+	return false
+}
+
+// LocalNames lists the calendar's folder, sorted.
+func (e *Env) LocalNames(cal string) []string {
+	e.T.Helper()
+	ents, err := os.ReadDir(filepath.Join(e.Root, CalDir(cal)))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	var out []string
+	for _, en := range ents {
+		out = append(out, en.Name())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Event is a small VEVENT with a folded line, as servers and khal write them.
+func Event(uid, summary string) []byte {
+	return []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//vdird test//EN\r\nBEGIN:VEVENT\r\nUID:" + uid +
+		"\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250301T100000Z\r\nSUMMARY:" + summary +
+		"\r\nX-VDIRD-TEST:a long property value that is folded because it is longer than seventy-five octets \r\n in total\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+}
+
+// Task is a small VTODO.
+func Task(uid, summary string) []byte {
+	return []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//vdird test//EN\r\nBEGIN:VTODO\r\nUID:" + uid +
+		"\r\nDTSTAMP:20250101T000000Z\r\nSUMMARY:" + summary + "\r\nEND:VTODO\r\nEND:VCALENDAR\r\n")
+}
+
+// Recorder is a RoundTripper that counts requests and keeps their
+// precondition headers, so tests assert what reached the server.
+type Recorder struct {
+	mu   sync.Mutex
+	reqs []Request
+}
+
+// Request is one recorded request.
+type Request struct {
+	Method, Path, IfMatch, IfNoneMatch string
+}
+
+// RoundTrip records req and sends it.
+func (r *Recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.reqs = append(r.reqs, Request{req.Method, req.URL.Path, req.Header.Get("If-Match"), req.Header.Get("If-None-Match")})
+	r.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// Take returns the requests recorded since the last Take.
+func (r *Recorder) Take() []Request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.reqs
+	r.reqs = nil
+	return out
+}
