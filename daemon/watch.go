@@ -16,7 +16,7 @@ import (
 // triggers. Events are only hints: the pass they trigger lists the folder
 // against state and decides, so a missed or extra event costs at most a pass.
 //
-// inotify is not recursive (DEPENDENCIES.md), so the root and every calendar
+// inotify is not recursive (neither is fsnotify), so the root and every calendar
 // folder get their own watch; folders created later are added on their
 // CREATE event and after every pass.
 type watcher struct {

@@ -293,7 +293,7 @@ func (h *hugeMultistatus) Read(p []byte) (int, error) {
 }
 
 // TestHostile_HugeMultistatus_StreamedWithBoundedMemory streams a
-// multistatus of VDIRD_HUGE_MB megabytes (default: the 2 GB on CI,
+// multistatus of VDIRD_HUGE_MB megabytes (default: 2 GB on CI,
 // about a minute and a half; 512 MB elsewhere) through Download with a
 // callback that drops every object. It runs in a child process so the peak RSS (VmHWM) is the
 // client's alone.

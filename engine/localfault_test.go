@@ -1,6 +1,6 @@
 package engine
 
-// Local faults (issue 7, deliver 4): the vdir side fails or is tampered
+// Local faults (docs/reliability.md): the vdir side fails or is tampered
 // with while a pass runs. Each test checks that the pass reports the fault,
 // that nothing is lost or deleted on either side, that nothing outside the
 // vdir root is touched, and that the first pass after the fault converges.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark of issue 8: vdird against vdirsyncer and against the raw limit
+# The benchmark (docs/performance.md): vdird against vdirsyncer and the raw limit
 # (one calendar-query REPORT with curl + the files written with one batched
 # durable flush) on real Radicale and Xandikos servers on loopback.
 #

@@ -3,7 +3,7 @@ package main
 // Crash tests for the real binary: `vdird sync` is killed with SIGKILL at a
 // random moment of a busy two-way pass, restarted, and the server and the
 // folder are then checked item by item against a model of every edit made.
-// They prove the DESIGN.md promise that no crash loses an edit, duplicates
+// They check the promise of docs/design.md that no crash loses an edit, duplicates
 // a UID or leaves a torn or temp file visible as an item.
 
 import (

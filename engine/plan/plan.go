@@ -322,7 +322,7 @@ func (p *planner) claimRemote() {
 	}
 }
 
-// item applies the decision table (DESIGN.md) to Known item i.
+// item applies the decision table (docs/design.md) to Known item i.
 func (p *planner) item(i int) {
 	k := p.known[i]
 	l, r := p.curLocal[i], p.curRemote[i]

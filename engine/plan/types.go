@@ -3,7 +3,7 @@
 // calendar collection to the list of actions that brings both sides in step.
 //
 // It does no I/O, reads no clock and logs nothing, so every rule of the
-// decision table in DESIGN.md is a table-driven unit test. It defines its own
+// decision table in docs/design.md is a table-driven unit test. It defines its own
 // small input types and imports none of davclient, vdir or state.
 //
 // The engine is expected to key its state by Href (as the CalDAV resource is
@@ -20,7 +20,7 @@ import (
 // Policy decides who wins when both sides changed one item differently.
 type Policy string
 
-// Conflict policies (DESIGN.md "The decision table"). The loser is always
+// Conflict policies (docs/design.md, "Conflicts"). The loser is always
 // kept by the engine: as a conflict copy, or as a new item with KeepBoth.
 const (
 	ServerWins Policy = "server-wins"
@@ -70,7 +70,7 @@ type Options struct {
 	ReadOnly          bool    // calendar has no write privilege: never plan a remote write
 }
 
-// Default guard thresholds (DESIGN.md "Safety guards": over 50% of a
+// Default guard thresholds (docs/design.md, "Guards": over 50% of a
 // collection with more than 5 items).
 const (
 	DefaultMaxDeleteFraction = 0.5

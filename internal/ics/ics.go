@@ -49,7 +49,7 @@ func Inspect(data []byte) (info Info, err error) {
 		return Info{}, err
 	}
 	defer func() {
-		// go-ical panics on some malformed input (see DEPENDENCIES.md).
+		// go-ical panics on some malformed input: turn that into an error.
 		if r := recover(); r != nil {
 			info, err = Info{}, fmt.Errorf("%w: %v", ErrInvalid, r)
 		}

@@ -279,7 +279,7 @@ func (res *results) size(n int) *sizeResult {
 	return nil
 }
 
-// acceptance evaluates the issue's acceptance list on this run's numbers.
+// acceptance evaluates the performance targets on this run's numbers.
 func (res *results) acceptance() []check {
 	var cs []check
 	if r := res.size(10000); r != nil {
@@ -312,7 +312,7 @@ func (res *results) acceptance() []check {
 	} else {
 		cs = append(cs, check{text: "Xandikos 1k vs vdirsyncer: not measured"})
 	}
-	// The issue sets the latency bound for the daemon at the sizes it names
+	// The daemon's latency bound applies at the sizes the targets name
 	// (1,000 and 10,000); the 100,000 run is reported, not judged (there
 	// Radicale alone takes about 0.9 s per PUT).
 	var worst time.Duration

@@ -195,7 +195,7 @@ func (s *server) do(ctx context.Context, user, method, href string, hdr map[stri
 }
 
 // event returns one VEVENT object of about 1.4 KB (the size of a typical
-// invitation with a description, close to the 13.7 MB / 10k of the issue).
+// invitation with a description: about 13.7 MB per 10k items).
 func event(uid string, i int, summary string) []byte {
 	var b bytes.Buffer
 	day := time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * 7 * time.Hour)
