@@ -1,4 +1,4 @@
-package daemon
+package engine
 
 import (
 	"bytes"
@@ -62,9 +62,9 @@ func sameOccurrences(t *testing.T, got, want []byte) bool {
 func (e *env) conflictCopies(cal, name string) [][]byte {
 	e.t.Helper()
 	var out [][]byte
-	for _, n := range e.localNames(cal) {
+	for _, n := range e.LocalNames(cal) {
 		if strings.HasPrefix(n, name+".conflict-") {
-			out = append(out, e.readFile(cal, n))
+			out = append(out, e.ReadFile(cal, n))
 		}
 	}
 	return out
@@ -76,23 +76,23 @@ func (e *env) conflictCopies(cal, name string) [][]byte {
 func (e *env) checkServerWon(want, local []byte) {
 	t := e.t
 	t.Helper()
-	server, _ := e.srv.Get(t, e.events+"r.ics")
+	server, _ := e.Srv.Get(t, e.Events+"r.ics")
 	if !sameOccurrences(t, server, want) {
 		t.Errorf("server holds %v, want %v", occurrences(t, server), occurrences(t, want))
 	}
-	if got := e.readFile(e.events, "r.ics"); !bytes.Equal(got, server) {
+	if got := e.ReadFile(e.Events, "r.ics"); !bytes.Equal(got, server) {
 		t.Errorf("r.ics holds %v, want the server's version %v", occurrences(t, got), occurrences(t, server))
 	}
-	copies := e.conflictCopies(e.events, "r.ics")
+	copies := e.conflictCopies(e.Events, "r.ics")
 	if len(copies) != 1 || !bytes.Equal(copies[0], local) {
-		t.Errorf("want one conflict copy holding the local edit %v; folder %v", occurrences(t, local), e.localNames(e.events))
+		t.Errorf("want one conflict copy holding the local edit %v; folder %v", occurrences(t, local), e.LocalNames(e.Events))
 	}
-	e.rec.take()
-	s := e.syncOK()[e.events]
+	e.Rec.Take()
+	s := e.syncOK()[e.Events]
 	if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts+s.Recorded != 0 {
 		t.Errorf("second pass not quiet: %+v", s)
 	}
-	for _, r := range e.rec.take() {
+	for _, r := range e.Rec.Take() {
 		if r.Method == "PUT" || r.Method == "DELETE" {
 			t.Errorf("second pass wrote: %+v", r)
 		}
@@ -105,14 +105,14 @@ func (e *env) checkServerWon(want, local []byte) {
 // a real conflict, not the same content.
 func TestSync_BothSwapBetweenMasterAndOverride_ServerWinsKeepsLocalAsConflictCopy(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
-		e.srv.Put(t, e.events+"r.ics", standupOriginal)
-		if s := e.syncOK()[e.events]; s.Downloaded != 1 {
+		e.Srv.Put(t, e.Events+"r.ics", standupOriginal)
+		if s := e.syncOK()[e.Events]; s.Downloaded != 1 {
 			t.Fatalf("first pass: %+v", s)
 		}
-		e.writeFile(e.events, "r.ics", standupSummarySwap)
-		e.srv.Put(t, e.events+"r.ics", standupPlaceSwap)
+		e.WriteFile(e.Events, "r.ics", standupSummarySwap)
+		e.Srv.Put(t, e.Events+"r.ics", standupPlaceSwap)
 
-		s := e.syncOK()[e.events]
+		s := e.syncOK()[e.Events]
 		if s.Conflicts != 1 || s.Uploaded != 0 {
 			t.Fatalf("want one conflict, server wins: %+v", s)
 		}
@@ -125,13 +125,13 @@ func TestSync_BothSwapBetweenMasterAndOverride_ServerWinsKeepsLocalAsConflictCop
 // the same UID with SUMMARY swapped between master and override.
 func TestSync_FirstContactSwapBetweenMasterAndOverride_ServerWinsKeepsLocalAsConflictCopy(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
-		e.srv.Put(t, e.events+"r.ics", standupOriginal)
-		if err := os.MkdirAll(filepath.Join(e.root, calDir(e.events)), 0o700); err != nil {
+		e.Srv.Put(t, e.Events+"r.ics", standupOriginal)
+		if err := os.MkdirAll(filepath.Join(e.Root, calDir(e.Events)), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		e.writeFile(e.events, "r.ics", standupSummarySwap)
+		e.WriteFile(e.Events, "r.ics", standupSummarySwap)
 
-		s := e.syncOK()[e.events]
+		s := e.syncOK()[e.Events]
 		if s.Conflicts != 1 || s.Uploaded != 0 {
 			t.Fatalf("want one conflict, server wins: %+v", s)
 		}
