@@ -16,7 +16,6 @@ import (
 
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
-	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/version"
 	"github.com/vdird/vdird/state"
 )
@@ -84,33 +83,6 @@ type SyncOptions struct {
 	// written. A remote change meanwhile surfaces as 412 and is handled as
 	// both-changed. Without a previous pass it is ignored.
 	LocalOnly bool
-}
-
-// Summary reports what one pass did to one calendar.
-type Summary struct {
-	Account  string
-	Calendar string // local folder name
-	Href     string
-	Dir      string
-
-	// Counts of what the pass did.
-	Downloaded, Uploaded, DeletedLocal, DeletedRemote, Conflicts, Recorded int
-
-	Unchanged bool          // change marker unchanged and no local change: nothing listed
-	Skipped   []string      // invalid files, read-only edits, duplicate UIDs…
-	Problems  []string      // per-item failures that left that item for the next pass
-	Refused   string        // a safety guard stopped this calendar
-	Planned   []plan.Action // dry run: what would be done
-	Notes     []string      // new calendar, calendar gone from server…
-	Err       error         // the calendar could not be synced
-	// Throttled is the first per-item error that carried a Retry-After
-	// (429/503 on a PUT or DELETE), so the daemon's backoff honours it.
-	Throttled error
-}
-
-// Failed tells whether the calendar needs attention (exit code, status).
-func (s *Summary) Failed() bool {
-	return s.Err != nil || s.Refused != "" || len(s.Problems) > 0
 }
 
 // Sync runs one pass over every configured account.
