@@ -233,7 +233,7 @@ func (p *pass) planAndApply(ctx context.Context, in plan.Input, newToken string,
 	res := plan.Plan(in)
 	if res.Refused != nil {
 		p.s.Refused = res.Refused.Reason
-		p.e.log.Warn().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Msg("refused: " + res.Refused.Reason)
+		p.e.log.Warn().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("reason", res.Refused.Reason).Msg("refused by a safety guard")
 		return nil
 	}
 	if p.opts.DryRun {
@@ -367,7 +367,7 @@ func (p *pass) localEntry(en vdir.Entry) plan.Local {
 		p.localData[en.Name] = data
 	}
 	if l.Invalid != "" {
-		p.e.log.Error().Str("file", filepath.Join(p.d.Path(), en.Name)).Msg("skipping invalid file: " + l.Invalid)
+		p.e.log.Error().Str("file", filepath.Join(p.d.Path(), en.Name)).Str("reason", l.Invalid).Msg("skipping invalid file")
 	}
 	return l
 }
