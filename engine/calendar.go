@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/vdird/vdird/config"
@@ -360,7 +361,7 @@ func (p *pass) localEntry(en vdir.Entry) plan.Local {
 	switch {
 	case err != nil:
 		l.Invalid = err.Error()
-	case p.cal.Components != nil && !contains(p.cal.Components, info.Component):
+	case p.cal.Components != nil && !slices.ContainsFunc(p.cal.Components, func(c string) bool { return strings.EqualFold(c, info.Component) }):
 		l.Invalid = fmt.Sprintf("%s in a calendar that holds only %s", info.Component, strings.Join(p.cal.Components, ", "))
 	default:
 		l.UID = info.UID
@@ -374,15 +375,6 @@ func (p *pass) localEntry(en vdir.Entry) plan.Local {
 
 func sameFP(a state.Fingerprint, b vdir.Fingerprint) bool {
 	return a.Size == b.Size && a.ModNs == b.ModNs && a.Inode == b.Inode
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // listRemote fills p.remote with the server's members and returns the
