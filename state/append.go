@@ -510,8 +510,11 @@ func foldRecords(b, ap *bolt.Bucket, seqs [][]byte, withUIDs bool) error {
 			return err
 		}
 		if i, ok := idx[it.Href]; ok {
-			// Twice in this fold: the later replaces the earlier, base too.
-			if old := news[i].seq; old != 0 && old != seq {
+			// Twice in this fold: the later replaces the earlier, base too,
+			// as PutItem would.
+			if old := news[i].seq; seq == 0 && news[i].it.Hash == it.Hash {
+				seq = old
+			} else if old != 0 && old != seq {
 				if err := b.Bucket(bucketBases).Delete(seqKey(old)); err != nil {
 					return err
 				}

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -280,6 +281,36 @@ func TestAppendItem_SameHrefTwice_LaterRecordWins(t *testing.T) {
 	}
 	if bases := countBases(t, s); bases != 1 {
 		t.Fatalf("%d bases stored for one item", bases)
+	}
+}
+
+func TestAppendItem_WithoutBaseSameHash_KeepsTheBase(t *testing.T) {
+	withBase := sampleItem("/c/x.ics")
+	without := withBase
+	without.Base, without.ETag = nil, `"2"`
+	for name, inOneFold := range map[string]bool{"recorded before": false, "appended in the same fold": true} {
+		t.Run(name, func(t *testing.T) { appendWithoutBase(t, withBase, without, inOneFold) })
+	}
+}
+
+// appendWithoutBase records withBase (appended if inOneFold), then appends
+// without, and checks that the base stays.
+func appendWithoutBase(t *testing.T, withBase, without Item, inOneFold bool) {
+	s, _ := openTemp(t)
+	must(t, s.Update("k", func(tx *Tx) error {
+		if inOneFold {
+			return tx.AppendItem(withBase)
+		}
+		return tx.PutItem(withBase)
+	}))
+	must(t, s.Update("k", func(tx *Tx) error { return tx.AppendItem(without) }))
+	got, ok, err := s.Item("k", withBase.Href)
+	must(t, err)
+	if !ok || got.ETag != `"2"` || !bytes.Equal(got.Base, withBase.Base) {
+		t.Fatalf("got %+v", got)
+	}
+	if n := countBases(t, s); n != 1 {
+		t.Fatalf("%d bases stored for one item", n)
 	}
 }
 

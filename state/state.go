@@ -264,7 +264,11 @@ type Item struct {
 	Fingerprint Fingerprint
 	Hash        string // content hash of the synced bytes
 	UID         string
-	Base        []byte // last synced bytes (for three-way merge); may be nil
+	// Base is the last synced bytes, for a three-way merge; it always
+	// hashes to Hash. Item and Tx.Item give it; Items, ItemsByHref,
+	// ItemsByName and ItemsWithUID leave it nil. Writing an item back
+	// with a nil Base keeps the stored base if Hash is unchanged.
+	Base []byte
 }
 
 // Store is an open state file.
@@ -728,8 +732,10 @@ func (tx *Tx) Item(href string) (Item, bool, error) {
 	return getItem(b, href)
 }
 
-// PutItem stores it under it.Href, replacing any previous record. A nil
-// Base removes the stored base; an unchanged one is not rewritten.
+// PutItem stores it under it.Href, replacing any previous record. A base
+// always describes the recorded content: a nil Base keeps the stored base
+// when it.Hash is the recorded one and drops it otherwise; an unchanged
+// Base is not rewritten.
 func (tx *Tx) PutItem(it Item) error {
 	if it.Href == "" {
 		return fmt.Errorf("put item in %s: empty href", tx.key)
@@ -781,7 +787,8 @@ func storeBase(bases *bolt.Bucket, base []byte) (uint64, error) {
 }
 
 // putRecord stores it's record (with base sequence seq, already stored;
-// 0 for none) and updates the indexes, the file sum, and the base of the
+// 0 for none: then the replaced record's base stays if its hash is
+// it.Hash) and updates the indexes, the file sum, and the base of the
 // record it replaces.
 func putRecord(b *bolt.Bucket, it Item, seq uint64) error {
 	items, err := b.CreateBucketIfNotExists(bucketItems)
@@ -799,6 +806,9 @@ func putRecord(b *bolt.Bucket, it Item, seq uint64) error {
 			return err
 		}
 		old, oldSeq = &o, s
+	}
+	if seq == 0 && old != nil && old.Hash == it.Hash {
+		seq = oldSeq // no new base, same content: the stored base still describes it
 	}
 	if err := updateFileSum(b, old, &it); err != nil {
 		return err

@@ -127,15 +127,42 @@ func TestCollectionsAndItems_RoundTrip_SurvivesReopen(t *testing.T) {
 	}
 }
 
-func TestPutItem_NilBase_RemovesStoredBase(t *testing.T) {
+// A record written back without its base (as Items gives it, with a new
+// fingerprint after a touch) keeps the stored base: the content is the same.
+func TestPutItem_WithoutBaseSameHash_KeepsStoredBase(t *testing.T) {
 	s, _ := openTemp(t)
 	it := sampleItem("/x.ics")
 	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(it) }))
-	it.Base = nil
+	items, err := s.Items("k")
+	must(t, err)
+	touched := items[0]
+	touched.Fingerprint.ModNs++
+	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(touched) }))
+	got, ok, err := s.Item("k", "/x.ics")
+	must(t, err)
+	if !ok || !bytes.Equal(got.Base, it.Base) || got.Fingerprint != touched.Fingerprint {
+		t.Fatalf("after a write without base: Base %q, fingerprint %+v", got.Base, got.Fingerprint)
+	}
+	if n := countBases(t, s); n != 1 {
+		t.Fatalf("%d bases stored for one item", n)
+	}
+}
+
+// A base always describes the recorded content: a new hash without a new
+// base leaves none.
+func TestPutItem_WithoutBaseChangedHash_DropsStoredBase(t *testing.T) {
+	s, _ := openTemp(t)
+	it := sampleItem("/x.ics")
 	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(it) }))
-	got, ok, _ := s.Item("k", "/x.ics")
-	if !ok || got.Base != nil {
-		t.Fatalf("Base = %q", got.Base)
+	it.Base, it.Hash = nil, "other"
+	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(it) }))
+	got, ok, err := s.Item("k", "/x.ics")
+	must(t, err)
+	if !ok || got.Base != nil || got.Hash != "other" {
+		t.Fatalf("after a new hash without base: Base %q, Hash %q", got.Base, got.Hash)
+	}
+	if n := countBases(t, s); n != 0 {
+		t.Fatalf("%d bases left for an item without base", n)
 	}
 }
 
@@ -639,7 +666,7 @@ func TestPutItem_ReplacedAndDeletedBases_DoNotAccumulate(t *testing.T) {
 		t.Fatalf("base %q", got.Base)
 	}
 	must(t, s.Update("k", func(tx *Tx) error { return tx.DeleteItem(it.Href) }))
-	other.Base = nil
+	other.Base, other.Hash = nil, "changed"
 	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(other) }))
 	if n := count(); n != 0 {
 		t.Fatalf("%d bases left after delete and nil base", n)
