@@ -39,6 +39,9 @@ var migrations = []func(tx *bolt.Tx) error{
 	// 6 → 7: each collection gets its file sum split by file name
 	// (bucketFileShards).
 	func(tx *bolt.Tx) error { return eachCollection(tx, computeFileShards) },
+	// 7 → 8: each account's calendar home, kept until now as a collection
+	// keyed "@account/NAME", gets its own record (bucketAccounts).
+	moveAccounts,
 }
 
 // CurrentSchema is the schema version this build writes.
