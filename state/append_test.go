@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/vdird/vdird/internal/setsum"
+	"github.com/vdird/vdird/state/internal/records"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -49,8 +50,8 @@ func hasAppended(t *testing.T, s *Store, key string) bool {
 	t.Helper()
 	var has bool
 	must(t, s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketCollections).Bucket([]byte(key)); b != nil {
-			has = b.Bucket(bucketAppended) != nil
+		if b := collectionBucket(tx, key); b != nil {
+			has = records.Waiting(b)
 		}
 		return nil
 	}))
@@ -167,6 +168,9 @@ func TestFold_StoppedAfterAChunk_NextReaderCompletesIt(t *testing.T) {
 	}
 }
 
+// errFoldStopped stops a fold as a crash would.
+var errFoldStopped = errors.New("stopped (test)")
+
 // foldStoppedAfter appends items to a new store and stops its Fold after
 // chunks chunks of 10, as a crash would.
 func foldStoppedAfter(t *testing.T, items []Item, chunks int) *Store {
@@ -176,9 +180,14 @@ func foldStoppedAfter(t *testing.T, items []Item, chunks int) *Store {
 	s, _ := openTemp(t)
 	writeItems(t, s, items, len(items), (*Tx).AppendItem)
 	n := 0
-	foldInterrupt = func() bool { n++; return n == chunks }
-	defer func() { foldInterrupt = nil }()
-	if err := s.Fold("k"); !errors.Is(err, errFoldInterrupted) {
+	foldStop = func() error {
+		if n++; n == chunks {
+			return errFoldStopped
+		}
+		return nil
+	}
+	defer func() { foldStop = nil }()
+	if err := s.Fold("k"); !errors.Is(err, errFoldStopped) {
 		t.Fatalf("Fold = %v, want it stopped after %d chunks", err, chunks)
 	}
 	return s
@@ -236,14 +245,14 @@ func TestFold_RecordsAppendedDuringAFold_FoldedInANextRound(t *testing.T) {
 	app, _ := openTemp(t)
 	writeItems(t, app, items, len(items), (*Tx).AppendItem)
 	appended := false
-	foldInterrupt = func() bool {
+	foldStop = func() error {
 		if !appended {
 			appended = true
 			writeItems(t, app, later, len(later), (*Tx).AppendItem)
 		}
-		return false
+		return nil
 	}
-	defer func() { foldInterrupt = nil }()
+	defer func() { foldStop = nil }()
 	must(t, app.Fold("k"))
 	if hasAppended(t, app, "k") {
 		t.Fatal("records appended during the fold were left")
@@ -258,11 +267,16 @@ func TestFold_RecordsAppendedDuringAFold_FoldedInANextRound(t *testing.T) {
 	}
 }
 
+// countBases counts the bases stored for collection "k".
 func countBases(t *testing.T, s *Store) int {
 	t.Helper()
 	var n int
 	must(t, s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketCollections).Bucket([]byte("k")).Bucket(bucketBases).ForEach(func(k, v []byte) error { n++; return nil })
+		bases := collectionBucket(tx, "k").Bucket([]byte("bases"))
+		if bases == nil {
+			return nil
+		}
+		return bases.ForEach(func(k, v []byte) error { n++; return nil })
 	}))
 	return n
 }

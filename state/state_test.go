@@ -584,11 +584,10 @@ func writeSchema1(t *testing.T, path string, key string, items []Item) {
 		if err != nil {
 			return err
 		}
-		ib, _ := b.CreateBucket(bucketItems)
-		bb, _ := b.CreateBucket(bucketBaseV1)
+		ib, _ := b.CreateBucket([]byte("items"))
+		bb, _ := b.CreateBucket([]byte("base"))
 		for _, it := range items {
-			rec := encodeItem(it, 0)
-			if err := ib.Put([]byte(it.Href), rec[:len(rec)-1]); err != nil { // schema 1 had no sequence
+			if err := ib.Put([]byte(it.Href), schema1Record(it)); err != nil {
 				return err
 			}
 			if it.Base != nil {
@@ -599,6 +598,19 @@ func writeSchema1(t *testing.T, path string, key string, items []Item) {
 		}
 		return nil
 	}))
+}
+
+// schema1Record is it's item record as schema 1 wrote it: format 1, then
+// ETag, Name, Hash and UID with their lengths, then the fingerprint.
+func schema1Record(it Item) []byte {
+	v := []byte{1}
+	for _, s := range []string{it.ETag, it.Name, it.Hash, it.UID} {
+		v = binary.AppendUvarint(v, uint64(len(s)))
+		v = append(v, s...)
+	}
+	v = binary.AppendVarint(v, it.Fingerprint.Size)
+	v = binary.AppendVarint(v, it.Fingerprint.ModNs)
+	return binary.AppendUvarint(v, it.Fingerprint.Inode)
 }
 
 func TestOpen_Schema1File_BasesMigratedToSequenceKeys(t *testing.T) {
@@ -628,7 +640,7 @@ func TestOpen_Schema1File_BasesMigratedToSequenceKeys(t *testing.T) {
 		t.Fatalf("UID index after migration: %+v, %v", items, err)
 	}
 	must(t, s.db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketCollections).Bucket([]byte("k")).Bucket(bucketBaseV1) != nil {
+		if collectionBucket(tx, "k").Bucket([]byte("base")) != nil {
 			return errors.New("schema-1 base bucket left behind")
 		}
 		return nil
@@ -653,13 +665,7 @@ func TestPutItem_ReplacedAndDeletedBases_DoNotAccumulate(t *testing.T) {
 		must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(it) })) // unchanged: kept
 		must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(other) }))
 	}
-	count := func() (n int) {
-		must(t, s.db.View(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketCollections).Bucket([]byte("k")).Bucket(bucketBases).ForEach(func(k, v []byte) error { n++; return nil })
-		}))
-		return n
-	}
-	if n := count(); n != 2 {
+	if n := countBases(t, s); n != 2 {
 		t.Fatalf("%d bases stored for 2 items", n)
 	}
 	if got, _, _ := s.Item("k", it.Href); string(got.Base) != "version 4" {
@@ -668,7 +674,7 @@ func TestPutItem_ReplacedAndDeletedBases_DoNotAccumulate(t *testing.T) {
 	must(t, s.Update("k", func(tx *Tx) error { return tx.DeleteItem(it.Href) }))
 	other.Base, other.Hash = nil, "changed"
 	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(other) }))
-	if n := count(); n != 0 {
+	if n := countBases(t, s); n != 0 {
 		t.Fatalf("%d bases left after delete and nil base", n)
 	}
 }
