@@ -12,13 +12,14 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// errWaiting tells view that the collection has appended records
-// (Tx.AppendItem): its indexes are incomplete until they are folded in.
+// errWaiting tells view that the collection has new items waiting in the
+// append log (Tx.AddNewItems): its indexes are incomplete until they are
+// folded in.
 var errWaiting = errors.New("new items waiting")
 
 // view returns what read finds in the collection's bucket, read in one
-// transaction after any appended records are folded (records appended
-// after that are not seen: the read came first). An unknown
+// transaction after any new items waiting in the append log are indexed
+// (items added after that are not seen: the read came first). An unknown
 // collection gives the zero T. what names the read in errors.
 func view[T any](s *Store, key, what string, read func(b *bolt.Bucket) (T, error)) (T, error) {
 	once := func(folded bool) (out T, err error) {
@@ -37,7 +38,7 @@ func view[T any](s *Store, key, what string, read func(b *bolt.Bucket) (T, error
 	}
 	out, err := once(false)
 	if errors.Is(err, errWaiting) {
-		if err = s.Fold(key); err == nil {
+		if err = s.fold(key); err == nil {
 			out, err = once(true)
 		}
 	}
@@ -55,17 +56,15 @@ var (
 	foldStop  func() error
 )
 
-// Fold moves the collection's appended records (AppendItem) into its items
-// and indexes, a chunk per transaction (records.Folder). Readers call it
-// themselves when they meet appended records; callers that just appended
-// many call it to pay the cost at a time of their choosing.
-func (s *Store) Fold(key string) error {
+// fold indexes the new items of the collection that wait in its append
+// log, a chunk per transaction.
+func (s *Store) fold(key string) error {
 	s.foldMu.Lock()
 	defer s.foldMu.Unlock()
 	f := records.Folder{DB: s.db, Chunk: foldChunk, Stop: foldStop,
 		Bucket: func(btx *bolt.Tx) *bolt.Bucket { return collectionBucket(btx, key) }}
 	if err := f.Fold(); err != nil {
-		return fmt.Errorf("fold %s: %w", key, err)
+		return fmt.Errorf("index new items of %s: %w", key, err)
 	}
 	return nil
 }

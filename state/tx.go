@@ -11,16 +11,32 @@ import (
 // Update runs fn in one read-write transaction scoped to the collection
 // key: everything fn does is committed together, or (when fn returns an
 // error) nothing is.
+//
+// New items that earlier Updates added (Tx.AddNewItems) are indexed after
+// the first Update that adds none commits, a chunk per transaction. If
+// that fails, Update returns the error although fn's changes are
+// committed; the items stay as they were, and the next read indexes them.
 func (s *Store) Update(key string, fn func(tx *Tx) error) error {
+	var waiting bool
 	err := s.db.Update(func(btx *bolt.Tx) error {
 		tx := &Tx{btx: btx, key: key}
 		defer func() { tx.btx = nil }()
-		return fn(tx)
+		if err := fn(tx); err != nil {
+			return err
+		}
+		b := collectionBucket(btx, key)
+		waiting = !tx.added && b != nil && records.Waiting(b)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("update %s: %w", key, err)
 	}
 	records.DropMapping(s.db)
+	if waiting {
+		if err := s.fold(key); err != nil {
+			return fmt.Errorf("update %s committed, then: %w", key, err)
+		}
+	}
 	return nil
 }
 
@@ -45,8 +61,9 @@ func (s *Store) DeleteCollection(key string) error {
 // Tx is a read-write transaction on one collection, valid only inside the
 // Update callback that received it.
 type Tx struct {
-	btx *bolt.Tx
-	key string
+	btx   *bolt.Tx
+	key   string
+	added bool // AddNewItems was called
 }
 
 // bucket returns the collection's bucket, creating it when create is set.
@@ -132,21 +149,24 @@ func (tx *Tx) PutItem(it Item) error {
 	return nil
 }
 
-// AppendItem records it, an item the collection does not have yet (a
-// first download), by appending to a log instead of updating the indexes.
-// Store's readers fold appended records first (Fold), so they see it as if
-// PutItem had been used. An href that was recorded before is replaced
-// when the record is folded.
-func (tx *Tx) AppendItem(it Item) error {
-	if it.Href == "" {
-		return fmt.Errorf("append item in %s: empty href", tx.key)
-	}
+// AddNewItems records items that the collection does not have yet, as a
+// first download brings them by the thousand, at a fraction of PutItem's
+// cost: they are appended to a log, and indexed once they are all there
+// (see Update). Every read and write, in this transaction too, sees them
+// as if PutItem had been used; an href recorded before is replaced.
+func (tx *Tx) AddNewItems(items []Item) error {
 	b, err := tx.bucket(true)
-	if err == nil {
-		err = records.Append(b, it.record())
-	}
 	if err != nil {
-		return fmt.Errorf("append item %s: %w", it.Href, err)
+		return fmt.Errorf("add new items to %s: %w", tx.key, err)
+	}
+	tx.added = true
+	for _, it := range items {
+		if it.Href == "" {
+			return fmt.Errorf("add new item to %s: empty href", tx.key)
+		}
+		if err := records.Append(b, it.record()); err != nil {
+			return fmt.Errorf("add new item %s: %w", it.Href, err)
+		}
 	}
 	return nil
 }
