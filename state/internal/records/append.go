@@ -199,10 +199,11 @@ func foldRecords(b, ap *bolt.Bucket, seqs [][]byte, withUIDs bool) error {
 			news[i] = newRecord{it, seq}
 			continue
 		}
-		if _, _, ok, err := get(b, []byte(it.Href)); err != nil {
+		key := []byte(it.Href)
+		if _, _, ok, err := get(b, key); err != nil {
 			return err
 		} else if ok {
-			if err := putRecord(b, it, seq); err != nil {
+			if err := putRecord(b, key, it, seq); err != nil {
 				return fmt.Errorf("index %s: %w", it.Href, err)
 			}
 			continue

@@ -108,9 +108,10 @@ func Put(b *bolt.Bucket, it Item) error {
 	if err := FoldInTx(b); err != nil {
 		return err
 	}
+	key := []byte(it.Href)
 	var seq uint64
 	if it.Base != nil {
-		_, oldSeq, ok, err := get(b, []byte(it.Href))
+		_, oldSeq, ok, err := get(b, key)
 		if err != nil {
 			return err
 		}
@@ -120,7 +121,7 @@ func Put(b *bolt.Bucket, it Item) error {
 			return fmt.Errorf("base: %w", err)
 		}
 	}
-	return putRecord(b, it, seq)
+	return putRecord(b, key, it, seq)
 }
 
 // storeBase stores base under the bases bucket's next sequence number and
@@ -146,16 +147,16 @@ func deleteBase(b *bolt.Bucket, seq uint64) error {
 	return nil
 }
 
-// putRecord stores it's record (with base sequence seq, already stored;
-// 0 for none: then the replaced record's base stays if its hash is
-// it.Hash) and updates the indexes, the file sum, and the base of the
-// record it replaces.
-func putRecord(b *bolt.Bucket, it Item, seq uint64) error {
+// putRecord stores it's record under key, its href (with base sequence
+// seq, already stored; 0 for none: then the replaced record's base stays
+// if its hash is it.Hash) and updates the indexes, the file sum, and the
+// base of the record it replaces.
+func putRecord(b *bolt.Bucket, key []byte, it Item, seq uint64) error {
 	items, err := b.CreateBucketIfNotExists(bucketItems)
 	if err != nil {
 		return err
 	}
-	o, oldSeq, ok, err := get(b, []byte(it.Href))
+	o, oldSeq, ok, err := get(b, key)
 	if err != nil {
 		return err
 	}
@@ -174,7 +175,7 @@ func putRecord(b *bolt.Bucket, it Item, seq uint64) error {
 			return err
 		}
 	}
-	return items.Put([]byte(it.Href), encodeItem(it, seq))
+	return items.Put(key, encodeItem(it, seq))
 }
 
 // Delete forgets the item under href and its base, after folding the
