@@ -12,10 +12,11 @@ import (
 // key: everything fn does is committed together, or (when fn returns an
 // error) nothing is.
 //
-// New items that earlier Updates added (Tx.AddNewItems) are indexed after
-// the first Update that adds none commits, a chunk per transaction. If
-// that fails, Update returns the error although fn's changes are
-// committed; the items stay as they were, and the next read indexes them.
+// New items that earlier Updates added (Tx.AddNewItems) are indexed, a
+// chunk per transaction, by the first read or after the first Update that
+// adds none commits, whichever comes first. If that indexing fails, Update
+// returns the error although fn's changes are committed; the new items
+// stay recorded, and the next read indexes them.
 func (s *Store) Update(key string, fn func(tx *Tx) error) error {
 	var waiting bool
 	err := s.db.Update(func(btx *bolt.Tx) error {
