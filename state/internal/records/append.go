@@ -2,10 +2,10 @@ package records
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -246,7 +246,7 @@ func indexNew(b *bolt.Bucket, news []newRecord, withUIDs bool) error {
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(news, func(x, y newRecord) int { return strings.Compare(x.it.Href, y.it.Href) })
+	slices.SortFunc(news, func(x, y newRecord) int { return cmp.Compare(x.it.Href, y.it.Href) })
 	var names, uids [][2][]byte
 	for _, n := range news {
 		it := n.it
