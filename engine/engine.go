@@ -127,10 +127,6 @@ func (e *Engine) client(a *config.Account) (*davclient.Client, error) {
 	return c, nil
 }
 
-// accountKey is the pseudo-collection that remembers an account's calendar
-// home, so a pass with nothing to do needs no discovery requests.
-func accountKey(a *config.Account) string { return "@account/" + a.Name }
-
 func collectionKey(a *config.Account, href string) string { return a.Name + "/" + href }
 
 // SyncAccount runs one pass over one account's calendars.
@@ -175,7 +171,7 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 		out = append(out, e.syncCalendar(ctx, a, c, cal, opts))
 	}
 	for _, col := range known {
-		if col.Account != a.Name || strings.HasPrefix(col.Key, "@") || onServer[col.Key] {
+		if col.Account != a.Name || onServer[col.Key] {
 			continue
 		}
 		out = append(out, &Summary{Account: a.Name, Href: col.Href, Dir: col.Dir, Calendar: path.Base(col.Dir),
@@ -202,13 +198,12 @@ func selected(a *config.Account, opts SyncOptions, cal davclient.Calendar) bool 
 // listCalendars lists the calendar home in one request when it is known from
 // an earlier pass, else runs discovery and remembers the home.
 func (e *Engine) listCalendars(ctx context.Context, a *config.Account, c *davclient.Client, dryRun bool) ([]davclient.Calendar, error) {
-	key := accountKey(a)
-	col, ok, err := e.store.Collection(key)
+	known, ok, err := e.store.Account(a.Name)
 	if err != nil {
 		return nil, err
 	}
-	if ok && col.Href != "" && col.Dir == a.URL {
-		cals, err := c.ListCalendars(ctx, col.Href)
+	if ok && known.Home != "" && known.URL == a.URL {
+		cals, err := c.ListCalendars(ctx, known.Home)
 		if err == nil {
 			return cals, nil
 		}
@@ -228,10 +223,8 @@ func (e *Engine) listCalendars(ctx context.Context, a *config.Account, c *davcli
 	if dryRun {
 		return cals, nil
 	}
-	// Dir holds the configured URL so a changed url in the config rediscovers.
-	err = e.store.Update(key, func(tx *state.Tx) error {
-		return tx.SetCollection(state.Collection{Key: key, Account: a.Name, Href: home, Dir: a.URL})
-	})
+	// The configured URL is kept so that a changed url in the config rediscovers.
+	err = e.store.SetAccount(state.Account{Name: a.Name, URL: a.URL, Home: home})
 	return cals, err
 }
 
