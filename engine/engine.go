@@ -86,6 +86,10 @@ type SyncOptions struct {
 	// written. A remote change meanwhile surfaces as 412 and is handled as
 	// both-changed. Without a previous pass it is ignored.
 	LocalOnly bool
+
+	// account is shared by the calendar passes of one account pass
+	// (SyncAccount sets it).
+	account *accountPass
 }
 
 // Summary reports what one pass did to one calendar.
@@ -191,6 +195,8 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	dirs := collectionDirs(known)
 	onServer := map[string]bool{}
 	var out []*Summary
+	ap := &accountPass{}
+	opts.account = ap
 	for _, cal := range cals {
 		onServer[collectionKey(a, cal.Href)] = true
 		if !selected(a, opts, cal, e.folderOf(a, cal, dirs)) {
@@ -202,6 +208,7 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 		}
 		out = append(out, e.syncCalendar(ctx, a, c, cal, opts))
 	}
+	e.settleRefused(ctx, a, ap)
 	for _, col := range known {
 		if col.Account != a.Name || strings.HasPrefix(col.Key, "@") || onServer[col.Key] {
 			continue
