@@ -48,6 +48,10 @@ type ControlResponse struct {
 	Error     string                  `json:"error,omitempty"`
 	Status    []engine.CalendarStatus `json:"status,omitempty"`
 	Summaries []*engine.Summary       `json:"summaries,omitempty"`
+
+	// UnknownCalendar is set with Error when a sync named calendars that
+	// match nothing, so the caller gets the engine's typed error back.
+	UnknownCalendar *engine.UnknownCalendarError `json:"unknown_calendar,omitempty"`
 }
 
 // ControlSocketPath is where the daemon listens: $XDG_RUNTIME_DIR/vdird.sock,
@@ -116,6 +120,9 @@ func ControlStatus(ctx context.Context, socketPath string) ([]engine.CalendarSta
 func ControlSync(ctx context.Context, socketPath string, opts engine.SyncOptions) ([]*engine.Summary, error) {
 	resp, err := Control(ctx, socketPath, ControlRequest{Cmd: "sync", AllowMassDelete: opts.AllowMassDelete,
 		DryRun: opts.DryRun, Calendars: opts.Calendars})
+	if resp != nil && resp.UnknownCalendar != nil {
+		return nil, resp.UnknownCalendar
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +133,9 @@ func ControlSync(ctx context.Context, socketPath string, opts engine.SyncOptions
 type controlHandler interface {
 	status() ([]engine.CalendarStatus, error)
 	syncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary
+	// checkCalendars returns an *engine.UnknownCalendarError when a name
+	// matches no calendar (engine.Engine.CheckCalendars).
+	checkCalendars(ctx context.Context, names []string) error
 }
 
 // controlServer owns the listener and one goroutine per connection.
@@ -249,6 +259,12 @@ func (s *controlServer) handle(req ControlRequest) ControlResponse {
 		return ControlResponse{Status: st}
 	case "sync":
 		s.log.Info().Bool("dry_run", req.DryRun).Strs("calendars", req.Calendars).Msg("sync requested on the control socket")
+		if err := s.h.checkCalendars(s.ctx, req.Calendars); err != nil {
+			// A name matches no calendar: no pass, and the typed error goes back.
+			resp := ControlResponse{Error: err.Error()}
+			errors.As(err, &resp.UnknownCalendar)
+			return resp
+		}
 		sums := s.h.syncNow(s.ctx, engine.SyncOptions{DryRun: req.DryRun, AllowMassDelete: req.AllowMassDelete, Calendars: req.Calendars})
 		return ControlResponse{Summaries: sums}
 	default:

@@ -354,6 +354,11 @@ func (r *runner) reload(ctx context.Context, old *config.Config) {
 // status serves `vdird status` on the control socket.
 func (r *runner) status() ([]engine.CalendarStatus, error) { return r.eng.Status() }
 
+// checkCalendars serves the name check of `vdird sync NAME…`.
+func (r *runner) checkCalendars(ctx context.Context, names []string) error {
+	return r.eng.CheckCalendars(ctx, names)
+}
+
 // syncNow serves `vdird sync`: a pass of every account now, in config order.
 func (r *runner) syncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary {
 	r.mu.Lock()

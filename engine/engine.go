@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -76,17 +78,26 @@ func (e *Engine) Reconfigure(cfg *config.Config) {
 type SyncOptions struct {
 	DryRun          bool
 	AllowMassDelete bool
-	Calendars       []string // only these (name, displayname or href); empty = all
+	Calendars       []string // only these (folder name, display name, href or its last segment); empty = all
 	// LocalOnly skips the calendar-home request and reuses the calendars seen
 	// by the previous pass of this engine: for passes triggered by a local
 	// change, which then cost no request at all unless something must be
 	// written. A remote change meanwhile surfaces as 412 and is handled as
 	// both-changed. Without a previous pass it is ignored.
 	LocalOnly bool
+
+	// account is shared by the calendar passes of one account pass
+	// (SyncAccount sets it).
+	account *accountPass
 }
 
 // Sync runs one pass over every configured account.
+// A name in opts.Calendars that matches no calendar makes it sync nothing
+// and return one summary whose Err is an *UnknownCalendarError.
 func (e *Engine) Sync(ctx context.Context, opts SyncOptions) []*Summary {
+	if err := e.CheckCalendars(ctx, opts.Calendars); err != nil {
+		return []*Summary{{Calendar: "*", Err: err}}
+	}
 	var out []*Summary
 	for i := range e.cfg.Accounts {
 		out = append(out, e.SyncAccount(ctx, &e.cfg.Accounts[i], opts)...)
@@ -141,27 +152,22 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	if err := e.recoverJournal(ctx, a, c); err != nil {
 		return fail(err)
 	}
-	e.mu.Lock()
-	cals, cached := e.lastCals[a.Name]
-	e.mu.Unlock()
-	if !opts.LocalOnly || !cached {
-		cals, err = e.listCalendars(ctx, a, c, opts.DryRun)
-		if err != nil {
-			return fail(err)
-		}
-		e.mu.Lock()
-		e.lastCals[a.Name] = cals
-		e.mu.Unlock()
+	cals, err := e.calendarsOf(ctx, a, c, opts.LocalOnly, opts.DryRun)
+	if err != nil {
+		return fail(err)
 	}
 	known, err := e.store.Collections()
 	if err != nil {
 		return fail(err)
 	}
+	dirs := collectionDirs(known)
 	onServer := map[string]bool{}
 	var out []*Summary
+	ap := &accountPass{}
+	opts.account = ap
 	for _, cal := range cals {
 		onServer[collectionKey(a, cal.Href)] = true
-		if !selected(a, opts, cal) {
+		if !selected(a, opts, cal, e.folderOf(a, cal, dirs)) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -170,6 +176,7 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 		}
 		out = append(out, e.syncCalendar(ctx, a, c, cal, opts))
 	}
+	e.settleRefused(ctx, a, ap)
 	for _, col := range known {
 		if col.Account != a.Name || onServer[col.Key] {
 			continue
@@ -180,19 +187,58 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	return out
 }
 
-func selected(a *config.Account, opts SyncOptions, cal davclient.Calendar) bool {
-	match := func(list []string) bool {
-		if len(list) == 0 {
-			return true
-		}
-		for _, n := range list {
-			if n == cal.Href || n == path.Base(cal.Href) || n == cal.DisplayName {
-				return true
-			}
-		}
-		return false
+// selected tells whether a pass with opts syncs cal, whose local folder is
+// named folder: the account's calendars list and opts.Calendars are each
+// empty or name it.
+func selected(a *config.Account, opts SyncOptions, cal davclient.Calendar, folder string) bool {
+	is := names(cal, folder)
+	return (len(a.Calendars) == 0 || slices.ContainsFunc(a.Calendars, is)) &&
+		(len(opts.Calendars) == 0 || slices.ContainsFunc(opts.Calendars, is))
+}
+
+// names returns whether a name denotes cal: its local folder name, display
+// name, href or the href's last segment.
+func names(cal davclient.Calendar, folder string) func(string) bool {
+	return func(n string) bool {
+		return n != "" && (n == folder || n == cal.DisplayName || n == cal.Href || n == path.Base(cal.Href))
 	}
-	return match(a.Calendars) && match(opts.Calendars)
+}
+
+// calendarsOf lists a's calendars, or, when cached is set, reuses those the
+// previous pass of this engine saw if there was one.
+func (e *Engine) calendarsOf(ctx context.Context, a *config.Account, c *davclient.Client, cached, dryRun bool) ([]davclient.Calendar, error) {
+	e.mu.Lock()
+	cals, ok := e.lastCals[a.Name]
+	e.mu.Unlock()
+	if cached && ok {
+		return cals, nil
+	}
+	cals, err := e.listCalendars(ctx, a, c, dryRun)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.lastCals[a.Name] = cals
+	e.mu.Unlock()
+	return cals, nil
+}
+
+// folderOf is the name of cal's local folder: the one state records, or
+// for a calendar seen for the first time the one its first pass will make.
+func (e *Engine) folderOf(a *config.Account, cal davclient.Calendar, dirs map[string]string) string {
+	if d, ok := dirs[collectionKey(a, cal.Href)]; ok {
+		return filepath.Base(d)
+	}
+	return filepath.Base(e.newDirFor(a, cal))
+}
+
+// collectionDirs maps the key of each collection to its local folder.
+func collectionDirs(cols []state.Collection) map[string]string {
+	dirs := make(map[string]string, len(cols))
+	for _, c := range cols {
+		dirs[c.Key] = c.Dir
+	}
+	return dirs
 }
 
 // listCalendars lists the calendar home in one request when it is known from

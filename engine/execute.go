@@ -326,6 +326,11 @@ func (p *pass) create(ctx context.Context, href, name, uid string) error {
 		case errors.Is(err, davclient.ErrConflict) && errors.As(err, &de) && de.Href != "":
 			// CALDAV:no-uid-conflict: the server holds this UID at another href. Adopt it.
 			return p.resolveAgainstServer(ctx, de.Href, name, uid, data)
+		case errors.Is(err, davclient.ErrUIDInUse) && p.opts.account != nil:
+			// The UID lives at another href of the account (an item moved
+			// between calendars): settled at the end of the account pass.
+			p.opts.account.refuse(p, href, name, uid, err)
+			return nil
 		case errors.Is(err, davclient.ErrPreconditionFailed):
 			o, gerr := p.c.Get(ctx, href)
 			if gerr != nil {
