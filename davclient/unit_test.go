@@ -1,7 +1,6 @@
 package davclient
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -547,30 +546,6 @@ func TestDiscover_WellKnown404_UsesConfiguredURL(t *testing.T) {
 	}
 	if paths[0] != "PROPFIND /.well-known/caldav" {
 		t.Errorf("requests %v", paths)
-	}
-}
-
-func TestCanonical_EscapingVariants_CompareEqual(t *testing.T) {
-	_, c := fake(t, func(http.ResponseWriter, *http.Request) {})
-	a, _ := c.canonical("/cal/john%40doe/a%20b.ics")
-	b, _ := c.canonical(c.base.Scheme + "://" + c.base.Host + "/cal/john@doe/a b.ics")
-	if a != b || a != "/cal/john@doe/a%20b.ics" {
-		t.Errorf("%q vs %q", a, b)
-	}
-	if _, err := c.canonical("https://other.example/cal/"); !errors.Is(err, ErrOutsideCollection) {
-		t.Errorf("other origin: %v", err)
-	}
-}
-
-func TestGuardReader_CRInTagAndComment_LeftAlone(t *testing.T) {
-	in := "<a\r\nx='1\r\n>'><!-- c\r\n --><b>t\r\n</b><![CDATA[q\rr]]></a>"
-	out, err := io.ReadAll(newGuardReader(strings.NewReader(in), 1<<20, 1<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "<a\r\nx='1\r\n>'><!-- c\r\n --><b>t&#13;\n</b><![CDATA[q]]>&#13;<![CDATA[r]]></a>"
-	if !bytes.Equal(out, []byte(want)) {
-		t.Errorf("got  %q\nwant %q", out, want)
 	}
 }
 

@@ -1,7 +1,8 @@
-package davclient
+package webdav
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -10,29 +11,51 @@ import (
 	"testing"
 )
 
+// calendarData is the content property of the CalDAV client's decoders.
+var calendarData = xml.Name{Space: nsCalDAV, Local: "calendar-data"}
+
+const nsCalDAV = "urn:ietf:params:xml:ns:caldav"
+
 // parseAll drains a multistatus the way the listing calls do and returns
 // what they would see.
 func parseAll(r io.Reader, maxObject int64) (n int, token string, err error) {
 	base, _ := url.Parse("http://h.example/cal/")
-	p := newMSParser(r, maxObject)
+	p := NewDecoder(r, calendarData, maxObject)
 	for {
 		resp, err := p.Next()
 		if errors.Is(err, io.EOF) {
-			return n, p.SyncToken, nil
+			return n, p.SyncToken(), nil
 		}
 		if err != nil {
 			return n, "", err
 		}
 		for _, h := range resp.Hrefs {
 			if c, err := Canonical(base, h); err == nil {
-				_ = inside("/cal/", c)
+				_ = Inside("/cal/", c)
 			}
 		}
-		if d := resp.prop(nsCalDAV, "calendar-data"); d != nil && int64(len(d.Text)) > maxObject {
+		if d := resp.Prop(nsCalDAV, "calendar-data"); d != nil && int64(len(d.Text)) > maxObject {
 			return n, "", fmt.Errorf("calendar-data of %d bytes passed the %d cap", len(d.Text), maxObject)
 		}
-		_, _ = calendarFrom(resp, "/cal/")
+		readProps(resp)
 		n++
+	}
+}
+
+// readProps reads a response's properties the way a client does: by name,
+// through children and descendants.
+func readProps(r *Response) {
+	if rt := r.Prop(nsDAV, "resourcetype"); rt != nil {
+		_ = rt.Child(nsCalDAV, "calendar")
+	}
+	_ = r.PropNotFound(nsCalDAV, "calendar-data")
+	for _, name := range []string{"displayname", "sync-token", "getetag"} {
+		if n := r.Prop(nsDAV, name); n != nil {
+			_ = n.Value()
+		}
+	}
+	if n := r.Prop(nsDAV, "current-user-privilege-set"); n != nil {
+		_ = n.Has(nsDAV, "write")
 	}
 }
 
@@ -69,7 +92,7 @@ func BenchmarkParseMultistatus10k(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		n, _, err := parseAll(bytes.NewReader(raw), defaultMaxObject)
+		n, _, err := parseAll(bytes.NewReader(raw), defaultMaxResource)
 		if err != nil || n != 10000 {
 			b.Fatalf("n=%d err=%v", n, err)
 		}
