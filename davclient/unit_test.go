@@ -326,27 +326,6 @@ func TestSizeCaps_OversizedBodies_ErrTooLarge(t *testing.T) {
 	}
 }
 
-func TestParse_DoctypeWithEntities_RefusedNotExpanded(t *testing.T) {
-	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
-		ms207(w, `<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>
-<d:multistatus xmlns:d="DAV:"><d:response><d:href>/cal/&lol2;.ics</d:href><d:propstat><d:prop><d:getetag>"1"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
-	})
-	items, err := c.ListETags(bg(), "/cal/")
-	if !errors.Is(err, ErrMalformed) || len(items) != 0 {
-		t.Fatalf("items %v err %v, want ErrMalformed", items, err)
-	}
-}
-
-func TestParse_DeepNesting_ErrMalformed(t *testing.T) {
-	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
-		deep := strings.Repeat("<x>", 10000) + strings.Repeat("</x>", 10000)
-		ms207(w, `<d:multistatus xmlns:d="DAV:"><d:response><d:href>/cal/a.ics</d:href><d:propstat><d:prop>`+deep+`</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
-	})
-	if _, err := c.ListETags(bg(), "/cal/"); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("err = %v, want ErrMalformed", err)
-	}
-}
-
 func TestDownload_CalendarDataBytes_VerbatimIncludingCRLFAndCDATA(t *testing.T) {
 	raw := "BEGIN:VCALENDAR\r\nX-LONG:abc\r\n def\r\nX-AMP:a & b <c>\r\nEND:VCALENDAR\r\n"
 	escaped := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(raw)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -103,5 +104,26 @@ func TestParse_CRLFInPrologAndEpilog_Accepted(t *testing.T) {
 	n, _, err := parseAll(strings.NewReader(doc), 1024)
 	if err != nil || n != 1 {
 		t.Fatalf("n=%d err=%v", n, err)
+	}
+}
+
+func TestParse_DoctypeWithEntities_RefusedNotExpanded(t *testing.T) {
+	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		ms207(w, `<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>
+<d:multistatus xmlns:d="DAV:"><d:response><d:href>/cal/&lol2;.ics</d:href><d:propstat><d:prop><d:getetag>"1"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
+	})
+	items, err := listMembers(c, "/cal/")
+	if !errors.Is(err, ErrMalformed) || len(items) != 0 {
+		t.Fatalf("items %v err %v, want ErrMalformed", items, err)
+	}
+}
+
+func TestParse_DeepNesting_ErrMalformed(t *testing.T) {
+	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		deep := strings.Repeat("<x>", 10000) + strings.Repeat("</x>", 10000)
+		ms207(w, `<d:multistatus xmlns:d="DAV:"><d:response><d:href>/cal/a.ics</d:href><d:propstat><d:prop>`+deep+`</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
+	})
+	if _, err := listMembers(c, "/cal/"); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("err = %v, want ErrMalformed", err)
 	}
 }
