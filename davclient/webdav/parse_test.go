@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"testing"
 )
@@ -31,8 +32,8 @@ func parseAll(r io.Reader, maxObject int64) (n int, token string, err error) {
 			return n, "", err
 		}
 		for _, h := range resp.Hrefs {
-			if c, err := Canonical(base, h); err == nil {
-				_ = Inside("/cal/", c)
+			if err := memberEscapes(base, "/cal/", h); err != nil {
+				return n, "", err
 			}
 		}
 		if d := resp.Prop(nsCalDAV, "calendar-data"); d != nil && int64(len(d.Text)) > maxObject {
@@ -41,6 +42,24 @@ func parseAll(r io.Reader, maxObject int64) (n int, token string, err error) {
 		readProps(resp)
 		n++
 	}
+}
+
+// memberEscapes returns an error when raw, listed in an answer about coll
+// at base, is accepted as a member (Canonical, then Inside) but could name
+// something outside coll: once cleaned it must stay below coll, and it must
+// be its own canonical form, so that resolving it again gives the same href.
+func memberEscapes(base *url.URL, coll, raw string) error {
+	c, err := Canonical(base, raw)
+	if err != nil || !Inside(coll, c) {
+		return nil
+	}
+	if clean := path.Clean(c); !strings.HasPrefix(clean, coll) {
+		return fmt.Errorf("href %q accepted as %q, which cleans to %q outside %s", raw, c, clean, coll)
+	}
+	if again, err := Canonical(base, c); err != nil || again != c {
+		return fmt.Errorf("href %q accepted as %q, which resolves again to %q, %v", raw, c, again, err)
+	}
+	return nil
 }
 
 // readProps reads a response's properties the way a client does: by name,
@@ -74,6 +93,44 @@ func FuzzParseMultistatus(f *testing.F) {
 		if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("untyped error %v", err)
 		}
+	})
+}
+
+// FuzzCanonical_MembersStayInside: no href a server lists is accepted as a
+// member of a collection it could lead out of.
+func FuzzCanonical_MembersStayInside(f *testing.F) {
+	base, _ := url.Parse("http://h.example/cal/")
+	f.Fuzz(func(t *testing.T, raw string) {
+		if err := memberEscapes(base, "/cal/", raw); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzStatusError: any error answer (body, Retry-After, status) becomes an
+// *Error matching a sentinel, with a non-negative wait, an href that is
+// canonical on the request's origin, and a URL without credentials.
+func FuzzStatusError(f *testing.F) {
+	c, err := New(Options{URL: "http://h.example/", Conditions: map[string]error{"max-resource-size": ErrTooLarge}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, retryAfter string, status int) {
+		req, _ := http.NewRequest(http.MethodPut, "http://alice:"+testPassword+"@h.example/cal/a.ics", nil)
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {retryAfter}}, Body: io.NopCloser(bytes.NewReader(body)), Request: req}
+		e := c.StatusError(http.MethodPut, resp)
+		if e.Err == nil || !errors.Is(e, e.Err) || e.RetryAfter < 0 {
+			t.Fatalf("StatusError = %+v", e)
+		}
+		if e.Href != "" {
+			if again, err := Canonical(req.URL, e.Href); err != nil || again != e.Href {
+				t.Fatalf("href %q not canonical: %q, %v", e.Href, again, err)
+			}
+		}
+		if e.URL != "http://h.example/cal/a.ics" {
+			t.Fatalf("URL %q, want the request URL without credentials", e.URL)
+		}
+		_ = e.Error()
 	})
 }
 
