@@ -25,7 +25,7 @@ const (
 type Node struct {
 	Name     xml.Name
 	Attr     []xml.Attr
-	Text     []byte // concatenated character data of this element (not of children), as sent
+	Text     []byte // character data of this element (not of children): XML-unescaped, CRs kept
 	Children []*Node
 }
 
