@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/vdird/vdird/davclient/webdav"
 )
 
 // Calendar is a calendar collection (RFC 4791 §4.2) with the props vdird needs.
@@ -110,7 +110,7 @@ func (c *Client) HomeSet(ctx context.Context) (string, error) {
 }
 
 func (c *Client) discoverHome(ctx context.Context) (string, error) {
-	start, err := c.canonical(c.base.EscapedPath())
+	start, err := c.dav.BaseHref()
 	if err != nil {
 		return "", err
 	}
@@ -119,115 +119,66 @@ func (c *Client) discoverHome(ctx context.Context) (string, error) {
 			return "", err
 		}
 	}
-	r, err := c.propfind0(ctx, start, principalProps)
+	r, err := c.dav.PropfindOne(ctx, start, principalProps)
 	if err != nil {
 		return "", fmt.Errorf("discover: %w", err)
 	}
-	if h := r.prop(nsCalDAV, "calendar-home-set"); h != nil {
+	if h := r.Prop(nsCalDAV, "calendar-home-set"); h != nil {
 		return c.hrefIn(h, "calendar-home-set")
 	}
-	if p := r.prop(nsDAV, "current-user-principal"); p != nil && p.child(nsDAV, "href") != nil {
+	if p := r.Prop(nsDAV, "current-user-principal"); p != nil && p.Child(nsDAV, "href") != nil {
 		principal, err := c.hrefIn(p, "current-user-principal")
 		if err != nil {
 			return "", err
 		}
-		r, err := c.propfind0(ctx, principal, principalProps)
+		r, err := c.dav.PropfindOne(ctx, principal, principalProps)
 		if err != nil {
 			return "", fmt.Errorf("discover principal: %w", err)
 		}
-		if h := r.prop(nsCalDAV, "calendar-home-set"); h != nil {
+		if h := r.Prop(nsCalDAV, "calendar-home-set"); h != nil {
 			return c.hrefIn(h, "calendar-home-set")
 		}
 		return "", fmt.Errorf("discover: principal %s has no calendar-home-set: %w", principal, ErrNotFound)
 	}
 	// No principal: the configured URL is taken to be the calendar home itself.
-	return c.collHref(start)
+	return c.dav.CollectionHref(start)
 }
 
 // hrefIn reads the DAV:href inside a property as a canonical collection href.
-func (c *Client) hrefIn(n *node, what string) (string, error) {
-	h := n.child(nsDAV, "href")
-	if h == nil || h.text() == "" {
+func (c *Client) hrefIn(n *webdav.Node, what string) (string, error) {
+	h := n.Child(nsDAV, "href")
+	if h == nil || h.Value() == "" {
 		return "", fmt.Errorf("discover: %s without href: %w", what, ErrMalformed)
 	}
-	return c.collHref(h.text())
+	return c.dav.CollectionHref(h.Value())
 }
 
 // wellKnown resolves /.well-known/caldav (RFC 6764 §5) to a context path.
 func (c *Client) wellKnown(ctx context.Context) (string, error) {
 	href := "/.well-known/caldav"
 	for hops := 0; hops < 5; hops++ {
-		resp, err := c.send(ctx, request{method: "PROPFIND", href: href, depth: "0", body: []byte(principalProps), ctype: "application/xml; charset=utf-8"})
+		resp, err := c.dav.Send(ctx, webdav.Request{Method: "PROPFIND", Href: href, Depth: "0", Body: []byte(principalProps), ContentType: "application/xml; charset=utf-8"})
 		if err != nil {
 			return "", fmt.Errorf("discover: %w", err)
 		}
 		switch {
 		case resp.StatusCode >= 300 && resp.StatusCode < 400:
-			loc := resp.Header.Get("Location")
-			discard(resp)
-			if loc == "" {
-				return "", fmt.Errorf("discover: PROPFIND %s: %d without Location: %w", href, resp.StatusCode, ErrMalformed)
+			webdav.Discard(resp)
+			if href, err = webdav.Redirect("PROPFIND", href, resp); err != nil {
+				return "", fmt.Errorf("discover: %w", err)
 			}
-			next, err := Canonical(resp.Request.URL, loc)
-			if err != nil {
-				return "", fmt.Errorf("discover: PROPFIND %s redirects to %s: %w", href, safeLoc(loc), ErrRedirect)
-			}
-			href = next
 			continue
 		case resp.StatusCode == http.StatusMultiStatus:
-			discard(resp)
+			webdav.Discard(resp)
 			return href, nil
 		case resp.StatusCode == http.StatusUnauthorized:
-			return "", c.statusError("PROPFIND", resp)
+			return "", c.dav.StatusError("PROPFIND", resp)
 		default: // 404, 405, ...: no well-known support, use the configured URL
-			discard(resp)
-			return c.canonical(c.base.EscapedPath())
+			webdav.Discard(resp)
+			return c.dav.BaseHref()
 		}
 	}
 	return "", fmt.Errorf("discover: too many redirects from /.well-known/caldav: %w", ErrRedirect)
-}
-
-// safeLoc strips userinfo from a Location for error messages.
-func safeLoc(loc string) string {
-	if u, err := url.Parse(loc); err == nil {
-		return redact(u)
-	}
-	return "(unparsable)"
-}
-
-// propfind0 does a Depth-0 PROPFIND and returns the response for href.
-func (c *Client) propfind0(ctx context.Context, href, body string) (*msResponse, error) {
-	p, resp, err := c.multistatus(ctx, request{method: "PROPFIND", href: href, depth: "0", body: []byte(body)}, true)
-	if err != nil {
-		return nil, err
-	}
-	defer discard(resp)
-	var first *msResponse
-	for {
-		r, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, parseErr("PROPFIND", resp, err)
-		}
-		h, err := Canonical(resp.Request.URL, r.Hrefs[0])
-		if err != nil {
-			continue
-		}
-		if sameColl(h, href) {
-			return r, nil
-		}
-		if first == nil {
-			first = r
-		}
-	}
-	// Some servers answer with the href spelled differently (a rewrite
-	// behind a proxy); with Depth 0 the single response is the resource.
-	if first != nil {
-		return first, nil
-	}
-	return nil, parseErr("PROPFIND", resp, fmt.Errorf("%w: no response for %s", ErrMalformed, href))
 }
 
 // ListCalendars does one Depth-1 PROPFIND of a known calendar home and
@@ -240,7 +191,7 @@ func (c *Client) propfind0(ctx context.Context, href, body string) (*msResponse,
 // asking for both from then on: one extra request, once per Client, on
 // servers without RFC 6578.
 func (c *Client) ListCalendars(ctx context.Context, home string) ([]Calendar, error) {
-	home, err := c.collHref(home)
+	home, err := c.dav.CollectionHref(home)
 	if err != nil {
 		return nil, err
 	}
@@ -263,13 +214,13 @@ func (c *Client) listCalendars(ctx context.Context, home string, withCTag bool) 
 	if withCTag {
 		body = listPropsCTag
 	}
-	p, resp, err := c.multistatus(ctx, request{method: "PROPFIND", href: home, depth: "1", body: []byte(body)}, true)
+	m, err := c.dav.Multistatus(ctx, webdav.Request{Method: "PROPFIND", Href: home, Depth: "1", Body: []byte(body)}, true)
 	if err != nil {
 		return nil, err
 	}
-	defer discard(resp)
+	defer m.Close()
 	var cals []Calendar
-	outside, err := eachMember("PROPFIND", p, resp, home, func(h string, self bool, r *msResponse) error {
+	outside, err := m.EachMember(home, func(h string, self bool, r *webdav.Response) error {
 		if self {
 			return nil
 		}
@@ -285,22 +236,22 @@ func (c *Client) listCalendars(ctx context.Context, home string, withCTag bool) 
 		return nil, err
 	}
 	sort.Slice(cals, func(i, j int) bool { return cals[i].Href < cals[j].Href })
-	return cals, outsideErr("PROPFIND", resp, outside)
+	return cals, m.Outside(outside)
 }
 
 // Calendar does a Depth-0 PROPFIND of one calendar: the cheap change check.
 func (c *Client) Calendar(ctx context.Context, href string) (Calendar, error) {
-	href, err := c.collHref(href)
+	href, err := c.dav.CollectionHref(href)
 	if err != nil {
 		return Calendar{}, err
 	}
-	r, err := c.propfind0(ctx, href, calendarProps)
+	r, err := c.dav.PropfindOne(ctx, href, calendarProps)
 	if err != nil {
 		return Calendar{}, err
 	}
 	cal, ok := calendarFrom(r, href)
 	if !ok {
-		return Calendar{}, fmt.Errorf("PROPFIND %s: not a calendar collection: %w", c.urlFor(href), ErrNotFound)
+		return Calendar{}, fmt.Errorf("PROPFIND %s: not a calendar collection: %w", c.dav.URL(href), ErrNotFound)
 	}
 	return cal, nil
 }
@@ -308,46 +259,46 @@ func (c *Client) Calendar(ctx context.Context, href string) (Calendar, error) {
 // SyncToken reads a collection's current DAV:sync-token (RFC 6578 §4) with
 // a Depth-0 PROPFIND asking for nothing else; "" when the server gives none.
 func (c *Client) SyncToken(ctx context.Context, href string) (string, error) {
-	href, err := c.collHref(href)
+	href, err := c.dav.CollectionHref(href)
 	if err != nil {
 		return "", err
 	}
-	r, err := c.propfind0(ctx, href, `<?xml version="1.0" encoding="utf-8"?>
+	r, err := c.dav.PropfindOne(ctx, href, `<?xml version="1.0" encoding="utf-8"?>
 <D:propfind xmlns:D="DAV:"><D:prop><D:sync-token/></D:prop></D:propfind>`)
 	if err != nil {
 		return "", err
 	}
-	if t := r.prop(nsDAV, "sync-token"); t != nil {
-		return t.text(), nil
+	if t := r.Prop(nsDAV, "sync-token"); t != nil {
+		return t.Value(), nil
 	}
 	return "", nil
 }
 
 // calendarFrom reads a Calendar from a PROPFIND response; ok is false when
 // the resource is not a calendar collection.
-func calendarFrom(r *msResponse, href string) (Calendar, bool) {
-	rt := r.prop(nsDAV, "resourcetype")
-	if rt == nil || rt.child(nsCalDAV, "calendar") == nil {
+func calendarFrom(r *webdav.Response, href string) (Calendar, bool) {
+	rt := r.Prop(nsDAV, "resourcetype")
+	if rt == nil || rt.Child(nsCalDAV, "calendar") == nil {
 		return Calendar{}, false
 	}
 	cal := Calendar{Href: href}
-	if n := r.prop(nsDAV, "displayname"); n != nil {
-		cal.DisplayName = n.text()
+	if n := r.Prop(nsDAV, "displayname"); n != nil {
+		cal.DisplayName = n.Value()
 	}
-	if n := r.prop(nsICal, "calendar-color"); n != nil {
-		cal.Color = n.text()
+	if n := r.Prop(nsICal, "calendar-color"); n != nil {
+		cal.Color = n.Value()
 	}
-	if n := r.prop(nsCS, "getctag"); n != nil {
-		cal.CTag = n.text()
+	if n := r.Prop(nsCS, "getctag"); n != nil {
+		cal.CTag = n.Value()
 	}
-	if n := r.prop(nsDAV, "sync-token"); n != nil {
-		cal.SyncToken = n.text()
+	if n := r.Prop(nsDAV, "sync-token"); n != nil {
+		cal.SyncToken = n.Value()
 	}
 	cal.SupportsSync = cal.SyncToken != ""
-	if n := r.prop(nsDAV, "supported-report-set"); n != nil && n.has(nsDAV, "sync-collection") {
+	if n := r.Prop(nsDAV, "supported-report-set"); n != nil && n.Has(nsDAV, "sync-collection") {
 		cal.SupportsSync = true
 	}
-	if n := r.prop(nsCalDAV, "supported-calendar-component-set"); n != nil {
+	if n := r.Prop(nsCalDAV, "supported-calendar-component-set"); n != nil {
 		cal.Components = []string{}
 		for _, comp := range n.Children {
 			if comp.Name.Space != nsCalDAV || comp.Name.Local != "comp" {
@@ -360,9 +311,9 @@ func calendarFrom(r *msResponse, href string) (Calendar, bool) {
 			}
 		}
 	}
-	if n := r.prop(nsDAV, "current-user-privilege-set"); n != nil {
+	if n := r.Prop(nsDAV, "current-user-privilege-set"); n != nil {
 		// RFC 3744 §3.12: DAV:all contains DAV:write, which contains write-content.
-		cal.ReadOnly = !(n.has(nsDAV, "write") || n.has(nsDAV, "write-content") || n.has(nsDAV, "all"))
+		cal.ReadOnly = !(n.Has(nsDAV, "write") || n.Has(nsDAV, "write-content") || n.Has(nsDAV, "all"))
 	}
 	return cal, true
 }

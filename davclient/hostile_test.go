@@ -4,9 +4,9 @@ package davclient
 // would, to prove the client neither escapes the collection, nor reads local
 // files, nor exhausts memory, nor leaks credentials. Cases already covered
 // elsewhere: TestListETags_HrefOutsideCollection_SkippedAndReported (other
-// paths, %2e%2e, other host in a listing), TestParse_DoctypeWithEntities_
-// RefusedNotExpanded, TestParse_DeepNesting_ErrMalformed (10^4 deep),
-// TestRedirect_ToAnotherHost_NeverFollowedNoCredentialsLeak,
+// paths, %2e%2e, other host in a listing), webdav's TestParse_DoctypeWith
+// Entities_RefusedNotExpanded and TestParse_DeepNesting_ErrMalformed (10^4
+// deep), TestRedirect_ToAnotherHost_NeverFollowedNoCredentialsLeak,
 // TestSizeCaps_OversizedBodies_ErrTooLarge, TestCreate_201WithLocation_
 // ReturnsServerChosenHref.
 

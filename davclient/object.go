@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"path"
 	"strings"
+
+	"github.com/vdird/vdird/davclient/webdav"
 )
 
 // PutResult is the outcome of a successful PUT.
@@ -17,19 +19,19 @@ type PutResult struct {
 
 // Get fetches one object. The body is capped at MaxObjectBytes (ErrTooLarge).
 func (c *Client) Get(ctx context.Context, href string) (Object, error) {
-	h, err := c.canonical(href)
+	h, err := c.dav.Canonical(href)
 	if err != nil {
 		return Object{}, err
 	}
-	resp, err := c.send(ctx, request{method: http.MethodGet, href: h})
+	resp, err := c.dav.Send(ctx, webdav.Request{Method: http.MethodGet, Href: h})
 	if err != nil {
 		return Object{}, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return Object{}, c.statusError(http.MethodGet, resp)
+		return Object{}, c.dav.StatusError(http.MethodGet, resp)
 	}
-	defer discard(resp)
-	data, err := readCapped(resp.Body, c.opts.MaxObjectBytes, "GET "+redact(resp.Request.URL))
+	defer webdav.Discard(resp)
+	data, err := c.dav.ReadResource(resp)
 	if err != nil {
 		return Object{}, err
 	}
@@ -59,7 +61,7 @@ func (c *Client) Create(ctx context.Context, href string, body []byte) (PutResul
 }
 
 func (c *Client) put(ctx context.Context, href string, body []byte, hdr map[string]string) (PutResult, error) {
-	h, err := c.canonical(href)
+	h, err := c.dav.Canonical(href)
 	if err != nil {
 		return PutResult{}, err
 	}
@@ -69,19 +71,19 @@ func (c *Client) put(ctx context.Context, href string, body []byte, hdr map[stri
 	if body == nil {
 		body = []byte{}
 	}
-	resp, err := c.send(ctx, request{method: http.MethodPut, href: h, body: body, ctype: "text/calendar; charset=utf-8", hdr: hdr})
+	resp, err := c.dav.Send(ctx, webdav.Request{Method: http.MethodPut, Href: h, Body: body, ContentType: "text/calendar; charset=utf-8", Header: hdr})
 	if err != nil {
 		return PutResult{}, err
 	}
 	if resp.StatusCode/100 != 2 {
-		return PutResult{}, c.statusError(http.MethodPut, resp)
+		return PutResult{}, c.dav.StatusError(http.MethodPut, resp)
 	}
-	defer discard(resp)
+	defer webdav.Discard(resp)
 	res := PutResult{ETag: resp.Header.Get("ETag"), Href: h}
 	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode == http.StatusCreated {
 		// The server chose the href: record it, but only if it is a member of
 		// the same collection on the same origin; anything else is ignored.
-		if lh, err := Canonical(resp.Request.URL, loc); err == nil && inside(path.Dir(h)+"/", lh) && !strings.HasSuffix(lh, "/") {
+		if lh, err := Canonical(resp.Request.URL, loc); err == nil && webdav.Inside(path.Dir(h)+"/", lh) && !strings.HasSuffix(lh, "/") {
 			res.Href = lh
 		}
 	}
@@ -91,33 +93,29 @@ func (c *Client) put(ctx context.Context, href string, body []byte, hdr map[stri
 // Delete removes an object with If-Match (required: an unconditional delete
 // could destroy a change made on another device). 404 = already gone = nil.
 func (c *Client) Delete(ctx context.Context, href, ifMatch string) error {
-	h, err := c.canonical(href)
+	h, err := c.dav.Canonical(href)
 	if err != nil {
 		return err
 	}
 	if ifMatch == "" {
 		return fmt.Errorf("DELETE %s: empty If-Match: %w", h, ErrBadArgument)
 	}
-	resp, err := c.send(ctx, request{method: http.MethodDelete, href: h, hdr: map[string]string{"If-Match": ifMatch}})
+	resp, err := c.dav.Send(ctx, webdav.Request{Method: http.MethodDelete, Href: h, Header: map[string]string{"If-Match": ifMatch}})
 	if err != nil {
 		return err
 	}
-	switch {
-	case resp.StatusCode/100 == 2:
-		discard(resp)
-		return nil
-	case resp.StatusCode == http.StatusNotFound:
-		discard(resp)
+	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotFound {
+		webdav.Discard(resp)
 		return nil
 	}
-	return c.statusError(http.MethodDelete, resp)
+	return c.dav.StatusError(http.MethodDelete, resp)
 }
 
 // MakeCalendar creates a calendar collection (RFC 4791 §5.3.1) with a
 // displayname and, if components is non-empty, a supported component set.
 // Note Xandikos 0.2 ignores the component set.
 func (c *Client) MakeCalendar(ctx context.Context, href, displayName string, components []string) error {
-	h, err := c.collHref(href)
+	h, err := c.dav.CollectionHref(href)
 	if err != nil {
 		return err
 	}
@@ -136,13 +134,13 @@ func (c *Client) MakeCalendar(ctx context.Context, href, displayName string, com
 		b.WriteString(`</C:supported-calendar-component-set>`)
 	}
 	b.WriteString(`</D:prop></D:set></C:mkcalendar>`)
-	resp, err := c.send(ctx, request{method: "MKCALENDAR", href: h, body: []byte(b.String()), ctype: "application/xml; charset=utf-8"})
+	resp, err := c.dav.Send(ctx, webdav.Request{Method: "MKCALENDAR", Href: h, Body: []byte(b.String()), ContentType: "application/xml; charset=utf-8"})
 	if err != nil {
 		return err
 	}
 	if resp.StatusCode/100 != 2 {
-		return c.statusError("MKCALENDAR", resp)
+		return c.dav.StatusError("MKCALENDAR", resp)
 	}
-	discard(resp)
+	webdav.Discard(resp)
 	return nil
 }

@@ -5,11 +5,12 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/vdird/vdird/davclient/webdav"
 )
 
 // Item is a member of a calendar and its ETag, verbatim (quotes, W/ kept);
@@ -40,49 +41,10 @@ const (
 <C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`
 )
 
-// member resolves a listed href and checks it is strictly inside coll. self
-// is true for the collection's own entry (not a member, not an error).
-func member(resp *http.Response, coll, raw string) (href string, self bool, ok bool) {
-	h, err := Canonical(resp.Request.URL, raw)
-	if err != nil {
-		return raw, false, false
-	}
-	if sameColl(h, coll) {
-		return h, true, true
-	}
-	return h, false, inside(coll, h)
-}
-
-// eachMember walks a multistatus answer about coll. fn gets every listed
-// href in canonical form with its response (a multiget answer may name
-// several hrefs in one response) and self set for the collection's own
-// entry; hrefs outside coll never reach fn and come back as outside.
-func eachMember(method string, p *msParser, resp *http.Response, coll string, fn func(h string, self bool, r *msResponse) error) (outside []string, err error) {
-	for {
-		r, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			return outside, nil
-		}
-		if err != nil {
-			return nil, parseErr(method, resp, err)
-		}
-		for _, raw := range r.Hrefs {
-			h, self, ok := member(resp, coll, raw)
-			if !ok {
-				outside = append(outside, h)
-				continue
-			}
-			if err := fn(h, self, r); err != nil {
-				return nil, err
-			}
-		}
-	}
-}
-
 // calendarObject is a member's object from a response asking getetag and
 // calendar-data; ok is false when the response holds no calendar-data.
-func calendarObject(h string, r *msResponse) (o Object, ok bool) {
-	data := r.prop(nsCalDAV, "calendar-data")
+func calendarObject(h string, r *webdav.Response) (o Object, ok bool) {
+	data := r.Prop(nsCalDAV, "calendar-data")
 	if data == nil {
 		return Object{}, false
 	}
@@ -90,8 +52,8 @@ func calendarObject(h string, r *msResponse) (o Object, ok bool) {
 	if o.Data == nil {
 		o.Data = []byte{}
 	}
-	if e := r.prop(nsDAV, "getetag"); e != nil {
-		o.ETag = e.text()
+	if e := r.Prop(nsDAV, "getetag"); e != nil {
+		o.ETag = e.Value()
 	}
 	return o, true
 }
@@ -101,23 +63,23 @@ func calendarObject(h string, r *msResponse) (o Object, ok bool) {
 // Href. Members outside the calendar are skipped and reported as an
 // ErrOutsideCollection error alongside the valid result.
 func (c *Client) ListETags(ctx context.Context, href string) ([]Item, error) {
-	coll, err := c.collHref(href)
+	coll, err := c.dav.CollectionHref(href)
 	if err != nil {
 		return nil, err
 	}
-	p, resp, err := c.multistatus(ctx, request{method: "REPORT", href: coll, depth: "1", body: []byte(queryETags)}, true)
+	m, err := c.dav.Multistatus(ctx, webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: []byte(queryETags)}, true)
 	if err != nil {
 		return nil, err
 	}
-	defer discard(resp)
+	defer m.Close()
 	var items []Item
-	outside, err := eachMember("REPORT", p, resp, coll, func(h string, self bool, r *msResponse) error {
+	outside, err := m.EachMember(coll, func(h string, self bool, r *webdav.Response) error {
 		if self || (r.Status != 0 && r.Status/100 != 2) {
 			return nil
 		}
 		it := Item{Href: h}
-		if e := r.prop(nsDAV, "getetag"); e != nil {
-			it.ETag = e.text()
+		if e := r.Prop(nsDAV, "getetag"); e != nil {
+			it.ETag = e.Value()
 		}
 		items = append(items, it)
 		return nil
@@ -126,7 +88,7 @@ func (c *Client) ListETags(ctx context.Context, href string) ([]Item, error) {
 		return nil, err
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].Href < items[j].Href })
-	return items, outsideErr("REPORT", resp, outside)
+	return items, m.Outside(outside)
 }
 
 // Download fetches every object of a calendar with one calendar-query
@@ -134,18 +96,18 @@ func (c *Client) ListETags(ctx context.Context, href string) ([]Item, error) {
 // server order, so memory does not depend on the calendar's size. An error
 // from fn stops the download and is returned as is.
 func (c *Client) Download(ctx context.Context, href string, fn func(Object) error) error {
-	coll, err := c.collHref(href)
+	coll, err := c.dav.CollectionHref(href)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p, resp, err := c.multistatus(ctx, request{method: "REPORT", href: coll, depth: "1", body: []byte(queryData)}, false)
+	m, err := c.dav.Multistatus(ctx, webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: []byte(queryData)}, false)
 	if err != nil {
 		return err
 	}
-	defer discard(resp)
-	outside, err := eachMember("REPORT", p, resp, coll, func(h string, self bool, r *msResponse) error {
+	defer m.Close()
+	outside, err := m.EachMember(coll, func(h string, self bool, r *webdav.Response) error {
 		if o, ok := calendarObject(h, r); ok && !self {
 			return fn(o)
 		}
@@ -154,7 +116,7 @@ func (c *Client) Download(ctx context.Context, href string, fn func(Object) erro
 	if err != nil {
 		return err
 	}
-	return outsideErr("REPORT", resp, outside)
+	return m.Outside(outside)
 }
 
 // Multiget fetches the given members with calendar-multiget (RFC 4791 §7.9)
@@ -162,17 +124,17 @@ func (c *Client) Download(ctx context.Context, href string, fn func(Object) erro
 // calls are serialised. A member answered 404 is reported as Object{Href: h}
 // with nil Data. The first error (from the server or fn) cancels the rest.
 func (c *Client) Multiget(ctx context.Context, href string, hrefs []string, fn func(Object) error) error {
-	coll, err := c.collHref(href)
+	coll, err := c.dav.CollectionHref(href)
 	if err != nil {
 		return err
 	}
 	want := make([]string, 0, len(hrefs))
 	for _, h := range hrefs {
-		ch, err := c.canonical(h)
+		ch, err := c.dav.Canonical(h)
 		if err != nil {
 			return fmt.Errorf("multiget %s: %w", h, err)
 		}
-		if !inside(coll, ch) {
+		if !webdav.Inside(coll, ch) {
 			return fmt.Errorf("multiget %s: %w: %s", coll, ErrOutsideCollection, ch)
 		}
 		want = append(want, ch)
@@ -240,12 +202,12 @@ func (c *Client) multigetBatch(ctx context.Context, coll string, hrefs []string,
 		b.WriteString("</D:href>")
 	}
 	b.WriteString("</C:calendar-multiget>")
-	p, resp, err := c.multistatus(ctx, request{method: "REPORT", href: coll, depth: "1", body: []byte(b.String())}, false)
+	m, err := c.dav.Multistatus(ctx, webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: []byte(b.String())}, false)
 	if err != nil {
 		return err
 	}
-	defer discard(resp)
-	outside, err := eachMember("REPORT", p, resp, coll, func(h string, self bool, r *msResponse) error {
+	defer m.Close()
+	outside, err := m.EachMember(coll, func(h string, self bool, r *webdav.Response) error {
 		if self {
 			return nil
 		}
@@ -254,7 +216,7 @@ func (c *Client) multigetBatch(ctx context.Context, coll string, hrefs []string,
 		case r.Status == http.StatusNotFound:
 			o = Object{Href: h}
 		case ok:
-		case notFoundProp(r, nsCalDAV, "calendar-data"):
+		case r.PropNotFound(nsCalDAV, "calendar-data"):
 			// Some servers answer a missing member with a 404 propstat.
 			o = Object{Href: h}
 		default:
@@ -265,17 +227,7 @@ func (c *Client) multigetBatch(ctx context.Context, coll string, hrefs []string,
 	if err != nil {
 		return err
 	}
-	return outsideErr("REPORT", resp, outside)
-}
-
-// notFoundProp reports whether the property was answered 404 in a propstat.
-func notFoundProp(r *msResponse, space, local string) bool {
-	for _, p := range r.Props {
-		if p.status == http.StatusNotFound && p.n.Name.Space == space && p.n.Name.Local == local {
-			return true
-		}
-	}
-	return false
+	return m.Outside(outside)
 }
 
 // SyncCollection runs an RFC 6578 sync-collection REPORT (sync-level 1,
@@ -308,7 +260,7 @@ func (c *Client) SyncCollection(ctx context.Context, href, token string) (SyncRe
 // any size takes constant memory. It returns the new token and whether the
 // server truncated the answer (RFC 6578 §3.6).
 func (c *Client) SyncCollectionEach(ctx context.Context, href, token string, fn func(it Item, deleted bool) error) (newToken string, truncated bool, err error) {
-	coll, err := c.collHref(href)
+	coll, err := c.dav.CollectionHref(href)
 	if err != nil {
 		return "", false, err
 	}
@@ -318,7 +270,7 @@ func (c *Client) SyncCollectionEach(ctx context.Context, href, token string, fn 
 	_ = xml.EscapeText(&b, []byte(token))
 	b.WriteString(`</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>`)
 	// RFC 6578 §3.2: the Depth header is not used (sync-level is); send 0.
-	p, resp, err := c.multistatus(ctx, request{method: "REPORT", href: coll, depth: "0", body: []byte(b.String())}, true)
+	m, err := c.dav.Multistatus(ctx, webdav.Request{Method: "REPORT", Href: coll, Depth: "0", Body: []byte(b.String())}, true)
 	if err != nil {
 		var e *Error
 		if token != "" && errors.As(err, &e) {
@@ -332,8 +284,8 @@ func (c *Client) SyncCollectionEach(ctx context.Context, href, token string, fn 
 		}
 		return "", false, err
 	}
-	defer discard(resp)
-	outside, err := eachMember("REPORT", p, resp, coll, func(h string, self bool, r *msResponse) error {
+	defer m.Close()
+	outside, err := m.EachMember(coll, func(h string, self bool, r *webdav.Response) error {
 		switch {
 		case self:
 			truncated = truncated || r.Status == http.StatusInsufficientStorage
@@ -344,8 +296,8 @@ func (c *Client) SyncCollectionEach(ctx context.Context, href, token string, fn 
 			// a child collection, not a calendar object
 		default:
 			it := Item{Href: h}
-			if e := r.prop(nsDAV, "getetag"); e != nil {
-				it.ETag = e.text()
+			if e := r.Prop(nsDAV, "getetag"); e != nil {
+				it.ETag = e.Value()
 			}
 			return fn(it, false)
 		}
@@ -354,8 +306,8 @@ func (c *Client) SyncCollectionEach(ctx context.Context, href, token string, fn 
 	if err != nil {
 		return "", false, err
 	}
-	if p.SyncToken == "" {
-		return "", false, parseErr("REPORT", resp, fmt.Errorf("%w: sync-collection answer without sync-token", ErrMalformed))
+	if m.SyncToken() == "" {
+		return "", false, m.Err(fmt.Errorf("%w: sync-collection answer without sync-token", ErrMalformed))
 	}
-	return p.SyncToken, truncated, outsideErr("REPORT", resp, outside)
+	return m.SyncToken(), truncated, m.Outside(outside)
 }

@@ -1,4 +1,4 @@
-package davclient
+package webdav
 
 import (
 	"bytes"
@@ -18,12 +18,13 @@ import (
 //  2. It bounds how much the decoder can buffer: encoding/xml collects a whole
 //     text run or tag into memory before returning it, so a single huge text
 //     node or tag fails here with ErrTooLarge before it is ever buffered.
-//  3. It keeps the text of calendar-data elements away from the decoder,
-//     which reads text one byte at a time (45 MB/s, most of the CPU of a
-//     first download). The text run right after a calendar-data start tag
-//     is set aside whole (see stash.go) and replaced by a marker that only
-//     this reader can make; msParser.token swaps the text back in, checked
-//     and unescaped as encoding/xml would, wherever the marker surfaces.
+//  3. It keeps the text of the content property (Options.Content, e.g.
+//     calendar-data) away from the decoder, which reads text one byte at a
+//     time and would spend most of a download's CPU there. The text run
+//     right after such a start tag is set aside whole (see stash.go) and
+//     replaced by a marker that only this reader can make; Decoder.token
+//     swaps the text back in, checked and unescaped as encoding/xml would,
+//     wherever the marker surfaces.
 type guardReader struct {
 	r      io.Reader
 	buf    []byte // raw input chunk
@@ -37,7 +38,7 @@ type guardReader struct {
 	maxTag int64 // cap on a tag, comment, PI or declaration
 	err    error
 
-	stash // calendar-data text runs set aside (stash.go)
+	stash // content text runs set aside (stash.go)
 }
 
 type guardState uint8
@@ -54,9 +55,12 @@ const (
 
 const crRef = "&#13;"
 
-func newGuardReader(r io.Reader, maxRun, maxTag int64) *guardReader {
+// newGuardReader reads r with text runs capped at maxRun bytes and markup
+// at maxTag; the first text run of an element with local name content is
+// stashed ("" stashes nothing).
+func newGuardReader(r io.Reader, maxRun, maxTag int64, content string) *guardReader {
 	g := &guardReader{r: r, buf: make([]byte, 32<<10), maxRun: maxRun, maxTag: maxTag}
-	g.stash.init()
+	g.stash.init(content)
 	return g
 }
 
@@ -85,12 +89,13 @@ func (g *guardReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// transform appends the bytes of in, transformed, to g.out.
 func (g *guardReader) transform(in []byte) error {
 	for i := 0; i < len(in); i++ {
 		b := in[i]
 		if g.state == gText && g.stashing {
-			// A calendar-data text run: take everything up to the next
-			// markup at once.
+			// A content text run: take everything up to the next markup
+			// at once.
 			j := bytes.IndexByte(in[i:], '<')
 			end := len(in)
 			if j >= 0 {
@@ -108,73 +113,12 @@ func (g *guardReader) transform(in []byte) error {
 			i = end
 			b = '<'
 		}
-		switch g.state {
-		case gText:
-			switch b {
-			case '<':
-				g.state = gLT
-				g.run = 0
-				g.out = append(g.out, b)
-			case '\r':
-				g.out = append(g.out, crRef...)
-			default:
-				g.out = append(g.out, b)
+		if g.state == gText {
+			if err := g.textByte(b); err != nil {
+				return err
 			}
-			if g.state == gText {
-				g.run++
-				if g.run > g.maxRun {
-					return fmt.Errorf("%w: XML text longer than %d bytes", ErrTooLarge, g.maxRun)
-				}
-			}
-		case gLT:
-			g.out = append(g.out, b)
-			switch b {
-			case '!':
-				g.state = gBang
-			case '?':
-				g.state, g.t1, g.t2 = gPI, 0, 0
-			default:
-				g.state, g.quote = gTag, 0
-				g.tagStart(true)
-				g.tagByte(b)
-			}
-		case gBang:
-			g.out = append(g.out, b)
-			switch b {
-			case '-':
-				g.state, g.t1, g.t2 = gComment, 0, 0
-			case '[':
-				g.state, g.t1, g.t2 = gCDATA, 0, 0
-			default:
-				g.state, g.quote = gTag, 0
-				g.tagStart(false)
-				g.tagByte(b)
-			}
-		case gTag:
-			g.out = append(g.out, b)
-			g.tagByte(b)
-		case gCDATA:
-			if b == '\r' {
-				g.out = append(g.out, "]]>"+crRef+"<![CDATA["...)
-			} else {
-				g.out = append(g.out, b)
-			}
-			if b == '>' && g.t1 == ']' && g.t2 == ']' {
-				g.state = gText
-				g.run = 0
-			}
-		case gComment:
-			g.out = append(g.out, b)
-			if b == '>' && g.t1 == '-' && g.t2 == '-' {
-				g.state = gText
-				g.run = 0
-			}
-		case gPI:
-			g.out = append(g.out, b)
-			if b == '>' && g.t1 == '?' {
-				g.state = gText
-				g.run = 0
-			}
+		} else {
+			g.markupByte(b)
 		}
 		g.t2, g.t1 = g.t1, b
 		if g.state != gText {
@@ -189,6 +133,85 @@ func (g *guardReader) transform(in []byte) error {
 		}
 	}
 	return nil
+}
+
+// textByte handles one byte of character data: a '<' starts markup, a CR
+// becomes a character reference.
+func (g *guardReader) textByte(b byte) error {
+	switch b {
+	case '<':
+		g.state = gLT
+		g.run = 0
+		g.out = append(g.out, b)
+	case '\r':
+		g.out = append(g.out, crRef...)
+	default:
+		g.out = append(g.out, b)
+	}
+	if g.state == gText {
+		g.run++
+		if g.run > g.maxRun {
+			return fmt.Errorf("%w: XML text longer than %d bytes", ErrTooLarge, g.maxRun)
+		}
+	}
+	return nil
+}
+
+// markupByte handles one byte after a '<': it tells the kind of markup
+// and finds its end. A CR inside a CDATA section is moved out of it as a
+// character reference.
+func (g *guardReader) markupByte(b byte) {
+	switch g.state {
+	case gLT:
+		g.out = append(g.out, b)
+		switch b {
+		case '!':
+			g.state = gBang
+		case '?':
+			g.state, g.t1, g.t2 = gPI, 0, 0
+		default:
+			g.state, g.quote = gTag, 0
+			g.tagStart(true)
+			g.tagByte(b)
+		}
+	case gBang:
+		g.out = append(g.out, b)
+		switch b {
+		case '-':
+			g.state, g.t1, g.t2 = gComment, 0, 0
+		case '[':
+			g.state, g.t1, g.t2 = gCDATA, 0, 0
+		default:
+			g.state, g.quote = gTag, 0
+			g.tagStart(false)
+			g.tagByte(b)
+		}
+	case gTag:
+		g.out = append(g.out, b)
+		g.tagByte(b)
+	case gCDATA:
+		if b == '\r' {
+			g.out = append(g.out, "]]>"+crRef+"<![CDATA["...)
+		} else {
+			g.out = append(g.out, b)
+		}
+		g.endMarkup(b == '>' && g.t1 == ']' && g.t2 == ']')
+	case gComment:
+		g.out = append(g.out, b)
+		g.endMarkup(b == '>' && g.t1 == '-' && g.t2 == '-')
+	case gPI:
+		g.out = append(g.out, b)
+		g.endMarkup(b == '>' && g.t1 == '?')
+	}
+}
+
+// endMarkup returns to text when a CDATA section, comment or processing
+// instruction ends.
+func (g *guardReader) endMarkup(end bool) {
+	if end {
+		g.state = gText
+		g.run = 0
+	}
 }
 
 // tagByte tracks quoting inside a tag so a '>' in an attribute value does not

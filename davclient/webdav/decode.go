@@ -1,37 +1,39 @@
-package davclient
+package webdav
 
 import (
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 )
 
-// XML namespaces used by CalDAV.
+// Namespace is the XML namespace of WebDAV's elements (RFC 4918 §21).
+const Namespace = "DAV:"
+
 const (
-	nsDAV    = "DAV:"
-	nsCalDAV = "urn:ietf:params:xml:ns:caldav" // RFC 4791
-	nsCS     = "http://calendarserver.org/ns/" // getctag
-	nsICal   = "http://apple.com/ns/ical/"     // calendar-color
-	maxDepth = 64                              // XML nesting cap (CVE-2022-28131 class)
-	maxText  = 64 << 10                        // cap on the text of any element but calendar-data
-	maxTag   = 64 << 10                        // cap on one tag / declaration
+	nsDAV    = Namespace
+	maxDepth = 64       // XML nesting cap (CVE-2022-28131 class)
+	maxText  = 64 << 10 // cap on the text of any element but the Content property
+	maxTag   = 64 << 10 // cap on one tag / declaration
 )
 
-// node is a small generic XML element: enough to read any WebDAV property.
-type node struct {
+// Node is a small generic XML element: enough to read any WebDAV property
+// (RFC 4918 §4).
+type Node struct {
 	Name     xml.Name
 	Attr     []xml.Attr
-	Text     []byte // concatenated character data of this element (not of children)
-	Children []*node
+	Text     []byte // character data of this element (not of children): XML-unescaped, CRs kept
+	Children []*Node
 }
 
-func (n *node) text() string { return strings.TrimSpace(string(n.Text)) }
+// Value is the element's own text without surrounding white space.
+func (n *Node) Value() string { return strings.TrimSpace(string(n.Text)) }
 
-// child returns the first direct child with that name.
-func (n *node) child(space, local string) *node {
+// Child returns the first direct child with that name.
+func (n *Node) Child(space, local string) *Node {
 	for _, c := range n.Children {
 		if c.Name.Space == space && c.Name.Local == local {
 			return c
@@ -40,12 +42,12 @@ func (n *node) child(space, local string) *node {
 	return nil
 }
 
-// has reports whether n has a descendant with that name. supported-report-set
+// Has reports whether n has a descendant with that name. supported-report-set
 // is searched this way because Xandikos 0.2 omits the DAV:report wrapper
 // RFC 3253 §3.1.5 requires.
-func (n *node) has(space, local string) bool {
+func (n *Node) Has(space, local string) bool {
 	for _, c := range n.Children {
-		if (c.Name.Space == space && c.Name.Local == local) || c.has(space, local) {
+		if (c.Name.Space == space && c.Name.Local == local) || c.Has(space, local) {
 			return true
 		}
 	}
@@ -54,20 +56,21 @@ func (n *node) has(space, local string) bool {
 
 type propVal struct {
 	status int
-	n      *node
+	n      *Node
 }
 
-// msResponse is one DAV:response of a multistatus (RFC 4918 §14.24).
-type msResponse struct {
+// Response is one DAV:response of a multistatus (RFC 4918 §14.24).
+type Response struct {
 	Hrefs  []string // raw hrefs as sent (one, or several in the status form)
 	Status int      // response-level DAV:status, 0 if the propstat form
-	Props  []propVal
+	props  []propVal
 }
 
-// prop returns a property answered with a 2xx propstat; a property reported
-// 403/404 (or any other status) is absent, never an error (seed step 1 failure case).
-func (r *msResponse) prop(space, local string) *node {
-	for _, p := range r.Props {
+// Prop returns a property answered with a 2xx propstat (RFC 4918 §14.22); a
+// property reported 403/404 (or any other status) is absent, never an
+// error.
+func (r *Response) Prop(space, local string) *Node {
+	for _, p := range r.props {
 		if p.status/100 == 2 && p.n.Name.Space == space && p.n.Name.Local == local {
 			return p.n
 		}
@@ -75,34 +78,49 @@ func (r *msResponse) prop(space, local string) *node {
 	return nil
 }
 
-// msParser reads a DAV:multistatus one DAV:response at a time, so memory use
-// does not grow with the number of responses.
-type msParser struct {
-	d         *xml.Decoder
-	g         *guardReader
-	owned     bool // the last CharData token is ours (taken from the stash), not the decoder's buffer
-	depth     int
-	maxObject int64
-	started   bool
-	done      bool
-	// SyncToken is the top-level DAV:sync-token (RFC 6578 §6.2); it may come
-	// after the responses (Xandikos), so it is final only once Next returns io.EOF.
-	SyncToken string
+// PropNotFound reports whether the property was answered 404 in a propstat.
+func (r *Response) PropNotFound(space, local string) bool {
+	for _, p := range r.props {
+		if p.status == http.StatusNotFound && p.n.Name.Space == space && p.n.Name.Local == local {
+			return true
+		}
+	}
+	return false
 }
 
-func newDecoder(r io.Reader, maxRun int64) (*xml.Decoder, *guardReader) {
-	g := newGuardReader(r, maxRun, maxTag)
+// Decoder reads a DAV:multistatus (RFC 4918 §14.16) one DAV:response at a
+// time, so memory use does not grow with the number of responses.
+type Decoder struct {
+	d          *xml.Decoder
+	g          *guardReader
+	owned      bool // the last CharData token is ours (taken from the stash), not the decoder's buffer
+	depth      int
+	content    xml.Name
+	maxContent int64
+	started    bool
+	done       bool
+	syncToken  string
+}
+
+func newXMLDecoder(r io.Reader, maxRun int64, content string) (*xml.Decoder, *guardReader) {
+	g := newGuardReader(r, maxRun, maxTag, content)
 	d := xml.NewDecoder(g)
 	d.Strict = true
 	return d, g
 }
 
-func newMSParser(r io.Reader, maxObject int64) *msParser {
+// NewDecoder reads a multistatus from r. The text of the content property
+// may be up to maxContent bytes (see Options.Content), any other text 64 KiB.
+func NewDecoder(r io.Reader, content xml.Name, maxContent int64) *Decoder {
 	// A raw text run may be longer than its unescaped value ("&amp;" is 5
 	// bytes for 1); allow for that before the exact cap applies in readNode.
-	d, g := newDecoder(r, 6*maxObject+maxText)
-	return &msParser{d: d, g: g, maxObject: maxObject}
+	d, g := newXMLDecoder(r, 6*maxContent+maxText, content.Local)
+	return &Decoder{d: d, g: g, content: content, maxContent: maxContent}
 }
+
+// SyncToken is the top-level DAV:sync-token (RFC 6578 §6.2); it may come
+// after the responses (Xandikos), so it is final only once Next returns io.EOF.
+func (p *Decoder) SyncToken() string { return p.syncToken }
 
 // malformed classifies a decoder error: size caps stay ErrTooLarge, syntax
 // problems and truncation become ErrMalformed, transport errors pass through.
@@ -122,7 +140,7 @@ func malformed(err error) error {
 
 // token returns the next token, enforcing the depth cap and refusing DTDs.
 // Text the guardReader set aside comes back here in place of its marker.
-func (p *msParser) token() (xml.Token, error) {
+func (p *Decoder) token() (xml.Token, error) {
 	p.owned = false
 	for {
 		t, err := p.d.Token()
@@ -143,7 +161,7 @@ func (p *msParser) token() (xml.Token, error) {
 			if p.g != nil {
 				data, ok, err := p.g.take(tt)
 				if err != nil {
-					return nil, fmt.Errorf("%w: XML syntax error in calendar-data: %v", ErrMalformed, err)
+					return nil, fmt.Errorf("%w: XML syntax error in %s: %v", ErrMalformed, p.content.Local, err)
 				}
 				if ok {
 					p.owned = true
@@ -171,7 +189,8 @@ func firstWord(b []byte) string {
 }
 
 // Next returns the next response, or io.EOF after the closing multistatus tag.
-func (p *msParser) Next() (*msResponse, error) {
+// Errors match ErrMalformed or ErrTooLarge, or come from reading the body.
+func (p *Decoder) Next() (*Response, error) {
 	if p.done {
 		return nil, io.EOF
 	}
@@ -204,11 +223,9 @@ func (p *msParser) Next() (*msResponse, error) {
 			case tt.Name.Space == nsDAV && tt.Name.Local == "response":
 				return p.readResponse()
 			case tt.Name.Space == nsDAV && tt.Name.Local == "sync-token":
-				n, err := p.readNode(tt)
-				if err != nil {
+				if p.syncToken, err = p.readValue(tt); err != nil {
 					return nil, err
 				}
-				p.SyncToken = n.text()
 			default:
 				if err := p.skip(); err != nil {
 					return nil, err
@@ -218,7 +235,7 @@ func (p *msParser) Next() (*msResponse, error) {
 	}
 }
 
-func (p *msParser) skip() error {
+func (p *Decoder) skip() error {
 	for d := 1; d > 0; {
 		t, err := p.token()
 		if err != nil {
@@ -234,8 +251,8 @@ func (p *msParser) skip() error {
 	return nil
 }
 
-func (p *msParser) readResponse() (*msResponse, error) {
-	r := &msResponse{}
+func (p *Decoder) readResponse() (*Response, error) {
+	r := &Response{}
 	for {
 		t, err := p.token()
 		if err != nil {
@@ -256,17 +273,13 @@ func (p *msParser) readResponse() (*msResponse, error) {
 			}
 			switch tt.Name.Local {
 			case "href":
-				n, err := p.readNode(tt)
+				h, err := p.readValue(tt)
 				if err != nil {
 					return nil, err
 				}
-				r.Hrefs = append(r.Hrefs, n.text())
+				r.Hrefs = append(r.Hrefs, h)
 			case "status":
-				n, err := p.readNode(tt)
-				if err != nil {
-					return nil, err
-				}
-				if r.Status, err = parseStatusLine(n.text()); err != nil {
+				if r.Status, err = p.readStatus(tt); err != nil {
 					return nil, err
 				}
 			case "propstat":
@@ -282,8 +295,8 @@ func (p *msParser) readResponse() (*msResponse, error) {
 	}
 }
 
-func (p *msParser) readPropstat(r *msResponse) error {
-	var props []*node
+func (p *Decoder) readPropstat(r *Response) error {
+	var props []*Node
 	status := 0
 	for {
 		t, err := p.token()
@@ -296,7 +309,7 @@ func (p *msParser) readPropstat(r *msResponse) error {
 				return fmt.Errorf("%w: propstat without status", ErrMalformed)
 			}
 			for _, n := range props {
-				r.Props = append(r.Props, propVal{status: status, n: n})
+				r.props = append(r.props, propVal{status: status, n: n})
 			}
 			return nil
 		case xml.StartElement:
@@ -308,11 +321,7 @@ func (p *msParser) readPropstat(r *msResponse) error {
 				}
 				props = append(props, n.Children...)
 			case tt.Name.Space == nsDAV && tt.Name.Local == "status":
-				n, err := p.readNode(tt)
-				if err != nil {
-					return err
-				}
-				if status, err = parseStatusLine(n.text()); err != nil {
+				if status, err = p.readStatus(tt); err != nil {
 					return err
 				}
 			default:
@@ -325,15 +334,16 @@ func (p *msParser) readPropstat(r *msResponse) error {
 }
 
 // readNode reads the element whose start tag was just returned, with its
-// subtree. calendar-data text may be up to maxObject bytes; any other text maxText.
-func (p *msParser) readNode(start xml.StartElement) (*node, error) {
-	n := &node{Name: start.Name}
+// subtree. The content property's text may be up to maxContent bytes; any
+// other text maxText.
+func (p *Decoder) readNode(start xml.StartElement) (*Node, error) {
+	n := &Node{Name: start.Name}
 	if len(start.Attr) > 0 {
 		n.Attr = start.Attr
 	}
 	limit := int64(maxText)
-	if start.Name.Space == nsCalDAV && start.Name.Local == "calendar-data" {
-		limit = p.maxObject
+	if p.content.Local != "" && start.Name == p.content {
+		limit = p.maxContent
 	}
 	for {
 		t, err := p.token()
@@ -362,6 +372,24 @@ func (p *msParser) readNode(start xml.StartElement) (*node, error) {
 	}
 }
 
+// readValue reads the element just started and returns its trimmed text.
+func (p *Decoder) readValue(start xml.StartElement) (string, error) {
+	n, err := p.readNode(start)
+	if err != nil {
+		return "", err
+	}
+	return n.Value(), nil
+}
+
+// readStatus reads a DAV:status element.
+func (p *Decoder) readStatus(start xml.StartElement) (int, error) {
+	s, err := p.readValue(start)
+	if err != nil {
+		return 0, err
+	}
+	return parseStatusLine(s)
+}
+
 // parseStatusLine reads "HTTP/1.1 404 Not Found" (RFC 4918 §14.28).
 func parseStatusLine(s string) (int, error) {
 	f := strings.Fields(s)
@@ -374,7 +402,8 @@ func parseStatusLine(s string) (int, error) {
 }
 
 // davError is an RFC 4918 §16 DAV:error body: the first precondition element
-// and, for CALDAV:no-uid-conflict, the href inside it.
+// and the href inside it (CalDAV's no-uid-conflict names the resource that
+// holds the UID, RFC 4791 §5.3.2.1).
 type davError struct {
 	Condition string
 	Space     string
@@ -383,8 +412,8 @@ type davError struct {
 
 // parseDAVError reads an error body; ok is false if the body is not a DAV:error.
 func parseDAVError(r io.Reader) (davError, bool) {
-	d, g := newDecoder(r, maxText)
-	p := &msParser{d: d, g: g, maxObject: maxText}
+	d, g := newXMLDecoder(r, maxText, "")
+	p := &Decoder{d: d, g: g, maxContent: maxText}
 	for {
 		t, err := p.token()
 		if err != nil {
@@ -403,8 +432,8 @@ func parseDAVError(r io.Reader) (davError, bool) {
 		}
 		c := root.Children[0]
 		e := davError{Condition: c.Name.Local, Space: c.Name.Space}
-		if h := c.child(nsDAV, "href"); h != nil {
-			e.Href = h.text()
+		if h := c.Child(nsDAV, "href"); h != nil {
+			e.Href = h.Value()
 		}
 		return e, true
 	}

@@ -1,4 +1,4 @@
-package davclient
+package webdav
 
 import (
 	"bytes"
@@ -13,11 +13,11 @@ import (
 // callers can see of it; stashOff parses without setting calendar-data
 // aside, the way encoding/xml alone reads it.
 func dumpMultistatus(data []byte, stashOff bool) (string, error) {
-	p := newMSParser(bytes.NewReader(data), 1<<20)
+	p := NewDecoder(bytes.NewReader(data), calendarData, 1<<20)
 	p.g.stash.off = stashOff
 	var b strings.Builder
-	var dump func(n *node, depth int)
-	dump = func(n *node, depth int) {
+	var dump func(n *Node, depth int)
+	dump = func(n *Node, depth int) {
 		fmt.Fprintf(&b, "%*s{%s}%s %q %q\n", depth, "", n.Name.Space, n.Name.Local, n.Attr, n.Text)
 		for _, c := range n.Children {
 			dump(c, depth+1)
@@ -26,14 +26,14 @@ func dumpMultistatus(data []byte, stashOff bool) (string, error) {
 	for {
 		r, err := p.Next()
 		if errors.Is(err, io.EOF) {
-			fmt.Fprintf(&b, "token %q\n", p.SyncToken)
+			fmt.Fprintf(&b, "token %q\n", p.SyncToken())
 			return b.String(), nil
 		}
 		if err != nil {
 			return b.String(), err
 		}
 		fmt.Fprintf(&b, "response %q %d\n", r.Hrefs, r.Status)
-		for _, pv := range r.Props {
+		for _, pv := range r.props {
 			fmt.Fprintf(&b, " status %d\n", pv.status)
 			dump(pv.n, 1)
 		}

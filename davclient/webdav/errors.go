@@ -1,0 +1,149 @@
+package webdav
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Sentinel errors. Every error returned by a Client that stems from one of
+// these conditions matches it with errors.Is, so callers branch on type and
+// never on message text.
+var (
+	ErrPreconditionFailed = errors.New("precondition failed")     // 412 (If-Match / If-None-Match)
+	ErrNotFound           = errors.New("not found")               // 404
+	ErrForbidden          = errors.New("forbidden")               // 403
+	ErrUnauthorized       = errors.New("unauthorized")            // 401
+	ErrRateLimited        = errors.New("rate limited")            // 429, or 503 with Retry-After
+	ErrServer             = errors.New("server error")            // 5xx
+	ErrMalformed          = errors.New("malformed response")      // bad XML, unexpected body
+	ErrInvalidSyncToken   = errors.New("invalid sync token")      // RFC 6578 §3.2 DAV:valid-sync-token
+	ErrConflict           = errors.New("conflict")                // 409
+	ErrTooLarge           = errors.New("too large")               // 413, CALDAV:max-resource-size, or over a size cap
+	ErrOutsideCollection  = errors.New("href outside collection") // a listed href not inside the requested collection / origin
+	ErrRedirect           = errors.New("redirect refused")        // a redirect we will not follow
+	ErrStatus             = errors.New("unexpected HTTP status")  // any other non-success status (e.g. 400, 405)
+	ErrBadArgument        = errors.New("invalid argument")        // caller passed something unusable (e.g. empty If-Match on Delete)
+)
+
+// Error describes a failed HTTP exchange. Err is the sentinel it matches.
+// Condition and Href come from an RFC 4918 §16 DAV:error body.
+type Error struct {
+	Method, URL string        // URL never carries userinfo
+	Status      int           // HTTP status code
+	RetryAfter  time.Duration // from Retry-After (seconds or HTTP date), 0 if none
+	Condition   string        // precondition/postcondition element from an RFC 4918 §16 DAV:error body, e.g. "no-uid-conflict"
+	Href        string        // for CALDAV:no-uid-conflict (RFC 4791 §5.3.2.1): the existing href holding that UID (canonical)
+	Err         error         // the sentinel
+}
+
+// Error renders e.g. "PUT http://host/x.ics: 412 Precondition Failed". The
+// URL is the request URL without userinfo, so no password can appear.
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.URL, e.Status, http.StatusText(e.Status))
+	if e.Condition != "" {
+		fmt.Fprintf(&b, " (%s", e.Condition)
+		if e.Href != "" {
+			fmt.Fprintf(&b, " %s", e.Href)
+		}
+		b.WriteString(")")
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " retry after %v", e.RetryAfter)
+	}
+	return b.String()
+}
+
+// Unwrap returns the sentinel.
+func (e *Error) Unwrap() error { return e.Err }
+
+// sentinelFor maps an HTTP status to its sentinel. hasRetryAfter separates a
+// 503 that asks us to come back later (rate limiting) from a plain outage.
+func sentinelFor(status int, hasRetryAfter bool) error {
+	switch {
+	case status == http.StatusUnauthorized:
+		return ErrUnauthorized
+	case status == http.StatusForbidden:
+		return ErrForbidden
+	case status == http.StatusNotFound:
+		return ErrNotFound
+	case status == http.StatusConflict:
+		return ErrConflict
+	case status == http.StatusPreconditionFailed:
+		return ErrPreconditionFailed
+	case status == http.StatusRequestEntityTooLarge:
+		return ErrTooLarge
+	case status == http.StatusTooManyRequests:
+		return ErrRateLimited
+	case status == http.StatusServiceUnavailable && hasRetryAfter:
+		return ErrRateLimited
+	case status >= 500:
+		return ErrServer
+	case status >= 300 && status < 400:
+		return ErrRedirect
+	default:
+		return ErrStatus
+	}
+}
+
+// StatusError turns a non-success response into an *Error, reading an RFC
+// 4918 §16 error body for the precondition name: DAV:valid-sync-token (RFC
+// 6578 §3.2) is ErrInvalidSyncToken, the conditions in Options.Conditions
+// their sentinel. It closes the body.
+func (c *Client) StatusError(method string, resp *http.Response) *Error {
+	defer Discard(resp)
+	ra, hasRA := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	e := &Error{
+		Method:     method,
+		URL:        redact(resp.Request.URL),
+		Status:     resp.StatusCode,
+		RetryAfter: ra,
+		Err:        sentinelFor(resp.StatusCode, hasRA),
+	}
+	de, ok := parseDAVError(io.LimitReader(resp.Body, errBodyCap))
+	if !ok {
+		return e
+	}
+	e.Condition = de.Condition
+	if de.Href != "" {
+		if h, err := Canonical(resp.Request.URL, de.Href); err == nil {
+			e.Href = h
+		}
+	}
+	if de.Condition == "valid-sync-token" {
+		e.Err = ErrInvalidSyncToken
+	} else if err, ok := c.opts.Conditions[de.Condition]; ok {
+		e.Err = err
+	}
+	return e
+}
+
+// parseRetryAfter reads Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		// More seconds than a Duration holds: the longest wait there is,
+		// not a product that wrapped around to a negative or short one.
+		return time.Duration(min(n, int64(math.MaxInt64/time.Second))) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}

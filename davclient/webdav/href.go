@@ -1,0 +1,96 @@
+package webdav
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Canonical returns the canonical form of an href (RFC 4918 §8.3): resolved
+// against base, same scheme and host required, the decoded path
+// re-escaped, so "%40" and "@" spellings compare equal.
+// ErrOutsideCollection if it leaves the origin.
+func Canonical(base *url.URL, href string) (string, error) {
+	u, err := base.Parse(strings.TrimSpace(href))
+	if err != nil {
+		return "", fmt.Errorf("%w: bad href %q", ErrMalformed, href)
+	}
+	if !strings.EqualFold(u.Scheme, base.Scheme) || !strings.EqualFold(u.Host, base.Host) {
+		return "", fmt.Errorf("%w: href %q is on another origin", ErrOutsideCollection, href)
+	}
+	p := u.Path
+	if p == "" {
+		p = "/"
+	}
+	return (&url.URL{Path: p}).EscapedPath(), nil
+}
+
+// Inside reports whether member (canonical) is strictly inside coll
+// (canonical, trailing slash): same prefix and no dot segments that could
+// climb out after cleaning.
+func Inside(coll, member string) bool {
+	if !strings.HasPrefix(member, coll) || len(member) == len(coll) {
+		return false
+	}
+	rest := strings.TrimSuffix(member[len(coll):], "/")
+	if rest == "" {
+		return false
+	}
+	for _, seg := range strings.Split(rest, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	// A ".." hidden as %2e%2e survives URL resolution but is decoded in the
+	// canonical path, so the segment check above catches it.
+	return true
+}
+
+// sameColl compares two collection hrefs ignoring a trailing slash.
+func sameColl(a, b string) bool {
+	return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/")
+}
+
+// member resolves an href listed in resp and checks it is strictly inside
+// coll. self is true for the collection's own entry (not a member, not an
+// error).
+func member(resp *http.Response, coll, raw string) (href string, self bool, ok bool) {
+	h, err := Canonical(resp.Request.URL, raw)
+	if err != nil {
+		return raw, false, false
+	}
+	if sameColl(h, coll) {
+		return h, true, true
+	}
+	return h, false, Inside(coll, h)
+}
+
+// Redirect reads the Location of a 3xx answer to method on href as a
+// canonical href on the same origin, for a caller that follows a redirect
+// by hand. No Location is ErrMalformed; another origin is ErrRedirect.
+func Redirect(method, href string, resp *http.Response) (string, error) {
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return "", fmt.Errorf("%s %s: %d without Location: %w", method, href, resp.StatusCode, ErrMalformed)
+	}
+	next, err := Canonical(resp.Request.URL, loc)
+	if err != nil {
+		return "", fmt.Errorf("%s %s redirects to %s: %w", method, href, safeLoc(loc), ErrRedirect)
+	}
+	return next, nil
+}
+
+// safeLoc strips userinfo from a Location for error messages.
+func safeLoc(loc string) string {
+	if u, err := url.Parse(loc); err == nil {
+		return redact(u)
+	}
+	return "(unparsable)"
+}
+
+func redact(u *url.URL) string {
+	v := *u
+	v.User = nil
+	return v.String()
+}
