@@ -17,7 +17,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/engine"
-	"github.com/vdird/vdird/engine/plan"
 )
 
 // The control socket lets `vdird status` and `vdird sync` talk to a running
@@ -48,52 +47,11 @@ type ControlRequest struct {
 type ControlResponse struct {
 	Error     string                  `json:"error,omitempty"`
 	Status    []engine.CalendarStatus `json:"status,omitempty"`
-	Summaries []SummaryJSON           `json:"summaries,omitempty"`
-}
+	Summaries []*engine.Summary       `json:"summaries,omitempty"`
 
-// SummaryJSON is Summary on the wire: the error becomes its message.
-type SummaryJSON struct {
-	Account       string        `json:"account"`
-	Calendar      string        `json:"calendar"`
-	Href          string        `json:"href,omitempty"`
-	Dir           string        `json:"dir,omitempty"`
-	Downloaded    int           `json:"downloaded"`
-	Uploaded      int           `json:"uploaded"`
-	DeletedLocal  int           `json:"deleted_local"`
-	DeletedRemote int           `json:"deleted_remote"`
-	Conflicts     int           `json:"conflicts"`
-	Recorded      int           `json:"recorded"`
-	Unchanged     bool          `json:"unchanged,omitempty"`
-	Skipped       []string      `json:"skipped,omitempty"`
-	Problems      []string      `json:"problems,omitempty"`
-	Refused       string        `json:"refused,omitempty"`
-	Planned       []plan.Action `json:"planned,omitempty"`
-	Notes         []string      `json:"notes,omitempty"`
-	Err           string        `json:"error,omitempty"`
-}
-
-// SummaryToJSON converts a Summary for the wire.
-func SummaryToJSON(s *engine.Summary) SummaryJSON {
-	j := SummaryJSON{Account: s.Account, Calendar: s.Calendar, Href: s.Href, Dir: s.Dir,
-		Downloaded: s.Downloaded, Uploaded: s.Uploaded, DeletedLocal: s.DeletedLocal, DeletedRemote: s.DeletedRemote,
-		Conflicts: s.Conflicts, Recorded: s.Recorded, Unchanged: s.Unchanged, Skipped: s.Skipped,
-		Problems: s.Problems, Refused: s.Refused, Planned: s.Planned, Notes: s.Notes}
-	if s.Err != nil {
-		j.Err = s.Err.Error()
-	}
-	return j
-}
-
-// Summary converts back; the error keeps only its message.
-func (j SummaryJSON) Summary() *engine.Summary {
-	s := &engine.Summary{Account: j.Account, Calendar: j.Calendar, Href: j.Href, Dir: j.Dir,
-		Downloaded: j.Downloaded, Uploaded: j.Uploaded, DeletedLocal: j.DeletedLocal, DeletedRemote: j.DeletedRemote,
-		Conflicts: j.Conflicts, Recorded: j.Recorded, Unchanged: j.Unchanged, Skipped: j.Skipped,
-		Problems: j.Problems, Refused: j.Refused, Planned: j.Planned, Notes: j.Notes}
-	if j.Err != "" {
-		s.Err = errors.New(j.Err)
-	}
-	return s
+	// UnknownCalendar is set with Error when a sync named calendars that
+	// match nothing, so the caller gets the engine's typed error back.
+	UnknownCalendar *engine.UnknownCalendarError `json:"unknown_calendar,omitempty"`
 }
 
 // ControlSocketPath is where the daemon listens: $XDG_RUNTIME_DIR/vdird.sock,
@@ -162,20 +120,22 @@ func ControlStatus(ctx context.Context, socketPath string) ([]engine.CalendarSta
 func ControlSync(ctx context.Context, socketPath string, opts engine.SyncOptions) ([]*engine.Summary, error) {
 	resp, err := Control(ctx, socketPath, ControlRequest{Cmd: "sync", AllowMassDelete: opts.AllowMassDelete,
 		DryRun: opts.DryRun, Calendars: opts.Calendars})
+	if resp != nil && resp.UnknownCalendar != nil {
+		return nil, resp.UnknownCalendar
+	}
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*engine.Summary, len(resp.Summaries))
-	for i, s := range resp.Summaries {
-		out[i] = s.Summary()
-	}
-	return out, nil
+	return resp.Summaries, nil
 }
 
 // controlHandler is what the socket serves; the loop implements it.
 type controlHandler interface {
 	status() ([]engine.CalendarStatus, error)
 	syncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary
+	// checkCalendars returns an *engine.UnknownCalendarError when a name
+	// matches no calendar (engine.Engine.CheckCalendars).
+	checkCalendars(ctx context.Context, names []string) error
 }
 
 // controlServer owns the listener and one goroutine per connection.
@@ -299,12 +259,14 @@ func (s *controlServer) handle(req ControlRequest) ControlResponse {
 		return ControlResponse{Status: st}
 	case "sync":
 		s.log.Info().Bool("dry_run", req.DryRun).Strs("calendars", req.Calendars).Msg("sync requested on the control socket")
-		sums := s.h.syncNow(s.ctx, engine.SyncOptions{DryRun: req.DryRun, AllowMassDelete: req.AllowMassDelete, Calendars: req.Calendars})
-		out := make([]SummaryJSON, len(sums))
-		for i, sm := range sums {
-			out[i] = SummaryToJSON(sm)
+		if err := s.h.checkCalendars(s.ctx, req.Calendars); err != nil {
+			// A name matches no calendar: no pass, and the typed error goes back.
+			resp := ControlResponse{Error: err.Error()}
+			errors.As(err, &resp.UnknownCalendar)
+			return resp
 		}
-		return ControlResponse{Summaries: out}
+		sums := s.h.syncNow(s.ctx, engine.SyncOptions{DryRun: req.DryRun, AllowMassDelete: req.AllowMassDelete, Calendars: req.Calendars})
+		return ControlResponse{Summaries: sums}
 	default:
 		return ControlResponse{Error: fmt.Sprintf("unknown command %q (want status or sync)", req.Cmd)}
 	}

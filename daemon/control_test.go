@@ -34,6 +34,9 @@ type fakeHandler struct {
 }
 
 func (f *fakeHandler) status() ([]engine.CalendarStatus, error) { return f.st, nil }
+func (f *fakeHandler) checkCalendars(ctx context.Context, names []string) error {
+	return nil
+}
 func (f *fakeHandler) syncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary {
 	f.got <- opts
 	return f.sums

@@ -120,21 +120,7 @@ func (s *Stats) LastPass() time.Time {
 // control socket. It returns nil after ctx is cancelled and the passes in
 // flight have finished (at most StopGrace later).
 func Run(ctx context.Context, cfg *config.Config, eng *engine.Engine, log zerolog.Logger, opts RunOptions) error {
-	if opts.Debounce <= 0 {
-		opts.Debounce = 200 * time.Millisecond
-	}
-	if opts.StopGrace <= 0 {
-		opts.StopGrace = 3 * time.Second
-	}
-	if opts.ConfigPath == "" {
-		opts.ConfigPath = cfg.Path
-	}
-	if opts.Stats == nil {
-		opts.Stats = &Stats{}
-	}
-	if opts.SocketPath == "" {
-		opts.SocketPath = ControlSocketPath(cfg.StatePath)
-	}
+	opts = opts.withDefaults(cfg)
 	if err := ctx.Err(); err != nil {
 		return nil
 	}
@@ -147,27 +133,58 @@ func Run(ctx context.Context, cfg *config.Config, eng *engine.Engine, log zerolo
 
 	r := &runner{eng: eng, log: log, opts: opts, notify: newNotifier(), passCtx: passCtx,
 		cals: map[string]*engine.Summary{}}
-
-	var ctl *controlServer
-	if opts.SocketPath != "-" {
-		var err error
-		ctl, err = startControl(ctx, opts.SocketPath, r, log)
-		switch {
-		case errors.Is(err, ErrDaemonRunning):
-			return err
-		case err != nil:
-			// Syncing matters more than the socket (a read-only /run under
-			// ProtectSystem=strict, say): run without it, loudly.
-			log.Error().Err(err).Msg("no control socket: vdird status/sync will not reach this daemon")
-			ctl = nil
-		default:
-			log.Info().Str("socket", opts.SocketPath).Msg("control socket listening")
-		}
+	ctl, err := r.openControl(ctx)
+	if err != nil {
+		return err
 	}
-
 	r.startFleet(ctx, cfg)
 	log.Info().Int("accounts", len(cfg.Accounts)).Dur("interval", cfg.Interval).Msg("daemon started: first reconcile")
+	r.loop(ctx, cfg, ctl, cancelPasses)
+	return nil
+}
 
+func (o RunOptions) withDefaults(cfg *config.Config) RunOptions {
+	if o.Debounce <= 0 {
+		o.Debounce = 200 * time.Millisecond
+	}
+	if o.StopGrace <= 0 {
+		o.StopGrace = 3 * time.Second
+	}
+	if o.ConfigPath == "" {
+		o.ConfigPath = cfg.Path
+	}
+	if o.Stats == nil {
+		o.Stats = &Stats{}
+	}
+	if o.SocketPath == "" {
+		o.SocketPath = ControlSocketPath(cfg.StatePath)
+	}
+	return o
+}
+
+// openControl starts the control socket. Only another live daemon is an
+// error; any other failure leaves the daemon running without the socket.
+func (r *runner) openControl(ctx context.Context) (*controlServer, error) {
+	if r.opts.SocketPath == "-" {
+		return nil, nil
+	}
+	ctl, err := startControl(ctx, r.opts.SocketPath, r, r.log)
+	switch {
+	case errors.Is(err, ErrDaemonRunning):
+		return nil, err
+	case err != nil:
+		// Syncing matters more than the socket (a read-only /run under
+		// ProtectSystem=strict, say): run without it, loudly.
+		r.log.Error().Err(err).Msg("no control socket: vdird status/sync will not reach this daemon")
+		return nil, nil
+	}
+	r.log.Info().Str("socket", r.opts.SocketPath).Msg("control socket listening")
+	return ctl, nil
+}
+
+// loop talks to systemd (ready, watchdog, start-time extensions), reloads
+// on SIGHUP and stops the fleet when ctx ends.
+func (r *runner) loop(ctx context.Context, cfg *config.Config, ctl *controlServer, cancelPasses context.CancelFunc) {
 	var wdC <-chan time.Time
 	if r.notify.watchdog > 0 {
 		t := time.NewTicker(r.notify.watchdog)
@@ -179,30 +196,23 @@ func Run(ctx context.Context, cfg *config.Config, eng *engine.Engine, log zerolo
 	defer extend.Stop()
 	readyC := r.fleet.firstDone
 	ready := false
-
 	for {
 		select {
 		case <-ctx.Done():
-			log.Info().Msg("stopping: waiting for the pass in flight")
+			r.log.Info().Msg("stopping: waiting for the pass in flight")
 			_ = r.notify.stopping()
-			grace := time.AfterFunc(opts.StopGrace, cancelPasses)
+			grace := time.AfterFunc(r.opts.StopGrace, cancelPasses)
 			if ctl != nil {
 				ctl.close()
 			}
 			r.stopFleet()
 			grace.Stop()
-			log.Info().Msg("stopped")
-			return nil
+			r.log.Info().Msg("stopped")
+			return
 		case <-readyC:
-			readyC = nil
-			ready = true
+			readyC, ready = nil, true
 			extend.Stop()
-			_ = r.notify.ready()
-			r.sendStatus()
-			log.Info().Msg("first reconcile done: ready")
-			if opts.Ready != nil {
-				opts.Ready()
-			}
+			r.becameReady()
 		case <-extend.C:
 			// Still in the first reconcile: ask systemd for more start time.
 			_ = r.notify.extendStart(60 * time.Second)
@@ -210,12 +220,21 @@ func Run(ctx context.Context, cfg *config.Config, eng *engine.Engine, log zerolo
 			// Pinged from this loop, so a wedged loop stops the pings and
 			// systemd restarts us.
 			_ = r.notify.ping()
-		case <-opts.Reload:
+		case <-r.opts.Reload:
 			r.reload(ctx, cfg)
 			if !ready {
 				readyC = r.fleet.firstDone
 			}
 		}
+	}
+}
+
+func (r *runner) becameReady() {
+	_ = r.notify.ready()
+	r.sendStatus()
+	r.log.Info().Msg("first reconcile done: ready")
+	if r.opts.Ready != nil {
+		r.opts.Ready()
 	}
 }
 
@@ -335,6 +354,11 @@ func (r *runner) reload(ctx context.Context, old *config.Config) {
 // status serves `vdird status` on the control socket.
 func (r *runner) status() ([]engine.CalendarStatus, error) { return r.eng.Status() }
 
+// checkCalendars serves the name check of `vdird sync NAME…`.
+func (r *runner) checkCalendars(ctx context.Context, names []string) error {
+	return r.eng.CheckCalendars(ctx, names)
+}
+
 // syncNow serves `vdird sync`: a pass of every account now, in config order.
 func (r *runner) syncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary {
 	r.mu.Lock()
@@ -450,16 +474,7 @@ func (w *worker) run(ctx context.Context) {
 	var failures int
 	var notBefore time.Time // backoff: no automatic pass before this
 	first := true
-	defer func() {
-		// Requests that arrived too late for a pass get an answer anyway.
-		w.mu.Lock()
-		reqs := w.reqs
-		w.reqs = nil
-		w.mu.Unlock()
-		for _, q := range reqs {
-			q.reply <- []*engine.Summary{{Account: w.acct.Name, Calendar: "*", Err: errors.New("daemon stopping or reloading: pass not run")}}
-		}
-	}()
+	defer w.refuseLateRequests()
 	for {
 		select {
 		case <-ctx.Done():
@@ -470,39 +485,11 @@ func (w *worker) run(ctx context.Context) {
 			w.want = PassFull
 			w.mu.Unlock()
 		}
-		w.mu.Lock()
-		if len(w.reqs) == 0 && time.Now().Before(notBefore) {
-			// Backing off: the pending pass runs when the poll timer fires.
-			w.mu.Unlock()
+		kind, reqs, ok := w.takeWork(notBefore)
+		if !ok {
 			continue
 		}
-		kind, reqs := w.want, w.reqs
-		w.want, w.reqs = 0, nil
-		w.mu.Unlock()
-
-		var failed error
-		ran := false
-		for _, q := range reqs {
-			sums := w.pass(PassRequested, q.opts)
-			q.reply <- sums
-			ran = true
-			if err := passError(sums); err != nil {
-				failed = err
-			}
-			if !q.opts.DryRun && len(q.opts.Calendars) == 0 {
-				kind = 0 // this pass already covered everything pending
-			}
-		}
-		if kind != 0 {
-			sums := w.pass(kind, engine.SyncOptions{LocalOnly: kind == PassLocal})
-			ran = true
-			if err := passError(sums); err != nil {
-				failed = err
-			}
-		}
-		if !ran {
-			continue
-		}
+		failed, full := w.runWork(kind, reqs)
 		if w.watch != nil {
 			w.watch.refreshWatches(ctx)
 		}
@@ -525,12 +512,60 @@ func (w *worker) run(ctx context.Context) {
 			w.log.Info().Msg("sync works again")
 		}
 		failures, notBefore = 0, time.Time{}
-		if kind == PassFull || kind == 0 && len(reqs) > 0 {
+		if full {
 			// A full pass just looked at the server: the next poll is one
 			// interval from now.
 			resetTimer(poll, jitter(cfg.Interval))
 		}
 	}
+}
+
+// refuseLateRequests answers the requests that arrived too late for a pass.
+func (w *worker) refuseLateRequests() {
+	w.mu.Lock()
+	reqs := w.reqs
+	w.reqs = nil
+	w.mu.Unlock()
+	for _, q := range reqs {
+		q.reply <- []*engine.Summary{{Account: w.acct.Name, Calendar: "*", Err: errors.New("daemon stopping or reloading: pass not run")}}
+	}
+}
+
+// takeWork takes the pending automatic pass and requests; ok is false when
+// there are none, or while backing off with no request waiting (the pending
+// pass then runs when the poll timer fires).
+func (w *worker) takeWork(notBefore time.Time) (kind PassKind, reqs []syncRequest, ok bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.reqs) == 0 && time.Now().Before(notBefore) {
+		return 0, nil, false
+	}
+	kind, reqs = w.want, w.reqs
+	w.want, w.reqs = 0, nil
+	return kind, reqs, kind != 0 || len(reqs) > 0
+}
+
+// runWork runs the requested passes, then the automatic one unless a
+// request already covered everything. It returns the error that should slow
+// the account down, and whether a pass looked at the whole server.
+func (w *worker) runWork(kind PassKind, reqs []syncRequest) (failed error, full bool) {
+	for _, q := range reqs {
+		sums := w.pass(PassRequested, q.opts)
+		q.reply <- sums
+		if err := passError(sums); err != nil {
+			failed = err
+		}
+		if !q.opts.DryRun && len(q.opts.Calendars) == 0 {
+			kind = 0 // this pass already covered everything pending
+		}
+	}
+	if kind != 0 {
+		sums := w.pass(kind, engine.SyncOptions{LocalOnly: kind == PassLocal})
+		if err := passError(sums); err != nil {
+			failed = err
+		}
+	}
+	return failed, kind == PassFull || kind == 0 && len(reqs) > 0
 }
 
 func (w *worker) pass(kind PassKind, opts engine.SyncOptions) []*engine.Summary {

@@ -308,6 +308,8 @@ func (c *Client) statusError(method string, resp *http.Response) *Error {
 			e.Err = ErrTooLarge
 		case "valid-sync-token": // RFC 6578 §3.2
 			e.Err = ErrInvalidSyncToken
+		case "unique-scheduling-object-resource": // RFC 6638 §3.2.4.1
+			e.Err = ErrUIDInUse
 		}
 	}
 	return e

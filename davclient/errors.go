@@ -29,6 +29,12 @@ var (
 	ErrBadArgument        = errors.New("invalid argument")        // caller passed something unusable (e.g. empty If-Match on Delete)
 )
 
+// ErrUIDInUse is a 403 refusing a new item because its UID already lives at
+// another href of the account, which Error.Href names (RFC 6638 §3.2.4.1
+// CALDAV:unique-scheduling-object-resource; Cyrus checks every calendar of
+// the user). It also matches ErrForbidden.
+var ErrUIDInUse = fmt.Errorf("uid in use at another href: %w", ErrForbidden)
+
 // Error describes a failed HTTP exchange. Err is the sentinel it matches.
 type Error struct {
 	Method, URL string        // URL never carries userinfo

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/vdird/vdird/config"
@@ -85,29 +86,40 @@ func (p *pass) run(ctx context.Context) error {
 			return err
 		}
 	}
+	f := plan.Facts{Existed: existed, ServerAsRecorded: existed && p.serverAsRecorded(), DryRun: p.opts.DryRun,
+		HaveSyncToken: p.cal.SupportsSync && col.SyncToken != ""}
+	var folderSum setsum.Sum
 	if existed && p.markersClean() {
-		if sum, ok := p.folderAsRecorded(); ok {
-			if p.serverAsRecorded() {
-				p.e.quietPasses.Add(1)
-				p.e.log.Debug().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Msg("unchanged: change marker and folder sum as recorded")
-				p.s.Unchanged = true
-				return p.finish(col.SyncToken)
-			}
-			if !p.opts.DryRun && p.cal.SupportsSync && col.SyncToken != "" {
-				if done, err := p.scopedDelta(ctx, sum); done || err != nil {
-					return err
-				}
-			}
-		} else if !p.opts.DryRun && p.serverAsRecorded() {
-			if done, err := p.scopedLocal(ctx); done || err != nil {
-				return err
-			}
-		} else if !p.opts.DryRun && p.cal.SupportsSync && col.SyncToken != "" {
-			if done, err := p.scopedBoth(ctx); done || err != nil {
-				return err
-			}
-		}
+		f.MarkersClean = true
+		folderSum, f.FolderAsRecorded = p.folderAsRecorded()
 	}
+	for {
+		var done bool
+		switch s := plan.Choose(f); s {
+		case plan.Unchanged:
+			p.e.quietPasses.Add(1)
+			p.e.log.Debug().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Msg("unchanged: change marker and folder sum as recorded")
+			p.s.Unchanged = true
+			return p.finish(col.SyncToken)
+		case plan.ScopedDelta:
+			done, err = p.scopedDelta(ctx, folderSum)
+		case plan.ScopedLocal:
+			done, err = p.scopedLocal(ctx)
+		case plan.ScopedBoth:
+			done, err = p.scopedBoth(ctx)
+		default:
+			return p.listedPass(ctx, f)
+		}
+		if done || err != nil {
+			return err
+		}
+		f.ScopedGaveUp = true
+	}
+}
+
+// listedPass loads what state knows and lists the folder, then runs the
+// first download or the full pass that Choose picks with those facts.
+func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 	items, err := p.e.store.Items(p.key)
 	if err != nil {
 		return err
@@ -118,75 +130,87 @@ func (p *pass) run(ctx context.Context) error {
 		p.known[it.Href] = it
 		p.byName[it.Name] = it
 	}
-
-	// A calendar seen before whose markers did not move is unchanged even
-	// when it is empty: only a new (or never completed) one is fetched whole.
-	unchanged := existed && p.serverAsRecorded()
-
-	// The local folder. A missing folder that held items is a guard, never "delete everything".
-	localMissing, willCreate := false, false
-	p.d, err = vdir.Open(col.Dir)
-	if errors.Is(err, vdir.ErrNoDir) {
-		switch {
-		case len(items) > 0:
-			localMissing, err = true, nil
-		case p.opts.DryRun:
-			willCreate, err = true, nil // a real pass would create it
-		case !unchanged:
-			// A first download into a new folder fills it under a hidden
-			// name and publishes it complete (freshDownload).
-			p.d, err = vdir.CreateStaged(col.Dir)
-		default:
-			p.d, err = vdir.Create(col.Dir)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("local folder: %w", err)
-	}
-	if !p.opts.DryRun && p.d != nil && (!existed || col.DisplayName != p.cal.DisplayName || col.Color != p.cal.Color) {
-		if err := p.writeMeta(); err != nil {
-			return err
-		}
-	}
 	var locals []plan.Local
-	if !localMissing && !willCreate {
+	p.d, err = vdir.Open(p.col.Dir)
+	folderMissing := errors.Is(err, vdir.ErrNoDir)
+	switch {
+	case folderMissing:
+		p.d = nil
+	case err != nil:
+		return fmt.Errorf("local folder: %w", err)
+	default:
 		if n, err := p.d.CleanTemp(); err == nil && n > 0 {
 			p.e.log.Info().Str("calendar", p.s.Calendar).Int("files", n).Msg("removed temp files left by an earlier crash")
 		}
 		if locals, err = p.listLocal(); err != nil {
-			return fmt.Errorf("local folder %s: %w", col.Dir, err)
+			return fmt.Errorf("local folder %s: %w", p.col.Dir, err)
 		}
+	}
+	f.Listed, f.Known, f.LocalFiles = true, len(items), len(locals)
+	if plan.Choose(f) == plan.FirstDownload {
+		return p.firstDownload(ctx, f.Existed)
 	}
 
-	if len(items) == 0 && !localMissing && len(locals) == 0 && !p.opts.DryRun && !unchanged {
-		token, err := p.freshDownload(ctx)
-		if err != nil {
-			return err
-		}
-		if len(p.s.Problems) > 0 {
-			p.heldRemote = true
-		}
-		return p.finish(token)
-	}
-	if p.d != nil && p.d.Staged() {
-		if err := p.publish(); err != nil { // not reached: a staged folder is empty and new
-			return err
+	// A missing folder that held items is a guard, never "delete everything";
+	// one that never held any is made (or, in a dry run, would be).
+	localMissing := folderMissing && len(items) > 0
+	if folderMissing && !localMissing && !p.opts.DryRun {
+		if p.d, err = vdir.Create(p.col.Dir); err != nil {
+			return fmt.Errorf("local folder: %w", err)
 		}
 	}
-
-	newToken, err := p.listRemote(ctx, existed && (len(items) > 0 || unchanged))
+	if err := p.syncMeta(f.Existed); err != nil {
+		return err
+	}
+	newToken, err := p.listRemote(ctx, f.Existed && (len(items) > 0 || f.ServerAsRecorded))
 	if err != nil {
 		return err
 	}
 	if err := p.fetchChanged(ctx); err != nil {
 		return err
 	}
-
 	in := plan.Input{LocalMissing: localMissing, Local: locals}
 	for _, it := range items {
 		in.Known = append(in.Known, knownOf(it))
 	}
-	return p.planAndApply(ctx, in, newToken, existed)
+	return p.planAndApply(ctx, in, newToken, f.Existed)
+}
+
+// firstDownload fetches a calendar that is new on both sides. A folder that
+// does not exist yet is filled under a hidden name and published complete.
+func (p *pass) firstDownload(ctx context.Context, existed bool) error {
+	if p.d == nil {
+		d, err := vdir.CreateStaged(p.col.Dir)
+		if err != nil {
+			return fmt.Errorf("local folder: %w", err)
+		}
+		p.d = d
+	}
+	if p.localFP == nil {
+		if _, err := p.listLocal(); err != nil { // empty: sets up the pass's maps
+			return fmt.Errorf("local folder %s: %w", p.col.Dir, err)
+		}
+	}
+	if err := p.syncMeta(existed); err != nil {
+		return err
+	}
+	token, err := p.freshDownload(ctx)
+	if err != nil {
+		return err
+	}
+	if len(p.s.Problems) > 0 {
+		p.heldRemote = true
+	}
+	return p.finish(token)
+}
+
+// syncMeta writes the calendar's display name and colour into its folder
+// when they are new or changed on the server.
+func (p *pass) syncMeta(existed bool) error {
+	if p.opts.DryRun || p.d == nil || existed && p.col.DisplayName == p.cal.DisplayName && p.col.Color == p.cal.Color {
+		return nil
+	}
+	return p.writeMeta()
 }
 
 // planAndApply adds the remote side and the options to in, plans, and
@@ -210,7 +234,7 @@ func (p *pass) planAndApply(ctx context.Context, in plan.Input, newToken string,
 	res := plan.Plan(in)
 	if res.Refused != nil {
 		p.s.Refused = res.Refused.Reason
-		p.e.log.Warn().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Msg("refused: " + res.Refused.Reason)
+		p.e.log.Warn().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("reason", res.Refused.Reason).Msg("refused by a safety guard")
 		return nil
 	}
 	if p.opts.DryRun {
@@ -337,29 +361,20 @@ func (p *pass) localEntry(en vdir.Entry) plan.Local {
 	switch {
 	case err != nil:
 		l.Invalid = err.Error()
-	case p.cal.Components != nil && !contains(p.cal.Components, info.Component):
+	case p.cal.Components != nil && !slices.ContainsFunc(p.cal.Components, func(c string) bool { return strings.EqualFold(c, info.Component) }):
 		l.Invalid = fmt.Sprintf("%s in a calendar that holds only %s", info.Component, strings.Join(p.cal.Components, ", "))
 	default:
 		l.UID = info.UID
 		p.localData[en.Name] = data
 	}
 	if l.Invalid != "" {
-		p.e.log.Error().Str("file", filepath.Join(p.d.Path(), en.Name)).Msg("skipping invalid file: " + l.Invalid)
+		p.e.log.Error().Str("file", filepath.Join(p.d.Path(), en.Name)).Str("reason", l.Invalid).Msg("skipping invalid file")
 	}
 	return l
 }
 
 func sameFP(a state.Fingerprint, b vdir.Fingerprint) bool {
 	return a.Size == b.Size && a.ModNs == b.ModNs && a.Inode == b.Inode
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // listRemote fills p.remote with the server's members and returns the

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -16,7 +18,6 @@ import (
 
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
-	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/version"
 	"github.com/vdird/vdird/state"
 )
@@ -77,44 +78,26 @@ func (e *Engine) Reconfigure(cfg *config.Config) {
 type SyncOptions struct {
 	DryRun          bool
 	AllowMassDelete bool
-	Calendars       []string // only these (name, displayname or href); empty = all
+	Calendars       []string // only these (folder name, display name, href or its last segment); empty = all
 	// LocalOnly skips the calendar-home request and reuses the calendars seen
 	// by the previous pass of this engine: for passes triggered by a local
 	// change, which then cost no request at all unless something must be
 	// written. A remote change meanwhile surfaces as 412 and is handled as
 	// both-changed. Without a previous pass it is ignored.
 	LocalOnly bool
-}
 
-// Summary reports what one pass did to one calendar.
-type Summary struct {
-	Account  string
-	Calendar string // local folder name
-	Href     string
-	Dir      string
-
-	// Counts of what the pass did.
-	Downloaded, Uploaded, DeletedLocal, DeletedRemote, Conflicts, Recorded int
-
-	Unchanged bool          // change marker unchanged and no local change: nothing listed
-	Skipped   []string      // invalid files, read-only edits, duplicate UIDs…
-	Problems  []string      // per-item failures that left that item for the next pass
-	Refused   string        // a safety guard stopped this calendar
-	Planned   []plan.Action // dry run: what would be done
-	Notes     []string      // new calendar, calendar gone from server…
-	Err       error         // the calendar could not be synced
-	// Throttled is the first per-item error that carried a Retry-After
-	// (429/503 on a PUT or DELETE), so the daemon's backoff honours it.
-	Throttled error
-}
-
-// Failed tells whether the calendar needs attention (exit code, status).
-func (s *Summary) Failed() bool {
-	return s.Err != nil || s.Refused != "" || len(s.Problems) > 0
+	// account is shared by the calendar passes of one account pass
+	// (SyncAccount sets it).
+	account *accountPass
 }
 
 // Sync runs one pass over every configured account.
+// A name in opts.Calendars that matches no calendar makes it sync nothing
+// and return one summary whose Err is an *UnknownCalendarError.
 func (e *Engine) Sync(ctx context.Context, opts SyncOptions) []*Summary {
+	if err := e.CheckCalendars(ctx, opts.Calendars); err != nil {
+		return []*Summary{{Calendar: "*", Err: err}}
+	}
 	var out []*Summary
 	for i := range e.cfg.Accounts {
 		out = append(out, e.SyncAccount(ctx, &e.cfg.Accounts[i], opts)...)
@@ -155,10 +138,6 @@ func (e *Engine) client(a *config.Account) (*davclient.Client, error) {
 	return c, nil
 }
 
-// accountKey is the pseudo-collection that remembers an account's calendar
-// home, so a pass with nothing to do needs no discovery requests.
-func accountKey(a *config.Account) string { return "@account/" + a.Name }
-
 func collectionKey(a *config.Account, href string) string { return a.Name + "/" + href }
 
 // SyncAccount runs one pass over one account's calendars.
@@ -173,27 +152,22 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	if err := e.recoverJournal(ctx, a, c); err != nil {
 		return fail(err)
 	}
-	e.mu.Lock()
-	cals, cached := e.lastCals[a.Name]
-	e.mu.Unlock()
-	if !opts.LocalOnly || !cached {
-		cals, err = e.listCalendars(ctx, a, c, opts.DryRun)
-		if err != nil {
-			return fail(err)
-		}
-		e.mu.Lock()
-		e.lastCals[a.Name] = cals
-		e.mu.Unlock()
+	cals, err := e.calendarsOf(ctx, a, c, opts.LocalOnly, opts.DryRun)
+	if err != nil {
+		return fail(err)
 	}
 	known, err := e.store.Collections()
 	if err != nil {
 		return fail(err)
 	}
+	dirs := collectionDirs(known)
 	onServer := map[string]bool{}
 	var out []*Summary
+	ap := &accountPass{}
+	opts.account = ap
 	for _, cal := range cals {
 		onServer[collectionKey(a, cal.Href)] = true
-		if !selected(a, opts, cal) {
+		if !selected(a, opts, cal, e.folderOf(a, cal, dirs)) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -202,8 +176,9 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 		}
 		out = append(out, e.syncCalendar(ctx, a, c, cal, opts))
 	}
+	e.settleRefused(ctx, a, ap)
 	for _, col := range known {
-		if col.Account != a.Name || strings.HasPrefix(col.Key, "@") || onServer[col.Key] {
+		if col.Account != a.Name || onServer[col.Key] {
 			continue
 		}
 		out = append(out, &Summary{Account: a.Name, Href: col.Href, Dir: col.Dir, Calendar: path.Base(col.Dir),
@@ -212,31 +187,69 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	return out
 }
 
-func selected(a *config.Account, opts SyncOptions, cal davclient.Calendar) bool {
-	match := func(list []string) bool {
-		if len(list) == 0 {
-			return true
-		}
-		for _, n := range list {
-			if n == cal.Href || n == path.Base(cal.Href) || n == cal.DisplayName {
-				return true
-			}
-		}
-		return false
+// selected tells whether a pass with opts syncs cal, whose local folder is
+// named folder: the account's calendars list and opts.Calendars are each
+// empty or name it.
+func selected(a *config.Account, opts SyncOptions, cal davclient.Calendar, folder string) bool {
+	is := names(cal, folder)
+	return (len(a.Calendars) == 0 || slices.ContainsFunc(a.Calendars, is)) &&
+		(len(opts.Calendars) == 0 || slices.ContainsFunc(opts.Calendars, is))
+}
+
+// names returns whether a name denotes cal: its local folder name, display
+// name, href or the href's last segment.
+func names(cal davclient.Calendar, folder string) func(string) bool {
+	return func(n string) bool {
+		return n != "" && (n == folder || n == cal.DisplayName || n == cal.Href || n == path.Base(cal.Href))
 	}
-	return match(a.Calendars) && match(opts.Calendars)
+}
+
+// calendarsOf lists a's calendars, or, when cached is set, reuses those the
+// previous pass of this engine saw if there was one.
+func (e *Engine) calendarsOf(ctx context.Context, a *config.Account, c *davclient.Client, cached, dryRun bool) ([]davclient.Calendar, error) {
+	e.mu.Lock()
+	cals, ok := e.lastCals[a.Name]
+	e.mu.Unlock()
+	if cached && ok {
+		return cals, nil
+	}
+	cals, err := e.listCalendars(ctx, a, c, dryRun)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.lastCals[a.Name] = cals
+	e.mu.Unlock()
+	return cals, nil
+}
+
+// folderOf is the name of cal's local folder: the one state records, or
+// for a calendar seen for the first time the one its first pass will make.
+func (e *Engine) folderOf(a *config.Account, cal davclient.Calendar, dirs map[string]string) string {
+	if d, ok := dirs[collectionKey(a, cal.Href)]; ok {
+		return filepath.Base(d)
+	}
+	return filepath.Base(e.newDirFor(a, cal))
+}
+
+// collectionDirs maps the key of each collection to its local folder.
+func collectionDirs(cols []state.Collection) map[string]string {
+	dirs := make(map[string]string, len(cols))
+	for _, c := range cols {
+		dirs[c.Key] = c.Dir
+	}
+	return dirs
 }
 
 // listCalendars lists the calendar home in one request when it is known from
 // an earlier pass, else runs discovery and remembers the home.
 func (e *Engine) listCalendars(ctx context.Context, a *config.Account, c *davclient.Client, dryRun bool) ([]davclient.Calendar, error) {
-	key := accountKey(a)
-	col, ok, err := e.store.Collection(key)
+	known, ok, err := e.store.Account(a.Name)
 	if err != nil {
 		return nil, err
 	}
-	if ok && col.Href != "" && col.Dir == a.URL {
-		cals, err := c.ListCalendars(ctx, col.Href)
+	if ok && known.Home != "" && known.URL == a.URL {
+		cals, err := c.ListCalendars(ctx, known.Home)
 		if err == nil {
 			return cals, nil
 		}
@@ -256,10 +269,8 @@ func (e *Engine) listCalendars(ctx context.Context, a *config.Account, c *davcli
 	if dryRun {
 		return cals, nil
 	}
-	// Dir holds the configured URL so a changed url in the config rediscovers.
-	err = e.store.Update(key, func(tx *state.Tx) error {
-		return tx.SetCollection(state.Collection{Key: key, Account: a.Name, Href: home, Dir: a.URL})
-	})
+	// The configured URL is kept so that a changed url in the config rediscovers.
+	err = e.store.SetAccount(state.Account{Name: a.Name, URL: a.URL, Home: home})
 	return cals, err
 }
 

@@ -38,31 +38,33 @@ type itemRun struct {
 // reported in the summary and left for the next pass; only failures that
 // make the rest of the pass pointless (state, context) are returned.
 func (p *pass) apply(ctx context.Context, act plan.Action) error {
-	r := &itemRun{}
-	if k, ok := p.known[act.Href]; ok {
-		known := knownOf(k)
-		r.known = &known
-	}
-	var err error
-	for step := 0; ; step++ {
-		if step == maxSteps {
-			err = fmt.Errorf("not settled after %d steps: left for the next pass", maxSteps)
-			break
-		}
-		var out *plan.Outcome
-		if out, err = p.perform(ctx, r, act); err != nil || out == nil {
-			break
-		}
-		act = plan.Next(*out)
-	}
+	last, err := p.settle(ctx, act)
 	if err == nil {
 		return nil
 	}
 	if isFatal(err) {
 		return err
 	}
-	p.problem(act, err)
+	p.problem(last, err)
 	return nil
+}
+
+// settle carries out act and what plan.Next asks for after each surprise,
+// up to maxSteps. It returns the last action and the error it met.
+func (p *pass) settle(ctx context.Context, act plan.Action) (plan.Action, error) {
+	r := &itemRun{}
+	if k, ok := p.known[act.Href]; ok {
+		known := knownOf(k)
+		r.known = &known
+	}
+	for step := 0; step < maxSteps; step++ {
+		out, err := p.perform(ctx, r, act)
+		if err != nil || out == nil {
+			return act, err
+		}
+		act = plan.Next(*out)
+	}
+	return act, fmt.Errorf("not settled after %d steps: left for the next pass", maxSteps)
 }
 
 // perform carries out one action. It returns the outcome to ask the

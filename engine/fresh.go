@@ -185,11 +185,6 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 	// What was handed over is written and recorded even when the download
 	// failed: a resumed first sync then fetches only the rest.
 	serr := stopStages()
-	// Readers would fold the appended records themselves; doing it now
-	// keeps the cost in this pass rather than in the next poll.
-	if ferr := p.e.store.Fold(p.key); ferr != nil && serr == nil {
-		serr = fmt.Errorf("%w: %v", errState, ferr)
-	}
 	// Every file in a staging folder now is durable and recorded (the
 	// writers flushed each batch before handing it on): publish it, after
 	// a failed download too, so that a resumed first sync keeps them.
@@ -254,17 +249,10 @@ func (p *pass) writeFreshBatch(objs []davclient.Object, problems *[]string) ([]s
 }
 
 // recordFresh records written items of a fresh download in one state
-// transaction that only appends (state.Tx.AppendItem); freshDownload folds
-// them into the indexes once at the end.
+// transaction as new items (state.Tx.AddNewItems); state indexes them all
+// once the pass's next commit, which adds none, is done.
 func (p *pass) recordFresh(items []state.Item) error {
-	return p.commit(func(tx *state.Tx) error {
-		for _, it := range items {
-			if err := tx.AppendItem(it); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return p.commit(func(tx *state.Tx) error { return tx.AddNewItems(items) })
 }
 
 // publish moves a staging folder filled by freshDownload (or left by an

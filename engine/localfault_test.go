@@ -79,7 +79,7 @@ func lfMountTmpfs(t *testing.T, dir, size string) {
 		t.Fatal(err)
 	}
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
-		t.Skipf("cannot mount a tmpfs on %s (%v): this local-fault test needs root with mount rights", dir, err)
+		testserver.Unavailable(t, "cannot mount a tmpfs on %s (%v): this local-fault test needs root with mount rights", dir, err)
 	}
 	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
 }
@@ -249,11 +249,11 @@ func TestLocalFault_ReadOnlyVdir_WritesReportedNothingDeletedOrResurrected(t *te
 	e.Srv.Delete(t, e.Events+"c.ics")
 	e.Srv.Put(t, e.Events+"e.ics", event("e", "new on phone"))
 	if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
-		t.Skipf("cannot bind-mount %s (%v): needs root with mount rights", dir, err)
+		testserver.Unavailable(t, "cannot bind-mount %s (%v): needs root with mount rights", dir, err)
 	}
 	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
 	if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY, ""); err != nil {
-		t.Skipf("cannot remount %s read-only: %v", dir, err)
+		testserver.Unavailable(t, "cannot remount %s read-only: %v", dir, err)
 	}
 	e.Rec.Take()
 

@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/vdird/vdird/state"
@@ -33,9 +32,6 @@ func (e *Engine) Status() ([]CalendarStatus, error) {
 	}
 	var out []CalendarStatus
 	for _, col := range cols {
-		if strings.HasPrefix(col.Key, "@") {
-			continue
-		}
 		st := CalendarStatus{Account: col.Account, Calendar: filepath.Base(col.Dir), Href: col.Href, Dir: col.Dir,
 			LastSync: col.LastSync, LastError: col.LastError, ReadOnly: col.ReadOnly}
 		items, err := store.Items(col.Key)

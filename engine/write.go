@@ -98,6 +98,12 @@ func (p *pass) answered(ctx context.Context, r *itemRun, act plan.Action, journa
 		out := p.outcome(r, act, plan.UIDConflict)
 		out.At = de.Href
 		return p.withServer(ctx, r, out, de.Href)
+	case act.Kind == plan.Create && errors.Is(err, davclient.ErrUIDInUse) && p.opts.account != nil:
+		// The UID lives at another href of the account (an item moved
+		// between calendars): settled at the end of the account pass.
+		p.endJournal(journal, err)
+		p.opts.account.refuse(p, act.Href, act.Name, act.UID, err)
+		return nil, nil
 	}
 	p.endJournal(journal, err)
 	return nil, err

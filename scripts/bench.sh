@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark (docs/performance.md): vdird against vdirsyncer and the raw limit
+# The benchmark: vdird against vdirsyncer and against the raw limit
 # (one calendar-query REPORT with curl + the files written with one batched
 # durable flush) on real Radicale and Xandikos servers on loopback.
 #
@@ -11,7 +11,7 @@
 #                                    interleaved (default 3); medians are compared
 #   scripts/bench.sh --out docs/performance.md   write the report (default: print only)
 #
-# Other flags: see `go run ./scripts/bench -h`. Installs missing Debian
+# Other flags: see `go run ./internal/cmd/bench -h`. Installs missing Debian
 # packages (radicale, xandikos, vdirsyncer, curl, time) with apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +34,6 @@ bin=$(mktemp -d /tmp/vdird-bench-bin.XXXXXX)
 trap 'rm -rf "$bin"' EXIT
 echo "==> building vdird and the benchmark into $bin" >&2
 CGO_ENABLED=0 go build -o "$bin/vdird" ./cmd/vdird   # as the README builds it
-go build -o "$bin/bench" ./scripts/bench
+go build -o "$bin/bench" ./internal/cmd/bench
 exec_args=(--vdird "$bin/vdird")
 "$bin/bench" "${exec_args[@]}" "$@"

@@ -10,7 +10,7 @@ command -v radicale >/dev/null 2>&1 || pkgs+=(radicale)
 command -v xandikos >/dev/null 2>&1 || pkgs+=(xandikos)
 command -v khal >/dev/null 2>&1 || pkgs+=(khal)
 command -v systemd-analyze >/dev/null 2>&1 || pkgs+=(systemd)
-# The benchmark's smoke test (scripts/bench) drives these too.
+# The benchmark's smoke test (internal/cmd/bench) drives these too.
 command -v vdirsyncer >/dev/null 2>&1 || pkgs+=(vdirsyncer)
 command -v curl >/dev/null 2>&1 || pkgs+=(curl)
 command -v git >/dev/null 2>&1 || pkgs+=(git)

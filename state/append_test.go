@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/vdird/vdird/internal/setsum"
+	"github.com/vdird/vdird/state/internal/records"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -27,29 +29,38 @@ func randomItems(n int, seed uint64) []Item {
 	return out
 }
 
-// writeItems records items in collection "k" with write (Tx.PutItem or
-// Tx.AppendItem), batch items per transaction.
-func writeItems(tb testing.TB, s *Store, items []Item, batch int, write func(*Tx, Item) error) {
+// writeItems records items in collection "k" with write (putItems or
+// Tx.AddNewItems), batch items per transaction.
+func writeItems(tb testing.TB, s *Store, items []Item, batch int, write func(*Tx, []Item) error) {
 	tb.Helper()
 	for i := 0; i < len(items); i += batch {
 		part := items[i:min(i+batch, len(items))]
-		must(tb, s.Update("k", func(tx *Tx) error {
-			for _, it := range part {
-				if err := write(tx, it); err != nil {
-					return err
-				}
-			}
-			return nil
-		}))
+		must(tb, s.Update("k", func(tx *Tx) error { return write(tx, part) }))
 	}
 }
 
-func hasAppended(t *testing.T, s *Store, key string) bool {
+// putItems records items with Tx.PutItem.
+func putItems(tx *Tx, items []Item) error {
+	for _, it := range items {
+		if err := tx.PutItem(it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addNew records one item with Tx.AddNewItems.
+func addNew(it Item) func(tx *Tx) error {
+	return func(tx *Tx) error { return tx.AddNewItems([]Item{it}) }
+}
+
+// hasWaiting reports whether collection key has new items not indexed yet.
+func hasWaiting(t testing.TB, s *Store, key string) bool {
 	t.Helper()
 	var has bool
 	must(t, s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketCollections).Bucket([]byte(key)); b != nil {
-			has = b.Bucket(bucketAppended) != nil
+		if b := collectionBucket(tx, key); b != nil {
+			has = records.Waiting(b)
 		}
 		return nil
 	}))
@@ -100,18 +111,18 @@ func snapshotOf(t *testing.T, s *Store, key string, items []Item) snapshot {
 	return sn
 }
 
-func TestAppendItem_ReadersSeeExactlyWhatPutItemGives(t *testing.T) {
+func TestAddNewItems_ReadersSeeExactlyWhatPutItemGives(t *testing.T) {
 	items := randomItems(500, 7)
 	put, _ := openTemp(t)
 	app, _ := openTemp(t)
-	writeItems(t, put, items, 100, (*Tx).PutItem)
-	writeItems(t, app, items, 100, (*Tx).AppendItem)
-	if !hasAppended(t, app, "k") {
-		t.Fatal("AppendItem updated the indexes instead of appending")
+	writeItems(t, put, items, 100, putItems)
+	writeItems(t, app, items, 100, (*Tx).AddNewItems)
+	if !hasWaiting(t, app, "k") {
+		t.Fatal("AddNewItems updated the indexes instead of appending")
 	}
 	want := snapshotOf(t, put, "k", items)
 	got := snapshotOf(t, app, "k", items) // the first reader folds
-	if hasAppended(t, app, "k") {
+	if hasWaiting(t, app, "k") {
 		t.Fatal("appended records left after a read")
 	}
 	if len(got.Items) != len(items) || !reflect.DeepEqual(got, want) {
@@ -122,14 +133,34 @@ func TestAppendItem_ReadersSeeExactlyWhatPutItemGives(t *testing.T) {
 	}
 }
 
+func TestUpdate_AddingNone_IndexesTheWaitingNewItems(t *testing.T) {
+	items := randomItems(300, 5)
+	put, _ := openTemp(t)
+	writeItems(t, put, items, 100, putItems)
+	s, _ := openTemp(t)
+	writeItems(t, s, items, 100, (*Tx).AddNewItems)
+	must(t, s.Update("k", func(tx *Tx) error { return tx.AddNewItems(nil) }))
+	must(t, s.Update("other", func(tx *Tx) error { return tx.SetCollection(Collection{Key: "other"}) }))
+	if !hasWaiting(t, s, "k") {
+		t.Fatal("new items indexed by an Update that added some, or by one of another collection")
+	}
+	must(t, s.Update("k", func(tx *Tx) error { return tx.SetCollection(Collection{Key: "k"}) }))
+	if hasWaiting(t, s, "k") {
+		t.Fatal("new items still waiting after an Update that added none")
+	}
+	if got, want := snapshotOf(t, s, "k", items), snapshotOf(t, put, "k", items); !reflect.DeepEqual(got, want) {
+		t.Fatalf("indexed new items read differently from PutItem ones (%d items)", len(got.Items))
+	}
+}
+
 func TestFold_ManyChunks_AllIndexedInHrefOrder_BucketGone(t *testing.T) {
 	defer func(n int) { foldChunk = n }(foldChunk)
 	foldChunk = 7
 	s, _ := openTemp(t)
 	items := randomItems(50, 3)
-	writeItems(t, s, items, len(items), (*Tx).AppendItem)
-	must(t, s.Fold("k"))
-	if hasAppended(t, s, "k") {
+	writeItems(t, s, items, len(items), (*Tx).AddNewItems)
+	must(t, s.fold("k"))
+	if hasWaiting(t, s, "k") {
 		t.Fatal("appended bucket left after Fold")
 	}
 	got, err := s.Items("k")
@@ -137,7 +168,7 @@ func TestFold_ManyChunks_AllIndexedInHrefOrder_BucketGone(t *testing.T) {
 	if len(got) != len(items) {
 		t.Fatalf("%d items after fold, want %d", len(got), len(items))
 	}
-	must(t, s.Fold("k")) // nothing left: a no-op
+	must(t, s.fold("k")) // nothing left: a no-op
 }
 
 // foldStops are where the folds of the 45 items below are stopped: 45
@@ -150,11 +181,11 @@ func TestFold_StoppedAfterAChunk_NextReaderCompletesIt(t *testing.T) {
 	items := randomItems(45, 11)
 	items[30].Href = items[3].Href // one href twice: the later record wins
 	put, _ := openTemp(t)
-	writeItems(t, put, items, len(items), (*Tx).PutItem)
+	writeItems(t, put, items, len(items), putItems)
 	want := snapshotOf(t, put, "k", items)
 	for _, stop := range foldStops {
 		app := foldStoppedAfter(t, items, stop)
-		if !hasAppended(t, app, "k") {
+		if !hasWaiting(t, app, "k") {
 			t.Fatalf("stopped after %d chunks: nothing left to fold", stop)
 		}
 		if got := snapshotOf(t, app, "k", items); !reflect.DeepEqual(got, want) {
@@ -166,6 +197,9 @@ func TestFold_StoppedAfterAChunk_NextReaderCompletesIt(t *testing.T) {
 	}
 }
 
+// errFoldStopped stops a fold as a crash would.
+var errFoldStopped = errors.New("stopped (test)")
+
 // foldStoppedAfter appends items to a new store and stops its Fold after
 // chunks chunks of 10, as a crash would.
 func foldStoppedAfter(t *testing.T, items []Item, chunks int) *Store {
@@ -173,11 +207,16 @@ func foldStoppedAfter(t *testing.T, items []Item, chunks int) *Store {
 	defer func(n int) { foldChunk = n }(foldChunk)
 	foldChunk = 10
 	s, _ := openTemp(t)
-	writeItems(t, s, items, len(items), (*Tx).AppendItem)
+	writeItems(t, s, items, len(items), (*Tx).AddNewItems)
 	n := 0
-	foldInterrupt = func() bool { n++; return n == chunks }
-	defer func() { foldInterrupt = nil }()
-	if err := s.Fold("k"); !errors.Is(err, errFoldInterrupted) {
+	foldStop = func() error {
+		if n++; n == chunks {
+			return errFoldStopped
+		}
+		return nil
+	}
+	defer func() { foldStop = nil }()
+	if err := s.fold("k"); !errors.Is(err, errFoldStopped) {
 		t.Fatalf("Fold = %v, want it stopped after %d chunks", err, chunks)
 	}
 	return s
@@ -202,13 +241,13 @@ func TestFold_StoppedThenPutAndDelete_WritersSkipWhatIsDone(t *testing.T) {
 	changed, deleted := changedCopy(sorted[5], "a"), sorted[30] // folded by chunk 2; by chunk 5
 	for _, stop := range foldStops {
 		put, _ := openTemp(t)
-		writeItems(t, put, items, len(items), (*Tx).PutItem)
+		writeItems(t, put, items, len(items), putItems)
 		app := foldStoppedAfter(t, items, stop)
 		for _, s := range []*Store{put, app} {
 			must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(changed) }))
 			must(t, s.Update("k", func(tx *Tx) error { return tx.DeleteItem(deleted.Href) }))
 		}
-		if hasAppended(t, app, "k") {
+		if hasWaiting(t, app, "k") {
 			t.Fatalf("stopped after %d chunks: a write left appended records", stop)
 		}
 		want, got := snapshotOf(t, put, "k", items), snapshotOf(t, app, "k", items)
@@ -231,20 +270,20 @@ func TestFold_RecordsAppendedDuringAFold_FoldedInANextRound(t *testing.T) {
 	// folded, one new.
 	later := []Item{changedCopy(sorted[3], "b"), changedCopy(sorted[35], "c"), randomItems(1, 99)[0]}
 	put, _ := openTemp(t)
-	writeItems(t, put, append(append([]Item(nil), items...), later...), 100, (*Tx).PutItem)
+	writeItems(t, put, append(append([]Item(nil), items...), later...), 100, putItems)
 	app, _ := openTemp(t)
-	writeItems(t, app, items, len(items), (*Tx).AppendItem)
+	writeItems(t, app, items, len(items), (*Tx).AddNewItems)
 	appended := false
-	foldInterrupt = func() bool {
+	foldStop = func() error {
 		if !appended {
 			appended = true
-			writeItems(t, app, later, len(later), (*Tx).AppendItem)
+			writeItems(t, app, later, len(later), (*Tx).AddNewItems)
 		}
-		return false
+		return nil
 	}
-	defer func() { foldInterrupt = nil }()
-	must(t, app.Fold("k"))
-	if hasAppended(t, app, "k") {
+	defer func() { foldStop = nil }()
+	must(t, app.fold("k"))
+	if hasWaiting(t, app, "k") {
 		t.Fatal("records appended during the fold were left")
 	}
 	all := append(append([]Item(nil), items...), later...)
@@ -257,22 +296,27 @@ func TestFold_RecordsAppendedDuringAFold_FoldedInANextRound(t *testing.T) {
 	}
 }
 
+// countBases counts the bases stored for collection "k".
 func countBases(t *testing.T, s *Store) int {
 	t.Helper()
 	var n int
 	must(t, s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketCollections).Bucket([]byte("k")).Bucket(bucketBases).ForEach(func(k, v []byte) error { n++; return nil })
+		bases := collectionBucket(tx, "k").Bucket([]byte("bases"))
+		if bases == nil {
+			return nil
+		}
+		return bases.ForEach(func(k, v []byte) error { n++; return nil })
 	}))
 	return n
 }
 
-func TestAppendItem_SameHrefTwice_LaterRecordWins(t *testing.T) {
+func TestAddNewItems_SameHrefTwice_LaterRecordWins(t *testing.T) {
 	s, _ := openTemp(t)
 	a, b := sampleItem("/c/x.ics"), sampleItem("/c/x.ics")
 	a.ETag, a.Base = `"1"`, []byte("one")
 	b.ETag, b.Base = `"2"`, []byte("two")
-	must(t, s.Update("k", func(tx *Tx) error { return tx.AppendItem(a) }))
-	must(t, s.Update("k", func(tx *Tx) error { return tx.AppendItem(b) }))
+	must(t, s.Update("k", addNew(a)))
+	must(t, s.Update("k", addNew(b)))
 	got, ok, err := s.Item("k", a.Href)
 	must(t, err)
 	if !ok || got.ETag != `"2"` || string(got.Base) != "two" {
@@ -283,20 +327,45 @@ func TestAppendItem_SameHrefTwice_LaterRecordWins(t *testing.T) {
 	}
 }
 
-func TestAppendItem_ThenPutOrDelete_TheLaterWriteWins(t *testing.T) {
+func TestAddNewItems_WithoutBaseSameHash_KeepsTheBase(t *testing.T) {
+	withBase := sampleItem("/c/x.ics")
+	without := withBase
+	without.Base, without.ETag = nil, `"2"`
+	for name, inOneFold := range map[string]bool{"recorded before": false, "appended in the same fold": true} {
+		t.Run(name, func(t *testing.T) { appendWithoutBase(t, withBase, without, inOneFold) })
+	}
+}
+
+// appendWithoutBase records withBase (appended if inOneFold), then appends
+// without, and checks that the base stays.
+func appendWithoutBase(t *testing.T, withBase, without Item, inOneFold bool) {
+	s, _ := openTemp(t)
+	must(t, s.Update("k", func(tx *Tx) error {
+		if inOneFold {
+			return tx.AddNewItems([]Item{withBase})
+		}
+		return tx.PutItem(withBase)
+	}))
+	must(t, s.Update("k", addNew(without)))
+	got, ok, err := s.Item("k", withBase.Href)
+	must(t, err)
+	if !ok || got.ETag != `"2"` || !bytes.Equal(got.Base, withBase.Base) {
+		t.Fatalf("got %+v", got)
+	}
+	if n := countBases(t, s); n != 1 {
+		t.Fatalf("%d bases stored for one item", n)
+	}
+}
+
+func TestAddNewItems_ThenPutOrDelete_TheLaterWriteWins(t *testing.T) {
 	s, _ := openTemp(t)
 	a, b := sampleItem("/c/a.ics"), sampleItem("/c/b.ics")
-	must(t, s.Update("k", func(tx *Tx) error {
-		if err := tx.AppendItem(a); err != nil {
-			return err
-		}
-		return tx.AppendItem(b)
-	}))
+	must(t, s.Update("k", func(tx *Tx) error { return tx.AddNewItems([]Item{a, b}) }))
 	changed := a
 	changed.ETag = `"newer"`
 	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(changed) }))
 	must(t, s.Update("k", func(tx *Tx) error { return tx.DeleteItem(b.Href) }))
-	must(t, s.Fold("k"))
+	must(t, s.fold("k"))
 	items, err := s.Items("k")
 	must(t, err)
 	if len(items) != 1 || items[0].ETag != `"newer"` {
@@ -304,12 +373,12 @@ func TestAppendItem_ThenPutOrDelete_TheLaterWriteWins(t *testing.T) {
 	}
 }
 
-func TestAppendItem_SurvivesReopen_FoldedByTheNextReader(t *testing.T) {
+func TestAddNewItems_SurvivesReopen_FoldedByTheNextReader(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	s, err := Open(path)
 	must(t, err)
 	items := randomItems(30, 9)
-	writeItems(t, s, items, len(items), (*Tx).AppendItem)
+	writeItems(t, s, items, len(items), (*Tx).AddNewItems)
 	must(t, s.Close()) // as a crash after the commit would leave it
 	s2, err := Open(path)
 	must(t, err)
@@ -324,8 +393,8 @@ func TestAppendItem_SurvivesReopen_FoldedByTheNextReader(t *testing.T) {
 
 // benchmarkWrite10k times recording 10k items with random hrefs and
 // 1.4 KB bases in transactions of 200, as a first download does, with
-// write, then fold (if set).
-func benchmarkWrite10k(b *testing.B, write func(*Tx, Item) error, fold bool) {
+// write, then (if fold) an Update that adds none, which indexes them.
+func benchmarkWrite10k(b *testing.B, write func(*Tx, []Item) error, fold bool) {
 	items := randomItems(10000, 1)
 	for i := range items {
 		items[i].Base = make([]byte, 1400)
@@ -337,16 +406,19 @@ func benchmarkWrite10k(b *testing.B, write func(*Tx, Item) error, fold bool) {
 		b.StartTimer()
 		writeItems(b, s, items, 200, write)
 		if fold {
-			must(b, s.Fold("k"))
+			must(b, s.Update("k", func(tx *Tx) error { return tx.SetCollection(Collection{Key: "k"}) }))
 		}
 		b.StopTimer()
+		if hasWaiting(b, s, "k") {
+			b.Fatal("new items left waiting")
+		}
 		s.Close()
 		b.StartTimer()
 	}
 }
 
-func BenchmarkAppendThenFold10k(b *testing.B) { benchmarkWrite10k(b, (*Tx).AppendItem, true) }
+func BenchmarkAppendThenFold10k(b *testing.B) { benchmarkWrite10k(b, (*Tx).AddNewItems, true) }
 
 func BenchmarkPutItem10kRandomHrefsInBatches(b *testing.B) {
-	benchmarkWrite10k(b, (*Tx).PutItem, false)
+	benchmarkWrite10k(b, putItems, false)
 }

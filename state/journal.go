@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -95,4 +96,36 @@ func (s *Store) EndJournal(id uint64) error {
 		return fmt.Errorf("end journal %d: %w", id, err)
 	}
 	return nil
+}
+
+// dropJournal removes the journal entries of collection key.
+func dropJournal(btx *bolt.Tx, key string) error {
+	j := btx.Bucket(bucketJournal)
+	var drop [][]byte
+	err := j.ForEach(func(k, v []byte) error {
+		var e JournalEntry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("decode journal entry: %w", err)
+		}
+		if e.Key == key {
+			drop = append(drop, bytes.Clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range drop {
+		if err := j.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func journalKey(id uint64) []byte {
+	// Big-endian so byte order is numeric order: Pending is oldest first.
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], id)
+	return k[:]
 }

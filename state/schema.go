@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/vdird/vdird/internal/setsum"
+	"github.com/vdird/vdird/state/internal/records"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -24,21 +24,23 @@ var migrations = []func(tx *bolt.Tx) error{
 	},
 	// 1 → 2: bases move from href keys to append-only sequence keys, and
 	// each item record names its base's sequence.
-	func(tx *bolt.Tx) error { return eachCollection(tx, moveBases) },
+	func(tx *bolt.Tx) error { return eachCollection(tx, records.MoveBasesV1) },
 	// 2 → 3: each collection gets the file sum of its items.
-	func(tx *bolt.Tx) error { return eachCollection(tx, computeFileSum) },
+	func(tx *bolt.Tx) error { return eachCollection(tx, records.ComputeFileSum) },
 	// 3 → 4: each collection gets its UID index.
-	func(tx *bolt.Tx) error { return eachCollection(tx, indexUIDs) },
+	func(tx *bolt.Tx) error { return eachCollection(tx, records.IndexUIDs) },
 	// 4 → 5: each collection gets its local file name index.
-	func(tx *bolt.Tx) error { return eachCollection(tx, indexNames) },
+	func(tx *bolt.Tx) error { return eachCollection(tx, records.IndexNames) },
 	// 5 → 6: nothing to convert. A collection may now hold appended
-	// records (bucketAppended) that readers fold first, and the mark of an
-	// interrupted fold (keyFoldMark); the version changes so that an older
-	// vdird, which would not see them, refuses the file instead.
+	// records (records.Append) that readers fold first, and the mark of an
+	// interrupted fold; the version changes so that an older vdird, which
+	// would not see them, refuses the file instead.
 	func(tx *bolt.Tx) error { return nil },
-	// 6 → 7: each collection gets its file sum split by file name
-	// (bucketFileShards).
-	func(tx *bolt.Tx) error { return eachCollection(tx, computeFileShards) },
+	// 6 → 7: each collection gets its file sum split by file name.
+	func(tx *bolt.Tx) error { return eachCollection(tx, records.ComputeFileShards) },
+	// 7 → 8: each account's calendar home, kept until now as a collection
+	// keyed "@account/NAME", gets its own record (bucketAccounts).
+	moveAccounts,
 }
 
 // CurrentSchema is the schema version this build writes.
@@ -114,99 +116,4 @@ func eachCollection(tx *bolt.Tx, fn func(*bolt.Bucket) error) error {
 		}
 	}
 	return nil
-}
-
-func moveBases(b *bolt.Bucket) error {
-	items := b.Bucket(bucketItems)
-	if items == nil {
-		if b.Bucket(bucketBaseV1) != nil {
-			return b.DeleteBucket(bucketBaseV1) // bases of no item
-		}
-		return nil
-	}
-	if old := b.Bucket(bucketBaseV1); old != nil {
-		bases, err := b.CreateBucketIfNotExists(bucketBases)
-		if err != nil {
-			return err
-		}
-		bases.FillPercent = 1
-		err = old.ForEach(func(href, base []byte) error {
-			v := items.Get(href)
-			if v == nil {
-				return nil // a base without its item: drop it
-			}
-			it, _, err := decodeItemSeq(href, v)
-			if err != nil {
-				return err
-			}
-			seq, err := bases.NextSequence()
-			if err != nil {
-				return err
-			}
-			// Copies: Put keeps the slices until commit, and the old
-			// bucket's memory goes away with DeleteBucket.
-			if err := bases.Put(seqKey(seq), append([]byte{}, base...)); err != nil {
-				return err
-			}
-			return items.Put(append([]byte{}, href...), encodeItem(it, seq))
-		})
-		if err != nil {
-			return err
-		}
-		return b.DeleteBucket(bucketBaseV1)
-	}
-	return nil
-}
-
-func computeFileSum(b *bolt.Bucket) error {
-	var sum setsum.Sum
-	err := forEachItem(b, func(it Item) error {
-		if it.Name != "" {
-			sum.Add(fileRecord(it))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return b.Put(keyFileSum, sum.Bytes())
-}
-
-// computeFileShards splits the file sum of the indexed items. Appended
-// records not folded yet are in neither: their fold adds them to both.
-func computeFileShards(b *bolt.Bucket) error {
-	var shards setsum.Shards
-	err := forEachItem(b, func(it Item) error {
-		if it.Name != "" {
-			shards.Add(it.Name, fileRecord(it))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return writeShards(b, &shards)
-}
-
-func indexUIDs(b *bolt.Bucket) error {
-	idx, err := b.CreateBucketIfNotExists(bucketUIDs)
-	if err != nil {
-		return err
-	}
-	return forEachItem(b, func(it Item) error {
-		return idx.Put(uidKey(it.UID, it.Href), nil)
-	})
-}
-
-func indexNames(b *bolt.Bucket) error {
-	idx, err := b.CreateBucketIfNotExists(bucketNames)
-	if err != nil {
-		return err
-	}
-	return forEachItem(b, func(it Item) error {
-		if it.Name == "" {
-			return nil
-		}
-		return idx.Put([]byte(it.Name), []byte(it.Href))
-	})
 }

@@ -127,15 +127,42 @@ func TestCollectionsAndItems_RoundTrip_SurvivesReopen(t *testing.T) {
 	}
 }
 
-func TestPutItem_NilBase_RemovesStoredBase(t *testing.T) {
+// A record written back without its base (as Items gives it, with a new
+// fingerprint after a touch) keeps the stored base: the content is the same.
+func TestPutItem_WithoutBaseSameHash_KeepsStoredBase(t *testing.T) {
 	s, _ := openTemp(t)
 	it := sampleItem("/x.ics")
 	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(it) }))
-	it.Base = nil
+	items, err := s.Items("k")
+	must(t, err)
+	touched := items[0]
+	touched.Fingerprint.ModNs++
+	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(touched) }))
+	got, ok, err := s.Item("k", "/x.ics")
+	must(t, err)
+	if !ok || !bytes.Equal(got.Base, it.Base) || got.Fingerprint != touched.Fingerprint {
+		t.Fatalf("after a write without base: Base %q, fingerprint %+v", got.Base, got.Fingerprint)
+	}
+	if n := countBases(t, s); n != 1 {
+		t.Fatalf("%d bases stored for one item", n)
+	}
+}
+
+// A base always describes the recorded content: a new hash without a new
+// base leaves none.
+func TestPutItem_WithoutBaseChangedHash_DropsStoredBase(t *testing.T) {
+	s, _ := openTemp(t)
+	it := sampleItem("/x.ics")
 	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(it) }))
-	got, ok, _ := s.Item("k", "/x.ics")
-	if !ok || got.Base != nil {
-		t.Fatalf("Base = %q", got.Base)
+	it.Base, it.Hash = nil, "other"
+	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(it) }))
+	got, ok, err := s.Item("k", "/x.ics")
+	must(t, err)
+	if !ok || got.Base != nil || got.Hash != "other" {
+		t.Fatalf("after a new hash without base: Base %q, Hash %q", got.Base, got.Hash)
+	}
+	if n := countBases(t, s); n != 0 {
+		t.Fatalf("%d bases left for an item without base", n)
 	}
 }
 
@@ -557,11 +584,10 @@ func writeSchema1(t *testing.T, path string, key string, items []Item) {
 		if err != nil {
 			return err
 		}
-		ib, _ := b.CreateBucket(bucketItems)
-		bb, _ := b.CreateBucket(bucketBaseV1)
+		ib, _ := b.CreateBucket([]byte("items"))
+		bb, _ := b.CreateBucket([]byte("base"))
 		for _, it := range items {
-			rec := encodeItem(it, 0)
-			if err := ib.Put([]byte(it.Href), rec[:len(rec)-1]); err != nil { // schema 1 had no sequence
+			if err := ib.Put([]byte(it.Href), schema1Record(it)); err != nil {
 				return err
 			}
 			if it.Base != nil {
@@ -572,6 +598,19 @@ func writeSchema1(t *testing.T, path string, key string, items []Item) {
 		}
 		return nil
 	}))
+}
+
+// schema1Record is it's item record as schema 1 wrote it: format 1, then
+// ETag, Name, Hash and UID with their lengths, then the fingerprint.
+func schema1Record(it Item) []byte {
+	v := []byte{1}
+	for _, s := range []string{it.ETag, it.Name, it.Hash, it.UID} {
+		v = binary.AppendUvarint(v, uint64(len(s)))
+		v = append(v, s...)
+	}
+	v = binary.AppendVarint(v, it.Fingerprint.Size)
+	v = binary.AppendVarint(v, it.Fingerprint.ModNs)
+	return binary.AppendUvarint(v, it.Fingerprint.Inode)
 }
 
 func TestOpen_Schema1File_BasesMigratedToSequenceKeys(t *testing.T) {
@@ -601,7 +640,7 @@ func TestOpen_Schema1File_BasesMigratedToSequenceKeys(t *testing.T) {
 		t.Fatalf("UID index after migration: %+v, %v", items, err)
 	}
 	must(t, s.db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketCollections).Bucket([]byte("k")).Bucket(bucketBaseV1) != nil {
+		if collectionBucket(tx, "k").Bucket([]byte("base")) != nil {
 			return errors.New("schema-1 base bucket left behind")
 		}
 		return nil
@@ -626,22 +665,16 @@ func TestPutItem_ReplacedAndDeletedBases_DoNotAccumulate(t *testing.T) {
 		must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(it) })) // unchanged: kept
 		must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(other) }))
 	}
-	count := func() (n int) {
-		must(t, s.db.View(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketCollections).Bucket([]byte("k")).Bucket(bucketBases).ForEach(func(k, v []byte) error { n++; return nil })
-		}))
-		return n
-	}
-	if n := count(); n != 2 {
+	if n := countBases(t, s); n != 2 {
 		t.Fatalf("%d bases stored for 2 items", n)
 	}
 	if got, _, _ := s.Item("k", it.Href); string(got.Base) != "version 4" {
 		t.Fatalf("base %q", got.Base)
 	}
 	must(t, s.Update("k", func(tx *Tx) error { return tx.DeleteItem(it.Href) }))
-	other.Base = nil
+	other.Base, other.Hash = nil, "changed"
 	must(t, s.Update("k", func(tx *Tx) error { return tx.PutItem(other) }))
-	if n := count(); n != 0 {
+	if n := countBases(t, s); n != 0 {
 		t.Fatalf("%d bases left after delete and nil base", n)
 	}
 }

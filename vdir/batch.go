@@ -62,13 +62,55 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 	if m := maxHeld(); len(files) > m {
 		return d.writeBatchParts(files, m)
 	}
-	fps := make([]Fingerprint, len(files))
-	errs := make([]error, len(files))
-	pend := make([]pendingFile, len(files))
+	b := &batch{d: d, files: files, fps: make([]Fingerprint, len(files)), errs: checkBatch(files),
+		pend: make([]pendingFile, len(files)), late: make([]bool, len(files))}
+	// Whatever is not installed is dropped on return: unnamed files by
+	// closing them, temp files by removing them.
+	defer func() {
+		for i := range b.pend {
+			b.pend[i].discard()
+		}
+	}()
+	b.writeAll()
+
+	// One flush of the filesystem makes every file's content durable before
+	// any is linked into place: a crash leaves either a complete item or
+	// nothing (an unnamed file) or an ignored temp file, never a torn item.
+	if err := d.syncFS(b.heldFile()); err != nil {
+		return make([]Fingerprint, len(files)), fmt.Errorf("write batch: %w", err)
+	}
+	if b.install() > 0 {
+		if err := d.syncDir(); err != nil {
+			return make([]Fingerprint, len(files)), fmt.Errorf("write batch: %w", err)
+		}
+	}
+	for _, err := range b.errs {
+		if err != nil {
+			return b.fps, &BatchError{Errs: b.errs}
+		}
+	}
+	return b.fps, nil
+}
+
+// batch is one WriteBatch call: per file its fingerprint, error and
+// pending (written, not yet named) file.
+type batch struct {
+	d     *Dir
+	files []NewFile
+	fps   []Fingerprint
+	errs  []error
+	pend  []pendingFile
 	// Unnamed files stay open until linked; a file that found no free file
 	// descriptor (a low open-file limit, several big downloads at once) is
 	// written after the others are linked and closed, as a temp file.
-	late := make([]bool, len(files))
+	late []bool
+}
+
+// checkBatch refuses bad names, temp names and names given twice. An
+// existing file is not checked here: install refuses to replace it, and a
+// fresh folder (the common case) would pay one lstat per file for nothing.
+func checkBatch(files []NewFile) []error {
+	errs := make([]error, len(files))
 	seen := make(map[string]bool, len(files))
 	for i, f := range files {
 		switch {
@@ -79,97 +121,83 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 		case seen[f.Name]:
 			errs[i] = fmt.Errorf("create %s: named twice in batch: %w", f.Name, ErrChanged)
 		}
-		// An existing file is not checked here: install refuses to replace
-		// it, and a fresh folder (the common case) would pay one lstat per
-		// file for nothing.
 		seen[f.Name] = true
 	}
-	// Whatever is not installed is dropped on return: unnamed files by
-	// closing them, temp files by removing them.
-	defer func() {
-		for i := range pend {
-			pend[i].discard()
-		}
-	}()
+	return errs
+}
 
+// writeAll writes every good file as a pending file, a few at a time.
+func (b *batch) writeAll() {
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for w := 0; w < batchParallel && w < len(files); w++ {
+	for w := 0; w < batchParallel && w < len(b.files); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				p, err := d.writePending(files[i].Name, files[i].Data)
+				p, err := b.d.writePending(b.files[i].Name, b.files[i].Data)
 				if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
-					late[i] = true // retried once the batch's files are closed
+					b.late[i] = true // retried once the batch's files are closed
 					continue
 				}
 				if err != nil {
-					errs[i] = fmt.Errorf("write %s: %w", files[i].Name, err)
+					b.errs[i] = fmt.Errorf("write %s: %w", b.files[i].Name, err)
 					continue
 				}
-				pend[i], fps[i] = p, p.fp
+				b.pend[i], b.fps[i] = p, p.fp
 			}
 		}()
 	}
-	for i := range files {
-		if errs[i] == nil {
+	for i := range b.files {
+		if b.errs[i] == nil {
 			next <- i
 		}
 	}
 	close(next)
 	wg.Wait()
+}
 
-	// One flush of the filesystem makes every file's content durable before
-	// any is linked into place: a crash leaves either a complete item or
-	// nothing (an unnamed file) or an ignored temp file, never a torn item.
-	var held *os.File // syncfs needs any descriptor on the filesystem: one held is one less to open
-	for i := range pend {
-		if pend[i].f != nil {
-			held = pend[i].f
-			break
+// heldFile is any open pending file: syncfs needs a descriptor on the
+// filesystem, and one held is one less to open.
+func (b *batch) heldFile() *os.File {
+	for i := range b.pend {
+		if b.pend[i].f != nil {
+			return b.pend[i].f
 		}
 	}
-	if err := d.syncFS(held); err != nil {
-		return make([]Fingerprint, len(files)), fmt.Errorf("write batch: %w", err)
-	}
+	return nil
+}
+
+// install links the pending files into place, then writes the late ones,
+// and returns how many files it installed.
+func (b *batch) install() int {
 	installed := 0
-	for i, f := range files {
-		if errs[i] != nil || late[i] {
-			fps[i] = Fingerprint{}
+	for i, f := range b.files {
+		if b.errs[i] != nil || b.late[i] {
+			b.fps[i] = Fingerprint{}
 			continue
 		}
-		fp, err := d.installPending(&pend[i], f.Name, f.Data)
+		fp, err := b.d.installPending(&b.pend[i], f.Name, f.Data)
 		if err != nil {
-			errs[i], fps[i] = err, Fingerprint{}
+			b.errs[i], b.fps[i] = err, Fingerprint{}
 			continue
 		}
-		fps[i] = fp
+		b.fps[i] = fp
 		installed++
 	}
-	for i, f := range files {
-		if !late[i] {
+	for i, f := range b.files {
+		if !b.late[i] {
 			continue
 		}
-		fp, err := d.writeNoSync(f.Name, f.Data, nil)
+		fp, err := b.d.writeNoSync(f.Name, f.Data, nil)
 		if err != nil {
-			errs[i] = err
+			b.errs[i] = err
 			continue
 		}
-		fps[i] = fp
+		b.fps[i] = fp
 		installed++
 	}
-	if installed > 0 {
-		if err := d.syncDir(); err != nil {
-			return make([]Fingerprint, len(files)), fmt.Errorf("write batch: %w", err)
-		}
-	}
-	for _, err := range errs {
-		if err != nil {
-			return fps, &BatchError{Errs: errs}
-		}
-	}
-	return fps, nil
+	return installed
 }
 
 // procFD names an open file descriptor as a path linkat can follow (a

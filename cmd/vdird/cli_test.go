@@ -123,3 +123,24 @@ func TestCLI_DiscoverPrintsCalendars(t *testing.T) {
 		t.Fatal("password printed")
 	}
 }
+
+func TestCLI_SyncUnknownCalendarName_ExitsTwoListingCalendarsAndSyncsNothing(t *testing.T) {
+	srv := testserver.Start(t, testserver.Radicale)
+	srv.MakeCalendar(t, "events", "Events", "VEVENT")
+	srv.MakeCalendar(t, "tasks", "Tasks", "VTODO")
+	root := filepath.Join(t.TempDir(), "cals")
+	cfg := writeConfig(t, srv, root)
+
+	code, out, errs := cli(t, "--config", cfg, "--log-level", "error", "sync", "nosuch")
+	want := `vdird: no calendar named "nosuch"; calendars: events (Events), tasks (Tasks)` + "\n"
+	if code != 2 || errs != want || out != "" {
+		t.Fatalf("sync nosuch: code %d\nout: %q\nerr: %q\nwant code 2 and err %q", code, out, errs, want)
+	}
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Fatalf("sync nosuch synced something: %v", err)
+	}
+	code, out, errs = cli(t, "--config", cfg, "--log-level", "error", "sync", "tasks")
+	if code != 0 || !strings.Contains(out, "t/tasks") || strings.Contains(out, "t/events") {
+		t.Fatalf("sync tasks: code %d\nout: %s\nerr: %s", code, out, errs)
+	}
+}

@@ -72,9 +72,10 @@ const syncHelp = `
 Usage: vdird sync [--dry-run] [--allow-mass-delete] [calendar…]
 
 Runs one full two-way sync pass over every configured calendar (or only the
-named ones: folder name, display name or href) and prints a summary per
-calendar: ↓ downloaded, ↑ uploaded, ✗ deleted, ⚠ conflicts, skipped files.
-Exits 1 if any calendar failed or was refused by a safety guard.
+named ones: folder name, display name, href or its last segment) and prints
+a summary per calendar: ↓ downloaded, ↑ uploaded, ✗ deleted, ⚠ conflicts,
+skipped files. Exits 1 if any calendar failed or was refused by a safety
+guard, and 2 without syncing if a name matches no calendar.
 When a daemon is running, the pass is done by the daemon (through its
 control socket) and this command waits for it and prints its summary.
 `
@@ -99,7 +100,7 @@ func cmdSync(ctx context.Context, g globals, args []string, stdout, stderr io.Wr
 	sums, viaDaemon, err := syncViaDaemon(ctx, cfg, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "vdird: %v\n", err)
-		return 1
+		return exitStatus(err)
 	}
 	if !viaDaemon {
 		store, err := state.Open(cfg.StatePath)
@@ -111,6 +112,13 @@ func cmdSync(ctx context.Context, g globals, args []string, stdout, stderr io.Wr
 		eng := engine.NewEngine(cfg, store, log)
 		sums = eng.Sync(ctx, opts)
 	}
+	for _, s := range sums {
+		if code := exitStatus(s.Err); code == 2 {
+			// A calendar name that matches nothing: nothing was synced.
+			fmt.Fprintf(stderr, "vdird: %v\n", s.Err)
+			return code
+		}
+	}
 	printSummaries(stdout, sums, *dry)
 	for _, s := range sums {
 		if s.Failed() {
@@ -118,6 +126,16 @@ func cmdSync(ctx context.Context, g globals, args []string, stdout, stderr io.Wr
 		}
 	}
 	return 0
+}
+
+// exitStatus is the exit status for a failed sync: 2 for a usage error
+// (a calendar name that matches nothing), else 1.
+func exitStatus(err error) int {
+	var unknown *engine.UnknownCalendarError
+	if errors.As(err, &unknown) {
+		return 2
+	}
+	return 1
 }
 
 func printSummaries(w io.Writer, sums []*engine.Summary, dry bool) {

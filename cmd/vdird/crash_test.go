@@ -8,13 +8,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math/rand"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +19,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -155,6 +151,27 @@ func (w *crashWorld) writeLocal(name string, data []byte) {
 	}
 }
 
+// child is a vdird process a crash test started.
+type child struct {
+	cmd       *exec.Cmd
+	out, errb *testserver.Buffer
+	done      chan error // what Wait returned, sent once
+}
+
+// start runs `vdird --config F args...` in the world's environment.
+func (w *crashWorld) start(args ...string) *child {
+	w.t.Helper()
+	c := &child{out: &testserver.Buffer{}, errb: &testserver.Buffer{}, done: make(chan error, 1)}
+	c.cmd = exec.Command(w.bin, append([]string{"--config", w.cfgPath}, args...)...)
+	c.cmd.Env = w.env
+	c.cmd.Stdout, c.cmd.Stderr = c.out, c.errb
+	if err := c.cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	go func() { c.done <- c.cmd.Wait() }()
+	return c
+}
+
 type runResult struct {
 	code           int
 	stdout, stderr string
@@ -166,15 +183,8 @@ type runResult struct {
 // still running then or not).
 func (w *crashWorld) vdird(killAfter, duringAt time.Duration, during func()) runResult {
 	w.t.Helper()
-	cmd := exec.Command(w.bin, "--config", w.cfgPath, "sync")
-	cmd.Env = w.env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		w.t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	c := w.start("sync")
+	cmd, out, errb, done := c.cmd, c.out, c.errb, c.done
 	var res runResult
 	var err error
 	if killAfter >= 0 {
@@ -209,44 +219,10 @@ func (w *crashWorld) vdird(killAfter, duringAt time.Duration, during func()) run
 	return res
 }
 
-var crashHrefRe = regexp.MustCompile(`<(?:[A-Za-z0-9]+:)?href>([^<]+)</(?:[A-Za-z0-9]+:)?href>`)
-
-// serverHrefs lists the calendar's members with a plain Depth-1 PROPFIND,
-// independent of davclient.
-func (w *crashWorld) serverHrefs() []string {
-	w.t.Helper()
-	req, _ := http.NewRequestWithContext(context.Background(), "PROPFIND", strings.TrimSuffix(w.srv.URL, "/")+w.cal,
-		strings.NewReader(`<?xml version="1.0"?><propfind xmlns="DAV:"><prop><getetag/></prop></propfind>`))
-	req.Header.Set("Depth", "1")
-	req.Header.Set("Content-Type", "application/xml")
-	req.SetBasicAuth(w.srv.User, w.srv.Password)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusMultiStatus {
-		w.t.Fatalf("PROPFIND %s: %s", w.cal, resp.Status)
-	}
-	var out []string
-	for _, m := range crashHrefRe.FindAllStringSubmatch(string(body), -1) {
-		h := m[1]
-		if i := strings.Index(h, "://"); i >= 0 {
-			h = h[i+3:]
-			h = h[strings.IndexByte(h, '/'):]
-		}
-		if strings.TrimSuffix(h, "/") != strings.TrimSuffix(w.cal, "/") {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
 func (w *crashWorld) observe() *observed {
 	w.t.Helper()
 	o := &observed{server: map[string][]string{}, serverBy: map[string][]byte{}, local: map[string][]string{}, localBy: map[string][]byte{}}
-	for _, h := range w.serverHrefs() {
+	for _, h := range w.srv.Members(w.t, w.cal) {
 		body, _ := w.srv.Get(w.t, h)
 		if body == nil {
 			continue // deleted between listing and GET: cannot happen here, nobody else writes
@@ -670,24 +646,6 @@ func avg(d time.Duration, n int) time.Duration {
 	return (d / time.Duration(n)).Round(time.Millisecond)
 }
 
-// syncBuffer is a bytes.Buffer a child process writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestCrash_SecondVdirdOnSameStateFile_FailsFastWithClearError runs a real
 // daemon, then a second daemon and a `vdird sync` that cannot reach the
 // first one's control socket, all on the same state file: both must stop
@@ -699,15 +657,8 @@ func TestCrash_SecondVdirdOnSameStateFile_FailsFastWithClearError(t *testing.T) 
 	w.srv.Put(t, w.cal+"a.ics", crashEvent("a", "first", 1))
 	statePath := filepath.Join(filepath.Dir(w.cfgPath), "state", "state.db")
 
-	daemonCmd := exec.Command(bin, "--config", w.cfgPath, "daemon")
-	daemonCmd.Env = w.env
-	var dout, derr syncBuffer
-	daemonCmd.Stdout, daemonCmd.Stderr = &dout, &derr
-	if err := daemonCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- daemonCmd.Wait() }()
+	d := w.start("daemon")
+	daemonCmd, derr, exited := d.cmd, d.errb, d.done
 	t.Cleanup(func() {
 		_ = daemonCmd.Process.Kill()
 		<-exited
@@ -816,15 +767,8 @@ func TestCrash_KillNineDuringFirstDownload_RestartCompletesIt(t *testing.T) {
 	// folder) holds at least files item files; it tells whether the kill
 	// came before the run ended.
 	killAt := func(files int) (killed bool, stdout, stderr string) {
-		cmd := exec.Command(w.bin, "--config", w.cfgPath, "sync")
-		cmd.Env = w.env
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		c := w.start("sync")
+		cmd, out, errb, done := c.cmd, c.out, c.errb, c.done
 		deadline := time.After(60 * time.Second)
 		for {
 			select {

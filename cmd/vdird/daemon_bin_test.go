@@ -52,7 +52,7 @@ func TestDaemonBinary_NotifyReadyStatus_SIGTERMExitsCleanly(t *testing.T) {
 	env := append(os.Environ(), "NOTIFY_SOCKET="+notifyPath, "XDG_RUNTIME_DIR="+sockDir)
 	cmd := exec.Command(bin, "--config", cfg, "daemon")
 	cmd.Env = env
-	var logs strings.Builder
+	var logs testserver.Buffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

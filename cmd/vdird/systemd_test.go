@@ -6,18 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vdird/vdird/internal/testserver"
 )
 
 // TestSystemdUnit_VerifyIsClean runs systemd-analyze verify on the shipped
 // unit with ExecStart pointing at a freshly built binary.
 func TestSystemdUnit_VerifyIsClean(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("systemd-analyze not installed (apt-get install systemd)")
-		}
-		t.Skip("systemd-analyze not installed")
-	}
+	testserver.Need(t, "systemd-analyze")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "vdird")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -38,7 +34,7 @@ func TestSystemdUnit_VerifyIsClean(t *testing.T) {
 	}
 	path := filepath.Join(dir, "vdird.service")
 	os.WriteFile(path, []byte(text), 0o644)
-	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
+	out, err := exec.Command("systemd-analyze", "verify", path).CombinedOutput()
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}

@@ -6,7 +6,10 @@
 // hook before forwarding (a concurrent "phone" edit), or rewrites WebDAV
 // listings: an RFC 6578 §3.2 invalid-token error, a truncated §3.6 507 page,
 // or an empty multistatus. Every request is recorded (method, path, whether
-// it carried Authorization), so tests assert what reached the real server.
+// it carried Authorization, status, bytes, timings), so tests assert what
+// reached the real server and the benchmark counts what a client sent. A
+// request no rule fires on passes through untouched and streamed,
+// compression included.
 //
 // Rewrites of XML bodies are textual (regular expressions over the
 // <response> elements Radicale and Xandikos produce): good enough for a test
@@ -16,6 +19,7 @@ package faultproxy
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -23,6 +27,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,7 +48,7 @@ type Proxy struct {
 
 	mu    sync.Mutex
 	rules []*Rule
-	log   []Request
+	log   []*Request // entries change until their answer is out
 }
 
 // Request is one request the proxy received.
@@ -56,6 +61,12 @@ type Request struct {
 	Forwarded            bool   // the request reached the target server
 	Status               int    // status sent to the client; 0 for a reset or stalled connection
 	Fault                string // name of the rule that fired, "" if none
+	// Start is when the request arrived, End when its answer was out
+	// whole or cut (zero while it is still going out). In and Out count
+	// the request and answer body bytes that crossed the proxy (as sent:
+	// compressed where the target compressed).
+	Start, End time.Time
+	In, Out    int64
 }
 
 // Rule selects requests and says what to do with them. All rules that match
@@ -204,8 +215,10 @@ func New(target string) (*Proxy, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("faultproxy: bad target %q", target)
 	}
+	// DisableCompression: the client's Accept-Encoding decides, as it
+	// would without the proxy (forward drops it where bodies are rewritten).
 	p := &Proxy{target: u, done: make(chan struct{}),
-		tr: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second}}
+		tr: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second, DisableCompression: true}}
 	p.srv = httptest.NewServer(p)
 	p.URL = p.srv.URL + u.Path
 	return p, nil
@@ -243,19 +256,27 @@ func (p *Proxy) Clear() {
 	p.rules = nil
 }
 
-// Requests returns every request received so far.
+// Requests returns every request received so far (since the last Take).
 func (p *Proxy) Requests() []Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]Request(nil), p.log...)
+	return p.copyLog()
 }
 
 // Take returns the requests received since the last Take and forgets them.
 func (p *Proxy) Take() []Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := p.log
+	out := p.copyLog()
 	p.log = nil
+	return out
+}
+
+func (p *Proxy) copyLog() []Request {
+	out := make([]Request, len(p.log))
+	for i, r := range p.log {
+		out[i] = *r
+	}
 	return out
 }
 
@@ -273,32 +294,74 @@ func Count(reqs []Request, method string, re *regexp.Regexp) int {
 
 // ServeHTTP applies the matching rules and forwards the request.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &Request{Method: r.Method, Path: r.URL.Path, Host: r.Host, Auth: r.Header.Get("Authorization") != "",
+		IfMatch: r.Header.Get("If-Match"), IfNoneMatch: r.Header.Get("If-None-Match"), Start: time.Now()}
 	body, _ := io.ReadAll(r.Body)
 	_ = r.Body.Close()
-	rec := Request{Method: r.Method, Path: r.URL.Path, Host: r.Host, Auth: r.Header.Get("Authorization") != "",
-		IfMatch: r.Header.Get("If-Match"), IfNoneMatch: r.Header.Get("If-None-Match")}
-	rec.Body = string(body[:min(len(body), 256)])
+	rec.Body, rec.In = string(body[:min(len(body), 256)]), int64(len(body))
 	fired := p.match(r, body)
 	var names []string
 	for _, rule := range fired {
 		names = append(names, rule.Name)
 	}
 	rec.Fault = strings.Join(names, ",")
-	// A request is logged before its answer leaves, or before its
-	// connection is cut: a client that saw the answer (or lost it) and
-	// then reads Requests must find it there.
-	logged := false
-	logAs := func(status int) {
-		if logged {
-			return
-		}
-		logged = true
-		rec.Status = status
-		p.mu.Lock()
-		p.log = append(p.log, rec)
-		p.mu.Unlock()
+	a := &answer{ResponseWriter: w, p: p, rec: rec}
+	// Also when a broken stream aborts the handler.
+	defer a.done()
+	if len(fired) == 0 {
+		p.pass(a, r, body)
+		return
 	}
-	logAs(p.serve(w, r, body, fired, &rec, logAs))
+	p.serve(a, r, body, fired)
+}
+
+// answer writes one request's answer, counting its bytes, and logs the
+// request.
+type answer struct {
+	http.ResponseWriter
+	p      *Proxy
+	rec    *Request
+	n      int64
+	logged bool
+}
+
+func (a *answer) Write(b []byte) (int, error) {
+	n, err := a.ResponseWriter.Write(b)
+	a.n += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection (flush, hijack).
+func (a *answer) Unwrap() http.ResponseWriter { return a.ResponseWriter }
+
+// log records the request with the status sent (0 = none). It runs before
+// the answer leaves, or before the connection is cut: a client that saw
+// the answer (or lost it) and then reads Requests must find it there.
+func (a *answer) log(status int) {
+	if a.logged {
+		return
+	}
+	a.logged = true
+	a.p.mu.Lock()
+	a.rec.Status = status
+	a.p.log = append(a.p.log, a.rec)
+	a.p.mu.Unlock()
+}
+
+// done ends the record: the answer is out.
+func (a *answer) done() {
+	a.log(0)
+	a.p.mu.Lock()
+	a.rec.End, a.rec.Out = time.Now(), a.n
+	a.p.mu.Unlock()
+}
+
+// status sends a short plain-text answer of the proxy's own.
+func (a *answer) status(code int, text string) {
+	a.log(code)
+	a.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	a.WriteHeader(code)
+	_, _ = io.WriteString(a, text+"\n")
 }
 
 func (p *Proxy) match(r *http.Request, body []byte) []*Rule {
@@ -330,10 +393,42 @@ func (p *Proxy) match(r *http.Request, body []byte) []*Rule {
 	return out
 }
 
-// serve answers one request and returns the status sent (0 = none). It
-// calls logAs with that status before cutting a connection; an answer sent
-// whole goes out when ServeHTTP returns, after the caller logs it.
-func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, rules []*Rule, rec *Request, logAs func(status int)) int {
+// pass forwards a request no rule fired on and streams the target's answer
+// back as it comes, headers and compression untouched.
+func (p *Proxy) pass(a *answer, r *http.Request, body []byte) {
+	resp, err := p.forward(r, r.URL.Path, body, true)
+	if err != nil {
+		a.status(http.StatusBadGateway, "faultproxy: target: "+err.Error())
+		return
+	}
+	defer resp.Body.Close()
+	a.rec.Forwarded = true
+	copyHeader(a.Header(), resp.Header, true)
+	a.log(resp.StatusCode)
+	a.WriteHeader(resp.StatusCode)
+	rc := http.NewResponseController(a)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := a.Write(buf[:n]); werr != nil {
+				return
+			}
+			_ = rc.Flush()
+		}
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			// Cut the client's connection too: its answer is incomplete.
+			panic(http.ErrAbortHandler)
+		}
+	}
+}
+
+// serve answers a request some rules fired on: request-side actions, then
+// a terminal action or the target's answer through the response-side ones.
+func (p *Proxy) serve(a *answer, r *http.Request, body []byte, rules []*Rule) {
 	path := r.URL.Path
 	moved := ""
 	for _, rule := range rules {
@@ -345,110 +440,119 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, rules
 		}
 	}
 	for _, rule := range rules {
-		a := rule.Action
-		if !a.kind.terminal() {
-			continue
-		}
-		switch a.kind {
-		case kStatus:
-			if a.value != "" {
-				w.Header().Set("Retry-After", a.value)
-			}
-			w.Header().Set("Content-Type", "text/plain")
-			w.WriteHeader(a.status)
-			_, _ = io.WriteString(w, http.StatusText(a.status)+" (faultproxy)\n")
-			return a.status
-		case kReset:
-			logAs(0)
-			p.reset(w)
-			return 0
-		case kStall:
-			p.stall(r)
-			return 0
-		case kInvalidToken:
-			w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<D:error xmlns:D="DAV:"><D:valid-sync-token/></D:error>`)
-			return http.StatusForbidden
+		if rule.Action.kind.terminal() {
+			p.terminal(a, r, rule.Action)
+			return
 		}
 	}
-
-	resp, err := p.forward(r, path, body)
+	resp, err := p.forward(r, path, body, false)
 	if err != nil {
-		http.Error(w, "faultproxy: target: "+err.Error(), http.StatusBadGateway)
-		return http.StatusBadGateway
+		a.status(http.StatusBadGateway, "faultproxy: target: "+err.Error())
+		return
 	}
-	rec.Forwarded = true
+	a.rec.Forwarded = true
 	respBody, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
-	for _, rule := range rules {
-		if rule.Action.kind == kLoseAnswer {
-			logAs(0)
-			p.reset(w)
-			return 0
-		}
+	if slices.ContainsFunc(rules, func(rule *Rule) bool { return rule.Action.kind == kLoseAnswer }) {
+		a.log(0)
+		p.reset(a)
+		return
 	}
 	if err != nil {
-		http.Error(w, "faultproxy: target body: "+err.Error(), http.StatusBadGateway)
-		return http.StatusBadGateway
+		a.status(http.StatusBadGateway, "faultproxy: target body: "+err.Error())
+		return
 	}
-	hdr := w.Header()
-	for k, vs := range resp.Header {
-		if hopByHop[http.CanonicalHeaderKey(k)] || k == "Content-Length" {
-			continue
-		}
-		hdr[k] = append([]string(nil), vs...)
-	}
+	copyHeader(a.Header(), resp.Header, false)
 	if moved != "" && resp.StatusCode == http.StatusCreated {
-		hdr.Set("Location", moved)
+		a.Header().Set("Location", moved)
 	}
+	p.respond(a, r, body, rules, resp.StatusCode, respBody)
+}
+
+// terminal answers with act instead of the target.
+func (p *Proxy) terminal(a *answer, r *http.Request, act Action) {
+	switch act.kind {
+	case kStatus:
+		if act.value != "" {
+			a.Header().Set("Retry-After", act.value)
+		}
+		a.status(act.status, http.StatusText(act.status)+" (faultproxy)")
+	case kReset:
+		a.log(0)
+		p.reset(a)
+	case kStall:
+		p.stall(r)
+	case kInvalidToken:
+		a.log(http.StatusForbidden)
+		a.Header().Set("Content-Type", "application/xml; charset=utf-8")
+		a.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(a, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<D:error xmlns:D="DAV:"><D:valid-sync-token/></D:error>`)
+	}
+}
+
+// respond passes the target's answer through the response-side actions
+// and sends it, whole or cut.
+func (p *Proxy) respond(a *answer, r *http.Request, reqBody []byte, rules []*Rule, status int, body []byte) {
+	hdr := a.Header()
 	cut, stallAt := -1, -1
 	for _, rule := range rules {
-		a := rule.Action
-		switch a.kind {
+		act := rule.Action
+		switch act.kind {
 		case kDropETag:
 			hdr.Del("ETag")
 		case kWeakETag:
 			if et := hdr.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
 				hdr.Set("ETag", "W/"+et)
 			}
-			respBody = weakenGetetag(respBody)
+			body = weakenGetetag(body)
 		case kLocation:
-			hdr.Set("Location", a.value)
+			hdr.Set("Location", act.value)
 		case kTruncatedSync:
-			respBody = truncateSync(respBody, r.URL.Path, syncTokenOf(body), a.n)
+			body = truncateSync(body, r.URL.Path, syncTokenOf(reqBody), act.n)
 		case kEmptyListing:
-			respBody = emptyListing(respBody, r.URL.Path)
+			body = emptyListing(body, r.URL.Path)
 		case kRewrite:
-			respBody = a.rewrite(r, respBody)
+			body = act.rewrite(r, body)
 		case kTruncate:
-			cut = a.n
-			if cut <= 0 || cut > len(respBody) {
-				cut = len(respBody) / 2
+			cut = act.n
+			if cut <= 0 || cut > len(body) {
+				cut = len(body) / 2
 			}
 		case kStallBody:
-			stallAt = min(max(a.n, 0), len(respBody))
+			stallAt = min(max(act.n, 0), len(body))
 		}
 	}
+	a.log(status)
 	if cut >= 0 || stallAt >= 0 {
 		n := cut
 		if stallAt >= 0 {
 			n = stallAt
 		}
-		logAs(resp.StatusCode)
-		p.partial(w, r, resp.StatusCode, len(respBody), respBody[:n], stallAt >= 0)
-		return resp.StatusCode
+		p.partial(a, status, len(body), body[:n], stallAt >= 0)
+		return
 	}
-	hdr.Set("Content-Length", strconv.Itoa(len(respBody)))
-	w.WriteHeader(resp.StatusCode)
-	_, _ = w.Write(respBody)
-	return resp.StatusCode
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	a.WriteHeader(status)
+	_, _ = a.Write(body)
+}
+
+// copyHeader copies an answer's end-to-end headers; Content-Length too
+// when the body passes unchanged.
+func copyHeader(dst, src http.Header, withLength bool) {
+	for k, vs := range src {
+		if hopByHop[http.CanonicalHeaderKey(k)] || (k == "Content-Length" && !withLength) {
+			continue
+		}
+		dst[k] = append([]string(nil), vs...)
+	}
 }
 
 var hopByHop = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
 	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true}
 
-func (p *Proxy) forward(r *http.Request, path string, body []byte) (*http.Response, error) {
+// forward sends the request to path on the target. Unless keepEncoding,
+// the target is asked for an uncompressed answer, to be rewritten as text.
+func (p *Proxy) forward(r *http.Request, path string, body []byte, keepEncoding bool) (*http.Response, error) {
 	u := *p.target
 	u.Path, u.RawPath, u.RawQuery = path, "", r.URL.RawQuery
 	if path == r.URL.Path {
@@ -463,9 +567,9 @@ func (p *Proxy) forward(r *http.Request, path string, body []byte) (*http.Respon
 			out.Header[k] = append([]string(nil), vs...)
 		}
 	}
-	// Bodies are rewritten as text: let the transport negotiate (and undo)
-	// compression instead of passing the client's gzip through.
-	out.Header.Del("Accept-Encoding")
+	if !keepEncoding {
+		out.Header.Del("Accept-Encoding")
+	}
 	// Keep the Host the client used, so a server that builds absolute URLs
 	// points them at the proxy.
 	out.Host = r.Host
@@ -474,19 +578,12 @@ func (p *Proxy) forward(r *http.Request, path string, body []byte) (*http.Respon
 
 // hijack takes over the client connection.
 func hijack(w http.ResponseWriter) (net.Conn, *bufio.ReadWriter, bool) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		return nil, nil, false
-	}
-	c, rw, err := hj.Hijack()
-	if err != nil {
-		return nil, nil, false
-	}
-	return c, rw, true
+	c, rw, err := http.NewResponseController(w).Hijack()
+	return c, rw, err == nil
 }
 
-func (p *Proxy) reset(w http.ResponseWriter) {
-	c, _, ok := hijack(w)
+func (p *Proxy) reset(a *answer) {
+	c, _, ok := hijack(a)
 	if !ok {
 		panic(http.ErrAbortHandler)
 	}
@@ -505,9 +602,9 @@ func (p *Proxy) stall(r *http.Request) {
 
 // partial writes a raw HTTP/1.1 answer announcing full bytes but carrying
 // only prefix, then closes the connection (or stalls first).
-func (p *Proxy) partial(w http.ResponseWriter, r *http.Request, status, full int, prefix []byte, stall bool) {
-	hdr := w.Header().Clone()
-	c, rw, ok := hijack(w)
+func (p *Proxy) partial(a *answer, status, full int, prefix []byte, stall bool) {
+	hdr := a.Header().Clone()
+	c, rw, ok := hijack(a)
 	if !ok {
 		panic(http.ErrAbortHandler)
 	}
@@ -517,7 +614,8 @@ func (p *Proxy) partial(w http.ResponseWriter, r *http.Request, status, full int
 	hdr.Set("Connection", "close")
 	_ = hdr.Write(rw)
 	_, _ = rw.WriteString("\r\n")
-	_, _ = rw.Write(prefix)
+	n, _ := rw.Write(prefix)
+	a.n += int64(n)
 	_ = rw.Flush()
 	if stall {
 		// The request context is not cancelled for a hijacked connection:

@@ -159,18 +159,7 @@ func TestLoseAnswer_TargetActsClientSeesError(t *testing.T) {
 }
 
 func TestProxy_GzipFromTarget_RewrittenAsText(t *testing.T) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Accept-Encoding") != "" {
-			w.Header().Set("Content-Encoding", "gzip")
-			zw := gzip.NewWriter(w)
-			_, _ = io.WriteString(zw, syncAnswer)
-			_ = zw.Close()
-			return
-		}
-		_, _ = io.WriteString(w, syncAnswer)
-	}))
-	defer up.Close()
-	p, err := New(up.URL)
+	p, err := New(gzipTarget(t).URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,6 +175,63 @@ func TestProxy_GzipFromTarget_RewrittenAsText(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if strings.Count(string(b), "<D:response>") != 1 {
 		t.Fatalf("listing not rewritten: %q", b)
+	}
+}
+
+// gzipTarget answers syncAnswer, gzipped when the client accepts it.
+func gzipTarget(t *testing.T) *httptest.Server {
+	t.Helper()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if r.Header.Get("Accept-Encoding") != "" {
+			w.Header().Set("Content-Encoding", "gzip")
+			zw := gzip.NewWriter(w)
+			_, _ = io.WriteString(zw, syncAnswer)
+			_ = zw.Close()
+			return
+		}
+		_, _ = io.WriteString(w, syncAnswer)
+	}))
+	t.Cleanup(up.Close)
+	return up
+}
+
+func TestProxy_NoRuleFired_GzipPassesThroughWithBytesAndTimes(t *testing.T) {
+	p, err := New(gzipTarget(t).URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Add(Rule{Method: "PUT", Action: Status(500, "")}) // present, does not fire
+	before := time.Now()
+	req, _ := http.NewRequest("REPORT", p.URL+"/cal/", strings.NewReader("<sync-collection/>"))
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("answer not passed through compressed: %v", resp.Header)
+	}
+	zr, err := gzip.NewReader(strings.NewReader(string(wire)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, _ := io.ReadAll(zr); string(plain) != syncAnswer {
+		t.Fatalf("answer changed on the way: %q", plain)
+	}
+	reqs := p.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("recorded %d requests, want 1", len(reqs))
+	}
+	r := reqs[0]
+	if r.In != int64(len("<sync-collection/>")) || r.Out != int64(len(wire)) || r.Status != 200 || r.Fault != "" {
+		t.Errorf("record: %+v, want In %d, Out %d (the compressed bytes)", r, len("<sync-collection/>"), len(wire))
+	}
+	if r.Start.Before(before) || r.End.Before(r.Start) {
+		t.Errorf("record times: start %v end %v, request sent at %v", r.Start, r.End, before)
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package ics reads what vdird needs from an iCalendar object (RFC 5545): it
 // validates that the bytes are one VCALENDAR holding one calendar item, and
-// returns the item's UID and component type. It never re-encodes anything:
-// content on the sync path stays opaque bytes.
+// returns the item's UID and component type, and it tells whether two objects
+// hold the same content. It never re-encodes anything: content on the sync
+// path stays opaque bytes.
 package ics
 
 import (
@@ -10,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"sync"
 
@@ -147,31 +147,4 @@ func ReplaceUID(data []byte, uid string) []byte {
 		out.Write(line)
 	}
 	return out.Bytes()
-}
-
-// Equivalent reports whether a and b hold the same content lines, ignoring
-// line folding, line endings and the order of lines. Servers rewrite what
-// they are sent (Radicale reorders properties, Xandikos also refolds), so
-// this is how vdird recognises its own write in a server's copy.
-func Equivalent(a, b []byte) bool {
-	la, lb := contentLines(a), contentLines(b)
-	if len(la) != len(lb) {
-		return false
-	}
-	slices.Sort(la)
-	slices.Sort(lb)
-	return slices.Equal(la, lb)
-}
-
-func contentLines(data []byte) []string {
-	s := strings.ReplaceAll(string(data), "\r\n", "\n")
-	s = strings.ReplaceAll(s, "\n ", "")
-	s = strings.ReplaceAll(s, "\n\t", "")
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimRight(l, "\r"); l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
 }

@@ -1,10 +1,12 @@
 // Package testserver starts real CalDAV servers (Radicale, Xandikos) on a free
-// loopback port with a throw-away storage directory, for integration tests.
+// loopback port with their own storage directory, for integration tests and
+// for the benchmark.
 //
 // Servers are real processes, not fakes, because the point of the integration
 // tests is to learn how real servers answer (body rewriting, odd XML, missing
-// preconditions). Each server lives in its own process group and is killed at
-// test end through t.Cleanup.
+// preconditions). Each server lives in its own process group. Start ties one
+// to a test (killed through t.Cleanup); Launch starts one that lives until
+// Stop, for a program such as the benchmark.
 package testserver
 
 import (
@@ -18,6 +20,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,52 +48,92 @@ type Server struct {
 	Storage        string // storage dir on disk
 
 	client *http.Client
+	proc   *process
+}
+
+// Options configures a server started with Launch.
+type Options struct {
+	// Dir holds the server's storage and configuration; one server's own.
+	Dir string
+	// Users are Radicale's accounts, all with Server.Password; the first
+	// is Server.User (see As for the others). Empty means one account,
+	// "alice". Xandikos has no accounts and ignores them.
+	Users []string
 }
 
 // All returns the kinds every integration test runs against.
 func All() []Kind { return []Kind{Radicale, Xandikos} }
 
-const readyTimeout = 20 * time.Second
+// readyTimeout bounds a server's start-up; helperTimeout one request of the
+// test helpers below.
+const (
+	readyTimeout  = 30 * time.Second
+	helperTimeout = 30 * time.Second
+)
 
-// Start starts one server for t. If the binary is missing it fails the test
-// when the CI environment variable is non-empty and skips it otherwise, so a
-// developer without the servers installed can still run the unit tests.
+// Start starts one server for t in a temp directory and stops it when t
+// ends. A missing binary fails or skips the test as Need says.
 func Start(t testing.TB, kind Kind) *Server {
 	t.Helper()
-	var bin string
-	switch kind {
-	case Radicale, Xandikos:
-		bin = string(kind)
-	default:
+	if !known(kind) {
 		t.Fatalf("testserver: unknown kind %q", kind)
 	}
-	if _, err := exec.LookPath(bin); err != nil {
-		msg := fmt.Sprintf("testserver: %s not installed (%v); install the Debian package %q to run integration tests", bin, err, bin)
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+	Need(t, string(kind))
+	s, err := Launch(kind, Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Need fails t when one of the programs (a name on PATH or an absolute
+// path) is not installed and the CI environment variable is non-empty, and
+// skips it otherwise, so a developer without the servers installed can
+// still run the unit tests.
+func Need(t testing.TB, programs ...string) {
+	t.Helper()
+	for _, p := range programs {
+		if _, err := exec.LookPath(p); err != nil {
+			Unavailable(t, "testserver: %s not installed (%v); install its Debian package to run this test", p, err)
+		}
+	}
+}
+
+func known(kind Kind) bool { return kind == Radicale || kind == Xandikos }
+
+// Launch starts a server in opt.Dir that runs until Stop is called.
+func Launch(kind Kind, opt Options) (*Server, error) {
+	if !known(kind) {
+		return nil, fmt.Errorf("testserver: unknown kind %q", kind)
+	}
+	if opt.Dir == "" {
+		return nil, errors.New("testserver: Options.Dir is empty")
+	}
+	if len(opt.Users) == 0 {
+		opt.Users = []string{"alice"}
+	}
+	if err := os.MkdirAll(opt.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("testserver: %w", err)
+	}
 	var lastErr error
 	// A port picked by listening on :0 can be taken by someone else before the
 	// server binds it, so retry a few times with a fresh port.
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := freePort()
 		if err != nil {
-			t.Fatalf("testserver: free port: %v", err)
+			return nil, fmt.Errorf("testserver: free port: %w", err)
 		}
-		s, err := start(t, kind, dir, port)
+		s, err := launch(kind, opt, port)
 		if err == nil {
-			return s
+			return s, nil
 		}
 		lastErr = err
 		if !errors.Is(err, errPortInUse) {
 			break
 		}
 	}
-	t.Fatalf("testserver: start %s: %v", kind, lastErr)
-	return nil
+	return nil, fmt.Errorf("testserver: start %s: %w", kind, lastErr)
 }
 
 var errPortInUse = errors.New("port in use")
@@ -103,143 +147,230 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// lockedBuffer collects a child's output; the child writes while the test reads.
-type lockedBuffer struct {
+func launch(kind Kind, opt Options, port int) (*Server, error) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	// No client timeout: a benchmark's first request to a big calendar may
+	// take minutes. Callers bound requests with their context.
+	s := &Server{Kind: kind, URL: "http://" + addr + "/", Storage: opt.Dir, client: &http.Client{}}
+	users := opt.Users
+	var argv []string
+	switch kind {
+	case Radicale:
+		var err error
+		if argv, err = s.radicale(addr, users); err != nil {
+			return nil, err
+		}
+	case Xandikos:
+		// Xandikos has no authentication; it ignores whatever credentials come.
+		s.User, s.Password, s.HomeHref = "user", "unused", "/user/calendars/"
+		users = []string{s.User}
+		argv = []string{"xandikos", "-d", s.Storage, "--defaults",
+			"--current-user-principal", "/user/", "-l", "127.0.0.1", "-p", strconv.Itoa(port)}
+	}
+	p, err := startProcess(opt.Dir, argv...)
+	if err != nil {
+		return nil, err
+	}
+	s.proc = p
+	// Radicale creates a user's principal collection on first access:
+	// every account gets one now, so calendars can be seeded into it.
+	for _, u := range users {
+		if err := s.As(u).waitReady(); err != nil {
+			p.stop()
+			log := p.out.String()
+			if strings.Contains(strings.ToLower(log), "address already in use") {
+				return nil, fmt.Errorf("%w: %v", errPortInUse, err)
+			}
+			return nil, fmt.Errorf("%v; server output:\n%s", err, log)
+		}
+	}
+	return s, nil
+}
+
+// radicale writes Radicale's password and rights files into s.Storage and
+// returns its command line. An empty --config keeps the user's own
+// ~/.config/radicale out.
+func (s *Server) radicale(addr string, users []string) ([]string, error) {
+	s.User, s.Password = users[0], "secret-"+addr[strings.LastIndexByte(addr, ':')+1:]
+	s.HomeHref = "/" + s.User + "/"
+	var htpasswd strings.Builder
+	for _, u := range users {
+		fmt.Fprintf(&htpasswd, "%s:%s\n", u, s.Password)
+	}
+	hp, rights := filepath.Join(s.Storage, "htpasswd"), filepath.Join(s.Storage, "rights")
+	if err := os.WriteFile(hp, []byte(htpasswd.String()), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(rights, []byte(radicaleRights), 0o600); err != nil {
+		return nil, err
+	}
+	return []string{"radicale", "--config", "",
+		"--server-hosts", addr,
+		// Big seeded calendars: large uploads and slow first answers.
+		"--server-max-content-length", "1000000000",
+		"--server-timeout", "600",
+		"--storage-filesystem-folder", filepath.Join(s.Storage, "collections"),
+		"--auth-type", "htpasswd",
+		"--auth-htpasswd-filename", hp,
+		"--auth-htpasswd-encryption", "plain",
+		"--rights-type", "from_file",
+		"--rights-file", rights,
+		"--logging-level", "warning",
+	}, nil
+}
+
+// As returns the same server seen by another of its Radicale accounts
+// (Options.Users): requests go as that user and HomeHref is theirs. On
+// Xandikos only User changes.
+func (s *Server) As(user string) *Server {
+	v := *s
+	v.User = user
+	if s.Kind == Radicale {
+		v.HomeHref = "/" + user + "/"
+	}
+	return &v
+}
+
+// Stop ends the server: SIGTERM to its process group, SIGKILL after 5 s.
+// Calling it again does nothing.
+func (s *Server) Stop() { s.proc.stop() }
+
+// Output returns what the server has printed so far.
+func (s *Server) Output() string { return s.proc.out.String() }
+
+// process is a server's child process and what it prints.
+type process struct {
+	cmd    *exec.Cmd
+	out    *Buffer
+	exited chan struct{}
+	once   sync.Once
+}
+
+func startProcess(home string, argv ...string) (*process, error) {
+	p := &process{out: &Buffer{}, exited: make(chan struct{})}
+	p.cmd = exec.Command(argv[0], argv[1:]...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.Env = append(os.Environ(), "HOME="+home) // no stray user config
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("exec %s: %w", argv[0], err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.exited) }()
+	return p, nil
+}
+
+func (p *process) stop() {
+	p.once.Do(func() {
+		// Kill the whole process group: python servers may fork helpers.
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.exited
+		}
+	})
+}
+
+// Buffer collects a child process's output while another goroutine reads
+// it: a server's here, a vdird's in the tests that run the binary.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *Buffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *Buffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
 }
 
-func start(t testing.TB, kind Kind, dir string, port int) (*Server, error) {
-	t.Helper()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	s := &Server{
-		Kind:   kind,
-		URL:    "http://" + addr + "/",
-		client: &http.Client{Timeout: 30 * time.Second},
-	}
-	var cmd *exec.Cmd
-	switch kind {
-	case Radicale:
-		s.User, s.Password = "alice", "secret-"+strconv.Itoa(port)
-		s.HomeHref = "/alice/"
-		s.Storage = filepath.Join(dir, "radicale-"+strconv.Itoa(port))
-		if err := os.MkdirAll(s.Storage, 0o700); err != nil {
-			return nil, err
-		}
-		htpasswd := filepath.Join(s.Storage, "htpasswd")
-		if err := os.WriteFile(htpasswd, []byte(s.User+":"+s.Password+"\n"), 0o600); err != nil {
-			return nil, err
-		}
-		rights := filepath.Join(s.Storage, "rights")
-		if err := os.WriteFile(rights, []byte(radicaleRights), 0o600); err != nil {
-			return nil, err
-		}
-		// --config "" keeps the user's ~/.config/radicale out of the test.
-		cmd = exec.Command("radicale", "--config", "",
-			"--server-hosts", addr,
-			"--storage-filesystem-folder", filepath.Join(s.Storage, "collections"),
-			"--auth-type", "htpasswd",
-			"--auth-htpasswd-filename", htpasswd,
-			"--auth-htpasswd-encryption", "plain",
-			"--rights-type", "from_file",
-			"--rights-file", rights,
-			"--logging-level", "warning",
-		)
-	case Xandikos:
-		// Xandikos has no authentication; it ignores whatever credentials come.
-		s.User, s.Password = "user", "unused"
-		s.HomeHref = "/user/calendars/"
-		s.Storage = filepath.Join(dir, "xandikos-"+strconv.Itoa(port))
-		cmd = exec.Command("xandikos", "-d", s.Storage, "--defaults",
-			"--current-user-principal", "/user/",
-			"-l", "127.0.0.1", "-p", strconv.Itoa(port))
-	}
-	out := &lockedBuffer{}
-	cmd.Stdout = out
-	cmd.Stderr = out
-	cmd.Env = append(os.Environ(), "HOME="+dir) // no stray user config
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("exec %s: %w", kind, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	stop := func() {
-		// Kill the whole process group: python servers may fork helpers.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	}
-	if err := s.waitReady(exited); err != nil {
-		stop()
-		log := out.String()
-		if strings.Contains(log, "Address already in use") || strings.Contains(log, "address already in use") {
-			return nil, fmt.Errorf("%w: %v", errPortInUse, err)
-		}
-		return nil, fmt.Errorf("%v; server output:\n%s", err, log)
-	}
-	t.Cleanup(stop)
-	return s, nil
-}
+const propfindType = `<?xml version="1.0" encoding="utf-8"?><propfind xmlns="DAV:"><prop><resourcetype/></prop></propfind>`
 
-// waitReady polls the server with an authenticated PROPFIND of the home until
-// it answers 207 (for Radicale the home is created on first authenticated access).
-func (s *Server) waitReady(exited <-chan struct{}) error {
+// waitReady polls the server with a PROPFIND of the home until it answers
+// 207 (for Radicale the home is created on first authenticated access).
+func (s *Server) waitReady() error {
 	deadline := time.Now().Add(readyTimeout)
 	var last error
 	for time.Now().Before(deadline) {
 		select {
-		case <-exited:
+		case <-s.proc.exited:
 			return errors.New("server exited before it was ready")
 		default:
 		}
-		resp, err := s.do(context.Background(), "PROPFIND", s.HomeHref, map[string]string{"Depth": "0", "Content-Type": "application/xml; charset=utf-8"},
-			[]byte(`<?xml version="1.0" encoding="utf-8"?><propfind xmlns="DAV:"><prop><resourcetype/></prop></propfind>`))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		resp, _, err := s.Do(ctx, "PROPFIND", s.HomeHref, map[string]string{"Depth": "0"}, []byte(propfindType))
+		cancel()
+		if err == nil && resp.StatusCode == http.StatusMultiStatus {
+			return nil
+		}
+		last = err
 		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusMultiStatus {
-				return nil
-			}
 			last = fmt.Errorf("PROPFIND %s: %s", s.HomeHref, resp.Status)
-		} else {
-			last = err
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("not ready after %v: %v", readyTimeout, last)
 }
 
-func (s *Server) abs(href string) string {
-	return strings.TrimSuffix(s.URL, "/") + href
-}
-
-func (s *Server) do(ctx context.Context, method, href string, hdr map[string]string, body []byte) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, s.abs(href), bytes.NewReader(body))
+// Do sends one request to the server as s.User and returns the answer with
+// its body read. A body is typed text/calendar for a PUT and XML otherwise,
+// unless hdr says. Do needs no testing.TB: it serves programs and hooks
+// that run where t.Fatal must not be called.
+func (s *Server) Do(ctx context.Context, method, href string, hdr map[string]string, body []byte) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(s.URL, "/")+href, bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.SetBasicAuth(s.User, s.Password)
+	if len(body) > 0 {
+		ct := "application/xml; charset=utf-8"
+		if method == http.MethodPut {
+			ct = "text/calendar; charset=utf-8"
+		}
+		req.Header.Set("Content-Type", ct)
+	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	return s.client.Do(req)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: read body: %w", method, href, err)
+	}
+	return resp, b, nil
+}
+
+// must is Do for the test helpers: it fails t on a network error or on a
+// status ok refuses.
+func (s *Server) must(t testing.TB, method, href string, hdr map[string]string, body []byte, ok func(status int) bool) (*http.Response, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), helperTimeout)
+	defer cancel()
+	resp, b, err := s.Do(ctx, method, href, hdr, body)
+	if err != nil {
+		t.Fatalf("testserver: %s %s: %v", method, href, err)
+	}
+	if !ok(resp.StatusCode) {
+		t.Fatalf("testserver: %s %s: %s: %s", method, href, resp.Status, b)
+	}
+	return resp, b
+}
+
+func success(status int) bool { return status/100 == 2 }
+
+func is(want ...int) func(int) bool {
+	return func(status int) bool { return slices.Contains(want, status) }
 }
 
 // MakeCalendar creates a calendar collection below HomeHref (RFC 4791 §5.3.1
@@ -259,70 +390,28 @@ func (s *Server) MakeCalendar(t testing.TB, name, displayName string, components
 		body += `<C:supported-calendar-component-set>` + comps.String() + `</C:supported-calendar-component-set>`
 	}
 	body += `</D:prop></D:set></C:mkcalendar>`
-	resp, err := s.do(context.Background(), "MKCALENDAR", href, map[string]string{"Content-Type": "application/xml; charset=utf-8"}, []byte(body))
-	if err != nil {
-		t.Fatalf("testserver: MKCALENDAR %s: %v", href, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("testserver: MKCALENDAR %s: %s: %s", href, resp.Status, b)
-	}
+	s.must(t, "MKCALENDAR", href, nil, []byte(body), is(http.StatusCreated))
 	return href
 }
 
 func xmlEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '&':
-			b.WriteString("&amp;")
-		case '"':
-			b.WriteString("&quot;")
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
+	return strings.NewReplacer("<", "&lt;", ">", "&gt;", "&", "&amp;", `"`, "&quot;").Replace(s)
 }
 
 // Put stores raw bytes at href with no preconditions — the "phone" that changes
 // the calendar behind vdird's back — and returns the ETag the server gave ("" if none).
 func (s *Server) Put(t testing.TB, href string, body []byte) string {
 	t.Helper()
-	resp, err := s.do(context.Background(), http.MethodPut, href, map[string]string{"Content-Type": "text/calendar; charset=utf-8"}, body)
-	if err != nil {
-		t.Fatalf("testserver: PUT %s: %v", href, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("testserver: PUT %s: %s: %s", href, resp.Status, b)
-	}
+	resp, _ := s.must(t, http.MethodPut, href, nil, body, success)
 	return resp.Header.Get("ETag")
 }
 
 // Get fetches href; a 404 gives (nil, "").
 func (s *Server) Get(t testing.TB, href string) (body []byte, etag string) {
 	t.Helper()
-	resp, err := s.do(context.Background(), http.MethodGet, href, nil, nil)
-	if err != nil {
-		t.Fatalf("testserver: GET %s: %v", href, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("testserver: GET %s: %v", href, err)
-	}
+	resp, b := s.must(t, http.MethodGet, href, nil, nil, is(http.StatusOK, http.StatusNotFound))
 	if resp.StatusCode == http.StatusNotFound {
 		return nil, ""
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("testserver: GET %s: %s: %s", href, resp.Status, b)
 	}
 	return b, resp.Header.Get("ETag")
 }
@@ -330,62 +419,27 @@ func (s *Server) Get(t testing.TB, href string) (body []byte, etag string) {
 // Delete removes href unconditionally; a 404 is fine.
 func (s *Server) Delete(t testing.TB, href string) {
 	t.Helper()
-	resp, err := s.do(context.Background(), http.MethodDelete, href, nil, nil)
-	if err != nil {
-		t.Fatalf("testserver: DELETE %s: %v", href, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("testserver: DELETE %s: %s: %s", href, resp.Status, b)
-	}
+	s.must(t, http.MethodDelete, href, nil, nil, func(status int) bool { return success(status) || status == http.StatusNotFound })
 }
 
-// radicaleRights is owner_only, except that the owner's calendars named
-// "readonly…" are read-only (RFC 3744 current-user-privilege-set then
-// lacks write), for tests of read-only calendars. Create them with
-// SeedCalendar: MKCALENDAR there is refused.
-const radicaleRights = `[root]
-user: .+
-collection:
-permissions: R
+var hrefRe = regexp.MustCompile(`<(?:[A-Za-z0-9]+:)?href>([^<]+)</(?:[A-Za-z0-9]+:)?href>`)
 
-[principal]
-user: .+
-collection: {user}
-permissions: RW
-
-[readonly]
-user: .+
-collection: {user}/readonly[^/]*
-permissions: r
-
-[calendars]
-user: .+
-collection: {user}/[^/]+
-permissions: rw
-`
-
-// SeedCalendar creates a calendar directly in Radicale's storage folder,
-// with the given items (file name → bytes) — far faster than PUTs, and the
-// only way to make a read-only ("readonly…") calendar. Radicale only.
-func (s *Server) SeedCalendar(t testing.TB, name, displayName string, items map[string][]byte) string {
+// Members lists the paths of a calendar's members with a plain Depth-1
+// PROPFIND, independent of the client under test.
+func (s *Server) Members(t testing.TB, calHref string) []string {
 	t.Helper()
-	if s.Kind != Radicale {
-		t.Fatalf("testserver: SeedCalendar needs Radicale, not %s", s.Kind)
-	}
-	dir := filepath.Join(s.Storage, "collections", "collection-root", s.User, name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	props := fmt.Sprintf(`{"tag": "VCALENDAR", "D:displayname": %q}`, displayName)
-	if err := os.WriteFile(filepath.Join(dir, ".Radicale.props"), []byte(props), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for n, data := range items {
-		if err := os.WriteFile(filepath.Join(dir, n), data, 0o600); err != nil {
-			t.Fatal(err)
+	_, body := s.must(t, "PROPFIND", calHref, map[string]string{"Depth": "1"},
+		[]byte(`<?xml version="1.0"?><propfind xmlns="DAV:"><prop><getetag/></prop></propfind>`), is(http.StatusMultiStatus))
+	var out []string
+	for _, m := range hrefRe.FindAllStringSubmatch(string(body), -1) {
+		h := m[1]
+		if i := strings.Index(h, "://"); i >= 0 {
+			h = h[i+3:]
+			h = h[strings.IndexByte(h, '/'):]
+		}
+		if strings.TrimSuffix(h, "/") != strings.TrimSuffix(calHref, "/") {
+			out = append(out, h)
 		}
 	}
-	return s.HomeHref + name + "/"
+	return out
 }

@@ -2,24 +2,27 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vdird/vdird/internal/faultproxy"
+	"github.com/vdird/vdird/internal/testserver"
 )
 
 // runningDaemon is one "vdird daemon" child, started with its own
 // NOTIFY_SOCKET so the benchmark learns READY=1 exactly as systemd would.
 type runningDaemon struct {
 	cmd    *exec.Cmd
-	out    *bytes.Buffer
+	out    *testserver.Buffer
 	exited chan struct{}
 	Ready  time.Duration // start → READY=1 (the first reconcile)
 }
@@ -34,7 +37,7 @@ func startDaemon(t *vdirdTool, timeout time.Duration, global ...string) (*runnin
 		return nil, fmt.Errorf("notify socket: %w", err)
 	}
 	defer conn.Close()
-	d := &runningDaemon{out: &bytes.Buffer{}, exited: make(chan struct{})}
+	d := &runningDaemon{out: &testserver.Buffer{}, exited: make(chan struct{})}
 	d.cmd = exec.Command(t.bin, append(append([]string{"--config", t.cfg}, global...), "daemon")...)
 	d.cmd.Env = append(append(os.Environ(), t.env()...), "NOTIFY_SOCKET="+sock)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
@@ -129,11 +132,11 @@ type pollCycle struct {
 }
 
 // pollCycles groups request records into bursts separated by >1 s of quiet.
-func pollCycles(recs []reqRecord) pollCycle {
+func pollCycles(recs []faultproxy.Request) pollCycle {
 	if len(recs) == 0 {
 		return pollCycle{}
 	}
-	sort.Slice(recs, func(i, j int) bool { return recs[i].Start.Before(recs[j].Start) })
+	slices.SortFunc(recs, func(a, b faultproxy.Request) int { return a.Start.Compare(b.Start) })
 	var pc pollCycle
 	var total time.Duration
 	var reqs, bytes int64
@@ -161,65 +164,62 @@ func pollCycles(recs []reqRecord) pollCycle {
 }
 
 // editTimeout is how long one edit may take to reach the server before the
-// run fails. An edit made during a poll waits for that pass: at 100k items
-// on Radicale its listing and delta alone take 15 s (8 s and 6.6 s), and
-// the slowest edit of a run took 27.5 s. A slow edit belongs in the
-// report's maximum, not in a failed run.
+// run fails. An edit made during a poll waits for that pass, which at
+// 100,000 items takes a while: a slow edit belongs in the report's
+// maximum, not in a failed run.
 const editTimeout = 2 * time.Minute
 
 // editLatency edits n items of the calendar folder one after the other
 // (atomic replace, as editors save) and measures how long until the server
 // has the new bytes: until the end of the daemon's successful PUT of that
 // item as the counting proxy saw it, confirmed by one GET that serves the
-// edit. It returns the sorted latencies.
-//
-// It used to poll the server with a GET every 10 ms instead. A GET costs
-// Radicale about 80 ms at 100k items, so that kept the server busy and
-// slowed the daemon's own requests: a poll's PROPFIND took 25 s instead of
-// 6, and edits queued behind it took up to 40 s.
-func editLatency(s *server, ctr *counter, user, calHref, calDir string, n, items int) ([]time.Duration, error) {
+// edit. It returns the sorted latencies. The server is not polled: a GET
+// costs Radicale about 80 ms at 100k items, and polling would slow the
+// daemon's own requests.
+func editLatency(s *testserver.Server, ctr counter, calHref, calDir string, n, items int) ([]time.Duration, error) {
 	var lat []time.Duration
 	for k := 0; k < n; k++ {
 		i := (k*7919 + 13) % items
-		name := itemName(i)
-		p, old, err := findItem(calDir, itemUID(i))
+		marker := fmt.Sprintf("edited %d at %d", k, time.Now().UnixNano())
+		rename, err := localEdit(calDir, itemUID(i), marker, ".bench-edit.tmp")
 		if err != nil {
 			return nil, fmt.Errorf("edit %d: %w", k, err)
 		}
-		marker := fmt.Sprintf("edited %d at %d", k, time.Now().UnixNano())
-		nb := replaceSummary(old, marker)
-		if bytes.Equal(nb, old) {
-			return nil, fmt.Errorf("edit %d: no SUMMARY in %s", k, p)
-		}
-		tmp := filepath.Join(calDir, ".bench-edit.tmp")
-		if err := os.WriteFile(tmp, nb, 0o600); err != nil {
-			return nil, err
-		}
 		from := ctr.mark()
 		start := time.Now()
-		if err := os.Rename(tmp, p); err != nil {
+		if err := rename(); err != nil {
 			return nil, err
 		}
-		deadline := start.Add(editTimeout)
-		for {
-			if at, next, ok := ctr.putDone(from, calHref+name); ok {
-				code, body, err := s.do(context.Background(), user, "GET", calHref+name, nil, "")
-				if err == nil && code == 200 && bytes.Contains(body, []byte(marker)) {
-					lat = append(lat, at.Sub(start))
-					break
-				}
-				from = next // a PUT of other bytes (an earlier edit): wait for the next
-			}
-			if time.Now().After(deadline) {
-				return nil, fmt.Errorf("edit %d of %s: not on the server after %v", k, name, editTimeout)
-			}
-			time.Sleep(5 * time.Millisecond)
+		at, err := arrived(s, ctr, from, calHref+itemName(i), marker)
+		if err != nil {
+			return nil, fmt.Errorf("edit %d of %s: %w", k, itemName(i), err)
 		}
+		lat = append(lat, at.Sub(start))
 		// Space the edits so each is its own change, not coalesced with the next.
 		time.Sleep(300 * time.Millisecond)
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	slices.Sort(lat)
 	return lat, nil
+}
+
+// arrived waits for the first successful PUT of href after mark from whose
+// bytes, as the server then serves them, hold marker, and returns when
+// that PUT ended.
+func arrived(s *testserver.Server, ctr counter, from int, href, marker string) (time.Time, error) {
+	deadline := time.Now().Add(editTimeout)
+	for {
+		if at, next, ok := putDone(ctr.Requests(), from, href); ok {
+			body, err := expect(s, "GET", href, nil, "", http.StatusOK)
+			if err == nil && bytes.Contains(body, []byte(marker)) {
+				return at, nil
+			}
+			from = next // a PUT of other bytes (an earlier edit): wait for the next
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("not on the server after %v", editTimeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func replaceSummary(b []byte, s string) []byte {

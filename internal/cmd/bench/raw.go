@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vdird/vdird/internal/testserver"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,6 +42,8 @@ func rawWriteMain(args []string) int {
 	return 0
 }
 
+// rawWrite writes the calendar-data of the multistatus in src as files in
+// dir, made durable as mode says, and returns how many it wrote.
 func rawWrite(mode, src, dir string) (int, error) {
 	f, err := os.Open(src)
 	if err != nil {
@@ -50,97 +53,135 @@ func rawWrite(mode, src, dir string) (int, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return 0, err
 	}
-	type pending struct{ tmp, final string }
-	var done []pending
-	// parallel-fsync: a pool fsyncs the temp files while the stream is
-	// still being written, so the disk sees many flushes in flight at once.
-	work := make(chan string, 256)
-	var wg sync.WaitGroup
-	var syncErr error
-	var errMu sync.Mutex
+	var pool *fsyncPool
 	if mode == "parallel-fsync" {
-		for w := 0; w < 32; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for p := range work {
-					f, err := os.OpenFile(p, os.O_WRONLY, 0)
-					if err == nil {
-						err = f.Sync()
-						f.Close()
-					}
-					if err != nil {
-						errMu.Lock()
-						syncErr = err
-						errMu.Unlock()
-					}
-				}
-			}()
-		}
+		pool = newFsyncPool(32)
 	}
+	var done []pending
 	err = eachCalendarData(bufio.NewReaderSize(f, 1<<16), func(href string, data []byte) error {
-		name := path.Base(href)
-		if name == "" || name == "." || name == "/" || strings.HasPrefix(name, ".") {
-			return fmt.Errorf("bad href %q", href)
-		}
-		tmp := filepath.Join(dir, "."+name+".tmp")
-		final := filepath.Join(dir, name)
-		w, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err != nil {
+		p, err := writeItem(dir, href, data, mode == "fsync-each")
+		if err != nil || mode == "fsync-each" {
 			return err
 		}
-		if _, err := w.Write(data); err != nil {
-			w.Close()
-			return err
-		}
-		if mode == "fsync-each" {
-			if err := w.Sync(); err != nil {
-				w.Close()
-				return err
-			}
-		}
-		if err := w.Close(); err != nil {
-			return err
-		}
-		if mode == "fsync-each" {
-			return os.Rename(tmp, final)
-		}
-		done = append(done, pending{tmp, final})
-		if mode == "parallel-fsync" {
-			work <- tmp
-		}
+		done = append(done, p)
+		pool.add(p.tmp)
 		return nil
 	})
-	close(work)
-	wg.Wait()
-	if err == nil {
-		err = syncErr
+	if perr := pool.wait(); err == nil {
+		err = perr
 	}
 	if err != nil {
 		return 0, err
 	}
+	return publish(mode, dir, done)
+}
+
+// pending is an item's temp file and the name it gets once durable.
+type pending struct{ tmp, final string }
+
+// writeItem writes one item beside its final name; with fsyncEach it is
+// flushed and renamed at once, else publish renames it.
+func writeItem(dir, href string, data []byte, fsyncEach bool) (pending, error) {
+	name := path.Base(href)
+	if name == "" || name == "." || name == "/" || strings.HasPrefix(name, ".") {
+		return pending{}, fmt.Errorf("bad href %q", href)
+	}
+	p := pending{tmp: filepath.Join(dir, "."+name+".tmp"), final: filepath.Join(dir, name)}
+	w, err := os.OpenFile(p.tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return p, err
+	}
+	_, err = w.Write(data)
+	if err == nil && fsyncEach {
+		err = w.Sync()
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || !fsyncEach {
+		return p, err
+	}
+	return p, os.Rename(p.tmp, p.final)
+}
+
+// publish makes the written items visible and the folder durable: for
+// "batched" one flush of the whole filesystem makes every temp file
+// durable first ("parallel-fsync" has its pool for that), then the
+// renames; "fsync-each" has renamed already.
+func publish(mode, dir string, done []pending) (int, error) {
 	d, err := os.Open(dir)
 	if err != nil {
 		return 0, err
 	}
 	defer d.Close()
-	if mode == "batched" || mode == "parallel-fsync" {
-		// batched: one flush of the whole filesystem makes every temp file
-		// durable; parallel-fsync: the pool above already did.
-		if mode == "batched" {
-			if err := unix.Syncfs(int(d.Fd())); err != nil {
-				return 0, fmt.Errorf("syncfs: %w", err)
-			}
-		}
-		for _, p := range done {
-			if err := os.Rename(p.tmp, p.final); err != nil {
-				return 0, err
-			}
-		}
-		return len(done), d.Sync()
+	if mode == "fsync-each" {
+		return countFiles(dir), d.Sync()
 	}
-	n := countFiles(dir)
-	return n, d.Sync()
+	if mode == "batched" {
+		if err := unix.Syncfs(int(d.Fd())); err != nil {
+			return 0, fmt.Errorf("syncfs: %w", err)
+		}
+	}
+	for _, p := range done {
+		if err := os.Rename(p.tmp, p.final); err != nil {
+			return 0, err
+		}
+	}
+	return len(done), d.Sync()
+}
+
+// fsyncPool fsyncs temp files on several workers while the stream is still
+// being written, so the disk sees many flushes in flight at once. A nil
+// pool does nothing.
+type fsyncPool struct {
+	work chan string
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	err  error
+}
+
+func newFsyncPool(workers int) *fsyncPool {
+	p := &fsyncPool{work: make(chan string, 256)}
+	for w := 0; w < workers; w++ {
+		p.wg.Go(func() {
+			for path := range p.work {
+				if err := fsyncFile(path); err != nil {
+					p.mu.Lock()
+					p.err = err
+					p.mu.Unlock()
+				}
+			}
+		})
+	}
+	return p
+}
+
+func (p *fsyncPool) add(path string) {
+	if p != nil {
+		p.work <- path
+	}
+}
+
+// wait ends the pool once every file is flushed.
+func (p *fsyncPool) wait() error {
+	if p == nil {
+		return nil
+	}
+	close(p.work)
+	p.wg.Wait()
+	return p.err
+}
+
+func fsyncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // eachCalendarData streams a multistatus (RFC 4918 §14.16) and calls fn with
@@ -216,7 +257,7 @@ func (r rawResult) total() time.Duration { return r.Curl.Wall + r.Batched.Wall }
 // and compressed, then the batched writes. It keeps the files it wrote:
 // deleting thousands of files changes what creating the next thousands
 // costs, and the benchmark's work dir is removed at the end anyway.
-func rawLimit(work, self string, s *server, user, calHref string) (rawResult, error) {
+func rawLimit(work, self string, s *testserver.Server, calHref string) (rawResult, error) {
 	var r rawResult
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return r, err
@@ -229,7 +270,7 @@ func rawLimit(work, self string, s *server, user, calHref string) (rawResult, er
 	// Both clients ask for gzip (Radicale compresses), so the raw limit is
 	// the faster of a plain and a compressed fetch.
 	for _, gz := range []bool{false, true} {
-		argv := []string{"curl", "-sS", "--fail", "-o", out, "-u", user + ":" + benchPassword,
+		argv := []string{"curl", "-sS", "--fail", "-o", out, "-u", s.User + ":" + s.Password,
 			"-X", "REPORT", "-H", "Depth: 1", "-H", "Content-Type: application/xml; charset=utf-8",
 			"--data-binary", "@" + body, "-w", "%{size_download}"}
 		if gz {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vdird/vdird/internal/testserver"
 )
 
 // tool is one sync client under test, configured for one account.
@@ -16,14 +18,25 @@ type tool interface {
 	CalDir(cal string) string
 }
 
+// account is what a tool is configured with: the URL it syncs with (the
+// counter's) and the server's credentials.
+type account struct {
+	URL, User, Password string
+}
+
+// through is s's account for one user, reached through ctr.
+func through(ctr counter, s *testserver.Server) account {
+	return account{URL: ctr.URL, User: s.User, Password: s.Password}
+}
+
 // vdirdTool runs "vdird sync" with its own config and state.
 type vdirdTool struct {
 	bin, dir, cfg, root string
-	url, user           string
+	acct                account
 }
 
-func newVdird(bin, dir, url, user string, interval string) (*vdirdTool, error) {
-	t := &vdirdTool{bin: bin, dir: dir, cfg: filepath.Join(dir, "config.toml"), root: filepath.Join(dir, "calendars"), url: url, user: user}
+func newVdird(bin, dir string, acct account, interval string) (*vdirdTool, error) {
+	t := &vdirdTool{bin: bin, dir: dir, cfg: filepath.Join(dir, "config.toml"), root: filepath.Join(dir, "calendars"), acct: acct}
 	return t, t.setInterval(interval)
 }
 
@@ -34,7 +47,7 @@ func (t *vdirdTool) setInterval(interval string) error {
 		return err
 	}
 	pw := filepath.Join(dir, "password")
-	if err := os.WriteFile(pw, []byte(benchPassword+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(pw, []byte(t.acct.Password+"\n"), 0o600); err != nil {
 		return err
 	}
 	conf := fmt.Sprintf(`state_path = %q
@@ -46,7 +59,7 @@ url = %q
 username = %q
 password_file = %q
 local_root = %q
-`, filepath.Join(dir, "state.db"), interval, t.url, t.user, pw, t.root)
+`, filepath.Join(dir, "state.db"), interval, t.acct.URL, t.acct.User, pw, t.root)
 	return os.WriteFile(t.cfg, []byte(conf), 0o600)
 }
 
@@ -67,7 +80,7 @@ type vdirsyncerTool struct {
 	dir, cfg, root string
 }
 
-func newVdirsyncer(dir, url, user string) (*vdirsyncerTool, error) {
+func newVdirsyncer(dir string, acct account) (*vdirsyncerTool, error) {
 	t := &vdirsyncerTool{dir: dir, cfg: filepath.Join(dir, "config"), root: filepath.Join(dir, "calendars")}
 	if err := os.MkdirAll(t.root, 0o700); err != nil {
 		return nil, err
@@ -91,7 +104,7 @@ password = %q
 type = "filesystem"
 path = %q
 fileext = ".ics"
-`, filepath.Join(dir, "status")+"/", url, user, benchPassword, t.root+"/")
+`, filepath.Join(dir, "status")+"/", acct.URL, acct.User, acct.Password, t.root+"/")
 	if err := os.WriteFile(t.cfg, []byte(conf), 0o600); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package state
+package records
 
 import (
 	"unsafe"
@@ -10,7 +10,7 @@ import (
 // dropMappingAbove: state files smaller than this are left alone.
 const dropMappingAbove = 8 << 20
 
-// dropMapping unmaps the pages of the state file that bbolt's read-only
+// DropMapping unmaps the pages of the state file that bbolt's read-only
 // mmap touched, keeping the mapping itself. The kernel keeps them cached,
 // so the next read costs a minor fault, not I/O.
 //
@@ -25,9 +25,9 @@ const dropMappingAbove = 8 << 20
 // lock that read transactions hold, so the range cannot move or be reused
 // while madvise runs. MADV_DONTNEED on a shared file mapping drops page
 // table entries only; the data is the file's and stays intact.
-func (s *Store) dropMapping() { _ = s.db.View(dropTxMapping) }
+func DropMapping(db *bolt.DB) { _ = db.View(dropTxMapping) }
 
-// dropTxMapping is dropMapping inside tx, read-only or not: the mapping
+// dropTxMapping is DropMapping inside tx, read-only or not: the mapping
 // moves only when a write transaction commits, so it stays put while tx
 // runs. A write transaction's changed pages are Go memory, not the mapping.
 func dropTxMapping(tx *bolt.Tx) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vdird/vdird/internal/faultproxy"
+	"github.com/vdird/vdird/internal/testserver"
 )
 
 // TestMain lets this test binary stand in for the benchmark binary when the
@@ -20,18 +24,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func need(t *testing.T, bins ...string) {
-	t.Helper()
-	for _, b := range bins {
-		if _, err := exec.LookPath(b); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s not installed: %v", b, err)
-			}
-			t.Skipf("%s not installed: %v", b, err)
-		}
-	}
-}
-
 // TestBench_SmallestSize_EveryPhaseMeasuredAndChecked runs the whole
 // benchmark at a tiny size, so it cannot rot: every phase must run, do its
 // job (the phases verify files and server contents themselves) and yield
@@ -40,10 +32,7 @@ func TestBench_SmallestSize_EveryPhaseMeasuredAndChecked(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts servers")
 	}
-	need(t, "radicale", "xandikos", "curl", "git")
-	if _, err := os.Stat("/usr/bin/time"); err != nil {
-		need(t, "/usr/bin/time")
-	}
+	testserver.Need(t, "radicale", "xandikos", "curl", "git", "/usr/bin/time")
 	work := t.TempDir()
 	vdird := filepath.Join(work, "vdird")
 	build := exec.Command("go", "build", "-o", vdird, "github.com/vdird/vdird/cmd/vdird")
@@ -138,10 +127,10 @@ func TestSummarize_MedianWallMedianRunsCPUHighestRSS(t *testing.T) {
 
 func TestPollCycles_GroupsBurstsSeparatedByQuiet(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	rec := func(at, dur time.Duration, out int64) reqRecord {
-		return reqRecord{Method: "PROPFIND", Start: t0.Add(at), End: t0.Add(at + dur), Out: out}
+	rec := func(at, dur time.Duration, out int64) faultproxy.Request {
+		return faultproxy.Request{Method: "PROPFIND", Start: t0.Add(at), End: t0.Add(at + dur), Out: out}
 	}
-	got := pollCycles([]reqRecord{
+	got := pollCycles([]faultproxy.Request{
 		rec(5*time.Second, 20*time.Millisecond, 100),
 		rec(0, 10*time.Millisecond, 100),
 		rec(5*time.Second+30*time.Millisecond, 10*time.Millisecond, 300),
@@ -197,36 +186,40 @@ END:VCALENDAR&#13;
 	}
 }
 
-func TestServerLogs_FindsEachServersLog_TailKeepsLastLines(t *testing.T) {
-	work := t.TempDir()
-	for _, p := range []string{"radicale-1000/server/radicale.log", "idle/server/radicale.log", "xandikos-1000/vdird/store.log"} {
-		if err := os.MkdirAll(filepath.Join(work, filepath.Dir(p)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		for i := 1; i <= 50; i++ {
-			fmt.Fprintf(&b, "%s line %d\n", p, i)
-		}
-		if err := os.WriteFile(filepath.Join(work, p), []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
+func TestWithOutput_AddsTheServersLastLines(t *testing.T) {
+	testserver.Need(t, "radicale")
+	srv, err := testserver.Launch(testserver.Radicale, testserver.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	logs := serverLogs(work)
-	if len(logs) != 3 {
-		t.Fatalf("found %v, want the 3 server logs", logs)
+	srv.Stop()
+	if withOutput(nil, srv) != nil {
+		t.Fatal("withOutput made an error of nil")
 	}
-	tail := lastLines(logs[0], 3)
-	if strings.Count(tail, "\n") != 3 || !strings.HasSuffix(tail, "line 50\n") || !strings.Contains(tail, "line 48\n") {
+	step := errors.New("step failed")
+	err = withOutput(step, srv)
+	if !errors.Is(err, step) || !strings.Contains(err.Error(), "==> last lines of radicale's output") {
+		t.Fatalf("withOutput = %v", err)
+	}
+	var b strings.Builder
+	for i := 1; i <= 50; i++ {
+		fmt.Fprintf(&b, "line %d\n", i)
+	}
+	tail := lastLines(b.String(), 3)
+	if tail != "line 48\nline 49\nline 50\n" {
 		t.Fatalf("last 3 lines: %q", tail)
+	}
+	if got := lastLines("", 3); got != "" {
+		t.Fatalf("last lines of nothing: %q", got)
 	}
 }
 
 func TestRequestLog_ShowsTheLastRequests(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	var recs []reqRecord
+	var recs []faultproxy.Request
 	for i := 0; i < 5; i++ {
 		at := t0.Add(time.Duration(i) * time.Second)
-		recs = append(recs, reqRecord{Method: "PUT", Path: fmt.Sprintf("/u/c/%d.ics", i), Status: 201 + i, Start: at, End: at.Add(250 * time.Millisecond)})
+		recs = append(recs, faultproxy.Request{Method: "PUT", Path: fmt.Sprintf("/u/c/%d.ics", i), Status: 201 + i, Start: at, End: at.Add(250 * time.Millisecond)})
 	}
 	got := requestLog(recs, 2)
 	if strings.Contains(got, "/u/c/2.ics") || !strings.Contains(got, "/u/c/3.ics") || !strings.Contains(got, "/u/c/4.ics") {
@@ -237,21 +230,22 @@ func TestRequestLog_ShowsTheLastRequests(t *testing.T) {
 	}
 }
 
-func TestCounterPutDone_FindsTheFirstSuccessfulPutOfThePathAfterTheMark(t *testing.T) {
+func TestPutDone_FindsTheFirstSuccessfulFinishedPutOfThePathAfterTheMark(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	c := &counter{reqs: []reqRecord{
+	reqs := []faultproxy.Request{
 		{Method: "PUT", Path: "/u/c/a.ics", Status: 204, End: t0},        // before the mark
 		{Method: "GET", Path: "/u/c/a.ics", Status: 200, End: t0.Add(1)}, // not a PUT
 		{Method: "PUT", Path: "/u/c/b.ics", Status: 204, End: t0.Add(2)}, // another item
 		{Method: "PUT", Path: "/u/c/a.ics", Status: 412, End: t0.Add(3)}, // refused
-		{Method: "PUT", Path: "/u/c/a.ics", Status: 204, End: t0.Add(4)}, // this one
-		{Method: "PUT", Path: "/u/c/a.ics", Status: 201, End: t0.Add(5)},
-	}}
-	end, next, ok := c.putDone(1, "/u/c/a.ics")
-	if !ok || !end.Equal(t0.Add(4)) || next != 5 {
-		t.Fatalf("putDone = %v, %d, %v; want the PUT ending at +4, next 5", end.Sub(t0), next, ok)
+		{Method: "PUT", Path: "/u/c/a.ics", Status: 204},                 // answer still going out
+		{Method: "PUT", Path: "/u/c/a.ics", Status: 204, End: t0.Add(5)}, // this one
+		{Method: "PUT", Path: "/u/c/a.ics", Status: 201, End: t0.Add(6)},
 	}
-	if _, _, ok := c.putDone(6, "/u/c/a.ics"); ok {
+	end, next, ok := putDone(reqs, 1, "/u/c/a.ics")
+	if !ok || !end.Equal(t0.Add(5)) || next != 6 {
+		t.Fatalf("putDone = %v, %d, %v; want the PUT ending at +5, next 6", end.Sub(t0), next, ok)
+	}
+	if _, _, ok := putDone(reqs, 7, "/u/c/a.ics"); ok {
 		t.Fatal("putDone found a PUT after the last record")
 	}
 }

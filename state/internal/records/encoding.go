@@ -1,4 +1,4 @@
-package state
+package records
 
 import (
 	"encoding/binary"
@@ -6,9 +6,9 @@ import (
 	"fmt"
 )
 
-// Item records use a small binary encoding rather than JSON: Items is on
-// the planning path of every pass and a 10k-item calendar decodes about
-// ten times faster this way.
+// Item records use a small binary encoding rather than JSON: reading all
+// items is on the planning path of every pass, and a 10k-item calendar
+// decodes about ten times faster this way.
 //
 //	format byte (1) | uvarint len + ETag | Name | Hash | UID |
 //	varint Size | varint ModNs | uvarint Inode | uvarint base sequence
