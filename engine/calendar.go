@@ -50,7 +50,7 @@ type pass struct {
 	folderShards *setsum.Shards
 }
 
-const pseudoETagPrefix = "vdird-hash:"
+const pseudoETagPrefix = plan.PseudoETagPrefix
 
 func (e *Engine) syncCalendar(ctx context.Context, a *config.Account, c *davclient.Client, cal davclient.Calendar, opts SyncOptions) *Summary {
 	p := &pass{e: e, a: a, c: c, cal: cal, key: collectionKey(a, cal.Href), opts: opts,

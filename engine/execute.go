@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
@@ -20,36 +19,79 @@ import (
 // Remote writes are committed at once (with their journal entry).
 const batchSize = 200
 
-// apply performs one action and records its result. A per-item failure is
+// maxSteps bounds the actions one item may take in one pass. plan.Next
+// bounds the remote writes among them, which ends any chain sooner.
+const maxSteps = 4 * plan.MaxWrites
+
+// itemRun is one item's way through a pass: the planned action and what
+// plan.Next asks for after each surprise.
+type itemRun struct {
+	known      *plan.Known     // the item's entry in state; nil for a new item
+	writes     int             // remote writes sent
+	journal    uint64          // entry of a write the server accepted, ended by the commit that records it
+	tried      map[string]bool // hrefs a create was sent to
+	conflicted bool            // counted in the summary already
+}
+
+// apply carries out one planned action and, after each surprise in the
+// server's answer, the action plan.Next gives for it. A per-item failure is
 // reported in the summary and left for the next pass; only failures that
 // make the rest of the pass pointless (state, context) are returned.
 func (p *pass) apply(ctx context.Context, act plan.Action) error {
-	var err error
+	last, err := p.settle(ctx, act)
+	if err == nil {
+		return nil
+	}
+	if isFatal(err) {
+		return err
+	}
+	p.problem(last, err)
+	return nil
+}
+
+// settle carries out act and what plan.Next asks for after each surprise,
+// up to maxSteps. It returns the last action and the error it met.
+func (p *pass) settle(ctx context.Context, act plan.Action) (plan.Action, error) {
+	r := &itemRun{}
+	if k, ok := p.known[act.Href]; ok {
+		known := knownOf(k)
+		r.known = &known
+	}
+	for step := 0; step < maxSteps; step++ {
+		out, err := p.perform(ctx, r, act)
+		if err != nil || out == nil {
+			return act, err
+		}
+		act = plan.Next(*out)
+	}
+	return act, fmt.Errorf("not settled after %d steps: left for the next pass", maxSteps)
+}
+
+// perform carries out one action. It returns the outcome to ask the
+// planner about when the server's answer was a surprise, nil when the
+// action is done.
+func (p *pass) perform(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
 	switch act.Kind {
 	case plan.Download:
-		err = p.download(ctx, act)
-	case plan.Upload, plan.DeleteRemote:
-		if strings.HasPrefix(act.ETag, pseudoETagPrefix) {
-			// RFC 4791 servers give ETags; one that does not leaves nothing
-			// to make a write conditional on, and vdird never writes blind.
-			err = fmt.Errorf("the server gave no ETag for %s, so it cannot be changed safely: local change kept", act.Href)
-		} else if act.Kind == plan.Upload {
-			err = p.upload(ctx, act)
-		} else {
-			err = p.deleteRemote(ctx, act)
-		}
+		return nil, p.download(ctx, r, act)
+	case plan.Upload:
+		return p.put(ctx, r, act)
 	case plan.Create:
-		err = p.create(ctx, act.Href, act.Name, act.UID)
+		return p.create(ctx, r, act)
+	case plan.DeleteRemote:
+		return p.deleteRemote(ctx, r, act)
 	case plan.DeleteLocal:
-		err = p.deleteLocal(act)
+		return nil, p.deleteLocal(act)
 	case plan.Record:
-		p.record(act.Href, act.ETag, act.Name, act.Hash, act.UID, p.localData[act.Name])
-		p.s.Recorded++
+		if r.journal == 0 {
+			p.s.Recorded++
+		}
+		return nil, p.keep(r, p.item(act.Href, act.ETag, act.Name, act.Hash, act.UID, p.localData[act.Name]), act.OldHref)
 	case plan.Forget:
 		href := act.Href
 		p.queue(func(tx *state.Tx) error { return tx.DeleteItem(href) })
 	case plan.Conflict:
-		err = p.conflict(ctx, act)
+		return p.conflict(ctx, r, act)
 	case plan.Skip:
 		p.s.Skipped = append(p.s.Skipped, fmt.Sprintf("%s: %s", p.itemName(act), act.Reason))
 		if act.Href != "" {
@@ -57,15 +99,10 @@ func (p *pass) apply(ctx context.Context, act plan.Action) error {
 				p.heldRemote = true
 			}
 		}
+	case plan.Report:
+		return nil, errors.New(act.Reason)
 	}
-	if err == nil {
-		return nil
-	}
-	if isFatal(err) {
-		return err
-	}
-	p.problem(act, err)
-	return nil
+	return nil, nil
 }
 
 func isFatal(err error) bool {
@@ -86,6 +123,9 @@ func (p *pass) problem(act plan.Action, err error) {
 		p.s.Throttled = err
 	}
 	msg := fmt.Sprintf("%s %s: %v", act.Kind, p.itemName(act), err)
+	if act.Kind == plan.Report {
+		msg = fmt.Sprintf("%s: %v", p.itemName(act), err)
+	}
 	p.s.Problems = append(p.s.Problems, msg)
 	p.e.log.Error().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Err(err).
 		Str("action", act.Kind.String()).Str("file", act.Name).Str("href", act.Href).Msg("item not synced")
@@ -139,9 +179,30 @@ func (p *pass) commitNow(journal uint64, fn func(*state.Tx) error) error {
 	return p.flush()
 }
 
-func (p *pass) record(href, etag, name, hash, uid string, base []byte) {
-	it := p.item(href, etag, name, hash, uid, base)
-	p.queue(func(tx *state.Tx) error { return tx.PutItem(it) })
+// keep records rec, dropping the item's entry at oldHref in the same
+// commit (the item moved there). After a remote write the commit also ends
+// the write's journal entry, at once; otherwise it joins the batch.
+func (p *pass) keep(r *itemRun, rec state.Item, oldHref string) error {
+	fn := func(tx *state.Tx) error {
+		if oldHref != "" && oldHref != rec.Href {
+			if err := tx.DeleteItem(oldHref); err != nil {
+				return err
+			}
+		}
+		return tx.PutItem(rec)
+	}
+	if r.journal == 0 {
+		p.queue(fn)
+		return nil
+	}
+	id := r.journal
+	r.journal = 0
+	if err := p.commitNow(id, fn); err != nil {
+		return err
+	}
+	delete(p.known, oldHref)
+	p.known[rec.Href] = rec
+	return nil
 }
 
 func (p *pass) item(href, etag, name, hash, uid string, base []byte) state.Item {
@@ -200,7 +261,7 @@ func (p *pass) writeLocal(name string, data []byte) error {
 	return nil
 }
 
-func (p *pass) download(ctx context.Context, act plan.Action) error {
+func (p *pass) download(ctx context.Context, r *itemRun, act plan.Action) error {
 	o, err := p.remoteObject(ctx, act.Href)
 	if err != nil {
 		return err
@@ -216,10 +277,11 @@ func (p *pass) download(ctx context.Context, act plan.Action) error {
 	if info, err := ics.Inspect(o.Data); err == nil {
 		uid = info.UID
 	}
-	p.record(act.Href, o.ETag, name, vdir.Hash(o.Data), uid, o.Data)
-	p.s.Downloaded++
-	p.e.log.Info().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("file", name).Msg("↓ downloaded")
-	return nil
+	if r.journal == 0 { // else the server's version of our own write
+		p.s.Downloaded++
+		p.e.log.Info().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("file", name).Msg("↓ downloaded")
+	}
+	return p.keep(r, p.item(act.Href, o.ETag, name, vdir.Hash(o.Data), uid, o.Data), act.OldHref)
 }
 
 func (p *pass) journal(op, href, name, etag, hash, uid string) (uint64, error) {
@@ -238,221 +300,6 @@ func (p *pass) hook(op, href string) error {
 	return nil
 }
 
-func (p *pass) upload(ctx context.Context, act plan.Action) error {
-	data := p.localData[act.Name]
-	if data == nil {
-		return fmt.Errorf("no content read for %s", act.Name)
-	}
-	id, err := p.journal("put", act.Href, act.Name, act.ETag, act.Hash, act.UID)
-	if err != nil {
-		return err
-	}
-	res, err := p.c.Put(ctx, act.Href, data, act.ETag)
-	if errors.Is(err, davclient.ErrPreconditionFailed) {
-		p.endJournal(id, err)
-		if strings.HasPrefix(act.ETag, "W/") {
-			if retried, err := p.retryWeak(ctx, act, data); retried || err != nil {
-				return err
-			}
-		}
-		// Changed on the server since we listed it: both changed.
-		return p.resolveAgainstServer(ctx, act.Href, act.Name, act.UID, data)
-	}
-	if err != nil {
-		p.endJournal(id, err)
-		return err
-	}
-	if err := p.hook("put", act.Href); err != nil {
-		return err
-	}
-	return p.afterPut(ctx, id, act.Href, res, act.Name, act.UID, data, "↑ uploaded")
-}
-
-// afterPut records a successful PUT. Without an ETag the server may have
-// changed the body: fetch its version and write it locally.
-func (p *pass) afterPut(ctx context.Context, journal uint64, href string, res davclient.PutResult, name, uid string, data []byte, msg string) error {
-	if res.Href != "" {
-		href = res.Href
-	}
-	etag, hash, base := res.ETag, vdir.Hash(data), data
-	if etag == "" {
-		o, err := p.c.Get(ctx, href)
-		if err != nil {
-			return fmt.Errorf("get after put without etag: %w", err)
-		}
-		if o.ETag == "" {
-			o.ETag = pseudoETagPrefix + vdir.Hash(o.Data)
-		}
-		if vdir.Hash(o.Data) != hash {
-			if err := p.writeLocal(name, o.Data); err != nil {
-				return err
-			}
-		}
-		etag, hash, base = o.ETag, vdir.Hash(o.Data), o.Data
-	}
-	it := p.item(href, etag, name, hash, uid, base)
-	if err := p.commitNow(journal, func(tx *state.Tx) error { return tx.PutItem(it) }); err != nil {
-		return err
-	}
-	p.known[href] = it
-	p.s.Uploaded++
-	p.e.log.Info().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("file", name).Str("href", href).Msg(msg)
-	return nil
-}
-
-func (p *pass) create(ctx context.Context, href, name, uid string) error {
-	data := p.localData[name]
-	if data == nil {
-		return fmt.Errorf("no content read for %s", name)
-	}
-	if href == "" {
-		href = hrefFor(p.cal.Href, name, uid)
-	}
-	for attempt := 0; ; attempt++ {
-		id, err := p.journal("create", href, name, "", vdir.Hash(data), uid)
-		if err != nil {
-			return err
-		}
-		res, err := p.c.Create(ctx, href, data)
-		if err == nil {
-			if err := p.hook("create", href); err != nil {
-				return err
-			}
-			return p.afterPut(ctx, id, href, res, name, uid, data, "↑ created")
-		}
-		p.endJournal(id, err)
-		var de *davclient.Error
-		switch {
-		case errors.Is(err, davclient.ErrConflict) && errors.As(err, &de) && de.Href != "":
-			// CALDAV:no-uid-conflict: the server holds this UID at another href. Adopt it.
-			return p.resolveAgainstServer(ctx, de.Href, name, uid, data)
-		case errors.Is(err, davclient.ErrUIDInUse) && p.opts.account != nil:
-			// The UID lives at another href of the account (an item moved
-			// between calendars): settled at the end of the account pass.
-			p.opts.account.refuse(p, href, name, uid, err)
-			return nil
-		case errors.Is(err, davclient.ErrPreconditionFailed):
-			o, gerr := p.c.Get(ctx, href)
-			if gerr != nil {
-				return fmt.Errorf("create %s: name taken and unreadable: %w", href, gerr)
-			}
-			if info, ierr := ics.Inspect(o.Data); ierr == nil && info.UID == uid {
-				// Our own item (an earlier pass or a crash before state was
-				// written): compare instead of duplicating.
-				p.remoteData[href] = o
-				return p.resolveAgainstServer(ctx, href, name, uid, data)
-			}
-			if attempt > 0 {
-				return err
-			}
-			href = p.cal.Href + "vdird-" + randomToken() + ".ics"
-		default:
-			return err
-		}
-	}
-}
-
-// resolveAgainstServer handles a local version meeting a server version of
-// the same item that state did not know about: equal → record, else the
-// conflict policy.
-func (p *pass) resolveAgainstServer(ctx context.Context, href, name, uid string, local []byte) error {
-	delete(p.remoteData, href)
-	o, err := p.c.Get(ctx, href)
-	if errors.Is(err, davclient.ErrNotFound) {
-		return p.create(ctx, href, name, uid)
-	}
-	if err != nil {
-		return err
-	}
-	if o.ETag == "" {
-		o.ETag = pseudoETagPrefix + vdir.Hash(o.Data)
-	}
-	p.remoteData[href] = o
-	if vdir.Hash(o.Data) == vdir.Hash(local) || ics.Equivalent(o.Data, local) {
-		p.record(href, o.ETag, name, vdir.Hash(local), uid, local)
-		p.s.Recorded++
-		return nil
-	}
-	act := plan.Action{Kind: plan.Conflict, Href: href, Name: name, ETag: o.ETag, UID: uid, Winner: plan.RemoteSide}
-	switch {
-	case p.cal.ReadOnly:
-	case p.a.ConflictPolicy == plan.LocalWins:
-		act.Winner = plan.LocalSide
-	case p.a.ConflictPolicy == plan.KeepBoth:
-		act.KeepBoth = true
-	}
-	return p.conflict(ctx, act)
-}
-
-func (p *pass) conflict(ctx context.Context, act plan.Action) error {
-	o, err := p.remoteObject(ctx, act.Href)
-	if err != nil {
-		return err
-	}
-	local := p.localData[act.Name]
-	if local == nil {
-		return fmt.Errorf("no content read for %s", act.Name)
-	}
-	if ics.Equivalent(o.Data, local) {
-		// The server holds our content in its own layout (it rewrote what
-		// we sent, e.g. an upload whose answer was lost): not a conflict.
-		p.record(act.Href, o.ETag, act.Name, vdir.Hash(local), act.UID, local)
-		p.s.Recorded++
-		return nil
-	}
-	p.s.Conflicts++
-	log := p.e.log.Warn().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("file", act.Name)
-	if act.Winner == plan.LocalSide {
-		copyName, err := p.d.WriteConflictCopy(act.Name, o.Data, p.e.Now())
-		if err != nil {
-			return err
-		}
-		log.Str("copy", copyName).Msg("⚠ conflict: local version wins, server version kept as " + copyName)
-		id, err := p.journal("put", act.Href, act.Name, o.ETag, vdir.Hash(local), act.UID)
-		if err != nil {
-			return err
-		}
-		res, err := p.c.Put(ctx, act.Href, local, o.ETag)
-		if err != nil {
-			p.endJournal(id, err)
-			return err
-		}
-		if err := p.hook("put", act.Href); err != nil {
-			return err
-		}
-		return p.afterPut(ctx, id, act.Href, res, act.Name, act.UID, local, "↑ uploaded (conflict winner)")
-	}
-	// The server's version wins the file.
-	if act.KeepBoth {
-		// Keep the local version as a separate new item with its own UID.
-		newUID := act.UID + "-vdird-" + randomToken()
-		newName := "vdird-" + shortHash(newUID) + ".ics"
-		if err := p.writeLocal(newName, ics.ReplaceUID(local, newUID)); err != nil {
-			return err
-		}
-		p.localData[newName] = ics.ReplaceUID(local, newUID)
-		log.Str("copy", newName).Msg("⚠ conflict: kept both, local version is now the new item " + newName)
-		if err := p.writeLocal(act.Name, o.Data); err != nil {
-			return err
-		}
-		p.record(act.Href, o.ETag, act.Name, vdir.Hash(o.Data), act.UID, o.Data)
-		if p.cal.ReadOnly {
-			return nil
-		}
-		return p.create(ctx, "", newName, newUID)
-	}
-	copyName, err := p.d.WriteConflictCopy(act.Name, local, p.e.Now())
-	if err != nil {
-		return err
-	}
-	log.Str("copy", copyName).Msg("⚠ conflict: server version wins, local version kept as " + copyName)
-	if err := p.writeLocal(act.Name, o.Data); err != nil {
-		return err
-	}
-	p.record(act.Href, o.ETag, act.Name, vdir.Hash(o.Data), act.UID, o.Data)
-	return nil
-}
-
 func (p *pass) deleteLocal(act plan.Action) error {
 	fp, ok := p.localFP[act.Name]
 	if ok {
@@ -467,43 +314,6 @@ func (p *pass) deleteLocal(act plan.Action) error {
 	p.queue(func(tx *state.Tx) error { return tx.DeleteItem(href) })
 	p.s.DeletedLocal++
 	p.e.log.Info().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("file", act.Name).Msg("✗ deleted locally (deleted on server)")
-	return nil
-}
-
-func (p *pass) deleteRemote(ctx context.Context, act plan.Action) error {
-	id, err := p.journal("delete", act.Href, act.Name, act.ETag, "", act.UID)
-	if err != nil {
-		return err
-	}
-	err = p.c.Delete(ctx, act.Href, act.ETag)
-	if errors.Is(err, davclient.ErrPreconditionFailed) && strings.HasPrefix(act.ETag, "W/") {
-		if etag, same, gerr := p.strongETagIfUnchanged(ctx, act.Href); gerr == nil && same {
-			err = p.c.Delete(ctx, act.Href, etag)
-			if errors.Is(err, davclient.ErrPreconditionFailed) {
-				p.endJournal(id, err)
-				return fmt.Errorf("server gives only weak ETags, which cannot guard a DELETE: %s kept on the server", act.Href)
-			}
-		}
-	}
-	if errors.Is(err, davclient.ErrPreconditionFailed) {
-		// Changed on the server meanwhile: the edit wins over the delete.
-		p.endJournal(id, err)
-		delete(p.remoteData, act.Href)
-		return p.download(ctx, plan.Action{Kind: plan.Download, Href: act.Href, Name: act.Name, UID: act.UID})
-	}
-	if err != nil {
-		p.endJournal(id, err)
-		return err
-	}
-	if err := p.hook("delete", act.Href); err != nil {
-		return err
-	}
-	href := act.Href
-	if err := p.commitNow(id, func(tx *state.Tx) error { return tx.DeleteItem(href) }); err != nil {
-		return err
-	}
-	p.s.DeletedRemote++
-	p.e.log.Info().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("file", act.Name).Str("href", act.Href).Msg("✗ deleted on server (deleted locally)")
 	return nil
 }
 
@@ -603,48 +413,4 @@ func (p *pass) endJournal(id uint64, err error) {
 	if errors.As(err, &de) {
 		_ = p.e.store.EndJournal(id)
 	}
-}
-
-// strongETagIfUnchanged fetches href and reports whether the server still
-// holds what was last synced (the base), with the ETag to send: servers or
-// proxies that weaken ETags (W/) can never satisfy If-Match (RFC 7232 §3.1
-// uses strong comparison), but the underlying validator usually can.
-func (p *pass) strongETagIfUnchanged(ctx context.Context, href string) (string, bool, error) {
-	o, err := p.c.Get(ctx, href)
-	if err != nil {
-		return "", false, err
-	}
-	k, ok, err := p.e.store.Item(p.key, href)
-	if err != nil || !ok {
-		return "", false, err
-	}
-	same := vdir.Hash(o.Data) == k.Hash || (k.Base != nil && ics.Equivalent(o.Data, k.Base))
-	return strings.TrimPrefix(o.ETag, "W/"), same && o.ETag != "", nil
-}
-
-// retryWeak handles a 412 on an If-Match with a weak ETag: when the server
-// still holds the base, the PUT is sent again with the strong form of its
-// current ETag. It reports whether it handled the upload.
-func (p *pass) retryWeak(ctx context.Context, act plan.Action, data []byte) (bool, error) {
-	etag, same, err := p.strongETagIfUnchanged(ctx, act.Href)
-	if err != nil || !same {
-		return false, nil // let the caller treat it as changed on the server
-	}
-	id, err := p.journal("put", act.Href, act.Name, etag, act.Hash, act.UID)
-	if err != nil {
-		return true, err
-	}
-	res, err := p.c.Put(ctx, act.Href, data, etag)
-	if errors.Is(err, davclient.ErrPreconditionFailed) {
-		p.endJournal(id, err)
-		return true, fmt.Errorf("server gives only weak ETags, which cannot guard an update: local edit of %s kept, not uploaded", act.Name)
-	}
-	if err != nil {
-		p.endJournal(id, err)
-		return true, err
-	}
-	if err := p.hook("put", act.Href); err != nil {
-		return true, err
-	}
-	return true, p.afterPut(ctx, id, act.Href, res, act.Name, act.UID, data, "↑ uploaded")
 }

@@ -59,7 +59,7 @@ func (e *Engine) settleRefused(ctx context.Context, a *config.Account, ap *accou
 		touched[p] = true
 		p.opts.account = nil // a second refusal is final
 		if retry[i] {
-			r.err = p.create(ctx, r.href, r.name, r.UID)
+			_, r.err = p.settle(ctx, plan.Action{Kind: plan.Create, Href: r.href, Name: r.name, UID: r.UID})
 		}
 		if r.err != nil {
 			p.problem(plan.Action{Kind: plan.Create, Href: r.href, Name: r.name, UID: r.UID}, r.err)

@@ -437,28 +437,18 @@ func (p *planner) firstContact() {
 }
 
 func (p *planner) conflict(l *Local, r *Remote, why string) {
-	a := Action{Kind: Conflict, Href: r.Href, ETag: r.ETag, Name: l.Name, UID: cmp.Or(l.UID, r.UID), Hash: r.Hash, Winner: RemoteSide}
-	switch p.opts.Policy {
-	case LocalWins:
-		a.Winner, a.Hash = LocalSide, l.Hash
-		a.Reason = why + ": local wins (" + string(LocalWins) + "), server version kept as a conflict copy"
-	case KeepBoth:
-		a.KeepBoth = true
-		a.Reason = why + ": both kept (" + string(KeepBoth) + "), local version becomes a new item"
-	default:
-		a.Reason = why + ": server wins (" + string(ServerWins) + "), local version kept as a conflict copy"
-		if p.opts.ReadOnly {
-			a.Reason = why + ": server wins (read-only calendar), local version kept as a conflict copy"
-		}
-	}
-	p.add(a)
+	p.add(resolve(p.opts, *l, *r, why))
 }
 
-// remoteWrite adds a, or a Skip when the calendar may not be written.
+// remoteWrite adds a, or a Skip when the calendar may not be written, or a
+// Report when the server gave no etag to make it conditional on.
 func (p *planner) remoteWrite(a Action) {
-	if p.opts.ReadOnly {
+	switch {
+	case p.opts.ReadOnly:
 		p.skip(a, "read-only calendar: local change kept")
 		return
+	case a.Kind != Create && isPseudo(a.ETag):
+		a.Kind, a.Reason = Report, noETag
 	}
 	p.add(a)
 }

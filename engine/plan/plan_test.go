@@ -424,3 +424,30 @@ func TestKind_String(t *testing.T) {
 		t.Errorf("unknown kind: %q", s)
 	}
 }
+
+// TestPlan_ServerGivesNoETag: the engine stands in a content hash for a
+// missing etag; no server would match it, so it never guards a write.
+func TestPlan_ServerGivesNoETag(t *testing.T) {
+	pk := Known{Href: "/c/a.ics", ETag: PseudoETagPrefix + "h1", Name: "a.ics", Hash: "h1", UID: "a"}
+	pz := Known{Href: "/c/z.ics", ETag: PseudoETagPrefix + "hz", Name: "z.ics", Hash: "hz", UID: "z"}
+	same := Remote{Href: "/c/a.ics", ETag: pk.ETag}
+	changed := Remote{Href: "/c/a.ics", ETag: PseudoETagPrefix + "h3", Hash: "h3", UID: "a"}
+	rz := Remote{Href: "/c/z.ics", ETag: pz.ETag}
+	runCases(t, []planCase{
+		{name: "LocalChanged_ReportedNotUploaded",
+			known: []Known{pk}, local: []Local{lChanged}, remote: []Remote{same},
+			want: []string{"report name=a.ics href=/c/a.ics etag=" + pk.ETag + " hash=h2 uid=a"}, reason: "no ETag"},
+		{name: "LocalDeleted_ReportedNotDeleted",
+			known: []Known{pk, pz}, local: []Local{lZ}, remote: []Remote{same, rz},
+			want: []string{"report name=a.ics href=/c/a.ics etag=" + pk.ETag + " hash=h1 uid=a"}, reason: "no ETag"},
+		{name: "BothChangedLocalWins_ReportedBothKept",
+			known: []Known{pk}, local: []Local{lChanged}, remote: []Remote{changed}, opts: Options{Policy: LocalWins},
+			want: []string{"report name=a.ics href=/c/a.ics uid=a"}, reason: "the server's version stays on the server"},
+		{name: "BothChangedServerWins_ConflictAsUsual",
+			known: []Known{pk}, local: []Local{lChanged}, remote: []Remote{changed},
+			want: []string{"conflict name=a.ics href=/c/a.ics etag=" + changed.ETag + " hash=h3 uid=a winner=remote"}},
+		{name: "BothChangedWeakETagLocalWins_ConflictIfMatchAsGiven",
+			known: []Known{kA}, local: []Local{lChanged}, remote: []Remote{{Href: "/c/a.ics", ETag: `W/"e2"`, Hash: "h3", UID: "a"}}, opts: Options{Policy: LocalWins},
+			want: []string{`conflict name=a.ics href=/c/a.ics etag=W/"e2" hash=h2 uid=a winner=local`}},
+	})
+}

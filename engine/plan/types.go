@@ -9,6 +9,11 @@
 // The engine is expected to key its state by Href (as the CalDAV resource is
 // the identity of an item): Record/Download/Upload/Create record the item at
 // Action.Href, DeleteLocal/DeleteRemote/Forget drop the entry at Action.Href.
+//
+// Plan decides from listings; Next decides what a surprise in the server's
+// answer to one action means (a 412, a no-uid-conflict, a Location, a
+// missing ETag), so the engine only carries out actions and reports what
+// it met.
 package plan
 
 import (
@@ -109,9 +114,10 @@ const (
 	Forget                   // gone on both sides (or moved to another href): drop Href from state
 	Conflict                 // both changed differently: resolve by Winner
 	Skip                     // nothing done, reported (invalid file, read-only calendar, duplicate UID); Reason says why
+	Report                   // nothing done, a problem of the item that holds the calendar's change marker; Reason says why
 )
 
-var kindNames = [...]string{"download", "upload", "create", "delete-local", "delete-remote", "record", "forget", "conflict", "skip"}
+var kindNames = [...]string{"download", "upload", "create", "delete-local", "delete-remote", "record", "forget", "conflict", "skip", "report"}
 
 // String gives the lower-case name used in reports and golden files.
 func (k Kind) String() string {
@@ -163,7 +169,11 @@ type Action struct {
 	// local version is kept as a NEW item (engine writes it under a new name
 	// with a fresh UID; it is created on the server).
 	KeepBoth bool
-	Reason   string // human readable, for Skip/Conflict/Record ("identical content", "read-only calendar", ...)
+	// OldHref (Record, Download, Conflict; from Next only): the item's state
+	// entry at this other href is dropped in the same commit, as the item now
+	// lives at Href.
+	OldHref string
+	Reason  string // human readable, for Skip/Report/Conflict/Record ("identical content", "read-only calendar", ...)
 }
 
 // String renders the action on one line, e.g.
@@ -172,7 +182,7 @@ type Action struct {
 func (a Action) String() string {
 	var b strings.Builder
 	b.WriteString(a.Kind.String())
-	for _, f := range [...]struct{ k, v string }{{"name", a.Name}, {"href", a.Href}, {"etag", a.ETag}, {"hash", a.Hash}, {"uid", a.UID}} {
+	for _, f := range [...]struct{ k, v string }{{"name", a.Name}, {"href", a.Href}, {"etag", a.ETag}, {"hash", a.Hash}, {"uid", a.UID}, {"old", a.OldHref}} {
 		if f.v != "" {
 			b.WriteString(" " + f.k + "=" + f.v)
 		}

@@ -1,0 +1,272 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/plan"
+	"github.com/vdird/vdird/internal/ics"
+	"github.com/vdird/vdird/state"
+	"github.com/vdird/vdird/vdir"
+)
+
+// The remote writes of a pass and conflict resolution. Each write is
+// journaled, sent with the precondition the plan gives, and its answer is
+// turned into a plan.Outcome when the plan did not foresee it; what to do
+// then is plan.Next's decision.
+
+// put sends the local version with If-Match: act.ETag (an Upload, or the
+// PUT of a Conflict the local side won).
+func (p *pass) put(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
+	data := p.localData[act.Name]
+	if data == nil {
+		return nil, fmt.Errorf("no content read for %s", act.Name)
+	}
+	id, err := p.journal("put", act.Href, act.Name, act.ETag, vdir.Hash(data), act.UID)
+	if err != nil {
+		return nil, err
+	}
+	r.writes++
+	res, err := p.c.Put(ctx, act.Href, data, act.ETag)
+	return p.answered(ctx, r, act, id, res, err)
+}
+
+// create sends the local version with If-None-Match: *, at act.Href or,
+// when that is empty, at an href of the engine's choosing that this item
+// has not tried yet.
+func (p *pass) create(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
+	data := p.localData[act.Name]
+	if data == nil {
+		return nil, fmt.Errorf("no content read for %s", act.Name)
+	}
+	if act.Href == "" {
+		act.Href = hrefFor(p.cal.Href, act.Name, act.UID)
+		if r.tried[act.Href] {
+			act.Href = p.cal.Href + "vdird-" + randomToken() + ".ics"
+		}
+	}
+	if r.tried == nil {
+		r.tried = map[string]bool{}
+	}
+	r.tried[act.Href] = true
+	id, err := p.journal("create", act.Href, act.Name, "", vdir.Hash(data), act.UID)
+	if err != nil {
+		return nil, err
+	}
+	r.writes++
+	res, err := p.c.Create(ctx, act.Href, data)
+	return p.answered(ctx, r, act, id, res, err)
+}
+
+// answered turns the answer to a PUT into an outcome: Stored (read back
+// when it carried no ETag), or a 412 or no-uid-conflict together with what
+// the server holds now. Any other failure is the item's problem.
+func (p *pass) answered(ctx context.Context, r *itemRun, act plan.Action, journal uint64, res davclient.PutResult, err error) (*plan.Outcome, error) {
+	var de *davclient.Error
+	switch {
+	case err == nil:
+		op, msg := "put", "↑ uploaded"
+		switch act.Kind {
+		case plan.Create:
+			op, msg = "create", "↑ created"
+		case plan.Conflict:
+			msg = "↑ uploaded (conflict winner)"
+		}
+		if err := p.hook(op, act.Href); err != nil {
+			return nil, err
+		}
+		r.journal = journal
+		p.s.Uploaded++
+		p.e.log.Info().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("file", act.Name).Str("href", res.Href).Msg(msg)
+		out := p.outcome(r, act, plan.Stored)
+		out.At, out.ETag = res.Href, res.ETag
+		if res.ETag != "" {
+			return out, nil
+		}
+		return p.withServer(ctx, r, out, res.Href)
+	case errors.Is(err, davclient.ErrPreconditionFailed):
+		p.endJournal(journal, err)
+		return p.withServer(ctx, r, p.outcome(r, act, plan.PreconditionFailed), act.Href)
+	case act.Kind == plan.Create && errors.Is(err, davclient.ErrConflict) && errors.As(err, &de) && de.Href != "":
+		p.endJournal(journal, err)
+		out := p.outcome(r, act, plan.UIDConflict)
+		out.At = de.Href
+		return p.withServer(ctx, r, out, de.Href)
+	case act.Kind == plan.Create && errors.Is(err, davclient.ErrUIDInUse) && p.opts.account != nil:
+		// The UID lives at another href of the account (an item moved
+		// between calendars): settled at the end of the account pass.
+		p.endJournal(journal, err)
+		p.opts.account.refuse(p, act.Href, act.Name, act.UID, err)
+		return nil, nil
+	}
+	p.endJournal(journal, err)
+	return nil, err
+}
+
+// outcome describes the item for the planner.
+func (p *pass) outcome(r *itemRun, act plan.Action, ev plan.Event) *plan.Outcome {
+	local := plan.Local{Name: act.Name, UID: act.UID}
+	if data := p.localData[act.Name]; data != nil {
+		local.Hash = vdir.Hash(data)
+	}
+	return &plan.Outcome{Action: act, Event: ev, Known: r.known, Local: local, Writes: r.writes,
+		Options: plan.Options{Policy: p.a.ConflictPolicy, ReadOnly: p.cal.ReadOnly}}
+}
+
+// withServer reads what the server holds at href now into out.Server (nil
+// for nothing), comparing it with the local version and with the base.
+// The object is kept for the action that follows.
+func (p *pass) withServer(ctx context.Context, r *itemRun, out *plan.Outcome, href string) (*plan.Outcome, error) {
+	delete(p.remoteData, href)
+	o, err := p.c.Get(ctx, href)
+	if errors.Is(err, davclient.ErrNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	info, err := ics.Inspect(o.Data)
+	if err != nil {
+		return nil, fmt.Errorf("server sent invalid data for %s: %w", href, err)
+	}
+	if o.ETag == "" {
+		o.ETag = pseudoETagPrefix + vdir.Hash(o.Data)
+	}
+	p.remoteData[href] = o
+	v := &plan.Version{Href: href, ETag: o.ETag, Hash: vdir.Hash(o.Data), UID: info.UID}
+	if local := p.localData[out.Action.Name]; local != nil {
+		v.SameAsLocal = v.Hash == vdir.Hash(local) || ics.Equivalent(o.Data, local)
+	}
+	if r.known != nil {
+		v.SameAsBase = v.Hash == r.known.Hash || p.holdsBase(r.known.Href, o.Data)
+	}
+	out.Server = v
+	return out, nil
+}
+
+// holdsBase tells whether data is what state keeps as the base of the
+// item at href, in another layout.
+func (p *pass) holdsBase(href string, data []byte) bool {
+	k, ok, err := p.e.store.Item(p.key, href)
+	return err == nil && ok && k.Base != nil && ics.Equivalent(data, k.Base)
+}
+
+func (p *pass) deleteRemote(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
+	id, err := p.journal("delete", act.Href, act.Name, act.ETag, "", act.UID)
+	if err != nil {
+		return nil, err
+	}
+	r.writes++
+	err = p.c.Delete(ctx, act.Href, act.ETag)
+	if errors.Is(err, davclient.ErrPreconditionFailed) {
+		p.endJournal(id, err)
+		return p.withServer(ctx, r, p.outcome(r, act, plan.PreconditionFailed), act.Href)
+	}
+	if err != nil {
+		p.endJournal(id, err)
+		return nil, err
+	}
+	if err := p.hook("delete", act.Href); err != nil {
+		return nil, err
+	}
+	href := act.Href
+	if err := p.commitNow(id, func(tx *state.Tx) error { return tx.DeleteItem(href) }); err != nil {
+		return nil, err
+	}
+	p.s.DeletedRemote++
+	p.e.log.Info().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("file", act.Name).Str("href", act.Href).Msg("✗ deleted on server (deleted locally)")
+	return nil, nil
+}
+
+// conflict resolves the local version against the server's by
+// act.Winner. Versions that differ only in layout are no conflict: that is
+// reported to the planner as SameContent.
+func (p *pass) conflict(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
+	o, err := p.remoteObject(ctx, act.Href)
+	if err != nil {
+		return nil, err
+	}
+	local := p.localData[act.Name]
+	if local == nil {
+		return nil, fmt.Errorf("no content read for %s", act.Name)
+	}
+	if vdir.Hash(o.Data) == vdir.Hash(local) || ics.Equivalent(o.Data, local) {
+		out := p.outcome(r, act, plan.SameContent)
+		out.Server = &plan.Version{Href: act.Href, ETag: o.ETag, Hash: vdir.Hash(o.Data), UID: act.UID, SameAsLocal: true}
+		return out, nil
+	}
+	if !r.conflicted {
+		r.conflicted = true
+		p.s.Conflicts++
+	}
+	log := p.e.log.Warn().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("file", act.Name)
+	switch {
+	case act.Winner == plan.LocalSide:
+		copyName, err := p.keepCopy(act.Name, o.Data)
+		if err != nil {
+			return nil, err
+		}
+		log.Str("copy", copyName).Msg("⚠ conflict: local version wins, server version kept as " + copyName)
+		return p.put(ctx, r, act)
+	case act.KeepBoth:
+		return p.keepBoth(r, act, o, local, log)
+	}
+	copyName, err := p.keepCopy(act.Name, local)
+	if err != nil {
+		return nil, err
+	}
+	log.Str("copy", copyName).Msg("⚠ conflict: server version wins, local version kept as " + copyName)
+	if err := p.writeLocal(act.Name, o.Data); err != nil {
+		return nil, err
+	}
+	return nil, p.keep(r, p.item(act.Href, o.ETag, act.Name, vdir.Hash(o.Data), act.UID, o.Data), act.OldHref)
+}
+
+// keepBoth gives the server's version the file and saves the local version
+// as a new item with its own UID, which the planner then has created.
+func (p *pass) keepBoth(r *itemRun, act plan.Action, o davclient.Object, local []byte, log *zerolog.Event) (*plan.Outcome, error) {
+	newUID := act.UID + "-vdird-" + randomToken()
+	newName := "vdird-" + shortHash(newUID) + ".ics"
+	data := ics.ReplaceUID(local, newUID)
+	if err := p.writeLocal(newName, data); err != nil {
+		return nil, err
+	}
+	p.localData[newName] = data
+	log.Str("copy", newName).Msg("⚠ conflict: kept both, local version is now the new item " + newName)
+	if err := p.writeLocal(act.Name, o.Data); err != nil {
+		return nil, err
+	}
+	if err := p.keep(r, p.item(act.Href, o.ETag, act.Name, vdir.Hash(o.Data), act.UID, o.Data), act.OldHref); err != nil {
+		return nil, err
+	}
+	r.known = nil // from here on, the run is the new item's
+	out := p.outcome(r, act, plan.KeptAsNew)
+	out.Local = plan.Local{Name: newName, Hash: vdir.Hash(data), UID: newUID}
+	return out, nil
+}
+
+// keepCopy saves data as a conflict copy of name, unless a copy of name
+// holds exactly these bytes already (the same conflict met again, e.g.
+// after a refused write), so a conflict gives one copy however often it
+// is met.
+func (p *pass) keepCopy(name string, data []byte) (string, error) {
+	copies, err := p.d.ConflictCopies()
+	if err != nil {
+		return "", err
+	}
+	for _, c := range copies {
+		if !strings.HasPrefix(c, name+".conflict-") {
+			continue
+		}
+		if b, _, err := p.d.Read(c); err == nil && bytes.Equal(b, data) {
+			return c, nil
+		}
+	}
+	return p.d.WriteConflictCopy(name, data, p.e.Now())
+}
