@@ -212,7 +212,7 @@ func (p *pass) conflict(ctx context.Context, r *itemRun, act plan.Action) (*plan
 		if err != nil {
 			return nil, err
 		}
-		log.Str("copy", copyName).Msg("⚠ conflict: local version wins, server version kept as " + copyName)
+		log.Str("copy", copyName).Msg("⚠ conflict: local version wins, server version kept as a copy")
 		return p.put(ctx, r, act)
 	case act.KeepBoth:
 		return p.keepBoth(r, act, o, local, log)
@@ -221,7 +221,7 @@ func (p *pass) conflict(ctx context.Context, r *itemRun, act plan.Action) (*plan
 	if err != nil {
 		return nil, err
 	}
-	log.Str("copy", copyName).Msg("⚠ conflict: server version wins, local version kept as " + copyName)
+	log.Str("copy", copyName).Msg("⚠ conflict: server version wins, local version kept as a copy")
 	if err := p.writeLocal(act.Name, o.Data); err != nil {
 		return nil, err
 	}
@@ -238,7 +238,7 @@ func (p *pass) keepBoth(r *itemRun, act plan.Action, o davclient.Object, local [
 		return nil, err
 	}
 	p.localData[newName] = data
-	log.Str("copy", newName).Msg("⚠ conflict: kept both, local version is now the new item " + newName)
+	log.Str("copy", newName).Msg("⚠ conflict: kept both, local version is now a new item")
 	if err := p.writeLocal(act.Name, o.Data); err != nil {
 		return nil, err
 	}
