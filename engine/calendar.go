@@ -47,6 +47,9 @@ type pass struct {
 	// folderShards is the folder's file sum by shard, when folderAsRecorded
 	// computed it this pass: a scan looks up only the shards that differ.
 	folderShards *setsum.Shards
+	// commitErr is the first failed commit of a batch of results: the
+	// pass then fails, and its change markers stay.
+	commitErr error
 }
 
 const pseudoETagPrefix = "vdird-hash:"
@@ -271,9 +274,18 @@ func (p *pass) folderAsRecorded() (setsum.Sum, bool) {
 }
 
 // finish records the collection's change markers. They advance only when
-// every remote change of this pass was applied, so nothing seen is skipped
-// by the next cheap check.
+// every remote change of this pass was applied and recorded, so nothing
+// seen is skipped by the next cheap check.
 func (p *pass) finish(newToken string) error {
+	if p.commitErr != nil {
+		// Results of this pass are missing from state: the markers stay,
+		// so the next pass sees those changes again. What can still be
+		// recorded now spares it work; the pass fails either way.
+		if err := p.flush(); err != nil {
+			p.e.log.Debug().Str("calendar", p.s.Calendar).Err(err).Msg("recording the rest of the pass failed too")
+		}
+		return fmt.Errorf("recording the pass's results: %w", p.commitErr)
+	}
 	col := p.col
 	col.DisplayName, col.Color, col.ReadOnly = p.cal.DisplayName, p.cal.Color, p.cal.ReadOnly
 	col.LastError = ""
