@@ -93,7 +93,7 @@ func (p *pass) problem(act plan.Action, err error) {
 
 // queue adds a state update to the pending batch and commits the batch
 // when it is full. A failed commit is kept in p.commitErr, which fails the
-// pass at finish; the batch is not tried again until then.
+// pass at finish; queue does not try the batch again.
 func (p *pass) queue(fn func(*state.Tx) error) {
 	p.batch = append(p.batch, fn)
 	if len(p.batch) >= batchSize && p.commitErr == nil {
