@@ -48,6 +48,12 @@ type pass struct {
 	// folderShards is the folder's file sum by shard, when folderAsRecorded
 	// computed it this pass: a scan looks up only the shards that differ.
 	folderShards *setsum.Shards
+	// commitErr is the first failed commit of a batch of results: the
+	// pass then fails, and its change markers stay.
+	commitErr error
+	// deltaDoubted is set when the delta from the recorded sync-token
+	// cannot be believed (doubtDelta): the pass lists etags instead.
+	deltaDoubted bool
 }
 
 const pseudoETagPrefix = plan.PseudoETagPrefix
@@ -295,9 +301,18 @@ func (p *pass) folderAsRecorded() (setsum.Sum, bool) {
 }
 
 // finish records the collection's change markers. They advance only when
-// every remote change of this pass was applied, so nothing seen is skipped
-// by the next cheap check.
+// every remote change of this pass was applied and recorded, so nothing
+// seen is skipped by the next cheap check.
 func (p *pass) finish(newToken string) error {
+	if p.commitErr != nil {
+		// Results of this pass are missing from state: the markers stay,
+		// so the next pass sees those changes again. What can still be
+		// recorded now spares it work; the pass fails either way.
+		if err := p.flush(); err != nil {
+			p.e.log.Debug().Str("calendar", p.s.Calendar).Err(err).Msg("recording the rest of the pass failed too")
+		}
+		return fmt.Errorf("recording the pass's results: %w", p.commitErr)
+	}
 	col := p.col
 	col.DisplayName, col.Color, col.ReadOnly = p.cal.DisplayName, p.cal.Color, p.cal.ReadOnly
 	col.LastError = ""
@@ -402,27 +417,24 @@ func (p *pass) listRemote(ctx context.Context, haveState bool) (string, error) {
 		}
 		return "", nil
 	}
-	if p.cal.SupportsSync {
+	if p.cal.SupportsSync && !p.deltaDoubted {
 		from := col.SyncToken
-		token, truncated, err := p.syncCollection(ctx, from)
+		token, changes, truncated, err := p.syncCollection(ctx, from)
 		if errors.Is(err, davclient.ErrInvalidSyncToken) && from != "" {
 			p.e.log.Info().Str("calendar", p.s.Calendar).Msg("sync token no longer valid: full listing")
 			from = ""
-			token, truncated, err = p.syncCollection(ctx, from)
+			token, changes, truncated, err = p.syncCollection(ctx, from)
 		}
 		switch {
+		case err == nil && from != "" && p.doubtDelta(from, token, changes):
+			p.deltaDoubted = true
 		case err == nil && (from != "" || !truncated):
 			return token, nil
 		case err == nil:
 			// A full listing that came in truncated pages: absence from it is
 			// not proof of deletion, so membership comes from calendar-query.
-			items, err := p.c.ListETags(ctx, p.cal.Href)
-			if err != nil {
-				return "", fmt.Errorf("listing: %w", err)
-			}
-			clear(p.remote)
-			for _, it := range items {
-				p.remote[it.Href] = it.ETag
+			if err := p.listETags(ctx); err != nil {
+				return "", err
 			}
 			return token, nil
 		case isHTTPStatus(err) && !errors.Is(err, davclient.ErrRateLimited):
@@ -434,34 +446,61 @@ func (p *pass) listRemote(ctx context.Context, haveState bool) (string, error) {
 			return "", fmt.Errorf("sync-collection: %w", err)
 		}
 	}
-	clear(p.remote)
-	items, err := p.c.ListETags(ctx, p.cal.Href)
-	if err != nil {
-		return "", fmt.Errorf("listing: %w", err)
+	if err := p.listETags(ctx); err != nil {
+		return "", err
 	}
-	for _, it := range items {
-		p.remote[it.Href] = it.ETag
+	if p.deltaDoubted {
+		// The token the calendar listing gave was issued by the server
+		// before this listing: a delta from it repeats what came after.
+		p.e.log.Info().Str("calendar", p.s.Calendar).Msg("the change marker moved but the delta from the recorded sync-token named no change: listed etags instead")
+		return p.cal.SyncToken, nil
 	}
 	return "", nil
 }
 
+// listETags fills p.remote from a calendar-query of every member's etag.
+func (p *pass) listETags(ctx context.Context) error {
+	items, err := p.c.ListETags(ctx, p.cal.Href)
+	if err != nil {
+		return fmt.Errorf("listing: %w", err)
+	}
+	clear(p.remote)
+	for _, it := range items {
+		p.remote[it.Href] = it.ETag
+	}
+	return nil
+}
+
+// doubtDelta tells whether a delta from the token sent, which handed back
+// got and named changes members, cannot be believed: the change marker
+// moved since the last pass, yet the delta names no change or hands back
+// the very token it was sent. A server that accepts a token it no longer
+// knows (sabre/dav 4 after a restore from a backup) answers just so, and
+// believing it would hide the calendar's changes for good. A normal delta
+// names the changes that moved the marker, so only this case costs an
+// etag listing.
+func (p *pass) doubtDelta(sent, got string, changes int) bool {
+	return p.cal.Marker() != "" && !p.serverAsRecorded() && (changes == 0 || got == sent)
+}
+
 // syncCollection fills p.remote from an RFC 6578 sync-collection report:
 // with a token, the changes since it are applied to the known items; with
-// none, the report is a full listing (and gives the first token). A
+// none, the report is a full listing (and gives the first token). It
+// returns the new token and how many members the report named. A
 // truncated (507, §3.6) answer is continued from the token it returned; it
 // reports whether that happened.
-func (p *pass) syncCollection(ctx context.Context, token string) (string, bool, error) {
+func (p *pass) syncCollection(ctx context.Context, token string) (string, int, bool, error) {
 	clear(p.remote)
 	if token != "" {
 		for h, it := range p.known {
 			p.remote[h] = it.ETag
 		}
 	}
-	truncated := false
+	truncated, changes := false, 0
 	for i := 0; ; i++ {
 		res, err := p.c.SyncCollection(ctx, p.cal.Href, token)
 		if err != nil {
-			return "", truncated, err
+			return "", changes, truncated, err
 		}
 		for _, it := range res.Changed {
 			p.remote[it.Href] = it.ETag
@@ -469,16 +508,17 @@ func (p *pass) syncCollection(ctx context.Context, token string) (string, bool, 
 		for _, h := range res.Deleted {
 			delete(p.remote, h)
 		}
+		changes += len(res.Changed) + len(res.Deleted)
 		if res.Token == "" {
-			return "", truncated, fmt.Errorf("sync-collection answer without a token: %w", davclient.ErrMalformed)
+			return "", changes, truncated, fmt.Errorf("sync-collection answer without a token: %w", davclient.ErrMalformed)
 		}
 		token = res.Token
 		if !res.Truncated {
-			return token, truncated, nil
+			return token, changes, truncated, nil
 		}
 		truncated = true
 		if i >= 1000 {
-			return "", truncated, fmt.Errorf("sync-collection still truncated after %d pages: %w", i+1, davclient.ErrMalformed)
+			return "", changes, truncated, fmt.Errorf("sync-collection still truncated after %d pages: %w", i+1, davclient.ErrMalformed)
 		}
 	}
 }

@@ -47,8 +47,9 @@ type serverDelta struct {
 
 // readDelta asks the server what changed since the recorded sync-token.
 // ok is false when a scoped pass cannot rely on the answer (token refused,
-// delta too big or truncated, server error): the caller then runs a full
-// pass, which sorts all of that out. err is only the pass's cancellation.
+// delta too big or truncated or not to be believed, server error): the
+// caller then runs a full pass, which sorts all of that out. err is only
+// the pass's cancellation.
 func (p *pass) readDelta(ctx context.Context) (dl serverDelta, ok bool, err error) {
 	dl.changed = map[string]string{}
 	token, truncated, err := p.c.SyncCollectionEach(ctx, p.cal.Href, p.col.SyncToken, func(it davclient.Item, gone bool) error {
@@ -74,6 +75,11 @@ func (p *pass) readDelta(ctx context.Context) (dl serverDelta, ok bool, err erro
 		} else if err != nil && !errors.Is(err, errBigDelta) {
 			p.e.log.Debug().Str("calendar", p.s.Calendar).Err(err).Msg("delta for a scoped pass failed: full pass")
 		}
+		return dl, false, nil
+	}
+	if p.doubtDelta(p.col.SyncToken, token, len(dl.changed)+len(dl.deleted)) {
+		// The full pass confirms it with an etag listing.
+		p.deltaDoubted = true
 		return dl, false, nil
 	}
 	dl.token = token

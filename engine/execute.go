@@ -131,21 +131,27 @@ func (p *pass) problem(act plan.Action, err error) {
 		Str("action", act.Kind.String()).Str("file", act.Name).Str("href", act.Href).Msg("item not synced")
 }
 
+// queue adds a state update to the pending batch and commits the batch
+// when it is full. A failed commit is kept in p.commitErr, which fails the
+// pass at finish; queue does not try the batch again.
 func (p *pass) queue(fn func(*state.Tx) error) {
 	p.batch = append(p.batch, fn)
-	if len(p.batch) >= batchSize {
-		_ = p.flush()
+	if len(p.batch) >= batchSize && p.commitErr == nil {
+		p.commitErr = p.flush()
 	}
 }
 
-// flush commits queued state updates in one transaction.
+// flush commits queued state updates in one transaction. A batch that
+// could not be committed stays queued: its results are not recorded yet.
 func (p *pass) flush() error {
 	if len(p.batch) == 0 {
 		return nil
 	}
-	batch := p.batch
+	if err := p.commit(p.batch...); err != nil {
+		return err
+	}
 	p.batch = nil
-	return p.commit(batch...)
+	return nil
 }
 
 // commit runs fns in one state transaction, recording the collection first

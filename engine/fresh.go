@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
@@ -15,11 +17,12 @@ import (
 
 // Limits of one batch of a fresh download: files written with one folder
 // flush and recorded in one state transaction. They bound memory, so a new
-// calendar of any size streams through in constant space. Each batch costs
-// one syncfs (about 4 ms at 10k items): 400 items took a 10k download
-// 0.03-0.07 s less than 200 at the same peak RSS (28-29 MB) once state
-// records were appended rather than indexed per batch; 800 gained nothing
-// more and peaked at 31-34 MB.
+// calendar of any size streams through holding one batch per stage (and
+// the href of each UID given a file, for the duplicate-UID rule). Each
+// batch costs one syncfs (about 4 ms at 10k items): 400 items took a 10k
+// download 0.03-0.07 s less than 200 at the same peak RSS (28-29 MB) once
+// state records were appended rather than indexed per batch; 800 gained
+// nothing more and peaked at 31-34 MB.
 const (
 	freshBatchItems = 400
 	freshBatchBytes = 4 << 20
@@ -32,9 +35,10 @@ const (
 
 // freshDownload brings a calendar that has no state and an empty local
 // folder in with one streamed calendar-query: every member is a plain
-// download (the planner would say so for each), so objects go straight to
-// disk in batches instead of being held for planning. It returns the
-// sync-token to record ("" for none).
+// download (the planner says so for each batch, but for a UID another
+// member holds), so objects go straight to disk in batches instead of
+// being held for planning. It returns the sync-token to record ("" for
+// none).
 //
 // Where the server offers sync-collection, the first token is one read
 // before the data: whatever changes after it, even during the download,
@@ -45,10 +49,6 @@ const (
 // 4.5 s at 100k, where an initial sync-collection listing costs 1.5 s and
 // over 60 s (and one carrying the data 1.7 s at 10k).
 func (p *pass) freshDownload(ctx context.Context) (string, error) {
-	batchItems := freshBatchItems
-	if p.e.freshBatchItems > 0 {
-		batchItems = p.e.freshBatchItems
-	}
 	token := p.cal.SyncToken
 	if token == "" && p.cal.SupportsSync {
 		tok, err := p.c.SyncToken(ctx, p.cal.Href)
@@ -64,127 +64,20 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 	if p.e.afterFirstToken != nil {
 		p.e.afterFirstToken()
 	}
-	// Three stages: this goroutine parses the response, file writers
-	// (two) validate each full batch and put it on disk with one folder
-	// flush, and a recorder commits the written batches to state. The
-	// recorder only ever sees files that are already durable, and batches
-	// are written while earlier ones are being recorded; their order does
-	// not matter. (Validating in the parser's goroutine made it the
-	// slowest stage: 0.25 s of its 0.6 s at 10k items.)
-	var (
-		batches   = make(chan []davclient.Object) // full batches for the writers
-		written   = make(chan []state.Item)
-		writerOut = make(chan error, 1)
-		recordOut = make(chan error, 1)
-		stopped   atomic.Bool // a later stage failed: stop feeding it
-		problems  []string    // the writers', merged when they are done
-		total     int         // the recorder's
-	)
-	var (
-		writers sync.WaitGroup
-		wmu     sync.Mutex // guards problems and werrs
-		werrs   []error
-	)
-	for range freshWriters {
-		writers.Add(1)
-		go func() {
-			defer writers.Done()
-			var werr error
-			for b := range batches {
-				if werr != nil {
-					continue
-				}
-				var probs []string
-				items, err := p.writeFreshBatch(b, &probs)
-				wmu.Lock()
-				problems = append(problems, probs...)
-				wmu.Unlock()
-				if err != nil {
-					werr = err
-					stopped.Store(true)
-					continue
-				}
-				written <- items
-			}
-			wmu.Lock()
-			werrs = append(werrs, werr)
-			wmu.Unlock()
-		}()
-	}
-	go func() {
-		writers.Wait()
-		close(written)
-		writerOut <- errors.Join(werrs...)
-	}()
-	go func() {
-		var rerr error
-		for items := range written {
-			if rerr != nil {
-				continue
-			}
-			if rerr = p.recordFresh(items); rerr != nil {
-				stopped.Store(true)
-				continue
-			}
-			total += len(items)
-			if p.e.afterBatch != nil {
-				p.e.afterBatch(total)
-			}
-		}
-		recordOut <- rerr
-	}()
-	stagesDone := false
-	stopStages := func() error {
-		if stagesDone {
-			return nil
-		}
-		stagesDone = true
-		close(batches)
-		werr, rerr := <-writerOut, <-recordOut
-		p.s.Problems = append(p.s.Problems, problems...)
-		p.s.Downloaded += total
-		if werr != nil {
-			return werr
-		}
-		return rerr
-	}
-	defer stopStages()
-	var (
-		objs []davclient.Object
-		size int
-	)
-	send := func() error {
-		if len(objs) == 0 {
-			return nil
-		}
-		if stopped.Load() {
-			return errors.New("writing stopped")
-		}
-		batches <- objs
-		objs, size = nil, 0
-		return nil
-	}
-	add := func(o davclient.Object) error {
+	st := p.startFresh()
+	defer st.stop()
+	derr := p.c.Download(ctx, p.cal.Href, func(o davclient.Object) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		// A member the server sends twice is written once; the second
-		// write fails as a problem, and the pass does not advance.
-		objs = append(objs, o)
-		size += len(o.Data)
-		if len(objs) >= batchItems || size >= freshBatchBytes {
-			return send()
-		}
-		return nil
-	}
-
-	derr := p.c.Download(ctx, p.cal.Href, add)
+		return st.add(o)
+	})
 	if derr == nil {
-		derr = send()
+		derr = st.send()
 	}
 	// What was handed over is written and recorded even when the download
 	// failed: a resumed first sync then fetches only the rest.
-	serr := stopStages()
+	serr := st.stop()
 	// Every file in a staging folder now is durable and recorded (the
 	// writers flushed each batch before handing it on): publish it, after
 	// a failed download too, so that a resumed first sync keeps them.
@@ -203,23 +96,186 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 	return token, nil
 }
 
-// writeFreshBatch writes the valid objects of one batch of a fresh download
-// with one folder flush and returns the state items of the files it wrote.
-// Invalid data and files that could not be written are reported in
-// problems and left out.
-func (p *pass) writeFreshBatch(objs []davclient.Object, problems *[]string) ([]state.Item, error) {
-	uids := make([]string, 0, len(objs))
-	valid := objs[:0:0]
-	for _, o := range objs {
-		info, err := ics.Inspect(o.Data)
-		if err != nil {
-			*problems = append(*problems, p.invalidRemote(o.Href, err))
+// freshStages runs a fresh download in three stages: the caller's
+// goroutine parses the response and hands each object to add, file
+// writers (freshWriters) plan, validate and put each full batch on disk
+// with one folder flush, and a recorder commits the written batches to
+// state. The recorder only ever sees files that are already durable, and
+// batches are written while earlier ones are being recorded; their order
+// does not matter. (Validating in the parser's goroutine made it the
+// slowest stage: 0.25 s of its 0.6 s at 10k items.)
+type freshStages struct {
+	p          *pass
+	batchItems int
+	batches    chan []davclient.Object // full batches for the writers
+	written    chan []state.Item
+	writerOut  chan error
+	recordOut  chan error
+	stopped    atomic.Bool // a later stage failed: stop feeding it
+	claims     freshClaims
+
+	wmu    sync.Mutex // guards report and werrs
+	report freshReport
+	werrs  []error
+	total  int // the recorder's
+
+	// The batch being filled by add (the parser's).
+	objs []davclient.Object
+	size int
+	done bool
+}
+
+// freshReport is what writers report of the items they left out.
+type freshReport struct{ problems, skipped []string }
+
+// freshClaims maps each UID a fresh download gave a file to the href it
+// came from: the items the planner weighs each later batch against, as a
+// later pass weighs new members against recorded ones.
+type freshClaims struct {
+	mu    sync.Mutex
+	byUID map[string]string
+}
+
+func (p *pass) startFresh() *freshStages {
+	st := &freshStages{p: p, batchItems: freshBatchItems, batches: make(chan []davclient.Object),
+		written: make(chan []state.Item), writerOut: make(chan error, 1), recordOut: make(chan error, 1),
+		claims: freshClaims{byUID: map[string]string{}}}
+	if p.e.freshBatchItems > 0 {
+		st.batchItems = p.e.freshBatchItems
+	}
+	var writers sync.WaitGroup
+	for range freshWriters {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			st.write()
+		}()
+	}
+	go func() {
+		writers.Wait()
+		close(st.written)
+		st.writerOut <- errors.Join(st.werrs...)
+	}()
+	go st.record()
+	return st
+}
+
+// write is one writer: it writes each batch it receives until one fails.
+func (st *freshStages) write() {
+	var werr error
+	for b := range st.batches {
+		if werr != nil {
 			continue
 		}
-		valid = append(valid, o)
-		uids = append(uids, info.UID)
+		var rep freshReport
+		items, err := st.p.writeFreshBatch(b, &st.claims, &rep)
+		st.wmu.Lock()
+		st.report.problems = append(st.report.problems, rep.problems...)
+		st.report.skipped = append(st.report.skipped, rep.skipped...)
+		st.wmu.Unlock()
+		if err != nil {
+			werr = err
+			st.stopped.Store(true)
+			continue
+		}
+		st.written <- items
 	}
-	objs = valid
+	st.wmu.Lock()
+	st.werrs = append(st.werrs, werr)
+	st.wmu.Unlock()
+}
+
+// record is the recorder: it commits each written batch until one fails.
+func (st *freshStages) record() {
+	var rerr error
+	for items := range st.written {
+		if rerr != nil {
+			continue
+		}
+		if rerr = st.p.recordFresh(items); rerr != nil {
+			st.stopped.Store(true)
+			continue
+		}
+		st.total += len(items)
+		if st.p.e.afterBatch != nil {
+			st.p.e.afterBatch(st.total)
+		}
+	}
+	st.recordOut <- rerr
+}
+
+// add puts o in the current batch and hands the batch on when it is full.
+func (st *freshStages) add(o davclient.Object) error {
+	st.objs = append(st.objs, o)
+	st.size += len(o.Data)
+	if len(st.objs) >= st.batchItems || st.size >= freshBatchBytes {
+		return st.send()
+	}
+	return nil
+}
+
+// send hands the current batch to the writers.
+func (st *freshStages) send() error {
+	if len(st.objs) == 0 {
+		return nil
+	}
+	if st.stopped.Load() {
+		return errors.New("writing stopped")
+	}
+	st.batches <- st.objs
+	st.objs, st.size = nil, 0
+	return nil
+}
+
+// stop waits for the writers and the recorder, adds what they did to the
+// pass's summary and returns the first failure. Later calls do nothing.
+func (st *freshStages) stop() error {
+	if st.done {
+		return nil
+	}
+	st.done = true
+	close(st.batches)
+	werr, rerr := <-st.writerOut, <-st.recordOut
+	p := st.p
+	p.s.Problems = append(p.s.Problems, st.report.problems...)
+	p.s.Skipped = append(p.s.Skipped, st.report.skipped...)
+	if len(st.report.skipped) > 0 {
+		// A member left out: the next pass lists the calendar again, so it
+		// is reported until it is resolved on the server.
+		p.heldRemote = true
+	}
+	p.s.Downloaded += st.total
+	if werr != nil {
+		return werr
+	}
+	return rerr
+}
+
+// freshObject is a valid member of a fresh download, read once.
+type freshObject struct {
+	davclient.Object
+	uid, hash string
+}
+
+// writeFreshBatch writes the objects of one batch of a fresh download that
+// the planner downloads, with one folder flush, and returns the state
+// items of the files it wrote. Invalid data, members the planner leaves
+// out and files that could not be written are reported in rep.
+func (p *pass) writeFreshBatch(batch []davclient.Object, claims *freshClaims, rep *freshReport) ([]state.Item, error) {
+	objs := make([]freshObject, 0, len(batch))
+	for _, o := range batch {
+		info, err := ics.Inspect(o.Data)
+		if err != nil {
+			rep.problems = append(rep.problems, p.invalidRemote(o.Href, err))
+			continue
+		}
+		fo := freshObject{Object: o, uid: info.UID, hash: vdir.Hash(o.Data)}
+		if fo.ETag == "" {
+			fo.ETag = pseudoETagPrefix + fo.hash
+		}
+		objs = append(objs, fo)
+	}
+	objs = p.planFreshBatch(objs, claims, rep)
 	files := make([]vdir.NewFile, len(objs))
 	for i, o := range objs {
 		// The folder was empty when listed and batches refuse to replace
@@ -234,18 +290,60 @@ func (p *pass) writeFreshBatch(objs []davclient.Object, problems *[]string) ([]s
 	items := make([]state.Item, 0, len(objs))
 	for i, o := range objs {
 		if be != nil && be.Errs[i] != nil {
-			*problems = append(*problems, fmt.Sprintf("download %s: %v", o.Href, be.Errs[i]))
+			rep.problems = append(rep.problems, fmt.Sprintf("download %s: %v", o.Href, be.Errs[i]))
 			continue
 		}
-		hash := vdir.Hash(o.Data)
-		etag := o.ETag
-		if etag == "" {
-			etag = pseudoETagPrefix + hash
-		}
-		items = append(items, state.Item{Href: o.Href, ETag: etag, Name: files[i].Name,
-			Fingerprint: state.Fingerprint(fps[i]), Hash: hash, UID: uids[i], Base: o.Data})
+		items = append(items, state.Item{Href: o.Href, ETag: o.ETag, Name: files[i].Name,
+			Fingerprint: state.Fingerprint(fps[i]), Hash: o.hash, UID: o.uid, Base: o.Data})
 	}
 	return items, nil
+}
+
+// planFreshBatch asks the planner which objects of a batch to download.
+// The items written by earlier batches that share a UID with the batch are
+// its known items, as recorded ones are in a later pass: a member whose UID
+// another one already holds, written before or first in href order, is
+// left out and reported (the planner's duplicate-UID rule), so no two
+// files get one UID. A member the server sends twice is written once and
+// reported, and the pass does not advance.
+func (p *pass) planFreshBatch(objs []freshObject, claims *freshClaims, rep *freshReport) []freshObject {
+	claims.mu.Lock()
+	defer claims.mu.Unlock()
+	var in plan.Input
+	at := make(map[string]int, len(objs)) // href → index in objs
+	earlier := map[string]bool{}          // hrefs written by earlier batches, in the input
+	for i, o := range objs {
+		held, claimed := claims.byUID[o.uid]
+		if _, twice := at[o.Href]; twice || (claimed && held == o.Href) {
+			rep.problems = append(rep.problems, fmt.Sprintf("download %s: the server sent it twice in one listing: written once", o.Href))
+			continue
+		}
+		at[o.Href] = i
+		in.Remote = append(in.Remote, plan.Remote{Href: o.Href, ETag: o.ETag, Hash: o.hash, UID: o.uid})
+		if claimed && !earlier[held] {
+			// Unchanged on both sides since it was written, which empty
+			// etags and hashes on every side say.
+			earlier[held] = true
+			name := vdir.NameForHref(held)
+			in.Known = append(in.Known, plan.Known{Href: held, Name: name, UID: o.uid})
+			in.Remote = append(in.Remote, plan.Remote{Href: held, UID: o.uid})
+			in.Local = append(in.Local, plan.Local{Name: name, UID: o.uid})
+		}
+	}
+	keep := objs[:0:0]
+	for _, act := range plan.Plan(in).Actions {
+		i, inBatch := at[act.Href]
+		switch {
+		case act.Kind == plan.Download && inBatch:
+			keep = append(keep, objs[i])
+			if objs[i].uid != "" {
+				claims.byUID[strings.Clone(objs[i].uid)] = strings.Clone(act.Href)
+			}
+		case act.Kind == plan.Skip:
+			rep.skipped = append(rep.skipped, fmt.Sprintf("%s: %s", p.itemName(act), act.Reason))
+		}
+	}
+	return keep
 }
 
 // recordFresh records written items of a fresh download in one state

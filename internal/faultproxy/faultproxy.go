@@ -5,11 +5,11 @@
 // truncates a body mid-XML, drops or weakens ETags, adds a Location, runs a
 // hook before forwarding (a concurrent "phone" edit), or rewrites WebDAV
 // listings: an RFC 6578 §3.2 invalid-token error, a truncated §3.6 507 page,
-// or an empty multistatus. Every request is recorded (method, path, whether
-// it carried Authorization, status, bytes, timings), so tests assert what
-// reached the real server and the benchmark counts what a client sent. A
-// request no rule fires on passes through untouched and streamed,
-// compression included.
+// an empty multistatus, or an empty delta that hands back the token it was
+// sent. Every request is recorded (method, path, whether it carried
+// Authorization, status, bytes, timings), so tests assert what reached the
+// real server and the benchmark counts what a client sent. A request no
+// rule fires on passes through untouched and streamed, compression included.
 //
 // Rewrites of XML bodies are textual (regular expressions over the
 // <response> elements Radicale and Xandikos produce): good enough for a test
@@ -129,11 +129,13 @@ const (
 	kEmptyListing
 	kRewrite
 	kLoseAnswer
+	kEchoSyncToken
 )
 
 var kindNames = map[kind]string{kStatus: "status", kReset: "reset", kStall: "stall", kStallBody: "stall-body",
 	kTruncate: "truncate", kDropETag: "drop-etag", kWeakETag: "weak-etag", kLocation: "location", kMoveTo: "move-to",
-	kHook: "hook", kInvalidToken: "invalid-sync-token", kTruncatedSync: "sync-507", kEmptyListing: "empty-listing", kRewrite: "rewrite", kLoseAnswer: "lose-answer"}
+	kHook: "hook", kInvalidToken: "invalid-sync-token", kTruncatedSync: "sync-507", kEmptyListing: "empty-listing", kRewrite: "rewrite", kLoseAnswer: "lose-answer",
+	kEchoSyncToken: "echo-sync-token"}
 
 func (k kind) terminal() bool {
 	return k == kStatus || k == kReset || k == kStall || k == kInvalidToken
@@ -197,6 +199,14 @@ func TruncatedSyncPage(n int) Action { return Action{kind: kTruncatedSync, n: n}
 // the multistatus answer, keeping the request-URI's own response and the
 // sync-token: a server that suddenly reports an empty calendar.
 func EmptyListing() Action { return Action{kind: kEmptyListing} }
+
+// EchoSyncToken answers a sync-collection REPORT that carries a token as a
+// server that accepts a token it no longer knows (sabre/dav 4, e.g. after a
+// restore from a backup): it forwards the request, removes every response
+// from the target's answer and hands back the request's token, so the
+// client sees 207, no changes, and its own token. A request without a
+// token (an initial listing) passes unchanged.
+func EchoSyncToken() Action { return Action{kind: kEchoSyncToken} }
 
 // LoseAnswer forwards the request, lets the target act on it, and then
 // resets the client connection instead of answering: a write that succeeded
@@ -513,6 +523,8 @@ func (p *Proxy) respond(a *answer, r *http.Request, reqBody []byte, rules []*Rul
 			body = emptyListing(body, r.URL.Path)
 		case kRewrite:
 			body = act.rewrite(r, body)
+		case kEchoSyncToken:
+			body = echoSyncToken(body, syncTokenOf(reqBody))
 		case kTruncate:
 			cut = act.n
 			if cut <= 0 || cut > len(body) {
@@ -718,6 +730,16 @@ func truncateSync(b []byte, reqPath, reqToken string, keep int) []byte {
 	out := append([]byte{}, b[:loc[0]]...)
 	out = append(out, self...)
 	return append(out, b[loc[0]:]...)
+}
+
+// echoSyncToken empties a sync-collection answer and puts token in it as
+// the new sync-token; without a token it returns the answer unchanged.
+func echoSyncToken(b []byte, token string) []byte {
+	if token == "" {
+		return b
+	}
+	b = responseRe.ReplaceAll(b, nil)
+	return syncTokenRe.ReplaceAll(b, []byte("${1}"+strings.ReplaceAll(escapeText(token), "$", "$$")+"${3}"))
 }
 
 func escapeText(s string) string {

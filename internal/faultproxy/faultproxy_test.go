@@ -329,6 +329,22 @@ func TestSyncFaults_InvalidTokenTruncatedPageEmptyListing(t *testing.T) {
 	}
 }
 
+func TestEchoSyncToken_EmptyDeltaWithTheRequestsToken(t *testing.T) {
+	p, hits := newProxy(t)
+	rule := p.Add(Rule{Body: "sync-collection", Action: EchoSyncToken()})
+	req := `<D:sync-collection xmlns:D="DAV:"><D:sync-token>http://x/tok-1$1</D:sync-token></D:sync-collection>`
+	resp, body, _ := do(t, nil, "REPORT", p.URL+"cal/", req)
+	if resp.StatusCode != http.StatusMultiStatus || strings.Contains(body, "<D:response>") || hits.Load() != 1 ||
+		!strings.Contains(body, "<D:sync-token>http://x/tok-1$1</D:sync-token>") || rule.Fired() != 1 {
+		t.Fatalf("echoed token: %d (target hits %d, fired %d)\n%s", resp.StatusCode, hits.Load(), rule.Fired(), body)
+	}
+	// An initial listing carries no token: the target's answer passes.
+	_, body, _ = do(t, nil, "REPORT", p.URL+"cal/", `<D:sync-collection xmlns:D="DAV:"><D:sync-token/></D:sync-collection>`)
+	if body != syncAnswer {
+		t.Fatalf("initial listing rewritten:\n%s", body)
+	}
+}
+
 func TestRewriteBody_ReplacesTargetAnswer(t *testing.T) {
 	p, _ := newProxy(t)
 	p.Add(Rule{Method: "GET", Action: RewriteBody(func(_ *http.Request, b []byte) []byte { return []byte("<html>not ical</html>") })})

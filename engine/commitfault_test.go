@@ -1,0 +1,123 @@
+package engine
+
+// A state commit that fails in the middle of a pass (a full disk under the
+// state file): the pass must fail, and the calendar's change markers must
+// not move past the results it could not record.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vdird/vdird/config"
+	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/internal/testserver"
+	"github.com/vdird/vdird/state"
+)
+
+func TestPass_BatchCommitFails_PassFailsAndMarkersStay(t *testing.T) {
+	store, err := state.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	a := &config.Account{Name: "test"}
+	cal := davclient.Calendar{Href: "/cal/", SyncToken: "T2"}
+	col := state.Collection{Key: collectionKey(a, cal.Href), Account: a.Name, Href: cal.Href, Dir: t.TempDir(),
+		Marker: "sync-token T1", SyncToken: "T1"}
+	if err := store.Update(col.Key, func(tx *state.Tx) error { return tx.SetCollection(col) }); err != nil {
+		t.Fatal(err)
+	}
+	e := NewEngine(&config.Config{}, store, zerolog.New(io.Discard))
+	p := &pass{e: e, a: a, cal: cal, key: col.Key, col: col, s: &Summary{}}
+
+	// A full batch whose commit fails (as bbolt's does on a full disk).
+	for i := range batchSize - 1 {
+		it := state.Item{Href: fmt.Sprintf("/cal/%d.ics", i), ETag: `"1"`, Name: fmt.Sprintf("%d.ics", i)}
+		p.queue(func(tx *state.Tx) error { return tx.PutItem(it) })
+	}
+	p.queue(func(*state.Tx) error { return errors.New("no space left on device") })
+	err = p.finish("T2")
+
+	got, _, _ := store.Collection(col.Key)
+	items, _ := store.Items(col.Key)
+	t.Logf("finish: %v; markers %q %q; %d items recorded", err, got.Marker, got.SyncToken, len(items))
+	if err == nil {
+		t.Fatal("a failed batch commit went unreported: finish succeeded")
+	}
+	if got.Marker != col.Marker || got.SyncToken != col.SyncToken {
+		t.Fatalf("the change markers advanced past unrecorded results: %q %q", got.Marker, got.SyncToken)
+	}
+}
+
+func TestLocalFault_StateDiskFullMidPass_PassFailsThenNextPassDownloadsNotReuploads(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testserver.Radicale)
+	// The state file on a small disk: a calendar of one item fits, a
+	// batch of 200 items of 4 KB (each with its stored base) does not.
+	lfMountTmpfs(t, filepath.Dir(e.Cfg.StatePath), "256k")
+	cal := e.seedOnly("big", 1, "old%03d", "v1")
+	e.syncOK()
+	before := e.collectionState(cal)
+
+	items := map[string][]byte{}
+	for i := range batchSize {
+		uid := fmt.Sprintf("new%03d", i)
+		items[uid+".ics"] = lfBigEvent(uid, "phone", 4000)
+	}
+	e.Srv.SeedCalendar(t, "big", "big", items)
+	e.Rec.Take()
+
+	s := lfSummary(t, e.sync(SyncOptions{}), cal)
+	col := e.collectionState(cal)
+	t.Logf("disk-full pass: err=%v ↓%d problems=%d; markers %q → %q, LastError %q",
+		s.Err, s.Downloaded, len(s.Problems), before.Marker, col.Marker, col.LastError)
+	if s.Err == nil {
+		t.Fatalf("the failed state commit went unreported: %+v", s)
+	}
+	if col.Marker != before.Marker || col.SyncToken != before.SyncToken {
+		t.Fatalf("the change markers advanced past unrecorded downloads: %q → %q, %q → %q",
+			before.Marker, col.Marker, before.SyncToken, col.SyncToken)
+	}
+	if col.LastError == "" {
+		t.Errorf("the failure is not recorded as the calendar's last error")
+	}
+
+	// Room again: the next pass finds the files it wrote and records them.
+	if err := syscall.Mount("tmpfs", filepath.Dir(e.Cfg.StatePath), "tmpfs", syscall.MS_REMOUNT, "size=16m,mode=0700"); err != nil {
+		t.Fatal(err)
+	}
+	e.Rec.Take()
+	s = e.syncOK()[cal]
+	reqs := e.Rec.Take()
+	puts := 0
+	for _, r := range reqs {
+		if r.Method == http.MethodPut {
+			puts++
+		}
+	}
+	t.Logf("pass after the fault: ↓%d ↑%d recorded=%d conflicts=%d, %d requests, %d PUTs", s.Downloaded, s.Uploaded, s.Recorded, s.Conflicts, len(reqs), puts)
+	if puts != 0 || s.Uploaded != 0 || s.Conflicts != 0 {
+		t.Fatalf("the server's own items were written back to it: %d PUTs, %+v", puts, s)
+	}
+	names := 0
+	for _, n := range e.LocalNames(cal) {
+		if strings.HasSuffix(n, ".ics") {
+			names++
+		}
+	}
+	if srv := len(listHrefs(t, e.Srv, cal)); srv != batchSize+1 || names != batchSize+1 {
+		t.Fatalf("server holds %d items and the folder %d files, want %d each", srv, names, batchSize+1)
+	}
+	lfAssertConverged(t, e, cal)
+	if s := e.syncOK()[cal]; !s.Unchanged {
+		t.Fatalf("the pass after that is not idle: %+v", s)
+	}
+}
