@@ -222,7 +222,15 @@ func TestProxy_NoRuleFired_GzipPassesThroughWithBytesAndTimes(t *testing.T) {
 	if plain, _ := io.ReadAll(zr); string(plain) != syncAnswer {
 		t.Fatalf("answer changed on the way: %q", plain)
 	}
-	reqs := p.Requests()
+	// The proxy finishes its record after the last byte went out, which
+	// can be a moment after the client has read it.
+	var reqs []Request
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		reqs = p.Requests()
+		if len(reqs) != 1 || !reqs[0].End.IsZero() || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(reqs) != 1 {
 		t.Fatalf("recorded %d requests, want 1", len(reqs))
 	}
