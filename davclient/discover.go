@@ -39,8 +39,8 @@ func (c Calendar) Marker() string {
 	return ""
 }
 
-// calendarProps is the PROPFIND body for collections (seed step 0/1 plus
-// what the design needs).
+// calendarProps is the PROPFIND body for collections: what a pass needs to
+// tell a calendar and its change marker (docs/design.md, "The protocol").
 const calendarProps = `<?xml version="1.0" encoding="utf-8"?>
 <D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:CS="http://calendarserver.org/ns/" xmlns:I="http://apple.com/ns/ical/">
 <D:prop><D:resourcetype/><D:displayname/><CS:getctag/><D:sync-token/><C:supported-calendar-component-set/><D:current-user-privilege-set/><D:supported-report-set/><I:calendar-color/></D:prop>

@@ -70,9 +70,11 @@ func findCal(cals []davclient.Calendar, href string) (davclient.Calendar, bool) 
 	return davclient.Calendar{}, false
 }
 
-// TestSeedFlow_AgainstRealServers walks the seed's client flow (steps 0–7)
-// plus sync-collection and the precondition failures against every server.
-func TestSeedFlow_AgainstRealServers(t *testing.T) {
+// TestClientFlow_AgainstRealServers walks the whole CalDAV client flow
+// (discovery, calendar properties, ctag, download, etag listing, multiget,
+// update with If-Match, create, delete) plus sync-collection and the
+// precondition failures against every server.
+func TestClientFlow_AgainstRealServers(t *testing.T) {
 	for _, kind := range testserver.All() {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
