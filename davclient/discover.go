@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/vdird/vdird/davclient/webdav"
@@ -119,29 +118,39 @@ func (c *Client) discoverHome(ctx context.Context) (string, error) {
 			return "", err
 		}
 	}
-	r, err := c.dav.PropfindOne(ctx, start, principalProps)
-	if err != nil {
-		return "", fmt.Errorf("discover: %w", err)
-	}
-	if h := r.Prop(nsCalDAV, "calendar-home-set"); h != nil {
-		return c.hrefIn(h, "calendar-home-set")
+	r, home, err := c.homeSetOf(ctx, start, "discover")
+	if home != "" || err != nil {
+		return home, err
 	}
 	if p := r.Prop(nsDAV, "current-user-principal"); p != nil && p.Child(nsDAV, "href") != nil {
 		principal, err := c.hrefIn(p, "current-user-principal")
 		if err != nil {
 			return "", err
 		}
-		r, err := c.dav.PropfindOne(ctx, principal, principalProps)
-		if err != nil {
-			return "", fmt.Errorf("discover principal: %w", err)
-		}
-		if h := r.Prop(nsCalDAV, "calendar-home-set"); h != nil {
-			return c.hrefIn(h, "calendar-home-set")
+		_, home, err := c.homeSetOf(ctx, principal, "discover principal")
+		if home != "" || err != nil {
+			return home, err
 		}
 		return "", fmt.Errorf("discover: principal %s has no calendar-home-set: %w", principal, ErrNotFound)
 	}
 	// No principal: the configured URL is taken to be the calendar home itself.
 	return c.dav.CollectionHref(start)
+}
+
+// homeSetOf does a Depth-0 PROPFIND of href for the principal properties and
+// returns the answer and the calendar-home-set it names ("" if none).
+// what prefixes a request error.
+func (c *Client) homeSetOf(ctx context.Context, href, what string) (*webdav.Response, string, error) {
+	r, err := c.dav.PropfindOne(ctx, href, principalProps)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	h := r.Prop(nsCalDAV, "calendar-home-set")
+	if h == nil {
+		return r, "", nil
+	}
+	home, err := c.hrefIn(h, "calendar-home-set")
+	return r, home, err
 }
 
 // hrefIn reads the DAV:href inside a property as a canonical collection href.
@@ -214,29 +223,16 @@ func (c *Client) listCalendars(ctx context.Context, home string, withCTag bool) 
 	if withCTag {
 		body = listPropsCTag
 	}
-	m, err := c.dav.Multistatus(ctx, webdav.Request{Method: "PROPFIND", Href: home, Depth: "1", Body: []byte(body)}, true)
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
-	var cals []Calendar
-	outside, err := m.EachMember(home, func(h string, self bool, r *webdav.Response) error {
+	req := webdav.Request{Method: "PROPFIND", Href: home, Depth: "1", Body: []byte(body)}
+	return listMembers(ctx, c, req, func(cal Calendar) string { return cal.Href }, func(h string, self bool, r *webdav.Response) (Calendar, bool) {
 		if self {
-			return nil
+			return Calendar{}, false
 		}
 		if !strings.HasSuffix(h, "/") {
 			h += "/"
 		}
-		if cal, ok := calendarFrom(r, h); ok {
-			cals = append(cals, cal)
-		}
-		return nil
+		return calendarFrom(r, h)
 	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(cals, func(i, j int) bool { return cals[i].Href < cals[j].Href })
-	return cals, m.Outside(outside)
 }
 
 // Calendar does a Depth-0 PROPFIND of one calendar: the cheap change check.
