@@ -150,7 +150,7 @@ func freePort() (int, error) {
 func launch(kind Kind, opt Options, port int) (*Server, error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	// No client timeout: a benchmark's first request to a big calendar may
-	// take minutes. Callers bound requests with their context.
+	// be slow. Callers bound requests with their context.
 	s := &Server{Kind: kind, URL: "http://" + addr + "/", Storage: opt.Dir, client: &http.Client{}}
 	users := opt.Users
 	var argv []string
