@@ -33,6 +33,9 @@ func newLogger(w io.Writer, level string) (zerolog.Logger, error) {
 	}
 	// Millisecond timestamps: sync steps and requests take milliseconds.
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
+	// Durations as Go writes them ("took=22ms", "interval=1m0s"; in JSON
+	// "22ms"), not as bare numbers of milliseconds.
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
 	journald, _ := journal.StderrIsJournalStream()
 	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) && !journald {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
