@@ -19,21 +19,20 @@ func cli(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// writeConfig writes a config for srv's account "t" with its calendars
+// under root and returns its path.
 func writeConfig(t *testing.T, srv *testserver.Server, root string) string {
 	t.Helper()
-	dir := t.TempDir()
-	pw := filepath.Join(dir, "pw")
-	os.WriteFile(pw, []byte(srv.Password), 0o600)
-	cfg := filepath.Join(dir, "config.toml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`state_path = %q
-[[account]]
-name = "t"
-url = %q
-username = %q
-password_file = %q
-local_root = %q
-`, filepath.Join(dir, "state.db"), srv.URL, srv.User, pw, root)), 0o600)
-	return cfg
+	return mustWrite(t, srv.VdirdConfig(t.TempDir(), "t", root))
+}
+
+func mustWrite(t *testing.T, c testserver.VdirdConfig) string {
+	t.Helper()
+	path, err := c.Write()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 const ev = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:%s\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250101T100000Z\r\nSUMMARY:%s\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
@@ -68,11 +67,11 @@ func TestCLI_SyncDryRunChangesNothingThenSyncs(t *testing.T) {
 func TestCLI_FailedCalendarExitsNonZero(t *testing.T) {
 	srv := testserver.Start(t, testserver.Radicale)
 	srv.MakeCalendar(t, "work", "Work", "VEVENT")
-	cfg := writeConfig(t, srv, filepath.Join(t.TempDir(), "cals"))
 	// Wrong password: one clear message naming the URL, exit 1, password not shown.
+	c := srv.VdirdConfig(t.TempDir(), "t", filepath.Join(t.TempDir(), "cals"))
+	c.Password = "wrong-password-xyz"
+	cfg := mustWrite(t, c)
 	data, _ := os.ReadFile(cfg)
-	pwfile := filepath.Join(filepath.Dir(cfg), "pw")
-	os.WriteFile(pwfile, []byte("wrong-password-xyz"), 0o600)
 	code, out, errs := cli(t, "--config", cfg, "sync")
 	if code != 1 || !strings.Contains(out+errs, "401") || !strings.Contains(out+errs, srv.URL) {
 		t.Fatalf("code %d\nout: %s\nerr: %s\nconfig: %s", code, out, errs, data)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine"
-	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/version"
 	"github.com/vdird/vdird/state"
 )
@@ -35,6 +33,9 @@ func newLogger(w io.Writer, level string) (zerolog.Logger, error) {
 	}
 	// Millisecond timestamps: sync steps and requests take milliseconds.
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
+	// Durations as Go writes them ("took=22ms", "interval=1m0s"; in JSON
+	// "22ms"), not as bare numbers of milliseconds.
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
 	journald, _ := journal.StderrIsJournalStream()
 	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) && !journald {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
@@ -86,10 +87,7 @@ func cmdSync(ctx context.Context, g globals, args []string, stdout, stderr io.Wr
 	allow := fs.Bool("allow-mass-delete", false, "confirm deleting more than the mass-delete threshold, or an emptied side")
 	cals, err := parseFlags(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagStatus(err)
 	}
 	cfg, log, ok := loadConfig(g, stderr)
 	if !ok {
@@ -191,10 +189,7 @@ func cmdDiscover(ctx context.Context, g globals, args []string, stdout, stderr i
 	pwcmd := fs.String("password-command", "", "shell command printing the password")
 	insecure := fs.Bool("insecure-skip-verify", false, "do not verify the server's TLS certificate (testing only)")
 	if _, err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagStatus(err)
 	}
 	var accounts []config.Account
 	if *u != "" {
@@ -248,11 +243,7 @@ func cmdDiscover(ctx context.Context, g globals, args []string, stdout, stderr i
 			if cal.SupportsSync {
 				sync = "yes"
 			}
-			ctag := cal.CTag
-			if ctag == "" {
-				ctag = "-"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", orDash(cal.DisplayName), cal.Href, comps, ctag, sync, access)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", orDash(cal.DisplayName), cal.Href, comps, orDash(cal.CTag), sync, access)
 		}
 		tw.Flush()
 	}
@@ -265,5 +256,3 @@ func orDash(s string) string {
 	}
 	return s
 }
-
-var _ = plan.ServerWins

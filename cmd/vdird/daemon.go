@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -44,10 +43,7 @@ func cmdDaemon(ctx context.Context, g globals, args []string, stdout, stderr io.
 	fs := newFlagSet("daemon", daemonHelp, stderr)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagStatus(err)
 	}
 	if len(pos) > 0 {
 		fmt.Fprintf(stderr, "vdird daemon: unexpected argument %q\n", pos[0])
@@ -93,10 +89,7 @@ func cmdStatus(ctx context.Context, g globals, args []string, stdout, stderr io.
 	fs := newFlagSet("status", statusHelp, stderr)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	if _, err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagStatus(err)
 	}
 	cfg, _, ok := loadConfig(g, stderr)
 	if !ok {

@@ -66,10 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&g.cpuProfile, "cpuprofile", "", "CPU profile file")
 	fs.StringVar(&g.memProfile, "memprofile", "", "heap profile file")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagStatus(err)
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
@@ -162,6 +159,15 @@ func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// flagStatus is the exit status after a flag parse error: 0 when help was
+// asked for, 2 for a bad flag.
+func flagStatus(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }
 
 // parseFlags parses allowing flags after positional arguments too.
