@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/coreos/go-systemd/v22/journal"
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
@@ -43,11 +44,16 @@ func newLogger(w io.Writer, level string) (zerolog.Logger, error) {
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
 
-func loadConfig(g globals, stderr io.Writer) (*config.Config, zerolog.Logger, bool) {
-	path := g.config
-	if path == "" {
-		path = config.DefaultPath()
+// configPath is the config file --config names, else the default one.
+func configPath(g globals) string {
+	if g.config != "" {
+		return g.config
 	}
+	return config.DefaultPath()
+}
+
+func loadConfig(g globals, stderr io.Writer) (*config.Config, zerolog.Logger, bool) {
+	path := configPath(g)
 	cfg, err := config.Load(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -69,31 +75,50 @@ func loadConfig(g globals, stderr io.Writer) (*config.Config, zerolog.Logger, bo
 	return cfg, log, true
 }
 
-const syncHelp = `
-Usage: vdird sync [--dry-run] [--allow-mass-delete] [calendar…]
+const syncHelp = `Runs one full two-way sync pass over every configured calendar, or only
+over the CALENDARs named, and prints a summary per calendar: ↓ downloaded,
+↑ uploaded, ✗ deleted, ⚠ conflicts, and each skipped file with the reason
+(for example an .ics file without a UID). A calendar is named by its local
+folder name, its display name, its URL path or that path's last segment.
 
-Runs one full two-way sync pass over every configured calendar (or only the
-named ones: folder name, display name, href or its last segment) and prints
-a summary per calendar: ↓ downloaded, ↑ uploaded, ✗ deleted, ⚠ conflicts,
-skipped files. Exits 1 if any calendar failed or was refused by a safety
-guard, and 2 without syncing if a name matches no calendar.
-When a daemon is running, the pass is done by the daemon (through its
-control socket) and this command waits for it and prints its summary.
-`
+When a daemon is running, the daemon does the pass (through its control
+socket) and this command waits for it and prints its summary.
 
-func cmdSync(ctx context.Context, g globals, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("sync", syncHelp, stderr)
-	dry := fs.Bool("dry-run", false, "print what would be done and change nothing")
-	allow := fs.Bool("allow-mass-delete", false, "confirm deleting more than the mass-delete threshold, or an emptied side")
-	cals, err := parseFlags(fs, args)
-	if err != nil {
-		return flagStatus(err)
-	}
+Safety guards refuse a calendar, deleting nothing, when a pass would delete
+more than max_delete_fraction (default 0.5) of a calendar with more than
+max_delete_min (default 5) items on one side, when a folder or a server
+listing that held items is empty, or when a folder is missing.
+--allow-mass-delete lifts the first two for this run; nothing lifts the
+missing-folder guard.
+
+Exits 0 when every calendar synced, 1 if a calendar failed or was refused,
+2 without syncing anything if a CALENDAR matches no calendar, and 130 when
+interrupted with Ctrl-C (what is done is kept, the next sync carries on).`
+
+const syncExample = `  vdird sync --dry-run                    # what would happen, changing nothing
+  vdird sync                              # every calendar
+  vdird sync work Tasks                   # a folder name and a display name
+  vdird sync --allow-mass-delete work     # confirm a deletion a guard refused`
+
+func (a *app) syncCommand() *cobra.Command {
+	var opts engine.SyncOptions
+	cmd := a.command(helpText{"sync [--dry-run] [--allow-mass-delete] [CALENDAR...]",
+		"run one two-way sync pass and print a summary per calendar", syncHelp, syncExample},
+		cobra.ArbitraryArgs, func(ctx context.Context, cals []string) int {
+			opts.Calendars = cals
+			return cmdSync(ctx, a.g, opts, a.stdout, a.stderr)
+		})
+	cmd.ValidArgsFunction = a.completeCalendars
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be done and change nothing (default off)")
+	cmd.Flags().BoolVar(&opts.AllowMassDelete, "allow-mass-delete", false, "carry out the deletions the mass-delete or empty-side guard refused, for this run (default off)")
+	return cmd
+}
+
+func cmdSync(ctx context.Context, g globals, opts engine.SyncOptions, stdout, stderr io.Writer) int {
 	cfg, log, ok := loadConfig(g, stderr)
 	if !ok {
 		return 2
 	}
-	opts := engine.SyncOptions{DryRun: *dry, AllowMassDelete: *allow, Calendars: cals}
 	// A running daemon holds the state lock: ask it to do the pass.
 	sums, viaDaemon, err := syncViaDaemon(ctx, cfg, opts)
 	if err != nil {
@@ -117,7 +142,7 @@ func cmdSync(ctx context.Context, g globals, args []string, stdout, stderr io.Wr
 			return code
 		}
 	}
-	printSummaries(stdout, sums, *dry)
+	printSummaries(stdout, sums, opts.DryRun)
 	for _, s := range sums {
 		if s.Failed() {
 			return 1
@@ -173,28 +198,51 @@ func printSummaries(w io.Writer, sums []*engine.Summary, dry bool) {
 	}
 }
 
-const discoverHelp = `
-Usage: vdird discover --url URL [--user NAME] [--password-command CMD]
+const discoverHelp = `Finds the calendars of a CalDAV account (RFC 6764 well-known URL, principal,
+calendar home) and prints, per calendar: its display name, URL path,
+components (VEVENT, VTODO…), ctag, whether it supports sync-collection, and
+whether it is read-only. The NAME or the path's last segment is what
+"calendars = […]" in the config and "vdird sync CALENDAR" take.
 
-Finds the calendars of a CalDAV account (RFC 6764 well-known URL, principal,
-calendar home) and prints them. The password comes from --password-command
-or the environment variable VDIRD_PASSWORD; it is never printed or logged.
-Without --url, every account of the config file is listed.
-`
+With --url, the account is the one given: the password comes from
+--password-command, else from the environment variable VDIRD_PASSWORD, else
+none is sent. Without --url, every account of the config file is listed,
+each with its own password source. A password is never printed or logged.
+Needs the network; changes nothing.`
 
-func cmdDiscover(ctx context.Context, g globals, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("discover", discoverHelp, stderr)
-	u := fs.String("url", "", "server, principal or calendar-home URL")
-	user := fs.String("user", "", "user name")
-	pwcmd := fs.String("password-command", "", "shell command printing the password")
-	insecure := fs.Bool("insecure-skip-verify", false, "do not verify the server's TLS certificate (testing only)")
-	if _, err := parseFlags(fs, args); err != nil {
-		return flagStatus(err)
-	}
+const discoverExample = `  vdird discover --url https://dav.example.org/ --user alice --password-command 'pass show dav'
+  VDIRD_PASSWORD=secret vdird discover --url http://127.0.0.1:5232/ --user alice
+  vdird discover     # every account in the config file`
+
+// discoverFlags are the account a `vdird discover --url …` asks.
+type discoverFlags struct {
+	url, user, passwordCommand string
+	insecure                   bool
+}
+
+func (a *app) discoverCommand() *cobra.Command {
+	var df discoverFlags
+	cmd := a.command(helpText{"discover [--url URL [--user NAME] [--password-command CMD] [--insecure-skip-verify]]",
+		"list the calendars a CalDAV account offers", discoverHelp, discoverExample},
+		noArgs, func(ctx context.Context, _ []string) int {
+			return cmdDiscover(ctx, a.g, df, a.stdout, a.stderr)
+		})
+	f := cmd.Flags()
+	f.StringVar(&df.url, "url", "", "ask the account at `URL`: the server root, a principal or a calendar home (default: every account in the config)")
+	f.StringVar(&df.user, "user", "", "log in as `NAME` (default: none)")
+	f.StringVar(&df.passwordCommand, "password-command", "", "run `CMD` with sh -c and use the first line it prints as the password (default: $VDIRD_PASSWORD)")
+	f.BoolVar(&df.insecure, "insecure-skip-verify", false, "do not verify the server's TLS certificate, for a test server only (default off)")
+	_ = cmd.RegisterFlagCompletionFunc("url", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("user", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("password-command", cobra.NoFileCompletions)
+	return cmd
+}
+
+func cmdDiscover(ctx context.Context, g globals, df discoverFlags, stdout, stderr io.Writer) int {
 	var accounts []config.Account
-	if *u != "" {
-		accounts = []config.Account{{Name: "cli", URL: *u, Username: *user, PasswordCommand: *pwcmd, PasswordEnv: "VDIRD_PASSWORD", InsecureSkipVerify: *insecure}}
-		if *pwcmd != "" {
+	if df.url != "" {
+		accounts = []config.Account{{Name: "cli", URL: df.url, Username: df.user, PasswordCommand: df.passwordCommand, PasswordEnv: "VDIRD_PASSWORD", InsecureSkipVerify: df.insecure}}
+		if df.passwordCommand != "" {
 			accounts[0].PasswordEnv = ""
 		} else if _, ok := os.LookupEnv("VDIRD_PASSWORD"); !ok {
 			accounts[0].PasswordEnv = ""
