@@ -26,6 +26,24 @@ var (
 	ErrBadArgument        = webdav.ErrBadArgument        // caller passed something unusable (e.g. empty If-Match on Delete)
 )
 
+// ErrPin is a server certificate other than the pinned one (TLSOptions.Pin).
+var ErrPin = webdav.ErrPin
+
+// Auth selects how credentials are sent (see the webdav constants).
+type Auth = webdav.Auth
+
+// The authentication modes (see webdav.AuthAuto and the others).
+const (
+	AuthAuto   = webdav.AuthAuto
+	AuthBasic  = webdav.AuthBasic
+	AuthDigest = webdav.AuthDigest
+	AuthBearer = webdav.AuthBearer
+)
+
+// TLSOptions tighten or replace the system's certificate checks: a CA
+// file, a client certificate, a pinned certificate.
+type TLSOptions = webdav.TLSOptions
+
 // ErrUIDInUse is a 403 refusing a new item because its UID already lives at
 // another href of the account, which Error.Href names (RFC 6638 §3.2.4.1
 // CALDAV:unique-scheduling-object-resource; Cyrus checks every calendar of
