@@ -111,26 +111,21 @@ func (e *Engine) client(a *config.Account) (*davclient.Client, error) {
 	if c, ok := e.clients[a.Name]; ok {
 		return c, nil
 	}
-	pw, err := a.Password()
+	opts, err := a.ClientOptions()
 	if err != nil {
 		return nil, err
 	}
-	c, err := davclient.New(davclient.Options{
-		URL:                a.URL,
-		Username:           a.Username,
-		Password:           pw,
-		HTTPClient:         e.HTTPClient,
-		InsecureSkipVerify: a.InsecureSkipVerify,
-		UserAgent:          "vdird/" + version.String(),
-		Trace: func(method, url string, status int, d time.Duration, err error) {
-			ev := e.log.Debug()
-			if !ev.Enabled() {
-				return
-			}
-			ev.Str("account", a.Name).Str("method", method).Str("url", url).Int("status", status).
-				Dur("headers_after", d).Err(err).Msg("request")
-		},
-	})
+	opts.HTTPClient = e.HTTPClient
+	opts.UserAgent = "vdird/" + version.String()
+	opts.Trace = func(method, url string, status int, d time.Duration, err error) {
+		ev := e.log.Debug()
+		if !ev.Enabled() {
+			return
+		}
+		ev.Str("account", a.Name).Str("method", method).Str("url", url).Int("status", status).
+			Dur("headers_after", d).Err(err).Msg("request")
+	}
+	c, err := davclient.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("account %s: %w", a.Name, err)
 	}
