@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vdird/vdird/davclient/webdav"
+	"github.com/vdird/vdird/davclient/webdav/transport"
 )
 
 // Sentinel errors, shared with the transport (package webdav). Every error
@@ -27,22 +28,22 @@ var (
 )
 
 // ErrPin is a server certificate other than the pinned one (TLSOptions.Pin).
-var ErrPin = webdav.ErrPin
+var ErrPin = transport.ErrPin
 
-// Auth selects how credentials are sent (see the webdav constants).
-type Auth = webdav.Auth
+// Auth selects how credentials are sent (see transport.Auth).
+type Auth = transport.Auth
 
-// The authentication modes (see webdav.AuthAuto and the others).
+// The authentication modes (see transport.AuthAuto and the others).
 const (
-	AuthAuto   = webdav.AuthAuto
-	AuthBasic  = webdav.AuthBasic
-	AuthDigest = webdav.AuthDigest
-	AuthBearer = webdav.AuthBearer
+	AuthAuto   = transport.AuthAuto
+	AuthBasic  = transport.AuthBasic
+	AuthDigest = transport.AuthDigest
+	AuthBearer = transport.AuthBearer
 )
 
 // TLSOptions tighten or replace the system's certificate checks: a CA
 // file, a client certificate, a pinned certificate.
-type TLSOptions = webdav.TLSOptions
+type TLSOptions = transport.TLSOptions
 
 // ErrUIDInUse is a 403 refusing a new item because its UID already lives at
 // another href of the account, which Error.Href names (RFC 6638 §3.2.4.1

@@ -17,32 +17,9 @@ import (
 	"testing"
 
 	"github.com/icholy/digest"
-)
 
-// The worked examples of RFC 7616 §3.9.1, checked through this package's
-// challenge parsing and the digest library with the example's cnonce.
-func TestDigest_RFC7616Examples_SameResponse(t *testing.T) {
-	const field = `Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm=%s, ` +
-		`nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"`
-	for alg, want := range map[string]string{
-		"MD5":     "8ca523f5e9506fed4657c9700eebdbec",
-		"SHA-256": "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1",
-	} {
-		cs, err := parseChallenges(fmt.Sprintf(field, alg))
-		if err != nil {
-			t.Fatal(err)
-		}
-		chal, _ := digestChallenge(cs[0])
-		if chal == nil {
-			t.Fatalf("%s: challenge refused", alg)
-		}
-		cred, err := digest.Digest(chal, digest.Options{Method: "GET", URI: "/dir/index.html", Count: 1,
-			Username: "Mufasa", Password: "Circle of Life", Cnonce: "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ"})
-		if err != nil || cred.Response != want || cred.QOP != "auth" {
-			t.Errorf("%s: response %+v, %v; want %s with qop auth", alg, cred, err, want)
-		}
-	}
-}
+	"github.com/vdird/vdird/davclient/webdav/transport"
+)
 
 // digestServer is a Digest server written from RFC 7616 for these tests:
 // it offers the algorithms in algs (in that order, one field each, plus
@@ -52,16 +29,16 @@ type digestServer struct {
 	basic bool
 
 	mu     sync.Mutex
-	nonce  int               // last nonce issued
-	stale  map[string]bool   // nonces expired by expire
-	lastNC map[string]uint64 // highest nc seen per nonce
-	log    []string          // "STATUS WHAT" per request
+	nonce  int             // last nonce issued
+	stale  map[string]bool // nonces expired by expire
+	lastNC map[string]int  // highest nc seen per nonce
+	log    []string        // "STATUS WHAT" per request
 }
 
 const testRealm = "vdird test"
 
 func newDigestServer(t *testing.T, basic bool, algs ...string) (*digestServer, *httptest.Server) {
-	d := &digestServer{algs: algs, basic: basic, stale: map[string]bool{}, lastNC: map[string]uint64{}}
+	d := &digestServer{algs: algs, basic: basic, stale: map[string]bool{}, lastNC: map[string]int{}}
 	srv := httptest.NewServer(d)
 	t.Cleanup(srv.Close)
 	return d, srv
@@ -130,31 +107,30 @@ func (d *digestServer) check(r *http.Request) (what string, ok, stale bool) {
 	if v == "" {
 		return "none", false, false
 	}
-	cs, err := parseChallenges(v)
-	if err != nil || len(cs) != 1 || !strings.EqualFold(cs[0].Scheme, "Digest") {
+	p, err := digest.ParseCredentials(v)
+	if err != nil {
 		return "garbage", false, false
 	}
-	p := cs[0].Params
-	alg := cmp.Or(p["algorithm"], "MD5")
-	what = fmt.Sprintf("digest %s nc=%s", alg, p["nc"])
-	var nc uint64
-	if _, err := fmt.Sscanf(p["nc"], "%x", &nc); err != nil || nc <= d.lastNC[p["nonce"]] {
+	alg := cmp.Or(p.Algorithm, "MD5")
+	nc := fmt.Sprintf("%08x", p.Nc)
+	what = fmt.Sprintf("digest %s nc=%s", alg, nc)
+	if p.Nc <= d.lastNC[p.Nonce] {
 		return what + " replayed", false, false
 	}
-	d.lastNC[p["nonce"]] = nc
-	ha1 := hexHash(alg, p["username"], testRealm, testPassword)
-	want := hexHash(alg, ha1, p["nonce"], p["nc"], p["cnonce"], p["qop"], hexHash(alg, r.Method, r.URL.RequestURI()))
-	if p["response"] != want || p["uri"] != r.URL.RequestURI() || p["username"] != "alice" || p["realm"] != testRealm {
+	d.lastNC[p.Nonce] = p.Nc
+	ha1 := hexHash(alg, p.Username, testRealm, testPassword)
+	want := hexHash(alg, ha1, p.Nonce, nc, p.Cnonce, p.QOP, hexHash(alg, r.Method, r.URL.RequestURI()))
+	if p.Response != want || p.URI != r.URL.RequestURI() || p.Username != "alice" || p.Realm != testRealm {
 		return what + " wrong", false, false
 	}
-	if d.stale[p["nonce"]] {
+	if d.stale[p.Nonce] {
 		return what + " stale", false, true
 	}
 	return what, true, false
 }
 
 // authClient is a Client for srv as alice with password pw.
-func authClient(t *testing.T, srv *httptest.Server, pw string, mode Auth) *Client {
+func authClient(t *testing.T, srv *httptest.Server, pw string, mode transport.Auth) *Client {
 	t.Helper()
 	c, err := New(Options{URL: srv.URL + "/", Username: "alice", Password: pw, Auth: mode, AuthHint: "check password_command"})
 	if err != nil {
@@ -194,7 +170,7 @@ func TestDigest_StrongestOfferedAndNonceReusedWithCountedNC(t *testing.T) {
 
 func TestDigest_StaleNonce_RetriedOnceWithTheNewOne(t *testing.T) {
 	d, srv := newDigestServer(t, false, "MD5")
-	c := authClient(t, srv, testPassword, AuthDigest)
+	c := authClient(t, srv, testPassword, transport.AuthDigest)
 	if _, err := get(c, "/a"); err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +186,7 @@ func TestDigest_StaleNonce_RetriedOnceWithTheNewOne(t *testing.T) {
 
 func TestDigest_WrongPassword_OneRetryAndAnErrorNamingUserURLAndHint(t *testing.T) {
 	d, srv := newDigestServer(t, false, "SHA-256")
-	c := authClient(t, srv, "wrong", AuthAuto)
+	c := authClient(t, srv, "wrong", transport.AuthAuto)
 	st, err := get(c, "/cal/")
 	var e *Error
 	if st != http.StatusUnauthorized || !errors.Is(err, ErrUnauthorized) || !errors.As(err, &e) {
@@ -229,7 +205,7 @@ func TestDigest_WrongPassword_OneRetryAndAnErrorNamingUserURLAndHint(t *testing.
 
 func TestAuth_DigestModeAgainstBasicOnlyServer_RefusedWithoutSendingThePassword(t *testing.T) {
 	d, srv := newDigestServer(t, true)
-	c := authClient(t, srv, testPassword, AuthDigest)
+	c := authClient(t, srv, testPassword, transport.AuthDigest)
 	_, err := get(c, "/cal/")
 	if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), `offers Basic, which auth = "digest" does not answer`) {
 		t.Errorf("err = %v", err)
@@ -241,11 +217,11 @@ func TestAuth_DigestModeAgainstBasicOnlyServer_RefusedWithoutSendingThePassword(
 
 func TestAuth_BasicMode_SentBeforeAnyChallengeAndNotRetried(t *testing.T) {
 	d, srv := newDigestServer(t, true)
-	c := authClient(t, srv, testPassword, AuthBasic)
+	c := authClient(t, srv, testPassword, transport.AuthBasic)
 	if _, err := get(c, "/a"); err != nil {
 		t.Fatal(err)
 	}
-	wrong := authClient(t, srv, "wrong", AuthBasic)
+	wrong := authClient(t, srv, "wrong", transport.AuthBasic)
 	if _, err := get(wrong, "/a"); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("wrong password: %v", err)
 	}
@@ -304,7 +280,7 @@ func TestAuth_Bearer_TokenAskedOnceAndAgainAfterA401(t *testing.T) {
 		asked++
 		return tokens[min(asked, len(tokens))-1], nil
 	}
-	c, err := New(Options{URL: srv.URL, Auth: AuthBearer, Token: token, AuthHint: "check token_command"})
+	c, err := New(Options{URL: srv.URL, Auth: transport.AuthBearer, Token: token, AuthHint: "check token_command"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,23 +294,12 @@ func TestAuth_Bearer_TokenAskedOnceAndAgainAfterA401(t *testing.T) {
 	}
 	// A token the server keeps refusing: one new token, then the error.
 	tokens = []string{"bad"}
-	c, _ = New(Options{URL: srv.URL, Auth: AuthBearer, Token: token, AuthHint: "check token_command"})
+	c, _ = New(Options{URL: srv.URL, Auth: transport.AuthBearer, Token: token, AuthHint: "check token_command"})
 	seen, asked = nil, 0
 	if _, err := get(c, "/a"); !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "check token_command") {
 		t.Errorf("refused token: %v", err)
 	}
 	if len(seen) != 1 || asked != 2 {
 		t.Errorf("refused token: sent %q after %d token runs; want one request (the same token again is not retried)", seen, asked)
-	}
-}
-
-func TestParseAuth_NamesAndDefault(t *testing.T) {
-	for in, want := range map[string]Auth{"": AuthAuto, "Digest": AuthDigest, "bearer": AuthBearer, "basic": AuthBasic, "auto": AuthAuto} {
-		if got, err := ParseAuth(in); got != want || err != nil {
-			t.Errorf("ParseAuth(%q) = %q, %v", in, got, err)
-		}
-	}
-	if _, err := ParseAuth("ntlm"); !errors.Is(err, ErrBadArgument) {
-		t.Errorf("ParseAuth(ntlm): %v", err)
 	}
 }

@@ -1,11 +1,9 @@
-// Package webdav is the WebDAV transport under davclient (RFC 4918): HTTP
-// exchanges with Basic, Digest or Bearer credentials that go only to the
-// configured host or, over https, its registrable domain; TLS with a
-// private CA, a client certificate or a pinned certificate; unix sockets;
-// request tracing, typed errors (HTTP status,
-// Retry-After, RFC 4918 §16 DAV:error bodies) and a streaming
-// DAV:multistatus decoder (RFC 4918 §14.16, with the top-level
-// DAV:sync-token of RFC 6578 §6.2) bounded in size and nesting depth.
+// Package webdav is the WebDAV layer under davclient (RFC 4918): HTTP
+// exchanges over package transport (credentials, TLS, proxy, sockets),
+// redirects that never take credentials off their scope, request tracing,
+// typed errors (HTTP status, Retry-After, RFC 4918 §16 DAV:error bodies)
+// and a streaming DAV:multistatus decoder (RFC 4918 §14.16, with the
+// top-level DAV:sync-token of RFC 6578 §6.2) bounded in size and depth.
 //
 // Every href it accepts or returns is a canonical absolute path (see
 // Canonical), resolved against the URL of the request it came with, and a
@@ -21,29 +19,29 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/vdird/vdird/davclient/webdav/transport"
 )
 
 // Options configures a Client.
 type Options struct {
-	// URL is the configured URL: http(s)://host/path, or
-	// unix:///path/to.sock[/path] for a server on a unix socket (see
-	// splitSocket). Credentials go only to its host (see scope).
+	// URL is the configured URL (see transport.ParseURL); credentials go
+	// to its host or its registrable domain only (see transport.Scope).
 	URL                string
 	Username, Password string                                    // credentials; userinfo in URL is used if these are empty
-	Auth               Auth                                      // how they are sent (default AuthAuto)
+	Auth               transport.Auth                            // how they are sent (default transport.AuthAuto)
 	Token              func(ctx context.Context) (string, error) // the bearer token for AuthBearer; called again after a 401
 	AuthHint           string                                    // ends an authentication failure's message, e.g. "check password_command"
 	HTTPClient         *http.Client                              // optional; its CheckRedirect is replaced by a safe one, its Transport wrapped for credentials
 	InsecureSkipVerify bool                                      // only when explicitly configured (ignored if HTTPClient is set)
-	TLS                TLSOptions                                // ignored if HTTPClient is set
-	ConnectTimeout     time.Duration                             // TCP connect and TLS handshake (default DefaultConnectTimeout; ignored if HTTPClient is set)
-	ResponseTimeout    time.Duration                             // from a request sent to its response headers (default DefaultResponseTimeout; ignored if HTTPClient is set)
+	TLS                transport.TLSOptions                      // ignored if HTTPClient is set
+	ConnectTimeout     time.Duration                             // TCP connect and TLS handshake (default 30 s; ignored if HTTPClient is set)
+	ResponseTimeout    time.Duration                             // a request to its response headers (default 2 min; ignored if HTTPClient is set)
 	MaxResponseBytes   int64                                     // cap on one buffered response body (default 64 MiB)
 	MaxResourceBytes   int64                                     // cap on one resource: a GET body or the Content property's text (default 16 MiB)
 	// Content is the property whose text is a whole resource, such as
@@ -66,7 +64,7 @@ type Options struct {
 // Client sends WebDAV requests to one server. It is safe for concurrent use.
 type Client struct {
 	base  atomic.Pointer[url.URL] // configured URL without userinfo; its origin may move (see Move)
-	scope scope                   // where credentials may go
+	scope transport.Scope         // where credentials may go
 	user  string
 	hc    *http.Client
 	opts  Options // with defaults filled in
@@ -82,20 +80,9 @@ const (
 // New validates opts and builds a Client. It reads the TLS files it is
 // given and does no network I/O.
 func New(opts Options) (*Client, error) {
-	u, err := url.Parse(opts.URL)
+	u, socket, err := transport.ParseURL(opts.URL)
 	if err != nil {
-		return nil, fmt.Errorf("parse URL: %w", ErrBadArgument)
-	}
-	socket := ""
-	if u.Scheme == "unix" {
-		var p string
-		if socket, p, err = splitSocket(u); err != nil {
-			return nil, err
-		}
-		u = &url.URL{Scheme: "http", Host: unixHost, Path: p}
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("URL %q: want http(s)://host/... or unix:///path/to.sock: %w", u.Redacted(), ErrBadArgument)
+		return nil, err
 	}
 	if u.User != nil {
 		// Credentials belong in the Authorization header, never in URLs that
@@ -110,10 +97,7 @@ func New(opts Options) (*Client, error) {
 	if u.Path == "" {
 		u.Path = "/"
 	}
-	if opts.Auth == AuthBearer && opts.Token == nil {
-		return nil, fmt.Errorf("bearer authentication needs a token source: %w", ErrBadArgument)
-	}
-	c := &Client{user: opts.Username, scope: newScope(u)}
+	c := &Client{user: opts.Username, scope: transport.NewScope(u)}
 	c.base.Store(u)
 	if opts.MaxResponseBytes <= 0 {
 		opts.MaxResponseBytes = defaultMaxResponse
@@ -125,35 +109,23 @@ func New(opts Options) (*Client, error) {
 		opts.MaxIdleConnsPerHost = defaultIdleConns
 	}
 	c.opts = opts
-	local := socket != "" || isLoopback(u.Hostname())
-	var next http.RoundTripper
+	c.hc = &http.Client{}
+	var base http.RoundTripper
 	if opts.HTTPClient != nil {
-		hc := *opts.HTTPClient // shallow copy: share the Transport, own the redirect policy
-		c.hc = &hc
-		next = cmp.Or[http.RoundTripper](hc.Transport, http.DefaultTransport)
-	} else {
-		tr, err := newTransport(opts, socket, local)
-		if err != nil {
-			return nil, err
-		}
-		c.hc = &http.Client{}
-		next = tr
+		*c.hc = *opts.HTTPClient // shallow copy: share the Transport, own the redirect policy
+		base = cmp.Or[http.RoundTripper](c.hc.Transport, http.DefaultTransport)
 	}
-	// Basic goes out before any challenge only where nobody on the way can
-	// read it.
-	c.hc.Transport = newAuthTransport(next, opts, c.scope, u.Scheme == "https" || local)
-	c.hc.CheckRedirect = c.checkRedirect
+	c.hc.Transport, err = transport.New(transport.Options{
+		Username: opts.Username, Password: opts.Password, Auth: opts.Auth, Token: opts.Token,
+		InsecureSkipVerify: opts.InsecureSkipVerify, TLS: opts.TLS,
+		ConnectTimeout: opts.ConnectTimeout, ResponseTimeout: opts.ResponseTimeout,
+		MaxIdleConnsPerHost: opts.MaxIdleConnsPerHost, Socket: socket,
+	}, c.scope, base)
+	if err != nil {
+		return nil, err
+	}
+	c.hc.CheckRedirect = c.scope.CheckRedirect
 	return c, nil
-}
-
-// isLoopback tells a server on this machine: "localhost" or a loopback
-// address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Canonical resolves an href against the configured URL (see the function
@@ -228,7 +200,7 @@ func (c *Client) Send(ctx context.Context, r Request) (*http.Response, error) {
 		c.opts.Trace(r.Method, target, status, time.Since(start), err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", r.Method, target, untrusted(err, req.URL))
+		return nil, fmt.Errorf("%s %s: %w", r.Method, target, transport.Explain(err, req.URL))
 	}
 	return resp, nil
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vdird/vdird/davclient/webdav/transport"
 )
 
 // Sentinel errors. Every error returned by a Client that stems from one of
@@ -18,7 +20,7 @@ var (
 	ErrPreconditionFailed = errors.New("precondition failed")     // 412 (If-Match / If-None-Match)
 	ErrNotFound           = errors.New("not found")               // 404
 	ErrForbidden          = errors.New("forbidden")               // 403
-	ErrUnauthorized       = errors.New("unauthorized")            // 401
+	ErrUnauthorized       = transport.ErrUnauthorized             // 401, or a challenge the auth mode cannot answer
 	ErrRateLimited        = errors.New("rate limited")            // 429, or 503 with Retry-After
 	ErrServer             = errors.New("server error")            // 5xx
 	ErrMalformed          = errors.New("malformed response")      // bad XML, unexpected body
@@ -26,9 +28,9 @@ var (
 	ErrConflict           = errors.New("conflict")                // 409
 	ErrTooLarge           = errors.New("too large")               // 413, CALDAV:max-resource-size, or over a size cap
 	ErrOutsideCollection  = errors.New("href outside collection") // a listed href not inside the requested collection / origin
-	ErrRedirect           = errors.New("redirect refused")        // a redirect we will not follow
+	ErrRedirect           = transport.ErrRedirect                 // a redirect we will not follow
 	ErrStatus             = errors.New("unexpected HTTP status")  // any other non-success status (e.g. 400, 405)
-	ErrBadArgument        = errors.New("invalid argument")        // caller passed something unusable (e.g. empty If-Match on Delete)
+	ErrBadArgument        = transport.ErrBadArgument              // caller passed something unusable (e.g. empty If-Match on Delete)
 )
 
 // Error describes a failed HTTP exchange. Err is the sentinel it matches.

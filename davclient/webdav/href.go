@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/vdird/vdird/davclient/webdav/transport"
 )
 
 // Canonical returns the canonical form of an href (RFC 4918 §8.3): resolved
@@ -16,7 +18,7 @@ func Canonical(base *url.URL, href string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: bad href %q", ErrMalformed, href)
 	}
-	if !sameOrigin(u, base) {
+	if !transport.SameOrigin(u, base) {
 		return "", fmt.Errorf("%w: href %q is on another origin", ErrOutsideCollection, href)
 	}
 	p := u.Path

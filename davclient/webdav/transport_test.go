@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vdird/vdird/davclient/webdav/transport"
 	"github.com/vdird/vdird/internal/testserver"
 )
 
@@ -54,12 +55,12 @@ func TestTLS_PrivateCA_AcceptedWithCAFileRefusedWithoutNamingTheHost(t *testing.
 	if err == nil || !strings.Contains(err.Error(), "certificate of 127.0.0.1 is not signed by a trusted CA") {
 		t.Errorf("without the CA: %v", err)
 	}
-	if err := try(t, Options{URL: srv.URL, TLS: TLSOptions{CAFile: ca.WriteCA(t, t.TempDir())}}); err != nil {
+	if err := try(t, Options{URL: srv.URL, TLS: transport.TLSOptions{CAFile: ca.WriteCA(t, t.TempDir())}}); err != nil {
 		t.Errorf("with the CA file: %v", err)
 	}
 	// The CA file replaces the system pool: another CA's certificate is refused.
 	other := testserver.NewCA(t, "other CA")
-	if err := try(t, Options{URL: srv.URL, TLS: TLSOptions{CAFile: other.WriteCA(t, t.TempDir())}}); err == nil {
+	if err := try(t, Options{URL: srv.URL, TLS: transport.TLSOptions{CAFile: other.WriteCA(t, t.TempDir())}}); err == nil {
 		t.Errorf("a certificate from a CA not in the file was accepted")
 	}
 }
@@ -69,21 +70,21 @@ func TestTLS_Pin_RightAcceptedWithoutChainWrongRefusedNamingBothFingerprints(t *
 	cert := ca.Leaf(t, "127.0.0.1")
 	srv := tlsServer(t, cert, nil)
 	pin := testserver.Fingerprint(cert)
-	if err := try(t, Options{URL: srv.URL, TLS: TLSOptions{Pin: pin}}); err != nil {
+	if err := try(t, Options{URL: srv.URL, TLS: transport.TLSOptions{Pin: pin}}); err != nil {
 		t.Errorf("right pin: %v", err)
 	}
 	wrong := append([]byte(nil), pin...)
 	wrong[0] ^= 0xff
-	err := try(t, Options{URL: srv.URL, TLS: TLSOptions{Pin: wrong}})
-	if !errors.Is(err, ErrPin) {
+	err := try(t, Options{URL: srv.URL, TLS: transport.TLSOptions{Pin: wrong}})
+	if !errors.Is(err, transport.ErrPin) {
 		t.Fatalf("wrong pin: %v, want ErrPin", err)
 	}
-	for _, part := range []string{"127.0.0.1", Fingerprint(pin), Fingerprint(wrong)} {
+	for _, part := range []string{"127.0.0.1", transport.Fingerprint(pin), transport.Fingerprint(wrong)} {
 		if !strings.Contains(err.Error(), part) {
 			t.Errorf("wrong pin: %q does not name %q", err, part)
 		}
 	}
-	if err := try(t, Options{URL: srv.URL, TLS: TLSOptions{Pin: pin[:20]}}); !errors.Is(err, ErrBadArgument) {
+	if err := try(t, Options{URL: srv.URL, TLS: transport.TLSOptions{Pin: pin[:20]}}); !errors.Is(err, ErrBadArgument) {
 		t.Errorf("short pin: %v", err)
 	}
 }
@@ -98,19 +99,19 @@ func TestTLS_ClientCertificateRequired_SentFromCertAndKeyFiles(t *testing.T) {
 	})
 	dir := t.TempDir()
 	caFile := serverCA.WriteCA(t, dir)
-	if err := try(t, Options{URL: srv.URL, TLS: TLSOptions{CAFile: caFile}}); err == nil {
+	if err := try(t, Options{URL: srv.URL, TLS: transport.TLSOptions{CAFile: caFile}}); err == nil {
 		t.Errorf("no client certificate: accepted")
 	}
 	certFile, keyFile := testserver.WriteLeaf(t, dir, clientCA.Leaf(t, "alice-laptop"))
-	if err := try(t, Options{URL: srv.URL, TLS: TLSOptions{CAFile: caFile, CertFile: certFile, KeyFile: keyFile}}); err != nil || seen != "alice-laptop" {
+	if err := try(t, Options{URL: srv.URL, TLS: transport.TLSOptions{CAFile: caFile, CertFile: certFile, KeyFile: keyFile}}); err != nil || seen != "alice-laptop" {
 		t.Errorf("with the client certificate: %v (server saw %q)", err, seen)
 	}
-	if _, err := New(Options{URL: srv.URL, TLS: TLSOptions{CertFile: certFile}}); !errors.Is(err, ErrBadArgument) {
+	if _, err := New(Options{URL: srv.URL, TLS: transport.TLSOptions{CertFile: certFile}}); !errors.Is(err, ErrBadArgument) {
 		t.Errorf("certificate without key: %v", err)
 	}
 	junk := filepath.Join(dir, "junk.pem")
 	_ = os.WriteFile(junk, []byte("not a certificate"), 0o600)
-	if _, err := New(Options{URL: srv.URL, TLS: TLSOptions{CAFile: junk}}); err == nil || !strings.Contains(err.Error(), junk) {
+	if _, err := New(Options{URL: srv.URL, TLS: transport.TLSOptions{CAFile: junk}}); err == nil || !strings.Contains(err.Error(), junk) {
 		t.Errorf("CA file without PEM: %v", err)
 	}
 }
@@ -250,7 +251,7 @@ func TestProxy_HTTPSProxyFromTheEnvironment_UsedUnlessNoProxy(t *testing.T) {
 	proxy, seen := connectProxy(t, dav.Listener.Addr().String())
 	t.Setenv("HTTPS_PROXY", proxy.URL)
 	t.Setenv("NO_PROXY", "")
-	opts := Options{URL: "https://dav.example.test/", TLS: TLSOptions{CAFile: ca.WriteCA(t, t.TempDir())}, ConnectTimeout: 2 * time.Second}
+	opts := Options{URL: "https://dav.example.test/", TLS: transport.TLSOptions{CAFile: ca.WriteCA(t, t.TempDir())}, ConnectTimeout: 2 * time.Second}
 	if err := try(t, opts); err != nil || host != "dav.example.test" {
 		t.Fatalf("through the proxy: %v (server saw host %q)", err, host)
 	}

@@ -1,4 +1,4 @@
-package webdav
+package transport
 
 import (
 	"context"
@@ -40,9 +40,6 @@ const (
 	DefaultResponseTimeout = 2 * time.Minute
 )
 
-// unixHost is the Host a request over a unix socket carries.
-const unixHost = "localhost"
-
 // splitSocket reads a unix:///path/to.sock[/dav/path] URL: the socket is
 // the path up to the first segment ending in ".sock", or the whole path
 // when none does; the rest is the HTTP path.
@@ -59,13 +56,13 @@ func splitSocket(u *url.URL) (socket, path string, err error) {
 	return u.Path, "/", nil
 }
 
-// newTransport builds the HTTP transport: the TLS checks, the proxy from
+// newHTTPTransport builds the HTTP transport: the TLS checks, the proxy from
 // the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, read now so a
 // reloaded configuration sees changes), and timeouts on connecting and on
 // waiting for response headers, so one stalled server cannot hold up a
 // pass forever. Compression (net/http asks for gzip by default) is left off
 // for a server on this machine, where it only costs both sides CPU.
-func newTransport(opts Options, socket string, loopback bool) (*http.Transport, error) {
+func newHTTPTransport(opts Options, local bool) (*http.Transport, error) {
 	tc, err := tlsConfig(opts)
 	if err != nil {
 		return nil, err
@@ -80,14 +77,14 @@ func newTransport(opts Options, socket string, loopback bool) (*http.Transport, 
 	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
 	dial := dialer.DialContext
 	proxy := environmentProxy()
-	if socket != "" {
+	if opts.Socket != "" {
 		dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, "unix", socket)
+			return dialer.DialContext(ctx, "unix", opts.Socket)
 		}
 		proxy = nil
 	}
 	return &http.Transport{
-		DisableCompression:    loopback || socket != "",
+		DisableCompression:    local,
 		Proxy:                 proxy,
 		DialContext:           dial,
 		ForceAttemptHTTP2:     true,
@@ -182,9 +179,9 @@ func Fingerprint(sum []byte) string {
 	return b.String()
 }
 
-// untrusted adds the host to an unknown-authority error, which net/http
-// reports without it.
-func untrusted(err error, u *url.URL) error {
+// Explain adds the host to an unknown-authority error, which net/http
+// reports without it; other errors pass unchanged.
+func Explain(err error, u *url.URL) error {
 	var ua x509.UnknownAuthorityError
 	if errors.As(err, &ua) {
 		return fmt.Errorf("the certificate of %s is not signed by a trusted CA (trust its CA file or pin its fingerprint): %w", u.Hostname(), err)

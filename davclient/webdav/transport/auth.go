@@ -1,9 +1,10 @@
-package webdav
+package transport
 
 import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -53,7 +54,7 @@ type authTransport struct {
 	mode       Auth
 	user, pass string
 	token      func(ctx context.Context) (string, error)
-	scope      scope
+	scope      Scope
 	eager      bool // Basic before any challenge
 
 	tokenMu sync.Mutex // one token command at a time
@@ -64,11 +65,8 @@ type authTransport struct {
 	tok     string            // the bearer token in use
 }
 
-func newAuthTransport(next http.RoundTripper, opts Options, sc scope, secure bool) *authTransport {
+func newAuthTransport(next http.RoundTripper, opts Options, sc Scope, secure bool) *authTransport {
 	mode := opts.Auth
-	if mode == "" {
-		mode = AuthAuto
-	}
 	return &authTransport{
 		next: next, mode: mode, user: opts.Username, pass: opts.Password, token: opts.Token, scope: sc,
 		eager: mode == AuthBasic || mode == AuthAuto && secure,
@@ -82,7 +80,7 @@ func (t *authTransport) hasCredentials() bool { return t.user != "" || t.pass !=
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	first := req.Clone(req.Context())
 	first.Header.Del("Authorization")
-	if !t.scope.allows(req.URL) || !t.hasCredentials() {
+	if !t.scope.Allows(req.URL) || !t.hasCredentials() {
 		return t.next.RoundTrip(first)
 	}
 	sent, err := t.authorize(first)
@@ -95,13 +93,13 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	retry, err := t.answer(req.Context(), resp, sent)
 	if err != nil {
-		Discard(resp)
+		discard(resp)
 		return nil, err
 	}
 	if !retry || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
 		return resp, nil
 	}
-	Discard(resp)
+	discard(resp)
 	second := req.Clone(req.Context())
 	if req.GetBody != nil {
 		if second.Body, err = req.GetBody(); err != nil {
@@ -288,4 +286,11 @@ func (t *authTransport) CloseIdleConnections() {
 	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
+}
+
+// discard drains a little of a refused answer and closes it, so the
+// connection can carry the retry.
+func discard(resp *http.Response) {
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	_ = resp.Body.Close()
 }
