@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/vdird/vdird/davclient"
 )
 
 // Defaults of the network timeouts of an account.
@@ -25,9 +23,9 @@ func (p parser) connection(i int, fa fileAccount, a *Account) error {
 	a.Auth, a.TokenCommand = strings.ToLower(fa.Auth), fa.TokenCommand
 	switch a.Auth {
 	case "":
-		a.Auth = string(davclient.AuthAuto)
+		a.Auth = "auto"
 		if a.TokenCommand != "" {
-			a.Auth = string(davclient.AuthBearer)
+			a.Auth = "bearer"
 		}
 	case "auto", "basic", "digest", "bearer":
 	default:
@@ -133,30 +131,4 @@ func (a *Account) CredentialHint() string {
 		return "check username and password_env"
 	}
 	return "no password configured: set password_command, password_file or password_env"
-}
-
-// ClientOptions gathers what davclient needs to reach the account's
-// server: URL, credentials (the password is read now, the token when a
-// request first needs one), auth mode, TLS and timeouts. The caller adds
-// its own HTTPClient, UserAgent and Trace.
-func (a *Account) ClientOptions() (davclient.Options, error) {
-	pw, err := a.Password()
-	if err != nil {
-		return davclient.Options{}, err
-	}
-	o := davclient.Options{
-		URL:                a.URL,
-		Username:           a.Username,
-		Password:           pw,
-		Auth:               davclient.Auth(a.Auth),
-		AuthHint:           a.CredentialHint(),
-		InsecureSkipVerify: a.InsecureSkipVerify,
-		TLS:                davclient.TLSOptions{CAFile: a.CAFile, CertFile: a.CertFile, KeyFile: a.KeyFile, Pin: a.TLSFingerprint},
-		ConnectTimeout:     a.ConnectTimeout,
-		ResponseTimeout:    a.ResponseTimeout,
-	}
-	if a.TokenCommand != "" {
-		o.Token = a.Token
-	}
-	return o, nil
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vdird/vdird/davclient"
 )
 
 const pinHex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -114,22 +112,16 @@ func TestAccount_TokenCommand_FirstLineAndEmptyRefused(t *testing.T) {
 	}
 }
 
-func TestAccount_ClientOptions_CarryEveryConnectionKey(t *testing.T) {
-	t.Setenv("VDIRD_TEST_PW", "pw")
-	pin, _ := ParseFingerprint(pinHex)
-	a := Account{Name: "a", URL: "https://x/", Username: "u", PasswordEnv: "VDIRD_TEST_PW", Auth: "digest",
-		CAFile: "/ca", CertFile: "/c", KeyFile: "/k", TLSFingerprint: pin, ConnectTimeout: time.Second, ResponseTimeout: time.Minute}
-	o, err := a.ClientOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.URL != a.URL || o.Username != "u" || o.Password != "pw" || o.Auth != davclient.AuthDigest || o.Token != nil ||
-		o.AuthHint != "check username and password_env" || o.TLS.CAFile != "/ca" || o.TLS.CertFile != "/c" || o.TLS.KeyFile != "/k" ||
-		!bytes.Equal(o.TLS.Pin, pin) || o.ConnectTimeout != time.Second || o.ResponseTimeout != time.Minute {
-		t.Errorf("options %+v", o)
-	}
-	b := Account{Name: "b", URL: "https://x/", Auth: "bearer", TokenCommand: "echo t"}
-	if o, err := b.ClientOptions(); err != nil || o.Token == nil || o.AuthHint != "check token_command" || o.Password != "" {
-		t.Errorf("bearer options %+v, %v", o, err)
+func TestAccount_CredentialHint_NamesTheKeyToCheck(t *testing.T) {
+	for a, want := range map[*Account]string{
+		{TokenCommand: "t"}:    "check token_command",
+		{PasswordCommand: "p"}: "check username and password_command",
+		{PasswordFile: "/f"}:   "check username and password_file",
+		{PasswordEnv: "E"}:     "check username and password_env",
+		{}:                     "no password configured: set password_command, password_file or password_env",
+	} {
+		if got := a.CredentialHint(); got != want {
+			t.Errorf("%+v: %q, want %q", *a, got, want)
+		}
 	}
 }

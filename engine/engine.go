@@ -111,19 +111,33 @@ func (e *Engine) client(a *config.Account) (*davclient.Client, error) {
 	if c, ok := e.clients[a.Name]; ok {
 		return c, nil
 	}
-	opts, err := a.ClientOptions()
+	pw, err := a.Password()
 	if err != nil {
 		return nil, err
 	}
-	opts.HTTPClient = e.HTTPClient
-	opts.UserAgent = "vdird/" + version.String()
-	opts.Trace = func(method, url string, status int, d time.Duration, err error) {
-		ev := e.log.Debug()
-		if !ev.Enabled() {
-			return
-		}
-		ev.Str("account", a.Name).Str("method", method).Str("url", url).Int("status", status).
-			Dur("headers_after", d).Err(err).Msg("request")
+	opts := davclient.Options{
+		URL:                a.URL,
+		Username:           a.Username,
+		Password:           pw,
+		Auth:               davclient.Auth(a.Auth),
+		AuthHint:           a.CredentialHint(),
+		HTTPClient:         e.HTTPClient,
+		InsecureSkipVerify: a.InsecureSkipVerify,
+		TLS:                davclient.TLSOptions{CAFile: a.CAFile, CertFile: a.CertFile, KeyFile: a.KeyFile, Pin: a.TLSFingerprint},
+		ConnectTimeout:     a.ConnectTimeout,
+		ResponseTimeout:    a.ResponseTimeout,
+		UserAgent:          "vdird/" + version.String(),
+		Trace: func(method, url string, status int, d time.Duration, err error) {
+			ev := e.log.Debug()
+			if !ev.Enabled() {
+				return
+			}
+			ev.Str("account", a.Name).Str("method", method).Str("url", url).Int("status", status).
+				Dur("headers_after", d).Err(err).Msg("request")
+		},
+	}
+	if a.TokenCommand != "" {
+		opts.Token = a.Token
 	}
 	c, err := davclient.New(opts)
 	if err != nil {
