@@ -6,6 +6,7 @@ package config
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -53,6 +54,15 @@ type Account struct {
 	Calendars          []string // empty = every calendar discovered
 	ConflictPolicy     plan.Policy
 	InsecureSkipVerify bool
+
+	Auth            string // "auto" (default), "basic", "digest" or "bearer"
+	TokenCommand    string // prints the bearer token (Auth "bearer")
+	CAFile          string // PEM bundle replacing the system CAs for this account
+	CertFile        string // PEM client certificate, with KeyFile
+	KeyFile         string
+	TLSFingerprint  []byte        // SHA-256 of the server's certificate: pinned
+	ConnectTimeout  time.Duration // TCP connect and TLS handshake
+	ResponseTimeout time.Duration // a request to its response headers
 }
 
 // fileConfig mirrors the TOML layout; durations are strings so errors can name them.
@@ -79,6 +89,14 @@ type fileAccount struct {
 	Calendars          []string `toml:"calendars"`
 	ConflictPolicy     string   `toml:"conflict_policy"`
 	InsecureSkipVerify bool     `toml:"insecure_skip_verify"`
+	Auth               string   `toml:"auth"`
+	TokenCommand       string   `toml:"token_command"`
+	CAFile             string   `toml:"ca_file"`
+	CertFile           string   `toml:"cert_file"`
+	KeyFile            string   `toml:"key_file"`
+	TLSFingerprint     string   `toml:"tls_fingerprint"`
+	ConnectTimeout     string   `toml:"connect_timeout"`
+	ResponseTimeout    string   `toml:"response_timeout"`
 }
 
 // Error is a configuration mistake, located by file and line where possible.
@@ -200,10 +218,10 @@ func (p parser) global(fc fileConfig) (*Config, error) {
 		c.ConflictPolicy = pol
 	}
 	var err error
-	if c.Interval, err = p.duration("interval", fc.Interval, c.Interval, `"60s" or "5m"`); err != nil {
+	if c.Interval, err = p.duration("interval", []string{"interval"}, fc.Interval, c.Interval, `"60s" or "5m"`); err != nil {
 		return nil, err
 	}
-	if c.RescanInterval, err = p.duration("rescan_interval", fc.RescanInterval, c.RescanInterval, `"15m"`); err != nil {
+	if c.RescanInterval, err = p.duration("rescan_interval", []string{"rescan_interval"}, fc.RescanInterval, c.RescanInterval, `"15m"`); err != nil {
 		return nil, err
 	}
 	if fc.MaxDeleteFraction != nil {
@@ -229,14 +247,15 @@ func (p parser) global(fc fileConfig) (*Config, error) {
 	return c, nil
 }
 
-// duration parses the value of key, at least a second; "" keeps def.
-func (p parser) duration(key, value string, def time.Duration, example string) (time.Duration, error) {
+// duration parses the value of key (found in the file at at), at least a
+// second; "" keeps def.
+func (p parser) duration(key string, at []string, value string, def time.Duration, example string) (time.Duration, error) {
 	if value == "" {
 		return def, nil
 	}
 	d, err := time.ParseDuration(value)
 	if err != nil || d < time.Second {
-		return 0, p.bad([]string{key}, "%s %q: want a duration of at least 1s, like %s", key, value, example)
+		return 0, p.bad(at, "%s %q: want a duration of at least 1s, like %s", key, value, example)
 	}
 	return d, nil
 }
@@ -268,17 +287,14 @@ func (p parser) account(i int, fa fileAccount, policy plan.Policy) (Account, err
 	if a.URL == "" {
 		return a, p.bad(at("name"), "account %q: url is required", a.Name)
 	}
-	if !strings.HasPrefix(a.URL, "http://") && !strings.HasPrefix(a.URL, "https://") {
-		return a, p.bad(at("url"), "account %q: url %q must start with https:// or http://", a.Name, a.URL)
+	if !strings.HasPrefix(a.URL, "http://") && !strings.HasPrefix(a.URL, "https://") && !strings.HasPrefix(a.URL, "unix:///") {
+		return a, p.bad(at("url"), "account %q: url %q must start with https://, http:// or unix:///", a.Name, a.URL)
 	}
-	set := 0
-	for _, s := range []string{a.PasswordCommand, a.PasswordFile, a.PasswordEnv} {
-		if s != "" {
-			set++
-		}
-	}
-	if set > 1 {
+	if a.passwordSources() > 1 {
 		return a, p.bad(at("password_command"), "account %q: set only one of password_command, password_file, password_env", a.Name)
+	}
+	if err := p.connection(i, fa, &a); err != nil {
+		return a, err
 	}
 	if a.LocalRoot == "" {
 		home, _ := os.UserHomeDir()
@@ -313,13 +329,7 @@ func expandHome(p string) string {
 func (a *Account) Password() (string, error) {
 	switch {
 	case a.PasswordCommand != "":
-		cmd := exec.Command("/bin/sh", "-c", a.PasswordCommand)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return "", fmt.Errorf("account %s: password_command failed: %w", a.Name, err)
-		}
-		return firstLine(out), nil
+		return a.run(context.Background(), "password_command", a.PasswordCommand)
 	case a.PasswordFile != "":
 		fi, err := os.Stat(a.PasswordFile)
 		if err != nil {
@@ -341,6 +351,18 @@ func (a *Account) Password() (string, error) {
 		return v, nil
 	}
 	return "", nil
+}
+
+// run runs a command of the account's key with /bin/sh and returns the
+// first line it prints; its stderr goes to ours.
+func (a *Account) run(ctx context.Context, key, command string) (string, error) {
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("account %s: %s failed: %w", a.Name, key, err)
+	}
+	return firstLine(out), nil
 }
 
 func firstLine(b []byte) string {

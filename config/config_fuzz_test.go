@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +17,8 @@ import (
 // no panic; an error is a *Error whose line lies inside the file; a
 // config that parses satisfies every rule the daemon relies on (absolute,
 // distinct local roots; http(s) URLs; valid names, intervals, guards and
-// policies; at most one password source and never a plain password); and
-// parsing is deterministic. Seeds: config.example.toml, the cases of
+// policies; at most one password source and never a plain password; the
+// connection rules of checkConnection); and parsing is deterministic. Seeds: config.example.toml, the cases of
 // TestConfig_ErrorsNameTheLine and testdata/fuzz/FuzzParseConfig.
 func FuzzParseConfig(f *testing.F) {
 	if ex, err := os.ReadFile("../config.example.toml"); err == nil {
@@ -32,6 +33,8 @@ func FuzzParseConfig(f *testing.F) {
 		"[[account]]\nurl = \"https://u:p@x/\"\npassword_env = \"A\"\npassword_file = \"/f\"\n",
 		"[account]\nurl = 1\n",
 		"\xff\xfe[[account]]",
+		"[[account]]\nurl = \"unix:///run/d.sock\"\ntoken_command = \"t\"\ntls_fingerprint = \"sha256:ab\"\nconnect_timeout = \"3s\"\n",
+		"[[account]]\nurl = \"https://x/\"\nauth = \"digest\"\ncert_file = \"~/c\"\nkey_file = \"/k\"\nresponse_timeout = \"1h\"\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -76,9 +79,10 @@ func FuzzParseConfig(f *testing.F) {
 				t.Fatalf("local root %q not absolute, not clean or shared", a.LocalRoot)
 			}
 			roots[a.LocalRoot] = true
-			if !strings.HasPrefix(a.URL, "http://") && !strings.HasPrefix(a.URL, "https://") {
+			if !strings.HasPrefix(a.URL, "http://") && !strings.HasPrefix(a.URL, "https://") && !strings.HasPrefix(a.URL, "unix:///") {
 				t.Fatalf("url %q", a.URL)
 			}
+			checkConnection(t, a)
 			n := 0
 			for _, s := range []string{a.PasswordCommand, a.PasswordFile, a.PasswordEnv} {
 				if s != "" {
@@ -94,4 +98,24 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("second parse differs: %v", err)
 		}
 	})
+}
+
+// checkConnection holds the rules of the connection keys for an account
+// that parsed.
+func checkConnection(t *testing.T, a Account) {
+	t.Helper()
+	switch {
+	case !slices.Contains([]string{"auto", "basic", "digest", "bearer"}, a.Auth),
+		(a.Auth == "bearer") != (a.TokenCommand != ""),
+		a.TokenCommand != "" && a.passwordSources() > 0,
+		(a.CertFile == "") != (a.KeyFile == ""),
+		a.TLSFingerprint != nil && (len(a.TLSFingerprint) != 32 || a.InsecureSkipVerify),
+		a.ConnectTimeout < time.Second || a.ResponseTimeout < time.Second:
+		t.Fatalf("connection keys break a rule: %+v", a)
+	}
+	for _, f := range []string{a.CAFile, a.CertFile, a.KeyFile} {
+		if f != "" && !filepath.IsAbs(f) {
+			t.Fatalf("relative TLS file %q", f)
+		}
+	}
 }

@@ -13,10 +13,12 @@
 // verbatim. Every href the API accepts or returns is a canonical absolute
 // path (see Canonical), so different spellings of one resource compare
 // equal. Responses are parsed streaming with size and depth caps;
-// credentials are sent with each request and never follow a redirect.
+// credentials (Basic, Digest or Bearer) go only to the configured host or,
+// over https, to hosts of its registrable domain.
 package davclient
 
 import (
+	"context"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -30,14 +32,23 @@ import (
 
 // Options configures a Client.
 type Options struct {
-	URL                string       // configured URL: server root, a principal, or a calendar home
-	Username, Password string       // HTTP Basic credentials; userinfo in URL is used if these are empty
-	HTTPClient         *http.Client // optional; its CheckRedirect is replaced by a safe one
-	InsecureSkipVerify bool         // only when explicitly configured (ignored if HTTPClient is set)
-	MaxResponseBytes   int64        // cap on one buffered response body (default 64 MiB)
-	MaxObjectBytes     int64        // cap on one calendar object (calendar-data element or GET body), default 16 MiB
-	MultigetBatch      int          // hrefs per calendar-multiget (default 100)
-	MultigetParallel   int          // batches in flight (default 4)
+	// URL is the server root, a principal, or a calendar home:
+	// http(s)://host/path, or unix:///path/to.sock[/path] for a server on
+	// a unix socket.
+	URL                string
+	Username, Password string                                    // credentials; userinfo in URL is used if these are empty
+	Auth               Auth                                      // how they are sent (default AuthAuto)
+	Token              func(ctx context.Context) (string, error) // bearer token for AuthBearer, asked again after a 401
+	AuthHint           string                                    // ends an authentication failure's message, e.g. "check password_command"
+	HTTPClient         *http.Client                              // optional; its CheckRedirect is replaced by a safe one
+	InsecureSkipVerify bool                                      // only when explicitly configured (ignored if HTTPClient is set)
+	TLS                TLSOptions                                // CA file, client certificate, pin (ignored if HTTPClient is set)
+	ConnectTimeout     time.Duration                             // TCP connect and TLS handshake (default 30 s)
+	ResponseTimeout    time.Duration                             // a request to its response headers (default 2 min)
+	MaxResponseBytes   int64                                     // cap on one buffered response body (default 64 MiB)
+	MaxObjectBytes     int64                                     // cap on one calendar object (calendar-data element or GET body), default 16 MiB
+	MultigetBatch      int                                       // hrefs per calendar-multiget (default 100)
+	MultigetParallel   int                                       // batches in flight (default 4)
 	UserAgent          string
 	// Trace, when set, is called once per request when its response
 	// headers arrive (or it fails): method, URL without credentials, status
@@ -69,7 +80,8 @@ const (
 	defaultParallel = 4
 )
 
-// New validates opts and builds a Client. It does no I/O.
+// New validates opts and builds a Client. It reads the TLS files named in
+// opts and does no network I/O.
 func New(opts Options) (*Client, error) {
 	if opts.MultigetBatch <= 0 {
 		opts.MultigetBatch = defaultBatch
@@ -81,8 +93,14 @@ func New(opts Options) (*Client, error) {
 		URL:                 opts.URL,
 		Username:            opts.Username,
 		Password:            opts.Password,
+		Auth:                opts.Auth,
+		Token:               opts.Token,
+		AuthHint:            opts.AuthHint,
 		HTTPClient:          opts.HTTPClient,
 		InsecureSkipVerify:  opts.InsecureSkipVerify,
+		TLS:                 opts.TLS,
+		ConnectTimeout:      opts.ConnectTimeout,
+		ResponseTimeout:     opts.ResponseTimeout,
 		MaxResponseBytes:    opts.MaxResponseBytes,
 		MaxResourceBytes:    opts.MaxObjectBytes,
 		Content:             xml.Name{Space: nsCalDAV, Local: "calendar-data"}, // RFC 4791 §9.6

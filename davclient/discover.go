@@ -76,8 +76,10 @@ const principalProps = `<?xml version="1.0" encoding="utf-8"?>
 // The well-known URI is only consulted when the configured URL has no path
 // (a bare server name); a configured path is used as given. A same-origin
 // redirect from the well-known URI is followed by hand (net/http would turn
-// the PROPFIND into a GET); a 404 or other refusal falls back to the
-// configured URL; a redirect to another origin is ErrRedirect.
+// the PROPFIND into a GET), also to another host that credentials may go
+// to (over https, one of the same registrable domain), where the client
+// then stays; a 404 or other refusal falls back to the configured URL; a
+// redirect to any other host is ErrRedirect.
 func (c *Client) Discover(ctx context.Context) ([]Calendar, error) {
 	home, err := c.discoverHome(ctx)
 	if err != nil {
@@ -152,13 +154,19 @@ func (c *Client) homeSetOf(ctx context.Context, href, what string) (*webdav.Resp
 	return r, home, err
 }
 
-// hrefIn reads the DAV:href inside a property as a canonical collection href.
+// hrefIn reads the DAV:href inside a property as a canonical collection
+// href. On another host that credentials may go to, the client moves there
+// (see webdav.Client.Move).
 func (c *Client) hrefIn(n *webdav.Node, what string) (string, error) {
 	h := n.Child(nsDAV, "href")
 	if h == nil || h.Value() == "" {
 		return "", fmt.Errorf("discover: %s without href: %w", what, ErrMalformed)
 	}
-	return c.dav.CollectionHref(h.Value())
+	href, err := c.dav.Move(h.Value())
+	if err != nil {
+		return "", fmt.Errorf("discover: %s: %w", what, err)
+	}
+	return c.dav.CollectionHref(href)
 }
 
 // wellKnown resolves /.well-known/caldav (RFC 6764 §5) to a context path.
@@ -172,7 +180,7 @@ func (c *Client) wellKnown(ctx context.Context) (string, error) {
 		switch {
 		case resp.StatusCode >= 300 && resp.StatusCode < 400:
 			webdav.Discard(resp)
-			if href, err = webdav.Redirect("PROPFIND", href, resp); err != nil {
+			if href, err = c.dav.Redirect("PROPFIND", href, resp); err != nil {
 				return "", fmt.Errorf("discover: %w", err)
 			}
 			continue

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vdird/vdird/davclient/webdav"
+	"github.com/vdird/vdird/davclient/webdav/transport"
 )
 
 // Sentinel errors, shared with the transport (package webdav). Every error
@@ -25,6 +26,24 @@ var (
 	ErrStatus             = webdav.ErrStatus             // any other non-success status (e.g. 400, 405)
 	ErrBadArgument        = webdav.ErrBadArgument        // caller passed something unusable (e.g. empty If-Match on Delete)
 )
+
+// ErrPin is a server certificate other than the pinned one (TLSOptions.Pin).
+var ErrPin = transport.ErrPin
+
+// Auth selects how credentials are sent (see transport.Auth).
+type Auth = transport.Auth
+
+// The authentication modes (see transport.AuthAuto and the others).
+const (
+	AuthAuto   = transport.AuthAuto
+	AuthBasic  = transport.AuthBasic
+	AuthDigest = transport.AuthDigest
+	AuthBearer = transport.AuthBearer
+)
+
+// TLSOptions tighten or replace the system's certificate checks: a CA
+// file, a client certificate, a pinned certificate.
+type TLSOptions = transport.TLSOptions
 
 // ErrUIDInUse is a 403 refusing a new item because its UID already lives at
 // another href of the account, which Error.Href names (RFC 6638 §3.2.4.1

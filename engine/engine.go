@@ -115,12 +115,17 @@ func (e *Engine) client(a *config.Account) (*davclient.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := davclient.New(davclient.Options{
+	opts := davclient.Options{
 		URL:                a.URL,
 		Username:           a.Username,
 		Password:           pw,
+		Auth:               davclient.Auth(a.Auth),
+		AuthHint:           a.CredentialHint(),
 		HTTPClient:         e.HTTPClient,
 		InsecureSkipVerify: a.InsecureSkipVerify,
+		TLS:                davclient.TLSOptions{CAFile: a.CAFile, CertFile: a.CertFile, KeyFile: a.KeyFile, Pin: a.TLSFingerprint},
+		ConnectTimeout:     a.ConnectTimeout,
+		ResponseTimeout:    a.ResponseTimeout,
 		UserAgent:          "vdird/" + version.String(),
 		Trace: func(method, url string, status int, d time.Duration, err error) {
 			ev := e.log.Debug()
@@ -130,7 +135,11 @@ func (e *Engine) client(a *config.Account) (*davclient.Client, error) {
 			ev.Str("account", a.Name).Str("method", method).Str("url", url).Int("status", status).
 				Dur("headers_after", d).Err(err).Msg("request")
 		},
-	})
+	}
+	if a.TokenCommand != "" {
+		opts.Token = a.Token
+	}
+	c, err := davclient.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("account %s: %w", a.Name, err)
 	}

@@ -12,6 +12,8 @@ command -v xandikos >/dev/null 2>&1 || pkgs+=(xandikos)
 command -v khal >/dev/null 2>&1 || pkgs+=(khal)
 # The README check runs the README's khal and todoman examples.
 command -v todoman >/dev/null 2>&1 || pkgs+=(todoman)
+# Apache httpd fronts Radicale with HTTP Digest (mod_auth_digest) in the auth tests.
+[ -x /usr/sbin/apache2 ] || pkgs+=(apache2)
 command -v systemd-analyze >/dev/null 2>&1 || pkgs+=(systemd)
 # The benchmark's smoke test (internal/cmd/bench) drives these too.
 command -v vdirsyncer >/dev/null 2>&1 || pkgs+=(vdirsyncer)

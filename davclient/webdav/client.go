@@ -1,9 +1,9 @@
-// Package webdav is the WebDAV transport under davclient (RFC 4918): HTTP
-// exchanges with Basic credentials that never follow a redirect off the
-// configured origin, request tracing, typed errors (HTTP status,
-// Retry-After, RFC 4918 §16 DAV:error bodies) and a streaming
-// DAV:multistatus decoder (RFC 4918 §14.16, with the top-level
-// DAV:sync-token of RFC 6578 §6.2) bounded in size and nesting depth.
+// Package webdav is the WebDAV layer under davclient (RFC 4918): HTTP
+// exchanges over package transport (credentials, TLS, proxy, sockets),
+// redirects that never take credentials off their scope, request tracing,
+// typed errors (HTTP status, Retry-After, RFC 4918 §16 DAV:error bodies)
+// and a streaming DAV:multistatus decoder (RFC 4918 §14.16, with the
+// top-level DAV:sync-token of RFC 6578 §6.2) bounded in size and depth.
 //
 // Every href it accepts or returns is a canonical absolute path (see
 // Canonical), resolved against the URL of the request it came with, and a
@@ -14,26 +14,36 @@ package webdav
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"crypto/tls"
 	"encoding/xml"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/vdird/vdird/davclient/webdav/transport"
 )
 
 // Options configures a Client.
 type Options struct {
-	URL                string       // configured URL: its origin is the only one requests go to
-	Username, Password string       // HTTP Basic credentials; userinfo in URL is used if these are empty
-	HTTPClient         *http.Client // optional; its CheckRedirect is replaced by a safe one
-	InsecureSkipVerify bool         // only when explicitly configured (ignored if HTTPClient is set)
-	MaxResponseBytes   int64        // cap on one buffered response body (default 64 MiB)
-	MaxResourceBytes   int64        // cap on one resource: a GET body or the Content property's text (default 16 MiB)
+	// URL is the configured URL (see transport.ParseURL); credentials go
+	// to its host or its registrable domain only (see transport.Scope).
+	URL                string
+	Username, Password string                                    // credentials; userinfo in URL is used if these are empty
+	Auth               transport.Auth                            // how they are sent (default transport.AuthAuto)
+	Token              func(ctx context.Context) (string, error) // the bearer token for AuthBearer; called again after a 401
+	AuthHint           string                                    // ends an authentication failure's message, e.g. "check password_command"
+	HTTPClient         *http.Client                              // optional; its CheckRedirect is replaced by a safe one, its Transport wrapped for credentials
+	InsecureSkipVerify bool                                      // only when explicitly configured (ignored if HTTPClient is set)
+	TLS                transport.TLSOptions                      // ignored if HTTPClient is set
+	ConnectTimeout     time.Duration                             // TCP connect and TLS handshake (default 30 s; ignored if HTTPClient is set)
+	ResponseTimeout    time.Duration                             // a request to its response headers (default 2 min; ignored if HTTPClient is set)
+	MaxResponseBytes   int64                                     // cap on one buffered response body (default 64 MiB)
+	MaxResourceBytes   int64                                     // cap on one resource: a GET body or the Content property's text (default 16 MiB)
 	// Content is the property whose text is a whole resource, such as
 	// CalDAV's calendar-data (RFC 4791 §9.6): its text may reach
 	// MaxResourceBytes, and its first text run bypasses the XML decoder's
@@ -53,10 +63,11 @@ type Options struct {
 
 // Client sends WebDAV requests to one server. It is safe for concurrent use.
 type Client struct {
-	base       *url.URL // configured URL without userinfo
-	user, pass string
-	hc         *http.Client
-	opts       Options // with defaults filled in
+	base  atomic.Pointer[url.URL] // configured URL without userinfo; its origin may move (see Move)
+	scope transport.Scope         // where credentials may go
+	user  string
+	hc    *http.Client
+	opts  Options // with defaults filled in
 }
 
 const (
@@ -66,22 +77,19 @@ const (
 	errBodyCap         = 64 << 10
 )
 
-// New validates opts and builds a Client. It does no I/O.
+// New validates opts and builds a Client. It reads the TLS files it is
+// given and does no network I/O.
 func New(opts Options) (*Client, error) {
-	u, err := url.Parse(opts.URL)
+	u, socket, err := transport.ParseURL(opts.URL)
 	if err != nil {
-		return nil, fmt.Errorf("parse URL: %w", ErrBadArgument)
+		return nil, err
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("URL %q: want http(s)://host/...: %w", u.Redacted(), ErrBadArgument)
-	}
-	c := &Client{user: opts.Username, pass: opts.Password}
 	if u.User != nil {
 		// Credentials belong in the Authorization header, never in URLs that
 		// end up in logs and error messages.
-		if c.user == "" {
-			c.user = u.User.Username()
-			c.pass, _ = u.User.Password()
+		if opts.Username == "" {
+			opts.Username = u.User.Username()
+			opts.Password, _ = u.User.Password()
 		}
 		u.User = nil
 	}
@@ -89,7 +97,8 @@ func New(opts Options) (*Client, error) {
 	if u.Path == "" {
 		u.Path = "/"
 	}
-	c.base = u
+	c := &Client{user: opts.Username, scope: transport.NewScope(u)}
+	c.base.Store(u)
 	if opts.MaxResponseBytes <= 0 {
 		opts.MaxResponseBytes = defaultMaxResponse
 	}
@@ -100,71 +109,31 @@ func New(opts Options) (*Client, error) {
 		opts.MaxIdleConnsPerHost = defaultIdleConns
 	}
 	c.opts = opts
+	c.hc = &http.Client{}
+	var base http.RoundTripper
 	if opts.HTTPClient != nil {
-		hc := *opts.HTTPClient // shallow copy: share the Transport, own the redirect policy
-		c.hc = &hc
-	} else {
-		c.hc = &http.Client{Transport: newTransport(opts, isLoopback(u.Hostname()))}
+		*c.hc = *opts.HTTPClient // shallow copy: share the Transport, own the redirect policy
+		base = cmp.Or[http.RoundTripper](c.hc.Transport, http.DefaultTransport)
 	}
-	c.hc.CheckRedirect = c.checkRedirect
+	c.hc.Transport, err = transport.New(transport.Options{
+		Username: opts.Username, Password: opts.Password, Auth: opts.Auth, Token: opts.Token,
+		InsecureSkipVerify: opts.InsecureSkipVerify, TLS: opts.TLS,
+		ConnectTimeout: opts.ConnectTimeout, ResponseTimeout: opts.ResponseTimeout,
+		MaxIdleConnsPerHost: opts.MaxIdleConnsPerHost, Socket: socket,
+	}, c.scope, base)
+	if err != nil {
+		return nil, err
+	}
+	c.hc.CheckRedirect = c.scope.CheckRedirect
 	return c, nil
-}
-
-// isLoopback tells a server on this machine: "localhost" or a loopback
-// address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// newTransport builds the HTTP transport. Compression (net/http asks for
-// gzip by default) is left off for a server on this machine: there it only
-// costs both sides CPU.
-func newTransport(opts Options, loopback bool) *http.Transport {
-	return &http.Transport{
-		DisableCompression:    loopback,
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          16,
-		MaxIdleConnsPerHost:   opts.MaxIdleConnsPerHost,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   15 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		// Radicale reads a whole big calendar before it answers a listing;
-		// a stalled server must still not hang a poller forever.
-		ResponseHeaderTimeout: 2 * time.Minute,
-		TLSClientConfig: &tls.Config{
-			MinVersion:         tls.VersionTLS12,
-			InsecureSkipVerify: opts.InsecureSkipVerify, //nolint:gosec // only when explicitly configured
-		},
-	}
-}
-
-// checkRedirect never lets net/http follow a redirect for a WebDAV method
-// (it would turn PROPFIND into GET on 301, or replay a PUT), and never leaves
-// the configured origin. Returning ErrUseLastResponse hands the 3xx to the
-// caller, where it becomes ErrRedirect.
-func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 5 || via[0].Method != http.MethodGet || !c.sameOrigin(req.URL) {
-		return http.ErrUseLastResponse
-	}
-	return nil
-}
-
-func (c *Client) sameOrigin(u *url.URL) bool {
-	return strings.EqualFold(u.Scheme, c.base.Scheme) && strings.EqualFold(u.Host, c.base.Host)
 }
 
 // Canonical resolves an href against the configured URL (see the function
 // Canonical).
-func (c *Client) Canonical(href string) (string, error) { return Canonical(c.base, href) }
+func (c *Client) Canonical(href string) (string, error) { return Canonical(c.base.Load(), href) }
 
 // BaseHref is the canonical path of the configured URL.
-func (c *Client) BaseHref() (string, error) { return c.Canonical(c.base.EscapedPath()) }
+func (c *Client) BaseHref() (string, error) { return c.Canonical(c.base.Load().EscapedPath()) }
 
 // CollectionHref canonicalises a collection href and gives it a trailing
 // slash.
@@ -179,9 +148,11 @@ func (c *Client) CollectionHref(href string) (string, error) {
 	return h, nil
 }
 
-// URL is the absolute URL of a canonical href on the configured origin.
+// URL is the absolute URL of a canonical href on the configured origin
+// (or the one the client moved to).
 func (c *Client) URL(href string) string {
-	u := url.URL{Scheme: c.base.Scheme, Host: c.base.Host}
+	base := c.base.Load()
+	u := url.URL{Scheme: base.Scheme, Host: base.Host}
 	return u.String() + href
 }
 
@@ -195,8 +166,8 @@ type Request struct {
 	Header      map[string]string // further headers, e.g. If-Match
 }
 
-// Send performs the request with the credentials and returns the response
-// whatever its status. The caller must close the body (use Discard).
+// Send performs the request (the transport adds the credentials) and
+// returns the response whatever its status. The caller must close the body (use Discard).
 func (c *Client) Send(ctx context.Context, r Request) (*http.Response, error) {
 	var body io.Reader
 	if r.Body != nil {
@@ -206,9 +177,6 @@ func (c *Client) Send(ctx context.Context, r Request) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, r.Method, target, body)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", r.Method, target, err)
-	}
-	if c.user != "" || c.pass != "" {
-		req.SetBasicAuth(c.user, c.pass)
 	}
 	if r.Depth != "" {
 		req.Header.Set("Depth", r.Depth)
@@ -232,7 +200,7 @@ func (c *Client) Send(ctx context.Context, r Request) (*http.Response, error) {
 		c.opts.Trace(r.Method, target, status, time.Since(start), err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", r.Method, target, err)
+		return nil, fmt.Errorf("%s %s: %w", r.Method, target, transport.Explain(err, req.URL))
 	}
 	return resp, nil
 }

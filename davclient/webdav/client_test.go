@@ -57,7 +57,7 @@ func listMembers(c *Client, coll string) (members []string, err error) {
 func TestCanonical_EscapingVariants_CompareEqual(t *testing.T) {
 	_, c := fake(t, func(http.ResponseWriter, *http.Request) {})
 	a, _ := c.Canonical("/cal/john%40doe/a%20b.ics")
-	b, _ := c.Canonical(c.base.Scheme + "://" + c.base.Host + "/cal/john@doe/a b.ics")
+	b, _ := c.Canonical(c.base.Load().Scheme + "://" + c.base.Load().Host + "/cal/john@doe/a b.ics")
 	if a != b || a != "/cal/john@doe/a%20b.ics" {
 		t.Errorf("%q vs %q", a, b)
 	}
@@ -131,6 +131,10 @@ func TestStatusError_Conditions_MapToTheirSentinel(t *testing.T) {
 }
 
 func TestRedirect_LocationResolvedOnTheSameOriginOnly(t *testing.T) {
+	c, err := New(Options{URL: "http://h.example/"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		loc, want string
 		err       error
@@ -139,13 +143,14 @@ func TestRedirect_LocationResolvedOnTheSameOriginOnly(t *testing.T) {
 		{"sub/", "/.well-known/sub/", nil},
 		{"", "", ErrMalformed},
 		{"https://u:" + testPassword + "@evil.example/dav/", "", ErrRedirect},
+		{"http://other.h.example/dav/", "", ErrRedirect}, // plain http keeps to its host
 	} {
 		req, _ := http.NewRequest("PROPFIND", "http://h.example/.well-known/caldav", nil)
 		resp := &http.Response{StatusCode: http.StatusMovedPermanently, Header: http.Header{}, Request: req}
 		if tc.loc != "" {
 			resp.Header.Set("Location", tc.loc)
 		}
-		got, err := Redirect("PROPFIND", "/.well-known/caldav", resp)
+		got, err := c.Redirect("PROPFIND", "/.well-known/caldav", resp)
 		if got != tc.want || !errors.Is(err, tc.err) || (err != nil && strings.Contains(err.Error(), testPassword)) {
 			t.Errorf("Location %q: %q, %v; want %q, %v", tc.loc, got, err, tc.want, tc.err)
 		}

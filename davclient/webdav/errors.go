@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vdird/vdird/davclient/webdav/transport"
 )
 
 // Sentinel errors. Every error returned by a Client that stems from one of
@@ -18,7 +20,7 @@ var (
 	ErrPreconditionFailed = errors.New("precondition failed")     // 412 (If-Match / If-None-Match)
 	ErrNotFound           = errors.New("not found")               // 404
 	ErrForbidden          = errors.New("forbidden")               // 403
-	ErrUnauthorized       = errors.New("unauthorized")            // 401
+	ErrUnauthorized       = transport.ErrUnauthorized             // 401, or a challenge the auth mode cannot answer
 	ErrRateLimited        = errors.New("rate limited")            // 429, or 503 with Retry-After
 	ErrServer             = errors.New("server error")            // 5xx
 	ErrMalformed          = errors.New("malformed response")      // bad XML, unexpected body
@@ -26,9 +28,9 @@ var (
 	ErrConflict           = errors.New("conflict")                // 409
 	ErrTooLarge           = errors.New("too large")               // 413, CALDAV:max-resource-size, or over a size cap
 	ErrOutsideCollection  = errors.New("href outside collection") // a listed href not inside the requested collection / origin
-	ErrRedirect           = errors.New("redirect refused")        // a redirect we will not follow
+	ErrRedirect           = transport.ErrRedirect                 // a redirect we will not follow
 	ErrStatus             = errors.New("unexpected HTTP status")  // any other non-success status (e.g. 400, 405)
-	ErrBadArgument        = errors.New("invalid argument")        // caller passed something unusable (e.g. empty If-Match on Delete)
+	ErrBadArgument        = transport.ErrBadArgument              // caller passed something unusable (e.g. empty If-Match on Delete)
 )
 
 // Error describes a failed HTTP exchange. Err is the sentinel it matches.
@@ -39,13 +41,29 @@ type Error struct {
 	RetryAfter  time.Duration // from Retry-After (seconds or HTTP date), 0 if none
 	Condition   string        // precondition/postcondition element from an RFC 4918 §16 DAV:error body, e.g. "no-uid-conflict"
 	Href        string        // for CALDAV:no-uid-conflict (RFC 4791 §5.3.2.1): the existing href holding that UID (canonical)
+	User        string        // for a 401: the user that was refused
+	Hint        string        // for a 401: Options.AuthHint, e.g. "check password_command"
 	Err         error         // the sentinel
 }
 
-// Error renders e.g. "PUT http://host/x.ics: 412 Precondition Failed". The
-// URL is the request URL without userinfo, so no password can appear.
+// Error renders e.g. "PUT http://host/x.ics: 412 Precondition Failed", or
+// for a 401 "PROPFIND http://host/: authentication failed for alice (401
+// Unauthorized; check password_command)". The URL is the request URL
+// without userinfo, so no password can appear.
 func (e *Error) Error() string {
 	var b strings.Builder
+	if e.Status == http.StatusUnauthorized {
+		fmt.Fprintf(&b, "%s %s: authentication failed", e.Method, e.URL)
+		if e.User != "" {
+			fmt.Fprintf(&b, " for %s", e.User)
+		}
+		fmt.Fprintf(&b, " (401 %s", http.StatusText(e.Status))
+		if e.Hint != "" {
+			fmt.Fprintf(&b, "; %s", e.Hint)
+		}
+		b.WriteString(")")
+		return b.String()
+	}
 	fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.URL, e.Status, http.StatusText(e.Status))
 	if e.Condition != "" {
 		fmt.Fprintf(&b, " (%s", e.Condition)
@@ -105,6 +123,9 @@ func (c *Client) StatusError(method string, resp *http.Response) *Error {
 		Status:     resp.StatusCode,
 		RetryAfter: ra,
 		Err:        sentinelFor(resp.StatusCode, hasRA),
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		e.User, e.Hint = c.user, c.opts.AuthHint
 	}
 	de, ok := parseDAVError(io.LimitReader(resp.Body, errBodyCap))
 	if !ok {

@@ -5,18 +5,20 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/vdird/vdird/davclient/webdav/transport"
 )
 
 // Canonical returns the canonical form of an href (RFC 4918 §8.3): resolved
-// against base, same scheme and host required, the decoded path
-// re-escaped, so "%40" and "@" spellings compare equal.
-// ErrOutsideCollection if it leaves the origin.
+// against base, same scheme and host required (a default port written out
+// or not), the decoded path re-escaped, so "%40" and "@" spellings compare
+// equal. ErrOutsideCollection if it leaves the origin.
 func Canonical(base *url.URL, href string) (string, error) {
 	u, err := base.Parse(strings.TrimSpace(href))
 	if err != nil {
 		return "", fmt.Errorf("%w: bad href %q", ErrMalformed, href)
 	}
-	if !strings.EqualFold(u.Scheme, base.Scheme) || !strings.EqualFold(u.Host, base.Host) {
+	if !transport.SameOrigin(u, base) {
 		return "", fmt.Errorf("%w: href %q is on another origin", ErrOutsideCollection, href)
 	}
 	p := u.Path
@@ -64,29 +66,6 @@ func member(resp *http.Response, coll, raw string) (href string, self bool, ok b
 		return h, true, true
 	}
 	return h, false, Inside(coll, h)
-}
-
-// Redirect reads the Location of a 3xx answer to method on href as a
-// canonical href on the same origin, for a caller that follows a redirect
-// by hand. No Location is ErrMalformed; another origin is ErrRedirect.
-func Redirect(method, href string, resp *http.Response) (string, error) {
-	loc := resp.Header.Get("Location")
-	if loc == "" {
-		return "", fmt.Errorf("%s %s: %d without Location: %w", method, href, resp.StatusCode, ErrMalformed)
-	}
-	next, err := Canonical(resp.Request.URL, loc)
-	if err != nil {
-		return "", fmt.Errorf("%s %s redirects to %s: %w", method, href, safeLoc(loc), ErrRedirect)
-	}
-	return next, nil
-}
-
-// safeLoc strips userinfo from a Location for error messages.
-func safeLoc(loc string) string {
-	if u, err := url.Parse(loc); err == nil {
-		return redact(u)
-	}
-	return "(unparsable)"
 }
 
 func redact(u *url.URL) string {

@@ -59,6 +59,9 @@ type Options struct {
 	// is Server.User (see As for the others). Empty means one account,
 	// "alice". Xandikos has no accounts and ignores them.
 	Users []string
+	// NoAuth makes Radicale check no password: the user is the name in any
+	// Basic credentials. For a server behind an authenticating proxy.
+	NoAuth bool
 }
 
 // All returns the kinds every integration test runs against.
@@ -157,7 +160,7 @@ func launch(kind Kind, opt Options, port int) (*Server, error) {
 	switch kind {
 	case Radicale:
 		var err error
-		if argv, err = s.radicale(addr, users); err != nil {
+		if argv, err = s.radicale(addr, users, opt.NoAuth); err != nil {
 			return nil, err
 		}
 	case Xandikos:
@@ -190,7 +193,7 @@ func launch(kind Kind, opt Options, port int) (*Server, error) {
 // radicale writes Radicale's password and rights files into s.Storage and
 // returns its command line. An empty --config keeps the user's own
 // ~/.config/radicale out.
-func (s *Server) radicale(addr string, users []string) ([]string, error) {
+func (s *Server) radicale(addr string, users []string, noAuth bool) ([]string, error) {
 	s.User, s.Password = users[0], "secret-"+addr[strings.LastIndexByte(addr, ':')+1:]
 	s.HomeHref = "/" + s.User + "/"
 	var htpasswd strings.Builder
@@ -204,19 +207,20 @@ func (s *Server) radicale(addr string, users []string) ([]string, error) {
 	if err := os.WriteFile(rights, []byte(radicaleRights), 0o600); err != nil {
 		return nil, err
 	}
-	return []string{"radicale", "--config", "",
+	auth := []string{"--auth-type", "htpasswd", "--auth-htpasswd-filename", hp, "--auth-htpasswd-encryption", "plain"}
+	if noAuth {
+		auth = []string{"--auth-type", "none"}
+	}
+	return append([]string{"radicale", "--config", "",
 		"--server-hosts", addr,
 		// Big seeded calendars: large uploads and slow first answers.
 		"--server-max-content-length", "1000000000",
 		"--server-timeout", "600",
 		"--storage-filesystem-folder", filepath.Join(s.Storage, "collections"),
-		"--auth-type", "htpasswd",
-		"--auth-htpasswd-filename", hp,
-		"--auth-htpasswd-encryption", "plain",
 		"--rights-type", "from_file",
 		"--rights-file", rights,
 		"--logging-level", "warning",
-	}, nil
+	}, auth...), nil
 }
 
 // As returns the same server seen by another of its Radicale accounts
