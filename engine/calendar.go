@@ -101,9 +101,10 @@ func (p *pass) run(ctx context.Context) error {
 	}
 	for {
 		var done bool
-		switch s := plan.Choose(f); s {
+		s := plan.Choose(f)
+		p.s.Strategy = s
+		switch s {
 		case plan.Unchanged:
-			p.e.quietPasses.Add(1)
 			p.e.log.Debug().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Msg("unchanged: change marker and folder sum as recorded")
 			p.s.Unchanged = true
 			return p.finish(col.SyncToken)
@@ -153,7 +154,8 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 		}
 	}
 	f.Listed, f.Known, f.LocalFiles = true, len(items), len(locals)
-	if plan.Choose(f) == plan.FirstDownload {
+	p.s.Strategy = plan.Choose(f)
+	if p.s.Strategy == plan.FirstDownload {
 		return p.firstDownload(ctx, f.Existed)
 	}
 

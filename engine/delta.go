@@ -210,7 +210,6 @@ func (p *pass) planScoped(ctx context.Context, scan folderScan, dl serverDelta, 
 	in.Partial = int(scan.recorded.N)
 	p.e.log.Debug().Str("calendar", p.s.Calendar).Int("files", len(scan.changed)).Int("changed", len(dl.changed)).
 		Int("deleted", len(dl.deleted)).Int("planned", len(in.Known)).Msg(what)
-	p.e.scopedPasses.Add(1)
 	return p.planAndApply(ctx, in, dl.token, true)
 }
 

@@ -42,10 +42,6 @@ type Engine struct {
 	afterBatch func(done int)
 	// freshBatchItems, when set, replaces the fresh download's batch size.
 	freshBatchItems int
-	// quietPasses counts passes settled by quietSinceLastPass (tests).
-	quietPasses atomic.Int64
-	// scopedPasses counts passes planned from a delta alone (tests).
-	scopedPasses atomic.Int64
 	// scanLookups counts the file names scanFolder looked up in state (tests).
 	scanLookups atomic.Int64
 	// afterFirstToken, when set, runs when a fresh download holds its first

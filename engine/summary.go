@@ -23,13 +23,16 @@ type Summary struct {
 	Conflicts     int `json:"conflicts"`
 	Recorded      int `json:"recorded"`
 
-	Unchanged bool          `json:"unchanged,omitempty"` // change marker unchanged and no local change: nothing listed
-	Skipped   []string      `json:"skipped,omitempty"`   // invalid files, read-only edits, duplicate UIDs…
-	Problems  []string      `json:"problems,omitempty"`  // per-item failures that left that item for the next pass
-	Refused   string        `json:"refused,omitempty"`   // a safety guard stopped this calendar
-	Planned   []plan.Action `json:"planned,omitempty"`   // dry run: what would be done
-	Notes     []string      `json:"notes,omitempty"`     // new calendar, calendar gone from server…
-	Err       error         `json:"-"`                   // the calendar could not be synced
+	Unchanged bool `json:"unchanged,omitempty"` // change marker unchanged and no local change: nothing listed
+	// Strategy is how the pass went about the calendar: "unchanged",
+	// "scoped-delta", "scoped-local", "scoped-both", "first-download" or "full".
+	Strategy plan.Strategy `json:"strategy,omitempty"`
+	Skipped  []string      `json:"skipped,omitempty"`  // invalid files, read-only edits, duplicate UIDs…
+	Problems []string      `json:"problems,omitempty"` // per-item failures that left that item for the next pass
+	Refused  string        `json:"refused,omitempty"`  // a safety guard stopped this calendar
+	Planned  []plan.Action `json:"planned,omitempty"`  // dry run: what would be done
+	Notes    []string      `json:"notes,omitempty"`    // new calendar, calendar gone from server…
+	Err      error         `json:"-"`                  // the calendar could not be synced
 	// Throttled is the first per-item error that carried a Retry-After
 	// (429/503 on a PUT or DELETE), so the daemon's backoff honours it.
 	Throttled error `json:"-"`

@@ -31,9 +31,6 @@ type env struct {
 	afterToken func()
 	afterBatch func(done int)
 	batchItems int
-	// quiet is how many calendars the last sync settled by the quick check;
-	// scoped how many it planned from a delta alone.
-	quiet, scoped int64
 	// lookups is how many file names the last sync's folder scans looked up.
 	lookups int64
 }
@@ -63,7 +60,7 @@ func (e *env) sync(opts SyncOptions) []*Summary {
 	eng.afterFirstToken = e.afterToken
 	eng.afterBatch, eng.freshBatchItems = e.afterBatch, e.batchItems
 	sums := eng.Sync(context.Background(), opts)
-	e.quiet, e.scoped, e.lookups = eng.quietPasses.Load(), eng.scopedPasses.Load(), eng.scanLookups.Load()
+	e.lookups = eng.scanLookups.Load()
 	return sums
 }
 
