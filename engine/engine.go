@@ -34,9 +34,6 @@ type Engine struct {
 	HTTPClient *http.Client
 	// Now is the clock (conflict copy names); tests may pin it.
 	Now func() time.Time
-	// afterRemoteWrite, when set, runs after the server accepted a write and
-	// before state records it: crash tests make it fail.
-	afterRemoteWrite func(op, href string) error
 	// afterBatch, when set, runs after each committed batch of a fresh
 	// download with the running total (interruption tests).
 	afterBatch func(done int)

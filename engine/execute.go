@@ -299,13 +299,6 @@ func (p *pass) journal(op, href, name, etag, hash, uid string) (uint64, error) {
 	return id, nil
 }
 
-func (p *pass) hook(op, href string) error {
-	if p.e.afterRemoteWrite != nil {
-		return p.e.afterRemoteWrite(op, href)
-	}
-	return nil
-}
-
 func (p *pass) deleteLocal(act plan.Action) error {
 	fp, ok := p.localFP[act.Name]
 	if ok {

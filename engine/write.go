@@ -71,15 +71,12 @@ func (p *pass) answered(ctx context.Context, r *itemRun, act plan.Action, journa
 	var de *davclient.Error
 	switch {
 	case err == nil:
-		op, msg := "put", "↑ uploaded"
+		msg := "↑ uploaded"
 		switch act.Kind {
 		case plan.Create:
-			op, msg = "create", "↑ created"
+			msg = "↑ created"
 		case plan.Conflict:
 			msg = "↑ uploaded (conflict winner)"
-		}
-		if err := p.hook(op, act.Href); err != nil {
-			return nil, err
 		}
 		r.journal = journal
 		p.s.Uploaded++
@@ -170,9 +167,6 @@ func (p *pass) deleteRemote(ctx context.Context, r *itemRun, act plan.Action) (*
 	}
 	if err != nil {
 		p.endJournal(id, err)
-		return nil, err
-	}
-	if err := p.hook("delete", act.Href); err != nil {
 		return nil, err
 	}
 	href := act.Href
