@@ -34,17 +34,8 @@ type Engine struct {
 	HTTPClient *http.Client
 	// Now is the clock (conflict copy names); tests may pin it.
 	Now func() time.Time
-	// afterBatch, when set, runs after each committed batch of a fresh
-	// download with the running total (interruption tests).
-	afterBatch func(done int)
-	// freshBatchItems, when set, replaces the fresh download's batch size.
-	freshBatchItems int
 	// scanLookups counts the file names scanFolder looked up in state (tests).
 	scanLookups atomic.Int64
-	// afterFirstToken, when set, runs when a fresh download holds its first
-	// sync-token (from the listing or its own request) and before the data
-	// (tests change the calendar there).
-	afterFirstToken func()
 
 	mu       sync.Mutex
 	clients  map[string]*davclient.Client

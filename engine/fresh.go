@@ -61,9 +61,6 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 			p.e.log.Info().Str("calendar", p.s.Calendar).Err(err).Msg("no first sync-token: the next pass lists the calendar")
 		}
 	}
-	if p.e.afterFirstToken != nil {
-		p.e.afterFirstToken()
-	}
 	st := p.startFresh()
 	defer st.stop()
 	derr := p.c.Download(ctx, p.cal.Href, func(o davclient.Object) error {
@@ -105,14 +102,13 @@ func (p *pass) freshDownload(ctx context.Context) (string, error) {
 // does not matter. (Validating in the parser's goroutine made it the
 // slowest stage: 0.25 s of its 0.6 s at 10k items.)
 type freshStages struct {
-	p          *pass
-	batchItems int
-	batches    chan []davclient.Object // full batches for the writers
-	written    chan []state.Item
-	writerOut  chan error
-	recordOut  chan error
-	stopped    atomic.Bool // a later stage failed: stop feeding it
-	claims     freshClaims
+	p         *pass
+	batches   chan []davclient.Object // full batches for the writers
+	written   chan []state.Item
+	writerOut chan error
+	recordOut chan error
+	stopped   atomic.Bool // a later stage failed: stop feeding it
+	claims    freshClaims
 
 	wmu    sync.Mutex // guards report and werrs
 	report freshReport
@@ -137,12 +133,9 @@ type freshClaims struct {
 }
 
 func (p *pass) startFresh() *freshStages {
-	st := &freshStages{p: p, batchItems: freshBatchItems, batches: make(chan []davclient.Object),
+	st := &freshStages{p: p, batches: make(chan []davclient.Object),
 		written: make(chan []state.Item), writerOut: make(chan error, 1), recordOut: make(chan error, 1),
 		claims: freshClaims{byUID: map[string]string{}}}
-	if p.e.freshBatchItems > 0 {
-		st.batchItems = p.e.freshBatchItems
-	}
 	var writers sync.WaitGroup
 	for range freshWriters {
 		writers.Add(1)
@@ -197,9 +190,6 @@ func (st *freshStages) record() {
 			continue
 		}
 		st.total += len(items)
-		if st.p.e.afterBatch != nil {
-			st.p.e.afterBatch(st.total)
-		}
 	}
 	st.recordOut <- rerr
 }
@@ -208,7 +198,7 @@ func (st *freshStages) record() {
 func (st *freshStages) add(o davclient.Object) error {
 	st.objs = append(st.objs, o)
 	st.size += len(o.Data)
-	if len(st.objs) >= st.batchItems || st.size >= freshBatchBytes {
+	if len(st.objs) >= freshBatchItems || st.size >= freshBatchBytes {
 		return st.send()
 	}
 	return nil
