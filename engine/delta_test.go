@@ -258,32 +258,3 @@ func (e *env) settle() {
 		}
 	}
 }
-
-// TestSync_ScopedLocalPass_LooksUpOnlyTheShardsThatDiffer: in a folder of
-// 1,000 items, one edit and one new file are found by comparing the
-// folder's file sum with state's shard by shard, so only the files of the
-// (at most two) shards that differ are looked up in state, not all 1,000;
-// the edit and the new file are uploaded all the same.
-func TestSync_ScopedLocalPass_LooksUpOnlyTheShardsThatDiffer(t *testing.T) {
-	e := newEnv(t, testserver.Radicale)
-	const n = 1000
-	cal := e.seedOnly("big", n, "b%04d", "big")
-	if s := e.syncOK()[cal]; s.Downloaded != n {
-		t.Fatalf("first sync: %+v", s)
-	}
-	e.settle()
-	e.WriteFile(cal, "b0500.ics", event("b0500", "edited here"))
-	e.WriteFile(cal, "mine.ics", event("mine", "new here"))
-	s := e.syncOK()[cal]
-	if s.Strategy != plan.ScopedLocal || s.Uploaded != 2 {
-		t.Fatalf("%+v; want a scoped-local pass uploading 2", s)
-	}
-	// About 2 × 1000/256 names; without shards it would be all 1,001.
-	if e.lookups == 0 || e.lookups > 40 {
-		t.Fatalf("the scan looked up %d names, want only the few of two shards", e.lookups)
-	}
-	if body, _ := e.Srv.Get(t, cal+"b0500.ics"); !bytes.Contains(body, []byte("edited here")) {
-		t.Fatal("edit not on the server")
-	}
-	t.Logf("looked up %d of %d names", e.lookups, n+1)
-}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vdird/vdird/engine/fresh"
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/internal/testserver"
 )
@@ -20,7 +21,7 @@ func TestFreshDownload_TwoServerObjectsOneUID_OneFileBothHrefsReported(t *testin
 		name string
 		kind testserver.Kind
 		size int // of each copy; 0 = a small event
-	}{{"one batch", testserver.Radicale, 0}, {"each copy in its own batch", testserver.Xandikos, freshBatchBytes + 1<<10}} {
+	}{{"one batch", testserver.Radicale, 0}, {"each copy in its own batch", testserver.Xandikos, fresh.BatchBytes + 1<<10}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, tc.kind)

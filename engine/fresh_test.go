@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vdird/vdird/engine/fresh"
 	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/internal/ics"
@@ -193,7 +194,7 @@ func TestFreshDownload_StagedUntilDone_FolderAppearsWhole(t *testing.T) {
 		done <- eng.Sync(context.Background(), SyncOptions{})
 	}()
 	// Half the answer is out: its first batch is written; where to?
-	waitForFiles(t, freshBatchItems, vdir.StagePath(folder), folder)
+	waitForFiles(t, fresh.BatchItems, vdir.StagePath(folder), folder)
 	_, err := os.Lstat(folder)
 	close(release)
 	if !errors.Is(err, fs.ErrNotExist) {
@@ -304,7 +305,7 @@ func TestFreshDownload_CrashBeforePublish_RecordedKeptTornRemoved(t *testing.T) 
 	// were recorded. It publishes what it recorded; moving the folder back
 	// to its staging name gives the state of a crash just before that.
 	first := f.interruptedFirstSync(cal, 0.9).Downloaded
-	if first < freshBatchItems || first >= n {
+	if first < fresh.BatchItems || first >= n {
 		t.Fatalf("interrupted pass downloaded %d", first)
 	}
 	if err := os.Rename(folder, stage); err != nil {

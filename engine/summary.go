@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/engine/plan"
 )
 
@@ -70,4 +71,19 @@ func (s *Summary) UnmarshalJSON(data []byte) error {
 		s.Err = errors.New(j.Err)
 	}
 	return nil
+}
+
+// add counts what an executor did into the summary.
+func (s *Summary) add(r apply.Report) {
+	s.Downloaded += r.Downloaded
+	s.Uploaded += r.Uploaded
+	s.DeletedLocal += r.DeletedLocal
+	s.DeletedRemote += r.DeletedRemote
+	s.Conflicts += r.Conflicts
+	s.Recorded += r.Recorded
+	s.Skipped = append(s.Skipped, r.Skipped...)
+	s.Problems = append(s.Problems, r.Problems...)
+	if s.Throttled == nil {
+		s.Throttled = r.Throttled
+	}
 }

@@ -16,18 +16,17 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vdird/vdird/engine/fresh"
 	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/state"
 )
 
-// env is the shared fixture plus the engine's test hooks.
+// env is the shared fixture.
 type env struct {
 	*synctest.Env
 	t *testing.T
-	// lookups is how many file names the last sync's folder scans looked up.
-	lookups int64
 }
 
 func newEnv(t *testing.T, kind testserver.Kind) *env {
@@ -51,9 +50,7 @@ func (e *env) sync(opts SyncOptions) []*Summary {
 	defer store.Close()
 	eng := NewEngine(e.Cfg, store, zerolog.New(io.Discard))
 	eng.HTTPClient = e.Client()
-	sums := eng.Sync(context.Background(), opts)
-	e.lookups = eng.scanLookups.Load()
-	return sums
+	return eng.Sync(context.Background(), opts)
 }
 
 // seedOnly seeds slug with n events and makes it the only calendar synced.
@@ -550,7 +547,7 @@ func TestSync_InterruptedInitialSync_ResumesWithoutRedownloading(t *testing.T) {
 	big := f.seedOnly("big", n, "i%04d", "bulk")
 	cut := f.interruptedFirstSync(big, 0.9)
 	first := cut.Downloaded
-	if cut.Err == nil || first < 2*freshBatchItems || first >= n {
+	if cut.Err == nil || first < 2*fresh.BatchItems || first >= n {
 		t.Fatalf("interrupted pass: downloaded %d, err %v", first, cut.Err)
 	}
 
