@@ -504,7 +504,7 @@ func (w *worker) run(ctx context.Context) {
 			failures++
 			d := backoff(cfg.Interval, failures, failed)
 			notBefore = time.Now().Add(d)
-			w.log.Error().Err(failed).Int("failures", failures).Dur("retry_in", d).Msg("sync failed: backing off")
+			w.log.Error().Err(failed).Int("failures", failures).Dur("retry_in", d.Round(time.Millisecond)).Msg("sync failed: backing off")
 			resetTimer(poll, d)
 			continue
 		}
@@ -575,7 +575,7 @@ func (w *worker) pass(kind PassKind, opts engine.SyncOptions) []*engine.Summary 
 	if changed(sums) {
 		ev = w.log.Info()
 	}
-	ev.Str("pass", kind.String()).Dur("took", time.Since(start)).Str("result", describe(sums)).Msg("pass done")
+	ev.Str("pass", kind.String()).Dur("took", time.Since(start).Round(time.Millisecond)).Str("result", describe(sums)).Msg("pass done")
 	w.r.passDone(w.acct, kind, opts, sums)
 	return sums
 }

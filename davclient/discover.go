@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/vdird/vdird/davclient/webdav"
@@ -39,8 +38,8 @@ func (c Calendar) Marker() string {
 	return ""
 }
 
-// calendarProps is the PROPFIND body for collections (seed step 0/1 plus
-// what the design needs).
+// calendarProps is the PROPFIND body for collections: what a pass needs to
+// tell a calendar and its change marker (docs/design.md, "The protocol").
 const calendarProps = `<?xml version="1.0" encoding="utf-8"?>
 <D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:CS="http://calendarserver.org/ns/" xmlns:I="http://apple.com/ns/ical/">
 <D:prop><D:resourcetype/><D:displayname/><CS:getctag/><D:sync-token/><C:supported-calendar-component-set/><D:current-user-privilege-set/><D:supported-report-set/><I:calendar-color/></D:prop>
@@ -51,9 +50,8 @@ const calendarProps = `<?xml version="1.0" encoding="utf-8"?>
 // DAV:sync-token wherever the server offers one. The sync-token is the one
 // marker a correct sync needs anyway (it must be read before a first
 // download, RFC 6578 §4), and servers that compute markers by walking the
-// calendar pay for each one asked: measured on Radicale 3.1 at 10k items,
-// a Depth-1 listing costs 0.3–0.5 s with getctag, 0.45–0.53 s with
-// sync-token and 0.8–0.9 s with both.
+// calendar pay for each one asked: a listing that asks for both walks
+// every calendar twice (docs/performance.md).
 const listProps = `<?xml version="1.0" encoding="utf-8"?>
 <D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:I="http://apple.com/ns/ical/">
 <D:prop><D:resourcetype/><D:displayname/><D:sync-token/><C:supported-calendar-component-set/><D:current-user-privilege-set/><D:supported-report-set/><I:calendar-color/></D:prop>
@@ -119,29 +117,39 @@ func (c *Client) discoverHome(ctx context.Context) (string, error) {
 			return "", err
 		}
 	}
-	r, err := c.dav.PropfindOne(ctx, start, principalProps)
-	if err != nil {
-		return "", fmt.Errorf("discover: %w", err)
-	}
-	if h := r.Prop(nsCalDAV, "calendar-home-set"); h != nil {
-		return c.hrefIn(h, "calendar-home-set")
+	r, home, err := c.homeSetOf(ctx, start, "discover")
+	if home != "" || err != nil {
+		return home, err
 	}
 	if p := r.Prop(nsDAV, "current-user-principal"); p != nil && p.Child(nsDAV, "href") != nil {
 		principal, err := c.hrefIn(p, "current-user-principal")
 		if err != nil {
 			return "", err
 		}
-		r, err := c.dav.PropfindOne(ctx, principal, principalProps)
-		if err != nil {
-			return "", fmt.Errorf("discover principal: %w", err)
-		}
-		if h := r.Prop(nsCalDAV, "calendar-home-set"); h != nil {
-			return c.hrefIn(h, "calendar-home-set")
+		_, home, err := c.homeSetOf(ctx, principal, "discover principal")
+		if home != "" || err != nil {
+			return home, err
 		}
 		return "", fmt.Errorf("discover: principal %s has no calendar-home-set: %w", principal, ErrNotFound)
 	}
 	// No principal: the configured URL is taken to be the calendar home itself.
 	return c.dav.CollectionHref(start)
+}
+
+// homeSetOf does a Depth-0 PROPFIND of href for the principal properties and
+// returns the answer and the calendar-home-set it names ("" if none).
+// what prefixes a request error.
+func (c *Client) homeSetOf(ctx context.Context, href, what string) (*webdav.Response, string, error) {
+	r, err := c.dav.PropfindOne(ctx, href, principalProps)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	h := r.Prop(nsCalDAV, "calendar-home-set")
+	if h == nil {
+		return r, "", nil
+	}
+	home, err := c.hrefIn(h, "calendar-home-set")
+	return r, home, err
 }
 
 // hrefIn reads the DAV:href inside a property as a canonical collection href.
@@ -214,29 +222,16 @@ func (c *Client) listCalendars(ctx context.Context, home string, withCTag bool) 
 	if withCTag {
 		body = listPropsCTag
 	}
-	m, err := c.dav.Multistatus(ctx, webdav.Request{Method: "PROPFIND", Href: home, Depth: "1", Body: []byte(body)}, true)
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
-	var cals []Calendar
-	outside, err := m.EachMember(home, func(h string, self bool, r *webdav.Response) error {
+	req := webdav.Request{Method: "PROPFIND", Href: home, Depth: "1", Body: []byte(body)}
+	return listMembers(ctx, c, req, func(cal Calendar) string { return cal.Href }, func(h string, self bool, r *webdav.Response) (Calendar, bool) {
 		if self {
-			return nil
+			return Calendar{}, false
 		}
 		if !strings.HasSuffix(h, "/") {
 			h += "/"
 		}
-		if cal, ok := calendarFrom(r, h); ok {
-			cals = append(cals, cal)
-		}
-		return nil
+		return calendarFrom(r, h)
 	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(cals, func(i, j int) bool { return cals[i].Href < cals[j].Href })
-	return cals, m.Outside(outside)
 }
 
 // Calendar does a Depth-0 PROPFIND of one calendar: the cheap change check.

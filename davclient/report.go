@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -67,28 +68,54 @@ func (c *Client) ListETags(ctx context.Context, href string) ([]Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := c.dav.Multistatus(ctx, webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: []byte(queryETags)}, true)
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
-	var items []Item
-	outside, err := m.EachMember(coll, func(h string, self bool, r *webdav.Response) error {
+	req := webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: []byte(queryETags)}
+	return listMembers(ctx, c, req, func(it Item) string { return it.Href }, func(h string, self bool, r *webdav.Response) (Item, bool) {
 		if self || (r.Status != 0 && r.Status/100 != 2) {
-			return nil
+			return Item{}, false
 		}
 		it := Item{Href: h}
 		if e := r.Prop(nsDAV, "getetag"); e != nil {
 			it.ETag = e.Value()
 		}
-		items = append(items, it)
+		return it, true
+	})
+}
+
+// walk sends req, a PROPFIND or REPORT about the collection req.Href
+// (canonical), and calls fn for each member as Multistatus.EachMember does;
+// capped limits the answer's size. An error from the request, the answer
+// or fn stops the walk and is err; members outside the collection are
+// skipped and come back as outside, an ErrOutsideCollection error (nil if
+// none) alongside a complete walk.
+func (c *Client) walk(ctx context.Context, req webdav.Request, capped bool, fn func(h string, self bool, r *webdav.Response) error) (outside, err error) {
+	m, err := c.dav.Multistatus(ctx, req, capped)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	hrefs, err := m.EachMember(req.Href, fn)
+	if err != nil {
+		return nil, err
+	}
+	return m.Outside(hrefs), nil
+}
+
+// listMembers walks the listing req and collects what keep makes of each
+// member, sorted by href. Members outside the collection are skipped and
+// reported as an ErrOutsideCollection error alongside the result.
+func listMembers[T any](ctx context.Context, c *Client, req webdav.Request, href func(T) string, keep func(h string, self bool, r *webdav.Response) (T, bool)) ([]T, error) {
+	var out []T
+	outside, err := c.walk(ctx, req, true, func(h string, self bool, r *webdav.Response) error {
+		if v, ok := keep(h, self, r); ok {
+			out = append(out, v)
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].Href < items[j].Href })
-	return items, m.Outside(outside)
+	slices.SortFunc(out, func(a, b T) int { return strings.Compare(href(a), href(b)) })
+	return out, outside
 }
 
 // Download fetches every object of a calendar with one calendar-query
@@ -102,12 +129,8 @@ func (c *Client) Download(ctx context.Context, href string, fn func(Object) erro
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m, err := c.dav.Multistatus(ctx, webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: []byte(queryData)}, false)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	outside, err := m.EachMember(coll, func(h string, self bool, r *webdav.Response) error {
+	req := webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: []byte(queryData)}
+	outside, err := c.walk(ctx, req, false, func(h string, self bool, r *webdav.Response) error {
 		if o, ok := calendarObject(h, r); ok && !self {
 			return fn(o)
 		}
@@ -116,7 +139,7 @@ func (c *Client) Download(ctx context.Context, href string, fn func(Object) erro
 	if err != nil {
 		return err
 	}
-	return m.Outside(outside)
+	return outside
 }
 
 // Multiget fetches the given members with calendar-multiget (RFC 4791 §7.9)
@@ -202,12 +225,8 @@ func (c *Client) multigetBatch(ctx context.Context, coll string, hrefs []string,
 		b.WriteString("</D:href>")
 	}
 	b.WriteString("</C:calendar-multiget>")
-	m, err := c.dav.Multistatus(ctx, webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: []byte(b.String())}, false)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	outside, err := m.EachMember(coll, func(h string, self bool, r *webdav.Response) error {
+	req := webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: []byte(b.String())}
+	outside, err := c.walk(ctx, req, false, func(h string, self bool, r *webdav.Response) error {
 		if self {
 			return nil
 		}
@@ -227,7 +246,7 @@ func (c *Client) multigetBatch(ctx context.Context, coll string, hrefs []string,
 	if err != nil {
 		return err
 	}
-	return m.Outside(outside)
+	return outside
 }
 
 // SyncCollection runs an RFC 6578 sync-collection REPORT (sync-level 1,

@@ -17,38 +17,18 @@ work=$(mktemp -d /tmp/vdird-demo.XXXXXX)
 echo "==> building vdird into $work/vdird"
 CGO_ENABLED=0 go build -o "$work/vdird" ./cmd/vdird
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 5232)
-mkdir -p "$work/radicale" "$work/calendars"
-printf 'demo:demo-password\n' > "$work/htpasswd"
+mkdir -p "$work/calendars"
 printf 'demo-password\n' > "$work/password"; chmod 600 "$work/password"
-cat > "$work/radicale.conf" <<CONF
-[server]
-hosts = 127.0.0.1:$port
-[auth]
-type = htpasswd
-htpasswd_filename = $work/htpasswd
-htpasswd_encryption = plain
-[rights]
-type = owner_only
-[storage]
-filesystem_folder = $work/radicale
-CONF
-echo "==> starting Radicale on http://127.0.0.1:$port/ (storage $work/radicale)"
-radicale --config "$work/radicale.conf" >"$work/radicale.log" 2>&1 &
-rpid=$!
+. scripts/lib/radicale.sh
+radicale_start "$work" demo demo-password
+rpid=$RADICALE_PID
 trap 'kill $rpid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.2; done
+echo "==> Radicale is running on $RADICALE_URL (storage $work/radicale)"
 
-base="http://127.0.0.1:$port/demo"
-dav() { curl -s -o /dev/null -w '%{http_code}' -u demo:demo-password "$@"; }
-mkcal() { # name displayname component color
-	dav -X MKCALENDAR "$base/$1/" -H 'Content-Type: application/xml' --data-binary "<?xml version=\"1.0\"?>
-<C:mkcalendar xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\" xmlns:I=\"http://apple.com/ns/ical/\"><D:set><D:prop>
-<D:displayname>$2</D:displayname><I:calendar-color>$4</I:calendar-color>
-<C:supported-calendar-component-set><C:comp name=\"$3\"/></C:supported-calendar-component-set>
-</D:prop></D:set></C:mkcalendar>" >/dev/null
-}
-put() { dav -X PUT "$base/$1" -H 'Content-Type: text/calendar; charset=utf-8' --data-binary "$2" >/dev/null; }
+base="${RADICALE_URL}demo"
+dav() { radicale_dav "$@"; }
+mkcal() { radicale_mkcal "$@"; }
+put() { radicale_put "$@"; }
 mkcal work "Work" VEVENT "#3a87adff"
 mkcal tasks "Tasks" VTODO "#d06b64ff"
 y=$(date +%Y); m=$(date +%m)
@@ -85,14 +65,14 @@ cat > "$work/config.toml" <<CONF
 state_path = "$work/state.db"
 [[account]]
 name = "demo"
-url = "http://127.0.0.1:$port/"
+url = "$RADICALE_URL"
 username = "demo"
 password_file = "$work/password"
 local_root = "$work/calendars"
 CONF
 
 v() { echo "\$ vdird $*"; "$work/vdird" --config "$work/config.toml" "$@"; }
-echo; v discover --url "http://127.0.0.1:$port/" --user demo --password-command "cat $work/password"
+echo; v discover --url "$RADICALE_URL" --user demo --password-command "cat $work/password"
 echo; v sync
 echo; echo "==> the synced folder:"; (cd "$work/calendars" && find . -type f | sort)
 echo; echo "==> a local edit: rename 'Team meeting 1' and add a new task, then sync again"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the real servers the integration tests run
 # against and the tools the tests drive (Debian packages), then checks
-# formatting and lint and runs every Go test with the servers required.
+# formatting and lint, runs every Go test with the servers required, and
+# follows the README's steps (scripts/readme-check.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,8 @@ pkgs=()
 command -v radicale >/dev/null 2>&1 || pkgs+=(radicale)
 command -v xandikos >/dev/null 2>&1 || pkgs+=(xandikos)
 command -v khal >/dev/null 2>&1 || pkgs+=(khal)
+# The README check runs the README's khal and todoman examples.
+command -v todoman >/dev/null 2>&1 || pkgs+=(todoman)
 command -v systemd-analyze >/dev/null 2>&1 || pkgs+=(systemd)
 # The benchmark's smoke test (internal/cmd/bench) drives these too.
 command -v vdirsyncer >/dev/null 2>&1 || pkgs+=(vdirsyncer)
@@ -31,3 +34,5 @@ go vet ./...
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "==> go test"
 go test -count=1 -timeout 40m "$@" ./...
+echo "==> the README's steps"
+bash scripts/readme-check.sh

@@ -23,9 +23,9 @@ func StagePath(path string) string {
 
 // CreateStaged starts a new collection folder that does not exist yet under
 // a hidden name (StagePath), where WriteBatch creates each file directly
-// under its final name: no unnamed file to link, which at 10,000 files
-// halves the local cost of a first download (0.20–0.25 s against
-// 0.42–0.67 s in a 10k-file measurement). The folder appears under path
+// under its final name: no unnamed file to link into place one by one,
+// otherwise a large share of a first download's local cost
+// (docs/performance.md). The folder appears under path
 // only when Publish renames it, complete.
 //
 // A staging folder already there is a leftover of an interrupted start

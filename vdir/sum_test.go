@@ -30,17 +30,7 @@ func TestSum_SameFilesAsList_TempFilesFlagged(t *testing.T) {
 	for i := 0; i < 1300; i++ { // more than two chunks
 		mustWrite(t, d, fmt.Sprintf("i%04d.ics", i), fmt.Sprint("item ", i))
 	}
-	for _, n := range []string{".a.ics.swp", "notes.txt", "x.ics.conflict-20260101T000000Z", "displayname"} {
-		if err := os.WriteFile(filepath.Join(p, n), []byte(n), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Mkdir(filepath.Join(p, "dir.ics"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(filepath.Join(p, "i0001.ics"), filepath.Join(p, "link.ics")); err != nil {
-		t.Fatal(err)
-	}
+	writeEntries(t, d, "i0001.ics", ".a.ics.swp", "notes.txt", "x.ics.conflict-20260101T000000Z", "displayname")
 	sum, temps, err := d.Sum()
 	if err != nil || temps {
 		t.Fatalf("Sum: temps=%v err=%v", temps, err)

@@ -162,7 +162,7 @@ func fingerprintOf(fi fs.FileInfo) Fingerprint {
 }
 
 // List returns the item files, sorted by name. It only stats (never reads)
-// so a 10k-item folder is cheap to rescan.
+// so a big folder is cheap to rescan.
 func (d *Dir) List() ([]Entry, error) {
 	des, err := os.ReadDir(d.path)
 	if err != nil {

@@ -31,6 +31,25 @@ func mustWrite(t *testing.T, d *Dir, name, content string) Fingerprint {
 	return fp
 }
 
+// writeEntries writes files into d, each holding its own name, plus a
+// directory dir.ics and a symlink link.ics to linkTo: entries with an item's
+// name that List and Sum must pass over.
+func writeEntries(t *testing.T, d *Dir, linkTo string, files ...string) {
+	t.Helper()
+	p := d.Path()
+	for _, n := range files {
+		if err := os.WriteFile(filepath.Join(p, n), []byte(n), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(p, "dir.ics"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(p, linkTo), filepath.Join(p, "link.ics")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func names(es []Entry) []string {
 	out := []string{}
 	for _, e := range es {
@@ -98,22 +117,9 @@ func TestOpen_SymlinkedRoot_ResolvedOnce(t *testing.T) {
 
 func TestList_OnlyRegularIcsFiles_SortedWithFingerprints(t *testing.T) {
 	d := newDir(t)
-	p := d.Path()
-	for _, n := range []string{
-		"b.ics", "a.ics", // items
+	writeEntries(t, d, "a.ics", "b.ics", "a.ics", // items
 		".a.ics.swp", "4913", "a.ics~", ".x.ics", "a.ics.conflict-20260101T000000Z",
-		"displayname", "color", "notes.txt", ".vdird-123.tmp",
-	} {
-		if err := os.WriteFile(filepath.Join(p, n), []byte(n), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Mkdir(filepath.Join(p, "dir.ics"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(filepath.Join(p, "a.ics"), filepath.Join(p, "link.ics")); err != nil {
-		t.Fatal(err)
-	}
+		"displayname", "color", "notes.txt", ".vdird-123.tmp")
 	es, err := d.List()
 	if err != nil {
 		t.Fatal(err)

@@ -87,25 +87,11 @@ func newCrashWorld(t *testing.T, kind testserver.Kind, bin string, seed int64) *
 	w.cal = srv.MakeCalendar(t, "events", "Events", "VEVENT")
 	root := filepath.Join(base, "calendars")
 	w.dir = filepath.Join(root, "events")
-	pw := filepath.Join(base, "password")
-	if err := os.WriteFile(pw, []byte(srv.Password+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	w.cfgPath = filepath.Join(base, "config.toml")
-	cfg := fmt.Sprintf(`state_path = %q
-conflict_policy = "server-wins"
-
-[[account]]
-name = "crash"
-url = %q
-username = %q
-password_file = %q
-local_root = %q
-calendars = ["events"]
-`, filepath.Join(base, "state", "state.db"), srv.URL, srv.User, pw, root)
-	if err := os.WriteFile(w.cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	c := srv.VdirdConfig(base, "crash", root)
+	c.StatePath = filepath.Join(base, "state", "state.db")
+	c.Settings = []string{`conflict_policy = "server-wins"`}
+	c.AccountSettings = []string{`calendars = ["events"]`}
+	w.cfgPath = mustWrite(t, c)
 	run := filepath.Join(base, "run")
 	if err := os.MkdirAll(run, 0o700); err != nil {
 		t.Fatal(err)
@@ -227,13 +213,7 @@ func (w *crashWorld) observe() *observed {
 		if body == nil {
 			continue // deleted between listing and GET: cannot happen here, nobody else writes
 		}
-		info, err := ics.Inspect(body)
-		if err != nil {
-			o.torn = append(o.torn, "server "+h+": "+err.Error())
-			continue
-		}
-		o.server[info.UID] = append(o.server[info.UID], h)
-		o.serverBy[h] = body
+		o.add(o.server, o.serverBy, "server", h, body)
 	}
 	ents, err := os.ReadDir(w.dir)
 	if err != nil {
@@ -246,28 +226,35 @@ func (w *crashWorld) observe() *observed {
 		case strings.HasPrefix(name, "."):
 			o.temps = append(o.temps, name)
 		case strings.Contains(name, ".ics.conflict-"):
-			b, err := os.ReadFile(filepath.Join(w.dir, name))
-			if err != nil {
-				w.t.Fatal(err)
-			}
-			o.conflicts = append(o.conflicts, b)
+			o.conflicts = append(o.conflicts, w.readFile(name))
 		case strings.HasSuffix(name, ".ics") && en.Type().IsRegular():
-			b, err := os.ReadFile(filepath.Join(w.dir, name))
-			if err != nil {
-				w.t.Fatal(err)
-			}
-			info, err := ics.Inspect(b)
-			if err != nil {
-				o.torn = append(o.torn, "local "+name+": "+err.Error())
-				continue
-			}
-			o.local[info.UID] = append(o.local[info.UID], name)
-			o.localBy[name] = b
+			o.add(o.local, o.localBy, "local", name, w.readFile(name))
 		default:
 			o.other = append(o.other, name)
 		}
 	}
 	return o
+}
+
+// add records the item at (an href or a file name) on one side, by UID and
+// by place, or as torn if it does not parse.
+func (o *observed) add(byUID map[string][]string, byAt map[string][]byte, side, at string, body []byte) {
+	info, err := ics.Inspect(body)
+	if err != nil {
+		o.torn = append(o.torn, side+" "+at+": "+err.Error())
+		return
+	}
+	byUID[info.UID] = append(byUID[info.UID], at)
+	byAt[at] = body
+}
+
+func (w *crashWorld) readFile(name string) []byte {
+	w.t.Helper()
+	b, err := os.ReadFile(filepath.Join(w.dir, name))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return b
 }
 
 // tornItems lists the item files (*.ics, not hidden, not conflict copies)

@@ -134,8 +134,8 @@ func newTransport(opts Options, loopback bool) *http.Transport {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   15 * time.Second,
 		ExpectContinueTimeout: time.Second,
-		// Radicale needs seconds to start answering a big listing; a stalled
-		// server must still not hang a poller forever.
+		// Radicale reads a whole big calendar before it answers a listing;
+		// a stalled server must still not hang a poller forever.
 		ResponseHeaderTimeout: 2 * time.Minute,
 		TLSClientConfig: &tls.Config{
 			MinVersion:         tls.VersionTLS12,

@@ -210,27 +210,41 @@ func (p *Decoder) Next() (*Response, error) {
 		p.started = true
 	}
 	for {
-		t, err := p.token()
-		if err != nil {
+		tt, ok, err := p.nextChild()
+		switch {
+		case err != nil:
 			return nil, err
-		}
-		switch tt := t.(type) {
-		case xml.EndElement: // </multistatus>
+		case !ok: // </multistatus>
 			p.done = true
 			return nil, io.EOF
-		case xml.StartElement:
-			switch {
-			case tt.Name.Space == nsDAV && tt.Name.Local == "response":
-				return p.readResponse()
-			case tt.Name.Space == nsDAV && tt.Name.Local == "sync-token":
-				if p.syncToken, err = p.readValue(tt); err != nil {
-					return nil, err
-				}
-			default:
-				if err := p.skip(); err != nil {
-					return nil, err
-				}
+		case tt.Name.Space == nsDAV && tt.Name.Local == "response":
+			return p.readResponse()
+		case tt.Name.Space == nsDAV && tt.Name.Local == "sync-token":
+			if p.syncToken, err = p.readValue(tt); err != nil {
+				return nil, err
 			}
+		default:
+			if err := p.skip(); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// nextChild returns the start tag of the next child of the element being
+// read, or ok false at that element's end tag. Text between children is
+// passed over.
+func (p *Decoder) nextChild() (start xml.StartElement, ok bool, err error) {
+	for {
+		t, err := p.token()
+		if err != nil {
+			return xml.StartElement{}, false, err
+		}
+		switch tt := t.(type) {
+		case xml.EndElement:
+			return xml.StartElement{}, false, nil
+		case xml.StartElement:
+			return tt, true, nil
 		}
 	}
 }
@@ -254,42 +268,34 @@ func (p *Decoder) skip() error {
 func (p *Decoder) readResponse() (*Response, error) {
 	r := &Response{}
 	for {
-		t, err := p.token()
+		tt, ok, err := p.nextChild()
 		if err != nil {
 			return nil, err
 		}
-		switch tt := t.(type) {
-		case xml.EndElement:
+		if !ok {
 			if len(r.Hrefs) == 0 {
 				return nil, fmt.Errorf("%w: response without href", ErrMalformed)
 			}
 			return r, nil
-		case xml.StartElement:
-			if tt.Name.Space != nsDAV {
-				if err := p.skip(); err != nil {
-					return nil, err
-				}
-				continue
+		}
+		switch {
+		case tt.Name.Space == nsDAV && tt.Name.Local == "href":
+			h, err := p.readValue(tt)
+			if err != nil {
+				return nil, err
 			}
-			switch tt.Name.Local {
-			case "href":
-				h, err := p.readValue(tt)
-				if err != nil {
-					return nil, err
-				}
-				r.Hrefs = append(r.Hrefs, h)
-			case "status":
-				if r.Status, err = p.readStatus(tt); err != nil {
-					return nil, err
-				}
-			case "propstat":
-				if err := p.readPropstat(r); err != nil {
-					return nil, err
-				}
-			default: // error, responsedescription, location
-				if err := p.skip(); err != nil {
-					return nil, err
-				}
+			r.Hrefs = append(r.Hrefs, h)
+		case tt.Name.Space == nsDAV && tt.Name.Local == "status":
+			if r.Status, err = p.readStatus(tt); err != nil {
+				return nil, err
+			}
+		case tt.Name.Space == nsDAV && tt.Name.Local == "propstat":
+			if err := p.readPropstat(r); err != nil {
+				return nil, err
+			}
+		default: // error, responsedescription, location, other namespaces
+			if err := p.skip(); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -299,12 +305,11 @@ func (p *Decoder) readPropstat(r *Response) error {
 	var props []*Node
 	status := 0
 	for {
-		t, err := p.token()
+		tt, ok, err := p.nextChild()
 		if err != nil {
 			return err
 		}
-		switch tt := t.(type) {
-		case xml.EndElement:
+		if !ok {
 			if status == 0 {
 				return fmt.Errorf("%w: propstat without status", ErrMalformed)
 			}
@@ -312,22 +317,21 @@ func (p *Decoder) readPropstat(r *Response) error {
 				r.props = append(r.props, propVal{status: status, n: n})
 			}
 			return nil
-		case xml.StartElement:
-			switch {
-			case tt.Name.Space == nsDAV && tt.Name.Local == "prop":
-				n, err := p.readNode(tt)
-				if err != nil {
-					return err
-				}
-				props = append(props, n.Children...)
-			case tt.Name.Space == nsDAV && tt.Name.Local == "status":
-				if status, err = p.readStatus(tt); err != nil {
-					return err
-				}
-			default:
-				if err := p.skip(); err != nil {
-					return err
-				}
+		}
+		switch {
+		case tt.Name.Space == nsDAV && tt.Name.Local == "prop":
+			n, err := p.readNode(tt)
+			if err != nil {
+				return err
+			}
+			props = append(props, n.Children...)
+		case tt.Name.Space == nsDAV && tt.Name.Local == "status":
+			if status, err = p.readStatus(tt); err != nil {
+				return err
+			}
+		default:
+			if err := p.skip(); err != nil {
+				return err
 			}
 		}
 	}

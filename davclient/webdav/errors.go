@@ -63,24 +63,24 @@ func (e *Error) Error() string {
 // Unwrap returns the sentinel.
 func (e *Error) Unwrap() error { return e.Err }
 
+// statusSentinel is the sentinel of each HTTP status that has its own.
+var statusSentinel = map[int]error{
+	http.StatusUnauthorized:          ErrUnauthorized,
+	http.StatusForbidden:             ErrForbidden,
+	http.StatusNotFound:              ErrNotFound,
+	http.StatusConflict:              ErrConflict,
+	http.StatusPreconditionFailed:    ErrPreconditionFailed,
+	http.StatusRequestEntityTooLarge: ErrTooLarge,
+	http.StatusTooManyRequests:       ErrRateLimited,
+}
+
 // sentinelFor maps an HTTP status to its sentinel. hasRetryAfter separates a
 // 503 that asks us to come back later (rate limiting) from a plain outage.
 func sentinelFor(status int, hasRetryAfter bool) error {
+	if err, ok := statusSentinel[status]; ok {
+		return err
+	}
 	switch {
-	case status == http.StatusUnauthorized:
-		return ErrUnauthorized
-	case status == http.StatusForbidden:
-		return ErrForbidden
-	case status == http.StatusNotFound:
-		return ErrNotFound
-	case status == http.StatusConflict:
-		return ErrConflict
-	case status == http.StatusPreconditionFailed:
-		return ErrPreconditionFailed
-	case status == http.StatusRequestEntityTooLarge:
-		return ErrTooLarge
-	case status == http.StatusTooManyRequests:
-		return ErrRateLimited
 	case status == http.StatusServiceUnavailable && hasRetryAfter:
 		return ErrRateLimited
 	case status >= 500:

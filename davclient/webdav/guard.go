@@ -6,7 +6,7 @@ import (
 	"io"
 )
 
-// guardReader sits between the HTTP body and encoding/xml and does two jobs
+// guardReader sits between the HTTP body and encoding/xml and does three jobs
 // the decoder cannot do for us:
 //
 //  1. It keeps carriage returns in text content. XML 1.0 §2.11 makes a parser
@@ -161,48 +161,47 @@ func (g *guardReader) textByte(b byte) error {
 // and finds its end. A CR inside a CDATA section is moved out of it as a
 // character reference.
 func (g *guardReader) markupByte(b byte) {
+	if g.state == gCDATA && b == '\r' {
+		g.out = append(g.out, "]]>"+crRef+"<![CDATA["...)
+	} else {
+		g.out = append(g.out, b)
+	}
 	switch g.state {
 	case gLT:
-		g.out = append(g.out, b)
 		switch b {
 		case '!':
 			g.state = gBang
 		case '?':
 			g.state, g.t1, g.t2 = gPI, 0, 0
 		default:
-			g.state, g.quote = gTag, 0
-			g.tagStart(true)
-			g.tagByte(b)
+			g.enterTag(true, b)
 		}
 	case gBang:
-		g.out = append(g.out, b)
 		switch b {
 		case '-':
 			g.state, g.t1, g.t2 = gComment, 0, 0
 		case '[':
 			g.state, g.t1, g.t2 = gCDATA, 0, 0
 		default:
-			g.state, g.quote = gTag, 0
-			g.tagStart(false)
-			g.tagByte(b)
+			g.enterTag(false, b)
 		}
 	case gTag:
-		g.out = append(g.out, b)
 		g.tagByte(b)
 	case gCDATA:
-		if b == '\r' {
-			g.out = append(g.out, "]]>"+crRef+"<![CDATA["...)
-		} else {
-			g.out = append(g.out, b)
-		}
 		g.endMarkup(b == '>' && g.t1 == ']' && g.t2 == ']')
 	case gComment:
-		g.out = append(g.out, b)
 		g.endMarkup(b == '>' && g.t1 == '-' && g.t2 == '-')
 	case gPI:
-		g.out = append(g.out, b)
 		g.endMarkup(b == '>' && g.t1 == '?')
 	}
+}
+
+// enterTag starts a tag (elem: a start or end tag, else a declaration)
+// whose first byte after the markup opener is b.
+func (g *guardReader) enterTag(elem bool, b byte) {
+	g.state, g.quote = gTag, 0
+	g.tagStart(elem)
+	g.tagByte(b)
 }
 
 // endMarkup returns to text when a CDATA section, comment or processing

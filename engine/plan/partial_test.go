@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -14,16 +15,12 @@ import (
 func TestPlan_Partial_SameActionsAsWholeListing(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 2026))
 	for round := 0; round < 3000; round++ {
-		n := 1 + r.IntN(30)
-		var full Input
-		full.Options.Policy = []Policy{ServerWins, LocalWins, KeepBoth}[r.IntN(3)]
-		full.Options.ReadOnly = r.IntN(10) == 0
+		full := randomSynced(r)
+		n := len(full.Known)
 		byHref := map[string]Remote{}
 		scope := map[string]bool{}
 		uidOf := func() string { return fmt.Sprint("u", r.IntN(n)) }
-		for i := 0; i < n; i++ {
-			k := Known{Href: fmt.Sprintf("/c/%d.ics", i), ETag: fmt.Sprint("e0-", i), Name: fmt.Sprintf("%d.ics", i), Hash: fmt.Sprint("h0-", i), UID: fmt.Sprint("u", i)}
-			full.Known = append(full.Known, k)
+		for i, k := range full.Known {
 			full.Local = append(full.Local, Local{Name: k.Name, Hash: k.Hash, UID: k.UID})
 			switch x := r.IntN(10); {
 			case x < 6: // unchanged on the server
@@ -74,25 +71,36 @@ func TestPlan_Partial_SameActionsAsWholeListing(t *testing.T) {
 			}
 		}
 		for h := range scope {
-			if rm, ok := byHref[h]; ok && !containsHref(part.Remote, h) {
+			if rm, ok := byHref[h]; ok && !slices.ContainsFunc(part.Remote, func(rm Remote) bool { return rm.Href == h }) {
 				part.Remote = append(part.Remote, rm)
 			}
 		}
 
-		want, got := Plan(full), Plan(part)
-		if !reflect.DeepEqual(want, got) {
-			t.Fatalf("round %d:\nwhole:   %+v\npartial: %+v\nwhole input %+v\npartial input %+v", round, want, got, full, part)
-		}
+		samePlan(t, round, full, part)
 	}
 }
 
-func containsHref(rs []Remote, h string) bool {
-	for _, r := range rs {
-		if r.Href == h {
-			return true
-		}
+// randomSynced is an Input with a random policy, read-only one time in
+// ten, and 1 to 30 Known items in sync, listed on neither side yet.
+func randomSynced(r *rand.Rand) Input {
+	n := 1 + r.IntN(30)
+	var in Input
+	in.Options.Policy = []Policy{ServerWins, LocalWins, KeepBoth}[r.IntN(3)]
+	in.Options.ReadOnly = r.IntN(10) == 0
+	for i := 0; i < n; i++ {
+		in.Known = append(in.Known, Known{Href: fmt.Sprintf("/c/%d.ics", i), ETag: fmt.Sprint("e0-", i), Name: fmt.Sprintf("%d.ics", i), Hash: fmt.Sprint("h0-", i), UID: fmt.Sprint("u", i)})
 	}
-	return false
+	return in
+}
+
+// samePlan fails the test unless planning part gives what planning full
+// gives.
+func samePlan(t *testing.T, round int, full, part Input) {
+	t.Helper()
+	want, got := Plan(full), Plan(part)
+	if !reflect.DeepEqual(want, got) {
+		t.Fatalf("round %d:\nwhole:   %+v\npartial: %+v\nwhole input %+v\npartial input %+v", round, want, got, full, part)
+	}
 }
 
 // TestPlan_PartialLocal_SameActionsAsWholeListing: with the server
@@ -102,14 +110,10 @@ func containsHref(rs []Remote, h string) bool {
 func TestPlan_PartialLocal_SameActionsAsWholeListing(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 2026))
 	for round := 0; round < 3000; round++ {
-		n := 1 + r.IntN(30)
-		var full Input
-		full.Options.Policy = []Policy{ServerWins, LocalWins, KeepBoth}[r.IntN(3)]
-		full.Options.ReadOnly = r.IntN(10) == 0
+		full := randomSynced(r)
+		n := len(full.Known)
 		scope := map[string]bool{} // local names
-		for i := 0; i < n; i++ {
-			k := Known{Href: fmt.Sprintf("/c/%d.ics", i), ETag: fmt.Sprint("e0-", i), Name: fmt.Sprintf("%d.ics", i), Hash: fmt.Sprint("h0-", i), UID: fmt.Sprint("u", i)}
-			full.Known = append(full.Known, k)
+		for i, k := range full.Known {
 			full.Remote = append(full.Remote, Remote{Href: k.Href, ETag: k.ETag})
 			l := Local{Name: k.Name, Hash: k.Hash, UID: k.UID}
 			switch x := r.IntN(10); {
@@ -160,9 +164,6 @@ func TestPlan_PartialLocal_SameActionsAsWholeListing(t *testing.T) {
 				part.Local = append(part.Local, l)
 			}
 		}
-		want, got := Plan(full), Plan(part)
-		if !reflect.DeepEqual(want, got) {
-			t.Fatalf("round %d:\nwhole:   %+v\npartial: %+v\nwhole input %+v\npartial input %+v", round, want, got, full, part)
-		}
+		samePlan(t, round, full, part)
 	}
 }

@@ -324,62 +324,100 @@ func (p *planner) claimRemote() {
 
 // item applies the decision table (docs/design.md) to Known item i.
 func (p *planner) item(i int) {
-	k := p.known[i]
-	l, r := p.curLocal[i], p.curRemote[i]
-
-	name, href, etag := k.Name, k.Href, k.ETag
-	if l != nil {
-		name = l.Name
-	}
-	if r != nil {
-		href, etag = r.Href, r.ETag
-	}
+	it := p.now(i)
 	if p.remMoved[i] {
 		// State is keyed by href: drop the old entry when the action below
 		// records the item at its new href (not when it is held by a Skip:
 		// then state stays, and so does the plan at the next pass).
-		defer func(n int) {
-			if len(p.acts) > n && p.acts[len(p.acts)-1].Kind != Skip {
-				p.add(Action{Kind: Forget, Href: k.Href, Name: k.Name, UID: k.UID, Reason: "moved on the server to " + r.Href})
-			}
-		}(len(p.acts))
+		defer p.forgetMoved(it.k, it.href, len(p.acts))
 	}
-
-	if l != nil && l.Invalid != "" {
-		p.skip(Action{Name: l.Name, Href: href, UID: k.UID}, "invalid item, not uploaded; server changes to it are held until it is fixed: "+l.Invalid)
+	if p.held(i, it) {
 		return
 	}
-	if p.dupLocal[i] != "" {
-		p.skip(Action{Name: l.Name, Href: href, UID: l.UID}, fmt.Sprintf("duplicate UID %s, also in %s: not uploaded; server changes to it are held", l.UID, p.dupLocal[i]))
-		return
-	}
+	p.decide(it)
+}
 
-	// Local state vs Known: gone / same / changed; remote likewise. An etag
-	// change with identical bytes (a pseudo-etag scheme, a server rewrite of
-	// nothing) is not a content change.
-	const (
-		gone = iota
-		same
-		changed
-	)
-	ls, rs := same, same
+// change is how one side of an item stands against what was last synced.
+type change uint8
+
+const (
+	gone change = iota
+	same
+	changed
+)
+
+// itemNow is a Known item as it is now on both sides.
+type itemNow struct {
+	k Known
+	l *Local  // nil: the local file is gone
+	r *Remote // nil: the server member is gone
+	// Where the item is now: its local name, server href and etag.
+	name, href, etag string
+	ls, rs           change
+	// Renamed locally, moved on the server or given a new etag: state
+	// needs recording even when the content is the same.
+	moved bool
+}
+
+// now compares Known item i with its current local file and server member.
+// An etag change with identical bytes (a pseudo-etag scheme, a server
+// rewrite of nothing) is not a content change.
+func (p *planner) now(i int) itemNow {
+	k := p.known[i]
+	it := itemNow{k: k, l: p.curLocal[i], r: p.curRemote[i], name: k.Name, href: k.Href, etag: k.ETag, ls: same, rs: same}
+	l, r := it.l, it.r
+	if l != nil {
+		it.name = l.Name
+	}
+	if r != nil {
+		it.href, it.etag = r.Href, r.ETag
+	}
 	switch {
 	case l == nil:
-		ls = gone
+		it.ls = gone
 	case l.Hash != k.Hash:
-		ls = changed
+		it.ls = changed
 	}
 	switch {
 	case r == nil:
-		rs = gone
+		it.rs = gone
 	case r.ETag != k.ETag && !(r.Hash != "" && r.Hash == k.Hash):
-		rs = changed
+		it.rs = changed
 	}
-	moved := p.localMoved[i] || p.remMoved[i] || (r != nil && r.ETag != k.ETag)
+	it.moved = p.localMoved[i] || p.remMoved[i] || (r != nil && r.ETag != k.ETag)
+	return it
+}
 
+// forgetMoved drops the state entry of k, moved on the server to href, if
+// an action after the first n records the item there.
+func (p *planner) forgetMoved(k Known, href string, n int) {
+	if len(p.acts) > n && p.acts[len(p.acts)-1].Kind != Skip {
+		p.add(Action{Kind: Forget, Href: k.Href, Name: k.Name, UID: k.UID, Reason: "moved on the server to " + href})
+	}
+}
+
+// held skips Known item i when its local file is invalid or holds another
+// item's UID: server changes to it wait until the file is fixed.
+func (p *planner) held(i int, it itemNow) bool {
+	l := it.l
 	switch {
+	case l != nil && l.Invalid != "":
+		p.skip(Action{Name: l.Name, Href: it.href, UID: it.k.UID}, "invalid item, not uploaded; server changes to it are held until it is fixed: "+l.Invalid)
+	case p.dupLocal[i] != "":
+		p.skip(Action{Name: l.Name, Href: it.href, UID: l.UID}, fmt.Sprintf("duplicate UID %s, also in %s: not uploaded; server changes to it are held", l.UID, p.dupLocal[i]))
+	default:
+		return false
+	}
+	return true
+}
+
+// decide picks the action for an item from how each side changed.
+func (p *planner) decide(it itemNow) {
+	k, l, r := it.k, it.l, it.r
+	name, href, etag := it.name, it.href, it.etag
+	switch ls, rs := it.ls, it.rs; {
 	case ls == same && rs == same:
-		if moved {
+		if it.moved {
 			p.add(Action{Kind: Record, Href: href, ETag: etag, Name: name, Hash: k.Hash, UID: k.UID, Reason: "renamed or new etag, content identical"})
 		}
 	case ls == same && rs == changed:

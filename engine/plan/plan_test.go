@@ -257,85 +257,54 @@ func count(acts []Action, k Kind) int {
 	return n
 }
 
-func TestPlan_Guards(t *testing.T) {
-	type guardCase struct {
-		name     string
-		in       func() Input
-		refused  Side // NoSide with wantNil = allowed
-		allowed  bool
-		deletes  int // refused: Refusal.Deletes; allowed: number of delete actions
-		delKind  Kind
-		inReason string
+// guardCase is n items in sync, some then deleted on one side, and what
+// the mass-delete guard must make of it.
+type guardCase struct {
+	name                  string
+	n                     int
+	dropLocal, dropRemote int     // items deleted locally, on the server
+	newLocal              []Local // files added
+	localMissing, noState bool    // the local root is missing; nothing recorded
+	opts                  Options
+	refused               Side // NoSide with wantNil = allowed
+	allowed               bool
+	deletes               int // refused: Refusal.Deletes; allowed: number of delete actions
+	delKind               Kind
+	inReason              string
+}
+
+func (c guardCase) input() Input {
+	k, l, r := synced(c.n)
+	in := Input{Known: k, Local: append(l[c.dropLocal:], c.newLocal...), Remote: r[c.dropRemote:], LocalMissing: c.localMissing, Options: c.opts}
+	if c.noState {
+		in.Known = nil
 	}
+	return in
+}
+
+func TestPlan_Guards(t *testing.T) {
+	allow := Options{AllowMassDelete: true}
 	cases := []guardCase{
-		{name: "LocalMissing_RefusedEvenWithAllowMassDelete", in: func() Input {
-			k, _, r := synced(3)
-			return Input{Known: k, Remote: r, LocalMissing: true, Options: Options{AllowMassDelete: true}}
-		}, refused: NoSide, inReason: "missing"},
-		{name: "LocalMissingNoState_Refused", in: func() Input {
-			_, _, r := synced(3)
-			return Input{Remote: r, LocalMissing: true}
-		}, refused: NoSide},
-		{name: "EmptyRemoteListing_RefusedNoLocalDeletes", in: func() Input {
-			k, l, _ := synced(1)
-			return Input{Known: k, Local: l}
-		}, refused: RemoteSide, deletes: 1, inReason: "--allow-mass-delete"},
-		{name: "EmptyRemoteListingConfirmed_DeletesLocal", in: func() Input {
-			k, l, _ := synced(3)
-			return Input{Known: k, Local: l, Options: Options{AllowMassDelete: true}}
-		}, allowed: true, deletes: 3, delKind: DeleteLocal},
-		{name: "EmptyLocalFolder_RefusedNoServerDeletes", in: func() Input {
-			k, _, r := synced(2)
-			return Input{Known: k, Remote: r}
-		}, refused: LocalSide, deletes: 2, inReason: "--allow-mass-delete"},
-		{name: "EmptyLocalFolderConfirmed_DeletesRemote", in: func() Input {
-			k, _, r := synced(2)
-			return Input{Known: k, Remote: r, Options: Options{AllowMassDelete: true}}
-		}, allowed: true, deletes: 2, delKind: DeleteRemote},
-		{name: "Known20LocalDeleted16_Refused", in: func() Input {
-			k, l, r := synced(20)
-			return Input{Known: k, Local: l[16:], Remote: r}
-		}, refused: LocalSide, deletes: 16, inReason: "16 of 20"},
-		{name: "Known20LocalDeleted16Confirmed_16RemoteDeletes", in: func() Input {
-			k, l, r := synced(20)
-			return Input{Known: k, Local: l[16:], Remote: r, Options: Options{AllowMassDelete: true}}
-		}, allowed: true, deletes: 16, delKind: DeleteRemote},
-		{name: "Known20RemoteDeleted16_Refused", in: func() Input {
-			k, l, r := synced(20)
-			return Input{Known: k, Local: l, Remote: r[16:]}
-		}, refused: RemoteSide, deletes: 16, inReason: "16 of 20"},
-		{name: "Known20RemoteDeleted16Confirmed_16LocalDeletes", in: func() Input {
-			k, l, r := synced(20)
-			return Input{Known: k, Local: l, Remote: r[16:], Options: Options{AllowMassDelete: true}}
-		}, allowed: true, deletes: 16, delKind: DeleteLocal},
-		{name: "Known20HalfDeleted_AllowedAtExactlyTheFraction", in: func() Input {
-			k, l, r := synced(20)
-			return Input{Known: k, Local: l[10:], Remote: r}
-		}, allowed: true, deletes: 10, delKind: DeleteRemote},
-		{name: "Known5AllDeletedButANewFile_AllowedSmallCollection", in: func() Input {
-			k, _, r := synced(5)
-			return Input{Known: k, Local: []Local{{Name: "new.ics", Hash: "hn", UID: "n"}}, Remote: r}
-		}, allowed: true, deletes: 5, delKind: DeleteRemote},
-		{name: "Known5AllDeleted_RefusedAsEmptyFolder", in: func() Input {
-			k, _, r := synced(5)
-			return Input{Known: k, Remote: r}
-		}, refused: LocalSide, deletes: 5},
-		{name: "Known6Deleted4_RefusedJustAboveMin", in: func() Input {
-			k, l, r := synced(6)
-			return Input{Known: k, Local: l[4:], Remote: r}
-		}, refused: LocalSide, deletes: 4},
-		{name: "CustomThresholds_Respected", in: func() Input {
-			k, l, r := synced(10)
-			return Input{Known: k, Local: l[2:], Remote: r, Options: Options{MaxDeleteFraction: 0.1, MaxDeleteMin: 2}}
-		}, refused: LocalSide, deletes: 2},
-		{name: "ReadOnlySkippedDeletes_DoNotCount", in: func() Input {
-			k, l, r := synced(20)
-			return Input{Known: k, Local: l[16:], Remote: r, Options: Options{ReadOnly: true}}
-		}, allowed: true, deletes: 0, delKind: DeleteRemote},
+		{name: "LocalMissing_RefusedEvenWithAllowMassDelete", n: 3, dropLocal: 3, localMissing: true, opts: allow, refused: NoSide, inReason: "missing"},
+		{name: "LocalMissingNoState_Refused", n: 3, dropLocal: 3, localMissing: true, noState: true, refused: NoSide},
+		{name: "EmptyRemoteListing_RefusedNoLocalDeletes", n: 1, dropRemote: 1, refused: RemoteSide, deletes: 1, inReason: "--allow-mass-delete"},
+		{name: "EmptyRemoteListingConfirmed_DeletesLocal", n: 3, dropRemote: 3, opts: allow, allowed: true, deletes: 3, delKind: DeleteLocal},
+		{name: "EmptyLocalFolder_RefusedNoServerDeletes", n: 2, dropLocal: 2, refused: LocalSide, deletes: 2, inReason: "--allow-mass-delete"},
+		{name: "EmptyLocalFolderConfirmed_DeletesRemote", n: 2, dropLocal: 2, opts: allow, allowed: true, deletes: 2, delKind: DeleteRemote},
+		{name: "Known20LocalDeleted16_Refused", n: 20, dropLocal: 16, refused: LocalSide, deletes: 16, inReason: "16 of 20"},
+		{name: "Known20LocalDeleted16Confirmed_16RemoteDeletes", n: 20, dropLocal: 16, opts: allow, allowed: true, deletes: 16, delKind: DeleteRemote},
+		{name: "Known20RemoteDeleted16_Refused", n: 20, dropRemote: 16, refused: RemoteSide, deletes: 16, inReason: "16 of 20"},
+		{name: "Known20RemoteDeleted16Confirmed_16LocalDeletes", n: 20, dropRemote: 16, opts: allow, allowed: true, deletes: 16, delKind: DeleteLocal},
+		{name: "Known20HalfDeleted_AllowedAtExactlyTheFraction", n: 20, dropLocal: 10, allowed: true, deletes: 10, delKind: DeleteRemote},
+		{name: "Known5AllDeletedButANewFile_AllowedSmallCollection", n: 5, dropLocal: 5, newLocal: []Local{{Name: "new.ics", Hash: "hn", UID: "n"}}, allowed: true, deletes: 5, delKind: DeleteRemote},
+		{name: "Known5AllDeleted_RefusedAsEmptyFolder", n: 5, dropLocal: 5, refused: LocalSide, deletes: 5},
+		{name: "Known6Deleted4_RefusedJustAboveMin", n: 6, dropLocal: 4, refused: LocalSide, deletes: 4},
+		{name: "CustomThresholds_Respected", n: 10, dropLocal: 2, opts: Options{MaxDeleteFraction: 0.1, MaxDeleteMin: 2}, refused: LocalSide, deletes: 2},
+		{name: "ReadOnlySkippedDeletes_DoNotCount", n: 20, dropLocal: 16, opts: Options{ReadOnly: true}, allowed: true, deletes: 0, delKind: DeleteRemote},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res := Plan(c.in())
+			res := Plan(c.input())
 			if c.allowed {
 				if res.Refused != nil {
 					t.Fatalf("refused: %s", res.Refused.Reason)

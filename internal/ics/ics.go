@@ -58,7 +58,7 @@ func Inspect(data []byte) (info Info, err error) {
 	br.Reset(bytes.NewReader(data))
 	defer func() { br.Reset(nil); readers.Put(br) }()
 	// go-ical wraps its reader in a bufio.Reader unless it already is one:
-	// reusing ours saves a 4 KiB buffer per item (80 MB per 10k downloads).
+	// reusing ours saves allocating a buffer for every item parsed.
 	dec := ical.NewDecoder(br)
 	cal, err := dec.Decode()
 	if err != nil {

@@ -85,8 +85,8 @@ const ShardCount = 256
 
 // Shards is a set's digest split into ShardCount parts by a hash of each
 // record's key (ShardOf): where two whole sums differ, the shards that
-// differ say which keys to look at, so finding one changed file among
-// 100,000 costs a look at about 400 of them, not all. A shard's digest is
+// differ say which keys to look at, so finding one changed file costs a
+// look at the files of one shard, not all. A shard's digest is
 // a Sum of its own records, so adding the shards gives the whole Sum.
 type Shards [ShardCount]Sum
 

@@ -39,9 +39,9 @@ permissions: rw
 
 // Seed writes a VEVENT calendar straight into the server's storage, below
 // s.User's home, with n items: item(i) gives the file name and bytes of
-// the ith. It returns the calendar's href. That takes seconds where n PUTs
-// take minutes (Xandikos commits each PUT to git; here the items are one
-// commit), and on Radicale it is the only way to make a read-only
+// the ith. It returns the calendar's href. That is far quicker than n PUTs
+// (Xandikos commits each PUT to git; here the items are one commit), and
+// on Radicale it is the only way to make a read-only
 // ("readonly…") calendar. The server may be running.
 func (s *Server) Seed(name, displayName string, n int, item func(i int) (file string, data []byte)) (string, error) {
 	var dir, metaFile string

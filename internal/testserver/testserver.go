@@ -1,6 +1,6 @@
 // Package testserver starts real CalDAV servers (Radicale, Xandikos) on a free
 // loopback port with their own storage directory, for integration tests and
-// for the benchmark.
+// for the benchmark, and writes vdird config files that point at them.
 //
 // Servers are real processes, not fakes, because the point of the integration
 // tests is to learn how real servers answer (body rewriting, odd XML, missing
@@ -150,7 +150,7 @@ func freePort() (int, error) {
 func launch(kind Kind, opt Options, port int) (*Server, error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	// No client timeout: a benchmark's first request to a big calendar may
-	// take minutes. Callers bound requests with their context.
+	// be slow. Callers bound requests with their context.
 	s := &Server{Kind: kind, URL: "http://" + addr + "/", Storage: opt.Dir, client: &http.Client{}}
 	users := opt.Users
 	var argv []string
@@ -442,4 +442,15 @@ func (s *Server) Members(t testing.TB, calHref string) []string {
 		}
 	}
 	return out
+}
+
+// ForEach runs fn in parallel subtests, one per kind in All, each with a
+// server of its own.
+func ForEach(t *testing.T, fn func(t *testing.T, s *Server)) {
+	for _, kind := range All() {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			fn(t, Start(t, kind))
+		})
+	}
 }

@@ -174,8 +174,8 @@ const editTimeout = 2 * time.Minute
 // has the new bytes: until the end of the daemon's successful PUT of that
 // item as the counting proxy saw it, confirmed by one GET that serves the
 // edit. It returns the sorted latencies. The server is not polled: a GET
-// costs Radicale about 80 ms at 100k items, and polling would slow the
-// daemon's own requests.
+// of a big calendar's item costs Radicale real work, and polling would slow
+// the daemon's own requests.
 func editLatency(s *testserver.Server, ctr counter, calHref, calDir string, n, items int) ([]time.Duration, error) {
 	var lat []time.Duration
 	for k := 0; k < n; k++ {

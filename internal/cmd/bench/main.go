@@ -36,7 +36,7 @@ type config struct {
 	IdleInterval  time.Duration
 	PollInterval  time.Duration // daemon interval while poll cycles are measured
 	PollWindow    time.Duration
-	VdirsyncerMax int  // sizes above it skip vdirsyncer (it takes hours at 100k)
+	VdirsyncerMax int  // sizes above it skip vdirsyncer (far too slow at the largest size)
 	NoVdirsyncer  bool // skip vdirsyncer entirely
 	Log           func(format string, a ...any)
 }

@@ -42,25 +42,13 @@ func newVdird(bin, dir string, acct account, interval string) (*vdirdTool, error
 
 // setInterval rewrites the config with another daemon poll interval.
 func (t *vdirdTool) setInterval(interval string) error {
-	dir := t.dir
 	if err := os.MkdirAll(t.root, 0o700); err != nil {
 		return err
 	}
-	pw := filepath.Join(dir, "password")
-	if err := os.WriteFile(pw, []byte(t.acct.Password+"\n"), 0o600); err != nil {
-		return err
-	}
-	conf := fmt.Sprintf(`state_path = %q
-log_level = "warn"
-interval = %q
-[[account]]
-name = "bench"
-url = %q
-username = %q
-password_file = %q
-local_root = %q
-`, filepath.Join(dir, "state.db"), interval, t.acct.URL, t.acct.User, pw, t.root)
-	return os.WriteFile(t.cfg, []byte(conf), 0o600)
+	c := testserver.VdirdConfig{Dir: t.dir, Name: "bench", URL: t.acct.URL, User: t.acct.User, Password: t.acct.Password, LocalRoot: t.root,
+		Settings: []string{`log_level = "warn"`, fmt.Sprintf("interval = %q", interval)}}
+	_, err := c.Write()
+	return err
 }
 
 func (t *vdirdTool) Name() string             { return "vdird" }

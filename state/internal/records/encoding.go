@@ -7,8 +7,8 @@ import (
 )
 
 // Item records use a small binary encoding rather than JSON: reading all
-// items is on the planning path of every pass, and a 10k-item calendar
-// decodes about ten times faster this way.
+// items is on the planning path of every pass, and this encoding costs far
+// less to decode.
 //
 //	format byte (1) | uvarint len + ETag | Name | Hash | UID |
 //	varint Size | varint ModNs | uvarint Inode | uvarint base sequence

@@ -12,21 +12,16 @@ import (
 
 // DefaultChunk is how many appended records Fold indexes per transaction,
 // and how many UID index entries it adds per transaction afterwards: few
-// enough to bound a transaction's memory, enough to keep commits few.
-// Appending 100k items with random hrefs and UIDs, then folding (state
-// alone): chunks of 1,000 took 2.0 s and 75 MB while the UIDs went in with
-// their records (each chunk rewrote most of the UID tree), 5,000 1.3 s and
-// 97 MB; with the UIDs in a pass of their own, 5,000 take 1.2 s and 63 MB.
-// The 10k-item state benchmark: 152-159 ms at 1,000, 118-143 ms at 5,000.
-// (Before the fold mark, when each chunk also deleted its records from
-// the log, 3,000 peaked at 105 MB in the 100k benchmark.)
+// enough to bound a transaction's memory, enough to keep commits few. The
+// UIDs go in a pass of their own because random UIDs added with their
+// records make every chunk rewrite most of the UID tree.
 const DefaultChunk = 5000
 
 // dropEvery is how many appended records (or items) a fold reads between
-// two dropTxMapping calls: a chunk's records lie all over the log, and
-// without this the 100k fold above peaked at 113 MB instead of 97 (UIDs
-// with their records). The listing of the whole log and the UID lookups
-// drop as often: the listing alone took the 100k fold from 11 to 48 MB.
+// two dropTxMapping calls: a chunk's records lie all over the log, so
+// without this the pages a big fold reads stay resident (see DropMapping).
+// The listing of the whole log and the UID lookups drop as often, for the
+// same reason.
 const dropEvery = 1000
 
 // pageDropper counts a fold's reads inside one transaction and drops the
@@ -53,8 +48,8 @@ func (d *pageDropper) read(tx *bolt.Tx) error {
 // stay in place until the whole fold is done, then go in one step.
 //
 // Why: deleting each folded record from the log, in href order, touched a
-// page of the log per record in every chunk: at 100k items with chunks of
-// 3,000 that took vdird from 72 MB to 105 MB. The mark makes a resumed
+// page of the log per record in every chunk, and the resident memory of a
+// big first download grew with it. The mark makes a resumed
 // Fold (or a writer's FoldInTx) skip what is done, so no record is indexed
 // twice: an href appended twice would otherwise lose its base.
 type foldMark struct {

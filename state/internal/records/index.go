@@ -1,6 +1,7 @@
 package records
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/vdird/vdird/internal/setsum"
@@ -24,19 +25,14 @@ func updateNameIndex(b *bolt.Bucket, href string, old, new *Item) error {
 	if old != nil && new != nil && old.Name == new.Name {
 		return nil
 	}
-	idx, err := b.CreateBucketIfNotExists(bucketNames)
-	if err != nil {
-		return err
-	}
-	if old != nil && old.Name != "" && string(idx.Get([]byte(old.Name))) == href {
-		if err := idx.Delete([]byte(old.Name)); err != nil {
-			return err
-		}
+	var oldKey, newKey []byte
+	if old != nil && old.Name != "" {
+		oldKey = []byte(old.Name)
 	}
 	if new != nil && new.Name != "" {
-		return idx.Put([]byte(new.Name), []byte(href))
+		newKey = []byte(new.Name)
 	}
-	return nil
+	return replaceEntry(b, bucketNames, oldKey, newKey, []byte(href))
 }
 
 func uidKey(uid, href string) []byte {
@@ -51,17 +47,31 @@ func updateUIDIndex(b *bolt.Bucket, href string, old, new *Item) error {
 	if old != nil && new != nil && old.UID == new.UID {
 		return nil
 	}
-	idx, err := b.CreateBucketIfNotExists(bucketUIDs)
+	var oldKey, newKey []byte
+	if old != nil {
+		oldKey = uidKey(old.UID, href)
+	}
+	if new != nil {
+		newKey = uidKey(new.UID, href)
+	}
+	return replaceEntry(b, bucketUIDs, oldKey, newKey, nil)
+}
+
+// replaceEntry removes oldKey from the index sub-bucket name if it still
+// maps to value (another item may have taken it over since), then maps
+// newKey to value. A nil key is no entry.
+func replaceEntry(b *bolt.Bucket, name, oldKey, newKey, value []byte) error {
+	idx, err := b.CreateBucketIfNotExists(name)
 	if err != nil {
 		return err
 	}
-	if old != nil {
-		if err := idx.Delete(uidKey(old.UID, href)); err != nil {
+	if oldKey != nil && bytes.Equal(idx.Get(oldKey), value) {
+		if err := idx.Delete(oldKey); err != nil {
 			return err
 		}
 	}
-	if new != nil {
-		return idx.Put(uidKey(new.UID, href), nil)
+	if newKey != nil {
+		return idx.Put(newKey, value)
 	}
 	return nil
 }

@@ -15,9 +15,9 @@ const dropMappingAbove = 8 << 20
 // so the next read costs a minor fault, not I/O.
 //
 // Why: a pass over a big calendar touches item pages all over the file,
-// and Linux maps 64 KiB around each touched page (fault-around), so after
-// a first download of 100k items the whole 260 MB file counted as vdird's
-// resident memory although the process used 25 MB of heap. Dropping the
+// and Linux maps the neighbours of each touched page too (fault-around),
+// so after a first download of a big calendar the whole file counted as
+// vdird's resident memory, many times what its heap used. Dropping the
 // pages after each write transaction (and after reads that visit the whole
 // file) keeps the resident set to what a pass actually works on.
 //

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -15,25 +15,24 @@ import (
 func cli(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(args, &out, &errb)
+	code := Run(args, &out, &errb)
 	return code, out.String(), errb.String()
 }
 
+// writeConfig writes a config for srv's account "t" with its calendars
+// under root and returns its path.
 func writeConfig(t *testing.T, srv *testserver.Server, root string) string {
 	t.Helper()
-	dir := t.TempDir()
-	pw := filepath.Join(dir, "pw")
-	os.WriteFile(pw, []byte(srv.Password), 0o600)
-	cfg := filepath.Join(dir, "config.toml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`state_path = %q
-[[account]]
-name = "t"
-url = %q
-username = %q
-password_file = %q
-local_root = %q
-`, filepath.Join(dir, "state.db"), srv.URL, srv.User, pw, root)), 0o600)
-	return cfg
+	return mustWrite(t, srv.VdirdConfig(t.TempDir(), "t", root))
+}
+
+func mustWrite(t *testing.T, c testserver.VdirdConfig) string {
+	t.Helper()
+	path, err := c.Write()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 const ev = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:%s\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250101T100000Z\r\nSUMMARY:%s\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
@@ -68,11 +67,11 @@ func TestCLI_SyncDryRunChangesNothingThenSyncs(t *testing.T) {
 func TestCLI_FailedCalendarExitsNonZero(t *testing.T) {
 	srv := testserver.Start(t, testserver.Radicale)
 	srv.MakeCalendar(t, "work", "Work", "VEVENT")
-	cfg := writeConfig(t, srv, filepath.Join(t.TempDir(), "cals"))
 	// Wrong password: one clear message naming the URL, exit 1, password not shown.
+	c := srv.VdirdConfig(t.TempDir(), "t", filepath.Join(t.TempDir(), "cals"))
+	c.Password = "wrong-password-xyz"
+	cfg := mustWrite(t, c)
 	data, _ := os.ReadFile(cfg)
-	pwfile := filepath.Join(filepath.Dir(cfg), "pw")
-	os.WriteFile(pwfile, []byte("wrong-password-xyz"), 0o600)
 	code, out, errs := cli(t, "--config", cfg, "sync")
 	if code != 1 || !strings.Contains(out+errs, "401") || !strings.Contains(out+errs, srv.URL) {
 		t.Fatalf("code %d\nout: %s\nerr: %s\nconfig: %s", code, out, errs, data)
@@ -95,18 +94,47 @@ func TestCLI_BadConfigNamesFileAndLine(t *testing.T) {
 	}
 }
 
-func TestCLI_HelpAndVersion(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"help"}, {"help", "sync"}, {"sync", "--help"}, {"discover", "--help"}, {"daemon", "--help"}, {"status", "--help"}} {
+func TestCLI_HelpGoesToStdoutAndExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"help", "sync"}, {"sync", "--help"}, {"sync", "-h"},
+		{"discover", "--help"}, {"daemon", "--help"}, {"status", "--help"}, {"completion", "--help"}, {"help", "version"}} {
 		code, out, errs := cli(t, args...)
-		if code != 0 || len(out+errs) < 100 {
-			t.Errorf("%v: code %d, output %q", args, code, out+errs)
+		if code != 0 || errs != "" || !strings.Contains(out, "Usage:\n  vdird") || !strings.Contains(out, "--config FILE") {
+			t.Errorf("%v: code %d, stderr %q, stdout %q", args, code, errs, out)
 		}
 	}
-	if code, out, _ := cli(t, "version"); code != 0 || !strings.HasPrefix(out, "vdird ") {
-		t.Errorf("version: %d %q", code, out)
+}
+
+func TestCLI_VersionFlagAndCommandPrintTheSame(t *testing.T) {
+	code, flag, errs := cli(t, "--version")
+	if code != 0 || errs != "" || !strings.HasPrefix(flag, "vdird ") || strings.Count(flag, "\n") != 1 {
+		t.Fatalf("--version: code %d, stdout %q, stderr %q", code, flag, errs)
 	}
-	if code, _, errs := cli(t, "frobnicate"); code != 2 || !strings.Contains(errs, "unknown command") {
-		t.Errorf("unknown command: %d %q", code, errs)
+	if code, cmd, _ := cli(t, "version"); code != 0 || cmd != flag {
+		t.Fatalf("version: code %d, %q; --version printed %q", code, cmd, flag)
+	}
+}
+
+func TestCLI_UsageErrors_ExitTwoWithMessageOnStderr(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{nil, "missing command"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"help", "frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"sync", "--frob"}, "unknown flag: --frob"},
+		{[]string{"sync", "-dry-run"}, "-dry-run"},
+		{[]string{"--log-level"}, "needs an argument"},
+		{[]string{"status", "extra"}, `unexpected argument "extra"`},
+		{[]string{"daemon", "extra"}, `unexpected argument "extra"`},
+		{[]string{"completion", "tcsh"}, "bash, zsh, fish"},
+		{[]string{"completion"}, "bash, zsh, fish"},
+	}
+	for _, c := range cases {
+		code, out, errs := cli(t, c.args...)
+		if code != 2 || out != "" || !strings.Contains(errs, c.want) || !strings.Contains(errs, "--help' for usage") {
+			t.Errorf("%v: code %d, stdout %q, stderr %q; want 2 and %q on stderr", c.args, code, out, errs, c.want)
+		}
 	}
 }
 

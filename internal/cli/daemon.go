@@ -1,10 +1,9 @@
-package main
+package cli
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,44 +14,44 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/daemon"
 	"github.com/vdird/vdird/engine"
 	"github.com/vdird/vdird/state"
 )
 
-const daemonHelp = `
-Usage: vdird daemon
+const daemonHelp = `Runs continuously: one full reconcile of every configured calendar, then
 
-Runs continuously: one full reconcile of every configured calendar, then
-  - polls each account every "interval" (±10%); a poll with no change costs
-    one request, errors back off exponentially and honour Retry-After;
-  - watches the local folders and pushes a saved file within about a second;
-  - rescans everything every "rescan_interval" and after a lost-event overflow.
+- polls each account every "interval" (default 60s, ±10%); a poll with no
+  change costs one request; errors, an unreachable server included, back off
+  exponentially and honour Retry-After;
+- watches the local folders and pushes a saved file within about a second;
+- rescans everything every "rescan_interval" (default 15m) and after the
+  kernel dropped change events.
+
 Meant to run as a systemd user service (systemd/vdird.service, Type=notify):
-READY after the first reconcile, STATUS lines, watchdog pings.
+READY after the first reconcile, STATUS lines for systemctl status, watchdog
+pings. Logs are readable lines on a terminal and JSON otherwise.
 
-Signals: SIGTERM/SIGINT finish the pass in flight and exit 0; SIGHUP reloads
-the config file.
-Control socket: $XDG_RUNTIME_DIR/vdird.sock (else beside the state file);
-"vdird status" and "vdird sync" talk to the running daemon through it.
+Signals: SIGTERM finishes the pass in flight and exits 0; SIGINT (Ctrl-C)
+does the same and exits 130; SIGHUP reloads the config file.
+The control socket is $XDG_RUNTIME_DIR/vdird.sock, else beside the state
+file: "vdird status" and "vdird sync" talk to the running daemon through it.
 A second daemon on the same state file exits at once with status 1.
-Takes no flags beyond the global ones (vdird --help).
-`
+Takes no flags beyond the global ones.`
 
-func cmdDaemon(ctx context.Context, g globals, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("daemon", daemonHelp, stderr)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(stderr, "vdird daemon: unexpected argument %q\n", pos[0])
-		return 2
-	}
+const daemonExample = `  systemctl --user enable --now vdird     # as a service (see the README)
+  vdird --log-level debug daemon          # in a terminal, every request logged`
+
+func (a *app) daemonCommand() *cobra.Command {
+	return a.command(helpText{"daemon", "run continuously: poll, watch the folders, notify systemd", daemonHelp, daemonExample},
+		noArgs, func(ctx context.Context, _ []string) int {
+			return cmdDaemon(ctx, a.g, a.stderr)
+		})
+}
+
+func cmdDaemon(ctx context.Context, g globals, stderr io.Writer) int {
 	cfg, log, ok := loadConfig(g, stderr)
 	if !ok {
 		return 2
@@ -80,24 +79,27 @@ func cmdDaemon(ctx context.Context, g globals, args []string, stdout, stderr io.
 	return 0
 }
 
-const statusHelp = `
-Usage: vdird status [--json]
+const statusHelp = `Shows per calendar: the last successful sync, local changes not yet
+synced, conflict copies waiting to be looked at (NAME.ics.conflict-…, listed
+below the table) and the last error. Asks the running daemon over its
+control socket; without a daemon, reads the state file directly (no
+network). Exits 1 if a calendar has an error or conflict copies, so a
+script can check it.`
 
-Shows per calendar: the last successful sync, local changes not yet synced,
-the last error and conflict copies waiting to be looked at. Asks the running
-daemon over its control socket; without a daemon, reads the state file
-directly (no network). Exits 1 if a calendar has an error or conflict copies.
-`
+const statusExample = `  vdird status
+  vdird status --json | jq '.[] | select(.last_error or .conflict_files)'`
 
-func cmdStatus(ctx context.Context, g globals, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("status", statusHelp, stderr)
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if _, err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
+func (a *app) statusCommand() *cobra.Command {
+	var asJSON bool
+	cmd := a.command(helpText{"status [--json]", "show per calendar: last sync, pending changes, conflicts, last error", statusHelp, statusExample},
+		noArgs, func(ctx context.Context, _ []string) int {
+			return cmdStatus(ctx, a.g, asJSON, a.stdout, a.stderr)
+		})
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array, one object per calendar, instead of a table (default off)")
+	return cmd
+}
+
+func cmdStatus(ctx context.Context, g globals, asJSON bool, stdout, stderr io.Writer) int {
 	cfg, _, ok := loadConfig(g, stderr)
 	if !ok {
 		return 2
@@ -110,7 +112,7 @@ func cmdStatus(ctx context.Context, g globals, args []string, stdout, stderr io.
 		fmt.Fprintf(stderr, "vdird: %v\n", err)
 		return 1
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if sts == nil {

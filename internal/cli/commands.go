@@ -1,0 +1,306 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/coreos/go-systemd/v22/journal"
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/vdird/vdird/config"
+	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine"
+	"github.com/vdird/vdird/internal/version"
+	"github.com/vdird/vdird/state"
+)
+
+// newLogger logs human-readable lines on a terminal and JSON otherwise
+// (journald and files), at level (default info).
+func newLogger(w io.Writer, level string) (zerolog.Logger, error) {
+	lvl := zerolog.InfoLevel
+	if level != "" {
+		l, err := zerolog.ParseLevel(level)
+		if err != nil || level == "" {
+			return zerolog.Logger{}, fmt.Errorf("bad log level %q: want trace, debug, info, warn or error", level)
+		}
+		lvl = l
+	}
+	// Millisecond timestamps: sync steps and requests take milliseconds.
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
+	// Durations as Go writes them ("took=22ms", "interval=1m0s"; in JSON
+	// "22ms"), not as bare numbers of milliseconds.
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
+	journald, _ := journal.StderrIsJournalStream()
+	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) && !journald {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// configPath is the config file --config names, else the default one.
+func configPath(g globals) string {
+	if g.config != "" {
+		return g.config
+	}
+	return config.DefaultPath()
+}
+
+func loadConfig(g globals, stderr io.Writer) (*config.Config, zerolog.Logger, bool) {
+	path := configPath(g)
+	cfg, err := config.Load(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stderr, "vdird: no config at %s: copy config.example.toml there, or pass --config FILE\n", path)
+		} else {
+			fmt.Fprintf(stderr, "vdird: %v\n", err)
+		}
+		return nil, zerolog.Logger{}, false
+	}
+	level := cfg.LogLevel
+	if g.logLevel != "" {
+		level = g.logLevel
+	}
+	log, err := newLogger(stderr, level)
+	if err != nil {
+		fmt.Fprintf(stderr, "vdird: %v\n", err)
+		return nil, zerolog.Logger{}, false
+	}
+	return cfg, log, true
+}
+
+const syncHelp = `Runs one full two-way sync pass over every configured calendar, or only
+over the CALENDARs named, and prints a summary per calendar: ↓ downloaded,
+↑ uploaded, ✗ deleted, ⚠ conflicts, and each skipped file with the reason
+(for example an .ics file without a UID). A calendar is named by its local
+folder name, its display name, its URL path or that path's last segment.
+
+When a daemon is running, the daemon does the pass (through its control
+socket) and this command waits for it and prints its summary.
+
+Safety guards refuse a calendar, deleting nothing, when a pass would delete
+more than max_delete_fraction (default 0.5) of a calendar with more than
+max_delete_min (default 5) items on one side, when a folder or a server
+listing that held items is empty, or when a folder is missing.
+--allow-mass-delete lifts the first two for this run; nothing lifts the
+missing-folder guard.
+
+Exits 0 when every calendar synced, 1 if a calendar failed or was refused,
+2 without syncing anything if a CALENDAR matches no calendar, and 130 when
+interrupted with Ctrl-C (what is done is kept, the next sync carries on).`
+
+const syncExample = `  vdird sync --dry-run                    # what would happen, changing nothing
+  vdird sync                              # every calendar
+  vdird sync work Tasks                   # a folder name and a display name
+  vdird sync --allow-mass-delete work     # confirm a deletion a guard refused`
+
+func (a *app) syncCommand() *cobra.Command {
+	var opts engine.SyncOptions
+	cmd := a.command(helpText{"sync [--dry-run] [--allow-mass-delete] [CALENDAR...]",
+		"run one two-way sync pass and print a summary per calendar", syncHelp, syncExample},
+		cobra.ArbitraryArgs, func(ctx context.Context, cals []string) int {
+			opts.Calendars = cals
+			return cmdSync(ctx, a.g, opts, a.stdout, a.stderr)
+		})
+	cmd.ValidArgsFunction = a.completeCalendars
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be done and change nothing (default off)")
+	cmd.Flags().BoolVar(&opts.AllowMassDelete, "allow-mass-delete", false, "carry out the deletions the mass-delete or empty-side guard refused, for this run (default off)")
+	return cmd
+}
+
+func cmdSync(ctx context.Context, g globals, opts engine.SyncOptions, stdout, stderr io.Writer) int {
+	cfg, log, ok := loadConfig(g, stderr)
+	if !ok {
+		return 2
+	}
+	// A running daemon holds the state lock: ask it to do the pass.
+	sums, viaDaemon, err := syncViaDaemon(ctx, cfg, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "vdird: %v\n", err)
+		return exitStatus(err)
+	}
+	if !viaDaemon {
+		store, err := state.Open(cfg.StatePath)
+		if err != nil {
+			fmt.Fprintf(stderr, "vdird: %v\n", err)
+			return 1
+		}
+		defer store.Close()
+		eng := engine.NewEngine(cfg, store, log)
+		sums = eng.Sync(ctx, opts)
+	}
+	for _, s := range sums {
+		if code := exitStatus(s.Err); code == 2 {
+			// A calendar name that matches nothing: nothing was synced.
+			fmt.Fprintf(stderr, "vdird: %v\n", s.Err)
+			return code
+		}
+	}
+	printSummaries(stdout, sums, opts.DryRun)
+	for _, s := range sums {
+		if s.Failed() {
+			return 1
+		}
+	}
+	return 0
+}
+
+// exitStatus is the exit status for a failed sync: 2 for a usage error
+// (a calendar name that matches nothing), else 1.
+func exitStatus(err error) int {
+	var unknown *engine.UnknownCalendarError
+	if errors.As(err, &unknown) {
+		return 2
+	}
+	return 1
+}
+
+func printSummaries(w io.Writer, sums []*engine.Summary, dry bool) {
+	for _, s := range sums {
+		name := s.Account + "/" + s.Calendar
+		switch {
+		case s.Err != nil:
+			fmt.Fprintf(w, "%-24s FAILED: %v\n", name, s.Err)
+		case s.Refused != "":
+			fmt.Fprintf(w, "%-24s REFUSED: %s\n", name, s.Refused)
+		case dry:
+			fmt.Fprintf(w, "%-24s dry run: %d actions\n", name, len(s.Planned))
+			for _, a := range s.Planned {
+				fmt.Fprintf(w, "    %-13s %s %s %s\n", a.Kind, a.Name, a.Href, a.Reason)
+			}
+		case s.Unchanged:
+			fmt.Fprintf(w, "%-24s unchanged\n", name)
+		default:
+			fmt.Fprintf(w, "%-24s ↓%d ↑%d ✗%d ⚠%d", name, s.Downloaded, s.Uploaded, s.DeletedLocal+s.DeletedRemote, s.Conflicts)
+			if len(s.Skipped) > 0 {
+				fmt.Fprintf(w, "  skipped %d", len(s.Skipped))
+			}
+			if len(s.Problems) > 0 {
+				fmt.Fprintf(w, "  problems %d", len(s.Problems))
+			}
+			fmt.Fprintf(w, "  → %s\n", s.Dir)
+		}
+		for _, n := range s.Notes {
+			fmt.Fprintf(w, "    note: %s\n", n)
+		}
+		for _, n := range s.Skipped {
+			fmt.Fprintf(w, "    skipped: %s\n", n)
+		}
+		for _, n := range s.Problems {
+			fmt.Fprintf(w, "    problem: %s\n", n)
+		}
+	}
+}
+
+const discoverHelp = `Finds the calendars of a CalDAV account (RFC 6764 well-known URL, principal,
+calendar home) and prints, per calendar: its display name, URL path,
+components (VEVENT, VTODO…), ctag, whether it supports sync-collection, and
+whether it is read-only. The NAME or the path's last segment is what
+"calendars = […]" in the config and "vdird sync CALENDAR" take.
+
+With --url, the account is the one given: the password comes from
+--password-command, else from the environment variable VDIRD_PASSWORD, else
+none is sent. Without --url, every account of the config file is listed,
+each with its own password source. A password is never printed or logged.
+Needs the network; changes nothing.`
+
+const discoverExample = `  vdird discover --url https://dav.example.org/ --user alice --password-command 'pass show dav'
+  VDIRD_PASSWORD=secret vdird discover --url http://127.0.0.1:5232/ --user alice
+  vdird discover     # every account in the config file`
+
+// discoverFlags are the account a `vdird discover --url …` asks.
+type discoverFlags struct {
+	url, user, passwordCommand string
+	insecure                   bool
+}
+
+func (a *app) discoverCommand() *cobra.Command {
+	var df discoverFlags
+	cmd := a.command(helpText{"discover [--url URL [--user NAME] [--password-command CMD] [--insecure-skip-verify]]",
+		"list the calendars a CalDAV account offers", discoverHelp, discoverExample},
+		noArgs, func(ctx context.Context, _ []string) int {
+			return cmdDiscover(ctx, a.g, df, a.stdout, a.stderr)
+		})
+	f := cmd.Flags()
+	f.StringVar(&df.url, "url", "", "ask the account at `URL`: the server root, a principal or a calendar home (default: every account in the config)")
+	f.StringVar(&df.user, "user", "", "log in as `NAME` (default: none)")
+	f.StringVar(&df.passwordCommand, "password-command", "", "run `CMD` with sh -c and use the first line it prints as the password (default: $VDIRD_PASSWORD)")
+	f.BoolVar(&df.insecure, "insecure-skip-verify", false, "do not verify the server's TLS certificate, for a test server only (default off)")
+	_ = cmd.RegisterFlagCompletionFunc("url", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("user", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("password-command", cobra.NoFileCompletions)
+	return cmd
+}
+
+func cmdDiscover(ctx context.Context, g globals, df discoverFlags, stdout, stderr io.Writer) int {
+	var accounts []config.Account
+	if df.url != "" {
+		accounts = []config.Account{{Name: "cli", URL: df.url, Username: df.user, PasswordCommand: df.passwordCommand, PasswordEnv: "VDIRD_PASSWORD", InsecureSkipVerify: df.insecure}}
+		if df.passwordCommand != "" {
+			accounts[0].PasswordEnv = ""
+		} else if _, ok := os.LookupEnv("VDIRD_PASSWORD"); !ok {
+			accounts[0].PasswordEnv = ""
+		}
+	} else {
+		cfg, _, ok := loadConfig(g, stderr)
+		if !ok {
+			return 2
+		}
+		accounts = cfg.Accounts
+	}
+	code := 0
+	for _, a := range accounts {
+		pw, err := a.Password()
+		if err != nil {
+			fmt.Fprintf(stderr, "vdird: %v\n", err)
+			code = 1
+			continue
+		}
+		c, err := davclient.New(davclient.Options{URL: a.URL, Username: a.Username, Password: pw, InsecureSkipVerify: a.InsecureSkipVerify, UserAgent: "vdird/" + version.String()})
+		if err != nil {
+			fmt.Fprintf(stderr, "vdird: %v\n", err)
+			code = 1
+			continue
+		}
+		cals, err := c.Discover(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "vdird: %s: %v\n", a.URL, err)
+			code = 1
+			continue
+		}
+		home, _ := c.HomeSet(ctx)
+		fmt.Fprintf(stdout, "account %s (%s), calendar home %s: %d calendars\n", a.Name, a.URL, home, len(cals))
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tHREF\tCOMPONENTS\tCTAG\tSYNC\tACCESS")
+		for _, cal := range cals {
+			comps := strings.Join(cal.Components, ",")
+			if comps == "" {
+				comps = "any"
+			}
+			access := "read-write"
+			if cal.ReadOnly {
+				access = "read-only"
+			}
+			sync := "no"
+			if cal.SupportsSync {
+				sync = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", orDash(cal.DisplayName), cal.Href, comps, orDash(cal.CTag), sync, access)
+		}
+		tw.Flush()
+	}
+	return code
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
