@@ -44,11 +44,7 @@ func (p *pass) scopedDelta(ctx context.Context, folder local.Folder) (done bool,
 // changes): the caller then runs a full pass, which also handles
 // deletions and their guards.
 func (p *pass) scopedLocal(ctx context.Context, folder local.Folder) (done bool, err error) {
-	d, err := vdir.Open(p.col.Dir)
-	if err != nil {
-		return false, nil
-	}
-	scan, ok, err := local.ScanChanged(d, p.e.store, p.key, folder)
+	d, scan, ok, err := p.scanFolder(folder)
 	if err != nil || !ok {
 		return err != nil, err
 	}
@@ -64,11 +60,7 @@ func (p *pass) scopedLocal(ctx context.Context, folder local.Folder) (done bool,
 // poll. done is false when either side cannot be scoped: the caller then
 // runs a full pass.
 func (p *pass) scopedBoth(ctx context.Context, folder local.Folder) (done bool, err error) {
-	d, err := vdir.Open(p.col.Dir)
-	if err != nil {
-		return false, nil
-	}
-	scan, ok, err := local.ScanChanged(d, p.e.store, p.key, folder)
+	d, scan, ok, err := p.scanFolder(folder)
 	if err != nil || !ok {
 		return err != nil, err
 	}
@@ -77,6 +69,17 @@ func (p *pass) scopedBoth(ctx context.Context, folder local.Folder) (done bool, 
 		return err != nil, err
 	}
 	return true, p.planScoped(ctx, d, scan, dl, "scoped pass from the changed files and the sync-token delta")
+}
+
+// scanFolder opens the calendar's folder, whose file sum is folder's, and
+// scans it for the files that moved (local.ScanChanged). ok is false when
+// a scoped pass cannot tell; err is a state error.
+func (p *pass) scanFolder(folder local.Folder) (d *vdir.Dir, scan local.Scan, ok bool, err error) {
+	if d, err = vdir.Open(p.col.Dir); err != nil {
+		return nil, scan, false, nil
+	}
+	scan, ok, err = local.ScanChanged(d, p.e.store, p.key, folder)
+	return d, scan, ok, err
 }
 
 // planScoped plans and applies a scoped pass over folder d, the one body
