@@ -18,6 +18,7 @@ import (
 
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/state"
 )
@@ -36,15 +37,15 @@ func TestPass_BatchCommitFails_PassFailsAndMarkersStay(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := NewEngine(&config.Config{}, store, zerolog.New(io.Discard))
-	p := &pass{e: e, a: a, cal: cal, key: col.Key, col: col, s: &Summary{}}
+	p := &pass{e: e, a: a, cal: cal, key: col.Key, col: col, s: &Summary{}, rec: &apply.Recorder{Store: store, Key: col.Key, Col: col}}
 
 	// A full batch whose commit fails (as bbolt's does on a full disk).
-	for i := range batchSize - 1 {
+	for i := range apply.BatchSize - 1 {
 		it := state.Item{Href: fmt.Sprintf("/cal/%d.ics", i), ETag: `"1"`, Name: fmt.Sprintf("%d.ics", i)}
-		p.queue(func(tx *state.Tx) error { return tx.PutItem(it) })
+		p.rec.Queue(func(tx *state.Tx) error { return tx.PutItem(it) })
 	}
-	p.queue(func(*state.Tx) error { return errors.New("no space left on device") })
-	err = p.finish("T2")
+	p.rec.Queue(func(*state.Tx) error { return errors.New("no space left on device") })
+	err = p.finish("T2", false)
 
 	got, _, _ := store.Collection(col.Key)
 	items, _ := store.Items(col.Key)
@@ -68,7 +69,7 @@ func TestLocalFault_StateDiskFullMidPass_PassFailsThenNextPassDownloadsNotReuplo
 	before := e.collectionState(cal)
 
 	items := map[string][]byte{}
-	for i := range batchSize {
+	for i := range apply.BatchSize {
 		uid := fmt.Sprintf("new%03d", i)
 		items[uid+".ics"] = lfBigEvent(uid, "phone", 4000)
 	}
@@ -113,8 +114,8 @@ func TestLocalFault_StateDiskFullMidPass_PassFailsThenNextPassDownloadsNotReuplo
 			names++
 		}
 	}
-	if srv := len(listHrefs(t, e.Srv, cal)); srv != batchSize+1 || names != batchSize+1 {
-		t.Fatalf("server holds %d items and the folder %d files, want %d each", srv, names, batchSize+1)
+	if srv := len(listHrefs(t, e.Srv, cal)); srv != apply.BatchSize+1 || names != apply.BatchSize+1 {
+		t.Fatalf("server holds %d items and the folder %d files, want %d each", srv, names, apply.BatchSize+1)
 	}
 	lfAssertConverged(t, e, cal)
 	if s := e.syncOK()[cal]; !s.Unchanged {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/testserver"
 )
 
@@ -37,8 +38,8 @@ func TestSync_ScopedPass_RemoteChangesPlannedFromTheDeltaAlone(t *testing.T) {
 				t.Helper()
 				e.Rec.Take()
 				s := e.syncOK()[e.Events]
-				if e.scoped != 1 {
-					t.Fatalf("%s: not a scoped pass (%+v)", what, s)
+				if s.Strategy != plan.ScopedDelta {
+					t.Fatalf("%s: strategy %v, want %v (%+v)", what, s.Strategy, plan.ScopedDelta, s)
 				}
 				return s
 			}
@@ -88,8 +89,8 @@ func TestSync_ScopedPass_RemoteChangesPlannedFromTheDeltaAlone(t *testing.T) {
 				e.Srv.Delete(t, fmt.Sprintf("%se%02d.ics", e.Events, i))
 			}
 			refused := e.sync(SyncOptions{})[0]
-			if e.scoped != 1 || refused.Refused == "" || refused.DeletedLocal != 0 {
-				t.Fatalf("mass delete: scoped=%d %+v", e.scoped, refused)
+			if refused.Strategy != plan.ScopedDelta || refused.Refused == "" || refused.DeletedLocal != 0 {
+				t.Fatalf("mass delete: %+v", refused)
 			}
 			if len(e.LocalNames(e.Events)) < 15 {
 				t.Fatalf("local files deleted despite the guard: %v", e.LocalNames(e.Events))
@@ -107,17 +108,17 @@ func TestSync_ScopedLocalPass_EditsAndNewFilesFromTheChangedFilesAlone(t *testin
 		t.Run(string(kind), func(t *testing.T) {
 			e := newEnv(t, kind)
 			e.seedEvents(10)
-			pass := func(what string, wantScoped bool) *Summary {
+			pass := func(what string, want plan.Strategy) *Summary {
 				t.Helper()
 				s := e.syncOK()[e.Events]
-				if got := e.scoped == 1; got != wantScoped {
-					t.Fatalf("%s: scoped %v, want %v (%+v)", what, got, wantScoped, s)
+				if s.Strategy != want {
+					t.Fatalf("%s: strategy %v, want %v (%+v)", what, s.Strategy, want, s)
 				}
 				return s
 			}
 
 			e.WriteFile(e.Events, "e01.ics", event("e01", "edited here"))
-			if s := pass("local edit", true); s.Uploaded != 1 {
+			if s := pass("local edit", plan.ScopedLocal); s.Uploaded != 1 {
 				t.Fatalf("local edit: %+v", s)
 			}
 			if body, _ := e.Srv.Get(t, e.Events+"e01.ics"); !bytes.Contains(body, []byte("edited here")) {
@@ -126,7 +127,7 @@ func TestSync_ScopedLocalPass_EditsAndNewFilesFromTheChangedFilesAlone(t *testin
 			e.settle()
 
 			e.WriteFile(e.Events, "mine.ics", event("mine", "new here"))
-			if s := pass("new file", true); s.Uploaded != 1 {
+			if s := pass("new file", plan.ScopedLocal); s.Uploaded != 1 {
 				t.Fatalf("new file: %+v", s)
 			}
 			e.settle()
@@ -134,7 +135,7 @@ func TestSync_ScopedLocalPass_EditsAndNewFilesFromTheChangedFilesAlone(t *testin
 			// A copy of an existing file (same UID): planned together with the
 			// item holding that UID, so it is not uploaded as a second one.
 			e.WriteFile(e.Events, "copy.ics", e.ReadFile(e.Events, "e02.ics"))
-			s := pass("copy", true)
+			s := pass("copy", plan.ScopedLocal)
 			if s.Uploaded != 0 {
 				t.Fatalf("a copy with an existing UID was uploaded: %+v", s)
 			}
@@ -156,7 +157,7 @@ func TestSync_ScopedLocalPass_EditsAndNewFilesFromTheChangedFilesAlone(t *testin
 			if err := os.Remove(e.File(e.Events, "e03.ics")); err != nil {
 				t.Fatal(err)
 			}
-			if s := pass("local delete", false); s.DeletedRemote != 1 {
+			if s := pass("local delete", plan.Full); s.DeletedRemote != 1 {
 				t.Fatalf("local delete: %+v", s)
 			}
 		})
@@ -175,11 +176,11 @@ func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.
 			e := newEnv(t, kind)
 			const n = 20
 			e.seedEvents(n)
-			pass := func(what string, wantScoped bool) *Summary {
+			pass := func(what string) *Summary {
 				t.Helper()
 				s := e.sync(SyncOptions{})[0]
-				if got := e.scoped == 1; got != wantScoped {
-					t.Fatalf("%s: scoped %v, want %v (%+v)", what, got, wantScoped, s)
+				if s.Strategy != plan.ScopedBoth {
+					t.Fatalf("%s: strategy %v, want %v (%+v)", what, s.Strategy, plan.ScopedBoth, s)
 				}
 				return s
 			}
@@ -190,7 +191,7 @@ func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.
 			e.Srv.Put(t, e.Events+"e05.ics", event("e05", "edited on the phone"))
 			e.Srv.Delete(t, e.Events+"e06.ics")
 			e.Srv.Put(t, e.Events+"phone.ics", event("phone", "new on the phone"))
-			s := pass("both sides", true)
+			s := pass("both sides")
 			if s.Uploaded != 2 || s.Downloaded != 2 || s.DeletedLocal != 1 || s.DeletedRemote != 0 || s.Conflicts != 0 || len(s.Problems) != 0 {
 				t.Fatalf("both sides: %+v", s)
 			}
@@ -219,7 +220,7 @@ func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.
 			// The same item changed on both sides: a conflict, nothing lost.
 			e.WriteFile(e.Events, "e07.ics", event("e07", "mine"))
 			e.Srv.Put(t, e.Events+"e07.ics", event("e07", "phone"))
-			if s := pass("same item", true); s.Conflicts != 1 {
+			if s := pass("same item"); s.Conflicts != 1 {
 				t.Fatalf("same item: %+v", s)
 			}
 			if !bytes.Contains(e.ReadFile(e.Events, "e07.ics"), []byte("phone")) {
@@ -236,7 +237,7 @@ func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.
 			for i := 8; i < 19; i++ {
 				e.Srv.Delete(t, fmt.Sprintf("%se%02d.ics", e.Events, i))
 			}
-			if s := pass("mass delete", true); s.Refused == "" || s.DeletedLocal != 0 {
+			if s := pass("mass delete"); s.Refused == "" || s.DeletedLocal != 0 {
 				t.Fatalf("mass delete: %+v", s)
 			}
 			if len(e.LocalNames(e.Events)) < n {
@@ -251,36 +252,9 @@ func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.
 func (e *env) settle() {
 	e.t.Helper()
 	e.syncOK()
-	if e.syncOK(); e.quiet != 1 {
-		e.t.Fatal("not quiet after settling")
+	for _, s := range e.syncOK() {
+		if s.Strategy != plan.Unchanged {
+			e.t.Fatalf("%s not quiet after settling: %+v", s.Calendar, s)
+		}
 	}
-}
-
-// TestSync_ScopedLocalPass_LooksUpOnlyTheShardsThatDiffer: in a folder of
-// 1,000 items, one edit and one new file are found by comparing the
-// folder's file sum with state's shard by shard, so only the files of the
-// (at most two) shards that differ are looked up in state, not all 1,000;
-// the edit and the new file are uploaded all the same.
-func TestSync_ScopedLocalPass_LooksUpOnlyTheShardsThatDiffer(t *testing.T) {
-	e := newEnv(t, testserver.Radicale)
-	const n = 1000
-	cal := e.seedOnly("big", n, "b%04d", "big")
-	if s := e.syncOK()[cal]; s.Downloaded != n {
-		t.Fatalf("first sync: %+v", s)
-	}
-	e.settle()
-	e.WriteFile(cal, "b0500.ics", event("b0500", "edited here"))
-	e.WriteFile(cal, "mine.ics", event("mine", "new here"))
-	s := e.syncOK()[cal]
-	if e.scoped != 1 || s.Uploaded != 2 {
-		t.Fatalf("scoped %d, %+v; want a scoped pass uploading 2", e.scoped, s)
-	}
-	// About 2 × 1000/256 names; without shards it would be all 1,001.
-	if e.lookups == 0 || e.lookups > 40 {
-		t.Fatalf("the scan looked up %d names, want only the few of two shards", e.lookups)
-	}
-	if body, _ := e.Srv.Get(t, cal+"b0500.ics"); !bytes.Contains(body, []byte("edited here")) {
-		t.Fatal("edit not on the server")
-	}
-	t.Logf("looked up %d of %d names", e.lookups, n+1)
 }

@@ -8,16 +8,15 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/apply"
+	"github.com/vdird/vdird/engine/local"
 	"github.com/vdird/vdird/internal/version"
 	"github.com/vdird/vdird/state"
 )
@@ -34,24 +33,6 @@ type Engine struct {
 	HTTPClient *http.Client
 	// Now is the clock (conflict copy names); tests may pin it.
 	Now func() time.Time
-	// afterRemoteWrite, when set, runs after the server accepted a write and
-	// before state records it: crash tests make it fail.
-	afterRemoteWrite func(op, href string) error
-	// afterBatch, when set, runs after each committed batch of a fresh
-	// download with the running total (interruption tests).
-	afterBatch func(done int)
-	// freshBatchItems, when set, replaces the fresh download's batch size.
-	freshBatchItems int
-	// quietPasses counts passes settled by quietSinceLastPass (tests).
-	quietPasses atomic.Int64
-	// scopedPasses counts passes planned from a delta alone (tests).
-	scopedPasses atomic.Int64
-	// scanLookups counts the file names scanFolder looked up in state (tests).
-	scanLookups atomic.Int64
-	// afterFirstToken, when set, runs when a fresh download holds its first
-	// sync-token (from the listing or its own request) and before the data
-	// (tests change the calendar there).
-	afterFirstToken func()
 
 	mu       sync.Mutex
 	clients  map[string]*davclient.Client
@@ -158,7 +139,7 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	if err != nil {
 		return fail(err)
 	}
-	if err := e.recoverJournal(ctx, a, c); err != nil {
+	if err := apply.Recover(ctx, e.store, c, a.Name, e.log); err != nil {
 		return fail(err)
 	}
 	cals, err := e.calendarsOf(ctx, a, c, opts.LocalOnly, opts.DryRun)
@@ -241,6 +222,18 @@ func (e *Engine) folderOf(a *config.Account, cal davclient.Calendar, dirs map[st
 	return filepath.Base(e.newDirFor(a, cal))
 }
 
+// newDirFor picks the local folder of a calendar seen for the first time,
+// never one another calendar already uses.
+func (e *Engine) newDirFor(a *config.Account, cal davclient.Calendar) string {
+	taken := map[string]bool{}
+	if cols, err := e.store.Collections(); err == nil {
+		for _, c := range cols {
+			taken[c.Dir] = true
+		}
+	}
+	return local.NewFolder(a.LocalRoot, cal.Href, taken)
+}
+
 // collectionDirs maps the key of each collection to its local folder.
 func collectionDirs(cols []state.Collection) map[string]string {
 	dirs := make(map[string]string, len(cols))
@@ -281,39 +274,6 @@ func (e *Engine) listCalendars(ctx context.Context, a *config.Account, c *davcli
 	// The configured URL is kept so that a changed url in the config rediscovers.
 	err = e.store.SetAccount(state.Account{Name: a.Name, URL: a.URL, Home: home})
 	return cals, err
-}
-
-// hrefFor picks the href of a new item: the file name when it is plain,
-// otherwise one derived from the UID's hash.
-func hrefFor(collection, name, uid string) string {
-	if plainName(name) {
-		return collection + name
-	}
-	return collection + "vdird-" + shortHash(uid) + ".ics"
-}
-
-// plainName reports whether a file name can serve as an href segment as it
-// is: only characters a path segment never escapes (RFC 3986 unreserved,
-// plus '@' and '+').
-func plainName(name string) bool {
-	if !strings.HasSuffix(name, ".ics") || len(name) > 120 || strings.HasPrefix(name, ".") {
-		return false
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.@+", r)) {
-			return false
-		}
-	}
-	return true
-}
-
-func sortedKeys[M ~map[string]V, V any](m M) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // RetryAfter is how long the server asked us to wait (429/503 with

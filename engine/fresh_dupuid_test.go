@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vdird/vdird/engine/fresh"
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/internal/testserver"
 )
@@ -13,18 +14,26 @@ import (
 // server more lenient than Radicale's PUT) is first downloaded by the
 // planner's rule: one file for the UID, the other object reported as a
 // duplicate naming both hrefs, on the first pass and on every later one.
+// The copies are small enough to share a batch of the first download, or
+// each bigger than a batch may hold, so that they come in different ones.
 func TestFreshDownload_TwoServerObjectsOneUID_OneFileBothHrefsReported(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		batch int // items per batch of the first download; 0 = default
-	}{{"one batch", 0}, {"one item per batch", 1}} {
+		name string
+		kind testserver.Kind
+		size int // of each copy; 0 = a small event
+	}{{"one batch", testserver.Radicale, 0}, {"each copy in its own batch", testserver.Xandikos, fresh.BatchBytes + 1<<10}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, testserver.Radicale)
+			e := newEnv(t, tc.kind)
+			copyOf := func(summary string) []byte {
+				if tc.size == 0 {
+					return event("dup", summary)
+				}
+				return lfBigEvent("dup", summary, tc.size)
+			}
 			cal := e.Srv.SeedCalendar(t, "dupcal", "Dup", map[string][]byte{
-				"a.ics": event("dup", "copy A"), "b.ics": event("dup", "copy B"), "c.ics": event("c", "C")})
+				"a.ics": copyOf("copy A"), "b.ics": copyOf("copy B"), "c.ics": event("c", "C")})
 			e.Cfg.Accounts[0].Calendars = []string{cal}
-			e.batchItems = tc.batch
 
 			for pass := 1; pass <= 3; pass++ {
 				s := lfSummary(t, e.sync(SyncOptions{}), cal)
@@ -45,7 +54,7 @@ func TestFreshDownload_TwoServerObjectsOneUID_OneFileBothHrefsReported(t *testin
 				if !strings.Contains(report, "duplicate UID dup") || !strings.Contains(report, cal+"a.ics") || !strings.Contains(report, cal+"b.ics") {
 					t.Fatalf("pass %d: the duplicate is not reported naming both hrefs: %q", pass, report)
 				}
-				if tc.batch == 0 && uids["dup"][0] != "a.ics" {
+				if tc.size == 0 && uids["dup"][0] != "a.ics" {
 					t.Errorf("pass %d: the first href in sort order should be downloaded, got %v", pass, uids["dup"])
 				}
 			}

@@ -2,16 +2,24 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/vdird/vdird/engine/fresh"
+	"github.com/vdird/vdird/engine/plan"
+	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/state"
@@ -91,105 +99,192 @@ func TestFreshDownload_RecordsFirstSyncToken(t *testing.T) {
 }
 
 // TestFreshDownload_CalendarChangedAroundTheDownload_NothingMissed changes,
-// adds and deletes items between the first token and the data, and again
-// while the data is being written: the token predates all of it, so the
-// next pass (a delta from it) brings every change, and nothing is doubled.
+// adds and deletes items between the first token and the data (a hook
+// before the download's calendar-query reaches the server), and again
+// once the server has answered it and before the answer reaches the client:
+// the token predates all of it, so the next pass (a delta from it) brings
+// every change, and nothing is doubled.
 func TestFreshDownload_CalendarChangedAroundTheDownload_NothingMissed(t *testing.T) {
-	for _, kind := range testserver.All() {
-		t.Run(string(kind), func(t *testing.T) {
-			e := newEnv(t, kind)
-			e.Cfg.Accounts[0].Calendars = []string{e.Events}
-			for i := 0; i < 6; i++ {
-				e.Srv.Put(t, fmt.Sprintf("%se%d.ics", e.Events, i), event(fmt.Sprintf("e%d", i), "seeded"))
+	forEachFaultServer(t, func(t *testing.T, f *fenv) {
+		f.Cfg.Accounts[0].Calendars = []string{f.Events}
+		for i := 0; i < 6; i++ {
+			f.Srv.Put(t, fmt.Sprintf("%se%d.ics", f.Events, i), event(fmt.Sprintf("e%d", i), "seeded"))
+		}
+		var (
+			mu      sync.Mutex
+			hookErr error
+		)
+		do := func(method, href string, body []byte) {
+			mu.Lock()
+			defer mu.Unlock()
+			if hookErr == nil {
+				hookErr = f.rawDo(method, href, body)
 			}
-			var hookErr error
-			do := func(method, href string, body []byte) {
-				if hookErr == nil {
-					hookErr = e.rawDo(method, href, body)
-				}
+		}
+		f.px.Add(faultproxy.Rule{Method: "REPORT", Body: downloadQuery, Nth: 1, Action: faultproxy.Hook(func(*http.Request) {
+			do("PUT", f.Events+"e1.ics", event("e1", "changed before the data"))
+			do("PUT", f.Events+"early.ics", event("early", "added before the data"))
+		})})
+		f.px.Add(faultproxy.Rule{Method: "REPORT", Body: downloadQuery, Nth: 1, Action: faultproxy.RewriteBody(func(_ *http.Request, b []byte) []byte {
+			do("PUT", f.Events+"e4.ics", event("e4", "changed during the download"))
+			do("PUT", f.Events+"late.ics", event("late", "added during the download"))
+			do("DELETE", f.Events+"e3.ics", nil)
+			return b
+		})})
+		if s := f.runOK(); s.Strategy != plan.FirstDownload || s.Downloaded != 7 { // e0-e5 and early
+			t.Fatalf("first pass: %+v", s)
+		}
+		f.px.Clear()
+		mu.Lock()
+		err := hookErr
+		mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if col := f.collectionState(f.Events); col.SyncToken == "" {
+			t.Fatal("no token recorded")
+		}
+		f.runOK()
+		for name, want := range map[string]string{
+			"e1.ics": "changed before the data", "early.ics": "added before the data",
+			"e4.ics": "changed during the download", "late.ics": "added during the download",
+		} {
+			if !bytes.Contains(f.ReadFile(f.Events, name), []byte(want)) {
+				t.Fatalf("%s lacks %q", name, want)
 			}
-			e.afterToken = func() {
-				do("PUT", e.Events+"e1.ics", event("e1", "changed before the data"))
-				do("PUT", e.Events+"early.ics", event("early", "added before the data"))
+		}
+		names := f.LocalNames(f.Events)
+		ics := 0
+		for _, n := range names {
+			if n == "e3.ics" {
+				t.Fatal("item deleted during the download is still local")
 			}
-			e.batchItems = 2
-			e.afterBatch = func(done int) {
-				if done == 2 { // the server already answered: these come after the data
-					do("PUT", e.Events+"e4.ics", event("e4", "changed during the download"))
-					do("PUT", e.Events+"late.ics", event("late", "added during the download"))
-					do("DELETE", e.Events+"e3.ics", nil)
-				}
+			if strings.HasSuffix(n, ".ics") {
+				ics++
 			}
-			e.syncOK()
-			e.afterToken, e.afterBatch = nil, nil
-			if hookErr != nil {
-				t.Fatal(hookErr)
-			}
-			if col := e.collectionState(e.Events); col.SyncToken == "" {
-				t.Fatal("no token recorded")
-			}
-			e.syncOK()
-			for name, want := range map[string]string{
-				"e1.ics": "changed before the data", "early.ics": "added before the data",
-				"e4.ics": "changed during the download", "late.ics": "added during the download",
-			} {
-				if !bytes.Contains(e.ReadFile(e.Events, name), []byte(want)) {
-					t.Fatalf("%s lacks %q", name, want)
-				}
-			}
-			names := e.LocalNames(e.Events)
-			ics := 0
-			for _, n := range names {
-				if n == "e3.ics" {
-					t.Fatal("item deleted during the download is still local")
-				}
-				if strings.HasSuffix(n, ".ics") {
-					ics++
-				}
-			}
-			if ics != 7 { // e0 e1 e2 e4 e5 early late
-				t.Fatalf("local items %v", names)
-			}
-		})
-	}
+		}
+		if ics != 7 { // e0 e1 e2 e4 e5 early late
+			t.Fatalf("local items %v", names)
+		}
+	})
 }
 
 // TestFreshDownload_StagedUntilDone_FolderAppearsWhole checks that a first
-// download never shows a half-filled calendar folder: while its batches
-// are being recorded the folder does not exist yet (the files are in a
-// hidden staging folder), and at the end it is there with every item and
-// the staging folder is gone.
+// download never shows a half-filled calendar folder: with half of the
+// server's answer out (the proxy holds the rest), its first batch is
+// written into a hidden staging folder while the folder does not exist
+// yet, and at the end the folder is there with every item and the staging
+// folder is gone.
 func TestFreshDownload_StagedUntilDone_FolderAppearsWhole(t *testing.T) {
-	e := newEnv(t, testserver.Radicale)
-	const n = 120
-	cal := e.seedOnly("staged", n, "s%03d", "staged")
-	folder := filepath.Join(e.Root, calDir(cal))
-	var during []string
-	e.batchItems = 40
-	e.afterBatch = func(done int) {
-		if _, err := os.Lstat(folder); !errors.Is(err, fs.ErrNotExist) {
-			during = append(during, fmt.Sprintf("after %d items the folder is visible (%v)", done, err))
+	f := newFaultEnv(t, testserver.Xandikos)
+	const n = 1000
+	cal := f.seedOnly("staged", n, "s%04d", "staged")
+	folder := filepath.Join(f.Root, calDir(cal))
+	release := make(chan struct{})
+	f.px.Add(faultproxy.Rule{Method: "REPORT", Body: downloadQuery, Nth: 1, Action: faultproxy.HoldBody(0, release)})
+	done := make(chan []*Summary, 1)
+	go func() {
+		defer close(done)
+		store, err := state.Open(f.Cfg.StatePath)
+		if err != nil {
+			return
 		}
-		if _, err := os.Stat(vdir.StagePath(folder)); err != nil {
-			during = append(during, fmt.Sprintf("after %d items no staging folder: %v", done, err))
-		}
+		defer store.Close()
+		eng := NewEngine(f.Cfg, store, zerolog.Nop())
+		done <- eng.Sync(context.Background(), SyncOptions{})
+	}()
+	// Half the answer is out: its first batch is written; where to?
+	waitForFiles(t, fresh.BatchItems, vdir.StagePath(folder), folder)
+	_, err := os.Lstat(folder)
+	close(release)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("while the download is under way the folder is visible (%v)", err)
 	}
-	s := e.syncOK()[cal]
-	for _, d := range during {
-		t.Error(d)
+	sums := <-done
+	if len(sums) != 1 || sums[0].Failed() || sums[0].Downloaded != n {
+		t.Fatalf("first pass: %+v", sums)
 	}
-	if s.Downloaded != n {
-		t.Fatalf("downloaded %d, want %d", s.Downloaded, n)
-	}
-	if got := len(e.LocalNames(cal)); got != n+1 { // + displayname
-		t.Errorf("folder holds %d entries, want %d items and displayname: %v", got, n, e.LocalNames(cal))
+	if got := len(f.LocalNames(cal)); got != n+1 { // + displayname
+		t.Errorf("folder holds %d entries, want %d items and displayname", got, n)
 	}
 	if _, err := os.Lstat(vdir.StagePath(folder)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("staging folder left behind: %v", err)
 	}
-	if s := e.syncOK()[cal]; !s.Unchanged {
+	if s := f.syncOK()[cal]; s.Strategy != plan.Unchanged {
 		t.Errorf("second pass not quiet: %+v", s)
 	}
+}
+
+// waitForFiles waits until the folders in dirs hold at least n item files
+// together.
+func waitForFiles(t *testing.T, n int, dirs ...string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		got := 0
+		for _, dir := range dirs {
+			ents, _ := os.ReadDir(dir)
+			for _, en := range ents {
+				if strings.HasSuffix(en.Name(), ".ics") {
+					got++
+				}
+			}
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v hold %d item files after a minute, want %d", dirs, got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// downloadQuery is in the body of a first download's calendar-query (the
+// one that asks for calendar-data with a filter) and of no other request.
+const downloadQuery = "<C:calendar-data/></D:prop><C:filter>"
+
+// interruptedFirstSync runs a first sync whose streamed answer the proxy
+// cuts after the given share of its bytes, and returns the pass's summary
+// of cal.
+func (f *fenv) interruptedFirstSync(cal string, share float64) *Summary {
+	f.t.Helper()
+	cut := int(share * float64(f.downloadSize(cal)))
+	f.px.Add(faultproxy.Rule{Method: "REPORT", Body: downloadQuery, Nth: 1, Action: faultproxy.Truncate(cut)})
+	defer f.px.Clear()
+	for _, s := range f.sync(SyncOptions{}) {
+		if s.Href == cal {
+			return s
+		}
+	}
+	f.t.Fatalf("no summary for %s", cal)
+	return nil
+}
+
+// downloadSize asks the server (not through the proxy) for every member of
+// cal with its data, as a first download does, and returns the size of the
+// answer.
+func (f *fenv) downloadSize(cal string) int {
+	f.t.Helper()
+	const query = `<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">` +
+		`<D:prop><D:getetag/><C:calendar-data/></D:prop><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`
+	req, err := http.NewRequest("REPORT", strings.TrimSuffix(f.Srv.URL, "/")+cal, strings.NewReader(query))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	req.SetBasicAuth(f.Srv.User, f.Srv.Password)
+	req.Header.Set("Depth", "1")
+	req.Header.Set("Content-Type", "application/xml; charset=utf-8")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || resp.StatusCode != http.StatusMultiStatus {
+		f.t.Fatalf("calendar-query of %s: %s, %v", cal, resp.Status, err)
+	}
+	return int(n)
 }
 
 // TestFreshDownload_CrashBeforePublish_RecordedKeptTornRemoved recreates
@@ -199,17 +294,18 @@ func TestFreshDownload_StagedUntilDone_FolderAppearsWhole(t *testing.T) {
 // every recorded file, drop the torn ones, publish the folder and fetch
 // exactly the missing items, uploading and deleting nothing.
 func TestFreshDownload_CrashBeforePublish_RecordedKeptTornRemoved(t *testing.T) {
-	e := newEnv(t, testserver.Radicale)
-	const n = 300
+	f := newFaultEnv(t, testserver.Xandikos)
+	e := f.env
+	const n = 1000
 	cal := e.seedOnly("crash", n, "c%03d", "crash")
 	folder := filepath.Join(e.Root, calDir(cal))
 	stage := vdir.StagePath(folder)
 
-	// The interrupted download: cancelled after 100 items were recorded.
-	// It publishes what it recorded; moving the folder back to its staging
-	// name gives the state of a crash just before that.
-	first := e.interruptedFirstSync(50, 100).Downloaded
-	if first < 100 || first >= n {
+	// The interrupted download: its answer cut short, after some batches
+	// were recorded. It publishes what it recorded; moving the folder back
+	// to its staging name gives the state of a crash just before that.
+	first := f.interruptedFirstSync(cal, 0.9).Downloaded
+	if first < fresh.BatchItems || first >= n {
 		t.Fatalf("interrupted pass downloaded %d", first)
 	}
 	if err := os.Rename(folder, stage); err != nil {
@@ -289,36 +385,32 @@ func TestFreshDownload_CrashBeforePublish_RecordedKeptTornRemoved(t *testing.T) 
 	if count != n {
 		t.Errorf("folder holds %d items, want %d", count, n)
 	}
-	if s := e.syncOK()[cal]; !s.Unchanged {
+	if s := e.syncOK()[cal]; s.Strategy != plan.Unchanged {
 		t.Errorf("pass after the recovery not quiet: %+v", s)
 	}
 }
 
 // TestFreshDownload_FolderMadeDuringDownload_TheirFileAndTheServersBothKept:
 // someone creates the calendar's folder while its first download is still
-// staged and saves a file under the name of a server item, with other
-// content. Publishing merges without replacing their file, and forgets
-// ours, so the next pass meets both as new and applies the conflict
-// policy: neither version is lost, and no item is doubled.
+// staged (as its calendar-query reaches the server) and saves a file under
+// the name of a server item, with other content. Publishing merges without
+// replacing their file, and forgets ours, so the next pass meets both as
+// new and applies the conflict policy: neither version is lost, and no
+// item is doubled.
 func TestFreshDownload_FolderMadeDuringDownload_TheirFileAndTheServersBothKept(t *testing.T) {
-	e := newEnv(t, testserver.Radicale)
+	f := newFaultEnv(t, testserver.Radicale)
+	e := f.env
 	cal := e.seedOnly("merge", 60, "m%03d", "server")
 	folder := filepath.Join(e.Root, calDir(cal))
-	e.batchItems = 20
-	made := false
-	e.afterBatch = func(int) {
-		if made {
-			return
-		}
-		made = true
+	f.px.Add(faultproxy.Rule{Method: "REPORT", Body: downloadQuery, Nth: 1, Action: faultproxy.Hook(func(*http.Request) {
 		if err := os.MkdirAll(folder, 0o700); err == nil {
 			_ = os.WriteFile(filepath.Join(folder, "m005.ics"), event("m005", "theirs"), 0o600)
 		}
-	}
+	})})
 	if s := e.syncOK()[cal]; s.Downloaded != 60 {
 		t.Fatalf("first pass: %+v", s)
 	}
-	e.afterBatch = nil
+	f.px.Clear()
 	if !bytes.Contains(e.ReadFile(cal, "m005.ics"), []byte("SUMMARY:theirs")) {
 		t.Fatal("their file was replaced by the download")
 	}

@@ -12,9 +12,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -148,7 +150,7 @@ func lfAssertConverged(t *testing.T, e *env, cal string) {
 		}
 	}
 	if len(srv) != len(names) {
-		t.Fatalf("server has %d items, folder %d: %v vs %v", len(srv), len(names), sortedKeys(srv), sortedKeys(names))
+		t.Fatalf("server has %d items, folder %d: %v vs %v", len(srv), len(names), slices.Sorted(maps.Keys(srv)), slices.Sorted(maps.Keys(names)))
 	}
 	for h, body := range srv {
 		name := filepath.Base(h)

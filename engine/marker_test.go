@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/state"
 )
@@ -53,7 +54,7 @@ func TestSync_ServerWithoutSyncToken_CTagIsTheMarker(t *testing.T) {
 					s = x
 				}
 			}
-			if got := eng.quietPasses.Load() == 1; got != wantQuiet {
+			if got := s.Strategy == plan.Unchanged; got != wantQuiet {
 				t.Fatalf("%s: quiet %v, want %v (%+v)", what, got, wantQuiet, s)
 			}
 			for _, r := range f.px.Take() {

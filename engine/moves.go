@@ -7,6 +7,7 @@ import (
 
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/engine/plan"
 )
 
@@ -17,18 +18,21 @@ type accountPass struct {
 	refused []refusedCreate
 }
 
-// refusedCreate is one such create and the calendar pass that made it.
+// refusedCreate is one such create, and the calendar pass and executor
+// that made it.
 type refusedCreate struct {
 	plan.RefusedCreate
-	p          *pass
-	href, name string
-	err        error
+	p   *pass
+	x   *apply.Executor
+	act plan.Action // the create, at the href it was sent to
+	err error
 }
 
 // refuse holds a create refused with davclient.ErrUIDInUse for the end of
 // the account pass.
-func (ap *accountPass) refuse(p *pass, href, name, uid string, err error) {
-	r := refusedCreate{RefusedCreate: plan.RefusedCreate{UID: uid}, p: p, href: href, name: name, err: err}
+func (ap *accountPass) refuse(p *pass, x *apply.Executor, act plan.Action, err error) {
+	act = plan.Action{Kind: plan.Create, Href: act.Href, Name: act.Name, UID: act.UID}
+	r := refusedCreate{RefusedCreate: plan.RefusedCreate{UID: act.UID}, p: p, x: x, act: act, err: err}
 	var de *davclient.Error
 	if errors.As(err, &de) {
 		r.Holder = de.Href
@@ -50,26 +54,27 @@ func (e *Engine) settleRefused(ctx context.Context, a *config.Account, ap *accou
 		retry = plan.RetryRefused(refusedOnly(ap.refused), rec)
 	}
 	failed := map[*pass]bool{}
-	touched := map[*pass]bool{}
+	touched := map[*pass]*apply.Executor{}
 	for i, r := range ap.refused {
 		p := r.p
 		if p.s.Err != nil {
 			continue // the calendar failed: its next pass starts over
 		}
-		touched[p] = true
-		p.opts.account = nil // a second refusal is final
+		touched[p] = r.x
+		r.x.Refuse = nil // a second refusal is final
 		if retry[i] {
-			_, r.err = p.settle(ctx, plan.Action{Kind: plan.Create, Href: r.href, Name: r.name, UID: r.UID})
+			_, r.err = r.x.Settle(ctx, r.act)
 		}
 		if r.err != nil {
-			p.problem(plan.Action{Kind: plan.Create, Href: r.href, Name: r.name, UID: r.UID}, r.err)
+			r.x.Problem(r.act, r.err)
 			failed[p] = true
 		}
 	}
-	for p := range touched {
-		err := p.flush()
+	for p, x := range touched {
+		p.take(x)
+		err := p.rec.Flush()
 		if failed[p] {
-			err = p.finish("")
+			err = p.finish("", x.Remote.Held)
 		}
 		if err != nil && p.s.Err == nil {
 			p.s.Err = err

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/testserver"
 )
 
@@ -24,9 +25,14 @@ func TestSync_QuietPass_OnlyWhenNothingChanged(t *testing.T) {
 			e.syncOK()
 			step := func(what string, wantQuiet bool) *Summary {
 				t.Helper()
+				e.Rec.Take()
 				s := e.syncOK()[e.Events]
-				if got := e.quiet == 1; got != wantQuiet {
+				if got := s.Strategy == plan.Unchanged; got != wantQuiet {
 					t.Fatalf("%s: quiet pass %v, want %v (summary %+v)", what, got, wantQuiet, s)
+				}
+				// A quiet pass costs the listing of the calendar home alone.
+				if n := len(e.Rec.Take()); wantQuiet && n != 1 {
+					t.Fatalf("%s: quiet pass made %d requests, want 1", what, n)
 				}
 				return s
 			}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vdird/vdird/engine/local"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
@@ -76,7 +77,7 @@ func pendingLocal(d *vdir.Dir, items []state.Item) (int, error) {
 	n := 0
 	for _, en := range entries {
 		it, ok := byName[en.Name]
-		if !ok || !sameFP(it.Fingerprint, en.Fingerprint) {
+		if !ok || !local.SameFP(it.Fingerprint, en.Fingerprint) {
 			n++
 		}
 		delete(byName, en.Name)

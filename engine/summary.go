@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/engine/plan"
 )
 
@@ -23,13 +24,16 @@ type Summary struct {
 	Conflicts     int `json:"conflicts"`
 	Recorded      int `json:"recorded"`
 
-	Unchanged bool          `json:"unchanged,omitempty"` // change marker unchanged and no local change: nothing listed
-	Skipped   []string      `json:"skipped,omitempty"`   // invalid files, read-only edits, duplicate UIDs…
-	Problems  []string      `json:"problems,omitempty"`  // per-item failures that left that item for the next pass
-	Refused   string        `json:"refused,omitempty"`   // a safety guard stopped this calendar
-	Planned   []plan.Action `json:"planned,omitempty"`   // dry run: what would be done
-	Notes     []string      `json:"notes,omitempty"`     // new calendar, calendar gone from server…
-	Err       error         `json:"-"`                   // the calendar could not be synced
+	Unchanged bool `json:"unchanged,omitempty"` // change marker unchanged and no local change: nothing listed
+	// Strategy is how the pass went about the calendar: "unchanged",
+	// "scoped-delta", "scoped-local", "scoped-both", "first-download" or "full".
+	Strategy plan.Strategy `json:"strategy,omitempty"`
+	Skipped  []string      `json:"skipped,omitempty"`  // invalid files, read-only edits, duplicate UIDs…
+	Problems []string      `json:"problems,omitempty"` // per-item failures that left that item for the next pass
+	Refused  string        `json:"refused,omitempty"`  // a safety guard stopped this calendar
+	Planned  []plan.Action `json:"planned,omitempty"`  // dry run: what would be done
+	Notes    []string      `json:"notes,omitempty"`    // new calendar, calendar gone from server…
+	Err      error         `json:"-"`                  // the calendar could not be synced
 	// Throttled is the first per-item error that carried a Retry-After
 	// (429/503 on a PUT or DELETE), so the daemon's backoff honours it.
 	Throttled error `json:"-"`
@@ -67,4 +71,19 @@ func (s *Summary) UnmarshalJSON(data []byte) error {
 		s.Err = errors.New(j.Err)
 	}
 	return nil
+}
+
+// add counts what an executor did into the summary.
+func (s *Summary) add(r apply.Report) {
+	s.Downloaded += r.Downloaded
+	s.Uploaded += r.Uploaded
+	s.DeletedLocal += r.DeletedLocal
+	s.DeletedRemote += r.DeletedRemote
+	s.Conflicts += r.Conflicts
+	s.Recorded += r.Recorded
+	s.Skipped = append(s.Skipped, r.Skipped...)
+	s.Problems = append(s.Problems, r.Problems...)
+	if s.Throttled == nil {
+		s.Throttled = r.Throttled
+	}
 }

@@ -11,7 +11,7 @@ import (
 
 func TestSummary_JSONRoundTrip_KeepsEveryFieldAndTheErrorMessage(t *testing.T) {
 	in := &Summary{Account: "a", Calendar: "work", Href: "/c/", Dir: "/d/work", Downloaded: 1, Uploaded: 2,
-		DeletedLocal: 3, DeletedRemote: 4, Conflicts: 5, Recorded: 6, Unchanged: true, Skipped: []string{"x.ics: no UID"},
+		DeletedLocal: 3, DeletedRemote: 4, Conflicts: 5, Recorded: 6, Unchanged: true, Strategy: plan.ScopedBoth, Skipped: []string{"x.ics: no UID"},
 		Problems: []string{"p"}, Refused: "mass delete", Planned: []plan.Action{{Kind: plan.Upload, Name: "a.ics", Href: "/c/a.ics"}},
 		Notes: []string{"new calendar"}, Err: errors.New("boom")}
 	data, err := json.Marshal(in)

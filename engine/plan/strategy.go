@@ -1,5 +1,7 @@
 package plan
 
+import "fmt"
+
 // Strategy is how one pass over one collection goes about its work: from
 // "nothing to do" to a full comparison of both listings with state.
 type Strategy int
@@ -43,6 +45,21 @@ func (s Strategy) String() string {
 		return "full"
 	}
 	return "unknown"
+}
+
+// MarshalText writes the strategy's name, so summaries show "scoped-delta"
+// rather than a number.
+func (s Strategy) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a name written by MarshalText.
+func (s *Strategy) UnmarshalText(b []byte) error {
+	for c := NeedListing; c <= Full; c++ {
+		if c.String() == string(b) {
+			*s = c
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown strategy %q", b)
 }
 
 // Facts is what the engine knows about a collection before a pass, found

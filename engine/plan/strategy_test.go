@@ -50,3 +50,20 @@ func TestChoose(t *testing.T) {
 		}
 	}
 }
+
+func TestStrategy_TextRoundTrip_EveryStrategyByName(t *testing.T) {
+	for s := NeedListing; s <= Full; s++ {
+		b, err := s.MarshalText()
+		if err != nil || string(b) != s.String() {
+			t.Fatalf("MarshalText(%v) = %q, %v", s, b, err)
+		}
+		var got Strategy
+		if err := got.UnmarshalText(b); err != nil || got != s {
+			t.Fatalf("UnmarshalText(%q) = %v, %v; want %v", b, got, err, s)
+		}
+	}
+	var s Strategy
+	if err := s.UnmarshalText([]byte("sideways")); err == nil {
+		t.Fatal("an unknown name was accepted")
+	}
+}

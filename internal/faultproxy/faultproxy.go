@@ -2,9 +2,9 @@
 // loopback port in front of a real CalDAV server (see internal/testserver)
 // and, per Rule (method, path pattern, request-body substring, nth matching
 // request), answers with an error status, resets or stalls the connection,
-// truncates a body mid-XML, drops or weakens ETags, adds a Location, runs a
-// hook before forwarding (a concurrent "phone" edit), or rewrites WebDAV
-// listings: an RFC 6578 §3.2 invalid-token error, a truncated §3.6 507 page,
+// truncates a body mid-XML or holds it midway, drops or weakens ETags, adds
+// a Location, runs a hook before forwarding (a concurrent "phone" edit), or
+// rewrites WebDAV listings: an RFC 6578 §3.2 invalid-token error, a truncated §3.6 507 page,
 // an empty multistatus, or an empty delta that hands back the token it was
 // sent. Every request is recorded (method, path, whether it carried
 // Authorization, status, bytes, timings), so tests assert what reached the
@@ -109,6 +109,7 @@ type Action struct {
 	n       int    // bytes or responses kept
 	hook    func(*http.Request)
 	rewrite func(req *http.Request, body []byte) []byte
+	release <-chan struct{}
 }
 
 type kind int
@@ -130,12 +131,13 @@ const (
 	kRewrite
 	kLoseAnswer
 	kEchoSyncToken
+	kHoldBody
 )
 
 var kindNames = map[kind]string{kStatus: "status", kReset: "reset", kStall: "stall", kStallBody: "stall-body",
 	kTruncate: "truncate", kDropETag: "drop-etag", kWeakETag: "weak-etag", kLocation: "location", kMoveTo: "move-to",
 	kHook: "hook", kInvalidToken: "invalid-sync-token", kTruncatedSync: "sync-507", kEmptyListing: "empty-listing", kRewrite: "rewrite", kLoseAnswer: "lose-answer",
-	kEchoSyncToken: "echo-sync-token"}
+	kEchoSyncToken: "echo-sync-token", kHoldBody: "hold-body"}
 
 func (k kind) terminal() bool {
 	return k == kStatus || k == kReset || k == kStall || k == kInvalidToken
@@ -157,6 +159,14 @@ func Stall() Action { return Action{kind: kStall} }
 // StallBody forwards the request, sends the target's status, headers and the
 // first n body bytes, then holds the connection like Stall.
 func StallBody(n int) Action { return Action{kind: kStallBody, n: n} }
+
+// HoldBody forwards the request, sends the target's status, headers and
+// the first n body bytes (n <= 0: half of the body), and the rest once
+// release is closed: an answer caught midway for as long as a test needs
+// to look at what the client made of its first part.
+func HoldBody(n int, release <-chan struct{}) Action {
+	return Action{kind: kHoldBody, n: n, release: release}
+}
 
 // Truncate forwards the request and sends the target's status and headers
 // (with the full Content-Length) but only the first n body bytes (n <= 0:
@@ -504,7 +514,8 @@ func (p *Proxy) terminal(a *answer, r *http.Request, act Action) {
 // and sends it, whole or cut.
 func (p *Proxy) respond(a *answer, r *http.Request, reqBody []byte, rules []*Rule, status int, body []byte) {
 	hdr := a.Header()
-	cut, stallAt := -1, -1
+	cut, stallAt, holdAt := -1, -1, -1
+	var release <-chan struct{}
 	for _, rule := range rules {
 		act := rule.Action
 		switch act.kind {
@@ -532,9 +543,18 @@ func (p *Proxy) respond(a *answer, r *http.Request, reqBody []byte, rules []*Rul
 			}
 		case kStallBody:
 			stallAt = min(max(act.n, 0), len(body))
+		case kHoldBody:
+			holdAt, release = act.n, act.release
+			if holdAt <= 0 || holdAt > len(body) {
+				holdAt = len(body) / 2
+			}
 		}
 	}
 	a.log(status)
+	if holdAt >= 0 && cut < 0 && stallAt < 0 {
+		p.hold(a, r, status, body, holdAt, release)
+		return
+	}
 	if cut >= 0 || stallAt >= 0 {
 		n := cut
 		if stallAt >= 0 {
@@ -607,6 +627,21 @@ func (p *Proxy) reset(a *answer) {
 
 func (p *Proxy) stall(r *http.Request) {
 	select {
+	case <-r.Context().Done():
+	case <-p.done:
+	}
+}
+
+// hold sends body in two parts: the first n bytes at once, the rest when
+// release is closed, unless the client or the proxy goes first.
+func (p *Proxy) hold(a *answer, r *http.Request, status int, body []byte, n int, release <-chan struct{}) {
+	a.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	a.WriteHeader(status)
+	_, _ = a.Write(body[:n])
+	_ = http.NewResponseController(a).Flush()
+	select {
+	case <-release:
+		_, _ = a.Write(body[n:])
 	case <-r.Context().Done():
 	case <-p.done:
 	}

@@ -1,8 +1,10 @@
-package engine
+package apply
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/plan"
+	"github.com/vdird/vdird/engine/remote"
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
@@ -23,108 +26,105 @@ import (
 
 // put sends the local version with If-Match: act.ETag (an Upload, or the
 // PUT of a Conflict the local side won).
-func (p *pass) put(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
-	data := p.localData[act.Name]
+func (x *Executor) put(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
+	data := x.Local.Data[act.Name]
 	if data == nil {
 		return nil, fmt.Errorf("no content read for %s", act.Name)
 	}
-	id, err := p.journal("put", act.Href, act.Name, act.ETag, vdir.Hash(data), act.UID)
+	id, err := x.journal("put", act.Href, act.Name, act.ETag, vdir.Hash(data), act.UID)
 	if err != nil {
 		return nil, err
 	}
 	r.writes++
-	res, err := p.c.Put(ctx, act.Href, data, act.ETag)
-	return p.answered(ctx, r, act, id, res, err)
+	res, err := x.Client.Put(ctx, act.Href, data, act.ETag)
+	return x.answered(ctx, r, act, id, res, err)
 }
 
 // create sends the local version with If-None-Match: *, at act.Href or,
 // when that is empty, at an href of the engine's choosing that this item
 // has not tried yet.
-func (p *pass) create(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
-	data := p.localData[act.Name]
+func (x *Executor) create(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
+	data := x.Local.Data[act.Name]
 	if data == nil {
 		return nil, fmt.Errorf("no content read for %s", act.Name)
 	}
 	if act.Href == "" {
-		act.Href = hrefFor(p.cal.Href, act.Name, act.UID)
+		act.Href = hrefFor(x.Cal.Href, act.Name, act.UID)
 		if r.tried[act.Href] {
-			act.Href = p.cal.Href + "vdird-" + randomToken() + ".ics"
+			act.Href = x.Cal.Href + "vdird-" + randomToken() + ".ics"
 		}
 	}
 	if r.tried == nil {
 		r.tried = map[string]bool{}
 	}
 	r.tried[act.Href] = true
-	id, err := p.journal("create", act.Href, act.Name, "", vdir.Hash(data), act.UID)
+	id, err := x.journal("create", act.Href, act.Name, "", vdir.Hash(data), act.UID)
 	if err != nil {
 		return nil, err
 	}
 	r.writes++
-	res, err := p.c.Create(ctx, act.Href, data)
-	return p.answered(ctx, r, act, id, res, err)
+	res, err := x.Client.Create(ctx, act.Href, data)
+	return x.answered(ctx, r, act, id, res, err)
 }
 
 // answered turns the answer to a PUT into an outcome: Stored (read back
 // when it carried no ETag), or a 412 or no-uid-conflict together with what
 // the server holds now. Any other failure is the item's problem.
-func (p *pass) answered(ctx context.Context, r *itemRun, act plan.Action, journal uint64, res davclient.PutResult, err error) (*plan.Outcome, error) {
+func (x *Executor) answered(ctx context.Context, r *itemRun, act plan.Action, journal uint64, res davclient.PutResult, err error) (*plan.Outcome, error) {
 	var de *davclient.Error
 	switch {
 	case err == nil:
-		op, msg := "put", "↑ uploaded"
+		msg := "↑ uploaded"
 		switch act.Kind {
 		case plan.Create:
-			op, msg = "create", "↑ created"
+			msg = "↑ created"
 		case plan.Conflict:
 			msg = "↑ uploaded (conflict winner)"
 		}
-		if err := p.hook(op, act.Href); err != nil {
-			return nil, err
-		}
 		r.journal = journal
-		p.s.Uploaded++
-		p.e.log.Info().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("file", act.Name).Str("href", res.Href).Msg(msg)
-		out := p.outcome(r, act, plan.Stored)
+		x.Report.Uploaded++
+		x.Log.Info().Str("file", act.Name).Str("href", res.Href).Msg(msg)
+		out := x.outcome(r, act, plan.Stored)
 		out.At, out.ETag = res.Href, res.ETag
 		if res.ETag != "" {
 			return out, nil
 		}
-		return p.withServer(ctx, r, out, res.Href)
+		return x.withServer(ctx, r, out, res.Href)
 	case errors.Is(err, davclient.ErrPreconditionFailed):
-		p.endJournal(journal, err)
-		return p.withServer(ctx, r, p.outcome(r, act, plan.PreconditionFailed), act.Href)
+		x.endJournal(journal, err)
+		return x.withServer(ctx, r, x.outcome(r, act, plan.PreconditionFailed), act.Href)
 	case act.Kind == plan.Create && errors.Is(err, davclient.ErrConflict) && errors.As(err, &de) && de.Href != "":
-		p.endJournal(journal, err)
-		out := p.outcome(r, act, plan.UIDConflict)
+		x.endJournal(journal, err)
+		out := x.outcome(r, act, plan.UIDConflict)
 		out.At = de.Href
-		return p.withServer(ctx, r, out, de.Href)
-	case act.Kind == plan.Create && errors.Is(err, davclient.ErrUIDInUse) && p.opts.account != nil:
+		return x.withServer(ctx, r, out, de.Href)
+	case act.Kind == plan.Create && errors.Is(err, davclient.ErrUIDInUse) && x.Refuse != nil:
 		// The UID lives at another href of the account (an item moved
 		// between calendars): settled at the end of the account pass.
-		p.endJournal(journal, err)
-		p.opts.account.refuse(p, act.Href, act.Name, act.UID, err)
+		x.endJournal(journal, err)
+		x.Refuse(act, err)
 		return nil, nil
 	}
-	p.endJournal(journal, err)
+	x.endJournal(journal, err)
 	return nil, err
 }
 
 // outcome describes the item for the planner.
-func (p *pass) outcome(r *itemRun, act plan.Action, ev plan.Event) *plan.Outcome {
+func (x *Executor) outcome(r *itemRun, act plan.Action, ev plan.Event) *plan.Outcome {
 	local := plan.Local{Name: act.Name, UID: act.UID}
-	if data := p.localData[act.Name]; data != nil {
+	if data := x.Local.Data[act.Name]; data != nil {
 		local.Hash = vdir.Hash(data)
 	}
 	return &plan.Outcome{Action: act, Event: ev, Known: r.known, Local: local, Writes: r.writes,
-		Options: plan.Options{Policy: p.a.ConflictPolicy, ReadOnly: p.cal.ReadOnly}}
+		Options: plan.Options{Policy: x.Policy, ReadOnly: x.Cal.ReadOnly}}
 }
 
 // withServer reads what the server holds at href now into out.Server (nil
 // for nothing), comparing it with the local version and with the base.
 // The object is kept for the action that follows.
-func (p *pass) withServer(ctx context.Context, r *itemRun, out *plan.Outcome, href string) (*plan.Outcome, error) {
-	delete(p.remoteData, href)
-	o, err := p.c.Get(ctx, href)
+func (x *Executor) withServer(ctx context.Context, r *itemRun, out *plan.Outcome, href string) (*plan.Outcome, error) {
+	delete(x.Remote.Data, href)
+	o, err := x.Client.Get(ctx, href)
 	if errors.Is(err, davclient.ErrNotFound) {
 		return out, nil
 	}
@@ -135,16 +135,14 @@ func (p *pass) withServer(ctx context.Context, r *itemRun, out *plan.Outcome, hr
 	if err != nil {
 		return nil, fmt.Errorf("server sent invalid data for %s: %w", href, err)
 	}
-	if o.ETag == "" {
-		o.ETag = pseudoETagPrefix + vdir.Hash(o.Data)
-	}
-	p.remoteData[href] = o
+	o = remote.WithETag(o)
+	x.Remote.Data[href] = o
 	v := &plan.Version{Href: href, ETag: o.ETag, Hash: vdir.Hash(o.Data), UID: info.UID}
-	if local := p.localData[out.Action.Name]; local != nil {
+	if local := x.Local.Data[out.Action.Name]; local != nil {
 		v.SameAsLocal = v.Hash == vdir.Hash(local) || ics.Equivalent(o.Data, local)
 	}
 	if r.known != nil {
-		v.SameAsBase = v.Hash == r.known.Hash || p.holdsBase(r.known.Href, o.Data)
+		v.SameAsBase = v.Hash == r.known.Hash || x.holdsBase(r.known.Href, o.Data)
 	}
 	out.Server = v
 	return out, nil
@@ -152,101 +150,98 @@ func (p *pass) withServer(ctx context.Context, r *itemRun, out *plan.Outcome, hr
 
 // holdsBase tells whether data is what state keeps as the base of the
 // item at href, in another layout.
-func (p *pass) holdsBase(href string, data []byte) bool {
-	k, ok, err := p.e.store.Item(p.key, href)
+func (x *Executor) holdsBase(href string, data []byte) bool {
+	k, ok, err := x.Rec.Store.Item(x.Rec.Key, href)
 	return err == nil && ok && k.Base != nil && ics.Equivalent(data, k.Base)
 }
 
-func (p *pass) deleteRemote(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
-	id, err := p.journal("delete", act.Href, act.Name, act.ETag, "", act.UID)
+func (x *Executor) deleteRemote(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
+	id, err := x.journal("delete", act.Href, act.Name, act.ETag, "", act.UID)
 	if err != nil {
 		return nil, err
 	}
 	r.writes++
-	err = p.c.Delete(ctx, act.Href, act.ETag)
+	err = x.Client.Delete(ctx, act.Href, act.ETag)
 	if errors.Is(err, davclient.ErrPreconditionFailed) {
-		p.endJournal(id, err)
-		return p.withServer(ctx, r, p.outcome(r, act, plan.PreconditionFailed), act.Href)
+		x.endJournal(id, err)
+		return x.withServer(ctx, r, x.outcome(r, act, plan.PreconditionFailed), act.Href)
 	}
 	if err != nil {
-		p.endJournal(id, err)
-		return nil, err
-	}
-	if err := p.hook("delete", act.Href); err != nil {
+		x.endJournal(id, err)
 		return nil, err
 	}
 	href := act.Href
-	if err := p.commitNow(id, func(tx *state.Tx) error { return tx.DeleteItem(href) }); err != nil {
+	if err := x.Rec.commitNow(id, func(tx *state.Tx) error { return tx.DeleteItem(href) }); err != nil {
 		return nil, err
 	}
-	p.s.DeletedRemote++
-	p.e.log.Info().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("file", act.Name).Str("href", act.Href).Msg("✗ deleted on server (deleted locally)")
+	x.Report.DeletedRemote++
+	x.Log.Info().Str("file", act.Name).Str("href", act.Href).Msg("✗ deleted on server (deleted locally)")
 	return nil, nil
 }
 
 // conflict resolves the local version against the server's by
 // act.Winner. Versions that differ only in layout are no conflict: that is
 // reported to the planner as SameContent.
-func (p *pass) conflict(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
-	o, err := p.remoteObject(ctx, act.Href)
+func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
+	o, err := x.remoteObject(ctx, act.Href)
 	if err != nil {
 		return nil, err
 	}
-	local := p.localData[act.Name]
+	local := x.Local.Data[act.Name]
 	if local == nil {
 		return nil, fmt.Errorf("no content read for %s", act.Name)
 	}
 	if vdir.Hash(o.Data) == vdir.Hash(local) || ics.Equivalent(o.Data, local) {
-		out := p.outcome(r, act, plan.SameContent)
+		out := x.outcome(r, act, plan.SameContent)
 		out.Server = &plan.Version{Href: act.Href, ETag: o.ETag, Hash: vdir.Hash(o.Data), UID: act.UID, SameAsLocal: true}
 		return out, nil
 	}
 	if !r.conflicted {
 		r.conflicted = true
-		p.s.Conflicts++
+		x.Report.Conflicts++
 	}
-	log := p.e.log.Warn().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Str("file", act.Name)
+	log := x.Log.Warn().Str("file", act.Name)
 	switch {
 	case act.Winner == plan.LocalSide:
-		copyName, err := p.keepCopy(act.Name, o.Data)
+		copyName, err := x.keepCopy(act.Name, o.Data)
 		if err != nil {
 			return nil, err
 		}
 		log.Str("copy", copyName).Msg("⚠ conflict: local version wins, server version kept as a copy")
-		return p.put(ctx, r, act)
+		return x.put(ctx, r, act)
 	case act.KeepBoth:
-		return p.keepBoth(r, act, o, local, log)
+		return x.keepBoth(r, act, o, local, log)
 	}
-	copyName, err := p.keepCopy(act.Name, local)
+	copyName, err := x.keepCopy(act.Name, local)
 	if err != nil {
 		return nil, err
 	}
 	log.Str("copy", copyName).Msg("⚠ conflict: server version wins, local version kept as a copy")
-	if err := p.writeLocal(act.Name, o.Data); err != nil {
+	if err := x.writeLocal(act.Name, o.Data); err != nil {
 		return nil, err
 	}
-	return nil, p.keep(r, p.item(act.Href, o.ETag, act.Name, vdir.Hash(o.Data), act.UID, o.Data), act.OldHref)
+	return nil, x.keep(r, x.item(act.Href, o.ETag, act.Name, vdir.Hash(o.Data), act.UID, o.Data), act.OldHref)
 }
 
 // keepBoth gives the server's version the file and saves the local version
 // as a new item with its own UID, which the planner then has created.
-func (p *pass) keepBoth(r *itemRun, act plan.Action, o davclient.Object, local []byte, log *zerolog.Event) (*plan.Outcome, error) {
+func (x *Executor) keepBoth(r *itemRun, act plan.Action, o davclient.Object, local []byte, log *zerolog.Event) (*plan.Outcome, error) {
 	newUID := act.UID + "-vdird-" + randomToken()
-	newName := "vdird-" + shortHash(newUID) + ".ics"
+	newName := "vdird-" + vdir.Hash([]byte(newUID))[:16] + ".ics"
 	data := ics.ReplaceUID(local, newUID)
-	if err := p.writeLocal(newName, data); err != nil {
+	if err := x.writeLocal(newName, data); err != nil {
 		return nil, err
 	}
-	p.localData[newName] = data
+	x.Local.Data[newName] = data
 	log.Str("copy", newName).Msg("⚠ conflict: kept both, local version is now a new item")
-	if err := p.writeLocal(act.Name, o.Data); err != nil {
+	if err := x.writeLocal(act.Name, o.Data); err != nil {
 		return nil, err
 	}
-	if err := p.keep(r, p.item(act.Href, o.ETag, act.Name, vdir.Hash(o.Data), act.UID, o.Data), act.OldHref); err != nil {
+	if err := x.keep(r, x.item(act.Href, o.ETag, act.Name, vdir.Hash(o.Data), act.UID, o.Data), act.OldHref); err != nil {
 		return nil, err
 	}
 	r.known = nil // from here on, the run is the new item's
-	out := p.outcome(r, act, plan.KeptAsNew)
+	out := x.outcome(r, act, plan.KeptAsNew)
 	out.Local = plan.Local{Name: newName, Hash: vdir.Hash(data), UID: newUID}
 	return out, nil
 }
@@ -255,8 +250,8 @@ func (p *pass) keepBoth(r *itemRun, act plan.Action, o davclient.Object, local [
 // holds exactly these bytes already (the same conflict met again, e.g.
 // after a refused write), so a conflict gives one copy however often it
 // is met.
-func (p *pass) keepCopy(name string, data []byte) (string, error) {
-	copies, err := p.d.ConflictCopies()
+func (x *Executor) keepCopy(name string, data []byte) (string, error) {
+	copies, err := x.Local.Dir.ConflictCopies()
 	if err != nil {
 		return "", err
 	}
@@ -264,9 +259,39 @@ func (p *pass) keepCopy(name string, data []byte) (string, error) {
 		if !strings.HasPrefix(c, name+".conflict-") {
 			continue
 		}
-		if b, _, err := p.d.Read(c); err == nil && bytes.Equal(b, data) {
+		if b, _, err := x.Local.Dir.Read(c); err == nil && bytes.Equal(b, data) {
 			return c, nil
 		}
 	}
-	return p.d.WriteConflictCopy(name, data, p.e.Now())
+	return x.Local.Dir.WriteConflictCopy(name, data, x.Now())
+}
+
+// hrefFor picks the href of a new item: the file name when it is plain,
+// otherwise one derived from the UID's hash.
+func hrefFor(collection, name, uid string) string {
+	if plainName(name) {
+		return collection + name
+	}
+	return collection + "vdird-" + vdir.Hash([]byte(uid))[:16] + ".ics"
+}
+
+// plainName reports whether a file name can serve as an href segment as it
+// is: only characters a path segment never escapes (RFC 3986 unreserved,
+// plus '@' and '+').
+func plainName(name string) bool {
+	if !strings.HasSuffix(name, ".ics") || len(name) > 120 || strings.HasPrefix(name, ".") {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.@+", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+func randomToken() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

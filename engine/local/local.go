@@ -1,0 +1,163 @@
+// Package local builds the folder side of one calendar for a sync pass:
+// which item files there are, their stat fingerprints, and the content of
+// those that changed since state recorded them, read, hashed and
+// validated once. Files whose fingerprint is as recorded are taken from
+// state unread. It also tells, from the folder's file sum, whether the
+// folder is exactly as recorded or which few files moved, so that a pass
+// over an unchanged or slightly changed calendar costs little whatever its
+// size. It writes nothing but what its callers write through View.Dir.
+package local
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vdird/vdird/engine/plan"
+	"github.com/vdird/vdird/internal/ics"
+	"github.com/vdird/vdird/state"
+	"github.com/vdird/vdird/vdir"
+)
+
+// View is the folder of one calendar as a pass saw it. The executor
+// updates it as it writes (fingerprints of written files, names taken).
+type View struct {
+	Dir  *vdir.Dir
+	FP   map[string]vdir.Fingerprint // item files listed or written this pass
+	Data map[string][]byte           // bytes of the valid files read this pass
+	Used map[string]bool             // file names taken
+
+	components []string // nil: any component
+	log        zerolog.Logger
+}
+
+// NewView returns an empty view of d for a calendar that holds the given
+// components (nil: any); invalid files are logged to log.
+func NewView(d *vdir.Dir, components []string, log zerolog.Logger) *View {
+	return &View{Dir: d, FP: map[string]vdir.Fingerprint{}, Data: map[string][]byte{}, Used: map[string]bool{},
+		components: components, log: log}
+}
+
+// List stats every item file of the folder into the view and returns the
+// planner's view of each; only files whose fingerprint differs from what
+// byName (state's items by file name) records are read.
+func (v *View) List(byName map[string]state.Item) ([]plan.Local, error) {
+	entries, err := v.Dir.List()
+	if err != nil {
+		return nil, err
+	}
+	locals := make([]plan.Local, 0, len(entries))
+	for _, en := range entries {
+		locals = append(locals, v.Entry(en, byName))
+	}
+	return locals, nil
+}
+
+// Entry is the planner's view of one listed file: taken from state when
+// its fingerprint is as byName records, else read, hashed and validated.
+// It records the file's fingerprint (and bytes, when read and valid).
+func (v *View) Entry(en vdir.Entry, byName map[string]state.Item) plan.Local {
+	v.FP[en.Name] = en.Fingerprint
+	v.Used[en.Name] = true
+	if k, ok := byName[en.Name]; ok && SameFP(k.Fingerprint, en.Fingerprint) {
+		return plan.Local{Name: en.Name, Hash: k.Hash, UID: k.UID}
+	}
+	data, fp, err := v.Dir.Read(en.Name)
+	if err != nil {
+		return plan.Local{Name: en.Name, Invalid: err.Error()}
+	}
+	v.FP[en.Name] = fp
+	l := plan.Local{Name: en.Name, Hash: vdir.Hash(data)}
+	info, err := ics.Inspect(data)
+	switch {
+	case err != nil:
+		l.Invalid = err.Error()
+	case v.components != nil && !slices.ContainsFunc(v.components, func(c string) bool { return strings.EqualFold(c, info.Component) }):
+		l.Invalid = fmt.Sprintf("%s in a calendar that holds only %s", info.Component, strings.Join(v.components, ", "))
+	default:
+		l.UID = info.UID
+		v.Data[en.Name] = data
+	}
+	if l.Invalid != "" {
+		v.log.Error().Str("file", filepath.Join(v.Dir.Path(), en.Name)).Str("reason", l.Invalid).Msg("skipping invalid file")
+	}
+	return l
+}
+
+// Unchanged takes a recorded item's file into the view as unchanged (the
+// caller knows it is) and returns the planner's view of it.
+func (v *View) Unchanged(it state.Item) plan.Local {
+	v.FP[it.Name] = vdir.Fingerprint(it.Fingerprint)
+	v.Used[it.Name] = true
+	return plan.Local{Name: it.Name, Hash: it.Hash, UID: it.UID}
+}
+
+// Moved tells whether a listed file's fingerprint differs from what byName
+// records.
+func (v *View) Moved(byName map[string]state.Item) bool {
+	for name, fp := range v.FP {
+		if k, ok := byName[name]; ok && !SameFP(k.Fingerprint, fp) {
+			return true
+		}
+	}
+	return false
+}
+
+// Touched returns the recorded items (from byName) whose file was read
+// this pass with the recorded content but a new fingerprint, each with
+// that fingerprint: recording them spares the next pass reading them.
+func (v *View) Touched(byName map[string]state.Item) []state.Item {
+	var out []state.Item
+	for name, fp := range v.FP {
+		k, ok := byName[name]
+		if !ok || SameFP(k.Fingerprint, fp) {
+			continue
+		}
+		if data, read := v.Data[name]; !read || vdir.Hash(data) != k.Hash {
+			continue
+		}
+		k.Fingerprint = state.Fingerprint(fp)
+		out = append(out, k)
+	}
+	return out
+}
+
+// SameFP tells whether a recorded fingerprint is the one a file has now.
+func SameFP(a state.Fingerprint, b vdir.Fingerprint) bool {
+	return a.Size == b.Size && a.ModNs == b.ModNs && a.Inode == b.Inode
+}
+
+// NewFolder picks the folder under root of a calendar seen for the first
+// time: the href's last segment when it is a plain name, else a hash of
+// the href; never one in taken (the folders other calendars use).
+func NewFolder(root, href string, taken map[string]bool) string {
+	seg := path.Base(strings.TrimSuffix(href, "/"))
+	if u, err := url.PathUnescape(seg); err == nil {
+		seg = u
+	}
+	if !plainDirName(seg) {
+		seg = "cal-" + vdir.Hash([]byte(href))[:16]
+	}
+	dir := filepath.Join(root, seg)
+	for i := 2; taken[dir]; i++ {
+		dir = filepath.Join(root, fmt.Sprintf("%s-%d", seg, i))
+	}
+	return dir
+}
+
+func plainDirName(s string) bool {
+	if s == "" || s == "." || s == ".." || strings.HasPrefix(s, ".") || len(s) > 100 {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == '/' || r == '\\' {
+			return false
+		}
+	}
+	return true
+}
