@@ -1,9 +1,8 @@
 package engine
 
-// Strict versions of three fault tests: they failed on the engine as of
-// af5abf4 (spurious conflict copies after a lost PUT answer, weak ETags
-// turning edits into conflicts, invalid server data written to the folder)
-// and pass since those were fixed.
+// Strict versions of three fault tests: no conflict copy of our own write
+// after a lost PUT answer, no conflict from a weak ETag on a plain edit, and
+// no invalid server data written to the folder.
 
 import (
 	"bytes"
