@@ -226,17 +226,28 @@ func (p *pass) syncMeta(d *vdir.Dir, existed bool) error {
 	return nil
 }
 
+// planOptions are the planner's options for one calendar of account a. The
+// planner reads a zero MaxDeleteMin as its default; a configured 0 means the
+// guard applies to calendars of any size, which it spells as negative.
+func planOptions(cfg *config.Config, a *config.Account, opts SyncOptions, readOnly bool) plan.Options {
+	minItems := cfg.MaxDeleteMin
+	if minItems == 0 {
+		minItems = -1
+	}
+	return plan.Options{
+		Policy:            a.ConflictPolicy,
+		MaxDeleteFraction: cfg.MaxDeleteFraction,
+		MaxDeleteMin:      minItems,
+		AllowMassDelete:   opts.AllowMassDelete,
+		ReadOnly:          readOnly,
+	}
+}
+
 // planAndApply adds the remote side (rv) and the options to in, plans, and
 // has the plan carried out on the views it was made from. kn is what state
 // knows of the items in the plan.
 func (p *pass) planAndApply(ctx context.Context, in plan.Input, lv *local.View, rv *remote.View, kn known, newToken string, existed bool) error {
-	in.Options = plan.Options{
-		Policy:            p.a.ConflictPolicy,
-		MaxDeleteFraction: p.e.cfg.MaxDeleteFraction,
-		MaxDeleteMin:      p.e.cfg.MaxDeleteMin,
-		AllowMassDelete:   p.opts.AllowMassDelete,
-		ReadOnly:          p.cal.ReadOnly,
-	}
+	in.Options = planOptions(p.e.cfg, p.a, p.opts, p.cal.ReadOnly)
 	in.Remote = rv.Remotes()
 	p.s.Problems = append(p.s.Problems, rv.TakeProblems()...)
 	res := plan.Plan(in)

@@ -92,6 +92,18 @@ func (e *Engine) client(a *config.Account) (*davclient.Client, error) {
 	if c, ok := e.clients[a.Name]; ok {
 		return c, nil
 	}
+	c, err := newClient(a, e.HTTPClient, e.log)
+	if err != nil {
+		return nil, err
+	}
+	e.clients[a.Name] = c
+	return c, nil
+}
+
+// newClient builds the CalDAV client of account a from its config: the
+// password or token source, auth scheme, TLS files and pin, timeouts. hc,
+// when set, carries every request (tests count them with it).
+func newClient(a *config.Account, hc *http.Client, log zerolog.Logger) (*davclient.Client, error) {
 	pw, err := a.Password()
 	if err != nil {
 		return nil, err
@@ -102,19 +114,19 @@ func (e *Engine) client(a *config.Account) (*davclient.Client, error) {
 		Password:           pw,
 		Auth:               davclient.Auth(a.Auth),
 		AuthHint:           a.CredentialHint(),
-		HTTPClient:         e.HTTPClient,
+		HTTPClient:         hc,
 		InsecureSkipVerify: a.InsecureSkipVerify,
 		TLS:                davclient.TLSOptions{CAFile: a.CAFile, CertFile: a.CertFile, KeyFile: a.KeyFile, Pin: a.TLSFingerprint},
 		ConnectTimeout:     a.ConnectTimeout,
 		ResponseTimeout:    a.ResponseTimeout,
 		UserAgent:          "vdird/" + version.String(),
 		Trace: func(method, url string, status int, d time.Duration, err error) {
-			ev := e.log.Debug()
+			ev := log.Debug()
 			if !ev.Enabled() {
 				return
 			}
 			ev.Str("account", a.Name).Str("method", method).Str("url", url).Int("status", status).
-				Dur("headers_after", d).Err(err).Msg("request")
+				Dur("headers_after", d.Round(time.Millisecond)).Err(err).Msg("request")
 		},
 	}
 	if a.TokenCommand != "" {
@@ -124,8 +136,22 @@ func (e *Engine) client(a *config.Account) (*davclient.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("account %s: %w", a.Name, err)
 	}
-	e.clients[a.Name] = c
 	return c, nil
+}
+
+// Discover finds account a's calendar home and lists its calendars with
+// the client a pass would use (same auth, TLS and timeouts). It needs no
+// state and records nothing.
+func Discover(ctx context.Context, a *config.Account, log zerolog.Logger) (home string, cals []davclient.Calendar, err error) {
+	c, err := newClient(a, nil, log)
+	if err != nil {
+		return "", nil, err
+	}
+	if cals, err = c.Discover(ctx); err != nil {
+		return "", nil, err
+	}
+	home, _ = c.HomeSet(ctx)
+	return home, cals, nil
 }
 
 func collectionKey(a *config.Account, href string) string { return a.Name + "/" + href }

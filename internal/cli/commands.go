@@ -15,9 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vdird/vdird/config"
-	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine"
-	"github.com/vdird/vdird/internal/version"
 	"github.com/vdird/vdird/state"
 )
 
@@ -256,25 +254,12 @@ func cmdDiscover(ctx context.Context, g globals, df discoverFlags, stdout, stder
 	}
 	code := 0
 	for _, a := range accounts {
-		pw, err := a.Password()
-		if err != nil {
-			fmt.Fprintf(stderr, "vdird: %v\n", err)
-			code = 1
-			continue
-		}
-		c, err := davclient.New(davclient.Options{URL: a.URL, Username: a.Username, Password: pw, InsecureSkipVerify: a.InsecureSkipVerify, UserAgent: "vdird/" + version.String()})
-		if err != nil {
-			fmt.Fprintf(stderr, "vdird: %v\n", err)
-			code = 1
-			continue
-		}
-		cals, err := c.Discover(ctx)
+		home, cals, err := engine.Discover(ctx, &a, zerolog.Nop())
 		if err != nil {
 			fmt.Fprintf(stderr, "vdird: %s: %v\n", a.URL, err)
 			code = 1
 			continue
 		}
-		home, _ := c.HomeSet(ctx)
 		fmt.Fprintf(stdout, "account %s (%s), calendar home %s: %d calendars\n", a.Name, a.URL, home, len(cals))
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tHREF\tCOMPONENTS\tCTAG\tSYNC\tACCESS")
