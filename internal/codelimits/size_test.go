@@ -92,4 +92,3 @@ func flat(body *ast.BlockStmt) bool {
 	}
 	return n == 1
 }
-
