@@ -15,10 +15,7 @@ import (
 // the server and syncs them down.
 func (e *env) seedEvents(n int) {
 	e.t.Helper()
-	e.Cfg.Accounts[0].Calendars = []string{e.Events}
-	for i := 0; i < n; i++ {
-		e.Srv.Put(e.t, fmt.Sprintf("%se%02d.ics", e.Events, i), event(fmt.Sprintf("e%02d", i), "seeded"))
-	}
+	e.putEvents("e%02d", n)
 	e.syncOK()
 }
 

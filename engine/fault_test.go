@@ -11,7 +11,6 @@ package engine
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -136,17 +135,8 @@ func (f *fenv) checkInvariants(t *testing.T) {
 // run is one pass like `vdird sync` (fresh engine and store), through the proxy.
 func (f *fenv) run(opts SyncOptions) []*Summary {
 	f.t.Helper()
-	store, err := state.Open(f.Cfg.StatePath)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer store.Close()
-	f.mu.Lock()
 	w := zerolog.SyncWriter(&lockedWriter{f: f})
-	f.mu.Unlock()
-	eng := NewEngine(f.Cfg, store, zerolog.New(w).Level(zerolog.DebugLevel))
-	eng.HTTPClient = &http.Client{Transport: authSpy{f}, Timeout: f.timeout}
-	return eng.Sync(context.Background(), opts)
+	return f.syncWith(&http.Client{Transport: authSpy{f}, Timeout: f.timeout}, zerolog.New(w).Level(zerolog.DebugLevel), opts)
 }
 
 type lockedWriter struct{ f *fenv }
@@ -660,14 +650,11 @@ func TestFault_LocationOnCreate_ServerChosenHrefRecorded(t *testing.T) {
 		}
 		f.converged(want)
 		f.idle()
-		store, err := state.Open(f.Cfg.StatePath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer store.Close()
-		if _, ok, _ := store.Item(collectionKey(&f.Cfg.Accounts[0], f.Events), f.Events+"server-chosen.ics"); !ok {
-			t.Error("state does not record the Location href")
-		}
+		f.withStore(func(store *state.Store) {
+			if _, ok, _ := store.Item(collectionKey(&f.Cfg.Accounts[0], f.Events), f.Events+"server-chosen.ics"); !ok {
+				t.Error("state does not record the Location href")
+			}
+		})
 		if decoy.hits.Load() != 0 {
 			t.Errorf("%d requests went to the Location on another host", decoy.hits.Load())
 		}

@@ -7,7 +7,6 @@ package engine
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -28,7 +27,6 @@ import (
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
-	"github.com/vdird/vdird/state"
 )
 
 // lfHookTransport runs before on each request, then hands it to next.
@@ -46,19 +44,6 @@ func (h *lfHookTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		fn(req)
 	}
 	return h.next.RoundTrip(req)
-}
-
-// lfSync runs one pass like env.sync, but through rt.
-func lfSync(e *env, rt http.RoundTripper, opts SyncOptions) []*Summary {
-	e.t.Helper()
-	store, err := state.Open(e.Cfg.StatePath)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer store.Close()
-	eng := NewEngine(e.Cfg, store, zerolog.New(io.Discard))
-	eng.HTTPClient = &http.Client{Transport: rt}
-	return eng.Sync(context.Background(), opts)
 }
 
 func lfSummary(t *testing.T, sums []*Summary, href string) *Summary {
@@ -316,7 +301,7 @@ func TestLocalFault_FileEditedBetweenListingAndOverwrite_EditIsNeverClobbered(t 
 			})
 		}
 	}
-	s := lfSummary(t, lfSync(e, ht, SyncOptions{}), e.Events)
+	s := lfSummary(t, e.syncWith(&http.Client{Transport: ht}, zerolog.New(io.Discard), SyncOptions{}), e.Events)
 	if !edited {
 		t.Fatal("the hook never ran: no REPORT on the calendar")
 	}

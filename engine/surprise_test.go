@@ -110,19 +110,16 @@ func TestSync_LocalWinsWithWeakOrNoETags_OneConflictCopyNotOnePerPass(t *testing
 // stateItems lists the events calendar's state entries as "href name".
 func (f *fenv) stateItems() []string {
 	f.t.Helper()
-	store, err := state.Open(f.Cfg.StatePath)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer store.Close()
-	items, err := store.Items(collectionKey(&f.Cfg.Accounts[0], f.Events))
-	if err != nil {
-		f.t.Fatal(err)
-	}
 	var out []string
-	for _, it := range items {
-		out = append(out, it.Href+" "+it.Name)
-	}
+	f.withStore(func(store *state.Store) {
+		items, err := store.Items(collectionKey(&f.Cfg.Accounts[0], f.Events))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for _, it := range items {
+			out = append(out, it.Href+" "+it.Name)
+		}
+	})
 	return out
 }
 

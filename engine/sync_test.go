@@ -43,14 +43,31 @@ var (
 // sync runs one pass the way `vdird sync` does: a fresh engine and store.
 func (e *env) sync(opts SyncOptions) []*Summary {
 	e.t.Helper()
+	return e.syncWith(e.Client(), zerolog.New(io.Discard), opts)
+}
+
+// syncWith is sync with the engine's HTTP client and log chosen by the test.
+func (e *env) syncWith(client *http.Client, log zerolog.Logger, opts SyncOptions) []*Summary {
+	e.t.Helper()
+	var sums []*Summary
+	e.withStore(func(store *state.Store) {
+		eng := NewEngine(e.Cfg, store, log)
+		eng.HTTPClient = client
+		sums = eng.Sync(context.Background(), opts)
+	})
+	return sums
+}
+
+// withStore opens the state database, hands it to fn and closes it again,
+// so that the next pass can open it.
+func (e *env) withStore(fn func(*state.Store)) {
+	e.t.Helper()
 	store, err := state.Open(e.Cfg.StatePath)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer store.Close()
-	eng := NewEngine(e.Cfg, store, zerolog.New(io.Discard))
-	eng.HTTPClient = e.Client()
-	return eng.Sync(context.Background(), opts)
+	fn(store)
 }
 
 // seedOnly seeds slug with n events and makes it the only calendar synced.
