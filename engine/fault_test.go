@@ -180,8 +180,7 @@ var summaryRe = regexp.MustCompile(`(?m)^SUMMARY:(.*?)\r?$`)
 func (f *fenv) itemsOnServer() map[string]string {
 	f.t.Helper()
 	out := map[string]string{}
-	for _, h := range listHrefs(f.t, f.Srv, f.Events) {
-		body, _ := f.Srv.Get(f.t, h)
+	for h, body := range f.serverItems(f.Events) {
 		info, err := ics.Inspect(body)
 		if err != nil {
 			f.t.Fatalf("server holds an invalid object at %s: %v", h, err)

@@ -430,13 +430,7 @@ func TestFreshDownload_FolderMadeDuringDownload_TheirFileAndTheServersBothKept(t
 	if server == 0 && !bytes.Contains(body, []byte("SUMMARY:server")) {
 		t.Error("the server's version is lost")
 	}
-	n := 0
-	for _, h := range listHrefs(t, e.Srv, cal) {
-		if b, _ := e.Srv.Get(t, h); bytes.Contains(b, []byte("UID:m005\r\n")) {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := e.serverCount(cal, "UID:m005\r\n"); n != 1 {
 		t.Errorf("UID m005 on the server %d times", n)
 	}
 	t.Logf("folder: %d file(s) with their version, %d with the server's; server holds theirs: %v",

@@ -86,17 +86,6 @@ func lfBigEvent(uid, summary string, size int) []byte {
 	return []byte(b.String())
 }
 
-// lfServerItems maps every href of a calendar to its body.
-func lfServerItems(t *testing.T, srv *testserver.Server, cal string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	for _, h := range listHrefs(t, srv, cal) {
-		b, _ := srv.Get(t, h)
-		out[h] = b
-	}
-	return out
-}
-
 // writes returns the PUT and DELETE requests among reqs.
 func lfWrites(reqs []synctest.Request) []synctest.Request {
 	var out []synctest.Request
@@ -127,7 +116,7 @@ func lfTempFiles(t *testing.T, dir string) []string {
 // lfAssertConverged checks that folder and server hold the same items.
 func lfAssertConverged(t *testing.T, e *env, cal string) {
 	t.Helper()
-	srv := lfServerItems(t, e.Srv, cal)
+	srv := e.serverItems(cal)
 	names := map[string]bool{}
 	for _, n := range e.LocalNames(cal) {
 		if strings.HasSuffix(n, ".ics") {
@@ -164,7 +153,7 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 	for i := 0; i < 10; i++ {
 		e.Srv.Put(t, fmt.Sprintf("%sbig%d.ics", e.Events, i), lfBigEvent(fmt.Sprint("big", i), "phone", 12000))
 	}
-	before := lfServerItems(t, e.Srv, e.Events)
+	before := e.serverItems(e.Events)
 	e.Rec.Take()
 
 	s := lfSummary(t, e.sync(SyncOptions{}), e.Events)
@@ -180,7 +169,7 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 	if w := lfWrites(e.Rec.Take()); len(w) != 1 || w[0].Method != http.MethodPut || !strings.HasSuffix(w[0].Path, "/a.ics") {
 		t.Fatalf("the pass should write only the local edit of a.ics to the server, wrote %+v", w)
 	}
-	after := lfServerItems(t, e.Srv, e.Events)
+	after := e.serverItems(e.Events)
 	for h, body := range before {
 		if strings.HasSuffix(h, "/a.ics") {
 			continue
@@ -217,7 +206,7 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 		t.Fatalf("pass after the fault not idle: %+v", s)
 	}
 	lfAssertConverged(t, e, e.Events)
-	if n := len(lfServerItems(t, e.Srv, e.Events)); n != 12 {
+	if n := len(e.serverItems(e.Events)); n != 12 {
 		t.Fatalf("server holds %d items, want 12", n)
 	}
 }
@@ -410,7 +399,7 @@ func TestLocalFault_SymlinkPlantedInVdir_OutsideTargetNeverReadNorWritten(t *tes
 			t.Errorf("a symlink caused a server write: %+v", r)
 		}
 	}
-	for h, body := range lfServerItems(t, e.Srv, e.Events) {
+	for h, body := range e.serverItems(e.Events) {
 		if bytes.Contains(body, []byte("UID:canary")) {
 			t.Fatalf("the symlink's target was uploaded as %s", h)
 		}
@@ -437,7 +426,7 @@ func TestLocalFault_VdirRootReplacedByEmptyMount_RefusedNothingWritten(t *testin
 	}
 	e.Srv.Put(t, e.Tasks+"t.ics", task("t", "x"))
 	e.syncOK()
-	before := lfServerItems(t, e.Srv, e.Events)
+	before := e.serverItems(e.Events)
 
 	check := func(what, mountpoint string) {
 		t.Helper()
@@ -478,7 +467,7 @@ func TestLocalFault_VdirRootReplacedByEmptyMount_RefusedNothingWritten(t *testin
 		}
 	}
 
-	after := lfServerItems(t, e.Srv, e.Events)
+	after := e.serverItems(e.Events)
 	if len(after) != len(before) {
 		t.Fatalf("server held %d items, now %d", len(before), len(after))
 	}

@@ -143,7 +143,7 @@ func TestSync_RecreateAnsweredWithLocationElsewhere_OneStateEntryNoDuplicate(t *
 			if !slicesEqualSorted(got, wantState) {
 				t.Fatalf("state after the re-create:\n got %q\nwant %q", got, wantState)
 			}
-			if hrefs := listHrefs(t, f.Srv, f.Events); len(hrefs) != 2 {
+			if hrefs := f.Srv.Members(t, f.Events); len(hrefs) != 2 {
 				t.Fatalf("server holds %v", hrefs)
 			}
 			f.converged(want)

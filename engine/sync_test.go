@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -436,34 +435,39 @@ local_timezone = UTC
 	}
 }
 
-var hrefRe = regexp.MustCompile(`<(?:[A-Za-z0-9]+:)?href>([^<]+)</(?:[A-Za-z0-9]+:)?href>`)
-
-// listHrefs lists a calendar's members with a plain Depth-1 PROPFIND, independent of davclient.
-func listHrefs(t *testing.T, srv *testserver.Server, cal string) []string {
-	t.Helper()
-	req, _ := http.NewRequest("PROPFIND", strings.TrimSuffix(srv.URL, "/")+cal, strings.NewReader(
-		`<?xml version="1.0"?><propfind xmlns="DAV:"><prop><getetag/></prop></propfind>`))
-	req.Header.Set("Depth", "1")
-	req.Header.Set("Content-Type", "application/xml")
-	req.SetBasicAuth(srv.User, srv.Password)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var out []string
-	for _, m := range hrefRe.FindAllStringSubmatch(string(body), -1) {
-		h := m[1]
-		if i := strings.Index(h, "://"); i >= 0 {
-			h = h[i+3:]
-			h = h[strings.IndexByte(h, '/'):]
-		}
-		if strings.TrimSuffix(h, "/") != strings.TrimSuffix(cal, "/") {
-			out = append(out, h)
-		}
+// serverItems maps every href of cal to its body, as the server lists and
+// serves them to a client other than the engine.
+func (e *env) serverItems(cal string) map[string][]byte {
+	e.t.Helper()
+	out := map[string][]byte{}
+	for _, h := range e.Srv.Members(e.t, cal) {
+		out[h], _ = e.Srv.Get(e.t, h)
 	}
 	return out
+}
+
+// serverCount counts the items of cal on the server whose body holds s.
+func (e *env) serverCount(cal, s string) int {
+	e.t.Helper()
+	n := 0
+	for _, body := range e.serverItems(cal) {
+		if bytes.Contains(body, []byte(s)) {
+			n++
+		}
+	}
+	return n
+}
+
+// localCount counts the files of cal's folder that hold s.
+func (e *env) localCount(cal, s string) int {
+	e.t.Helper()
+	n := 0
+	for _, name := range e.LocalNames(cal) {
+		if bytes.Contains(e.ReadFile(cal, name), []byte(s)) {
+			n++
+		}
+	}
+	return n
 }
 
 func TestSync_ReadOnlyCalendar_NeverWrittenLocalEditsKept(t *testing.T) {
@@ -508,8 +512,7 @@ func TestSync_KeepBothPolicy_LocalVersionBecomesNewItem(t *testing.T) {
 			t.Fatalf("%+v", s)
 		}
 		var phone, local int
-		for _, h := range listHrefs(t, e.Srv, e.Events) {
-			body, _ := e.Srv.Get(t, h)
+		for _, body := range e.serverItems(e.Events) {
 			phone += bytes.Count(body, []byte("phone-version"))
 			local += bytes.Count(body, []byte("local-version"))
 		}
@@ -543,13 +546,7 @@ func TestSync_FirstContactWithExistingFolder_MatchesByUID(t *testing.T) {
 				t.Fatal("identical item re-uploaded")
 			}
 		}
-		n := 0
-		for _, h := range listHrefs(t, e.Srv, e.Events) {
-			if body, _ := e.Srv.Get(t, h); bytes.Contains(body, []byte("UID:same\r\n")) {
-				n++
-			}
-		}
-		if n != 1 {
+		if n := e.serverCount(e.Events, "UID:same\r\n"); n != 1 {
 			t.Fatalf("UID same on the server %d times", n)
 		}
 	})
