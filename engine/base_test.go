@@ -32,7 +32,5 @@ func TestSync_TouchedFileThenEditOnWeakETagServer_EditUploadedNoConflict(t *test
 	}
 	want["x"] = "v3 local edit"
 	f.converged(want)
-	if _, other := f.itemsLocal(); len(other) != 0 {
-		t.Errorf("conflict copies of our own edit: %v", other)
-	}
+	f.noConflictCopies("conflict copies of our own edit")
 }

@@ -7,7 +7,6 @@ package engine
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -324,44 +322,13 @@ func TestLocalFault_FileEditedBetweenListingAndOverwrite_EditIsNeverClobbered(t 
 	}
 }
 
-// lfTreeDigest describes every entry below dir (name, type, mode, size,
-// mtime, content hash), so any write, chmod or new file shows.
-func lfTreeDigest(t *testing.T, dir string) string {
-	t.Helper()
-	var lines []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		line := fmt.Sprintf("%s %v %d %d", p, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
-		if fi.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			line += fmt.Sprintf(" %x", sha256.Sum256(b))
-		}
-		lines = append(lines, line)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
-}
-
 func TestLocalFault_SymlinkPlantedInVdir_OutsideTargetNeverReadNorWritten(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testserver.Radicale)
 	canary := t.TempDir()
 	os.WriteFile(filepath.Join(canary, "target.ics"), event("canary", "secret outside the vdir"), 0o600)
 	os.WriteFile(filepath.Join(canary, "notes.txt"), []byte("do not touch\n"), 0o600)
-	before := lfTreeDigest(t, canary)
+	before := treeDigest(t, canary)
 
 	e.Srv.Put(t, e.Events+"x.ics", event("x", "v1"))
 	e.Srv.Put(t, e.Events+"y.ics", event("y", "v1"))
@@ -391,7 +358,7 @@ func TestLocalFault_SymlinkPlantedInVdir_OutsideTargetNeverReadNorWritten(t *tes
 		problems = append(problems, s.Problems...)
 	}
 	t.Logf("problems reported: %q", problems)
-	if after := lfTreeDigest(t, canary); after != before {
+	if after := treeDigest(t, canary); after != before {
 		t.Fatalf("the canary outside the vdir changed:\nbefore\n%s\nafter\n%s", before, after)
 	}
 	for _, r := range e.Rec.Take() {

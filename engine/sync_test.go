@@ -380,19 +380,15 @@ func TestSync_CrashBetweenPutAndStateCommit_NoDuplicateNoLoss(t *testing.T) {
 		want["x"], want["y"] = "v2 local", "y edited"
 		delete(want, "z")
 		f.runOK()
-		var writes []string
-		for _, r := range f.px.Take() {
-			if r.Method == "PUT" || r.Method == "DELETE" {
-				writes = append(writes, fmt.Sprintf("%s %s if-match=%q", r.Method, r.Path, r.IfMatch))
-			}
+		var wrote []string
+		for _, r := range writes(f.px.Take()) {
+			wrote = append(wrote, fmt.Sprintf("%s %s if-match=%q", r.Method, r.Path, r.IfMatch))
 		}
-		if len(writes) != 1 || !strings.HasPrefix(writes[0], "PUT "+f.Events+"y.ics") || strings.HasSuffix(writes[0], `if-match=""`) {
-			t.Errorf("the pass after the lost answers wrote %v, want one update of y.ics with If-Match", writes)
+		if len(wrote) != 1 || !strings.HasPrefix(wrote[0], "PUT "+f.Events+"y.ics") || strings.HasSuffix(wrote[0], `if-match=""`) {
+			t.Errorf("the pass after the lost answers wrote %v, want one update of y.ics with If-Match", wrote)
 		}
 		f.converged(want)
-		if _, other := f.itemsLocal(); len(other) != 0 {
-			t.Errorf("conflict copies: our own writes were not recognised: %v", other)
-		}
+		f.noConflictCopies("conflict copies: our own writes were not recognised")
 		f.idle()
 	})
 }
