@@ -262,7 +262,7 @@ func (f *fenv) idle() {
 	f.t.Helper()
 	f.px.Take()
 	s := f.runOK()
-	if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
+	if changed(s) != 0 {
 		f.t.Fatalf("pass after convergence not idle: %+v", s)
 	}
 	if w := writes(f.px.Take()); len(w) > 0 {

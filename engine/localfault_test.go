@@ -84,31 +84,20 @@ func lfBigEvent(uid, summary string, size int) []byte {
 	return []byte(b.String())
 }
 
-// writes returns the PUT and DELETE requests among reqs.
-func lfWrites(reqs []synctest.Request) []synctest.Request {
-	var out []synctest.Request
-	for _, r := range reqs {
-		if r.Method == http.MethodPut || r.Method == http.MethodDelete {
-			out = append(out, r)
-		}
-	}
-	return out
+// lfSmallDisk is a Radicale env, in a parallel test, whose vdir root is a
+// 64 KiB tmpfs.
+func lfSmallDisk(t *testing.T) *env {
+	t.Helper()
+	t.Parallel()
+	e := newEnv(t, testserver.Radicale)
+	lfMountTmpfs(t, e.Root, "64k")
+	return e
 }
 
-// lfTempFiles lists vdird temp files left in dir.
-func lfTempFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, en := range ents {
-		if strings.HasPrefix(en.Name(), ".vdird-") {
-			out = append(out, en.Name())
-		}
-	}
-	return out
+// lfTempFiles lists the vdird temp files left in cal's folder.
+func lfTempFiles(e *env, cal string) []string {
+	e.t.Helper()
+	return slices.DeleteFunc(e.LocalNames(cal), func(n string) bool { return !strings.HasPrefix(n, ".vdird-") })
 }
 
 // lfAssertConverged checks that folder and server hold the same items.
@@ -136,11 +125,9 @@ func lfAssertConverged(t *testing.T, e *env, cal string) {
 }
 
 func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, testserver.Radicale)
 	// 64 KiB is about 16 pages: the two small items and the metadata fit,
 	// the ten 12 KB items below do not.
-	lfMountTmpfs(t, e.Root, "64k")
+	e := lfSmallDisk(t)
 	e.Srv.Put(t, e.Events+"a.ics", event("a", "v1"))
 	e.Srv.Put(t, e.Events+"b.ics", event("b", "v1"))
 	e.Srv.Put(t, e.Tasks+"t.ics", task("t", "v1"))
@@ -164,7 +151,7 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 		}
 	}
 	t.Logf("disk-full pass: ↓%d ↑%d, %d problems, e.g. %s", s.Downloaded, s.Uploaded, len(s.Problems), s.Problems[0])
-	if w := lfWrites(e.Rec.Take()); len(w) != 1 || w[0].Method != http.MethodPut || !strings.HasSuffix(w[0].Path, "/a.ics") {
+	if w := synctest.Writes(e.Rec.Take()); len(w) != 1 || w[0].Method != http.MethodPut || !strings.HasSuffix(w[0].Path, "/a.ics") {
 		t.Fatalf("the pass should write only the local edit of a.ics to the server, wrote %+v", w)
 	}
 	after := e.serverItems(e.Events)
@@ -179,7 +166,7 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 	if got := after[e.Events+"a.ics"]; !bytes.Contains(got, []byte("v2 local edit")) {
 		t.Errorf("local edit not uploaded: %q", got)
 	}
-	if tmp := lfTempFiles(t, filepath.Join(e.Root, "events")); len(tmp) > 0 {
+	if tmp := lfTempFiles(e, e.Events); len(tmp) > 0 {
 		t.Errorf("failed writes left temp files: %v", tmp)
 	}
 	// What did land is whole: every file parses; b is the old or the new version.
@@ -190,7 +177,7 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 	// A second pass on the still-full disk must not take missing files for deletions.
 	e.Rec.Take()
 	e.sync(SyncOptions{})
-	if w := lfWrites(e.Rec.Take()); len(w) > 0 {
+	if w := synctest.Writes(e.Rec.Take()); len(w) > 0 {
 		t.Fatalf("second pass on a full disk wrote to the server: %+v", w)
 	}
 
@@ -199,10 +186,7 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 		t.Fatal(err)
 	}
 	e.syncOK()
-	s = e.syncOK()[e.Events]
-	if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
-		t.Fatalf("pass after the fault not idle: %+v", s)
-	}
+	e.syncIdle("pass after the fault")
 	lfAssertConverged(t, e, e.Events)
 	if n := len(e.serverItems(e.Events)); n != 12 {
 		t.Fatalf("server holds %d items, want 12", n)
@@ -240,7 +224,7 @@ func TestLocalFault_ReadOnlyVdir_WritesReportedNothingDeletedOrResurrected(t *te
 			t.Errorf("problem does not name the cause: %s", p)
 		}
 	}
-	if w := lfWrites(e.Rec.Take()); len(w) != 1 || !strings.HasSuffix(w[0].Path, "/a.ics") || w[0].Method != http.MethodPut {
+	if w := synctest.Writes(e.Rec.Take()); len(w) != 1 || !strings.HasSuffix(w[0].Path, "/a.ics") || w[0].Method != http.MethodPut {
 		t.Fatalf("want only the PUT of a.ics, got %+v", w)
 	}
 	if got, _ := e.Srv.Get(t, e.Events+"c.ics"); got != nil {
@@ -316,10 +300,7 @@ func TestLocalFault_FileEditedBetweenListingAndOverwrite_EditIsNeverClobbered(t 
 	if got, _ := e.Srv.Get(t, e.Events+"y.ics"); !bytes.Contains(got, []byte("saved mid-pass")) {
 		t.Errorf("y (edited locally after the phone deleted it) not re-created: %q", got)
 	}
-	s = e.syncOK()[e.Events]
-	if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
-		t.Fatalf("third pass not idle: %+v", s)
-	}
+	e.syncIdle("third pass")
 }
 
 func TestLocalFault_SymlinkPlantedInVdir_OutsideTargetNeverReadNorWritten(t *testing.T) {
@@ -361,10 +342,8 @@ func TestLocalFault_SymlinkPlantedInVdir_OutsideTargetNeverReadNorWritten(t *tes
 	if after := treeDigest(t, canary); after != before {
 		t.Fatalf("the canary outside the vdir changed:\nbefore\n%s\nafter\n%s", before, after)
 	}
-	for _, r := range e.Rec.Take() {
-		if r.Method == http.MethodPut || r.Method == http.MethodDelete {
-			t.Errorf("a symlink caused a server write: %+v", r)
-		}
+	if w := synctest.Writes(e.Rec.Take()); len(w) > 0 {
+		t.Errorf("a symlink caused a server write: %+v", w)
 	}
 	for h, body := range e.serverItems(e.Events) {
 		if bytes.Contains(body, []byte("UID:canary")) {
@@ -404,7 +383,7 @@ func TestLocalFault_VdirRootReplacedByEmptyMount_RefusedNothingWritten(t *testin
 				t.Errorf("%s: %s not refused: %+v", what, cal, s)
 			}
 		}
-		if w := lfWrites(e.Rec.Take()); len(w) > 0 {
+		if w := synctest.Writes(e.Rec.Take()); len(w) > 0 {
 			t.Fatalf("%s: the guard let writes through: %+v", what, w)
 		}
 		ents, err := os.ReadDir(mountpoint)
@@ -440,16 +419,14 @@ func TestLocalFault_VdirRootReplacedByEmptyMount_RefusedNothingWritten(t *testin
 	}
 	// Disk back: nothing to do.
 	for _, s := range e.syncOK() {
-		if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
+		if changed(s) != 0 {
 			t.Fatalf("pass after remount not idle: %+v", s)
 		}
 	}
 }
 
 func TestLocalFault_DiskFullDuringConflict_LocalVersionNeverLost(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, testserver.Radicale)
-	lfMountTmpfs(t, e.Root, "64k")
+	e := lfSmallDisk(t)
 	e.Srv.Put(t, e.Events+"c.ics", event("c", "v1"))
 	e.Srv.Put(t, e.Tasks+"t.ics", task("t", "v1"))
 	e.syncOK()
@@ -483,7 +460,7 @@ func TestLocalFault_DiskFullDuringConflict_LocalVersionNeverLost(t *testing.T) {
 	if !e.HasConflictCopy(e.Events, "c.ics", "v2 local") || !bytes.Contains(e.ReadFile(e.Events, "c.ics"), []byte("v2 phone")) {
 		t.Fatalf("after the fault: c.ics should be the phone's version and the local one a conflict copy: %v", e.LocalNames(e.Events))
 	}
-	if tmp := lfTempFiles(t, filepath.Join(e.Root, "events")); len(tmp) > 0 {
+	if tmp := lfTempFiles(e, e.Events); len(tmp) > 0 {
 		t.Errorf("temp files left: %v", tmp)
 	}
 }

@@ -138,7 +138,7 @@ func TestSync_MoveBetweenCalendars_ServerWithAccountWideUIDs_OnePass(t *testing.
 		}
 	}
 	for href, s := range sums {
-		if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
+		if changed(s) != 0 {
 			t.Errorf("%s: the pass after the move did something: %+v", href, s)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/engine/fresh"
+	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
@@ -85,6 +86,28 @@ func (e *env) syncOK() map[string]*Summary {
 		out[s.Href] = s
 	}
 	return out
+}
+
+// changed counts what a pass did to items: transfers both ways, deletions
+// both ways and conflicts.
+func changed(s *Summary) int {
+	return s.Uploaded + s.Downloaded + s.DeletedLocal + s.DeletedRemote + s.Conflicts
+}
+
+// syncIdle runs a pass that must find nothing to do in e.Events: nothing
+// changed (see changed) and no PUT or DELETE sent. It returns the
+// calendar's summary.
+func (e *env) syncIdle(what string) *Summary {
+	e.t.Helper()
+	e.Rec.Take()
+	s := e.syncOK()[e.Events]
+	if changed(s) != 0 {
+		e.t.Fatalf("%s not idle: %+v", what, s)
+	}
+	if w := synctest.Writes(e.Rec.Take()); len(w) > 0 {
+		e.t.Fatalf("%s wrote: %+v", what, w)
+	}
+	return s
 }
 
 func forEachServer(t *testing.T, fn func(t *testing.T, e *env)) {
@@ -204,26 +227,13 @@ func TestSync_DecisionTableEndToEnd(t *testing.T) {
 		}
 
 		// The server's new etag for the created item is recorded: nothing left to do.
-		e.Rec.Take()
-		s = e.syncOK()[e.Events]
-		if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
-			t.Fatalf("second pass not idle: %+v", s)
-		}
-		for _, r := range e.Rec.Take() {
-			if r.Method == "PUT" || r.Method == "DELETE" {
-				t.Fatalf("second pass wrote: %+v", r)
-			}
-		}
+		e.syncIdle("second pass")
 	})
 }
 
 func TestSync_LocalWinsPolicy_UploadsLocalAndKeepsServerCopy(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
-		e.Cfg.Accounts[0].ConflictPolicy = "local-wins"
-		e.Srv.Put(t, e.Events+"c.ics", event("c", "v1"))
-		e.syncOK()
-		e.WriteFile(e.Events, "c.ics", event("c", "local"))
-		e.Srv.Put(t, e.Events+"c.ics", event("c", "phone"))
+		e.conflictUnder("local-wins", "c", "local", "phone")
 		s := e.syncOK()[e.Events]
 		if s.Conflicts != 1 {
 			t.Fatalf("%+v", s)
@@ -235,6 +245,18 @@ func TestSync_LocalWinsPolicy_UploadsLocalAndKeepsServerCopy(t *testing.T) {
 			t.Fatalf("server version not kept: %v", e.LocalNames(e.Events))
 		}
 	})
+}
+
+// conflictUnder makes the account's conflict policy policy, syncs item uid
+// down and then changes it on both sides: to the summary local in the
+// folder and to phone on the server.
+func (e *env) conflictUnder(policy plan.Policy, uid, local, phone string) {
+	e.t.Helper()
+	e.Cfg.Accounts[0].ConflictPolicy = policy
+	e.Srv.Put(e.t, e.Events+uid+".ics", event(uid, "v1"))
+	e.syncOK()
+	e.WriteFile(e.Events, uid+".ics", event(uid, local))
+	e.Srv.Put(e.t, e.Events+uid+".ics", event(uid, phone))
 }
 
 func TestSync_Guards_MissingOrEmptiedFolderDeletesNothing(t *testing.T) {
@@ -499,11 +521,7 @@ func TestSync_ReadOnlyCalendar_NeverWrittenLocalEditsKept(t *testing.T) {
 
 func TestSync_KeepBothPolicy_LocalVersionBecomesNewItem(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
-		e.Cfg.Accounts[0].ConflictPolicy = "keep-both"
-		e.Srv.Put(t, e.Events+"k.ics", event("k", "v1"))
-		e.syncOK()
-		e.WriteFile(e.Events, "k.ics", event("k", "local-version"))
-		e.Srv.Put(t, e.Events+"k.ics", event("k", "phone-version"))
+		e.conflictUnder("keep-both", "k", "local-version", "phone-version")
 		if s := e.syncOK()[e.Events]; s.Conflicts != 1 {
 			t.Fatalf("%+v", s)
 		}

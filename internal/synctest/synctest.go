@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -169,6 +170,11 @@ func (r *Recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.reqs = append(r.reqs, Request{req.Method, req.URL.Path, req.Header.Get("If-Match"), req.Header.Get("If-None-Match")})
 	r.mu.Unlock()
 	return http.DefaultTransport.RoundTrip(req)
+}
+
+// Writes returns the PUTs and DELETEs among reqs.
+func Writes(reqs []Request) []Request {
+	return slices.DeleteFunc(slices.Clone(reqs), func(r Request) bool { return r.Method != http.MethodPut && r.Method != http.MethodDelete })
 }
 
 // Take returns the requests recorded since the last Take.
