@@ -1,15 +1,18 @@
 package engine
 
 // Strict versions of three fault tests: no conflict copy of our own write
-// after a lost PUT answer, no conflict from a weak ETag on a plain edit, and
-// no invalid server data written to the folder.
+// after a lost PUT answer, no conflict from a weak ETag on a plain edit (nor
+// on an edit after a touch), and no invalid server data written to the
+// folder.
 
 import (
 	"bytes"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/internal/testserver"
@@ -25,16 +28,48 @@ func TestFault_WriteAcceptedAnswerLost_NoSpuriousConflictCopy(t *testing.T) {
 	})
 }
 
-func TestFault_WeakETags_LocalEditReachesServer(t *testing.T) {
+// weakETagsLocalEdit starts a fault env on Radicale whose ETags all come
+// weak, syncs x down and edits it in the folder. It returns the env and
+// what server and folder hold once the edit is synced.
+func weakETagsLocalEdit(t *testing.T) (*fenv, map[string]string) {
+	t.Helper()
 	f := newFaultEnv(t, testserver.Radicale)
 	f.px.Add(faultproxy.Rule{Action: faultproxy.WeakenETag()})
 	want := f.seed("x")
 	f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
 	want["x"] = "v2 local"
+	return f, want
+}
+
+func TestFault_WeakETags_LocalEditReachesServer(t *testing.T) {
+	f, want := weakETagsLocalEdit(t)
 	f.run(SyncOptions{})
 	f.run(SyncOptions{})
 	f.converged(want)
 	f.noConflictCopies("weak ETag turned a local edit into a conflict copy")
+}
+
+// A touched file (same bytes, new mtime) is recorded with its new stat
+// fingerprint; the stored base must survive that, or on a server with weak
+// ETags the next edit is taken for a conflict with our own earlier upload.
+func TestSync_TouchedFileThenEditOnWeakETagServer_EditUploadedNoConflict(t *testing.T) {
+	f, want := weakETagsLocalEdit(t)
+	f.runOK()
+
+	later := time.Now().Add(2 * time.Second)
+	if err := os.Chtimes(f.File(f.Events, "x.ics"), later, later); err != nil {
+		t.Fatal(err)
+	}
+	f.runOK()
+
+	f.WriteFile(f.Events, "x.ics", event("x", "v3 local edit"))
+	s := f.runOK()
+	if s.Conflicts != 0 || s.Uploaded != 1 {
+		t.Fatalf("edit after a touch: %d conflicts, %d uploaded; want 0 and 1", s.Conflicts, s.Uploaded)
+	}
+	want["x"] = "v3 local edit"
+	f.converged(want)
+	f.noConflictCopies("conflict copies of our own edit")
 }
 
 func TestFault_CalendarDataNotICalendar_NotWrittenAndRepairedLater(t *testing.T) {
