@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vdird/vdird/internal/davtest"
 	"github.com/vdird/vdird/vdir"
 )
 
@@ -77,7 +78,7 @@ func TestHostile_Hrefs_NeverLeaveCollectionOrMapToUnsafeNames(t *testing.T) {
 		body.WriteString(response(h, fmt.Sprintf(`"%d"`, i), "BEGIN:VCALENDAR&#13;\nEND:VCALENDAR&#13;\n"))
 	}
 	body.WriteString(`<d:sync-token>tok</d:sync-token></d:multistatus>`)
-	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) { ms207(w, body.String()) })
+	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) { davtest.MultiStatus(w, body.String()) })
 
 	check := func(call, href string) {
 		t.Helper()
@@ -132,7 +133,7 @@ func TestHostile_Hrefs_NeverLeaveCollectionOrMapToUnsafeNames(t *testing.T) {
 
 	// A NUL character reference is not XML at all (XML 1.0 §2.2): the whole answer is refused.
 	_, c = fake(t, func(w http.ResponseWriter, r *http.Request) {
-		ms207(w, msOpen+response("/cal/nul&#0;.ics", `"1"`, "")+`</d:multistatus>`)
+		davtest.MultiStatus(w, msOpen+response("/cal/nul&#0;.ics", `"1"`, "")+`</d:multistatus>`)
 	})
 	if items, err := c.ListETags(bg(), "/cal/"); !errors.Is(err, ErrMalformed) || len(items) != 0 {
 		t.Errorf("NUL character reference: %v %v", items, err)
@@ -435,12 +436,12 @@ func TestHostile_BrokenTLSCertificate_RefusedUnlessConfigured(t *testing.T) {
 	var hits atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
-		ms207(w, msOpen+`<d:response><d:href>/cal/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
+		davtest.MultiStatus(w, msOpen+`<d:response><d:href>/cal/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
 	}))
 	srv.Config.ErrorLog = nil
 	srv.StartTLS()
 	defer srv.Close()
-	strict, err := New(Options{URL: srv.URL, Username: "alice", Password: testPassword})
+	strict, err := New(Options{URL: srv.URL, Username: "alice", Password: davtest.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,13 +451,13 @@ func TestHostile_BrokenTLSCertificate_RefusedUnlessConfigured(t *testing.T) {
 	if err == nil || (!errors.As(err, &uerr) && !errors.As(err, &verr)) {
 		t.Fatalf("self-signed certificate accepted by default: %v", err)
 	}
-	if strings.Contains(err.Error(), testPassword) {
+	if strings.Contains(err.Error(), davtest.Password) {
 		t.Error("password in the TLS error")
 	}
 	if hits.Load() != 0 {
 		t.Fatalf("a request reached the server despite the bad certificate")
 	}
-	lax, err := New(Options{URL: srv.URL, Username: "alice", Password: testPassword, InsecureSkipVerify: true})
+	lax, err := New(Options{URL: srv.URL, Username: "alice", Password: davtest.Password, InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +484,7 @@ func TestHostile_CalendarDataNotICalendar_ReturnedVerbatim(t *testing.T) {
 			b.WriteString(`<d:response><d:href>/cal/` + strconv.Itoa(i) + `.ics</d:href><d:propstat><d:prop><d:getetag>"1"</d:getetag><c:calendar-data>` + esc + `</c:calendar-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>`)
 		}
 		b.WriteString(`</d:multistatus>`)
-		ms207(w, b.String())
+		davtest.MultiStatus(w, b.String())
 	})
 	var got []string
 	if err := c.Download(bg(), "/cal/", func(o Object) error { got = append(got, string(o.Data)); return nil }); err != nil {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vdird/vdird/internal/davtest"
 	"github.com/vdird/vdird/internal/testserver"
 )
 
@@ -30,13 +31,13 @@ func icloudLike(t *testing.T, home string) (*Client, func() []string) {
 		case "caldav.example.com/.well-known/caldav":
 			http.Redirect(w, r, "/", http.StatusMovedPermanently)
 		case "caldav.example.com/":
-			ms207(w, `<d:multistatus xmlns:d="DAV:"><d:response><d:href>/</d:href><d:propstat><d:prop>
+			davtest.MultiStatus(w, `<d:multistatus xmlns:d="DAV:"><d:response><d:href>/</d:href><d:propstat><d:prop>
 <d:current-user-principal><d:href>/123/principal/</d:href></d:current-user-principal></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
 		case "caldav.example.com/123/principal/":
-			ms207(w, `<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response><d:href>/123/principal/</d:href><d:propstat><d:prop>
+			davtest.MultiStatus(w, `<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response><d:href>/123/principal/</d:href><d:propstat><d:prop>
 <c:calendar-home-set><d:href>`+home+`</d:href></c:calendar-home-set></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
 		case "p42-caldav.example.com/123/calendars/":
-			ms207(w, `<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+			davtest.MultiStatus(w, `<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
 <d:response><d:href>/123/calendars/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
 <d:response><d:href>/123/calendars/home/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype>
 <d:displayname>Home</d:displayname><d:sync-token>t1</d:sync-token></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
@@ -45,7 +46,7 @@ func icloudLike(t *testing.T, home string) (*Client, func() []string) {
 		}
 	})
 	tr := testserver.VirtualHosts(t, h, "caldav.example.com", "p42-caldav.example.com", "evil.example.net")
-	c, err := New(Options{URL: "https://caldav.example.com/", Username: "alice", Password: testPassword, HTTPClient: &http.Client{Transport: tr}})
+	c, err := New(Options{URL: "https://caldav.example.com/", Username: "alice", Password: davtest.Password, HTTPClient: &http.Client{Transport: tr}})
 	if err != nil {
 		t.Fatal(err)
 	}

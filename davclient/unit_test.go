@@ -12,33 +12,23 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vdird/vdird/internal/davtest"
 )
 
-const testPassword = "s3cret-pw"
-
-// fake is an httptest server whose handler is swapped per test.
+// fake is an httptest server whose handler is swapped per test, and a Client for it.
 func fake(t *testing.T, h http.HandlerFunc) (*httptest.Server, *Client) {
 	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	c, err := New(Options{URL: srv.URL + "/", Username: "alice", Password: testPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, c
-}
-
-func ms207(w http.ResponseWriter, body string) {
-	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-	w.WriteHeader(http.StatusMultiStatus)
-	_, _ = io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?>`+body)
+	return davtest.Fake(t, h, func(url string) (*Client, error) {
+		return New(Options{URL: url + "/", Username: "alice", Password: davtest.Password})
+	})
 }
 
 func bg() context.Context { return context.Background() }
 
 func TestCalendar_GetctagAnswered403InPropstat_IsAbsentNotError(t *testing.T) {
 	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
-		ms207(w, `<d:multistatus xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/" xmlns:c="urn:ietf:params:xml:ns:caldav">
+		davtest.MultiStatus(w, `<d:multistatus xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/" xmlns:c="urn:ietf:params:xml:ns:caldav">
 <d:response><d:href>/cal/home/</d:href>
 <d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype><d:displayname>Home calendar</d:displayname>
 <d:current-user-privilege-set><d:privilege><d:read/></d:privilege></d:current-user-privilege-set></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>
@@ -60,7 +50,7 @@ func TestCalendar_GetctagAnswered403InPropstat_IsAbsentNotError(t *testing.T) {
 func TestCalendar_ReportSetWithoutReportWrapper_SupportsSync(t *testing.T) {
 	// Xandikos 0.2 lists <supported-report><sync-collection/></supported-report>.
 	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
-		ms207(w, `<ns0:multistatus xmlns:ns0="DAV:" xmlns:ns2="urn:ietf:params:xml:ns:caldav"><ns0:response><ns0:href>/c/</ns0:href><ns0:propstat><ns0:status>HTTP/1.1 200 OK</ns0:status><ns0:prop><ns0:resourcetype><ns2:calendar/></ns0:resourcetype><ns0:supported-report-set><ns0:supported-report><ns0:sync-collection/></ns0:supported-report></ns0:supported-report-set><ns0:current-user-privilege-set><ns0:privilege><ns0:all/></ns0:privilege></ns0:current-user-privilege-set><ns2:supported-calendar-component-set><ns2:comp name="VTODO"/></ns2:supported-calendar-component-set></ns0:prop></ns0:propstat></ns0:response></ns0:multistatus>`)
+		davtest.MultiStatus(w, `<ns0:multistatus xmlns:ns0="DAV:" xmlns:ns2="urn:ietf:params:xml:ns:caldav"><ns0:response><ns0:href>/c/</ns0:href><ns0:propstat><ns0:status>HTTP/1.1 200 OK</ns0:status><ns0:prop><ns0:resourcetype><ns2:calendar/></ns0:resourcetype><ns0:supported-report-set><ns0:supported-report><ns0:sync-collection/></ns0:supported-report></ns0:supported-report-set><ns0:current-user-privilege-set><ns0:privilege><ns0:all/></ns0:privilege></ns0:current-user-privilege-set><ns2:supported-calendar-component-set><ns2:comp name="VTODO"/></ns2:supported-calendar-component-set></ns0:prop></ns0:propstat></ns0:response></ns0:multistatus>`)
 	})
 	cal, err := c.Calendar(bg(), "/c")
 	if err != nil {
@@ -183,13 +173,13 @@ func TestError_MessageNeverContainsPassword(t *testing.T) {
 		w.WriteHeader(http.StatusPreconditionFailed)
 	}))
 	defer srv.Close()
-	u := strings.Replace(srv.URL, "http://", "http://bob:"+testPassword+"@", 1)
+	u := strings.Replace(srv.URL, "http://", "http://bob:"+davtest.Password+"@", 1)
 	c, err := New(Options{URL: u})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.Put(bg(), "/x.ics", []byte("x"), `"1"`)
-	if err == nil || strings.Contains(err.Error(), testPassword) || strings.Contains(err.Error(), "bob") {
+	if err == nil || strings.Contains(err.Error(), davtest.Password) || strings.Contains(err.Error(), "bob") {
 		t.Fatalf("err = %v", err)
 	}
 	if want := "PUT " + srv.URL + "/x.ics: 412 Precondition Failed"; err.Error() != want {
@@ -226,7 +216,7 @@ func TestListETags_MalformedOrTruncatedXML_ErrMalformed(t *testing.T) {
 
 func TestListETags_HrefOutsideCollection_SkippedAndReported(t *testing.T) {
 	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
-		ms207(w, `<d:multistatus xmlns:d="DAV:">
+		davtest.MultiStatus(w, `<d:multistatus xmlns:d="DAV:">
 <d:response><d:href>/cal/</d:href><d:propstat><d:prop><d:getetag>"coll"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
 <d:response><d:href>/cal/b%40x.ics</d:href><d:propstat><d:prop><d:getetag>"2"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
 <d:response><d:href>a.ics</d:href><d:propstat><d:prop><d:getetag>W/"1"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
@@ -251,7 +241,7 @@ func TestRedirect_ToAnotherHost_NeverFollowedNoCredentialsLeak(t *testing.T) {
 		if r.Header.Get("Authorization") != "" {
 			leaked.Add(1)
 		}
-		ms207(w, `<d:multistatus xmlns:d="DAV:"/>`)
+		davtest.MultiStatus(w, `<d:multistatus xmlns:d="DAV:"/>`)
 	}))
 	defer other.Close()
 	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
@@ -307,7 +297,7 @@ func TestSizeCaps_OversizedBodies_ErrTooLarge(t *testing.T) {
 				fmt.Fprintf(&b, `<d:response><d:href>/cal/a.ics</d:href><d:propstat><d:prop><c:calendar-data>%s</c:calendar-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>`, big)
 			}
 			b.WriteString(`</d:multistatus>`)
-			ms207(w, b.String())
+			davtest.MultiStatus(w, b.String())
 		}
 	}))
 	defer srv.Close()
@@ -331,7 +321,7 @@ func TestDownload_CalendarDataBytes_VerbatimIncludingCRLFAndCDATA(t *testing.T) 
 	escaped := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(raw)
 	entityCR := strings.ReplaceAll(escaped, "\r", "&#13;")
 	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
-		ms207(w, `<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">`+
+		davtest.MultiStatus(w, `<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">`+
 			`<d:response><d:href>/cal/literal.ics</d:href><d:propstat><d:prop><d:getetag>"1"</d:getetag><c:calendar-data>`+escaped+`</c:calendar-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>`+
 			`<d:response><d:href>/cal/cdata.ics</d:href><d:propstat><d:prop><d:getetag>"2"</d:getetag><c:calendar-data><![CDATA[`+raw+`]]></c:calendar-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>`+
 			`<d:response><d:href>/cal/entity.ics</d:href><d:propstat><d:prop><d:getetag>"3"</d:getetag><c:calendar-data>`+entityCR+`</c:calendar-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>`+
@@ -375,7 +365,7 @@ func TestMultiget_Batches_ParallelButCallbacksSerialised(t *testing.T) {
 			fmt.Fprintf(&b, `<d:response><d:href>%s</d:href><d:propstat><d:prop><d:getetag>"e"</d:getetag><c:calendar-data>DATA %s</c:calendar-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>`, h, h)
 		}
 		b.WriteString(`</d:multistatus>`)
-		ms207(w, b.String())
+		davtest.MultiStatus(w, b.String())
 	})
 	c.opts.MultigetBatch, c.opts.MultigetParallel = 10, 3
 	var hrefs []string
@@ -428,7 +418,7 @@ func TestSyncCollection_507OnRequestURI_TruncatedWithTokenAfterResponses(t *test
 	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		gotBody = string(b)
-		ms207(w, `<d:multistatus xmlns:d="DAV:">
+		davtest.MultiStatus(w, `<d:multistatus xmlns:d="DAV:">
 <d:response><d:href>/cal/a.ics</d:href><d:propstat><d:prop><d:getetag>"a1"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
 <d:response><d:href>/cal/b.ics</d:href><d:status>HTTP/1.1 404 Not Found</d:status></d:response>
 <d:response><d:href>/cal/</d:href><d:status>HTTP/1.1 507 Insufficient Storage</d:status></d:response>
@@ -499,11 +489,11 @@ func TestDiscover_WellKnown404_UsesConfiguredURL(t *testing.T) {
 		case "/.well-known/caldav":
 			w.WriteHeader(http.StatusNotFound)
 		case "/":
-			ms207(w, `<d:multistatus xmlns:d="DAV:"><d:response><d:href>/</d:href><d:propstat><d:prop><d:current-user-principal><d:href>/principals/john%40doe/</d:href></d:current-user-principal></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
+			davtest.MultiStatus(w, `<d:multistatus xmlns:d="DAV:"><d:response><d:href>/</d:href><d:propstat><d:prop><d:current-user-principal><d:href>/principals/john%40doe/</d:href></d:current-user-principal></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
 		case "/principals/john@doe/":
-			ms207(w, `<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response><d:href>/principals/john@doe/</d:href><d:propstat><d:prop><c:calendar-home-set><d:href>/calendars/john@doe</d:href></c:calendar-home-set></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
+			davtest.MultiStatus(w, `<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:response><d:href>/principals/john@doe/</d:href><d:propstat><d:prop><c:calendar-home-set><d:href>/calendars/john@doe</d:href></c:calendar-home-set></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
 		case "/calendars/john@doe/":
-			ms207(w, `<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:cs="http://calendarserver.org/ns/" xmlns:i="http://apple.com/ns/ical/">
+			davtest.MultiStatus(w, `<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:cs="http://calendarserver.org/ns/" xmlns:i="http://apple.com/ns/ical/">
 <d:response><d:href>/calendars/john%40doe/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
 <d:response><d:href>/calendars/john%40doe/tasks/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype><d:displayname>My TODO list</d:displayname><cs:getctag>3345</cs:getctag><i:calendar-color>#FF0000</i:calendar-color></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
 <d:response><d:href>/calendars/john%40doe/home/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype><d:displayname>Home calendar</d:displayname><cs:getctag>3145</cs:getctag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
@@ -539,7 +529,7 @@ func TestListCalendars_ServerWithoutSyncToken_FallsBackToCTagOnce(t *testing.T) 
 		if strings.Contains(string(b), "getctag") {
 			ctag = `<cs:getctag>"42"</cs:getctag>`
 		}
-		ms207(w, `<d:multistatus xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/" xmlns:c="urn:ietf:params:xml:ns:caldav">
+		davtest.MultiStatus(w, `<d:multistatus xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/" xmlns:c="urn:ietf:params:xml:ns:caldav">
 <d:response><d:href>/home/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
 <d:response><d:href>/home/work/</d:href>
 <d:propstat><d:prop><d:resourcetype><d:collection/><c:calendar/></d:resourcetype>`+ctag+`</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>

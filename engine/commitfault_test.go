@@ -114,7 +114,7 @@ func TestLocalFault_StateDiskFullMidPass_PassFailsThenNextPassDownloadsNotReuplo
 			names++
 		}
 	}
-	if srv := len(listHrefs(t, e.Srv, cal)); srv != apply.BatchSize+1 || names != apply.BatchSize+1 {
+	if srv := len(e.Srv.Members(t, cal)); srv != apply.BatchSize+1 || names != apply.BatchSize+1 {
 		t.Fatalf("server holds %d items and the folder %d files, want %d each", srv, names, apply.BatchSize+1)
 	}
 	lfAssertConverged(t, e, cal)

@@ -15,10 +15,7 @@ import (
 // the server and syncs them down.
 func (e *env) seedEvents(n int) {
 	e.t.Helper()
-	e.Cfg.Accounts[0].Calendars = []string{e.Events}
-	for i := 0; i < n; i++ {
-		e.Srv.Put(e.t, fmt.Sprintf("%se%02d.ics", e.Events, i), event(fmt.Sprintf("e%02d", i), "seeded"))
-	}
+	e.putEvents("e%02d", n)
 	e.syncOK()
 }
 
@@ -74,13 +71,7 @@ func TestSync_ScopedPass_RemoteChangesPlannedFromTheDeltaAlone(t *testing.T) {
 			if s := scoped("moved"); s.Uploaded != 0 || s.Conflicts != 0 || s.DeletedLocal != 0 {
 				t.Fatalf("moved: %+v", s)
 			}
-			count := 0
-			for _, nm := range e.LocalNames(e.Events) {
-				if bytes.Contains(e.ReadFile(e.Events, nm), []byte("UID:e03\r\n")) {
-					count++
-				}
-			}
-			if count != 1 {
+			if count := e.localCount(e.Events, "UID:e03\r\n"); count != 1 {
 				t.Fatalf("UID e03 in %d local files after the move", count)
 			}
 
@@ -139,13 +130,7 @@ func TestSync_ScopedLocalPass_EditsAndNewFilesFromTheChangedFilesAlone(t *testin
 			if s.Uploaded != 0 {
 				t.Fatalf("a copy with an existing UID was uploaded: %+v", s)
 			}
-			n := 0
-			for _, h := range listHrefs(t, e.Srv, e.Events) {
-				if body, _ := e.Srv.Get(t, h); bytes.Contains(body, []byte("UID:e02\r\n")) {
-					n++
-				}
-			}
-			if n != 1 {
+			if n := e.serverCount(e.Events, "UID:e02\r\n"); n != 1 {
 				t.Fatalf("UID e02 on the server %d times", n)
 			}
 			if err := os.Remove(e.File(e.Events, "copy.ics")); err != nil {
@@ -206,13 +191,7 @@ func TestSync_ScopedBothPass_ChangesOnBothSidesPlannedFromBothScopes(t *testing.
 			if _, err := os.Stat(e.File(e.Events, "e06.ics")); !os.IsNotExist(err) {
 				t.Fatalf("remotely deleted item still in the folder (%v)", err)
 			}
-			got := 0
-			for _, nm := range e.LocalNames(e.Events) {
-				if bytes.Contains(e.ReadFile(e.Events, nm), []byte("new on the phone")) {
-					got++
-				}
-			}
-			if got != 1 {
+			if got := e.localCount(e.Events, "new on the phone"); got != 1 {
 				t.Fatalf("the phone's new item is in %d local files", got)
 			}
 			e.settle()

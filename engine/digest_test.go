@@ -51,11 +51,7 @@ func (d *digestAccount) config(password string) *config.Config {
 	d.t.Helper()
 	vc := testserver.VdirdConfig{Dir: d.t.TempDir(), Name: "digest", URL: d.proxy.URL, User: d.proxy.User,
 		Password: password, LocalRoot: d.root}
-	path, err := vc.Write()
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
+	cfg, err := config.Load(vc.MustWrite(d.t))
 	if err != nil {
 		d.t.Fatal(err)
 	}

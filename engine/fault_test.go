@@ -11,14 +11,16 @@ package engine
 
 import (
 	"bytes"
-	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -63,7 +65,13 @@ func (a authSpy) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func newFaultEnv(t *testing.T, kind testserver.Kind) *fenv {
 	t.Helper()
-	e := newEnv(t, kind)
+	return withFaultProxy(t, newEnv(t, kind))
+}
+
+// withFaultProxy points e's account at a fault proxy before its server and
+// plants the canary that checkInvariants looks at when t ends.
+func withFaultProxy(t *testing.T, e *env) *fenv {
+	t.Helper()
 	px, err := faultproxy.New(e.Srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -85,31 +93,45 @@ func newFaultEnv(t *testing.T, kind testserver.Kind) *fenv {
 	}
 	old := time.Now().Add(-time.Hour)
 	_ = filepath.Walk(f.canary, func(p string, _ os.FileInfo, _ error) error { return os.Chtimes(p, old, old) })
-	f.snap = snapshot(t, f.canary)
+	f.snap = treeDigest(t, f.canary)
 	t.Cleanup(func() { f.checkInvariants(t) })
 	return f
 }
 
-// snapshot lists every path under dir with size, mode and mtime.
-func snapshot(t *testing.T, dir string) string {
+// treeDigest describes every entry below dir (name, type, mode, size,
+// mtime, content hash), so any write, chmod or new file shows.
+func treeDigest(t *testing.T, dir string) string {
 	t.Helper()
 	var lines []string
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		lines = append(lines, fmt.Sprintf("%s %d %v %d", strings.TrimPrefix(p, dir), fi.Size(), fi.Mode(), fi.ModTime().UnixNano()))
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		line := fmt.Sprintf("%s %v %d %d", p, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
+		if fi.Mode().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			line += fmt.Sprintf(" %x", sha256.Sum256(b))
+		}
+		lines = append(lines, line)
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("canary: %v", err)
+		t.Fatal(err)
 	}
+	sort.Strings(lines)
 	return strings.Join(lines, "\n")
 }
 
 // checkInvariants runs at the end of every fault test.
 func (f *fenv) checkInvariants(t *testing.T) {
-	if got := snapshot(t, f.canary); got != f.snap {
+	if got := treeDigest(t, f.canary); got != f.snap {
 		t.Errorf("canary directory changed:\nbefore:\n%s\nafter:\n%s", f.snap, got)
 	}
 	ents, _ := os.ReadDir(filepath.Dir(f.Root))
@@ -136,17 +158,8 @@ func (f *fenv) checkInvariants(t *testing.T) {
 // run is one pass like `vdird sync` (fresh engine and store), through the proxy.
 func (f *fenv) run(opts SyncOptions) []*Summary {
 	f.t.Helper()
-	store, err := state.Open(f.Cfg.StatePath)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer store.Close()
-	f.mu.Lock()
 	w := zerolog.SyncWriter(&lockedWriter{f: f})
-	f.mu.Unlock()
-	eng := NewEngine(f.Cfg, store, zerolog.New(w).Level(zerolog.DebugLevel))
-	eng.HTTPClient = &http.Client{Transport: authSpy{f}, Timeout: f.timeout}
-	return eng.Sync(context.Background(), opts)
+	return f.syncWith(&http.Client{Transport: authSpy{f}, Timeout: f.timeout}, zerolog.New(w).Level(zerolog.DebugLevel), opts)
 }
 
 type lockedWriter struct{ f *fenv }
@@ -189,19 +202,7 @@ var summaryRe = regexp.MustCompile(`(?m)^SUMMARY:(.*?)\r?$`)
 // from the server; a UID held twice fails the test.
 func (f *fenv) itemsOnServer() map[string]string {
 	f.t.Helper()
-	out := map[string]string{}
-	for _, h := range listHrefs(f.t, f.Srv, f.Events) {
-		body, _ := f.Srv.Get(f.t, h)
-		info, err := ics.Inspect(body)
-		if err != nil {
-			f.t.Fatalf("server holds an invalid object at %s: %v", h, err)
-		}
-		if _, dup := out[info.UID]; dup {
-			f.t.Errorf("UID %s twice on the server", info.UID)
-		}
-		out[info.UID] = summaryOf(body)
-	}
-	return out
+	return summariesByUID(f.t, "on the server", f.serverItems(f.Events))
 }
 
 func summaryOf(b []byte) string {
@@ -215,26 +216,35 @@ func summaryOf(b []byte) string {
 // lists the other names (conflict copies).
 func (f *fenv) itemsLocal() (map[string]string, []string) {
 	f.t.Helper()
-	out := map[string]string{}
+	files := map[string][]byte{}
 	var other []string
 	for _, n := range f.LocalNames(f.Events) {
-		if !strings.HasSuffix(n, ".ics") {
-			if n != "displayname" && n != "color" {
-				other = append(other, n)
-			}
-			continue
+		switch {
+		case strings.HasSuffix(n, ".ics"):
+			files[n] = f.ReadFile(f.Events, n)
+		case n != "displayname" && n != "color":
+			other = append(other, n)
 		}
-		body := f.ReadFile(f.Events, n)
+	}
+	return summariesByUID(f.t, "in the folder", files), other
+}
+
+// summariesByUID maps UID → SUMMARY of items (name → body) found where; an
+// invalid item fails the test, a UID held twice is an error.
+func summariesByUID(t *testing.T, where string, items map[string][]byte) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for name, body := range items {
 		info, err := ics.Inspect(body)
 		if err != nil {
-			f.t.Fatalf("local file %s invalid: %v", n, err)
+			t.Fatalf("invalid object %s %s: %v", name, where, err)
 		}
 		if _, dup := out[info.UID]; dup {
-			f.t.Errorf("UID %s twice in the folder", info.UID)
+			t.Errorf("UID %s twice %s", info.UID, where)
 		}
 		out[info.UID] = summaryOf(body)
 	}
-	return out, other
+	return out
 }
 
 // converged asserts that server and folder hold exactly want (UID → SUMMARY).
@@ -252,12 +262,52 @@ func (f *fenv) idle() {
 	f.t.Helper()
 	f.px.Take()
 	s := f.runOK()
-	if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
+	if changed(s) != 0 {
 		f.t.Fatalf("pass after convergence not idle: %+v", s)
 	}
-	for _, r := range f.px.Take() {
-		if r.Method == "PUT" || r.Method == "DELETE" {
-			f.t.Fatalf("idle pass wrote: %+v", r)
+	if w := writes(f.px.Take()); len(w) > 0 {
+		f.t.Fatalf("idle pass wrote: %+v", w)
+	}
+}
+
+// writes returns the PUTs and DELETEs among reqs, whether or not they
+// reached the server.
+func writes(reqs []faultproxy.Request) []faultproxy.Request {
+	return slices.DeleteFunc(slices.Clone(reqs), func(r faultproxy.Request) bool { return r.Method != "PUT" && r.Method != "DELETE" })
+}
+
+// clearAndConverge takes the faults away, runs a pass that must succeed and
+// checks that server and folder then hold want.
+func (f *fenv) clearAndConverge(want map[string]string) {
+	f.t.Helper()
+	f.px.Clear()
+	f.runOK()
+	f.converged(want)
+}
+
+// recovers is clearAndConverge followed by a pass that must be idle.
+func (f *fenv) recovers(want map[string]string) {
+	f.t.Helper()
+	f.clearAndConverge(want)
+	f.idle()
+}
+
+// noConflictCopies fails the test when the events folder holds a file
+// other than items and metadata; what says what such a copy would mean.
+func (f *fenv) noConflictCopies(what string) {
+	f.t.Helper()
+	if _, other := f.itemsLocal(); len(other) != 0 {
+		f.t.Errorf("%s: %v", what, other)
+	}
+}
+
+// keptLocally fails the test unless the folder holds each of uids as want says.
+func (f *fenv) keptLocally(want map[string]string, uids ...string) {
+	f.t.Helper()
+	loc, _ := f.itemsLocal()
+	for _, u := range uids {
+		if loc[u] != want[u] {
+			f.t.Fatalf("local items lost: %v", loc)
 		}
 	}
 }
@@ -274,11 +324,45 @@ func (f *fenv) seed(uids ...string) map[string]string {
 	return want
 }
 
+// changeBothSides seeds four items, then edits one in the folder, one on
+// the server and deletes one from the folder. It returns what server and
+// folder hold once the changes are synced.
+func (f *fenv) changeBothSides() map[string]string {
+	f.t.Helper()
+	want := f.seed("edit-local", "edit-phone", "del-local", "keep")
+	f.WriteFile(f.Events, "edit-local.ics", event("edit-local", "v2 local"))
+	f.Srv.Put(f.t, f.Events+"edit-phone.ics", event("edit-phone", "v2 phone"))
+	os.Remove(f.File(f.Events, "del-local.ics"))
+	want["edit-local"], want["edit-phone"] = "v2 local", "v2 phone"
+	delete(want, "del-local")
+	return want
+}
+
+// editAndCreateLocally seeds x, then edits x and creates y in the folder: a
+// pass with two PUTs, an update and a create. It returns what server and
+// folder hold once they are synced.
+func (f *fenv) editAndCreateLocally() map[string]string {
+	f.t.Helper()
+	want := f.seed("x")
+	f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
+	f.WriteFile(f.Events, "y.ics", event("y", "new local"))
+	want["x"], want["y"] = "v2 local", "new local"
+	return want
+}
+
+// forEachFaultServer runs fn in parallel subtests, one per server kind, each
+// with a fault env of its own.
 func forEachFaultServer(t *testing.T, fn func(t *testing.T, f *fenv)) {
-	for _, kind := range testserver.All() {
-		t.Run(string(kind), func(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) { fn(t, withFaultProxy(t, e)) })
+}
+
+// forEachCase runs fn in parallel subtests, one per name, each with a fault
+// env on a Radicale of its own.
+func forEachCase(t *testing.T, names []string, fn func(t *testing.T, f *fenv, name string)) {
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			fn(t, newFaultEnv(t, kind))
+			fn(t, newFaultEnv(t, testserver.Radicale), name)
 		})
 	}
 }
@@ -311,13 +395,9 @@ func TestFault_ErrorStatuses_PassFailsNothingLostThenConverges(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFaultEnv(t, testserver.Radicale)
-			want := f.seed("edit-local", "edit-phone", "del-local", "keep")
-			f.WriteFile(f.Events, "edit-local.ics", event("edit-local", "v2 local"))
-			f.Srv.Put(t, f.Events+"edit-phone.ics", event("edit-phone", "v2 phone"))
-			os.Remove(f.File(f.Events, "del-local.ics"))
+			want := f.changeBothSides()
 			f.WriteFile(f.Events, "new-local.ics", event("new-local", "new"))
-			want["edit-local"], want["edit-phone"], want["new-local"] = "v2 local", "v2 phone", "new"
-			delete(want, "del-local")
+			want["new-local"] = "new"
 
 			rule := f.px.Add(tc.rule)
 			f.px.Take()
@@ -360,14 +440,9 @@ func TestFault_ErrorStatuses_PassFailsNothingLostThenConverges(t *testing.T) {
 					t.Errorf("faulted request reached the server: %+v", r)
 				}
 			}
-			if loc, _ := f.itemsLocal(); loc["keep"] != "v1" || loc["edit-local"] != "v2 local" || loc["new-local"] != "new" {
-				t.Fatalf("local items lost under the fault: %v", loc)
-			}
+			f.keptLocally(want, "keep", "edit-local", "new-local")
 
-			f.px.Clear()
-			f.runOK()
-			f.converged(want)
-			f.idle()
+			f.recovers(want)
 		})
 	}
 }
@@ -392,12 +467,7 @@ func TestFault_ResetAndStall_PassFailsInBoundedTimeThenConverges(t *testing.T) {
 			t.Parallel()
 			f := newFaultEnv(t, testserver.Radicale)
 			f.timeout = 2 * time.Second
-			want := f.seed("edit-local", "edit-phone", "del-local", "keep")
-			f.WriteFile(f.Events, "edit-local.ics", event("edit-local", "v2 local"))
-			f.Srv.Put(t, f.Events+"edit-phone.ics", event("edit-phone", "v2 phone"))
-			os.Remove(f.File(f.Events, "del-local.ics"))
-			want["edit-local"], want["edit-phone"] = "v2 local", "v2 phone"
-			delete(want, "del-local")
+			want := f.changeBothSides()
 
 			rule := f.px.Add(tc.rule)
 			start := time.Now()
@@ -410,13 +480,8 @@ func TestFault_ResetAndStall_PassFailsInBoundedTimeThenConverges(t *testing.T) {
 				t.Errorf("pass took %v under %s", took, tc.name)
 			}
 			t.Logf("observed after %v: err=%v problems=%v", took.Round(time.Millisecond), s.Err, s.Problems)
-			if loc, _ := f.itemsLocal(); loc["keep"] != "v1" || loc["edit-local"] != "v2 local" {
-				t.Fatalf("local items lost: %v", loc)
-			}
-			f.px.Clear()
-			f.runOK()
-			f.converged(want)
-			f.idle()
+			f.keptLocally(want, "keep", "edit-local")
+			f.recovers(want)
 		})
 	}
 }
@@ -426,10 +491,7 @@ func TestFault_ResetAndStall_PassFailsInBoundedTimeThenConverges(t *testing.T) {
 // connection is reset after the server acted).
 func TestFault_WriteAcceptedAnswerLost_NoDuplicateNothingLost(t *testing.T) {
 	forEachFaultServer(t, func(t *testing.T, f *fenv) {
-		want := f.seed("x")
-		f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
-		f.WriteFile(f.Events, "y.ics", event("y", "new local"))
-		want["x"], want["y"] = "v2 local", "new local"
+		want := f.editAndCreateLocally()
 		f.px.Add(faultproxy.Rule{Method: "PUT", Action: faultproxy.LoseAnswer()})
 		s := f.eventsOf(f.run(SyncOptions{}))
 		if !s.Failed() {
@@ -438,9 +500,7 @@ func TestFault_WriteAcceptedAnswerLost_NoDuplicateNothingLost(t *testing.T) {
 		if n := faultproxy.Count(f.px.Take(), "PUT", nil); n != 2 {
 			t.Fatalf("%d PUTs reached the server, want 2", n)
 		}
-		f.px.Clear()
-		f.runOK()
-		f.converged(want)
+		f.clearAndConverge(want)
 		// Known gap (reported): the next pass sees the server's rewritten copy
 		// of our own write as a concurrent edit and keeps a conflict copy.
 		// Nothing is lost: any copy holds the local version.
@@ -479,14 +539,10 @@ func TestFault_TruncatedListing_NoDeletions(t *testing.T) {
 			t.Fatalf("truncated first download not an error: %+v", s)
 		}
 		t.Logf("observed (first download): %v", s.Err)
-		for _, r := range f.px.Take() {
-			if r.Method == "PUT" || r.Method == "DELETE" {
-				t.Errorf("write under a truncated listing: %+v", r)
-			}
+		if w := writes(f.px.Take()); len(w) > 0 {
+			t.Errorf("write under a truncated listing: %+v", w)
 		}
-		f.px.Clear()
-		f.runOK()
-		f.converged(want)
+		f.clearAndConverge(want)
 
 		// Later passes: the phone deletes one item so the calendar is listed.
 		f.Srv.Delete(t, f.Events+"item0.ics")
@@ -548,15 +604,10 @@ func TestFault_EmptyListing_RefusedNothingDeletedLocally(t *testing.T) {
 			if loc, _ := f.itemsLocal(); len(loc) != n {
 				t.Fatalf("local items deleted: %v", loc)
 			}
-			for _, r := range f.px.Take() {
-				if r.Method == "PUT" || r.Method == "DELETE" {
-					t.Errorf("write under an empty listing: %+v", r)
-				}
+			if w := writes(f.px.Take()); len(w) > 0 {
+				t.Errorf("write under an empty listing: %+v", w)
 			}
-			f.px.Clear()
-			f.runOK()
-			f.converged(want)
-			f.idle()
+			f.recovers(want)
 		})
 	}
 }
@@ -565,10 +616,7 @@ func TestFault_EmptyListing_RefusedNothingDeletedLocally(t *testing.T) {
 // an ETag (RFC 4791 §5.3.4: the server may have changed the body).
 func TestFault_ETagDroppedOnPut_GetFetchedAndRecorded(t *testing.T) {
 	forEachFaultServer(t, func(t *testing.T, f *fenv) {
-		want := f.seed("x")
-		f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
-		f.WriteFile(f.Events, "y.ics", event("y", "new local"))
-		want["x"], want["y"] = "v2 local", "new local"
+		want := f.editAndCreateLocally()
 		f.px.Add(faultproxy.Rule{Method: "PUT", Action: faultproxy.DropETag()})
 		f.px.Take()
 		s := f.runOK()
@@ -660,14 +708,11 @@ func TestFault_LocationOnCreate_ServerChosenHrefRecorded(t *testing.T) {
 		}
 		f.converged(want)
 		f.idle()
-		store, err := state.Open(f.Cfg.StatePath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer store.Close()
-		if _, ok, _ := store.Item(collectionKey(&f.Cfg.Accounts[0], f.Events), f.Events+"server-chosen.ics"); !ok {
-			t.Error("state does not record the Location href")
-		}
+		f.withStore(func(store *state.Store) {
+			if _, ok, _ := store.Item(collectionKey(&f.Cfg.Accounts[0], f.Events), f.Events+"server-chosen.ics"); !ok {
+				t.Error("state does not record the Location href")
+			}
+		})
 		if decoy.hits.Load() != 0 {
 			t.Errorf("%d requests went to the Location on another host", decoy.hits.Load())
 		}
@@ -692,50 +737,44 @@ func decoyServer(t *testing.T) *decoy {
 // TestFault_ETagBumpedBetweenListingAndWrite_ConflictPolicyLoserKept: a
 // phone edit lands after the listing and before the PUT or DELETE.
 func TestFault_ETagBumpedBetweenListingAndWrite_ConflictPolicyLoserKept(t *testing.T) {
-	for _, policy := range []string{"server-wins", "local-wins"} {
-		t.Run(policy, func(t *testing.T) {
-			t.Parallel()
-			f := newFaultEnv(t, testserver.Radicale)
-			f.Cfg.Accounts[0].ConflictPolicy = plan.Policy(policy)
-			want := f.seed("x", "gone")
-			f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
-			os.Remove(f.File(f.Events, "gone.ics"))
-			phone := func(uid string) func(*http.Request) {
-				return func(*http.Request) { f.Srv.Put(t, f.Events+uid+".ics", event(uid, "v2 phone")) }
-			}
-			put := f.px.Add(faultproxy.Rule{Method: "PUT", Nth: 1, Action: faultproxy.Hook(phone("x"))})
-			del := f.px.Add(faultproxy.Rule{Method: "DELETE", Nth: 1, Action: faultproxy.Hook(phone("gone"))})
-			f.px.Take()
-			s := f.runOK()
-			reqs := f.px.Take()
-			if put.Fired() != 1 || del.Fired() != 1 || s.Conflicts != 1 {
-				t.Fatalf("summary %+v; requests %+v", s, reqs)
-			}
-			var statuses []string
-			for _, r := range reqs {
-				if r.Method == "PUT" || r.Method == "DELETE" {
-					statuses = append(statuses, fmt.Sprintf("%s %s %d", r.Method, filepath.Base(r.Path), r.Status))
-				}
-			}
-			t.Logf("writes: %v", statuses)
-			if !strings.Contains(strings.Join(statuses, ","), "PUT x.ics 412") || !strings.Contains(strings.Join(statuses, ","), "DELETE gone.ics 412") {
-				t.Errorf("bumped ETag did not make the writes fail with 412: %v", statuses)
-			}
-			// The phone's edit beats the local delete.
-			want["gone"] = "v2 phone"
-			winner, loser := "v2 phone", "v2 local"
-			if policy == "local-wins" {
-				winner, loser = loser, winner
-			}
-			want["x"] = winner
-			f.converged(want)
-			_, other := f.itemsLocal()
-			if len(other) != 1 || !strings.HasPrefix(other[0], "x.ics.conflict-") || summaryOf(f.ReadFile(f.Events, other[0])) != loser {
-				t.Fatalf("loser %q not kept as a conflict copy: %v", loser, other)
-			}
-			f.idle()
-		})
-	}
+	forEachCase(t, []string{"server-wins", "local-wins"}, func(t *testing.T, f *fenv, policy string) {
+		f.Cfg.Accounts[0].ConflictPolicy = plan.Policy(policy)
+		want := f.seed("x", "gone")
+		f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
+		os.Remove(f.File(f.Events, "gone.ics"))
+		phone := func(uid string) func(*http.Request) {
+			return func(*http.Request) { f.Srv.Put(t, f.Events+uid+".ics", event(uid, "v2 phone")) }
+		}
+		put := f.px.Add(faultproxy.Rule{Method: "PUT", Nth: 1, Action: faultproxy.Hook(phone("x"))})
+		del := f.px.Add(faultproxy.Rule{Method: "DELETE", Nth: 1, Action: faultproxy.Hook(phone("gone"))})
+		f.px.Take()
+		s := f.runOK()
+		reqs := f.px.Take()
+		if put.Fired() != 1 || del.Fired() != 1 || s.Conflicts != 1 {
+			t.Fatalf("summary %+v; requests %+v", s, reqs)
+		}
+		var statuses []string
+		for _, r := range writes(reqs) {
+			statuses = append(statuses, fmt.Sprintf("%s %s %d", r.Method, filepath.Base(r.Path), r.Status))
+		}
+		t.Logf("writes: %v", statuses)
+		if !strings.Contains(strings.Join(statuses, ","), "PUT x.ics 412") || !strings.Contains(strings.Join(statuses, ","), "DELETE gone.ics 412") {
+			t.Errorf("bumped ETag did not make the writes fail with 412: %v", statuses)
+		}
+		// The phone's edit beats the local delete.
+		want["gone"] = "v2 phone"
+		winner, loser := "v2 phone", "v2 local"
+		if policy == "local-wins" {
+			winner, loser = loser, winner
+		}
+		want["x"] = winner
+		f.converged(want)
+		_, other := f.itemsLocal()
+		if len(other) != 1 || !strings.HasPrefix(other[0], "x.ics.conflict-") || summaryOf(f.ReadFile(f.Events, other[0])) != loser {
+			t.Fatalf("loser %q not kept as a conflict copy: %v", loser, other)
+		}
+		f.idle()
+	})
 }
 
 // TestFault_InvalidSyncToken_FullListingFallback: the server refuses the
@@ -850,8 +889,8 @@ func TestFault_CalendarDataNotICalendar_EngineSurvives(t *testing.T) {
 	if loc["good"] != "v2 local" {
 		t.Fatalf("the good item was not synced next to the bad one: %v", loc)
 	}
-	for _, r := range f.px.Requests() {
-		if (r.Method == "PUT" || r.Method == "DELETE") && strings.HasSuffix(r.Path, "/bad.ics") {
+	for _, r := range writes(f.px.Requests()) {
+		if strings.HasSuffix(r.Path, "/bad.ics") {
 			t.Errorf("the garbage went back to the server: %+v", r)
 		}
 	}

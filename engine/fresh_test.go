@@ -29,15 +29,15 @@ import (
 // collectionState reads what the last pass recorded for cal.
 func (e *env) collectionState(cal string) state.Collection {
 	e.t.Helper()
-	store, err := state.Open(e.Cfg.StatePath)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer store.Close()
-	col, ok, err := store.Collection(collectionKey(&e.Cfg.Accounts[0], cal))
-	if err != nil || !ok {
-		e.t.Fatalf("collection %s: ok=%v err=%v", cal, ok, err)
-	}
+	var col state.Collection
+	e.withStore(func(store *state.Store) {
+		var ok bool
+		var err error
+		col, ok, err = store.Collection(collectionKey(&e.Cfg.Accounts[0], cal))
+		if err != nil || !ok {
+			e.t.Fatalf("collection %s: ok=%v err=%v", cal, ok, err)
+		}
+	})
 	return col
 }
 
@@ -67,10 +67,7 @@ func TestFreshDownload_RecordsFirstSyncToken(t *testing.T) {
 	for _, kind := range testserver.All() {
 		t.Run(string(kind), func(t *testing.T) {
 			e := newEnv(t, kind)
-			e.Cfg.Accounts[0].Calendars = []string{e.Events}
-			for i := 0; i < 5; i++ {
-				e.Srv.Put(t, fmt.Sprintf("%se%d.ics", e.Events, i), event(fmt.Sprintf("e%d", i), "seeded"))
-			}
+			e.putEvents("e%d", 5)
 			s := e.syncOK()[e.Events]
 			if s.Downloaded != 5 {
 				t.Fatalf("downloaded %d, want 5", s.Downloaded)
@@ -106,10 +103,7 @@ func TestFreshDownload_RecordsFirstSyncToken(t *testing.T) {
 // every change, and nothing is doubled.
 func TestFreshDownload_CalendarChangedAroundTheDownload_NothingMissed(t *testing.T) {
 	forEachFaultServer(t, func(t *testing.T, f *fenv) {
-		f.Cfg.Accounts[0].Calendars = []string{f.Events}
-		for i := 0; i < 6; i++ {
-			f.Srv.Put(t, fmt.Sprintf("%se%d.ics", f.Events, i), event(fmt.Sprintf("e%d", i), "seeded"))
-		}
+		f.putEvents("e%d", 6)
 		var (
 			mu      sync.Mutex
 			hookErr error
@@ -436,13 +430,7 @@ func TestFreshDownload_FolderMadeDuringDownload_TheirFileAndTheServersBothKept(t
 	if server == 0 && !bytes.Contains(body, []byte("SUMMARY:server")) {
 		t.Error("the server's version is lost")
 	}
-	n := 0
-	for _, h := range listHrefs(t, e.Srv, cal) {
-		if b, _ := e.Srv.Get(t, h); bytes.Contains(b, []byte("UID:m005\r\n")) {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := e.serverCount(cal, "UID:m005\r\n"); n != 1 {
 		t.Errorf("UID m005 on the server %d times", n)
 	}
 	t.Logf("folder: %d file(s) with their version, %d with the server's; server holds theirs: %v",

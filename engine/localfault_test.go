@@ -7,8 +7,6 @@ package engine
 
 import (
 	"bytes"
-	"context"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,7 +25,6 @@ import (
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
-	"github.com/vdird/vdird/state"
 )
 
 // lfHookTransport runs before on each request, then hands it to next.
@@ -46,19 +42,6 @@ func (h *lfHookTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		fn(req)
 	}
 	return h.next.RoundTrip(req)
-}
-
-// lfSync runs one pass like env.sync, but through rt.
-func lfSync(e *env, rt http.RoundTripper, opts SyncOptions) []*Summary {
-	e.t.Helper()
-	store, err := state.Open(e.Cfg.StatePath)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer store.Close()
-	eng := NewEngine(e.Cfg, store, zerolog.New(io.Discard))
-	eng.HTTPClient = &http.Client{Transport: rt}
-	return eng.Sync(context.Background(), opts)
 }
 
 func lfSummary(t *testing.T, sums []*Summary, href string) *Summary {
@@ -101,48 +84,26 @@ func lfBigEvent(uid, summary string, size int) []byte {
 	return []byte(b.String())
 }
 
-// lfServerItems maps every href of a calendar to its body.
-func lfServerItems(t *testing.T, srv *testserver.Server, cal string) map[string][]byte {
+// lfSmallDisk is a Radicale env, in a parallel test, whose vdir root is a
+// 64 KiB tmpfs.
+func lfSmallDisk(t *testing.T) *env {
 	t.Helper()
-	out := map[string][]byte{}
-	for _, h := range listHrefs(t, srv, cal) {
-		b, _ := srv.Get(t, h)
-		out[h] = b
-	}
-	return out
+	t.Parallel()
+	e := newEnv(t, testserver.Radicale)
+	lfMountTmpfs(t, e.Root, "64k")
+	return e
 }
 
-// writes returns the PUT and DELETE requests among reqs.
-func lfWrites(reqs []synctest.Request) []synctest.Request {
-	var out []synctest.Request
-	for _, r := range reqs {
-		if r.Method == http.MethodPut || r.Method == http.MethodDelete {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// lfTempFiles lists vdird temp files left in dir.
-func lfTempFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, en := range ents {
-		if strings.HasPrefix(en.Name(), ".vdird-") {
-			out = append(out, en.Name())
-		}
-	}
-	return out
+// lfTempFiles lists the vdird temp files left in cal's folder.
+func lfTempFiles(e *env, cal string) []string {
+	e.t.Helper()
+	return slices.DeleteFunc(e.LocalNames(cal), func(n string) bool { return !strings.HasPrefix(n, ".vdird-") })
 }
 
 // lfAssertConverged checks that folder and server hold the same items.
 func lfAssertConverged(t *testing.T, e *env, cal string) {
 	t.Helper()
-	srv := lfServerItems(t, e.Srv, cal)
+	srv := e.serverItems(cal)
 	names := map[string]bool{}
 	for _, n := range e.LocalNames(cal) {
 		if strings.HasSuffix(n, ".ics") {
@@ -164,11 +125,9 @@ func lfAssertConverged(t *testing.T, e *env, cal string) {
 }
 
 func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, testserver.Radicale)
 	// 64 KiB is about 16 pages: the two small items and the metadata fit,
 	// the ten 12 KB items below do not.
-	lfMountTmpfs(t, e.Root, "64k")
+	e := lfSmallDisk(t)
 	e.Srv.Put(t, e.Events+"a.ics", event("a", "v1"))
 	e.Srv.Put(t, e.Events+"b.ics", event("b", "v1"))
 	e.Srv.Put(t, e.Tasks+"t.ics", task("t", "v1"))
@@ -179,7 +138,7 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 	for i := 0; i < 10; i++ {
 		e.Srv.Put(t, fmt.Sprintf("%sbig%d.ics", e.Events, i), lfBigEvent(fmt.Sprint("big", i), "phone", 12000))
 	}
-	before := lfServerItems(t, e.Srv, e.Events)
+	before := e.serverItems(e.Events)
 	e.Rec.Take()
 
 	s := lfSummary(t, e.sync(SyncOptions{}), e.Events)
@@ -192,10 +151,10 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 		}
 	}
 	t.Logf("disk-full pass: ↓%d ↑%d, %d problems, e.g. %s", s.Downloaded, s.Uploaded, len(s.Problems), s.Problems[0])
-	if w := lfWrites(e.Rec.Take()); len(w) != 1 || w[0].Method != http.MethodPut || !strings.HasSuffix(w[0].Path, "/a.ics") {
+	if w := synctest.Writes(e.Rec.Take()); len(w) != 1 || w[0].Method != http.MethodPut || !strings.HasSuffix(w[0].Path, "/a.ics") {
 		t.Fatalf("the pass should write only the local edit of a.ics to the server, wrote %+v", w)
 	}
-	after := lfServerItems(t, e.Srv, e.Events)
+	after := e.serverItems(e.Events)
 	for h, body := range before {
 		if strings.HasSuffix(h, "/a.ics") {
 			continue
@@ -207,7 +166,7 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 	if got := after[e.Events+"a.ics"]; !bytes.Contains(got, []byte("v2 local edit")) {
 		t.Errorf("local edit not uploaded: %q", got)
 	}
-	if tmp := lfTempFiles(t, filepath.Join(e.Root, "events")); len(tmp) > 0 {
+	if tmp := lfTempFiles(e, e.Events); len(tmp) > 0 {
 		t.Errorf("failed writes left temp files: %v", tmp)
 	}
 	// What did land is whole: every file parses; b is the old or the new version.
@@ -218,7 +177,7 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 	// A second pass on the still-full disk must not take missing files for deletions.
 	e.Rec.Take()
 	e.sync(SyncOptions{})
-	if w := lfWrites(e.Rec.Take()); len(w) > 0 {
+	if w := synctest.Writes(e.Rec.Take()); len(w) > 0 {
 		t.Fatalf("second pass on a full disk wrote to the server: %+v", w)
 	}
 
@@ -227,12 +186,9 @@ func TestLocalFault_DiskFull_PassReportsErrorLosesNothingAndNextPassConverges(t 
 		t.Fatal(err)
 	}
 	e.syncOK()
-	s = e.syncOK()[e.Events]
-	if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
-		t.Fatalf("pass after the fault not idle: %+v", s)
-	}
+	e.syncIdle("pass after the fault")
 	lfAssertConverged(t, e, e.Events)
-	if n := len(lfServerItems(t, e.Srv, e.Events)); n != 12 {
+	if n := len(e.serverItems(e.Events)); n != 12 {
 		t.Fatalf("server holds %d items, want 12", n)
 	}
 }
@@ -268,7 +224,7 @@ func TestLocalFault_ReadOnlyVdir_WritesReportedNothingDeletedOrResurrected(t *te
 			t.Errorf("problem does not name the cause: %s", p)
 		}
 	}
-	if w := lfWrites(e.Rec.Take()); len(w) != 1 || !strings.HasSuffix(w[0].Path, "/a.ics") || w[0].Method != http.MethodPut {
+	if w := synctest.Writes(e.Rec.Take()); len(w) != 1 || !strings.HasSuffix(w[0].Path, "/a.ics") || w[0].Method != http.MethodPut {
 		t.Fatalf("want only the PUT of a.ics, got %+v", w)
 	}
 	if got, _ := e.Srv.Get(t, e.Events+"c.ics"); got != nil {
@@ -316,7 +272,7 @@ func TestLocalFault_FileEditedBetweenListingAndOverwrite_EditIsNeverClobbered(t 
 			})
 		}
 	}
-	s := lfSummary(t, lfSync(e, ht, SyncOptions{}), e.Events)
+	s := lfSummary(t, e.syncWith(&http.Client{Transport: ht}, zerolog.New(io.Discard), SyncOptions{}), e.Events)
 	if !edited {
 		t.Fatal("the hook never ran: no REPORT on the calendar")
 	}
@@ -344,41 +300,7 @@ func TestLocalFault_FileEditedBetweenListingAndOverwrite_EditIsNeverClobbered(t 
 	if got, _ := e.Srv.Get(t, e.Events+"y.ics"); !bytes.Contains(got, []byte("saved mid-pass")) {
 		t.Errorf("y (edited locally after the phone deleted it) not re-created: %q", got)
 	}
-	s = e.syncOK()[e.Events]
-	if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
-		t.Fatalf("third pass not idle: %+v", s)
-	}
-}
-
-// lfTreeDigest describes every entry below dir (name, type, mode, size,
-// mtime, content hash), so any write, chmod or new file shows.
-func lfTreeDigest(t *testing.T, dir string) string {
-	t.Helper()
-	var lines []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		line := fmt.Sprintf("%s %v %d %d", p, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
-		if fi.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			line += fmt.Sprintf(" %x", sha256.Sum256(b))
-		}
-		lines = append(lines, line)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
+	e.syncIdle("third pass")
 }
 
 func TestLocalFault_SymlinkPlantedInVdir_OutsideTargetNeverReadNorWritten(t *testing.T) {
@@ -387,7 +309,7 @@ func TestLocalFault_SymlinkPlantedInVdir_OutsideTargetNeverReadNorWritten(t *tes
 	canary := t.TempDir()
 	os.WriteFile(filepath.Join(canary, "target.ics"), event("canary", "secret outside the vdir"), 0o600)
 	os.WriteFile(filepath.Join(canary, "notes.txt"), []byte("do not touch\n"), 0o600)
-	before := lfTreeDigest(t, canary)
+	before := treeDigest(t, canary)
 
 	e.Srv.Put(t, e.Events+"x.ics", event("x", "v1"))
 	e.Srv.Put(t, e.Events+"y.ics", event("y", "v1"))
@@ -417,15 +339,13 @@ func TestLocalFault_SymlinkPlantedInVdir_OutsideTargetNeverReadNorWritten(t *tes
 		problems = append(problems, s.Problems...)
 	}
 	t.Logf("problems reported: %q", problems)
-	if after := lfTreeDigest(t, canary); after != before {
+	if after := treeDigest(t, canary); after != before {
 		t.Fatalf("the canary outside the vdir changed:\nbefore\n%s\nafter\n%s", before, after)
 	}
-	for _, r := range e.Rec.Take() {
-		if r.Method == http.MethodPut || r.Method == http.MethodDelete {
-			t.Errorf("a symlink caused a server write: %+v", r)
-		}
+	if w := synctest.Writes(e.Rec.Take()); len(w) > 0 {
+		t.Errorf("a symlink caused a server write: %+v", w)
 	}
-	for h, body := range lfServerItems(t, e.Srv, e.Events) {
+	for h, body := range e.serverItems(e.Events) {
 		if bytes.Contains(body, []byte("UID:canary")) {
 			t.Fatalf("the symlink's target was uploaded as %s", h)
 		}
@@ -452,7 +372,7 @@ func TestLocalFault_VdirRootReplacedByEmptyMount_RefusedNothingWritten(t *testin
 	}
 	e.Srv.Put(t, e.Tasks+"t.ics", task("t", "x"))
 	e.syncOK()
-	before := lfServerItems(t, e.Srv, e.Events)
+	before := e.serverItems(e.Events)
 
 	check := func(what, mountpoint string) {
 		t.Helper()
@@ -463,7 +383,7 @@ func TestLocalFault_VdirRootReplacedByEmptyMount_RefusedNothingWritten(t *testin
 				t.Errorf("%s: %s not refused: %+v", what, cal, s)
 			}
 		}
-		if w := lfWrites(e.Rec.Take()); len(w) > 0 {
+		if w := synctest.Writes(e.Rec.Take()); len(w) > 0 {
 			t.Fatalf("%s: the guard let writes through: %+v", what, w)
 		}
 		ents, err := os.ReadDir(mountpoint)
@@ -493,22 +413,20 @@ func TestLocalFault_VdirRootReplacedByEmptyMount_RefusedNothingWritten(t *testin
 		}
 	}
 
-	after := lfServerItems(t, e.Srv, e.Events)
+	after := e.serverItems(e.Events)
 	if len(after) != len(before) {
 		t.Fatalf("server held %d items, now %d", len(before), len(after))
 	}
 	// Disk back: nothing to do.
 	for _, s := range e.syncOK() {
-		if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
+		if changed(s) != 0 {
 			t.Fatalf("pass after remount not idle: %+v", s)
 		}
 	}
 }
 
 func TestLocalFault_DiskFullDuringConflict_LocalVersionNeverLost(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, testserver.Radicale)
-	lfMountTmpfs(t, e.Root, "64k")
+	e := lfSmallDisk(t)
 	e.Srv.Put(t, e.Events+"c.ics", event("c", "v1"))
 	e.Srv.Put(t, e.Tasks+"t.ics", task("t", "v1"))
 	e.syncOK()
@@ -542,7 +460,7 @@ func TestLocalFault_DiskFullDuringConflict_LocalVersionNeverLost(t *testing.T) {
 	if !e.HasConflictCopy(e.Events, "c.ics", "v2 local") || !bytes.Contains(e.ReadFile(e.Events, "c.ics"), []byte("v2 phone")) {
 		t.Fatalf("after the fault: c.ics should be the phone's version and the local one a conflict copy: %v", e.LocalNames(e.Events))
 	}
-	if tmp := lfTempFiles(t, filepath.Join(e.Root, "events")); len(tmp) > 0 {
+	if tmp := lfTempFiles(e, e.Events); len(tmp) > 0 {
 		t.Errorf("temp files left: %v", tmp)
 	}
 }

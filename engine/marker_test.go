@@ -1,19 +1,13 @@
 package engine
 
 import (
-	"bytes"
-	"context"
-	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/rs/zerolog"
-
 	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/faultproxy"
-	"github.com/vdird/vdird/state"
 )
 
 var (
@@ -28,32 +22,14 @@ var (
 // still found and synced.
 func TestSync_ServerWithoutSyncToken_CTagIsTheMarker(t *testing.T) {
 	forEachFaultServer(t, func(t *testing.T, f *fenv) {
-		f.Cfg.Accounts[0].Calendars = []string{f.Events}
 		f.px.Add(faultproxy.Rule{Method: "PROPFIND", Action: faultproxy.RewriteBody(func(_ *http.Request, b []byte) []byte {
 			return syncReportRe.ReplaceAll(syncTokenPropRe.ReplaceAll(b, nil), nil)
 		})})
-		for i := 0; i < 3; i++ {
-			f.Srv.Put(t, fmt.Sprintf("%se%d.ics", f.Events, i), event(fmt.Sprintf("e%d", i), "seeded"))
-		}
+		f.putEvents("e%d", 3)
 		pass := func(what string, wantQuiet bool) *Summary {
 			t.Helper()
-			store, err := state.Open(f.Cfg.StatePath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			eng := NewEngine(f.Cfg, store, zerolog.Nop())
-			eng.HTTPClient = &http.Client{Transport: authSpy{f}}
 			f.px.Take()
-			var s *Summary
-			for _, x := range eng.Sync(context.Background(), SyncOptions{}) {
-				if x.Failed() {
-					t.Fatalf("%s: %+v", what, x)
-				}
-				if x.Href == f.Events {
-					s = x
-				}
-			}
+			s := f.runOK()
 			if got := s.Strategy == plan.Unchanged; got != wantQuiet {
 				t.Fatalf("%s: quiet %v, want %v (%+v)", what, got, wantQuiet, s)
 			}
@@ -62,9 +38,8 @@ func TestSync_ServerWithoutSyncToken_CTagIsTheMarker(t *testing.T) {
 					t.Fatalf("%s: sync-collection sent to a server that does not offer it", what)
 				}
 			}
-			col, ok, err := store.Collection(collectionKey(&f.Cfg.Accounts[0], f.Events))
-			if err != nil || !ok || !strings.HasPrefix(col.Marker, "ctag ") || col.SyncToken != "" {
-				t.Fatalf("%s: recorded %+v, %v, %v; want a ctag marker and no token", what, col, ok, err)
+			if col := f.collectionState(f.Events); !strings.HasPrefix(col.Marker, "ctag ") || col.SyncToken != "" {
+				t.Fatalf("%s: recorded %+v; want a ctag marker and no token", what, col)
 			}
 			return s
 		}
@@ -77,14 +52,6 @@ func TestSync_ServerWithoutSyncToken_CTagIsTheMarker(t *testing.T) {
 			t.Fatalf("remote change: %+v", s)
 		}
 		pass("after download", true)
-		f.WriteFile(f.Events, "e2.ics", event("e2", "edited here"))
-		if s := pass("local edit", false); s.Uploaded != 1 {
-			t.Fatalf("local edit: %+v", s)
-		}
-		if body, _ := f.Srv.Get(t, f.Events+"e2.ics"); !bytes.Contains(body, []byte("edited here")) {
-			t.Fatal("local edit not on the server")
-		}
-		pass("after upload", false) // our PUT moved the ctag after the pass read it
-		pass("after upload settled", true)
+		f.checkLocalEditSynced(pass)
 	})
 }

@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -26,42 +23,38 @@ import (
 // CALDAV:unique-scheduling-object-resource naming that href (RFC 6638
 // §3.2.4.1). Radicale keeps UIDs unique per calendar only.
 type uniqueUIDFront struct {
-	*httptest.Server
+	*hostileFront
 	refused atomic.Int64
 }
 
 func newUniqueUIDFront(t *testing.T, srv *testserver.Server, cals []string) *uniqueUIDFront {
 	t.Helper()
-	target, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	c, err := davclient.New(davclient.Options{URL: srv.URL, Username: srv.User, Password: srv.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
 	f := &uniqueUIDFront{}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && r.Header.Get("If-None-Match") == "*" {
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			if holder := holderOf(r.Context(), c, cals, r.URL.Path, body); holder != "" {
-				f.refused.Add(1)
-				w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-				w.WriteHeader(http.StatusForbidden)
-				fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>
-<D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:unique-scheduling-object-resource><D:href>%s</D:href></C:unique-scheduling-object-resource><D:responsedescription>UID already in use</D:responsedescription></D:error>`, holder)
-				return
-			}
+	f.hostileFront = newHostileFront(t, srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
+		if !isCreate(r) {
+			return false
 		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(f.Close)
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return true
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		holder := holderOf(r.Context(), c, cals, r.URL.Path, body)
+		if holder == "" {
+			return false
+		}
+		f.refused.Add(1)
+		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>
+<D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:unique-scheduling-object-resource><D:href>%s</D:href></C:unique-scheduling-object-resource><D:responsedescription>UID already in use</D:responsedescription></D:error>`, holder)
+		return true
+	})
 	return f
 }
 
@@ -138,7 +131,7 @@ func TestSync_MoveBetweenCalendars_ServerWithAccountWideUIDs_OnePass(t *testing.
 		}
 	}
 	for href, s := range sums {
-		if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
+		if changed(s) != 0 {
 			t.Errorf("%s: the pass after the move did something: %+v", href, s)
 		}
 	}

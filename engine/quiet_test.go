@@ -18,10 +18,7 @@ func TestSync_QuietPass_OnlyWhenNothingChanged(t *testing.T) {
 	for _, kind := range testserver.All() {
 		t.Run(string(kind), func(t *testing.T) {
 			e := newEnv(t, kind)
-			e.Cfg.Accounts[0].Calendars = []string{e.Events}
-			for i := 0; i < 3; i++ {
-				e.Srv.Put(t, fmt.Sprintf("%se%d.ics", e.Events, i), event(fmt.Sprintf("e%d", i), "seeded"))
-			}
+			e.putEvents("e%d", 3)
 			e.syncOK()
 			step := func(what string, wantQuiet bool) *Summary {
 				t.Helper()
@@ -59,18 +56,10 @@ func TestSync_QuietPass_OnlyWhenNothingChanged(t *testing.T) {
 			step("temp file", false)
 			step("after cleaning", true)
 
-			// Local edit, local delete, remote change: each is synced.
-			e.WriteFile(e.Events, "e2.ics", event("e2", "edited here"))
-			if s := step("local edit", false); s.Uploaded != 1 {
-				t.Fatalf("local edit: %+v", s)
-			}
-			if body, _ := e.Srv.Get(t, e.Events+"e2.ics"); !bytes.Contains(body, []byte("edited here")) {
-				t.Fatal("local edit not on the server")
-			}
-			// Our own PUT moved the ctag after this pass read it: the next
-			// pass looks (a delta with nothing new), the one after is quiet.
-			step("after upload", false)
-			step("after upload settled", true)
+			// Local edit, local delete, remote change: each is synced. Our
+			// own PUT moves the ctag after the pass read it: the next pass
+			// looks (a delta with nothing new), the one after is quiet.
+			e.checkLocalEditSynced(step)
 			if err := os.Remove(e.File(e.Events, "e0.ics")); err != nil {
 				t.Fatal(err)
 			}
@@ -84,4 +73,30 @@ func TestSync_QuietPass_OnlyWhenNothingChanged(t *testing.T) {
 			step("after download", true)
 		})
 	}
+}
+
+// putEvents limits the sync to e.Events and puts n events on the server,
+// each under the name and UID fmt.Sprintf(nameFmt, i).
+func (e *env) putEvents(nameFmt string, n int) {
+	e.t.Helper()
+	e.Cfg.Accounts[0].Calendars = []string{e.Events}
+	for i := 0; i < n; i++ {
+		uid := fmt.Sprintf(nameFmt, i)
+		e.Srv.Put(e.t, e.Events+uid+".ics", event(uid, "seeded"))
+	}
+}
+
+// checkLocalEditSynced edits e2.ics and checks that pass uploads the edit,
+// that the pass after it still looks and that the one after that is quiet.
+func (e *env) checkLocalEditSynced(pass func(what string, wantQuiet bool) *Summary) {
+	e.t.Helper()
+	e.WriteFile(e.Events, "e2.ics", event("e2", "edited here"))
+	if s := pass("local edit", false); s.Uploaded != 1 {
+		e.t.Fatalf("local edit: %+v", s)
+	}
+	if body, _ := e.Srv.Get(e.t, e.Events+"e2.ics"); !bytes.Contains(body, []byte("edited here")) {
+		e.t.Fatal("local edit not on the server")
+	}
+	pass("after upload", false)
+	pass("after upload settled", true)
 }

@@ -110,57 +110,50 @@ func TestSync_LocalWinsWithWeakOrNoETags_OneConflictCopyNotOnePerPass(t *testing
 // stateItems lists the events calendar's state entries as "href name".
 func (f *fenv) stateItems() []string {
 	f.t.Helper()
-	store, err := state.Open(f.Cfg.StatePath)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer store.Close()
-	items, err := store.Items(collectionKey(&f.Cfg.Accounts[0], f.Events))
-	if err != nil {
-		f.t.Fatal(err)
-	}
 	var out []string
-	for _, it := range items {
-		out = append(out, it.Href+" "+it.Name)
-	}
+	f.withStore(func(store *state.Store) {
+		items, err := store.Items(collectionKey(&f.Cfg.Accounts[0], f.Events))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for _, it := range items {
+			out = append(out, it.Href+" "+it.Name)
+		}
+	})
 	return out
 }
 
 func TestSync_RecreateAnsweredWithLocationElsewhere_OneStateEntryNoDuplicate(t *testing.T) {
 	// The server-chosen href sorts before and after the old one.
-	for _, chosen := range []string{"a-chosen.ics", "z-chosen.ics"} {
-		t.Run(chosen, func(t *testing.T) {
-			t.Parallel()
-			f := newFaultEnv(t, testserver.Radicale)
-			want := f.seed("x", "keep")
-			f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
-			f.Srv.Delete(t, f.Events+"x.ics")
-			want["x"] = "v2 local"
-			f.px.Add(faultproxy.Rule{Method: "PUT", Path: pathRe(`/x\.ics$`), Action: faultproxy.MoveTo(f.Events + chosen)})
-			s := f.runOK()
-			if s.Uploaded != 1 {
-				t.Fatalf("re-create not uploaded: %+v", s)
-			}
-			wantState := []string{f.Events + chosen + " x.ics", f.Events + "keep.ics keep.ics"}
-			got := f.stateItems()
-			if !slicesEqualSorted(got, wantState) {
-				t.Fatalf("state after the re-create:\n got %q\nwant %q", got, wantState)
-			}
-			if hrefs := listHrefs(t, f.Srv, f.Events); len(hrefs) != 2 {
-				t.Fatalf("server holds %v", hrefs)
-			}
-			f.converged(want)
-			for i := 0; i < 2; i++ {
-				f.idle()
-			}
-			if got := f.stateItems(); !slicesEqualSorted(got, wantState) {
-				t.Fatalf("state after later passes: %q", got)
-			}
-			if names := f.LocalNames(f.Events); fmt.Sprint(names) != "[displayname keep.ics x.ics]" {
-				t.Fatalf("folder: %v", names)
-			}
-		})
-	}
+	forEachCase(t, []string{"a-chosen.ics", "z-chosen.ics"}, func(t *testing.T, f *fenv, chosen string) {
+		want := f.seed("x", "keep")
+		f.WriteFile(f.Events, "x.ics", event("x", "v2 local"))
+		f.Srv.Delete(t, f.Events+"x.ics")
+		want["x"] = "v2 local"
+		f.px.Add(faultproxy.Rule{Method: "PUT", Path: pathRe(`/x\.ics$`), Action: faultproxy.MoveTo(f.Events + chosen)})
+		s := f.runOK()
+		if s.Uploaded != 1 {
+			t.Fatalf("re-create not uploaded: %+v", s)
+		}
+		wantState := []string{f.Events + chosen + " x.ics", f.Events + "keep.ics keep.ics"}
+		got := f.stateItems()
+		if !slicesEqualSorted(got, wantState) {
+			t.Fatalf("state after the re-create:\n got %q\nwant %q", got, wantState)
+		}
+		if hrefs := f.Srv.Members(t, f.Events); len(hrefs) != 2 {
+			t.Fatalf("server holds %v", hrefs)
+		}
+		f.converged(want)
+		for i := 0; i < 2; i++ {
+			f.idle()
+		}
+		if got := f.stateItems(); !slicesEqualSorted(got, wantState) {
+			t.Fatalf("state after later passes: %q", got)
+		}
+		if names := f.LocalNames(f.Events); fmt.Sprint(names) != "[displayname keep.ics x.ics]" {
+			t.Fatalf("folder: %v", names)
+		}
+	})
 }
 
 func slicesEqualSorted(a, b []string) bool {

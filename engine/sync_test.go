@@ -10,13 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/engine/fresh"
+	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
@@ -43,14 +43,31 @@ var (
 // sync runs one pass the way `vdird sync` does: a fresh engine and store.
 func (e *env) sync(opts SyncOptions) []*Summary {
 	e.t.Helper()
+	return e.syncWith(e.Client(), zerolog.New(io.Discard), opts)
+}
+
+// syncWith is sync with the engine's HTTP client and log chosen by the test.
+func (e *env) syncWith(client *http.Client, log zerolog.Logger, opts SyncOptions) []*Summary {
+	e.t.Helper()
+	var sums []*Summary
+	e.withStore(func(store *state.Store) {
+		eng := NewEngine(e.Cfg, store, log)
+		eng.HTTPClient = client
+		sums = eng.Sync(context.Background(), opts)
+	})
+	return sums
+}
+
+// withStore opens the state database, hands it to fn and closes it again,
+// so that the next pass can open it.
+func (e *env) withStore(fn func(*state.Store)) {
+	e.t.Helper()
 	store, err := state.Open(e.Cfg.StatePath)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer store.Close()
-	eng := NewEngine(e.Cfg, store, zerolog.New(io.Discard))
-	eng.HTTPClient = e.Client()
-	return eng.Sync(context.Background(), opts)
+	fn(store)
 }
 
 // seedOnly seeds slug with n events and makes it the only calendar synced.
@@ -69,6 +86,28 @@ func (e *env) syncOK() map[string]*Summary {
 		out[s.Href] = s
 	}
 	return out
+}
+
+// changed counts what a pass did to items: transfers both ways, deletions
+// both ways and conflicts.
+func changed(s *Summary) int {
+	return s.Uploaded + s.Downloaded + s.DeletedLocal + s.DeletedRemote + s.Conflicts
+}
+
+// syncIdle runs a pass that must find nothing to do in e.Events: nothing
+// changed (see changed) and no PUT or DELETE sent. It returns the
+// calendar's summary.
+func (e *env) syncIdle(what string) *Summary {
+	e.t.Helper()
+	e.Rec.Take()
+	s := e.syncOK()[e.Events]
+	if changed(s) != 0 {
+		e.t.Fatalf("%s not idle: %+v", what, s)
+	}
+	if w := synctest.Writes(e.Rec.Take()); len(w) > 0 {
+		e.t.Fatalf("%s wrote: %+v", what, w)
+	}
+	return s
 }
 
 func forEachServer(t *testing.T, fn func(t *testing.T, e *env)) {
@@ -188,26 +227,13 @@ func TestSync_DecisionTableEndToEnd(t *testing.T) {
 		}
 
 		// The server's new etag for the created item is recorded: nothing left to do.
-		e.Rec.Take()
-		s = e.syncOK()[e.Events]
-		if s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts != 0 {
-			t.Fatalf("second pass not idle: %+v", s)
-		}
-		for _, r := range e.Rec.Take() {
-			if r.Method == "PUT" || r.Method == "DELETE" {
-				t.Fatalf("second pass wrote: %+v", r)
-			}
-		}
+		e.syncIdle("second pass")
 	})
 }
 
 func TestSync_LocalWinsPolicy_UploadsLocalAndKeepsServerCopy(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
-		e.Cfg.Accounts[0].ConflictPolicy = "local-wins"
-		e.Srv.Put(t, e.Events+"c.ics", event("c", "v1"))
-		e.syncOK()
-		e.WriteFile(e.Events, "c.ics", event("c", "local"))
-		e.Srv.Put(t, e.Events+"c.ics", event("c", "phone"))
+		e.conflictUnder("local-wins", "c", "local", "phone")
 		s := e.syncOK()[e.Events]
 		if s.Conflicts != 1 {
 			t.Fatalf("%+v", s)
@@ -219,6 +245,18 @@ func TestSync_LocalWinsPolicy_UploadsLocalAndKeepsServerCopy(t *testing.T) {
 			t.Fatalf("server version not kept: %v", e.LocalNames(e.Events))
 		}
 	})
+}
+
+// conflictUnder makes the account's conflict policy policy, syncs item uid
+// down and then changes it on both sides: to the summary local in the
+// folder and to phone on the server.
+func (e *env) conflictUnder(policy plan.Policy, uid, local, phone string) {
+	e.t.Helper()
+	e.Cfg.Accounts[0].ConflictPolicy = policy
+	e.Srv.Put(e.t, e.Events+uid+".ics", event(uid, "v1"))
+	e.syncOK()
+	e.WriteFile(e.Events, uid+".ics", event(uid, local))
+	e.Srv.Put(e.t, e.Events+uid+".ics", event(uid, phone))
 }
 
 func TestSync_Guards_MissingOrEmptiedFolderDeletesNothing(t *testing.T) {
@@ -364,19 +402,15 @@ func TestSync_CrashBetweenPutAndStateCommit_NoDuplicateNoLoss(t *testing.T) {
 		want["x"], want["y"] = "v2 local", "y edited"
 		delete(want, "z")
 		f.runOK()
-		var writes []string
-		for _, r := range f.px.Take() {
-			if r.Method == "PUT" || r.Method == "DELETE" {
-				writes = append(writes, fmt.Sprintf("%s %s if-match=%q", r.Method, r.Path, r.IfMatch))
-			}
+		var wrote []string
+		for _, r := range writes(f.px.Take()) {
+			wrote = append(wrote, fmt.Sprintf("%s %s if-match=%q", r.Method, r.Path, r.IfMatch))
 		}
-		if len(writes) != 1 || !strings.HasPrefix(writes[0], "PUT "+f.Events+"y.ics") || strings.HasSuffix(writes[0], `if-match=""`) {
-			t.Errorf("the pass after the lost answers wrote %v, want one update of y.ics with If-Match", writes)
+		if len(wrote) != 1 || !strings.HasPrefix(wrote[0], "PUT "+f.Events+"y.ics") || strings.HasSuffix(wrote[0], `if-match=""`) {
+			t.Errorf("the pass after the lost answers wrote %v, want one update of y.ics with If-Match", wrote)
 		}
 		f.converged(want)
-		if _, other := f.itemsLocal(); len(other) != 0 {
-			t.Errorf("conflict copies: our own writes were not recognised: %v", other)
-		}
+		f.noConflictCopies("conflict copies: our own writes were not recognised")
 		f.idle()
 	})
 }
@@ -419,34 +453,39 @@ local_timezone = UTC
 	}
 }
 
-var hrefRe = regexp.MustCompile(`<(?:[A-Za-z0-9]+:)?href>([^<]+)</(?:[A-Za-z0-9]+:)?href>`)
-
-// listHrefs lists a calendar's members with a plain Depth-1 PROPFIND, independent of davclient.
-func listHrefs(t *testing.T, srv *testserver.Server, cal string) []string {
-	t.Helper()
-	req, _ := http.NewRequest("PROPFIND", strings.TrimSuffix(srv.URL, "/")+cal, strings.NewReader(
-		`<?xml version="1.0"?><propfind xmlns="DAV:"><prop><getetag/></prop></propfind>`))
-	req.Header.Set("Depth", "1")
-	req.Header.Set("Content-Type", "application/xml")
-	req.SetBasicAuth(srv.User, srv.Password)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var out []string
-	for _, m := range hrefRe.FindAllStringSubmatch(string(body), -1) {
-		h := m[1]
-		if i := strings.Index(h, "://"); i >= 0 {
-			h = h[i+3:]
-			h = h[strings.IndexByte(h, '/'):]
-		}
-		if strings.TrimSuffix(h, "/") != strings.TrimSuffix(cal, "/") {
-			out = append(out, h)
-		}
+// serverItems maps every href of cal to its body, as the server lists and
+// serves them to a client other than the engine.
+func (e *env) serverItems(cal string) map[string][]byte {
+	e.t.Helper()
+	out := map[string][]byte{}
+	for _, h := range e.Srv.Members(e.t, cal) {
+		out[h], _ = e.Srv.Get(e.t, h)
 	}
 	return out
+}
+
+// serverCount counts the items of cal on the server whose body holds s.
+func (e *env) serverCount(cal, s string) int {
+	e.t.Helper()
+	n := 0
+	for _, body := range e.serverItems(cal) {
+		if bytes.Contains(body, []byte(s)) {
+			n++
+		}
+	}
+	return n
+}
+
+// localCount counts the files of cal's folder that hold s.
+func (e *env) localCount(cal, s string) int {
+	e.t.Helper()
+	n := 0
+	for _, name := range e.LocalNames(cal) {
+		if bytes.Contains(e.ReadFile(cal, name), []byte(s)) {
+			n++
+		}
+	}
+	return n
 }
 
 func TestSync_ReadOnlyCalendar_NeverWrittenLocalEditsKept(t *testing.T) {
@@ -482,17 +521,12 @@ func TestSync_ReadOnlyCalendar_NeverWrittenLocalEditsKept(t *testing.T) {
 
 func TestSync_KeepBothPolicy_LocalVersionBecomesNewItem(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
-		e.Cfg.Accounts[0].ConflictPolicy = "keep-both"
-		e.Srv.Put(t, e.Events+"k.ics", event("k", "v1"))
-		e.syncOK()
-		e.WriteFile(e.Events, "k.ics", event("k", "local-version"))
-		e.Srv.Put(t, e.Events+"k.ics", event("k", "phone-version"))
+		e.conflictUnder("keep-both", "k", "local-version", "phone-version")
 		if s := e.syncOK()[e.Events]; s.Conflicts != 1 {
 			t.Fatalf("%+v", s)
 		}
 		var phone, local int
-		for _, h := range listHrefs(t, e.Srv, e.Events) {
-			body, _ := e.Srv.Get(t, h)
+		for _, body := range e.serverItems(e.Events) {
 			phone += bytes.Count(body, []byte("phone-version"))
 			local += bytes.Count(body, []byte("local-version"))
 		}
@@ -526,13 +560,7 @@ func TestSync_FirstContactWithExistingFolder_MatchesByUID(t *testing.T) {
 				t.Fatal("identical item re-uploaded")
 			}
 		}
-		n := 0
-		for _, h := range listHrefs(t, e.Srv, e.Events) {
-			if body, _ := e.Srv.Get(t, h); bytes.Contains(body, []byte("UID:same\r\n")) {
-				n++
-			}
-		}
-		if n != 1 {
+		if n := e.serverCount(e.Events, "UID:same\r\n"); n != 1 {
 			t.Fatalf("UID same on the server %d times", n)
 		}
 	})

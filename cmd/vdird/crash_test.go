@@ -91,7 +91,7 @@ func newCrashWorld(t *testing.T, kind testserver.Kind, bin string, seed int64) *
 	c.StatePath = filepath.Join(base, "state", "state.db")
 	c.Settings = []string{`conflict_policy = "server-wins"`}
 	c.AccountSettings = []string{`calendars = ["events"]`}
-	w.cfgPath = mustWrite(t, c)
+	w.cfgPath = c.MustWrite(t)
 	run := filepath.Join(base, "run")
 	if err := os.MkdirAll(run, 0o700); err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ func TestDaemonBinary_NotifyReadyStatus_SIGTERMExitsCleanly(t *testing.T) {
 	srv := testserver.Start(t, testserver.Radicale)
 	cal := srv.MakeCalendar(t, "work", "Work", "VEVENT")
 	srv.Put(t, cal+"a.ics", []byte(fmt.Sprintf(ev, "a", "A")))
-	cfg := writeConfig(t, srv, filepath.Join(t.TempDir(), "cals"))
+	cfg := srv.WriteVdirdConfig(t, "t", filepath.Join(t.TempDir(), "cals"))
 
 	sockDir, err := os.MkdirTemp("", "vdird-notify")
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/icholy/digest"
 
 	"github.com/vdird/vdird/davclient/webdav/transport"
+	"github.com/vdird/vdird/internal/davtest"
 )
 
 // digestServer is a Digest server written from RFC 7616 for these tests:
@@ -102,7 +103,7 @@ func (d *digestServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (d *digestServer) check(r *http.Request) (what string, ok, stale bool) {
 	v := r.Header.Get("Authorization")
 	if user, pass, isBasic := r.BasicAuth(); isBasic {
-		return "basic", d.basic && user == "alice" && pass == testPassword, false
+		return "basic", d.basic && user == "alice" && pass == davtest.Password, false
 	}
 	if v == "" {
 		return "none", false, false
@@ -118,7 +119,7 @@ func (d *digestServer) check(r *http.Request) (what string, ok, stale bool) {
 		return what + " replayed", false, false
 	}
 	d.lastNC[p.Nonce] = p.Nc
-	ha1 := hexHash(alg, p.Username, testRealm, testPassword)
+	ha1 := hexHash(alg, p.Username, testRealm, davtest.Password)
 	want := hexHash(alg, ha1, p.Nonce, nc, p.Cnonce, p.QOP, hexHash(alg, r.Method, r.URL.RequestURI()))
 	if p.Response != want || p.URI != r.URL.RequestURI() || p.Username != "alice" || p.Realm != testRealm {
 		return what + " wrong", false, false
@@ -154,7 +155,7 @@ func get(c *Client, href string) (int, error) {
 
 func TestDigest_StrongestOfferedAndNonceReusedWithCountedNC(t *testing.T) {
 	d, srv := newDigestServer(t, true, "MD5", "SHA-256")
-	c := remote(t, srv, Options{Username: "alice", Password: testPassword})
+	c := remote(t, srv, Options{Username: "alice", Password: davtest.Password})
 	for i := 0; i < 3; i++ {
 		if st, err := get(c, "/cal/"); err != nil {
 			t.Fatalf("GET %d: %d %v", i, st, err)
@@ -170,7 +171,7 @@ func TestDigest_StrongestOfferedAndNonceReusedWithCountedNC(t *testing.T) {
 
 func TestDigest_StaleNonce_RetriedOnceWithTheNewOne(t *testing.T) {
 	d, srv := newDigestServer(t, false, "MD5")
-	c := authClient(t, srv, testPassword, transport.AuthDigest)
+	c := authClient(t, srv, davtest.Password, transport.AuthDigest)
 	if _, err := get(c, "/a"); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func TestDigest_WrongPassword_OneRetryAndAnErrorNamingUserURLAndHint(t *testing.
 
 func TestAuth_DigestModeAgainstBasicOnlyServer_RefusedWithoutSendingThePassword(t *testing.T) {
 	d, srv := newDigestServer(t, true)
-	c := authClient(t, srv, testPassword, transport.AuthDigest)
+	c := authClient(t, srv, davtest.Password, transport.AuthDigest)
 	_, err := get(c, "/cal/")
 	if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), `offers Basic, which auth = "digest" does not answer`) {
 		t.Errorf("err = %v", err)
@@ -217,7 +218,7 @@ func TestAuth_DigestModeAgainstBasicOnlyServer_RefusedWithoutSendingThePassword(
 
 func TestAuth_BasicMode_SentBeforeAnyChallengeAndNotRetried(t *testing.T) {
 	d, srv := newDigestServer(t, true)
-	c := authClient(t, srv, testPassword, transport.AuthBasic)
+	c := authClient(t, srv, davtest.Password, transport.AuthBasic)
 	if _, err := get(c, "/a"); err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +250,7 @@ func remote(t *testing.T, srv *httptest.Server, opts Options) *Client {
 
 func TestAuth_AutoOverPlainHTTP_WaitsForTheChallengeThenSendsBasicUpFront(t *testing.T) {
 	d, srv := newDigestServer(t, true)
-	c := remote(t, srv, Options{Username: "alice", Password: testPassword})
+	c := remote(t, srv, Options{Username: "alice", Password: davtest.Password})
 	for _, h := range []string{"/a", "/b"} {
 		if _, err := get(c, h); err != nil {
 			t.Fatal(err)

@@ -10,29 +10,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vdird/vdird/internal/davtest"
 )
 
-const testPassword = "s3cret-pw"
+func bg() context.Context { return context.Background() }
 
 // fake is an httptest server with the handler h and a Client for it.
 func fake(t *testing.T, h http.HandlerFunc) (*httptest.Server, *Client) {
 	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	c, err := New(Options{URL: srv.URL + "/", Username: "alice", Password: testPassword, Content: calendarData})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, c
+	return davtest.Fake(t, h, func(url string) (*Client, error) {
+		return New(Options{URL: url + "/", Username: "alice", Password: davtest.Password, Content: calendarData})
+	})
 }
-
-func ms207(w http.ResponseWriter, body string) {
-	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-	w.WriteHeader(http.StatusMultiStatus)
-	_, _ = io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?>`+body)
-}
-
-func bg() context.Context { return context.Background() }
 
 // listMembers does what a listing does: a REPORT on coll whose members
 // are collected, outside hrefs reported.
@@ -74,7 +64,7 @@ func TestSend_CredentialsDepthHeadersAndTrace(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	c, err := New(Options{URL: strings.Replace(srv.URL, "http://", "http://bob:"+testPassword+"@", 1), UserAgent: "ua/1",
+	c, err := New(Options{URL: strings.Replace(srv.URL, "http://", "http://bob:"+davtest.Password+"@", 1), UserAgent: "ua/1",
 		Trace: func(method, url string, status int, _ time.Duration, err error) {
 			traced = append(traced, fmt.Sprint(method, " ", url, " ", status, " ", err))
 		}})
@@ -87,7 +77,7 @@ func TestSend_CredentialsDepthHeadersAndTrace(t *testing.T) {
 	}
 	Discard(resp)
 	user, pass, ok := (&http.Request{Header: got}).BasicAuth()
-	if !ok || user != "bob" || pass != testPassword || got.Get("Depth") != "0" || got.Get("User-Agent") != "ua/1" ||
+	if !ok || user != "bob" || pass != davtest.Password || got.Get("Depth") != "0" || got.Get("User-Agent") != "ua/1" ||
 		got.Get("Content-Type") != "application/xml" || got.Get("If-Match") != `W/"1"` {
 		t.Errorf("request headers %v", got)
 	}
@@ -142,7 +132,7 @@ func TestRedirect_LocationResolvedOnTheSameOriginOnly(t *testing.T) {
 		{"/dav/%7Ealice/", "/dav/~alice/", nil},
 		{"sub/", "/.well-known/sub/", nil},
 		{"", "", ErrMalformed},
-		{"https://u:" + testPassword + "@evil.example/dav/", "", ErrRedirect},
+		{"https://u:" + davtest.Password + "@evil.example/dav/", "", ErrRedirect},
 		{"http://other.h.example/dav/", "", ErrRedirect}, // plain http keeps to its host
 	} {
 		req, _ := http.NewRequest("PROPFIND", "http://h.example/.well-known/caldav", nil)
@@ -151,7 +141,7 @@ func TestRedirect_LocationResolvedOnTheSameOriginOnly(t *testing.T) {
 			resp.Header.Set("Location", tc.loc)
 		}
 		got, err := c.Redirect("PROPFIND", "/.well-known/caldav", resp)
-		if got != tc.want || !errors.Is(err, tc.err) || (err != nil && strings.Contains(err.Error(), testPassword)) {
+		if got != tc.want || !errors.Is(err, tc.err) || (err != nil && strings.Contains(err.Error(), davtest.Password)) {
 			t.Errorf("Location %q: %q, %v; want %q, %v", tc.loc, got, err, tc.want, tc.err)
 		}
 	}
@@ -159,7 +149,7 @@ func TestRedirect_LocationResolvedOnTheSameOriginOnly(t *testing.T) {
 
 func TestPropfindOne_HrefSpelledDifferently_TheSingleResponse(t *testing.T) {
 	answer := ""
-	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) { ms207(w, answer) })
+	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) { davtest.MultiStatus(w, answer) })
 	for _, tc := range []struct{ doc, want string }{
 		// The href asked about wins over a response listed before it.
 		{`<d:multistatus xmlns:d="DAV:"><d:response><d:href>/other/</d:href><d:propstat><d:prop><d:displayname>other</d:displayname></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>` +
@@ -184,7 +174,7 @@ func TestPropfindOne_HrefSpelledDifferently_TheSingleResponse(t *testing.T) {
 
 func TestEachMember_SelfSkippedOutsideReported(t *testing.T) {
 	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
-		ms207(w, `<d:multistatus xmlns:d="DAV:">
+		davtest.MultiStatus(w, `<d:multistatus xmlns:d="DAV:">
 <d:response><d:href>/cal</d:href><d:status>HTTP/1.1 200 OK</d:status></d:response>
 <d:response><d:href>/cal/a.ics</d:href><d:href>b%40x.ics</d:href><d:status>HTTP/1.1 404 Not Found</d:status></d:response>
 <d:response><d:href>/cal/%2e%2e/x.ics</d:href><d:status>HTTP/1.1 200 OK</d:status></d:response>

@@ -11,6 +11,8 @@ import (
 	"path"
 	"strings"
 	"testing"
+
+	"github.com/vdird/vdird/internal/davtest"
 )
 
 // calendarData is the content property of the CalDAV client's decoders.
@@ -116,7 +118,7 @@ func FuzzStatusError(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, body []byte, retryAfter string, status int) {
-		req, _ := http.NewRequest(http.MethodPut, "http://alice:"+testPassword+"@h.example/cal/a.ics", nil)
+		req, _ := http.NewRequest(http.MethodPut, "http://alice:"+davtest.Password+"@h.example/cal/a.ics", nil)
 		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {retryAfter}}, Body: io.NopCloser(bytes.NewReader(body)), Request: req}
 		e := c.StatusError(http.MethodPut, resp)
 		if e.Err == nil || !errors.Is(e, e.Err) || e.RetryAfter < 0 {
@@ -166,7 +168,7 @@ func TestParse_CRLFInPrologAndEpilog_Accepted(t *testing.T) {
 
 func TestParse_DoctypeWithEntities_RefusedNotExpanded(t *testing.T) {
 	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
-		ms207(w, `<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>
+		davtest.MultiStatus(w, `<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>
 <d:multistatus xmlns:d="DAV:"><d:response><d:href>/cal/&lol2;.ics</d:href><d:propstat><d:prop><d:getetag>"1"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
 	})
 	items, err := listMembers(c, "/cal/")
@@ -178,7 +180,7 @@ func TestParse_DoctypeWithEntities_RefusedNotExpanded(t *testing.T) {
 func TestParse_DeepNesting_ErrMalformed(t *testing.T) {
 	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
 		deep := strings.Repeat("<x>", 10000) + strings.Repeat("</x>", 10000)
-		ms207(w, `<d:multistatus xmlns:d="DAV:"><d:response><d:href>/cal/a.ics</d:href><d:propstat><d:prop>`+deep+`</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
+		davtest.MultiStatus(w, `<d:multistatus xmlns:d="DAV:"><d:response><d:href>/cal/a.ics</d:href><d:propstat><d:prop>`+deep+`</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>`)
 	})
 	if _, err := listMembers(c, "/cal/"); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("err = %v, want ErrMalformed", err)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vdird/vdird/internal/davtest"
 	"github.com/vdird/vdird/internal/testserver"
 )
 
@@ -22,7 +23,7 @@ func partitioned(t *testing.T, handlers map[string]http.HandlerFunc) *Client {
 		}
 		h(w, r)
 	}), "caldav.example.com", "p42-caldav.example.com", "evil.example.net")
-	c, err := New(Options{URL: "https://caldav.example.com/", Username: "alice", Password: testPassword, HTTPClient: &http.Client{Transport: tr}})
+	c, err := New(Options{URL: "https://caldav.example.com/", Username: "alice", Password: davtest.Password, HTTPClient: &http.Client{Transport: tr}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vdird/vdird/davclient/webdav/transport"
+	"github.com/vdird/vdird/internal/davtest"
 	"github.com/vdird/vdird/internal/testserver"
 )
 
@@ -138,7 +139,7 @@ func TestUnixSocket_RequestsGoOverTheSocketWithThePathAfterIt(t *testing.T) {
 		{"unix://" + sock + "/alice/", "/alice/cal/", "localhost/alice/cal/"},
 		{"unix://" + sock, "/", "localhost/"},
 	} {
-		c, err := New(Options{URL: tc.url, Username: "alice", Password: testPassword})
+		c, err := New(Options{URL: tc.url, Username: "alice", Password: davtest.Password})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,22 +19,6 @@ func cli(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-// writeConfig writes a config for srv's account "t" with its calendars
-// under root and returns its path.
-func writeConfig(t *testing.T, srv *testserver.Server, root string) string {
-	t.Helper()
-	return mustWrite(t, srv.VdirdConfig(t.TempDir(), "t", root))
-}
-
-func mustWrite(t *testing.T, c testserver.VdirdConfig) string {
-	t.Helper()
-	path, err := c.Write()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 const ev = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:%s\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250101T100000Z\r\nSUMMARY:%s\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 
 func TestCLI_SyncDryRunChangesNothingThenSyncs(t *testing.T) {
@@ -42,7 +26,7 @@ func TestCLI_SyncDryRunChangesNothingThenSyncs(t *testing.T) {
 	cal := srv.MakeCalendar(t, "work", "Work", "VEVENT")
 	srv.Put(t, cal+"a.ics", []byte(fmt.Sprintf(ev, "a", "A")))
 	root := filepath.Join(t.TempDir(), "cals")
-	cfg := writeConfig(t, srv, root)
+	cfg := srv.WriteVdirdConfig(t, "t", root)
 
 	code, out, errs := cli(t, "--config", cfg, "--log-level", "error", "sync", "--dry-run")
 	if code != 0 || !strings.Contains(out, "dry run") || !strings.Contains(out, "download") {
@@ -70,7 +54,7 @@ func TestCLI_FailedCalendarExitsNonZero(t *testing.T) {
 	// Wrong password: one clear message naming the URL, exit 1, password not shown.
 	c := srv.VdirdConfig(t.TempDir(), "t", filepath.Join(t.TempDir(), "cals"))
 	c.Password = "wrong-password-xyz"
-	cfg := mustWrite(t, c)
+	cfg := c.MustWrite(t)
 	data, _ := os.ReadFile(cfg)
 	code, out, errs := cli(t, "--config", cfg, "sync")
 	if code != 1 || !strings.Contains(out+errs, "401") || !strings.Contains(out+errs, srv.URL) {
@@ -157,7 +141,7 @@ func TestCLI_SyncUnknownCalendarName_ExitsTwoListingCalendarsAndSyncsNothing(t *
 	srv.MakeCalendar(t, "events", "Events", "VEVENT")
 	srv.MakeCalendar(t, "tasks", "Tasks", "VTODO")
 	root := filepath.Join(t.TempDir(), "cals")
-	cfg := writeConfig(t, srv, root)
+	cfg := srv.WriteVdirdConfig(t, "t", root)
 
 	code, out, errs := cli(t, "--config", cfg, "--log-level", "error", "sync", "nosuch")
 	want := `vdird: no calendar named "nosuch"; calendars: events (Events), tasks (Tasks)` + "\n"

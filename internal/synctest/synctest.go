@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,10 +33,16 @@ type Env struct {
 	Events, Tasks string
 }
 
-// New starts a server of kind and writes the account's password file.
+// New starts a server of kind and sets up the fixture on it (see On).
 func New(t *testing.T, kind testserver.Kind) *Env {
 	t.Helper()
-	srv := testserver.Start(t, kind)
+	return On(t, testserver.Start(t, kind))
+}
+
+// On sets up the fixture on a running server: it makes the two calendars
+// and writes the account's password file.
+func On(t *testing.T, srv *testserver.Server) *Env {
+	t.Helper()
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "password")
 	if err := os.WriteFile(pw, []byte(srv.Password+"\n"), 0o600); err != nil {
@@ -57,14 +64,10 @@ func New(t *testing.T, kind testserver.Kind) *Env {
 	return e
 }
 
-// ForEachServer runs fn in parallel subtests, one per server kind.
+// ForEachServer runs fn in parallel subtests, one per server kind
+// (testserver.ForEach), each with a fixture of its own.
 func ForEachServer(t *testing.T, fn func(t *testing.T, e *Env)) {
-	for _, kind := range testserver.All() {
-		t.Run(string(kind), func(t *testing.T) {
-			t.Parallel()
-			fn(t, New(t, kind))
-		})
-	}
+	testserver.ForEach(t, func(t *testing.T, srv *testserver.Server) { fn(t, On(t, srv)) })
 }
 
 // Client is an HTTP client whose requests Rec records.
@@ -167,6 +170,11 @@ func (r *Recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.reqs = append(r.reqs, Request{req.Method, req.URL.Path, req.Header.Get("If-Match"), req.Header.Get("If-None-Match")})
 	r.mu.Unlock()
 	return http.DefaultTransport.RoundTrip(req)
+}
+
+// Writes returns the PUTs and DELETEs among reqs.
+func Writes(reqs []Request) []Request {
+	return slices.DeleteFunc(slices.Clone(reqs), func(r Request) bool { return r.Method != http.MethodPut && r.Method != http.MethodDelete })
 }
 
 // Take returns the requests recorded since the last Take.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 )
 
 // VdirdConfig is a vdird config file with one account, for tests and the
@@ -24,6 +25,24 @@ type VdirdConfig struct {
 // calendars' folders under root.
 func (s *Server) VdirdConfig(dir, name, root string) VdirdConfig {
 	return VdirdConfig{Dir: dir, Name: name, URL: s.URL, User: s.User, Password: s.Password, LocalRoot: root}
+}
+
+// WriteVdirdConfig writes a config in a temp directory of t for s's
+// account, named name, with its calendars' folders under root, and returns
+// its path.
+func (s *Server) WriteVdirdConfig(t testing.TB, name, root string) string {
+	t.Helper()
+	return s.VdirdConfig(t.TempDir(), name, root).MustWrite(t)
+}
+
+// MustWrite is Write that fails t on an error.
+func (c VdirdConfig) MustWrite(t testing.TB) string {
+	t.Helper()
+	path, err := c.Write()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // Write writes the password file (mode 0600) and config.toml into Dir,
