@@ -3,6 +3,8 @@ package daemon
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,13 +56,24 @@ type ControlResponse struct {
 	UnknownCalendar *engine.UnknownCalendarError `json:"unknown_calendar,omitempty"`
 }
 
+// maxSocketPath is the longest path a unix socket address holds on Linux
+// (sun_path is 108 bytes with its terminating NUL).
+const maxSocketPath = 107
+
 // ControlSocketPath is where the daemon listens: $XDG_RUNTIME_DIR/vdird.sock,
-// or beside the state file when there is no runtime directory.
+// or beside the state file when there is no runtime directory. A path too
+// long for a socket address becomes one in the temp directory named after
+// the user and the state file, so the daemon and the CLI still agree on it.
 func ControlSocketPath(statePath string) string {
+	p := filepath.Join(filepath.Dir(statePath), "vdird.sock")
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "vdird.sock")
+		p = filepath.Join(d, "vdird.sock")
 	}
-	return filepath.Join(filepath.Dir(statePath), "vdird.sock")
+	if len(p) <= maxSocketPath {
+		return p
+	}
+	sum := sha256.Sum256([]byte(statePath))
+	return filepath.Join(os.TempDir(), fmt.Sprintf("vdird-%d-%s.sock", os.Getuid(), hex.EncodeToString(sum[:6])))
 }
 
 // Control sends one request to the daemon at socketPath and returns its

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +141,34 @@ func TestControlSocketPath_RuntimeDirElseBesideState(t *testing.T) {
 	if got := ControlSocketPath("/home/u/.local/state/vdird/state.db"); got != "/home/u/.local/state/vdird/vdird.sock" {
 		t.Fatalf("got %s", got)
 	}
+}
+
+// A state path too deep for a socket address (over 107 bytes) must not
+// make the daemon fail to listen and the CLI fail to connect.
+func TestControlSocketPath_DeepStatePath_ShortSocketTheDaemonAndCLIShare(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	deep := filepath.Join(t.TempDir(), strings.Repeat("d", 60), strings.Repeat("e", 60), "state.db")
+	sock := ControlSocketPath(deep)
+	if len(sock) > maxSocketPath {
+		t.Fatalf("socket path %d bytes: %s", len(sock), sock)
+	}
+	if again := ControlSocketPath(deep); again != sock {
+		t.Fatalf("not stable: %s then %s", sock, again)
+	}
+	if other := ControlSocketPath(deep + "2"); other == sock {
+		t.Fatalf("two state files share %s", sock)
+	}
+	ln, err := listenControl(sock)
+	if err != nil {
+		t.Fatalf("listen on %s: %v", sock, err)
+	}
+	defer os.Remove(sock)
+	defer ln.Close()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatalf("dial %s: %v", sock, err)
+	}
+	c.Close()
 }
 
 func TestStatusLine_ReadsLikeTheSpec(t *testing.T) {
