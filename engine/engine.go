@@ -70,12 +70,31 @@ type SyncOptions struct {
 	// account is shared by the calendar passes of one account pass
 	// (SyncAccount sets it).
 	account *accountPass
+	// listed: Sync has just listed every account's calendars; the passes
+	// reuse those lists.
+	listed bool
+}
+
+// listAccounts lists every account's calendars into the cache. An account
+// that cannot be listed is skipped: its pass lists it again and reports why.
+func (e *Engine) listAccounts(ctx context.Context, dryRun bool) {
+	for i := range e.cfg.Accounts {
+		a := &e.cfg.Accounts[i]
+		if c, err := e.client(a); err == nil {
+			_, _ = e.calendarsOf(ctx, a, c, false, dryRun)
+		}
+	}
 }
 
 // Sync runs one pass over every configured account.
 // A name in opts.Calendars that matches no calendar makes it sync nothing
 // and return one summary whose Err is an *UnknownCalendarError.
 func (e *Engine) Sync(ctx context.Context, opts SyncOptions) []*Summary {
+	if len(opts.Calendars) > 0 {
+		// The name check and the passes share one listing per account.
+		e.listAccounts(ctx, opts.DryRun)
+		opts.listed = true
+	}
 	if err := e.CheckCalendars(ctx, opts.Calendars); err != nil {
 		return []*Summary{{Calendar: "*", Err: err}}
 	}
@@ -168,7 +187,7 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	if err := apply.Recover(ctx, e.store, c, a.Name, e.log); err != nil {
 		return fail(err)
 	}
-	cals, err := e.calendarsOf(ctx, a, c, opts.LocalOnly, opts.DryRun)
+	cals, err := e.calendarsOf(ctx, a, c, opts.LocalOnly || opts.listed, opts.DryRun)
 	if err != nil {
 		return fail(err)
 	}

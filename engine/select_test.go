@@ -78,6 +78,14 @@ func TestSync_SelectsByFolderName_UnescapedAndSuffixed(t *testing.T) {
 		t.Errorf("calendars = [\"my cal\", \"events-2\"] synced %q", got)
 	}
 
+	// Naming a calendar costs no extra listing: with nothing to do, one
+	// request, as a sync of everything.
+	e.Rec.Take()
+	synced(SyncOptions{Calendars: []string{"my cal"}})
+	if reqs := e.Rec.Take(); len(reqs) != 1 {
+		t.Errorf("vdird sync \"my cal\" with nothing to do made %d requests, want 1: %+v", len(reqs), reqs)
+	}
+
 	a.Calendars = nil
 	sums := e.sync(SyncOptions{Calendars: []string{"nosuch", "Team"}})
 	var unknown *UnknownCalendarError
