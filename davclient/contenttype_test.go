@@ -26,10 +26,10 @@ func TestPut_CreateAndUpdate_SendCalendarContentTypeAlsoWhenResentAfterAChalleng
 		}
 		w.WriteHeader(http.StatusCreated)
 	})
-	if _, err := c.Create(bg(), "/cal/a.ics", body); err != nil {
+	if _, err := c.Create(bg(), Calendar{}, "/cal/a.ics", body); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Put(bg(), "/cal/a.ics", body, `"1"`); err != nil {
+	if _, err := c.Put(bg(), Calendar{}, "/cal/a.ics", body, `"1"`); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0] != "text/calendar; charset=utf-8" || got[1] != got[0] {

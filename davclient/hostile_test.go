@@ -100,7 +100,7 @@ func TestHostile_Hrefs_NeverLeaveCollectionOrMapToUnsafeNames(t *testing.T) {
 		}
 	}
 	var accepted []string
-	items, err := c.ListETags(bg(), "/cal/")
+	items, err := c.ListETags(bg(), Calendar{Href: "/cal/"})
 	if !errors.Is(err, ErrOutsideCollection) {
 		t.Errorf("ListETags: err %v, want ErrOutsideCollection reported", err)
 	}
@@ -108,7 +108,7 @@ func TestHostile_Hrefs_NeverLeaveCollectionOrMapToUnsafeNames(t *testing.T) {
 		check("ListETags", it.Href)
 		accepted = append(accepted, it.Href)
 	}
-	err = c.Download(bg(), "/cal/", func(o Object) error { check("Download", o.Href); return nil })
+	err = c.Download(bg(), Calendar{Href: "/cal/"}, func(o Object) error { check("Download", o.Href); return nil })
 	if !errors.Is(err, ErrOutsideCollection) {
 		t.Errorf("Download: err %v, want ErrOutsideCollection reported", err)
 	}
@@ -119,13 +119,13 @@ func TestHostile_Hrefs_NeverLeaveCollectionOrMapToUnsafeNames(t *testing.T) {
 	for _, it := range res.Changed {
 		check("SyncCollection", it.Href)
 	}
-	err = c.Multiget(bg(), "/cal/", []string{"/cal/a.ics"}, func(o Object) error { check("Multiget", o.Href); return nil })
+	err = c.Multiget(bg(), Calendar{Href: "/cal/"}, []string{"/cal/a.ics"}, func(o Object) error { check("Multiget", o.Href); return nil })
 	if !errors.Is(err, ErrOutsideCollection) {
 		t.Errorf("Multiget: err %v, want ErrOutsideCollection reported", err)
 	}
 	// Multiget refuses to even ask for a hostile href.
 	for _, h := range []string{"/cal/../x.ics", "/cal/%2e%2e/x.ics", "http://evil.example/cal/x.ics", "/other/x.ics"} {
-		if err := c.Multiget(bg(), "/cal/", []string{h}, func(Object) error { return nil }); !errors.Is(err, ErrOutsideCollection) {
+		if err := c.Multiget(bg(), Calendar{Href: "/cal/"}, []string{h}, func(Object) error { return nil }); !errors.Is(err, ErrOutsideCollection) {
 			t.Errorf("Multiget(%q): %v, want ErrOutsideCollection", h, err)
 		}
 	}
@@ -135,7 +135,7 @@ func TestHostile_Hrefs_NeverLeaveCollectionOrMapToUnsafeNames(t *testing.T) {
 	_, c = fake(t, func(w http.ResponseWriter, r *http.Request) {
 		davtest.MultiStatus(w, msOpen+response("/cal/nul&#0;.ics", `"1"`, "")+`</d:multistatus>`)
 	})
-	if items, err := c.ListETags(bg(), "/cal/"); !errors.Is(err, ErrMalformed) || len(items) != 0 {
+	if items, err := c.ListETags(bg(), Calendar{Href: "/cal/"}); !errors.Is(err, ErrMalformed) || len(items) != 0 {
 		t.Errorf("NUL character reference: %v %v", items, err)
 	}
 }
@@ -157,10 +157,10 @@ func TestHostile_ExternalEntity_NeverRead(t *testing.T) {
 		_, _ = io.WriteString(w, xxe+msOpen+response("/cal/&int;.ics", `"1"`, "&xxe;")+`<d:sync-token>&xxe;</d:sync-token></d:multistatus>`)
 	})
 	leak := func(s string) bool { return strings.Contains(s, "root:") }
-	if items, err := c.ListETags(bg(), "/cal/"); !errors.Is(err, ErrMalformed) || len(items) != 0 {
+	if items, err := c.ListETags(bg(), Calendar{Href: "/cal/"}); !errors.Is(err, ErrMalformed) || len(items) != 0 {
 		t.Errorf("ListETags: %v %v", items, err)
 	}
-	err := c.Download(bg(), "/cal/", func(o Object) error {
+	err := c.Download(bg(), Calendar{Href: "/cal/"}, func(o Object) error {
 		if leak(string(o.Data)) {
 			t.Errorf("external entity expanded: %q", o.Data)
 		}
@@ -175,7 +175,7 @@ func TestHostile_ExternalEntity_NeverRead(t *testing.T) {
 	if _, err := c.Discover(bg()); err == nil {
 		t.Error("Discover accepted a DOCTYPE")
 	}
-	_, err = c.Create(bg(), "/cal/x.ics", []byte("x"))
+	_, err = c.Create(bg(), Calendar{}, "/cal/x.ics", []byte("x"))
 	var de *Error
 	if !errors.As(err, &de) || leak(de.Href) || leak(err.Error()) {
 		t.Errorf("error body with XXE: %v", err)
@@ -224,10 +224,10 @@ func TestHostile_MillionDeepNesting_RefusedEarly(t *testing.T) {
 	})
 	before := vmHWM(t)
 	start := time.Now()
-	if _, err := c.ListETags(bg(), "/cal/"); !errors.Is(err, ErrMalformed) {
+	if _, err := c.ListETags(bg(), Calendar{Href: "/cal/"}); !errors.Is(err, ErrMalformed) {
 		t.Errorf("ListETags: %v", err)
 	}
-	if err := c.Download(bg(), "/cal/", func(Object) error { return nil }); !errors.Is(err, ErrMalformed) {
+	if err := c.Download(bg(), Calendar{Href: "/cal/"}, func(Object) error { return nil }); !errors.Is(err, ErrMalformed) {
 		t.Errorf("Download: %v", err)
 	}
 	if _, err := c.SyncCollection(bg(), "/cal/", "t"); !errors.Is(err, ErrMalformed) {
@@ -354,7 +354,7 @@ func hugeChild(t *testing.T) {
 	}
 	start := time.Now()
 	var objects int64
-	err = c.Download(bg(), "/cal/", func(o Object) error {
+	err = c.Download(bg(), Calendar{Href: "/cal/"}, func(o Object) error {
 		if len(o.Data) < 3000 || !strings.HasPrefix(string(o.Data), "BEGIN:VCALENDAR\r\n") {
 			return fmt.Errorf("object %s: %d bytes %.40q", o.Href, len(o.Data), o.Data)
 		}
@@ -402,10 +402,10 @@ func TestHostile_Redirects_WritesNeverFollowCredentialsStayHome(t *testing.T) {
 		}
 	})
 	{
-		if _, err := c.Put(bg(), "/cal/x.ics", []byte("BEGIN:VCALENDAR\r\n"), `"1"`); !errors.Is(err, ErrRedirect) {
+		if _, err := c.Put(bg(), Calendar{}, "/cal/x.ics", []byte("BEGIN:VCALENDAR\r\n"), `"1"`); !errors.Is(err, ErrRedirect) {
 			t.Errorf("PUT: %v, want ErrRedirect", err)
 		}
-		if _, err := c.Create(bg(), "/cal/x.ics", []byte("x")); !errors.Is(err, ErrRedirect) {
+		if _, err := c.Create(bg(), Calendar{}, "/cal/x.ics", []byte("x")); !errors.Is(err, ErrRedirect) {
 			t.Errorf("Create: %v", err)
 		}
 		if err := c.Delete(bg(), "/cal/x.ics", `"1"`); !errors.Is(err, ErrRedirect) {
@@ -415,10 +415,10 @@ func TestHostile_Redirects_WritesNeverFollowCredentialsStayHome(t *testing.T) {
 	if moved.Load() != 0 {
 		t.Errorf("%d writes followed a redirect", moved.Load())
 	}
-	if o, err := c.Get(bg(), "/cal/a.ics"); err != nil || o.Href != "/cal/b.ics" {
+	if o, err := c.Get(bg(), Calendar{}, "/cal/a.ics"); err != nil || o.Href != "/cal/b.ics" {
 		t.Errorf("same-origin GET redirect: %+v %v", o, err)
 	}
-	if _, err := c.Get(bg(), "/away/a.ics"); !errors.Is(err, ErrRedirect) {
+	if _, err := c.Get(bg(), Calendar{}, "/away/a.ics"); !errors.Is(err, ErrRedirect) {
 		t.Errorf("GET to another host: %v", err)
 	}
 	if err := c.Delete(bg(), "/away/a.ics", `"1"`); !errors.Is(err, ErrRedirect) {
@@ -487,14 +487,14 @@ func TestHostile_CalendarDataNotICalendar_ReturnedVerbatim(t *testing.T) {
 		davtest.MultiStatus(w, b.String())
 	})
 	var got []string
-	if err := c.Download(bg(), "/cal/", func(o Object) error { got = append(got, string(o.Data)); return nil }); err != nil {
+	if err := c.Download(bg(), Calendar{Href: "/cal/"}, func(o Object) error { got = append(got, string(o.Data)); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{junk[0], "", "binary", junk[3]}
 	if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
 		t.Errorf("Download = %q, want %q", got, want)
 	}
-	if o, err := c.Get(bg(), "/cal/0.ics"); err != nil || string(o.Data) != junk[0] {
+	if o, err := c.Get(bg(), Calendar{}, "/cal/0.ics"); err != nil || string(o.Data) != junk[0] {
 		t.Errorf("Get = %q %v", o.Data, err)
 	}
 }

@@ -115,15 +115,15 @@ func TestClientFlow_AgainstRealServers(t *testing.T) {
 		if !slices.IsSortedFunc(cals, func(a, b davclient.Calendar) int { return compare(a.Href, b.Href) }) {
 			t.Errorf("Discover not sorted: %+v", cals)
 		}
-		if home, err := c.HomeSet(ctx); err != nil || home != s.HomeHref {
-			t.Errorf("HomeSet = %q, %v; want %q", home, err, s.HomeHref)
+		if homes, err := c.Homes(ctx); err != nil || homes.Calendars != s.HomeHref {
+			t.Errorf("Homes = %+v, %v; want calendars at %q", homes, err, s.HomeHref)
 		}
 		before := counter.n.Load()
-		if _, err := c.ListCalendars(ctx, s.HomeHref); err != nil {
-			t.Fatalf("ListCalendars: %v", err)
+		if _, err := c.ListCollections(ctx, s.HomeHref); err != nil {
+			t.Fatalf("ListCollections: %v", err)
 		}
 		if n := counter.n.Load() - before; n != 1 {
-			t.Errorf("ListCalendars used %d requests, want 1", n)
+			t.Errorf("ListCollections used %d requests, want 1", n)
 		}
 
 		// Step 1: Depth-0 PROPFIND of one calendar.
@@ -141,7 +141,7 @@ func TestClientFlow_AgainstRealServers(t *testing.T) {
 			t.Logf("%s rewrites PUT bodies; comparing against its GET bytes", s.Kind)
 		}
 		var got []davclient.Object
-		if err := c.Download(ctx, events, func(o davclient.Object) error { got = append(got, o); return nil }); err != nil {
+		if err := c.Download(ctx, davclient.Calendar{Href: events}, func(o davclient.Object) error { got = append(got, o); return nil }); err != nil {
 			t.Fatalf("Download: %v", err)
 		}
 		if len(got) != 1 || got[0].Href != e1 || got[0].ETag != serverETag || !bytes.Equal(got[0].Data, serverBytes) {
@@ -150,7 +150,7 @@ func TestClientFlow_AgainstRealServers(t *testing.T) {
 		if !bytes.Contains(got[0].Data, []byte("\r\n ")) || !bytes.Contains(got[0].Data, []byte("X-VDIRD-TEST;X-PARAM=1:kept verbatim\r\n")) {
 			t.Errorf("folded line or X- property lost: %q", got[0].Data)
 		}
-		obj, err := c.Get(ctx, e1)
+		obj, err := c.Get(ctx, davclient.Calendar{}, e1)
 		if err != nil || !bytes.Equal(obj.Data, serverBytes) || obj.ETag != serverETag {
 			t.Errorf("Get = %+v, %v", obj, err)
 		}
@@ -165,7 +165,7 @@ func TestClientFlow_AgainstRealServers(t *testing.T) {
 		if after.CTag == one.CTag || after.Marker() == ev.Marker() {
 			t.Errorf("ctag or marker unchanged after a change: %q, %q", after.CTag, after.Marker())
 		}
-		items, err := c.ListETags(ctx, events)
+		items, err := c.ListETags(ctx, davclient.Calendar{Href: events})
 		if err != nil {
 			t.Fatalf("ListETags: %v", err)
 		}
@@ -177,7 +177,7 @@ func TestClientFlow_AgainstRealServers(t *testing.T) {
 		// Multiget: one present, one missing.
 		missing := events + "missing.ics"
 		var mg []davclient.Object
-		if err := c.Multiget(ctx, events, []string{e1, missing}, func(o davclient.Object) error { mg = append(mg, o); return nil }); err != nil {
+		if err := c.Multiget(ctx, davclient.Calendar{Href: events}, []string{e1, missing}, func(o davclient.Object) error { mg = append(mg, o); return nil }); err != nil {
 			t.Fatalf("Multiget: %v", err)
 		}
 		body2, _ := s.Get(t, e1)
@@ -207,7 +207,7 @@ func TestClientFlow_AgainstRealServers(t *testing.T) {
 		}
 
 		// Step 5: update with If-Match.
-		res, err := c.Put(ctx, e1, event("e1", "Updated by vdird"), etag2)
+		res, err := c.Put(ctx, davclient.Calendar{}, e1, event("e1", "Updated by vdird"), etag2)
 		if err != nil {
 			t.Fatalf("Put If-Match: %v", err)
 		}
@@ -216,7 +216,7 @@ func TestClientFlow_AgainstRealServers(t *testing.T) {
 			t.Errorf("Put = %+v; server has etag %s body %q", res, etag3, body3)
 		}
 		// Stale If-Match: refused, server object unchanged.
-		_, err = c.Put(ctx, e1, event("e1", "Lost update"), etag2)
+		_, err = c.Put(ctx, davclient.Calendar{}, e1, event("e1", "Lost update"), etag2)
 		var de *davclient.Error
 		if !errors.Is(err, davclient.ErrPreconditionFailed) || !errors.As(err, &de) || de.Status != 412 {
 			t.Fatalf("Put with stale etag: %v, want ErrPreconditionFailed", err)
@@ -235,14 +235,14 @@ func TestClientFlow_AgainstRealServers(t *testing.T) {
 
 		// Step 6: create with If-None-Match: *; again on the same href is refused.
 		e2 := events + "e2.ics"
-		cr, err := c.Create(ctx, e2, event("e2", "New"))
+		cr, err := c.Create(ctx, davclient.Calendar{}, e2, event("e2", "New"))
 		if err != nil {
 			t.Fatalf("Create: %v", err)
 		}
 		if cr.Href != e2 {
 			t.Errorf("Create href = %q", cr.Href)
 		}
-		if _, err := c.Create(ctx, e2, event("e2", "Clobber")); !errors.Is(err, davclient.ErrPreconditionFailed) {
+		if _, err := c.Create(ctx, davclient.Calendar{}, e2, event("e2", "Clobber")); !errors.Is(err, davclient.ErrPreconditionFailed) {
 			t.Errorf("Create on existing href: %v, want ErrPreconditionFailed", err)
 		}
 		if b, _ := s.Get(t, e2); bytes.Contains(b, []byte("Clobber")) {
@@ -290,7 +290,7 @@ func TestClientFlow_AgainstRealServers(t *testing.T) {
 		if err := c.MakeCalendar(ctx, s.HomeHref+"made/", "Made & <named>", []string{"VEVENT", "VTODO"}); err != nil {
 			t.Fatalf("MakeCalendar: %v", err)
 		}
-		cals, err = c.ListCalendars(ctx, s.HomeHref)
+		cals, err = c.ListCollections(ctx, s.HomeHref)
 		if err != nil {
 			t.Fatal(err)
 		}

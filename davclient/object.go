@@ -17,13 +17,20 @@ type PutResult struct {
 	Href string // where the object now lives: the request href, or a same-origin in-collection Location of a 201
 }
 
-// Get fetches one object. The body is capped at MaxObjectBytes (ErrTooLarge).
-func (c *Client) Get(ctx context.Context, href string) (Object, error) {
+// Get fetches one object of cal. The body is capped at MaxObjectBytes
+// (ErrTooLarge). A vCard is asked for in the configured version (see
+// Options.VCardVersion) with an Accept header, which servers that convert
+// cards honour and others ignore.
+func (c *Client) Get(ctx context.Context, cal Calendar, href string) (Object, error) {
 	h, err := c.dav.Canonical(href)
 	if err != nil {
 		return Object{}, err
 	}
-	resp, err := c.dav.Send(ctx, webdav.Request{Method: http.MethodGet, Href: h})
+	var hdr map[string]string
+	if cal.Kind == KindAddressBook && c.opts.VCardVersion != "" {
+		hdr = map[string]string{"Accept": "text/vcard; version=" + c.opts.VCardVersion}
+	}
+	resp, err := c.dav.Send(ctx, webdav.Request{Method: http.MethodGet, Href: h, Header: hdr})
 	if err != nil {
 		return Object{}, err
 	}
@@ -42,25 +49,27 @@ func (c *Client) Get(ctx context.Context, href string) (Object, error) {
 	return Object{Href: h, ETag: resp.Header.Get("ETag"), Data: data}, nil
 }
 
-// Put updates an object with If-Match: ifMatch, sent verbatim (RFC 9110
-// §13.1.1). An empty ifMatch sends no precondition (for servers without
-// etags; the caller decides). Any 2xx is success (Radicale answers 201 to an
-// update). 412 is ErrPreconditionFailed.
-func (c *Client) Put(ctx context.Context, href string, body []byte, ifMatch string) (PutResult, error) {
+// Put updates an object of cal with If-Match: ifMatch, sent verbatim (RFC
+// 9110 §13.1.1). An empty ifMatch sends no precondition (for servers
+// without etags; the caller decides). Any 2xx is success (Radicale answers
+// 201 to an update). 412 is ErrPreconditionFailed. The body goes as
+// text/calendar, or text/vcard into an address book.
+func (c *Client) Put(ctx context.Context, cal Calendar, href string, body []byte, ifMatch string) (PutResult, error) {
 	hdr := map[string]string{}
 	if ifMatch != "" {
 		hdr["If-Match"] = ifMatch
 	}
-	return c.put(ctx, href, body, hdr)
+	return c.put(ctx, cal, href, body, hdr)
 }
 
-// Create stores a new object with If-None-Match: * (RFC 4791 §5.3.2), so an
-// existing object at href is never overwritten (ErrPreconditionFailed).
-func (c *Client) Create(ctx context.Context, href string, body []byte) (PutResult, error) {
-	return c.put(ctx, href, body, map[string]string{"If-None-Match": "*"})
+// Create stores a new object in cal with If-None-Match: * (RFC 4791
+// §5.3.2, RFC 6352 §6.3.2), so an existing object at href is never
+// overwritten (ErrPreconditionFailed).
+func (c *Client) Create(ctx context.Context, cal Calendar, href string, body []byte) (PutResult, error) {
+	return c.put(ctx, cal, href, body, map[string]string{"If-None-Match": "*"})
 }
 
-func (c *Client) put(ctx context.Context, href string, body []byte, hdr map[string]string) (PutResult, error) {
+func (c *Client) put(ctx context.Context, cal Calendar, href string, body []byte, hdr map[string]string) (PutResult, error) {
 	h, err := c.dav.Canonical(href)
 	if err != nil {
 		return PutResult{}, err
@@ -68,10 +77,18 @@ func (c *Client) put(ctx context.Context, href string, body []byte, hdr map[stri
 	if strings.HasSuffix(h, "/") {
 		return PutResult{}, fmt.Errorf("PUT %s: object href ends in '/': %w", h, ErrBadArgument)
 	}
+	if cal.MaxResourceSize > 0 && int64(len(body)) > cal.MaxResourceSize {
+		// The server said it stores nothing this big: it is not sent.
+		return PutResult{}, fmt.Errorf("PUT %s: %d bytes, over the server's max-resource-size of %d: %w", c.dav.URL(h), len(body), cal.MaxResourceSize, ErrTooLarge)
+	}
 	if body == nil {
 		body = []byte{}
 	}
-	resp, err := c.dav.Send(ctx, webdav.Request{Method: http.MethodPut, Href: h, Body: body, ContentType: "text/calendar; charset=utf-8", Header: hdr})
+	ct := "text/calendar; charset=utf-8"
+	if cal.Kind == KindAddressBook {
+		ct = "text/vcard; charset=utf-8" // RFC 6350 §10.1
+	}
+	resp, err := c.dav.Send(ctx, webdav.Request{Method: http.MethodPut, Href: h, Body: body, ContentType: ct, Header: hdr})
 	if err != nil {
 		return PutResult{}, err
 	}

@@ -9,17 +9,17 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/vdird/vdird/davclient/webdav"
 )
 
-// Item is a member of a calendar and its ETag, verbatim (quotes, W/ kept);
+// Item is a member of a collection and its ETag, verbatim (quotes, W/ kept);
 // "" = the server gave none.
 type Item struct{ Href, ETag string }
 
-// Object is a calendar object resource. Data is the server's bytes verbatim;
-// nil Data from Multiget means the server answered 404 for Href.
+// Object is a calendar object resource or an address object resource
+// (a vCard). Data is the server's bytes verbatim; nil Data from Multiget
+// means the server answered 404 for Href.
 type Object struct {
 	Href, ETag string
 	Data       []byte
@@ -33,19 +33,71 @@ type SyncResult struct {
 	Truncated bool     // 507 on the request-URI (§3.6): continue with Token
 }
 
-// RFC 4791 §7.8 calendar-query bodies. The VCALENDAR comp-filter matches
-// every calendar object.
-const (
-	queryETags = `<?xml version="1.0" encoding="utf-8"?>
-<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`
-	queryData = `<?xml version="1.0" encoding="utf-8"?>
-<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`
-)
+// dataProp is the property that carries a member's data in a collection
+// of kind k: calendar-data (RFC 4791 §9.6) or address-data (RFC 6352
+// §10.4).
+func dataProp(k Kind) xml.Name {
+	if k == KindAddressBook {
+		return xml.Name{Space: nsCardDAV, Local: "address-data"}
+	}
+	return xml.Name{Space: nsCalDAV, Local: "calendar-data"}
+}
 
-// calendarObject is a member's object from a response asking getetag and
-// calendar-data; ok is false when the response holds no calendar-data.
-func calendarObject(h string, r *webdav.Response) (o Object, ok bool) {
-	data := r.Prop(nsCalDAV, "calendar-data")
+// reportOpen starts the body of a REPORT named report (calendar-query,
+// addressbook-multiget, ...) on cal, with the prop element asking getetag
+// and, with data, the members' data. The C prefix is CalDAV's namespace
+// for a calendar, CardDAV's for an address book.
+func (c *Client) reportOpen(cal Calendar, report string, data bool) *strings.Builder {
+	ns := nsCalDAV
+	if cal.Kind == KindAddressBook {
+		ns = nsCardDAV
+	}
+	b := &strings.Builder{}
+	fmt.Fprintf(b, `<?xml version="1.0" encoding="utf-8"?>
+<C:%s xmlns:D="DAV:" xmlns:C="%s"><D:prop><D:getetag/>`, report, ns)
+	if data {
+		b.WriteString(c.dataElem(cal))
+	}
+	b.WriteString(`</D:prop>`)
+	return b
+}
+
+// dataElem is the element asking for a member's data. An address book is
+// asked for the configured vCard version where it says it serves that
+// version; otherwise the server picks.
+func (c *Client) dataElem(cal Calendar) string {
+	if cal.Kind != KindAddressBook {
+		return `<C:calendar-data/>`
+	}
+	if v := c.opts.VCardVersion; v != "" && slices.Contains(cal.VCardVersions, v) {
+		var b strings.Builder
+		b.WriteString(`<C:address-data content-type="text/vcard" version="`)
+		_ = xml.EscapeText(&b, []byte(v))
+		b.WriteString(`"/>`)
+		return b.String()
+	}
+	return `<C:address-data/>`
+}
+
+// query is the calendar-query (RFC 4791 §7.8) or addressbook-query (RFC
+// 6352 §8.6) of every member of cal. The VCALENDAR comp-filter matches
+// every calendar object, the empty filter every vCard.
+func (c *Client) query(cal Calendar, data bool) []byte {
+	if cal.Kind == KindAddressBook {
+		b := c.reportOpen(cal, "addressbook-query", data)
+		b.WriteString(`<C:filter/></C:addressbook-query>`)
+		return []byte(b.String())
+	}
+	b := c.reportOpen(cal, "calendar-query", data)
+	b.WriteString(`<C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`)
+	return []byte(b.String())
+}
+
+// objectFrom is a member's object from a response asking getetag and the
+// data property of kind k; ok is false when the response holds no data.
+func objectFrom(k Kind, h string, r *webdav.Response) (o Object, ok bool) {
+	name := dataProp(k)
+	data := r.Prop(name.Space, name.Local)
 	if data == nil {
 		return Object{}, false
 	}
@@ -59,16 +111,17 @@ func calendarObject(h string, r *webdav.Response) (o Object, ok bool) {
 	return o, true
 }
 
-// ListETags lists the members of a calendar with their ETags using a
-// calendar-query REPORT asking only DAV:getetag (RFC 4791 §7.8), sorted by
-// Href. Members outside the calendar are skipped and reported as an
+// ListETags lists the members of a calendar or address book with their
+// ETags using a calendar-query or addressbook-query REPORT asking only
+// DAV:getetag (RFC 4791 §7.8, RFC 6352 §8.6), sorted by Href. Members
+// outside the collection are skipped and reported as an
 // ErrOutsideCollection error alongside the valid result.
-func (c *Client) ListETags(ctx context.Context, href string) ([]Item, error) {
-	coll, err := c.dav.CollectionHref(href)
+func (c *Client) ListETags(ctx context.Context, cal Calendar) ([]Item, error) {
+	coll, err := c.dav.CollectionHref(cal.Href)
 	if err != nil {
 		return nil, err
 	}
-	req := webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: []byte(queryETags)}
+	req := webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: c.query(cal, false)}
 	return listMembers(ctx, c, req, func(it Item) string { return it.Href }, func(h string, self bool, r *webdav.Response) (Item, bool) {
 		if self || (r.Status != 0 && r.Status/100 != 2) {
 			return Item{}, false
@@ -118,130 +171,24 @@ func listMembers[T any](ctx context.Context, c *Client, req webdav.Request, href
 	return out, outside
 }
 
-// Download fetches every object of a calendar with one calendar-query
-// carrying calendar-data, parsed streaming: fn sees one object at a time, in
-// server order, so memory does not depend on the calendar's size. An error
-// from fn stops the download and is returned as is.
-func (c *Client) Download(ctx context.Context, href string, fn func(Object) error) error {
-	coll, err := c.dav.CollectionHref(href)
+// Download fetches every object of a calendar or address book with one
+// calendar-query or addressbook-query carrying the data, parsed
+// streaming: fn sees one object at a time, in server order, so memory does
+// not depend on the collection's size. An error from fn stops the download
+// and is returned as is.
+func (c *Client) Download(ctx context.Context, cal Calendar, fn func(Object) error) error {
+	coll, err := c.dav.CollectionHref(cal.Href)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	req := webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: []byte(queryData)}
+	req := webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: c.query(cal, true)}
 	outside, err := c.walk(ctx, req, false, func(h string, self bool, r *webdav.Response) error {
-		if o, ok := calendarObject(h, r); ok && !self {
+		if o, ok := objectFrom(cal.Kind, h, r); ok && !self {
 			return fn(o)
 		}
 		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return outside
-}
-
-// Multiget fetches the given members with calendar-multiget (RFC 4791 §7.9)
-// in batches of MultigetBatch, up to MultigetParallel batches in flight. fn
-// calls are serialised. A member answered 404 is reported as Object{Href: h}
-// with nil Data. The first error (from the server or fn) cancels the rest.
-func (c *Client) Multiget(ctx context.Context, href string, hrefs []string, fn func(Object) error) error {
-	coll, err := c.dav.CollectionHref(href)
-	if err != nil {
-		return err
-	}
-	want := make([]string, 0, len(hrefs))
-	for _, h := range hrefs {
-		ch, err := c.dav.Canonical(h)
-		if err != nil {
-			return fmt.Errorf("multiget %s: %w", h, err)
-		}
-		if !webdav.Inside(coll, ch) {
-			return fmt.Errorf("multiget %s: %w: %s", coll, ErrOutsideCollection, ch)
-		}
-		want = append(want, ch)
-	}
-	if len(want) == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		fnMu     sync.Mutex
-		errMu    sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, c.opts.MultigetParallel)
-	)
-	fail := func(err error) {
-		errMu.Lock()
-		if firstErr == nil {
-			firstErr = err
-			cancel()
-		}
-		errMu.Unlock()
-	}
-	deliver := func(o Object) error {
-		fnMu.Lock()
-		defer fnMu.Unlock()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fn(o)
-	}
-	for start := 0; start < len(want); start += c.opts.MultigetBatch {
-		batch := want[start:min(start+c.opts.MultigetBatch, len(want))]
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := c.multigetBatch(ctx, coll, batch, deliver); err != nil {
-				fail(err)
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
-}
-
-func (c *Client) multigetBatch(ctx context.Context, coll string, hrefs []string, deliver func(Object) error) error {
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>
-<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop>`)
-	for _, h := range hrefs {
-		b.WriteString("<D:href>")
-		_ = xml.EscapeText(&b, []byte(h))
-		b.WriteString("</D:href>")
-	}
-	b.WriteString("</C:calendar-multiget>")
-	req := webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: []byte(b.String())}
-	outside, err := c.walk(ctx, req, false, func(h string, self bool, r *webdav.Response) error {
-		if self {
-			return nil
-		}
-		o, ok := calendarObject(h, r)
-		switch {
-		case r.Status == http.StatusNotFound:
-			o = Object{Href: h}
-		case ok:
-		case r.PropNotFound(nsCalDAV, "calendar-data"):
-			// Some servers answer a missing member with a 404 propstat.
-			o = Object{Href: h}
-		default:
-			return nil
-		}
-		return deliver(o)
 	})
 	if err != nil {
 		return err

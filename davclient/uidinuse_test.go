@@ -13,7 +13,7 @@ func TestError_UniqueSchedulingObjectResource_IsUIDInUseNamingHolder(t *testing.
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = io.WriteString(w, `<?xml version="1.0"?><D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:unique-scheduling-object-resource><D:href>/cal/other/x%40y.ics</D:href></C:unique-scheduling-object-resource></D:error>`)
 	})
-	_, err := c.Create(bg(), "/cal/work/x.ics", []byte("x"))
+	_, err := c.Create(bg(), Calendar{}, "/cal/work/x.ics", []byte("x"))
 	var e *Error
 	if !errors.Is(err, ErrUIDInUse) || !errors.Is(err, ErrForbidden) || !errors.As(err, &e) || e.Href != "/cal/other/x@y.ics" {
 		t.Fatalf("err = %#v", err)

@@ -67,7 +67,7 @@ func TestPut_ResponseWithoutETag_ReturnsEmptyETag(t *testing.T) {
 		gotIfMatch, gotCT = r.Header.Get("If-Match"), r.Header.Get("Content-Type")
 		w.WriteHeader(http.StatusNoContent)
 	})
-	res, err := c.Put(bg(), "/cal/a.ics", []byte("BEGIN:VCALENDAR\r\n"), `W/"weak-1"`)
+	res, err := c.Put(bg(), Calendar{}, "/cal/a.ics", []byte("BEGIN:VCALENDAR\r\n"), `W/"weak-1"`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestCreate_201WithLocation_ReturnsServerChosenHref(t *testing.T) {
 			w.Header().Set("ETag", `"1"`)
 			w.WriteHeader(http.StatusCreated)
 		})
-		res, err := c.Create(bg(), "/cal/mine.ics", []byte("x"))
+		res, err := c.Create(bg(), Calendar{}, "/cal/mine.ics", []byte("x"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +130,7 @@ func TestErrors_RateLimitAndServerErrors_TypedWithRetryAfter(t *testing.T) {
 			}
 			w.WriteHeader(tc.status)
 		})
-		_, err := c.Get(bg(), "/x.ics")
+		_, err := c.Get(bg(), Calendar{}, "/x.ics")
 		var e *Error
 		if !errors.Is(err, tc.want) || !errors.As(err, &e) {
 			t.Errorf("%d: err %v, want %v", tc.status, err, tc.want)
@@ -148,7 +148,7 @@ func TestError_NoUIDConflict_NamesExistingHref(t *testing.T) {
 		w.WriteHeader(http.StatusConflict)
 		_, _ = io.WriteString(w, `<?xml version="1.0"?><D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:no-uid-conflict><D:href>/cal/existing%40x.ics</D:href></C:no-uid-conflict></D:error>`)
 	})
-	_, err := c.Create(bg(), "/cal/new.ics", []byte("x"))
+	_, err := c.Create(bg(), Calendar{}, "/cal/new.ics", []byte("x"))
 	var e *Error
 	if !errors.Is(err, ErrConflict) || !errors.As(err, &e) || e.Condition != "no-uid-conflict" || e.Href != "/cal/existing@x.ics" {
 		t.Fatalf("err = %#v", err)
@@ -160,7 +160,7 @@ func TestError_MaxResourceSize_IsTooLarge(t *testing.T) {
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = io.WriteString(w, `<D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:max-resource-size/></D:error>`)
 	})
-	_, err := c.Put(bg(), "/cal/big.ics", []byte("x"), `"1"`)
+	_, err := c.Put(bg(), Calendar{}, "/cal/big.ics", []byte("x"), `"1"`)
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
@@ -178,7 +178,7 @@ func TestError_MessageNeverContainsPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Put(bg(), "/x.ics", []byte("x"), `"1"`)
+	_, err = c.Put(bg(), Calendar{}, "/x.ics", []byte("x"), `"1"`)
 	if err == nil || strings.Contains(err.Error(), davtest.Password) || strings.Contains(err.Error(), "bob") {
 		t.Fatalf("err = %v", err)
 	}
@@ -206,7 +206,7 @@ func TestListETags_MalformedOrTruncatedXML_ErrMalformed(t *testing.T) {
 				w.WriteHeader(http.StatusMultiStatus)
 				_, _ = io.WriteString(w, body)
 			})
-			_, err := c.ListETags(bg(), "/cal/")
+			_, err := c.ListETags(bg(), Calendar{Href: "/cal/"})
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
 			}
@@ -225,7 +225,7 @@ func TestListETags_HrefOutsideCollection_SkippedAndReported(t *testing.T) {
 <d:response><d:href>http://evil.example/cal/x.ics</d:href><d:propstat><d:prop><d:getetag>"5"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
 </d:multistatus>`)
 	})
-	items, err := c.ListETags(bg(), "/cal/")
+	items, err := c.ListETags(bg(), Calendar{Href: "/cal/"})
 	if !errors.Is(err, ErrOutsideCollection) {
 		t.Fatalf("err = %v, want ErrOutsideCollection", err)
 	}
@@ -247,13 +247,13 @@ func TestRedirect_ToAnotherHost_NeverFollowedNoCredentialsLeak(t *testing.T) {
 	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
 	})
-	if _, err := c.Get(bg(), "/cal/a.ics"); !errors.Is(err, ErrRedirect) {
+	if _, err := c.Get(bg(), Calendar{}, "/cal/a.ics"); !errors.Is(err, ErrRedirect) {
 		t.Errorf("GET: %v, want ErrRedirect", err)
 	}
-	if _, err := c.ListETags(bg(), "/cal/"); !errors.Is(err, ErrRedirect) {
+	if _, err := c.ListETags(bg(), Calendar{Href: "/cal/"}); !errors.Is(err, ErrRedirect) {
 		t.Errorf("REPORT: %v, want ErrRedirect", err)
 	}
-	if _, err := c.Put(bg(), "/cal/a.ics", []byte("x"), `"1"`); !errors.Is(err, ErrRedirect) {
+	if _, err := c.Put(bg(), Calendar{}, "/cal/a.ics", []byte("x"), `"1"`); !errors.Is(err, ErrRedirect) {
 		t.Errorf("PUT: %v, want ErrRedirect", err)
 	}
 	if _, err := c.Discover(bg()); !errors.Is(err, ErrRedirect) {
@@ -305,13 +305,13 @@ func TestSizeCaps_OversizedBodies_ErrTooLarge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Get(bg(), "/cal/a.ics"); !errors.Is(err, ErrTooLarge) {
+	if _, err := c.Get(bg(), Calendar{}, "/cal/a.ics"); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("Get: %v, want ErrTooLarge", err)
 	}
-	if err := c.Download(bg(), "/cal/", func(Object) error { return nil }); !errors.Is(err, ErrTooLarge) {
+	if err := c.Download(bg(), Calendar{Href: "/cal/"}, func(Object) error { return nil }); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("Download: %v, want ErrTooLarge", err)
 	}
-	if _, err := c.ListETags(bg(), "/list/"); !errors.Is(err, ErrTooLarge) {
+	if _, err := c.ListETags(bg(), Calendar{Href: "/list/"}); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("ListETags over MaxResponseBytes: %v, want ErrTooLarge", err)
 	}
 }
@@ -328,7 +328,7 @@ func TestDownload_CalendarDataBytes_VerbatimIncludingCRLFAndCDATA(t *testing.T) 
 			`</d:multistatus>`)
 	})
 	n := 0
-	err := c.Download(bg(), "/cal/", func(o Object) error {
+	err := c.Download(bg(), Calendar{Href: "/cal/"}, func(o Object) error {
 		n++
 		if string(o.Data) != raw {
 			t.Errorf("%s: data %q, want %q", o.Href, o.Data, raw)
@@ -376,7 +376,7 @@ func TestMultiget_Batches_ParallelButCallbacksSerialised(t *testing.T) {
 	var mu sync.Mutex
 	var inFn atomic.Int64
 	got := map[string]string{}
-	err := c.Multiget(bg(), "/cal/", hrefs, func(o Object) error {
+	err := c.Multiget(bg(), Calendar{Href: "/cal/"}, hrefs, func(o Object) error {
 		if inFn.Add(1) != 1 {
 			t.Errorf("fn called concurrently")
 		}
@@ -407,7 +407,7 @@ func TestMultiget_Batches_ParallelButCallbacksSerialised(t *testing.T) {
 func TestMultiget_HrefOutsideCollection_RefusedBeforeSending(t *testing.T) {
 	var n atomic.Int64
 	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) { n.Add(1) })
-	err := c.Multiget(bg(), "/cal/", []string{"/cal/a.ics", "/other/b.ics"}, func(Object) error { return nil })
+	err := c.Multiget(bg(), Calendar{Href: "/cal/"}, []string{"/cal/a.ics", "/other/b.ics"}, func(Object) error { return nil })
 	if !errors.Is(err, ErrOutsideCollection) || n.Load() != 0 {
 		t.Fatalf("err %v, %d requests", err, n.Load())
 	}
@@ -510,8 +510,8 @@ func TestDiscover_WellKnown404_UsesConfiguredURL(t *testing.T) {
 	if len(cals) != 2 || cals[0].Href != "/calendars/john@doe/home/" || cals[0].CTag != "3145" || cals[1].DisplayName != "My TODO list" || cals[1].Color != "#FF0000" {
 		t.Errorf("cals = %+v", cals)
 	}
-	if h, _ := c.HomeSet(bg()); h != "/calendars/john@doe/" {
-		t.Errorf("HomeSet = %q", h)
+	if h, _ := c.Homes(bg()); h != (Homes{Calendars: "/calendars/john@doe/"}) {
+		t.Errorf("Homes = %+v", h)
 	}
 	if paths[0] != "PROPFIND /.well-known/caldav" {
 		t.Errorf("requests %v", paths)
@@ -520,7 +520,7 @@ func TestDiscover_WellKnown404_UsesConfiguredURL(t *testing.T) {
 
 // An older server (no RFC 6578) lists calendars without DAV:sync-token: the
 // client lists once more asking CS:getctag, and keeps asking for it.
-func TestListCalendars_ServerWithoutSyncToken_FallsBackToCTagOnce(t *testing.T) {
+func TestListCollections_ServerWithoutSyncToken_FallsBackToCTagOnce(t *testing.T) {
 	var bodies []string
 	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -538,12 +538,12 @@ func TestListCalendars_ServerWithoutSyncToken_FallsBackToCTagOnce(t *testing.T) 
 	})
 	for round := 1; round <= 2; round++ {
 		bodies = nil
-		cals, err := c.ListCalendars(bg(), "/home/")
+		cals, err := c.ListCollections(bg(), "/home/")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(cals) != 1 || cals[0].Marker() != `ctag "42"` || cals[0].SupportsSync {
-			t.Fatalf("round %d: ListCalendars = %+v", round, cals)
+			t.Fatalf("round %d: ListCollections = %+v", round, cals)
 		}
 		want := 2 // the first listing without getctag, then one with it
 		if round == 2 {

@@ -139,6 +139,7 @@ func newClient(a *config.Account, hc *http.Client, log zerolog.Logger) (*davclie
 		ConnectTimeout:     a.ConnectTimeout,
 		ResponseTimeout:    a.ResponseTimeout,
 		UserAgent:          "vdird/" + version.String(),
+		Kinds:              []davclient.Kind{davclient.KindCalendar},
 		Trace: func(method, url string, status int, d time.Duration, err error) {
 			ev := log.Debug()
 			if !ev.Enabled() {
@@ -169,8 +170,8 @@ func Discover(ctx context.Context, a *config.Account, log zerolog.Logger) (home 
 	if cals, err = c.Discover(ctx); err != nil {
 		return "", nil, err
 	}
-	home, _ = c.HomeSet(ctx)
-	return home, cals, nil
+	homes, _ := c.Homes(ctx)
+	return homes.Calendars, cals, nil
 }
 
 func collectionKey(a *config.Account, href string) string { return a.Name + "/" + href }
@@ -296,7 +297,7 @@ func (e *Engine) listCalendars(ctx context.Context, a *config.Account, c *davcli
 		return nil, err
 	}
 	if ok && known.Home != "" && known.URL == a.URL {
-		cals, err := c.ListCalendars(ctx, known.Home)
+		cals, err := c.ListCollections(ctx, known.Home)
 		if err == nil {
 			return cals, nil
 		}
@@ -309,10 +310,11 @@ func (e *Engine) listCalendars(ctx context.Context, a *config.Account, c *davcli
 	if err != nil {
 		return nil, fmt.Errorf("account %s: discovery: %w", a.Name, err)
 	}
-	home, err := c.HomeSet(ctx)
+	homes, err := c.Homes(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("account %s: discovery: %w", a.Name, err)
 	}
+	home := homes.Calendars
 	if dryRun {
 		return cals, nil
 	}

@@ -46,7 +46,7 @@ func (p *pass) freshDownload(ctx context.Context, d *vdir.Dir) (token string, he
 		return p.rec.Commit(func(tx *state.Tx) error { return tx.AddNewItems(items) })
 	}, p.log)
 	defer w.Stop()
-	derr := p.c.Download(ctx, p.cal.Href, func(o davclient.Object) error {
+	derr := p.c.Download(ctx, p.cal, func(o davclient.Object) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -70,7 +70,7 @@ func holderOf(ctx context.Context, c *davclient.Client, cals []string, target st
 		if strings.HasPrefix(target, cal) {
 			continue
 		}
-		_ = c.Download(ctx, cal, func(o davclient.Object) error {
+		_ = c.Download(ctx, davclient.Calendar{Href: cal}, func(o davclient.Object) error {
 			if in, err := ics.Inspect(o.Data); err == nil && in.UID == info.UID {
 				holder = o.Href
 			}
@@ -117,10 +117,10 @@ func TestSync_MoveBetweenCalendars_ServerWithAccountWideUIDs_OnePass(t *testing.
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Get(context.Background(), e.Events+"x.ics"); !errors.Is(err, davclient.ErrNotFound) {
+	if _, err := c.Get(context.Background(), davclient.Calendar{}, e.Events+"x.ics"); !errors.Is(err, davclient.ErrNotFound) {
 		t.Errorf("events/x.ics on the server after the move: %v, want not found", err)
 	}
-	if o, err := c.Get(context.Background(), agenda+"x.ics"); err != nil || summaryOf(o.Data) != "move me" {
+	if o, err := c.Get(context.Background(), davclient.Calendar{}, agenda+"x.ics"); err != nil || summaryOf(o.Data) != "move me" {
 		t.Errorf("agenda/x.ics on the server after the move: %v %q", err, o.Data)
 	}
 

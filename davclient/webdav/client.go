@@ -44,11 +44,12 @@ type Options struct {
 	ResponseTimeout    time.Duration                             // a request to its response headers (default 2 min; ignored if HTTPClient is set)
 	MaxResponseBytes   int64                                     // cap on one buffered response body (default 64 MiB)
 	MaxResourceBytes   int64                                     // cap on one resource: a GET body or the Content property's text (default 16 MiB)
-	// Content is the property whose text is a whole resource, such as
-	// CalDAV's calendar-data (RFC 4791 §9.6): its text may reach
-	// MaxResourceBytes, and its first text run bypasses the XML decoder's
-	// byte-at-a-time reading (see guardReader). Zero: no such property.
-	Content             xml.Name
+	// Content are the properties whose text is a whole resource, such as
+	// CalDAV's calendar-data (RFC 4791 §9.6) and CardDAV's address-data
+	// (RFC 6352 §10.4): their text may reach MaxResourceBytes, and its
+	// first run bypasses the XML decoder's byte-at-a-time reading (see
+	// guardReader). Empty: no such property.
+	Content             []xml.Name
 	MaxIdleConnsPerHost int // idle connections kept per host (default 6)
 	UserAgent           string
 	// Conditions maps the local name of an RFC 4918 §16 precondition

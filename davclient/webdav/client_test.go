@@ -2,6 +2,7 @@ package webdav
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +21,7 @@ func bg() context.Context { return context.Background() }
 func fake(t *testing.T, h http.HandlerFunc) (*httptest.Server, *Client) {
 	t.Helper()
 	return davtest.Fake(t, h, func(url string) (*Client, error) {
-		return New(Options{URL: url + "/", Username: "alice", Password: davtest.Password, Content: calendarData})
+		return New(Options{URL: url + "/", Username: "alice", Password: davtest.Password, Content: []xml.Name{calendarData}})
 	})
 }
 

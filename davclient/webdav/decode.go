@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -95,26 +96,26 @@ type Decoder struct {
 	g          *guardReader
 	owned      bool // the last CharData token is ours (taken from the stash), not the decoder's buffer
 	depth      int
-	content    xml.Name
+	content    []xml.Name
 	maxContent int64
 	started    bool
 	done       bool
 	syncToken  string
 }
 
-func newXMLDecoder(r io.Reader, maxRun int64, content string) (*xml.Decoder, *guardReader) {
+func newXMLDecoder(r io.Reader, maxRun int64, content []xml.Name) (*xml.Decoder, *guardReader) {
 	g := newGuardReader(r, maxRun, maxTag, content)
 	d := xml.NewDecoder(g)
 	d.Strict = true
 	return d, g
 }
 
-// NewDecoder reads a multistatus from r. The text of the content property
+// NewDecoder reads a multistatus from r. The text of a content property
 // may be up to maxContent bytes (see Options.Content), any other text 64 KiB.
-func NewDecoder(r io.Reader, content xml.Name, maxContent int64) *Decoder {
+func NewDecoder(r io.Reader, content []xml.Name, maxContent int64) *Decoder {
 	// A raw text run may be longer than its unescaped value ("&amp;" is 5
 	// bytes for 1); allow for that before the exact cap applies in readNode.
-	d, g := newXMLDecoder(r, 6*maxContent+maxText, content.Local)
+	d, g := newXMLDecoder(r, 6*maxContent+maxText, content)
 	return &Decoder{d: d, g: g, content: content, maxContent: maxContent}
 }
 
@@ -161,7 +162,7 @@ func (p *Decoder) token() (xml.Token, error) {
 			if p.g != nil {
 				data, ok, err := p.g.take(tt)
 				if err != nil {
-					return nil, fmt.Errorf("%w: XML syntax error in %s: %v", ErrMalformed, p.content.Local, err)
+					return nil, fmt.Errorf("%w: XML syntax error in a resource's text: %v", ErrMalformed, err)
 				}
 				if ok {
 					p.owned = true
@@ -346,7 +347,7 @@ func (p *Decoder) readNode(start xml.StartElement) (*Node, error) {
 		n.Attr = start.Attr
 	}
 	limit := int64(maxText)
-	if p.content.Local != "" && start.Name == p.content {
+	if slices.Contains(p.content, start.Name) {
 		limit = p.maxContent
 	}
 	for {
@@ -416,7 +417,7 @@ type davError struct {
 
 // parseDAVError reads an error body; ok is false if the body is not a DAV:error.
 func parseDAVError(r io.Reader) (davError, bool) {
-	d, g := newXMLDecoder(r, maxText, "")
+	d, g := newXMLDecoder(r, maxText, nil)
 	p := &Decoder{d: d, g: g, maxContent: maxText}
 	for {
 		t, err := p.token()

@@ -2,6 +2,7 @@ package webdav
 
 import (
 	"bytes"
+	"encoding/xml"
 	"fmt"
 	"io"
 )
@@ -56,9 +57,9 @@ const (
 const crRef = "&#13;"
 
 // newGuardReader reads r with text runs capped at maxRun bytes and markup
-// at maxTag; the first text run of an element with local name content is
-// stashed ("" stashes nothing).
-func newGuardReader(r io.Reader, maxRun, maxTag int64, content string) *guardReader {
+// at maxTag; the first text run of an element with the local name of one
+// of content is stashed (none: nothing is).
+func newGuardReader(r io.Reader, maxRun, maxTag int64, content []xml.Name) *guardReader {
 	g := &guardReader{r: r, buf: make([]byte, 32<<10), maxRun: maxRun, maxTag: maxTag}
 	g.stash.init(content)
 	return g

@@ -9,7 +9,7 @@ import (
 
 func TestGuardReader_CRInTagAndComment_LeftAlone(t *testing.T) {
 	in := "<a\r\nx='1\r\n>'><!-- c\r\n --><b>t\r\n</b><![CDATA[q\rr]]></a>"
-	out, err := io.ReadAll(newGuardReader(strings.NewReader(in), 1<<20, 1<<20, ""))
+	out, err := io.ReadAll(newGuardReader(strings.NewReader(in), 1<<20, 1<<20, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

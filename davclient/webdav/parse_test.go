@@ -24,7 +24,7 @@ const nsCalDAV = "urn:ietf:params:xml:ns:caldav"
 // what they would see.
 func parseAll(r io.Reader, maxObject int64) (n int, token string, err error) {
 	base, _ := url.Parse("http://h.example/cal/")
-	p := NewDecoder(r, calendarData, maxObject)
+	p := NewDecoder(r, []xml.Name{calendarData}, maxObject)
 	for {
 		resp, err := p.Next()
 		if errors.Is(err, io.EOF) {

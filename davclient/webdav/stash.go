@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/xml"
+	"slices"
 	"strconv"
 
 	"github.com/vdird/vdird/davclient/webdav/internal/xmltext"
@@ -25,8 +27,8 @@ type stashed struct {
 }
 
 type stash struct {
-	off      bool   // set nothing aside (tests compare with the plain path)
-	content  string // local name of the elements whose text is set aside
+	off      bool     // set nothing aside (tests compare with the plain path)
+	content  []string // local names of the elements whose text is set aside
 	prefix   []byte
 	seq      uint64
 	runs     map[string]stashed
@@ -41,9 +43,13 @@ type stash struct {
 	last      byte // last byte of the tag that is not white space
 }
 
-func (s *stash) init(content string) {
-	s.content = content
-	s.off = content == ""
+func (s *stash) init(content []xml.Name) {
+	for _, n := range content {
+		if n.Local != "" {
+			s.content = append(s.content, n.Local)
+		}
+	}
+	s.off = len(s.content) == 0
 	var nonce [8]byte
 	_, _ = rand.Read(nonce[:]) // never fails (crypto/rand, Go 1.24+)
 	s.prefix = []byte("vdird-stash-" + hex.EncodeToString(nonce[:]) + "-")
@@ -85,7 +91,7 @@ func (s *stash) tagEnd() {
 	if i := bytes.LastIndexByte(name, ':'); i >= 0 {
 		name = name[i+1:]
 	}
-	if string(name) == s.content {
+	if slices.Contains(s.content, string(name)) {
 		s.stashing = true
 		s.cur = s.cur[:0]
 	}

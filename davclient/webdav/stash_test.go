@@ -2,6 +2,7 @@ package webdav
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +14,7 @@ import (
 // callers can see of it; stashOff parses without setting calendar-data
 // aside, the way encoding/xml alone reads it.
 func dumpMultistatus(data []byte, stashOff bool) (string, error) {
-	p := NewDecoder(bytes.NewReader(data), calendarData, 1<<20)
+	p := NewDecoder(bytes.NewReader(data), []xml.Name{calendarData}, 1<<20)
 	p.g.stash.off = stashOff
 	var b strings.Builder
 	var dump func(n *Node, depth int)

@@ -209,7 +209,7 @@ func (x *Executor) remoteObject(ctx context.Context, href string) (davclient.Obj
 	if o, ok := x.Remote.Data[href]; ok {
 		return o, nil
 	}
-	o, err := x.Client.Get(ctx, href)
+	o, err := x.Client.Get(ctx, x.Cal, href)
 	if err != nil {
 		return o, err
 	}

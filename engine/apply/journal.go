@@ -55,7 +55,7 @@ func Recover(ctx context.Context, store *state.Store, c *davclient.Client, accou
 			}
 			continue
 		}
-		o, err := c.Get(ctx, j.Href)
+		o, err := c.Get(ctx, davclient.Calendar{Href: col.Href}, j.Href)
 		switch {
 		case errors.Is(err, davclient.ErrNotFound):
 			err = store.Update(j.Key, func(tx *state.Tx) error {

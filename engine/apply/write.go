@@ -36,7 +36,7 @@ func (x *Executor) put(ctx context.Context, r *itemRun, act plan.Action) (*plan.
 		return nil, err
 	}
 	r.writes++
-	res, err := x.Client.Put(ctx, act.Href, data, act.ETag)
+	res, err := x.Client.Put(ctx, x.Cal, act.Href, data, act.ETag)
 	return x.answered(ctx, r, act, id, res, err)
 }
 
@@ -63,7 +63,7 @@ func (x *Executor) create(ctx context.Context, r *itemRun, act plan.Action) (*pl
 		return nil, err
 	}
 	r.writes++
-	res, err := x.Client.Create(ctx, act.Href, data)
+	res, err := x.Client.Create(ctx, x.Cal, act.Href, data)
 	return x.answered(ctx, r, act, id, res, err)
 }
 
@@ -124,7 +124,7 @@ func (x *Executor) outcome(r *itemRun, act plan.Action, ev plan.Event) *plan.Out
 // The object is kept for the action that follows.
 func (x *Executor) withServer(ctx context.Context, r *itemRun, out *plan.Outcome, href string) (*plan.Outcome, error) {
 	delete(x.Remote.Data, href)
-	o, err := x.Client.Get(ctx, href)
+	o, err := x.Client.Get(ctx, x.Cal, href)
 	if errors.Is(err, davclient.ErrNotFound) {
 		return out, nil
 	}

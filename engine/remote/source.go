@@ -51,7 +51,7 @@ func (s *Source) List(ctx context.Context, known map[string]state.Item, haveStat
 		return v, s.Token, nil
 	}
 	if !haveState {
-		err := s.Client.Download(ctx, s.Cal.Href, func(o davclient.Object) error {
+		err := s.Client.Download(ctx, s.Cal, func(o davclient.Object) error {
 			v.Add(o, known)
 			return nil
 		})
@@ -112,7 +112,7 @@ func (s *Source) listDelta(ctx context.Context, v *View, known map[string]state.
 
 // listETags fills v from a calendar-query of every member's etag.
 func (s *Source) listETags(ctx context.Context, v *View) error {
-	items, err := s.Client.ListETags(ctx, s.Cal.Href)
+	items, err := s.Client.ListETags(ctx, s.Cal)
 	if err != nil {
 		return fmt.Errorf("listing: %w", err)
 	}
@@ -201,7 +201,7 @@ func (s *Source) Fetch(ctx context.Context, v *View, known map[string]state.Item
 		return nil
 	}
 	gone := map[string]bool{}
-	err := s.Client.Multiget(ctx, s.Cal.Href, need, func(o davclient.Object) error {
+	err := s.Client.Multiget(ctx, s.Cal, need, func(o davclient.Object) error {
 		if o.Data == nil {
 			gone[o.Href] = true
 			return nil

@@ -45,6 +45,7 @@ type Server struct {
 	URL            string // base URL, e.g. "http://127.0.0.1:PORT/" (what a user would configure)
 	User, Password string
 	HomeHref       string // calendar home path, e.g. "/alice/" (radicale) or "/user/calendars/" (xandikos)
+	BookHomeHref   string // address book home path, e.g. "/alice/" (radicale) or "/user/contacts/" (xandikos)
 	Storage        string // storage dir on disk
 
 	client *http.Client
@@ -165,7 +166,7 @@ func launch(kind Kind, opt Options, port int) (*Server, error) {
 		}
 	case Xandikos:
 		// Xandikos has no authentication; it ignores whatever credentials come.
-		s.User, s.Password, s.HomeHref = "user", "unused", "/user/calendars/"
+		s.User, s.Password, s.HomeHref, s.BookHomeHref = "user", "unused", "/user/calendars/", "/user/contacts/"
 		users = []string{s.User}
 		argv = []string{"xandikos", "-d", s.Storage, "--defaults",
 			"--current-user-principal", "/user/", "-l", "127.0.0.1", "-p", strconv.Itoa(port)}
@@ -196,6 +197,7 @@ func launch(kind Kind, opt Options, port int) (*Server, error) {
 func (s *Server) radicale(addr string, users []string, noAuth bool) ([]string, error) {
 	s.User, s.Password = users[0], "secret-"+addr[strings.LastIndexByte(addr, ':')+1:]
 	s.HomeHref = "/" + s.User + "/"
+	s.BookHomeHref = s.HomeHref
 	var htpasswd strings.Builder
 	for _, u := range users {
 		fmt.Fprintf(&htpasswd, "%s:%s\n", u, s.Password)
@@ -231,6 +233,7 @@ func (s *Server) As(user string) *Server {
 	v.User = user
 	if s.Kind == Radicale {
 		v.HomeHref = "/" + user + "/"
+		v.BookHomeHref = v.HomeHref
 	}
 	return &v
 }
@@ -335,7 +338,10 @@ func (s *Server) Do(ctx context.Context, method, href string, hdr map[string]str
 	req.SetBasicAuth(s.User, s.Password)
 	if len(body) > 0 {
 		ct := "application/xml; charset=utf-8"
-		if method == http.MethodPut {
+		switch {
+		case method == http.MethodPut && bytes.HasPrefix(bytes.ToUpper(body[:min(len(body), 11)]), []byte("BEGIN:VCARD")):
+			ct = "text/vcard; charset=utf-8"
+		case method == http.MethodPut:
 			ct = "text/calendar; charset=utf-8"
 		}
 		req.Header.Set("Content-Type", ct)
@@ -395,6 +401,20 @@ func (s *Server) MakeCalendar(t testing.TB, name, displayName string, components
 	}
 	body += `</D:prop></D:set></C:mkcalendar>`
 	s.must(t, "MKCALENDAR", href, nil, []byte(body), is(http.StatusCreated))
+	return href
+}
+
+// MakeAddressBook creates an address book collection below BookHomeHref
+// (an extended MKCOL, RFC 5689 §3, with the CardDAV resourcetype, RFC 6352
+// §6.3.1) and returns its href path, ending in "/".
+func (s *Server) MakeAddressBook(t testing.TB, name, displayName string) string {
+	t.Helper()
+	href := s.BookHomeHref + name + "/"
+	body := `<?xml version="1.0" encoding="utf-8"?>
+<D:mkcol xmlns:D="DAV:" xmlns:A="urn:ietf:params:xml:ns:carddav"><D:set><D:prop>` +
+		`<D:resourcetype><D:collection/><A:addressbook/></D:resourcetype>` +
+		`<D:displayname>` + xmlEscape(displayName) + `</D:displayname></D:prop></D:set></D:mkcol>`
+	s.must(t, "MKCOL", href, map[string]string{"Content-Type": "application/xml; charset=utf-8"}, []byte(body), is(http.StatusCreated))
 	return href
 }
 
