@@ -42,7 +42,8 @@ type Config struct {
 	Accounts          []Account
 }
 
-// Account is one CalDAV account and the local root its calendars sync into.
+// Account is one CalDAV / CardDAV account and the local roots its
+// calendars and address books sync into.
 type Account struct {
 	Name               string
 	URL                string
@@ -63,6 +64,14 @@ type Account struct {
 	TLSFingerprint  []byte        // SHA-256 of the server's certificate: pinned
 	ConnectTimeout  time.Duration // TCP connect and TLS handshake
 	ResponseTimeout time.Duration // a request to its response headers
+
+	// Sync is what the account syncs (the sync key): SyncCalendars into
+	// LocalRoot, SyncAddressBooks into ContactsRoot, or both; nil is
+	// calendars only.
+	Sync         []string
+	ContactsRoot string   // one folder per address book (khard's convention)
+	AddressBooks []string // empty = every address book discovered
+	VCardVersion string   // "3.0" or "4.0": the version asked of servers that convert cards
 }
 
 // fileConfig mirrors the TOML layout; durations are strings so errors can name them.
@@ -97,6 +106,11 @@ type fileAccount struct {
 	TLSFingerprint     string   `toml:"tls_fingerprint"`
 	ConnectTimeout     string   `toml:"connect_timeout"`
 	ResponseTimeout    string   `toml:"response_timeout"`
+
+	Sync         []string `toml:"sync"`
+	ContactsRoot string   `toml:"contacts_root"`
+	AddressBooks []string `toml:"addressbooks"`
+	VCardVersion string   `toml:"vcard_version"`
 }
 
 // Error is a configuration mistake, located by file and line where possible.
@@ -176,10 +190,12 @@ func Parse(path string, data []byte) (*Config, error) {
 			return nil, p.bad(at("name"), "account name %q used twice", a.Name)
 		}
 		names[a.Name] = true
-		if other, ok := roots[a.LocalRoot]; ok {
-			return nil, p.bad(at("local_root"), "accounts %q and %q share local_root %s: give each its own folder", other, a.Name, a.LocalRoot)
+		for _, r := range a.roots() {
+			if other, ok := roots[r.dir]; ok {
+				return nil, p.bad(at(r.key), "%s and account %q's %s share the folder %s: give each its own", other, a.Name, r.key, r.dir)
+			}
+			roots[r.dir] = fmt.Sprintf("account %q's %s", a.Name, r.key)
 		}
-		roots[a.LocalRoot] = a.Name
 		c.Accounts = append(c.Accounts, a)
 	}
 	return c, nil
@@ -296,14 +312,9 @@ func (p parser) account(i int, fa fileAccount, policy plan.Policy) (Account, err
 	if err := p.connection(i, fa, &a); err != nil {
 		return a, err
 	}
-	if a.LocalRoot == "" {
-		home, _ := os.UserHomeDir()
-		a.LocalRoot = filepath.Join(home, ".calendars")
+	if err := p.kinds(i, fa, &a); err != nil {
+		return a, err
 	}
-	if !filepath.IsAbs(a.LocalRoot) {
-		return a, p.bad(at("local_root"), "account %q: local_root %q must be an absolute path (or start with ~/)", a.Name, fa.LocalRoot)
-	}
-	a.LocalRoot = filepath.Clean(a.LocalRoot)
 	if fa.ConflictPolicy != "" {
 		pol, err := plan.ParsePolicy(fa.ConflictPolicy)
 		if err != nil {
