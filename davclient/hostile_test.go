@@ -93,7 +93,7 @@ func TestHostile_Hrefs_NeverLeaveCollectionOrMapToUnsafeNames(t *testing.T) {
 		if strings.ContainsRune(href, 0) {
 			t.Errorf("%s: NUL in %q", call, href)
 		}
-		name := vdir.NameForHref(href)
+		name := vdir.NameForHref(href, vdir.ICS)
 		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") || strings.HasPrefix(name, ".") ||
 			len(name) > 255 || !strings.HasSuffix(name, ".ics") {
 			t.Errorf("%s: href %q maps to unsafe file name %q", call, href, name)

@@ -132,7 +132,7 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 		locals []plan.Local
 		lv     *local.View
 	)
-	d, err := vdir.Open(p.col.Dir)
+	d, err := vdir.Open(p.col.Dir, vdir.ICS)
 	folderMissing := errors.Is(err, vdir.ErrNoDir)
 	switch {
 	case folderMissing:
@@ -158,7 +158,7 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 	// one that never held any is made (or, in a dry run, would be).
 	localMissing := folderMissing && len(items) > 0
 	if folderMissing && !localMissing && !p.opts.DryRun {
-		if d, err = vdir.Create(p.col.Dir); err != nil {
+		if d, err = vdir.Create(p.col.Dir, vdir.ICS); err != nil {
 			return fmt.Errorf("local folder: %w", err)
 		}
 	}
@@ -193,7 +193,7 @@ func (p *pass) localView(d *vdir.Dir) *local.View {
 func (p *pass) firstDownload(ctx context.Context, d *vdir.Dir, existed bool) error {
 	if d == nil {
 		var err error
-		if d, err = vdir.CreateStaged(p.col.Dir); err != nil {
+		if d, err = vdir.CreateStaged(p.col.Dir, vdir.ICS); err != nil {
 			return fmt.Errorf("local folder: %w", err)
 		}
 	}

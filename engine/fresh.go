@@ -120,7 +120,7 @@ func (p *pass) publish(stage *vdir.Dir) (*vdir.Dir, error) {
 // A recorded file is kept by its name alone: removing one would read as a
 // local deletion, and a changed one is planned as an edit.
 func (p *pass) recoverStage() error {
-	st, err := vdir.OpenStaged(p.col.Dir)
+	st, err := vdir.OpenStaged(p.col.Dir, vdir.ICS)
 	if errors.Is(err, vdir.ErrNoDir) {
 		return nil
 	}

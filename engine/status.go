@@ -39,9 +39,9 @@ func (e *Engine) Status() ([]CalendarStatus, error) {
 		if err != nil {
 			return nil, err
 		}
-		d, err := vdir.Open(col.Dir)
+		d, err := vdir.Open(col.Dir, vdir.ICS)
 		if errors.Is(err, vdir.ErrNoDir) {
-			switch _, serr := vdir.OpenStaged(col.Dir); {
+			switch _, serr := vdir.OpenStaged(col.Dir, vdir.ICS); {
 			case serr == nil:
 				// A first download fills a hidden folder and then renames it.
 				st.LastError = "first download not finished yet: files so far are in " + vdir.StagePath(col.Dir)

@@ -19,7 +19,7 @@ func TestWriteBatch_CreatesAll_ExistingAndDuplicateGetErrChanged(t *testing.T) {
 				d.noTmpfile.Store(true) // as on a filesystem without O_TMPFILE
 			case "staging folder":
 				var err error
-				if d, err = CreateStaged(filepath.Join(t.TempDir(), "cal")); err != nil {
+				if d, err = CreateStaged(filepath.Join(t.TempDir(), "cal"), ICS); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -194,7 +194,7 @@ func benchFiles(n int) []NewFile {
 func BenchmarkWriteBatch500(b *testing.B) {
 	files := benchFiles(500)
 	for i := 0; i < b.N; i++ {
-		d, _ := Create(filepath.Join(b.TempDir(), fmt.Sprint(i)))
+		d, _ := Create(filepath.Join(b.TempDir(), fmt.Sprint(i)), ICS)
 		if _, err := d.WriteBatch(files); err != nil {
 			b.Fatal(err)
 		}
@@ -207,7 +207,7 @@ func BenchmarkWriteBatchStaged500(b *testing.B) {
 	files := benchFiles(500)
 	for i := 0; i < b.N; i++ {
 		path := filepath.Join(b.TempDir(), fmt.Sprint(i))
-		d, err := CreateStaged(path)
+		d, err := CreateStaged(path, ICS)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -223,7 +223,7 @@ func BenchmarkWriteBatchStaged500(b *testing.B) {
 func BenchmarkWriteEach500(b *testing.B) {
 	files := benchFiles(500)
 	for i := 0; i < b.N; i++ {
-		d, _ := Create(filepath.Join(b.TempDir(), fmt.Sprint(i)))
+		d, _ := Create(filepath.Join(b.TempDir(), fmt.Sprint(i)), ICS)
 		for _, f := range files {
 			if _, err := d.Write(f.Name, f.Data, nil); err != nil {
 				b.Fatal(err)

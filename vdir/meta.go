@@ -21,7 +21,8 @@ const maxFileName = 255
 // WriteConflictCopy preserves data (the losing side of a conflict) as
 // "NAME.conflict-YYYYMMDDTHHMMSSZ" beside name, adding "-2", "-3"... when
 // that name is taken, and returns the name used. The suffix deliberately
-// does not end in ".ics", so no tool syncs or shows the copy as an item.
+// does not end in the folder's extension, so no tool syncs or shows the
+// copy as an item.
 // The copy is written atomically and durably like Write.
 func (d *Dir) WriteConflictCopy(name string, data []byte, at time.Time) (string, error) {
 	if err := checkName(name); err != nil {
@@ -31,11 +32,11 @@ func (d *Dir) WriteConflictCopy(name string, data []byte, at time.Time) (string,
 	stamp := ".conflict-" + at.UTC().Format(conflictTimeFormat)
 	if len(base)+len(stamp)+4 > maxFileName {
 		// Keep the result a legal file name; the hash keeps it unique.
-		base = "h" + Hash([]byte(name))[:40] + itemSuffix
+		base = "h" + Hash([]byte(name))[:40] + d.ext
 	}
-	if !strings.HasSuffix(base, itemSuffix) || strings.HasPrefix(base, ".") {
-		// ConflictCopies recognises "*.ics.conflict-*" only.
-		base = "h" + Hash([]byte(name))[:40] + itemSuffix
+	if !strings.HasSuffix(base, d.ext) || strings.HasPrefix(base, ".") {
+		// ConflictCopies recognises "*.ics.conflict-*" (for ICS) only.
+		base = "h" + Hash([]byte(name))[:40] + d.ext
 	}
 	for i := 1; i < 10000; i++ {
 		cand := base + stamp
@@ -66,7 +67,7 @@ func (d *Dir) ConflictCopies() ([]string, error) {
 	}
 	var out []string
 	for _, de := range des {
-		if isConflictName(de.Name()) && de.Type().IsRegular() {
+		if d.isConflictName(de.Name()) && de.Type().IsRegular() {
 			out = append(out, de.Name())
 		}
 	}

@@ -12,35 +12,35 @@ import (
 const maxSafeName = 200
 
 // NameForHref maps a remote href (the canonical escaped path, RFC 3986
-// section 3.3) to a safe local file name.
+// section 3.3) to a safe local file name ending in ext.
 //
 // The unescaped last path segment is used as is when it is safe: it ends
-// in ".ics", is valid printable UTF-8, has no '/', '\\' or control
+// in ext, is valid printable UTF-8, has no '/', '\\' or control
 // characters, is not "." or "..", does not start with '.', is at most 200
 // bytes, is not a conflict-copy name and is not of the hashed form below.
 // It must also be canonically escaped (escaping it again gives back the
 // exact segment): otherwise "a.ics" and "%61.ics" would share a name.
 // An href with "." or ".." segments is never canonical and is hashed too.
 // Every other href maps to "h" + the first 40 hex digits of sha256(href)
-// + ".ics".
+// + ext.
 //
 // The mapping is deterministic and, for hrefs inside one collection (same
 // parent path), injective: safe names are the segment itself, hashed names
 // can never be safe names, and two hashed names collide only on a 160-bit
 // hash collision.
-func NameForHref(href string) string {
+func NameForHref(href, ext string) string {
 	seg := href
 	if i := strings.LastIndexByte(href, '/'); i >= 0 {
 		seg = href[i+1:]
 	}
 	if hasDotSegment(href) {
 		// Not a canonical path: which collection it names is unclear.
-		return hashedName(href)
+		return hashedName(href, ext)
 	}
-	if name, err := url.PathUnescape(seg); err == nil && url.PathEscape(name) == seg && safeName(name) {
+	if name, err := url.PathUnescape(seg); err == nil && url.PathEscape(name) == seg && safeName(name, ext) {
 		return name
 	}
-	return hashedName(href)
+	return hashedName(href, ext)
 }
 
 // hasDotSegment reports whether href has a "." or ".." path segment
@@ -54,13 +54,13 @@ func hasDotSegment(href string) bool {
 	return false
 }
 
-func hashedName(href string) string {
-	return "h" + Hash([]byte(href))[:40] + itemSuffix
+func hashedName(href, ext string) string {
+	return "h" + Hash([]byte(href))[:40] + ext
 }
 
-// isHashedForm reports whether name looks like "h" + 40 lowercase hex + ".ics".
-func isHashedForm(name string) bool {
-	if len(name) != 1+40+len(itemSuffix) || name[0] != 'h' || !strings.HasSuffix(name, itemSuffix) {
+// isHashedForm reports whether name looks like "h" + 40 lowercase hex + ext.
+func isHashedForm(name, ext string) bool {
+	if len(name) != 1+40+len(ext) || name[0] != 'h' || !strings.HasSuffix(name, ext) {
 		return false
 	}
 	for _, c := range name[1:41] {
@@ -71,11 +71,11 @@ func isHashedForm(name string) bool {
 	return true
 }
 
-func safeName(name string) bool {
-	if len(name) > maxSafeName || len(name) <= len(itemSuffix) {
+func safeName(name, ext string) bool {
+	if len(name) > maxSafeName || len(name) <= len(ext) {
 		return false
 	}
-	if !isItemName(name) || isHashedForm(name) || !utf8.ValidString(name) {
+	if !isItemName(name, ext) || isHashedForm(name, ext) || !utf8.ValidString(name) {
 		return false
 	}
 	if name == "." || name == ".." || strings.ContainsAny(name, "/\\") {

@@ -11,7 +11,7 @@ import (
 // cannot escape or hide in the folder.
 func checkSafe(t *testing.T, href, name string) {
 	t.Helper()
-	if checkName(name) != nil || !isItemName(name) || len(name) > maxSafeName ||
+	if checkName(name) != nil || !isItemName(name, ICS) || len(name) > maxSafeName ||
 		!utf8.ValidString(name) || strings.ContainsAny(name, "/\\") {
 		t.Fatalf("NameForHref(%q) = %q: unsafe", href, name)
 	}
@@ -31,7 +31,7 @@ func TestNameForHref_SafeSegmentUsedUnescaped(t *testing.T) {
 		"abc.ics":                                   "abc.ics",
 		"/cal/" + strings.Repeat("a", 196) + ".ics": strings.Repeat("a", 196) + ".ics",
 	} {
-		if got := NameForHref(href); got != want {
+		if got := NameForHref(href, ICS); got != want {
 			t.Errorf("NameForHref(%q) = %q, want %q", href, got, want)
 		}
 	}
@@ -64,31 +64,31 @@ func TestNameForHref_HostileHrefs_SafeDistinctHashedNames(t *testing.T) {
 		"/cal/x.ICS",
 		"/cal/a.ics.conflict-20260101T000000Z.ics",
 		"/cal/h" + strings.Repeat("0", 40) + ".ics", // the hashed form itself
-		"/cal/" + hashedName("/cal/x y.ics"),        // another href's hashed name
-		"/cal/%61.ics",                              // non-canonical "a.ics"
-		"/cal/a b.ics",                              // unescaped space
-		"/cal/a%zz.ics",                             // bad escape
+		"/cal/" + hashedName("/cal/x y.ics", ICS),
+		"/cal/%61.ics",  // non-canonical "a.ics"
+		"/cal/a b.ics",  // unescaped space
+		"/cal/a%zz.ics", // bad escape
 		"/cal/%",
 		"",
 	}
 	seen := map[string]string{}
 	for _, h := range hostile {
-		name := NameForHref(h)
+		name := NameForHref(h, ICS)
 		checkSafe(t, h, name)
-		if !isHashedForm(name) {
+		if !isHashedForm(name, ICS) {
 			t.Errorf("NameForHref(%q) = %q, want hashed form", h, name)
 		}
 		if prev, ok := seen[name]; ok {
 			t.Errorf("NameForHref(%q) = NameForHref(%q) = %q", h, prev, name)
 		}
 		seen[name] = h
-		if again := NameForHref(h); again != name {
+		if again := NameForHref(h, ICS); again != name {
 			t.Errorf("not deterministic: %q then %q", name, again)
 		}
 	}
 	// A hashed-looking href must not collide with the href it was derived from.
 	h := "/cal/x y.ics"
-	if NameForHref(h) == NameForHref("/cal/"+NameForHref(h)) {
+	if NameForHref(h, ICS) == NameForHref("/cal/"+NameForHref(h, ICS), ICS) {
 		t.Error("hashed name reused by an href spelling it out")
 	}
 }
@@ -108,9 +108,9 @@ func FuzzNameForHref(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, h1, h2 string) {
-		n1 := NameForHref(h1)
+		n1 := NameForHref(h1, ICS)
 		checkSafe(t, h1, n1)
-		if NameForHref(h1) != n1 {
+		if NameForHref(h1, ICS) != n1 {
 			t.Fatalf("not deterministic for %q", h1)
 		}
 		if h1 == h2 {
@@ -122,7 +122,7 @@ func FuzzNameForHref(f *testing.F) {
 		if h1 == h2 {
 			return
 		}
-		if n2 := NameForHref(h2); n1 == n2 {
+		if n2 := NameForHref(h2, ICS); n1 == n2 {
 			t.Fatalf("NameForHref(%q) = NameForHref(%q) = %q", h1, h2, n1)
 		}
 	})

@@ -31,7 +31,10 @@ func StagePath(path string) string {
 // A staging folder already there is a leftover of an interrupted start
 // that the caller has decided holds nothing worth keeping: it is removed.
 // The caller must not call this when path already exists.
-func CreateStaged(path string) (*Dir, error) {
+func CreateStaged(path, ext string) (*Dir, error) {
+	if err := checkExt(ext); err != nil {
+		return nil, fmt.Errorf("create vdir %s: %w", path, err)
+	}
 	st := StagePath(path)
 	if err := os.MkdirAll(filepath.Dir(st), 0o700); err != nil {
 		return nil, fmt.Errorf("create vdir %s: %w", path, err)
@@ -42,16 +45,20 @@ func CreateStaged(path string) (*Dir, error) {
 	if err := os.Mkdir(st, 0o700); err != nil {
 		return nil, fmt.Errorf("create vdir %s: %w", path, err)
 	}
-	return openStage(st)
+	return openStage(st, ext)
 }
 
-// OpenStaged opens the staging folder of path that an interrupted first
-// download left behind; ErrNoDir when there is none.
-func OpenStaged(path string) (*Dir, error) {
-	return openStage(StagePath(path))
+// OpenStaged opens the staging folder of path, for item files ending in
+// ext, that an interrupted first download left behind; ErrNoDir when
+// there is none.
+func OpenStaged(path, ext string) (*Dir, error) {
+	if err := checkExt(ext); err != nil {
+		return nil, fmt.Errorf("open vdir %s: %w", path, err)
+	}
+	return openStage(StagePath(path), ext)
 }
 
-func openStage(st string) (*Dir, error) {
+func openStage(st, ext string) (*Dir, error) {
 	fi, err := os.Lstat(st)
 	if err != nil {
 		return nil, openError(st, err)
@@ -59,7 +66,7 @@ func openStage(st string) (*Dir, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("open vdir %s: %w", st, ErrNoDir)
 	}
-	d := &Dir{path: st, staged: true}
+	d := &Dir{path: st, ext: ext, staged: true}
 	return d, nil
 }
 
@@ -95,7 +102,7 @@ func (d *Dir) Publish(path string) (pub *Dir, kept []string, err error) {
 	if err := syncPath(parent); err != nil {
 		return nil, nil, fmt.Errorf("publish %s: %w", path, err)
 	}
-	pub, err = Open(path)
+	pub, err = Open(path, d.ext)
 	return pub, kept, err
 }
 
@@ -103,7 +110,7 @@ func (d *Dir) Publish(path string) (pub *Dir, kept []string, err error) {
 // folder path without replacing anything there, then removes the staging
 // folder.
 func (d *Dir) mergeInto(path string) (kept []string, err error) {
-	target, err := Open(path)
+	target, err := Open(path, d.ext)
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", path, err)
 	}
@@ -119,7 +126,7 @@ func (d *Dir) mergeInto(path string) (kept []string, err error) {
 		switch err := renameNoReplace(from, to); {
 		case err == nil:
 		case errors.Is(err, fs.ErrExist):
-			if isItemName(de.Name()) {
+			if d.isItemName(de.Name()) {
 				kept = append(kept, de.Name())
 			}
 		default:
@@ -149,7 +156,7 @@ func (d *Dir) RemoveUnless(keep func(name string) bool) (removed int, err error)
 	}
 	for _, de := range des {
 		name := de.Name()
-		if !de.Type().IsRegular() || (!isTempName(name) && !isItemName(name) && !isConflictName(name)) {
+		if !de.Type().IsRegular() || (!isTempName(name) && !d.isItemName(name) && !d.isConflictName(name)) {
 			continue // displayname, color: written whole by writeMeta
 		}
 		if !isTempName(name) && keep(name) {

@@ -27,7 +27,7 @@ func dirNames(t *testing.T, dir string) []string {
 // on any error.
 func staged(t *testing.T, path string, files ...NewFile) *Dir {
 	t.Helper()
-	st, err := CreateStaged(path)
+	st, err := CreateStaged(path, ICS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func staged(t *testing.T, path string, files ...NewFile) *Dir {
 
 func TestCreateStaged_FolderAppearsOnlyOnPublish_FingerprintsHold(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "root", "cal")
-	st, err := CreateStaged(path)
+	st, err := CreateStaged(path, ICS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestCreateStaged_FolderAppearsOnlyOnPublish_FingerprintsHold(t *testing.T) 
 func TestCreateStaged_LeftoverStagingFolderIsEmptied(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cal")
 	staged(t, path, NewFile{"old.ics", []byte("old")})
-	st, err := CreateStaged(path)
+	st, err := CreateStaged(path, ICS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestCreateStaged_LeftoverStagingFolderIsEmptied(t *testing.T) {
 }
 
 func TestOpenStaged_NoneIsErrNoDir(t *testing.T) {
-	if _, err := OpenStaged(filepath.Join(t.TempDir(), "cal")); !errors.Is(err, ErrNoDir) {
+	if _, err := OpenStaged(filepath.Join(t.TempDir(), "cal"), ICS); !errors.Is(err, ErrNoDir) {
 		t.Fatalf("err = %v, want ErrNoDir", err)
 	}
 	d := newDir(t)

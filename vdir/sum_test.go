@@ -52,7 +52,7 @@ func TestSum_SameFilesAsList_TempFilesFlagged(t *testing.T) {
 }
 
 func BenchmarkSum10k(b *testing.B) {
-	d, err := Create(filepath.Join(b.TempDir(), "cal"))
+	d, err := Create(filepath.Join(b.TempDir(), "cal"), ICS)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,7 +1,8 @@
-// Package vdir reads and writes one calendar collection's local folder in the
-// vdir convention used by vdirsyncer, khal and todoman: one directory per
-// collection, one ".ics" file per item, optional "displayname" and "color"
-// files beside them.
+// Package vdir reads and writes one collection's local folder in the vdir
+// convention used by vdirsyncer, khal, todoman and khard: one directory per
+// collection, one file per item (".ics" in a calendar's, ".vcf" in an
+// address book's: the folder's extension), optional "displayname" and
+// "color" files beside them.
 //
 // The package knows nothing of HTTP or sync state. Its job is to make every
 // change safe against concurrent editors and crashes: writes go through a
@@ -44,7 +45,8 @@ var (
 	// expected (or already exists when a create was asked for). Nothing was
 	// written or removed.
 	ErrChanged = errors.New("vdir: file changed since it was listed")
-	// ErrBadName means a name is not a single plain path element.
+	// ErrBadName means a name is not a single plain path element, or an
+	// extension is not a dot and a few letters.
 	ErrBadName = errors.New("vdir: invalid file name")
 	// ErrNotRegular means the name exists but is not a regular file
 	// (a symlink, a directory, a FIFO...). Such entries are never read
@@ -55,10 +57,15 @@ var (
 const (
 	tempPrefix      = ".vdird-"
 	tempSuffix      = ".tmp"
-	conflictInfix   = ".ics.conflict-"
-	itemSuffix      = ".ics"
+	conflictInfix   = ".conflict-"
 	displayNameFile = "displayname"
 	colorFile       = "color"
+)
+
+// The item file extensions, one per kind of collection.
+const (
+	ICS = ".ics" // iCalendar objects, in a calendar's folder
+	VCF = ".vcf" // vCards, in an address book's folder
 )
 
 // Fingerprint identifies one version of a file by its lstat data. ctime is
@@ -81,14 +88,19 @@ type Entry struct {
 // Dir is one collection folder.
 type Dir struct {
 	path      string
+	ext       string      // the item files' extension, e.g. ICS
 	noTmpfile atomic.Bool // O_TMPFILE failed here once: WriteBatch uses temp files
 	staged    bool        // a staging folder (CreateStaged): WriteBatch creates files under their names
 }
 
-// Open opens an existing collection folder. A symlinked root is allowed: it
-// is resolved once here, so later operations all act on the same directory
-// even if the link is changed meanwhile.
-func Open(path string) (*Dir, error) {
+// Open opens an existing collection folder whose item files end in ext
+// (ICS, VCF). A symlinked root is allowed: it is resolved once here, so
+// later operations all act on the same directory even if the link is
+// changed meanwhile.
+func Open(path, ext string) (*Dir, error) {
+	if err := checkExt(ext); err != nil {
+		return nil, fmt.Errorf("open vdir %s: %w", path, err)
+	}
 	resolved, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return nil, openError(path, err)
@@ -104,7 +116,20 @@ func Open(path string) (*Dir, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("open vdir %s: %w", path, ErrNoDir)
 	}
-	return &Dir{path: resolved}, nil
+	return &Dir{path: resolved, ext: ext}, nil
+}
+
+// checkExt accepts a dot and one to eight ASCII letters or digits.
+func checkExt(ext string) error {
+	if len(ext) < 2 || len(ext) > 9 || ext[0] != '.' {
+		return fmt.Errorf("%w: extension %q", ErrBadName, ext)
+	}
+	for _, c := range ext[1:] {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return fmt.Errorf("%w: extension %q", ErrBadName, ext)
+		}
+	}
+	return nil
 }
 
 // openError classifies a failure to reach the root: missing (or a dangling
@@ -117,31 +142,42 @@ func openError(path string, err error) error {
 	return fmt.Errorf("open vdir %s: %w", path, err)
 }
 
-// Create makes the folder (mode 0700, parents included) if needed and opens it.
-func Create(path string) (*Dir, error) {
+// Create makes the folder (mode 0700, parents included) if needed and opens
+// it for item files ending in ext.
+func Create(path, ext string) (*Dir, error) {
+	if err := checkExt(ext); err != nil {
+		return nil, fmt.Errorf("create vdir %s: %w", path, err)
+	}
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		return nil, fmt.Errorf("create vdir %s: %w", path, err)
 	}
-	return Open(path)
+	return Open(path, ext)
 }
 
 // Path returns the resolved absolute path of the folder.
 func (d *Dir) Path() string { return d.path }
 
-// isItemName reports whether List treats name as an item: "*.ics", not
-// hidden (editor swap files, our temp files), not a conflict copy.
-func isItemName(name string) bool {
-	return strings.HasSuffix(name, itemSuffix) &&
+// Ext returns the extension of the folder's item files.
+func (d *Dir) Ext() string { return d.ext }
+
+// isItemName reports whether List treats name as an item in a folder of
+// extension ext: "*.ics" for ICS, not hidden (editor swap files, our temp
+// files), not a conflict copy.
+func isItemName(name, ext string) bool {
+	return len(name) > len(ext) && strings.HasSuffix(name, ext) &&
 		!strings.HasPrefix(name, ".") &&
 		!strings.Contains(name, conflictInfix)
 }
+
+func (d *Dir) isItemName(name string) bool { return isItemName(name, d.ext) }
 
 func isTempName(name string) bool {
 	return strings.HasPrefix(name, tempPrefix) && strings.HasSuffix(name, tempSuffix)
 }
 
-func isConflictName(name string) bool {
-	return !strings.HasPrefix(name, ".") && strings.Contains(name, conflictInfix)
+// isConflictName reports whether name is a conflict copy of an item file.
+func (d *Dir) isConflictName(name string) bool {
+	return !strings.HasPrefix(name, ".") && strings.Contains(name, d.ext+conflictInfix)
 }
 
 // checkName accepts only a single plain path element, so no caller can make
@@ -172,7 +208,7 @@ func (d *Dir) List() ([]Entry, error) {
 	for _, de := range des {
 		name := de.Name()
 		// The d_type check skips symlinks and directories without a stat.
-		if !isItemName(name) || !de.Type().IsRegular() {
+		if !d.isItemName(name) || !de.Type().IsRegular() {
 			continue
 		}
 		fi, err := os.Lstat(filepath.Join(d.path, name))
@@ -240,7 +276,7 @@ func (d *Dir) EachNamed(want func(name string) bool, fn func(Entry) error) (temp
 			if isTempName(name) && de.Type().IsRegular() {
 				temps = true
 			}
-			if !isItemName(name) || !de.Type().IsRegular() || (want != nil && !want(name)) {
+			if !d.isItemName(name) || !de.Type().IsRegular() || (want != nil && !want(name)) {
 				continue
 			}
 			fi, err := os.Lstat(filepath.Join(d.path, name))

@@ -15,7 +15,7 @@ import (
 
 func newDir(t *testing.T) *Dir {
 	t.Helper()
-	d, err := Create(filepath.Join(t.TempDir(), "cal"))
+	d, err := Create(filepath.Join(t.TempDir(), "cal"), ICS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func readString(t *testing.T, path string) string {
 }
 
 func TestOpen_MissingRoot_ErrNoDir(t *testing.T) {
-	_, err := Open(filepath.Join(t.TempDir(), "nope"))
+	_, err := Open(filepath.Join(t.TempDir(), "nope"), ICS)
 	if !errors.Is(err, ErrNoDir) {
 		t.Fatalf("err = %v, want ErrNoDir", err)
 	}
@@ -79,14 +79,14 @@ func TestOpen_RegularFile_ErrNoDir(t *testing.T) {
 	if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(p); !errors.Is(err, ErrNoDir) {
+	if _, err := Open(p, ICS); !errors.Is(err, ErrNoDir) {
 		t.Fatalf("err = %v, want ErrNoDir", err)
 	}
 }
 
 func TestOpen_DoesNotCreateRoot(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "nope")
-	Open(p)
+	Open(p, ICS)
 	if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Open created the root: %v", err)
 	}
@@ -102,7 +102,7 @@ func TestOpen_SymlinkedRoot_ResolvedOnce(t *testing.T) {
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)
 	}
-	d, err := Open(link)
+	d, err := Open(link, ICS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,7 +459,7 @@ func TestRead_ContentLargerThanPage(t *testing.T) {
 }
 
 func BenchmarkList10k(b *testing.B) {
-	d, err := Create(filepath.Join(b.TempDir(), "cal"))
+	d, err := Create(filepath.Join(b.TempDir(), "cal"), ICS)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -483,7 +483,7 @@ func TestOpen_DanglingSymlinkRoot_ErrNoDir(t *testing.T) {
 	if err := os.Symlink(filepath.Join(t.TempDir(), "gone"), link); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(link); !errors.Is(err, ErrNoDir) {
+	if _, err := Open(link, ICS); !errors.Is(err, ErrNoDir) {
 		t.Fatalf("err = %v, want ErrNoDir", err)
 	}
 }

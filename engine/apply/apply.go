@@ -221,14 +221,14 @@ func (x *Executor) remoteObject(ctx context.Context, href string) (davclient.Obj
 
 // newName picks a file name for a new remote item that no local file uses.
 func (x *Executor) newName(href string) string {
-	name := vdir.NameForHref(href)
+	name := vdir.NameForHref(href, vdir.ICS)
 	// Anything at the name counts, listed or not (a symlink, a folder…).
 	taken := func(n string) bool {
 		_, err := os.Lstat(filepath.Join(x.Local.Dir.Path(), n))
 		return x.Local.Used[n] || err == nil
 	}
 	for i := 2; taken(name); i++ {
-		name = vdir.NameForHref(fmt.Sprintf("%s#%d", href, i))
+		name = vdir.NameForHref(fmt.Sprintf("%s#%d", href, i), vdir.ICS)
 	}
 	x.Local.Used[name] = true
 	return name

@@ -87,7 +87,7 @@ func recoverWrite(store *state.Store, j state.JournalEntry, col state.Collection
 	if j.Op == "delete" {
 		return store.EndJournal(j.ID)
 	}
-	d, err := vdir.Open(col.Dir)
+	d, err := vdir.Open(col.Dir, vdir.ICS)
 	if err != nil {
 		return store.EndJournal(j.ID)
 	}

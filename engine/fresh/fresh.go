@@ -217,7 +217,7 @@ func (st *Writer) writeBatch(batch []davclient.Object, rep *Report) ([]state.Ite
 	for i, o := range objs {
 		// The folder was empty when listed and batches refuse to replace
 		// anything, so the name needs no check against the folder here.
-		files[i] = vdir.NewFile{Name: vdir.NameForHref(o.Href), Data: o.Data}
+		files[i] = vdir.NewFile{Name: vdir.NameForHref(o.Href, vdir.ICS), Data: o.Data}
 	}
 	fps, err := st.dir.WriteBatch(files)
 	var be *vdir.BatchError
@@ -262,7 +262,7 @@ func (st *Writer) plan(objs []object, rep *Report) []object {
 			// Unchanged on both sides since it was written, which empty
 			// etags and hashes on every side say.
 			earlier[held] = true
-			name := vdir.NameForHref(held)
+			name := vdir.NameForHref(held, vdir.ICS)
 			in.Known = append(in.Known, plan.Known{Href: held, Name: name, UID: o.uid})
 			in.Remote = append(in.Remote, plan.Remote{Href: held, UID: o.uid})
 			in.Local = append(in.Local, plan.Local{Name: name, UID: o.uid})

@@ -37,7 +37,7 @@ type Folder struct {
 // which is always right; with an unchanged change marker this makes an
 // idle poll cost constant memory and no planning.
 func AsRecorded(dir string, rec Records, key string) (f Folder, same bool) {
-	d, err := vdir.Open(dir)
+	d, err := vdir.Open(dir, vdir.ICS)
 	if err != nil {
 		return Folder{}, false
 	}

@@ -33,7 +33,7 @@ func event(uid, summary string) []byte {
 // each of them as they are.
 func recordedFolder(t *testing.T, n int) (*vdir.Dir, *state.Store) {
 	t.Helper()
-	d, err := vdir.Create(filepath.Join(t.TempDir(), "cal"))
+	d, err := vdir.Create(filepath.Join(t.TempDir(), "cal"), vdir.ICS)
 	if err != nil {
 		t.Fatal(err)
 	}
