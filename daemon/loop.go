@@ -270,7 +270,7 @@ func (r *runner) startFleet(ctx context.Context, cfg *config.Config) {
 		w := &worker{r: r, f: f, acct: a, log: r.log.With().Str("account", a.Name).Logger(),
 			wake: make(chan struct{}, 1), firstDone: make(chan struct{}), want: PassFull}
 		w.wake <- struct{}{}
-		wt, err := newWatcher(a.LocalRoot, r.opts.Debounce, cfg.RescanInterval, w.log, func(full bool) {
+		wt, err := newWatcher(rootsOf(a), r.opts.Debounce, cfg.RescanInterval, w.log, func(full bool) {
 			if full {
 				w.trigger(PassFull)
 			} else {

@@ -10,17 +10,20 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/rs/zerolog"
+
+	"github.com/vdird/vdird/config"
 )
 
-// watcher turns file system events under one account's local root into sync
-// triggers. Events are only hints: the pass they trigger lists the folder
-// against state and decides, so a missed or extra event costs at most a pass.
+// watcher turns file system events under one account's local roots (its
+// calendars' and its address books') into sync triggers. Events are only
+// hints: the pass they trigger lists the folder against state and decides,
+// so a missed or extra event costs at most a pass.
 //
-// inotify is not recursive (neither is fsnotify), so the root and every calendar
-// folder get their own watch; folders created later are added on their
-// CREATE event and after every pass.
+// inotify is not recursive (neither is fsnotify), so each root and every
+// collection folder get their own watch; folders created later are added
+// on their CREATE event and after every pass.
 type watcher struct {
-	root     string
+	roots    []watchRoot
 	debounce time.Duration
 	// maxHold bounds how long a pass waits for an editor to put back a file
 	// it renamed away (vim: x.ics → x.ics~, then a new x.ics).
@@ -33,12 +36,28 @@ type watcher struct {
 	refresh chan chan struct{} // re-add watches (after a pass created folders), then close the reply
 }
 
-func newWatcher(root string, debounce, rescan time.Duration, log zerolog.Logger, fire func(full bool)) (*watcher, error) {
+// watchRoot is a folder whose subfolders are collections, and the extension of
+// their item files (".ics" for calendars, ".vcf" for address books).
+type watchRoot struct{ Dir, Ext string }
+
+// rootsOf are the local roots of account a.
+func rootsOf(a *config.Account) []watchRoot {
+	var out []watchRoot
+	if a.SyncsCalendars() {
+		out = append(out, watchRoot{a.LocalRoot, ".ics"})
+	}
+	if a.SyncsAddressBooks() {
+		out = append(out, watchRoot{a.ContactsRoot, ".vcf"})
+	}
+	return out
+}
+
+func newWatcher(roots []watchRoot, debounce, rescan time.Duration, log zerolog.Logger, fire func(full bool)) (*watcher, error) {
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, err
 	}
-	return &watcher{root: root, debounce: debounce, maxHold: time.Second, rescan: rescan, log: log, fire: fire,
+	return &watcher{roots: roots, debounce: debounce, maxHold: time.Second, rescan: rescan, log: log, fire: fire,
 		w: fw, refresh: make(chan chan struct{})}, nil
 }
 
@@ -58,38 +77,41 @@ func (wt *watcher) refreshWatches(ctx context.Context) {
 	}
 }
 
-// addAll watches the root and each folder directly under it. Adding an
+// addAll watches each root and each folder directly under it. Adding an
 // existing watch is harmless, so this runs after every pass.
 func (wt *watcher) addAll() {
-	if err := wt.w.Add(wt.root); err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			wt.log.Warn().Err(err).Str("dir", wt.root).Msg("cannot watch local root")
+	for _, r := range wt.roots {
+		if err := wt.w.Add(r.Dir); err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				wt.log.Warn().Err(err).Str("dir", r.Dir).Msg("cannot watch local root")
+			}
+			continue
 		}
-		return
-	}
-	ents, err := os.ReadDir(wt.root)
-	if err != nil {
-		wt.log.Warn().Err(err).Str("dir", wt.root).Msg("cannot list local root")
-		return
-	}
-	for _, en := range ents {
-		if en.IsDir() && !strings.HasPrefix(en.Name(), ".") {
-			wt.addDir(filepath.Join(wt.root, en.Name()))
+		ents, err := os.ReadDir(r.Dir)
+		if err != nil {
+			wt.log.Warn().Err(err).Str("dir", r.Dir).Msg("cannot list local root")
+			continue
+		}
+		for _, en := range ents {
+			if en.IsDir() && !strings.HasPrefix(en.Name(), ".") {
+				wt.addDir(filepath.Join(r.Dir, en.Name()))
+			}
 		}
 	}
 }
 
 func (wt *watcher) addDir(dir string) {
 	if err := wt.w.Add(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		wt.log.Warn().Err(err).Str("dir", dir).Msg("cannot watch calendar folder")
+		wt.log.Warn().Err(err).Str("dir", dir).Msg("cannot watch a collection folder")
 	}
 }
 
-// relevantItem tells whether a file name in a calendar folder can be an item:
-// hidden files (editor swap files, our own temp files), non-.ics names (vim's
-// "4913" probe and "x.ics~" backup) and conflict copies are not.
-func relevantItem(name string) bool {
-	return strings.HasSuffix(name, ".ics") && !strings.HasPrefix(name, ".") && !strings.Contains(name, ".conflict-")
+// relevantItem tells whether a file name in a collection folder whose items
+// end in ext can be an item: hidden files (editor swap files, our own temp
+// files), other names (vim's "4913" probe and "x.ics~" backup) and
+// conflict copies are not.
+func relevantItem(name, ext string) bool {
+	return strings.HasSuffix(name, ext) && !strings.HasPrefix(name, ".") && !strings.Contains(name, ".conflict-")
 }
 
 // run owns the fsnotify watcher until ctx ends.
@@ -125,12 +147,12 @@ func (wt *watcher) run(ctx context.Context) {
 			}
 			if errors.Is(err, fsnotify.ErrEventOverflow) {
 				// Events were lost: only a full pass is sure to see everything.
-				wt.log.Warn().Str("dir", wt.root).Msg("inotify queue overflowed: full rescan")
+				wt.log.Warn().Msg("inotify queue overflowed: full rescan")
 				wt.addAll()
 				wt.fire(true)
 				continue
 			}
-			wt.log.Warn().Err(err).Str("dir", wt.root).Msg("file watcher error")
+			wt.log.Warn().Err(err).Msg("file watcher error")
 		case ev, ok := <-wt.w.Events:
 			if !ok {
 				return
@@ -187,7 +209,7 @@ func (wt *watcher) hold(gone map[string]bool, first time.Time) time.Duration {
 	return wait
 }
 
-// relevant filters events and adds watches for new calendar folders.
+// relevant filters events and adds watches for new collection folders.
 func (wt *watcher) relevant(ev fsnotify.Event) bool {
 	if ev.Op == fsnotify.Chmod {
 		// Attribute-only changes (touch, chmod) never change content.
@@ -195,24 +217,31 @@ func (wt *watcher) relevant(ev fsnotify.Event) bool {
 	}
 	dir, name := filepath.Split(ev.Name)
 	dir = filepath.Clean(dir)
-	if dir == wt.root {
-		if strings.HasPrefix(name, ".") {
-			return false
+	for _, r := range wt.roots {
+		switch {
+		case dir == r.Dir:
+			return wt.rootEvent(ev, name)
+		case filepath.Dir(dir) == r.Dir:
+			return relevantItem(name, r.Ext)
 		}
-		if ev.Has(fsnotify.Create) {
-			if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() {
-				// A new calendar folder (from the user or from our own pass):
-				// watch it; files may already be inside, so trigger too.
-				wt.addDir(ev.Name)
-				return true
-			}
-			return false
-		}
-		// A folder removed or renamed away: let the pass see (and guard).
-		return ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)
 	}
-	if filepath.Dir(dir) != wt.root {
+	return false
+}
+
+// rootEvent tells whether an event on name, right under a root, matters.
+func (wt *watcher) rootEvent(ev fsnotify.Event, name string) bool {
+	if strings.HasPrefix(name, ".") {
 		return false
 	}
-	return relevantItem(name)
+	if ev.Has(fsnotify.Create) {
+		if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() {
+			// A new collection folder (from the user or from our own
+			// pass): watch it; files may already be inside, so trigger too.
+			wt.addDir(ev.Name)
+			return true
+		}
+		return false
+	}
+	// A folder removed or renamed away: let the pass see (and guard).
+	return ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)
 }

@@ -40,8 +40,15 @@ func startWatcher(t *testing.T, rescan time.Duration) (root string, fl *fireLog,
 	if err := os.Mkdir(filepath.Join(root, "cal"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	fl = &fireLog{}
-	wt, err := newWatcher(root, 100*time.Millisecond, rescan, zerolog.Nop(), fl.fire)
+	fl, wt = runWatcher(t, []watchRoot{{root, ".ics"}}, 100*time.Millisecond, rescan)
+	return root, fl, wt
+}
+
+// runWatcher runs a watcher of roots until the test ends.
+func runWatcher(t *testing.T, roots []watchRoot, debounce, rescan time.Duration) (*fireLog, *watcher) {
+	t.Helper()
+	fl := &fireLog{}
+	wt, err := newWatcher(roots, debounce, rescan, zerolog.Nop(), fl.fire)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +57,7 @@ func startWatcher(t *testing.T, rescan time.Duration) (root string, fl *fireLog,
 	go func() { defer close(done); wt.run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	time.Sleep(50 * time.Millisecond) // the watches are added by run
-	return root, fl, wt
+	return fl, wt
 }
 
 // settle waits until no trigger fired for 300 ms and returns the counts.
@@ -175,7 +182,7 @@ func TestWatcher_RootCreatedLater_IsWatchedAfterRefresh(t *testing.T) {
 	parent := t.TempDir()
 	root := filepath.Join(parent, "calendars")
 	fl := &fireLog{}
-	wt, err := newWatcher(root, 50*time.Millisecond, 0, zerolog.Nop(), fl.fire)
+	wt, err := newWatcher([]watchRoot{{root, ".ics"}}, 50*time.Millisecond, 0, zerolog.Nop(), fl.fire)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,5 +230,32 @@ func TestWatcher_DeleteAndRecreateWithinHold_IsOnePass(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if local, _ := fl.counts(); local-base != 1 {
 		t.Fatalf("slow rename dance fired %d passes, want 1", local-base)
+	}
+}
+
+// An account with calendars and address books: a saved .vcf in an address
+// book folder fires a pass, a .ics there does not, and both roots are
+// watched.
+func TestWatcher_ContactsRoot_VcfFiresIcsDoesNot(t *testing.T) {
+	cals, books := t.TempDir(), t.TempDir()
+	for _, d := range []string{filepath.Join(cals, "cal"), filepath.Join(books, "contacts")} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fl, _ := runWatcher(t, []watchRoot{{cals, ".ics"}, {books, ".vcf"}}, 50*time.Millisecond, 0)
+
+	write(t, filepath.Join(books, "contacts", "stray.ics"), "x")
+	write(t, filepath.Join(books, "contacts", "ann.vcf~"), "x")
+	if local, _ := fl.settle(); local != 0 {
+		t.Fatalf("non-.vcf files in an address book fired %d passes", local)
+	}
+	write(t, filepath.Join(books, "contacts", "ann.vcf"), "BEGIN:VCARD")
+	if local, _ := fl.settle(); local != 1 {
+		t.Fatalf("a saved .vcf fired %d passes, want 1", local)
+	}
+	write(t, filepath.Join(cals, "cal", "x.ics"), "BEGIN:VCALENDAR")
+	if local, _ := fl.settle(); local != 2 {
+		t.Fatalf("a saved .ics beside it fired %d passes in all, want 2", local)
 	}
 }

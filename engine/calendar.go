@@ -12,6 +12,7 @@ import (
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/apply"
+	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/local"
 	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/engine/remote"
@@ -19,8 +20,9 @@ import (
 	"github.com/vdird/vdird/vdir"
 )
 
-// pass is one sync pass over one calendar: which calendar, how its source
-// on the server is read and how results are recorded. The strategy that
+// pass is one sync pass over one calendar or address book: which
+// collection, the format of its items, how its source on the server is
+// read and how results are recorded. The strategy that
 // runs builds the views of both sides and what state knows, and hands them
 // to the planner and the executor.
 type pass struct {
@@ -28,6 +30,7 @@ type pass struct {
 	a    *config.Account
 	c    *davclient.Client
 	cal  davclient.Calendar
+	fmt  *format.Format // of cal's items
 	key  string
 	col  state.Collection
 	s    *Summary
@@ -50,7 +53,7 @@ func newKnown(items []state.Item) known {
 }
 
 func (e *Engine) syncCalendar(ctx context.Context, a *config.Account, c *davclient.Client, cal davclient.Calendar, opts SyncOptions) *Summary {
-	p := &pass{e: e, a: a, c: c, cal: cal, key: collectionKey(a, cal.Href), opts: opts,
+	p := &pass{e: e, a: a, c: c, cal: cal, fmt: format.Of(cal.Kind), key: collectionKey(a, cal), opts: opts,
 		s: &Summary{Account: a.Name, Href: cal.Href}}
 	if err := p.run(ctx); err != nil {
 		p.s.Err = err
@@ -76,7 +79,7 @@ func (p *pass) run(ctx context.Context) error {
 	}
 	if !existed {
 		col = state.Collection{Key: p.key, Account: p.a.Name, Href: p.cal.Href, Dir: p.e.newDirFor(p.a, p.cal)}
-		p.s.Notes = append(p.s.Notes, "new calendar")
+		p.s.Notes = append(p.s.Notes, "new "+p.fmt.Noun)
 	}
 	p.col = col
 	p.s.Dir, p.s.Calendar = col.Dir, filepath.Base(col.Dir)
@@ -93,7 +96,7 @@ func (p *pass) run(ctx context.Context) error {
 	var folder local.Folder
 	if existed && p.markersClean() {
 		f.MarkersClean = true
-		folder, f.FolderAsRecorded = local.AsRecorded(col.Dir, p.e.store, p.key)
+		folder, f.FolderAsRecorded = local.AsRecorded(col.Dir, p.fmt.Ext, p.e.store, p.key)
 	}
 	for {
 		var done bool
@@ -132,7 +135,7 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 		locals []plan.Local
 		lv     *local.View
 	)
-	d, err := vdir.Open(p.col.Dir, vdir.ICS)
+	d, err := vdir.Open(p.col.Dir, p.fmt.Ext)
 	folderMissing := errors.Is(err, vdir.ErrNoDir)
 	switch {
 	case folderMissing:
@@ -158,7 +161,7 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 	// one that never held any is made (or, in a dry run, would be).
 	localMissing := folderMissing && len(items) > 0
 	if folderMissing && !localMissing && !p.opts.DryRun {
-		if d, err = vdir.Create(p.col.Dir, vdir.ICS); err != nil {
+		if d, err = vdir.Create(p.col.Dir, p.fmt.Ext); err != nil {
 			return fmt.Errorf("local folder: %w", err)
 		}
 	}
@@ -184,7 +187,7 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 
 // localView is an empty view of the folder d of this pass's calendar.
 func (p *pass) localView(d *vdir.Dir) *local.View {
-	return local.NewView(d, p.cal.Components, p.log)
+	return local.NewView(d, p.fmt, p.cal.Components, p.log)
 }
 
 // firstDownload fetches a calendar that is new on both sides into d, its
@@ -193,7 +196,7 @@ func (p *pass) localView(d *vdir.Dir) *local.View {
 func (p *pass) firstDownload(ctx context.Context, d *vdir.Dir, existed bool) error {
 	if d == nil {
 		var err error
-		if d, err = vdir.CreateStaged(p.col.Dir, vdir.ICS); err != nil {
+		if d, err = vdir.CreateStaged(p.col.Dir, p.fmt.Ext); err != nil {
 			return fmt.Errorf("local folder: %w", err)
 		}
 	}

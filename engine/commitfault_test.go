@@ -31,7 +31,7 @@ func TestPass_BatchCommitFails_PassFailsAndMarkersStay(t *testing.T) {
 	defer store.Close()
 	a := &config.Account{Name: "test"}
 	cal := davclient.Calendar{Href: "/cal/", SyncToken: "T2"}
-	col := state.Collection{Key: collectionKey(a, cal.Href), Account: a.Name, Href: cal.Href, Dir: t.TempDir(),
+	col := state.Collection{Key: collectionKey(a, davclient.Calendar{Href: cal.Href}), Account: a.Name, Href: cal.Href, Dir: t.TempDir(),
 		Marker: "sync-token T1", SyncToken: "T1"}
 	if err := store.Update(col.Key, func(tx *state.Tx) error { return tx.SetCollection(col) }); err != nil {
 		t.Fatal(err)

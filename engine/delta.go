@@ -27,7 +27,7 @@ func (p *pass) scopedDelta(ctx context.Context, folder local.Folder) (done bool,
 	if err != nil || !ok {
 		return err != nil, err
 	}
-	d, err := vdir.Open(p.col.Dir, vdir.ICS)
+	d, err := vdir.Open(p.col.Dir, p.fmt.Ext)
 	if err != nil {
 		return false, nil
 	}
@@ -75,7 +75,7 @@ func (p *pass) scopedBoth(ctx context.Context, folder local.Folder) (done bool, 
 // scans it for the files that moved (local.ScanChanged). ok is false when
 // a scoped pass cannot tell; err is a state error.
 func (p *pass) scanFolder(folder local.Folder) (d *vdir.Dir, scan local.Scan, ok bool, err error) {
-	if d, err = vdir.Open(p.col.Dir, vdir.ICS); err != nil {
+	if d, err = vdir.Open(p.col.Dir, p.fmt.Ext); err != nil {
 		return nil, scan, false, nil
 	}
 	scan, ok, err = local.ScanChanged(d, p.e.store, p.key, folder)

@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,14 +17,17 @@ import (
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/apply"
+	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/local"
 	"github.com/vdird/vdird/internal/version"
 	"github.com/vdird/vdird/state"
 )
 
-// Engine runs sync passes: for each configured account it lists calendars,
-// and for each calendar builds the local and remote listings, asks the
-// planner what to do and executes the plan, recording every result in state.
+// Engine runs sync passes: for each configured account it lists calendars
+// and address books, and for each builds the local and remote listings,
+// asks the planner what to do and executes the plan, recording every
+// result in state. Both kinds go through the same passes; what differs is
+// the item format (package format), the root folder and the listing.
 type Engine struct {
 	cfg   *config.Config
 	store *state.Store
@@ -59,7 +63,7 @@ func (e *Engine) Reconfigure(cfg *config.Config) {
 type SyncOptions struct {
 	DryRun          bool
 	AllowMassDelete bool
-	Calendars       []string // only these (folder name, display name, href or its last segment); empty = all
+	Calendars       []string // only these calendars or address books (folder name, display name, href or its last segment); empty = all
 	// LocalOnly skips the calendar-home request and reuses the calendars seen
 	// by the previous pass of this engine: for passes triggered by a local
 	// change, which then cost no request at all unless something must be
@@ -139,7 +143,8 @@ func newClient(a *config.Account, hc *http.Client, log zerolog.Logger) (*davclie
 		ConnectTimeout:     a.ConnectTimeout,
 		ResponseTimeout:    a.ResponseTimeout,
 		UserAgent:          "vdird/" + version.String(),
-		Kinds:              []davclient.Kind{davclient.KindCalendar},
+		Kinds:              kinds(a),
+		VCardVersion:       a.VCardVersion,
 		Trace: func(method, url string, status int, d time.Duration, err error) {
 			ev := log.Debug()
 			if !ev.Enabled() {
@@ -159,22 +164,53 @@ func newClient(a *config.Account, hc *http.Client, log zerolog.Logger) (*davclie
 	return c, nil
 }
 
-// Discover finds account a's calendar home and lists its calendars with
-// the client a pass would use (same auth, TLS and timeouts). It needs no
-// state and records nothing.
-func Discover(ctx context.Context, a *config.Account, log zerolog.Logger) (home string, cals []davclient.Calendar, err error) {
-	c, err := newClient(a, nil, log)
-	if err != nil {
-		return "", nil, err
+// kinds are the kinds of collection account a syncs.
+func kinds(a *config.Account) []davclient.Kind {
+	var out []davclient.Kind
+	if a.SyncsCalendars() {
+		out = append(out, davclient.KindCalendar)
 	}
-	if cals, err = c.Discover(ctx); err != nil {
-		return "", nil, err
+	if a.SyncsAddressBooks() {
+		out = append(out, davclient.KindAddressBook)
 	}
-	homes, _ := c.Homes(ctx)
-	return homes.Calendars, cals, nil
+	return out
 }
 
-func collectionKey(a *config.Account, href string) string { return a.Name + "/" + href }
+// Discover finds account a's calendar and address book homes and lists
+// the collections of the kinds it syncs, with the client a pass would use
+// (same auth, TLS and timeouts). It needs no state and records nothing.
+func Discover(ctx context.Context, a *config.Account, log zerolog.Logger) (homes davclient.Homes, cals []davclient.Calendar, err error) {
+	c, err := newClient(a, nil, log)
+	if err != nil {
+		return davclient.Homes{}, nil, err
+	}
+	if cals, err = c.Discover(ctx); err != nil {
+		return davclient.Homes{}, nil, err
+	}
+	homes, _ = c.Homes(ctx)
+	return homes, cals, nil
+}
+
+// addressBookKey starts the part of an address book's state key after the
+// account name. A calendar's is its href, which starts with "/", so the
+// keys of a calendar and an address book never meet, even at one href.
+const addressBookKey = "addressbook"
+
+// collectionKey is the state key of account a's collection cal.
+func collectionKey(a *config.Account, cal davclient.Calendar) string {
+	if cal.Kind == davclient.KindAddressBook {
+		return a.Name + "/" + addressBookKey + cal.Href
+	}
+	return a.Name + "/" + cal.Href
+}
+
+// kindOfKey is the kind of the collection of a state key (collectionKey).
+func kindOfKey(key string) davclient.Kind {
+	if _, rest, ok := strings.Cut(key, "/"); ok && strings.HasPrefix(rest, addressBookKey+"/") {
+		return davclient.KindAddressBook
+	}
+	return davclient.KindCalendar
+}
 
 // SyncAccount runs one pass over one account's calendars.
 func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOptions) []*Summary {
@@ -185,7 +221,7 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	if err != nil {
 		return fail(err)
 	}
-	if err := apply.Recover(ctx, e.store, c, a.Name, e.log); err != nil {
+	if err := apply.Recover(ctx, e.store, c, a.Name, kindOfKey, e.log); err != nil {
 		return fail(err)
 	}
 	cals, err := e.calendarsOf(ctx, a, c, opts.LocalOnly || opts.listed, opts.DryRun)
@@ -202,7 +238,7 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	ap := &accountPass{}
 	opts.account = ap
 	for _, cal := range cals {
-		onServer[collectionKey(a, cal.Href)] = true
+		onServer[collectionKey(a, cal)] = true
 		if !selected(a, opts, cal, e.folderOf(a, cal, dirs)) {
 			continue
 		}
@@ -217,18 +253,23 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 		if col.Account != a.Name || onServer[col.Key] {
 			continue
 		}
+		noun := format.Of(kindOfKey(col.Key)).Noun
 		out = append(out, &Summary{Account: a.Name, Href: col.Href, Dir: col.Dir, Calendar: path.Base(col.Dir),
-			Notes: []string{"calendar no longer on the server: local folder left alone"}})
+			Notes: []string{noun + " no longer on the server (or no longer synced): local folder left alone"}})
 	}
 	return out
 }
 
 // selected tells whether a pass with opts syncs cal, whose local folder is
-// named folder: the account's calendars list and opts.Calendars are each
-// empty or name it.
+// named folder: the account's calendars (or addressbooks) list and
+// opts.Calendars are each empty or name it.
 func selected(a *config.Account, opts SyncOptions, cal davclient.Calendar, folder string) bool {
 	is := names(cal, folder)
-	return (len(a.Calendars) == 0 || slices.ContainsFunc(a.Calendars, is)) &&
+	chosen := a.Calendars
+	if cal.Kind == davclient.KindAddressBook {
+		chosen = a.AddressBooks
+	}
+	return (len(chosen) == 0 || slices.ContainsFunc(chosen, is)) &&
 		(len(opts.Calendars) == 0 || slices.ContainsFunc(opts.Calendars, is))
 }
 
@@ -262,14 +303,15 @@ func (e *Engine) calendarsOf(ctx context.Context, a *config.Account, c *davclien
 // folderOf is the name of cal's local folder: the one state records, or
 // for a calendar seen for the first time the one its first pass will make.
 func (e *Engine) folderOf(a *config.Account, cal davclient.Calendar, dirs map[string]string) string {
-	if d, ok := dirs[collectionKey(a, cal.Href)]; ok {
+	if d, ok := dirs[collectionKey(a, cal)]; ok {
 		return filepath.Base(d)
 	}
 	return filepath.Base(e.newDirFor(a, cal))
 }
 
-// newDirFor picks the local folder of a calendar seen for the first time,
-// never one another calendar already uses.
+// newDirFor picks the local folder of a collection seen for the first
+// time, under the root of its kind, never one another collection already
+// uses.
 func (e *Engine) newDirFor(a *config.Account, cal davclient.Calendar) string {
 	taken := map[string]bool{}
 	if cols, err := e.store.Collections(); err == nil {
@@ -277,7 +319,11 @@ func (e *Engine) newDirFor(a *config.Account, cal davclient.Calendar) string {
 			taken[c.Dir] = true
 		}
 	}
-	return local.NewFolder(a.LocalRoot, cal.Href, taken)
+	root := a.LocalRoot
+	if cal.Kind == davclient.KindAddressBook {
+		root = a.ContactsRoot
+	}
+	return local.NewFolder(root, cal.Href, taken)
 }
 
 // collectionDirs maps the key of each collection to its local folder.
@@ -289,15 +335,20 @@ func collectionDirs(cols []state.Collection) map[string]string {
 	return dirs
 }
 
-// listCalendars lists the calendar home in one request when it is known from
-// an earlier pass, else runs discovery and remembers the home.
+// listCalendars lists the calendar and address book homes in one request
+// each (one when they are the same) when they are known from an earlier
+// pass, else runs discovery and remembers the homes.
 func (e *Engine) listCalendars(ctx context.Context, a *config.Account, c *davclient.Client, dryRun bool) ([]davclient.Calendar, error) {
 	known, ok, err := e.store.Account(a.Name)
 	if err != nil {
 		return nil, err
 	}
-	if ok && known.Home != "" && known.URL == a.URL {
-		cals, err := c.ListCollections(ctx, known.Home)
+	looked := kindsKey(a)
+	if known.Kinds == "" {
+		known.Kinds = config.SyncCalendars // what discovery looked for before address books
+	}
+	if ok && (known.Home != "" || known.BookHome != "") && known.URL == a.URL && known.Kinds == looked {
+		cals, err := c.ListCollections(ctx, known.Home, known.BookHome)
 		if err == nil {
 			return cals, nil
 		}
@@ -314,13 +365,31 @@ func (e *Engine) listCalendars(ctx context.Context, a *config.Account, c *davcli
 	if err != nil {
 		return nil, fmt.Errorf("account %s: discovery: %w", a.Name, err)
 	}
-	home := homes.Calendars
+	if homes.Elsewhere != "" {
+		e.log.Warn().Str("account", a.Name).Str("url", homes.Elsewhere).
+			Msg("the address books are on another host than the calendars: sync them with an account of that url and sync = [\"addressbooks\"]")
+	}
 	if dryRun {
 		return cals, nil
 	}
-	// The configured URL is kept so that a changed url in the config rediscovers.
-	err = e.store.SetAccount(state.Account{Name: a.Name, URL: a.URL, Home: home})
+	// The configured URL and the kinds looked for are kept, so that a
+	// change of either in the config rediscovers.
+	err = e.store.SetAccount(state.Account{Name: a.Name, URL: a.URL, Home: homes.Calendars, BookHome: homes.AddressBooks, Kinds: looked})
 	return cals, err
+}
+
+// kindsKey spells the kinds account a syncs for state (state.Account.Kinds)
+// as the config does.
+func kindsKey(a *config.Account) string {
+	var out []string
+	for _, k := range kinds(a) {
+		if k == davclient.KindAddressBook {
+			out = append(out, config.SyncAddressBooks)
+		} else {
+			out = append(out, config.SyncCalendars)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // RetryAfter is how long the server asked us to wait (429/503 with

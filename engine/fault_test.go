@@ -709,7 +709,7 @@ func TestFault_LocationOnCreate_ServerChosenHrefRecorded(t *testing.T) {
 		f.converged(want)
 		f.idle()
 		f.withStore(func(store *state.Store) {
-			if _, ok, _ := store.Item(collectionKey(&f.Cfg.Accounts[0], f.Events), f.Events+"server-chosen.ics"); !ok {
+			if _, ok, _ := store.Item(collectionKey(&f.Cfg.Accounts[0], davclient.Calendar{Href: f.Events}), f.Events+"server-chosen.ics"); !ok {
 				t.Error("state does not record the Location href")
 			}
 		})

@@ -40,7 +40,7 @@ func (p *pass) freshDownload(ctx context.Context, d *vdir.Dir) (token string, he
 			p.log.Info().Err(err).Msg("no first sync-token: the next pass lists the calendar")
 		}
 	}
-	w := fresh.Start(d, p.col.Dir, func(items []state.Item) error {
+	w := fresh.Start(d, p.fmt, p.col.Dir, func(items []state.Item) error {
 		// State indexes the new items once the pass's next commit, which
 		// adds none, is done.
 		return p.rec.Commit(func(tx *state.Tx) error { return tx.AddNewItems(items) })
@@ -75,7 +75,7 @@ func (p *pass) freshDownload(ctx context.Context, d *vdir.Dir) (token string, he
 	if derr != nil {
 		return "", false, fmt.Errorf("download: %w", derr)
 	}
-	p.log.Info().Int("items", p.s.Downloaded).Msg("↓ downloaded new calendar")
+	p.log.Info().Int("items", p.s.Downloaded).Msg("↓ downloaded new " + p.fmt.Noun)
 	// A member left out: the next pass lists the calendar again, so it is
 	// reported until it is resolved on the server.
 	return token, len(rep.Skipped) > 0, nil
@@ -120,7 +120,7 @@ func (p *pass) publish(stage *vdir.Dir) (*vdir.Dir, error) {
 // A recorded file is kept by its name alone: removing one would read as a
 // local deletion, and a changed one is planned as an edit.
 func (p *pass) recoverStage() error {
-	st, err := vdir.OpenStaged(p.col.Dir, vdir.ICS)
+	st, err := vdir.OpenStaged(p.col.Dir, p.fmt.Ext)
 	if errors.Is(err, vdir.ErrNoDir) {
 		return nil
 	}

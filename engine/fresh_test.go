@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vdird/vdird/davclient"
+
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/engine/fresh"
@@ -33,7 +35,7 @@ func (e *env) collectionState(cal string) state.Collection {
 	e.withStore(func(store *state.Store) {
 		var ok bool
 		var err error
-		col, ok, err = store.Collection(collectionKey(&e.Cfg.Accounts[0], cal))
+		col, ok, err = store.Collection(collectionKey(&e.Cfg.Accounts[0], davclient.Calendar{Href: cal}))
 		if err != nil || !ok {
 			e.t.Fatalf("collection %s: ok=%v err=%v", cal, ok, err)
 		}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/vdird/vdird/davclient"
+
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/state"
 )
@@ -30,7 +32,7 @@ func TestSync_SelectsByFolderName_UnescapedAndSuffixed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := collectionKey(a, gone)
+	key := collectionKey(a, davclient.Calendar{Href: gone})
 	err = store.Update(key, func(tx *state.Tx) error {
 		return tx.SetCollection(state.Collection{Key: key, Account: a.Name, Href: gone, Dir: filepath.Join(e.Root, "events")})
 	})

@@ -5,12 +5,15 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/local"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
 
-// CalendarStatus is what `vdird status` shows for one calendar.
+// CalendarStatus is what `vdird status` shows for one calendar or address
+// book.
 type CalendarStatus struct {
 	Account       string    `json:"account"`
 	Calendar      string    `json:"calendar"` // local folder name
@@ -21,10 +24,11 @@ type CalendarStatus struct {
 	LastError     string    `json:"last_error,omitempty"`
 	ConflictFiles []string  `json:"conflict_files,omitempty"`
 	ReadOnly      bool      `json:"read_only,omitempty"`
+	AddressBook   bool      `json:"address_book,omitempty"`
 }
 
-// Status reports every calendar in state: no network, only a stat of each
-// local folder.
+// Status reports every calendar and address book in state: no network,
+// only a stat of each local folder.
 func (e *Engine) Status() ([]CalendarStatus, error) {
 	store := e.store
 	cols, err := store.Collections()
@@ -34,14 +38,15 @@ func (e *Engine) Status() ([]CalendarStatus, error) {
 	var out []CalendarStatus
 	for _, col := range cols {
 		st := CalendarStatus{Account: col.Account, Calendar: filepath.Base(col.Dir), Href: col.Href, Dir: col.Dir,
-			LastSync: col.LastSync, LastError: col.LastError, ReadOnly: col.ReadOnly}
+			LastSync: col.LastSync, LastError: col.LastError, ReadOnly: col.ReadOnly,
+			AddressBook: kindOfKey(col.Key) == davclient.KindAddressBook}
 		items, err := store.Items(col.Key)
 		if err != nil {
 			return nil, err
 		}
-		d, err := vdir.Open(col.Dir, vdir.ICS)
+		d, err := vdir.Open(col.Dir, format.Of(kindOfKey(col.Key)).Ext)
 		if errors.Is(err, vdir.ErrNoDir) {
-			switch _, serr := vdir.OpenStaged(col.Dir, vdir.ICS); {
+			switch _, serr := vdir.OpenStaged(col.Dir, format.Of(kindOfKey(col.Key)).Ext); {
 			case serr == nil:
 				// A first download fills a hidden folder and then renames it.
 				st.LastError = "first download not finished yet: files so far are in " + vdir.StagePath(col.Dir)

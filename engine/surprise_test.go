@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vdird/vdird/davclient"
+
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/engine/plan"
@@ -112,7 +114,7 @@ func (f *fenv) stateItems() []string {
 	f.t.Helper()
 	var out []string
 	f.withStore(func(store *state.Store) {
-		items, err := store.Items(collectionKey(&f.Cfg.Accounts[0], f.Events))
+		items, err := store.Items(collectionKey(&f.Cfg.Accounts[0], davclient.Calendar{Href: f.Events}))
 		if err != nil {
 			f.t.Fatal(err)
 		}

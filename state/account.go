@@ -9,11 +9,16 @@ import (
 )
 
 // Account is what is remembered about one configured account: where its
-// calendars are, so that a pass with nothing to do needs no discovery.
+// calendars and address books are, so that a pass with nothing to do needs
+// no discovery.
 type Account struct {
-	Name string // the account's name in the configuration
-	URL  string // the configured URL the calendar home was discovered from
-	Home string // href of the calendar home set found from URL
+	Name     string // the account's name in the configuration
+	URL      string // the configured URL the calendar home was discovered from
+	Home     string // href of the calendar home set found from URL
+	BookHome string `json:",omitempty"` // href of the address book home set found from URL
+	// Kinds are the kinds of collection discovery looked for, as the
+	// engine spells them; "" for a record from before address books.
+	Kinds string `json:",omitempty"`
 }
 
 // bucketAccounts holds one JSON Account per account name (schema 8).

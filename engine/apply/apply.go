@@ -1,4 +1,4 @@
-// Package apply carries out the plan of one calendar's pass: it writes
+// Package apply carries out the plan of one collection's pass: it writes
 // files, sends remote writes with the preconditions the plan gives, keeps
 // the loser of a conflict as a copy, and records every result in state.
 // Each remote write is journaled first, so a write whose answer or commit
@@ -18,10 +18,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/local"
 	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/engine/remote"
-	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
@@ -40,8 +40,9 @@ type Report struct {
 	Throttled error
 }
 
-// Executor carries out the actions planned for one calendar, given the
-// views the plan was made from, which it keeps up to date.
+// Executor carries out the actions planned for one calendar or address
+// book, given the views the plan was made from, which it keeps up to
+// date.
 type Executor struct {
 	Rec    *Recorder
 	Client *davclient.Client
@@ -105,6 +106,9 @@ func (x *Executor) Settle(ctx context.Context, act plan.Action) (plan.Action, er
 	}
 	return act, fmt.Errorf("not settled after %d steps: left for the next pass", maxSteps)
 }
+
+// format is the format of the collection's items.
+func (x *Executor) format() *format.Format { return format.Of(x.Cal.Kind) }
 
 // KnownOf is the planner's view of a recorded item.
 func KnownOf(it state.Item) plan.Known {
@@ -221,14 +225,14 @@ func (x *Executor) remoteObject(ctx context.Context, href string) (davclient.Obj
 
 // newName picks a file name for a new remote item that no local file uses.
 func (x *Executor) newName(href string) string {
-	name := vdir.NameForHref(href, vdir.ICS)
+	name := vdir.NameForHref(href, x.format().Ext)
 	// Anything at the name counts, listed or not (a symlink, a folder…).
 	taken := func(n string) bool {
 		_, err := os.Lstat(filepath.Join(x.Local.Dir.Path(), n))
 		return x.Local.Used[n] || err == nil
 	}
 	for i := 2; taken(name); i++ {
-		name = vdir.NameForHref(fmt.Sprintf("%s#%d", href, i), vdir.ICS)
+		name = vdir.NameForHref(fmt.Sprintf("%s#%d", href, i), x.format().Ext)
 	}
 	x.Local.Used[name] = true
 	return name
@@ -266,7 +270,7 @@ func (x *Executor) download(ctx context.Context, r *itemRun, act plan.Action) er
 		return err
 	}
 	uid := act.UID
-	if info, err := ics.Inspect(o.Data); err == nil {
+	if info, err := x.format().Inspect(o.Data); err == nil {
 		uid = info.UID
 	}
 	if r.journal == 0 { // else the server's version of our own write

@@ -8,8 +8,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/remote"
-	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
@@ -38,8 +38,9 @@ func (x *Executor) endJournal(id uint64, err error) {
 // Recover settles the remote writes of account that a crash (or a lost
 // answer) left unrecorded in store: the server is asked what it holds, and
 // state is brought in line, so the next plan neither repeats a create
-// (duplicate) nor loses the local edit.
-func Recover(ctx context.Context, store *state.Store, c *davclient.Client, account string, log zerolog.Logger) error {
+// (duplicate) nor loses the local edit. kindOf tells the kind of the
+// collection of a state key.
+func Recover(ctx context.Context, store *state.Store, c *davclient.Client, account string, kindOf func(key string) davclient.Kind, log zerolog.Logger) error {
 	pending, err := store.Pending()
 	if err != nil {
 		return err
@@ -55,7 +56,8 @@ func Recover(ctx context.Context, store *state.Store, c *davclient.Client, accou
 			}
 			continue
 		}
-		o, err := c.Get(ctx, davclient.Calendar{Href: col.Href}, j.Href)
+		cal := davclient.Calendar{Href: col.Href, Kind: kindOf(j.Key)}
+		o, err := c.Get(ctx, cal, j.Href)
 		switch {
 		case errors.Is(err, davclient.ErrNotFound):
 			err = store.Update(j.Key, func(tx *state.Tx) error {
@@ -69,7 +71,7 @@ func Recover(ctx context.Context, store *state.Store, c *davclient.Client, accou
 		case err != nil:
 			return fmt.Errorf("recovering interrupted %s of %s: %w", j.Op, j.Href, err)
 		default:
-			err = recoverWrite(store, j, col, o)
+			err = recoverWrite(store, j, col, format.Of(cal.Kind), o)
 		}
 		if err != nil {
 			return err
@@ -82,20 +84,20 @@ func Recover(ctx context.Context, store *state.Store, c *davclient.Client, accou
 // recoverWrite handles an interrupted put/create whose href exists on the
 // server. The item is ours when the server holds our bytes, or — for a create,
 // since servers such as Radicale rewrite bodies — our UID at our href.
-func recoverWrite(store *state.Store, j state.JournalEntry, col state.Collection, o davclient.Object) error {
+func recoverWrite(store *state.Store, j state.JournalEntry, col state.Collection, f *format.Format, o davclient.Object) error {
 	o = remote.WithETag(o)
 	if j.Op == "delete" {
 		return store.EndJournal(j.ID)
 	}
-	d, err := vdir.Open(col.Dir, vdir.ICS)
+	d, err := vdir.Open(col.Dir, f.Ext)
 	if err != nil {
 		return store.EndJournal(j.ID)
 	}
 	data, fp, err := d.Read(j.Name)
 	unchanged := err == nil && vdir.Hash(data) == j.Hash
-	info, _ := ics.Inspect(o.Data)
+	info, _ := f.Inspect(o.Data)
 	ours := vdir.Hash(o.Data) == j.Hash ||
-		(unchanged && ics.Equivalent(o.Data, data)) ||
+		(unchanged && f.Equivalent(o.Data, data)) ||
 		(j.Op == "create" && info.UID != "" && info.UID == j.UID)
 	if !ours {
 		// Someone else's version: state keeps the old etag, so the next pass

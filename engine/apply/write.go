@@ -14,7 +14,6 @@ import (
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/engine/remote"
-	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
@@ -49,9 +48,9 @@ func (x *Executor) create(ctx context.Context, r *itemRun, act plan.Action) (*pl
 		return nil, fmt.Errorf("no content read for %s", act.Name)
 	}
 	if act.Href == "" {
-		act.Href = hrefFor(x.Cal.Href, act.Name, act.UID)
+		act.Href = hrefFor(x.Cal.Href, x.format().Ext, act.Name, act.UID)
 		if r.tried[act.Href] {
-			act.Href = x.Cal.Href + "vdird-" + randomToken() + ".ics"
+			act.Href = x.Cal.Href + "vdird-" + randomToken() + x.format().Ext
 		}
 	}
 	if r.tried == nil {
@@ -131,7 +130,7 @@ func (x *Executor) withServer(ctx context.Context, r *itemRun, out *plan.Outcome
 	if err != nil {
 		return nil, err
 	}
-	info, err := ics.Inspect(o.Data)
+	info, err := x.format().Inspect(o.Data)
 	if err != nil {
 		return nil, fmt.Errorf("server sent invalid data for %s: %w", href, err)
 	}
@@ -139,7 +138,7 @@ func (x *Executor) withServer(ctx context.Context, r *itemRun, out *plan.Outcome
 	x.Remote.Data[href] = o
 	v := &plan.Version{Href: href, ETag: o.ETag, Hash: vdir.Hash(o.Data), UID: info.UID}
 	if local := x.Local.Data[out.Action.Name]; local != nil {
-		v.SameAsLocal = v.Hash == vdir.Hash(local) || ics.Equivalent(o.Data, local)
+		v.SameAsLocal = v.Hash == vdir.Hash(local) || x.format().Equivalent(o.Data, local)
 	}
 	if r.known != nil {
 		v.SameAsBase = v.Hash == r.known.Hash || x.holdsBase(r.known.Href, o.Data)
@@ -152,7 +151,7 @@ func (x *Executor) withServer(ctx context.Context, r *itemRun, out *plan.Outcome
 // item at href, in another layout.
 func (x *Executor) holdsBase(href string, data []byte) bool {
 	k, ok, err := x.Rec.Store.Item(x.Rec.Key, href)
-	return err == nil && ok && k.Base != nil && ics.Equivalent(data, k.Base)
+	return err == nil && ok && k.Base != nil && x.format().Equivalent(data, k.Base)
 }
 
 func (x *Executor) deleteRemote(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
@@ -191,7 +190,7 @@ func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*
 	if local == nil {
 		return nil, fmt.Errorf("no content read for %s", act.Name)
 	}
-	if vdir.Hash(o.Data) == vdir.Hash(local) || ics.Equivalent(o.Data, local) {
+	if vdir.Hash(o.Data) == vdir.Hash(local) || x.format().Equivalent(o.Data, local) {
 		out := x.outcome(r, act, plan.SameContent)
 		out.Server = &plan.Version{Href: act.Href, ETag: o.ETag, Hash: vdir.Hash(o.Data), UID: act.UID, SameAsLocal: true}
 		return out, nil
@@ -227,8 +226,8 @@ func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*
 // as a new item with its own UID, which the planner then has created.
 func (x *Executor) keepBoth(r *itemRun, act plan.Action, o davclient.Object, local []byte, log *zerolog.Event) (*plan.Outcome, error) {
 	newUID := act.UID + "-vdird-" + randomToken()
-	newName := "vdird-" + vdir.Hash([]byte(newUID))[:16] + ".ics"
-	data := ics.ReplaceUID(local, newUID)
+	newName := "vdird-" + vdir.Hash([]byte(newUID))[:16] + x.format().Ext
+	data := x.format().ReplaceUID(local, newUID)
 	if err := x.writeLocal(newName, data); err != nil {
 		return nil, err
 	}
@@ -266,20 +265,21 @@ func (x *Executor) keepCopy(name string, data []byte) (string, error) {
 	return x.Local.Dir.WriteConflictCopy(name, data, x.Now())
 }
 
-// hrefFor picks the href of a new item: the file name when it is plain,
-// otherwise one derived from the UID's hash.
-func hrefFor(collection, name, uid string) string {
-	if plainName(name) {
+// hrefFor picks the href of a new item of a collection whose item files
+// end in ext: the file name when it is plain, otherwise one derived from
+// the UID's hash.
+func hrefFor(collection, ext, name, uid string) string {
+	if plainName(name, ext) {
 		return collection + name
 	}
-	return collection + "vdird-" + vdir.Hash([]byte(uid))[:16] + ".ics"
+	return collection + "vdird-" + vdir.Hash([]byte(uid))[:16] + ext
 }
 
 // plainName reports whether a file name can serve as an href segment as it
 // is: only characters a path segment never escapes (RFC 3986 unreserved,
 // plus '@' and '+').
-func plainName(name string) bool {
-	if !strings.HasSuffix(name, ".ics") || len(name) > 120 || strings.HasPrefix(name, ".") {
+func plainName(name, ext string) bool {
+	if !strings.HasSuffix(name, ext) || len(name) > 120 || strings.HasPrefix(name, ".") {
 		return false
 	}
 	for _, r := range name {

@@ -18,9 +18,9 @@ import (
 
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/apply"
+	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/engine/remote"
-	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
@@ -56,6 +56,7 @@ type Report struct {
 // stage.
 type Writer struct {
 	dir      *vdir.Dir
+	format   *format.Format
 	folder   string // the calendar's folder, to name files in reports
 	recordFn func([]state.Item) error
 	log      zerolog.Logger
@@ -86,11 +87,12 @@ type claims struct {
 	byUID map[string]string
 }
 
-// Start starts the writers and the recorder of a first download into d,
-// the staging folder of the calendar's folder; record commits the items of
-// one written batch to state. log gets the problems met.
-func Start(d *vdir.Dir, folder string, record func([]state.Item) error, log zerolog.Logger) *Writer {
-	st := &Writer{dir: d, folder: folder, recordFn: record, log: log, batches: make(chan []davclient.Object),
+// Start starts the writers and the recorder of a first download of items
+// in format f into d, the staging folder of the collection's folder;
+// record commits the items of one written batch to state. log gets the
+// problems met.
+func Start(d *vdir.Dir, f *format.Format, folder string, record func([]state.Item) error, log zerolog.Logger) *Writer {
+	st := &Writer{dir: d, format: f, folder: folder, recordFn: record, log: log, batches: make(chan []davclient.Object),
 		written: make(chan []state.Item), writerOut: make(chan error, 1), recordOut: make(chan error, 1),
 		claims: claims{byUID: map[string]string{}}}
 	var all sync.WaitGroup
@@ -205,7 +207,7 @@ type object struct {
 func (st *Writer) writeBatch(batch []davclient.Object, rep *Report) ([]state.Item, error) {
 	objs := make([]object, 0, len(batch))
 	for _, o := range batch {
-		info, err := ics.Inspect(o.Data)
+		info, err := st.format.Inspect(o.Data)
 		if err != nil {
 			rep.Problems = append(rep.Problems, remote.Invalid(st.log, o.Href, err))
 			continue
@@ -217,7 +219,7 @@ func (st *Writer) writeBatch(batch []davclient.Object, rep *Report) ([]state.Ite
 	for i, o := range objs {
 		// The folder was empty when listed and batches refuse to replace
 		// anything, so the name needs no check against the folder here.
-		files[i] = vdir.NewFile{Name: vdir.NameForHref(o.Href, vdir.ICS), Data: o.Data}
+		files[i] = vdir.NewFile{Name: vdir.NameForHref(o.Href, st.dir.Ext()), Data: o.Data}
 	}
 	fps, err := st.dir.WriteBatch(files)
 	var be *vdir.BatchError
@@ -262,7 +264,7 @@ func (st *Writer) plan(objs []object, rep *Report) []object {
 			// Unchanged on both sides since it was written, which empty
 			// etags and hashes on every side say.
 			earlier[held] = true
-			name := vdir.NameForHref(held, vdir.ICS)
+			name := vdir.NameForHref(held, st.dir.Ext())
 			in.Known = append(in.Known, plan.Known{Href: held, Name: name, UID: o.uid})
 			in.Remote = append(in.Remote, plan.Remote{Href: held, UID: o.uid})
 			in.Local = append(in.Local, plan.Local{Name: name, UID: o.uid})

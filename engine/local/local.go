@@ -1,11 +1,11 @@
-// Package local builds the folder side of one calendar for a sync pass:
+// Package local builds the folder side of one collection for a sync pass:
 // which item files there are, their stat fingerprints, and the content of
 // those that changed since state recorded them, read, hashed and
 // validated once. Files whose fingerprint is as recorded are taken from
 // state unread. It also tells, from the folder's file sum, whether the
 // folder is exactly as recorded or which few files moved, so that a pass
-// over an unchanged or slightly changed calendar costs little whatever its
-// size. It writes nothing but what its callers write through View.Dir.
+// over an unchanged or slightly changed collection costs little whatever
+// its size. It writes nothing but what its callers write through View.Dir.
 package local
 
 import (
@@ -18,13 +18,13 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/plan"
-	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
 
-// View is the folder of one calendar as a pass saw it. The executor
+// View is the folder of one calendar or address book as a pass saw it. The executor
 // updates it as it writes (fingerprints of written files, names taken).
 type View struct {
 	Dir  *vdir.Dir
@@ -32,15 +32,17 @@ type View struct {
 	Data map[string][]byte           // bytes of the valid files read this pass
 	Used map[string]bool             // file names taken
 
+	format     *format.Format
 	components []string // nil: any component
 	log        zerolog.Logger
 }
 
-// NewView returns an empty view of d for a calendar that holds the given
-// components (nil: any); invalid files are logged to log.
-func NewView(d *vdir.Dir, components []string, log zerolog.Logger) *View {
+// NewView returns an empty view of d for a collection of items in format
+// f that holds the given components (a calendar's; nil: any); invalid
+// files are logged to log.
+func NewView(d *vdir.Dir, f *format.Format, components []string, log zerolog.Logger) *View {
 	return &View{Dir: d, FP: map[string]vdir.Fingerprint{}, Data: map[string][]byte{}, Used: map[string]bool{},
-		components: components, log: log}
+		format: f, components: components, log: log}
 }
 
 // List stats every item file of the folder into the view and returns the
@@ -73,7 +75,7 @@ func (v *View) Entry(en vdir.Entry, byName map[string]state.Item) plan.Local {
 	}
 	v.FP[en.Name] = fp
 	l := plan.Local{Name: en.Name, Hash: vdir.Hash(data)}
-	info, err := ics.Inspect(data)
+	info, err := v.format.Inspect(data)
 	switch {
 	case err != nil:
 		l.Invalid = err.Error()
@@ -132,9 +134,9 @@ func SameFP(a state.Fingerprint, b vdir.Fingerprint) bool {
 	return a.Size == b.Size && a.ModNs == b.ModNs && a.Inode == b.Inode
 }
 
-// NewFolder picks the folder under root of a calendar seen for the first
+// NewFolder picks the folder under root of a collection seen for the first
 // time: the href's last segment when it is a plain name, else a hash of
-// the href; never one in taken (the folders other calendars use).
+// the href; never one in taken (the folders other collections use).
 func NewFolder(root, href string, taken map[string]bool) string {
 	seg := path.Base(strings.TrimSuffix(href, "/"))
 	if u, err := url.PathUnescape(seg); err == nil {

@@ -30,14 +30,14 @@ type Folder struct {
 }
 
 // AsRecorded tells, without loading the items or listing the folder into
-// memory, that the folder at dir is exactly as state recorded collection
-// key: its file sum (every item file's name and stat fingerprint) equals
+// memory, that the folder at dir, of item files ending in ext, is exactly
+// as state recorded collection key: its file sum (every item file's name and stat fingerprint) equals
 // the recorded one, and no crash left temp files. It returns the folder's
 // sum when it could compute it. Any doubt means false, and a full pass,
 // which is always right; with an unchanged change marker this makes an
 // idle poll cost constant memory and no planning.
-func AsRecorded(dir string, rec Records, key string) (f Folder, same bool) {
-	d, err := vdir.Open(dir, vdir.ICS)
+func AsRecorded(dir, ext string, rec Records, key string) (f Folder, same bool) {
+	d, err := vdir.Open(dir, ext)
 	if err != nil {
 		return Folder{}, false
 	}

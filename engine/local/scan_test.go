@@ -88,7 +88,7 @@ func TestScanChanged_OneEditAndOneNewFile_LooksUpOnlyTheShardsThatDiffer(t *test
 	if _, err := d.Write("mine.ics", event("mine", "new here"), nil); err != nil {
 		t.Fatal(err)
 	}
-	folder, same := AsRecorded(d.Path(), store, key)
+	folder, same := AsRecorded(d.Path(), vdir.ICS, store, key)
 	if same || folder.Shards == nil {
 		t.Fatalf("AsRecorded after an edit: same %v, shards %v", same, folder.Shards != nil)
 	}
@@ -130,7 +130,7 @@ func TestScanChanged_RecordedFileGone_CannotTell(t *testing.T) {
 	if err := os.Remove(filepath.Join(d.Path(), "f0007.ics")); err != nil {
 		t.Fatal(err)
 	}
-	folder, _ := AsRecorded(d.Path(), store, key)
+	folder, _ := AsRecorded(d.Path(), vdir.ICS, store, key)
 	if _, ok, err := ScanChanged(d, store, key, folder); ok || err != nil {
 		t.Fatalf("ok %v, err %v; want a scan that cannot tell", ok, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/state"
 )
 
@@ -68,7 +69,7 @@ func (s *Source) ReadDelta(ctx context.Context) (dl Delta, ok bool, err error) {
 // Scoped returns the view of a scoped pass: each member in known as
 // recorded unless dl says otherwise, plus what dl adds.
 func (s *Source) Scoped(known map[string]state.Item, dl Delta) *View {
-	v := NewView(make(map[string]string, len(known)+len(dl.Changed)), s.Log)
+	v := NewView(make(map[string]string, len(known)+len(dl.Changed)), format.Of(s.Cal.Kind), s.Log)
 	for h, it := range known {
 		v.ETags[h] = it.ETag
 	}

@@ -1,4 +1,4 @@
-// Package remote builds the server side of one calendar for a sync pass:
+// Package remote builds the server side of one collection for a sync pass:
 // which members there are and their etags (as recorded, from a
 // sync-collection delta or from a listing, cheapest first), and the data
 // of those that are new or changed, checked before it may reach the
@@ -13,15 +13,15 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/plan"
-	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
 
-// View is the server side of one calendar as a pass saw it. The executor
-// updates it as it reads members again (Data) and meets changes it leaves
-// for the next pass (Held).
+// View is the server side of one calendar or address book as a pass saw
+// it. The executor updates it as it reads members again (Data) and meets
+// changes it leaves for the next pass (Held).
 type View struct {
 	ETags map[string]string           // href → etag (a pseudo-etag when the server gives none)
 	Data  map[string]davclient.Object // members fetched this pass, valid and with an etag
@@ -29,16 +29,17 @@ type View struct {
 	// Held is set when a remote change was not applied: the pass must not
 	// advance the change marker or the sync-token.
 	Held bool
-	// Problems are the members whose data is not one valid calendar item.
+	// Problems are the members whose data is not one valid item.
 	Problems []string
 
-	log zerolog.Logger
+	format *format.Format
+	log    zerolog.Logger
 }
 
-// NewView returns a view of the members in etags (href → etag), none of
-// them fetched; problems are logged to log.
-func NewView(etags map[string]string, log zerolog.Logger) *View {
-	return &View{ETags: etags, Data: map[string]davclient.Object{}, UIDs: map[string]string{}, log: log}
+// NewView returns a view of the members in etags (href → etag), items in
+// format f, none of them fetched; problems are logged to log.
+func NewView(etags map[string]string, f *format.Format, log zerolog.Logger) *View {
+	return &View{ETags: etags, Data: map[string]davclient.Object{}, UIDs: map[string]string{}, format: f, log: log}
 }
 
 // Remotes is the planner's view of the members, by href.
@@ -55,7 +56,7 @@ func (v *View) Remotes() []plan.Remote {
 }
 
 // Add records a member whose data arrived. Data that is not one valid
-// calendar item is never written locally: the member is reported and left
+// item is never written locally: the member is reported and left
 // as known records it (or absent if new), and the view is held back, so
 // it is fetched again once the server serves it well.
 func (v *View) Add(o davclient.Object, known map[string]state.Item) {
@@ -76,8 +77,8 @@ func (v *View) Add(o davclient.Object, known map[string]state.Item) {
 
 // Check validates server data before it may reach the folder. Invalid
 // data is logged, added to Problems and holds the view back.
-func (v *View) Check(o davclient.Object) (ics.Info, error) {
-	info, err := ics.Inspect(o.Data)
+func (v *View) Check(o davclient.Object) (format.Info, error) {
+	info, err := v.format.Inspect(o.Data)
 	if err != nil {
 		v.Held = true
 		v.Problems = append(v.Problems, Invalid(v.log, o.Href, err))
@@ -93,9 +94,9 @@ func (v *View) TakeProblems() []string {
 }
 
 // Invalid logs that the server sent data for href that is not one valid
-// calendar item, and returns the problem to report.
+// item, and returns the problem to report.
 func Invalid(log zerolog.Logger, href string, err error) string {
-	log.Error().Str("href", href).Err(err).Msg("invalid calendar data from server")
+	log.Error().Str("href", href).Err(err).Msg("invalid data from server")
 	return fmt.Sprintf("server sent invalid data for %s: %v (not written; retried next pass)", href, err)
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/state"
 )
 
@@ -17,7 +18,7 @@ const maxChanges = 1000
 
 var errBigDelta = errors.New("delta too big for a scoped pass")
 
-// Source reads one calendar's members from the server for one pass.
+// Source reads one collection's members from the server for one pass.
 type Source struct {
 	Client *davclient.Client
 	Cal    davclient.Calendar // as the calendar listing of this pass gave it
@@ -43,7 +44,7 @@ func (s *Source) AsRecorded() bool {
 // sync-collection delta; without state, a first download in one streamed
 // calendar-query with data; otherwise an etag-only calendar-query.
 func (s *Source) List(ctx context.Context, known map[string]state.Item, haveState bool) (*View, string, error) {
-	v := NewView(make(map[string]string, len(known)), s.Log)
+	v := NewView(make(map[string]string, len(known)), format.Of(s.Cal.Kind), s.Log)
 	if haveState && s.AsRecorded() {
 		for h, it := range known {
 			v.ETags[h] = it.ETag

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vdird/vdird/config"
+	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine"
 	"github.com/vdird/vdird/state"
 )
@@ -196,11 +198,13 @@ func printSummaries(w io.Writer, sums []*engine.Summary, dry bool) {
 	}
 }
 
-const discoverHelp = `Finds the calendars of a CalDAV account (RFC 6764 well-known URL, principal,
-calendar home) and prints, per calendar: its display name, URL path,
-components (VEVENT, VTODO…), ctag, whether it supports sync-collection, and
-whether it is read-only. The NAME or the path's last segment is what
-"calendars = […]" in the config and "vdird sync CALENDAR" take.
+const discoverHelp = `Finds the calendars and address books of a CalDAV / CardDAV account (RFC 6764
+well-known URLs, principal, calendar and address book homes) and prints, per
+collection: its display name, kind, URL path, what it holds (components such
+as VEVENT and VTODO for a calendar, the vCard versions an address book
+serves), ctag, whether it supports sync-collection, and whether it is
+read-only. The NAME or the path's last segment is what "calendars = […]" and
+"addressbooks = […]" in the config and "vdird sync CALENDAR" take.
 
 With --url, the account is the one given: the password comes from
 --password-command, else from the environment variable VDIRD_PASSWORD, else
@@ -221,7 +225,7 @@ type discoverFlags struct {
 func (a *app) discoverCommand() *cobra.Command {
 	var df discoverFlags
 	cmd := a.command(helpText{"discover [--url URL [--user NAME] [--password-command CMD] [--insecure-skip-verify]]",
-		"list the calendars a CalDAV account offers", discoverHelp, discoverExample},
+		"list the calendars and address books an account offers", discoverHelp, discoverExample},
 		noArgs, func(ctx context.Context, _ []string) int {
 			return cmdDiscover(ctx, a.g, df, a.stdout, a.stderr)
 		})
@@ -254,19 +258,34 @@ func cmdDiscover(ctx context.Context, g globals, df discoverFlags, stdout, stder
 	}
 	code := 0
 	for _, a := range accounts {
-		home, cals, err := engine.Discover(ctx, &a, zerolog.Nop())
+		// Both kinds, whatever the account syncs: discover shows what there is.
+		a.Sync = []string{config.SyncCalendars, config.SyncAddressBooks}
+		homes, cals, err := engine.Discover(ctx, &a, zerolog.Nop())
 		if err != nil {
 			fmt.Fprintf(stderr, "vdird: %s: %v\n", a.URL, err)
 			code = 1
 			continue
 		}
-		fmt.Fprintf(stdout, "account %s (%s), calendar home %s: %d calendars\n", a.Name, a.URL, home, len(cals))
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tHREF\tCOMPONENTS\tCTAG\tSYNC\tACCESS")
+		books := 0
 		for _, cal := range cals {
-			comps := strings.Join(cal.Components, ",")
-			if comps == "" {
-				comps = "any"
+			if cal.Kind == davclient.KindAddressBook {
+				books++
+			}
+		}
+		fmt.Fprintf(stdout, "account %s (%s), calendar home %s, address book home %s: %d calendars, %d address books\n",
+			a.Name, a.URL, orDash(homes.Calendars), orDash(cmp.Or(homes.AddressBooks, homes.Elsewhere)), len(cals)-books, books)
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tKIND\tHREF\tHOLDS\tCTAG\tSYNC\tACCESS")
+		for _, cal := range cals {
+			kind, holds := "calendar", strings.Join(cal.Components, ",")
+			if holds == "" {
+				holds = "any"
+			}
+			if cal.Kind == davclient.KindAddressBook {
+				kind, holds = "addressbook", "vCard "+strings.Join(cal.VCardVersions, ",")
+				if len(cal.VCardVersions) == 0 {
+					holds = "vCard"
+				}
 			}
 			access := "read-write"
 			if cal.ReadOnly {
@@ -276,7 +295,7 @@ func cmdDiscover(ctx context.Context, g globals, df discoverFlags, stdout, stder
 			if cal.SupportsSync {
 				sync = "yes"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", orDash(cal.DisplayName), cal.Href, comps, orDash(cal.CTag), sync, access)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(cal.DisplayName), kind, cal.Href, holds, orDash(cal.CTag), sync, access)
 		}
 		tw.Flush()
 	}

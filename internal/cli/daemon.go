@@ -155,17 +155,20 @@ func statusInProcess(cfg *config.Config) ([]engine.CalendarStatus, error) {
 
 func printStatus(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 	if len(sts) == 0 {
-		fmt.Fprintln(w, "no calendars synced yet")
+		fmt.Fprintln(w, "no calendars or address books synced yet")
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CALENDAR\tLAST SYNC\tPENDING\tCONFLICTS\tLAST ERROR")
+	fmt.Fprintln(tw, "COLLECTION\tLAST SYNC\tPENDING\tCONFLICTS\tLAST ERROR")
 	for _, s := range sts {
 		last := "never"
 		if !s.LastSync.IsZero() {
 			last = s.LastSync.Local().Format("2006-01-02 15:04:05") + " (" + ago(now.Sub(s.LastSync)) + ")"
 		}
 		name := s.Account + "/" + s.Calendar
+		if s.AddressBook {
+			name += " (address book)"
+		}
 		if s.ReadOnly {
 			name += " (read-only)"
 		}
