@@ -603,3 +603,46 @@ func TestDaemon_ControlSocketUnavailable_RunsWithoutIt_ReadyEvenIfServerDown(t *
 		t.Fatalf("want one failed first pass before READY, got %d passes", d.stats.Passes("down", 0))
 	}
 }
+
+// A .vcf saved in an address book folder reaches the server within a
+// second, as a calendar edit does: the daemon watches the contacts root.
+func TestDaemon_SavedVcf_ReachesServerWithinASecond(t *testing.T) {
+	synctest.ForEachServer(t, func(t *testing.T, e *synctest.Env) {
+		e.Cfg.Interval, e.Cfg.RescanInterval = time.Hour, time.Hour
+		book := e.AddAddressBook("contacts", "Contacts")
+		e.Srv.Put(t, book+"ann.vcf", synctest.Card("3.0", "ann", "Ann"))
+		d := startDaemon(t, e.Cfg, RunOptions{})
+		if _, err := os.Stat(e.File(book, "ann.vcf")); err != nil {
+			t.Fatalf("first reconcile did not download ann.vcf: %v", err)
+		}
+		for i, name := range []string{"ann.vcf", "new.vcf", "ann.vcf"} {
+			uid := strings.TrimSuffix(name, ".vcf")
+			data := synctest.Card("3.0", uid, fmt.Sprintf("%s edit %d", uid, i))
+			before := len(d.net.puts(book + name))
+			writeFileAtomically(t, e.File(book, name), data)
+			saved := time.Now()
+			if !waitFor(5*time.Second, func() bool { return len(d.net.puts(book+name)) > before }) {
+				t.Fatalf("save %d of %s did not reach the server within 5 s", i, name)
+			}
+			if lat := d.net.puts(book + name)[before].Done.Sub(saved); lat > time.Second {
+				t.Errorf("save %d of %s reached the server after %v, goal < 1 s", i, name, lat)
+			}
+			if got, _ := e.Srv.Get(t, book+name); !bytes.Contains(got, []byte(fmt.Sprintf("edit %d", i))) {
+				t.Errorf("server %s: %q", name, got)
+			}
+		}
+	})
+}
+
+// writeFileAtomically saves data at p as most editors do: a temp file
+// renamed over it.
+func writeFileAtomically(t *testing.T, p string, data []byte) {
+	t.Helper()
+	tmp := filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+".tmp")
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,13 +2,12 @@ package davclient_test
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
 )
 
@@ -16,22 +15,6 @@ import (
 func card(version, uid, fn string) []byte {
 	return []byte("BEGIN:VCARD\r\nVERSION:" + version + "\r\nUID:" + uid + "\r\nFN:" + fn + "\r\n" +
 		"NOTE:A note long enough that it has to be folded onto a second line by a\r\n ny vCard writer & <escaped> in XML\r\nEND:VCARD\r\n")
-}
-
-// photoCard is a vCard 3.0 with an inline PHOTO of about size bytes.
-func photoCard(uid string, size int) []byte {
-	raw := bytes.Repeat([]byte{0xff, 0xd8, 0x42}, size/4)
-	enc := base64.StdEncoding.EncodeToString(raw)
-	var b strings.Builder
-	b.WriteString("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:" + uid + "\r\nFN:Pic\r\nPHOTO;ENCODING=b;TYPE=JPEG:")
-	for i := 0; i < len(enc); i += 74 {
-		if i > 0 {
-			b.WriteString("\r\n ")
-		}
-		b.WriteString(enc[i:min(i+74, len(enc))])
-	}
-	b.WriteString("\r\nEND:VCARD\r\n")
-	return []byte(b.String())
 }
 
 // TestCardDAV_ClientFlow_AgainstRealServers walks the CardDAV side of the
@@ -46,7 +29,7 @@ func TestCardDAV_ClientFlow_AgainstRealServers(t *testing.T) {
 		s.MakeCalendar(t, "events", "Events", "VEVENT")
 		s.Put(t, book+"ann.vcf", card("3.0", "ann", "Ann"))
 		s.Put(t, book+"bo.vcf", card("4.0", "urn:uuid:bo", "Bo"))
-		s.Put(t, book+"pic.vcf", photoCard("pic", 200<<10))
+		s.Put(t, book+"pic.vcf", synctest.PhotoCard("pic", 200<<10))
 		c, counter := newClient(t, s)
 		ctx := ctx(t)
 

@@ -1,11 +1,13 @@
 // Package synctest is the fixture the engine's and the daemon's tests share:
 // a real CalDAV server (internal/testserver) with one account holding an
-// events and a tasks calendar, a config pointing a local root at it, and
-// helpers to read and write the synced files.
+// events and a tasks calendar (and address books, see AddAddressBook), a
+// config pointing a local root at it, and helpers to read and write the
+// synced files.
 package synctest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"os"
@@ -31,6 +33,10 @@ type Env struct {
 	Rec *Recorder
 	// Events and Tasks are the calendars' hrefs.
 	Events, Tasks string
+	// Contacts is the account's contacts root once AddAddressBook made an
+	// address book; books are the address books' hrefs.
+	Contacts string
+	books    map[string]bool
 }
 
 // New starts a server of kind and sets up the fixture on it (see On).
@@ -88,8 +94,32 @@ func (e *Env) SeedOnly(slug string, n int, nameFmt, summary string) string {
 	return cal
 }
 
-// File is the local path of item name of calendar cal.
-func (e *Env) File(cal, name string) string { return filepath.Join(e.Root, CalDir(cal), name) }
+// AddAddressBook makes an address book on the server and has the account
+// sync it into a contacts root beside Root, with its calendars. It returns
+// the address book's href; File and the helpers below take it as they
+// take a calendar's.
+func (e *Env) AddAddressBook(slug, displayName string) string {
+	e.T.Helper()
+	href := e.Srv.MakeAddressBook(e.T, slug, displayName)
+	if e.books == nil {
+		e.books = map[string]bool{}
+		e.Contacts = filepath.Join(filepath.Dir(e.Root), "contacts")
+	}
+	e.books[href] = true
+	a := &e.Cfg.Accounts[0]
+	a.Sync = []string{config.SyncCalendars, config.SyncAddressBooks}
+	a.ContactsRoot, a.VCardVersion = e.Contacts, config.DefaultVCardVersion
+	a.AddressBooks = append(a.AddressBooks, href)
+	return href
+}
+
+// File is the local path of item name of calendar (or address book) cal.
+func (e *Env) File(cal, name string) string {
+	if e.books[cal] {
+		return filepath.Join(e.Contacts, CalDir(cal), name)
+	}
+	return filepath.Join(e.Root, CalDir(cal), name)
+}
 
 // CalDir is the local folder name of a calendar href.
 func CalDir(href string) string { return filepath.Base(strings.TrimSuffix(href, "/")) }
@@ -127,7 +157,7 @@ func (e *Env) HasConflictCopy(cal, name, want string) bool {
 // LocalNames lists the calendar's folder, sorted.
 func (e *Env) LocalNames(cal string) []string {
 	e.T.Helper()
-	ents, err := os.ReadDir(filepath.Join(e.Root, CalDir(cal)))
+	ents, err := os.ReadDir(filepath.Dir(e.File(cal, "x")))
 	if err != nil {
 		e.T.Fatal(err)
 	}
@@ -144,6 +174,28 @@ func Event(uid, summary string) []byte {
 	return []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//vdird test//EN\r\nBEGIN:VEVENT\r\nUID:" + uid +
 		"\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250301T100000Z\r\nSUMMARY:" + summary +
 		"\r\nX-VDIRD-TEST:a long property value that is folded because it is longer than seventy-five octets \r\n in total\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+}
+
+// Card is a vCard of the given version with a folded line, as servers and
+// khard write them.
+func Card(version, uid, fn string) []byte {
+	return []byte("BEGIN:VCARD\r\nVERSION:" + version + "\r\nUID:" + uid + "\r\nFN:" + fn + "\r\nN:" + fn + ";;;;\r\n" +
+		"NOTE:a long note that is folded because it is longer than seventy-five oc\r\n tets in total\r\nEND:VCARD\r\n")
+}
+
+// PhotoCard is a vCard 3.0 whose inline PHOTO makes it about size bytes.
+func PhotoCard(uid string, size int) []byte {
+	enc := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xff, 0xd8, 0x17}, size/4))
+	var b strings.Builder
+	b.WriteString("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:" + uid + "\r\nFN:Pat Photo\r\nN:Photo;Pat;;;\r\nPHOTO;ENCODING=b;TYPE=JPEG:")
+	for i := 0; i < len(enc); i += 74 {
+		if i > 0 {
+			b.WriteString("\r\n ")
+		}
+		b.WriteString(enc[i:min(i+74, len(enc))])
+	}
+	b.WriteString("\r\nEND:VCARD\r\n")
+	return []byte(b.String())
 }
 
 // Task is a small VTODO.
