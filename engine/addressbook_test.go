@@ -3,14 +3,17 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
 )
@@ -322,4 +325,58 @@ func TestCollectionKey_CalendarAndAddressBookAtOneHrefNeverMeet(t *testing.T) {
 			t.Errorf("kindOfKey(%q) = %v, want %v", key, got, want)
 		}
 	}
+}
+
+// Through a fault proxy: the answers to two card writes are lost, and the
+// server refuses a third with 413. The next pass recognises the two as its
+// own (the journal): no duplicate, no conflict copy, no second write. The
+// refused card is reported by name each pass and stays in the folder.
+func TestFault_AddressBook_LostAnswersSettledAndRefusedCardKept(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		book := e.AddAddressBook("contacts", "Contacts")
+		f := withFaultProxy(t, e)
+		e.Srv.Put(t, book+"ann.vcf", card("3.0", "ann", "Ann v1"))
+		f.runOK()
+		big := photoCard("big", 64<<10)
+		f.WriteFile(book, "ann.vcf", card("3.0", "ann", "Ann v2"))
+		f.WriteFile(book, "cy.vcf", card("3.0", "cy", "Cy"))
+		f.WriteFile(book, "big.vcf", big)
+		tooLarge := faultproxy.Rule{Method: "PUT", Path: regexp.MustCompile(`/big\.vcf$`), Action: faultproxy.Status(http.StatusRequestEntityTooLarge, "")}
+		f.px.Add(tooLarge)
+		f.px.Add(faultproxy.Rule{Method: "PUT", Path: regexp.MustCompile(`/(ann|cy)\.vcf$`), Action: faultproxy.LoseAnswer()})
+		refusedBig := func(sums []*Summary) {
+			t.Helper()
+			for _, s := range sums {
+				if s.Href == book && !strings.Contains(strings.Join(s.Problems, "\n"), "big.vcf") {
+					t.Errorf("the refused card is not reported: %+v", s)
+				}
+			}
+			if got := f.ReadFile(book, "big.vcf"); !bytes.Equal(got, big) {
+				t.Error("the refused card changed in the folder")
+			}
+		}
+		refusedBig(f.run(SyncOptions{}))
+		f.px.Clear()
+		f.px.Add(tooLarge)
+		f.px.Take()
+		refusedBig(f.run(SyncOptions{}))
+		for _, w := range writes(f.px.Take()) {
+			if !strings.HasSuffix(w.Path, "/big.vcf") {
+				t.Errorf("the pass after the lost answers wrote %s %s", w.Method, w.Path)
+			}
+		}
+		for name, text := range map[string]string{"ann.vcf": "Ann v2", "cy.vcf": "FN:Cy"} {
+			if got, _ := e.Srv.Get(t, book+name); !bytes.Contains(got, []byte(text)) {
+				t.Errorf("server %s: %q", name, got)
+			}
+		}
+		if members := e.Srv.Members(t, book); len(members) != 2 {
+			t.Errorf("server holds %v, want ann and cy once each", members)
+		}
+		for _, n := range f.LocalNames(book) {
+			if strings.Contains(n, ".conflict-") {
+				t.Errorf("conflict copy %s: our own writes were not recognised", n)
+			}
+		}
+	})
 }

@@ -137,7 +137,7 @@ func (f *fenv) checkInvariants(t *testing.T) {
 	ents, _ := os.ReadDir(filepath.Dir(f.Root))
 	for _, en := range ents {
 		switch en.Name() {
-		case "calendars", "state", "password", "canary":
+		case "calendars", "contacts", "state", "password", "canary":
 		default:
 			t.Errorf("vdird wrote %s outside the vdir root and state dir", en.Name())
 		}
