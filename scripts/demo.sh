@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo: a local Radicale with two sample calendars (events and tasks) on
-# loopback, and vdird syncing it into a folder, both ways. Everything lives in
+# The demo: a local Radicale with two sample calendars (events and tasks) and
+# an address book on loopback, and vdird syncing them into folders, both ways;
+# khard reads the synced contacts. Everything lives in
 # one temp directory that is printed at the end (kept so you can look around).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,13 +12,14 @@ install_pkgs() {
 	$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 need radicale || { echo "==> installing radicale (Debian package)"; install_pkgs radicale; }
+need khard || { echo "==> installing khard (Debian package)"; install_pkgs khard; }
 need curl || install_pkgs curl
 
 work=$(mktemp -d /tmp/vdird-demo.XXXXXX)
 echo "==> building vdird into $work/vdird"
 CGO_ENABLED=0 go build -o "$work/vdird" ./cmd/vdird
 
-mkdir -p "$work/calendars"
+mkdir -p "$work/calendars" "$work/contacts"
 printf 'demo-password\n' > "$work/password"; chmod 600 "$work/password"
 . scripts/lib/radicale.sh
 radicale_start "$work" demo demo-password
@@ -61,6 +63,34 @@ END:VCALENDAR
 "
 done
 
+mkbook() { radicale_mkbook "$@"; }
+mkbook contacts "Contacts"
+put contacts/ada.vcf "BEGIN:VCARD
+VERSION:3.0
+UID:demo-ada@vdird
+FN:Ada Lovelace
+N:Lovelace;Ada;;;
+EMAIL;TYPE=INTERNET:ada@example.org
+TEL;TYPE=CELL:+44 20 0000 0001
+END:VCARD
+"
+put contacts/grace.vcf "BEGIN:VCARD
+VERSION:4.0
+UID:urn:uuid:7c3f4c1e-0000-4000-8000-000000000002
+FN:Grace Hopper
+N:Hopper;Grace;;;
+EMAIL:grace@example.org
+END:VCARD
+"
+put contacts/pioneers.vcf "BEGIN:VCARD
+VERSION:3.0
+UID:demo-pioneers@vdird
+FN:Pioneers
+X-ADDRESSBOOKSERVER-KIND:group
+X-ADDRESSBOOKSERVER-MEMBER:urn:uuid:demo-ada@vdird
+END:VCARD
+"
+
 cat > "$work/config.toml" <<CONF
 state_path = "$work/state.db"
 [[account]]
@@ -68,20 +98,35 @@ name = "demo"
 url = "$RADICALE_URL"
 username = "demo"
 password_file = "$work/password"
+sync = ["calendars", "addressbooks"]
 local_root = "$work/calendars"
+contacts_root = "$work/contacts"
 CONF
+# khard reads the synced address book (one [[name]] per folder).
+cat > "$work/khard.conf" <<CONF
+[addressbooks]
+[[contacts]]
+path = $work/contacts/contacts
+[general]
+default_action = list
+CONF
+khard() { echo "\$ khard list"; HOME="$work" command khard -c "$work/khard.conf" list; }
 
 v() { echo "\$ vdird $*"; "$work/vdird" --config "$work/config.toml" "$@"; }
 echo; v discover --url "$RADICALE_URL" --user demo --password-command "cat $work/password"
 echo; v sync
-echo; echo "==> the synced folder:"; (cd "$work/calendars" && find . -type f | sort)
+echo; echo "==> the synced folders:"; (cd "$work" && find calendars contacts -type f | sort)
+echo; echo "==> khard reads the contacts:"; khard
 echo; echo "==> a local edit: rename 'Team meeting 1' and add a new task, then sync again"
 sed -i 's/SUMMARY:Team meeting 1/SUMMARY:Team meeting 1 (moved to room B)/' "$work/calendars/work/meeting-1.ics"
 printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//vdird demo//EN\r\nBEGIN:VTODO\r\nUID:demo-local-task@vdird\r\nDTSTAMP:%s0101T000000Z\r\nSUMMARY:Task made in the folder\r\nEND:VTODO\r\nEND:VCALENDAR\r\n' "$y" > "$work/calendars/tasks/local-task.ics"
+echo "    and a contact saved in the address book folder"
+printf 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:demo-alan@vdird\r\nFN:Alan Turing\r\nN:Turing;Alan;;;\r\nEND:VCARD\r\n' > "$work/contacts/contacts/alan.vcf"
 v sync
 echo; echo "==> the server now says:"
 curl -s -u demo:demo-password "$base/work/meeting-1.ics" | grep SUMMARY
 curl -s -u demo:demo-password "$base/tasks/local-task.ics" | grep SUMMARY
+curl -s -u demo:demo-password "$base/contacts/alan.vcf" | grep FN
 echo; echo "==> sync again: it sees its own uploads (new ctag) and has nothing to do; then nothing"
 echo "    changed at all, and a pass costs one request per account: 'unchanged'"
 v sync; v sync

@@ -3,7 +3,9 @@
 #   radicale_start DIR USER PASSWORD   # config, storage and log under DIR;
 #                                      # sets RADICALE_URL and RADICALE_PID
 #   radicale_mkcal NAME DISPLAYNAME COMPONENT COLOR   # a calendar of USER
+#   radicale_mkbook NAME DISPLAYNAME   # an address book of USER
 #   radicale_put PATH BODY             # PATH below USER's home, e.g. work/a.ics
+#                                      # (a .vcf PATH goes as text/vcard)
 # The caller stops it: kill "$RADICALE_PID".
 
 radicale_start() {
@@ -47,6 +49,15 @@ radicale_mkcal() {
 </D:prop></D:set></C:mkcalendar>" >/dev/null
 }
 
+radicale_mkbook() {
+	radicale_dav -X MKCOL "$RADICALE_URL$RADICALE_USER/$1/" -H 'Content-Type: application/xml' --data-binary "<?xml version=\"1.0\"?>
+<D:mkcol xmlns:D=\"DAV:\" xmlns:A=\"urn:ietf:params:xml:ns:carddav\"><D:set><D:prop>
+<D:resourcetype><D:collection/><A:addressbook/></D:resourcetype><D:displayname>$2</D:displayname>
+</D:prop></D:set></D:mkcol>" >/dev/null
+}
+
 radicale_put() {
-	radicale_dav -X PUT "$RADICALE_URL$RADICALE_USER/$1" -H 'Content-Type: text/calendar; charset=utf-8' --data-binary "$2" >/dev/null
+	local ct='text/calendar; charset=utf-8'
+	case $1 in *.vcf) ct='text/vcard; charset=utf-8' ;; esac
+	radicale_dav -X PUT "$RADICALE_URL$RADICALE_USER/$1" -H "Content-Type: $ct" --data-binary "$2" >/dev/null
 }
