@@ -7,7 +7,7 @@
 # What stands in for the outside world:
 # - the README's server (https://dav.example.org/, user alice, password from
 #   `pass show dav.example.org`) is a local Radicale holding the calendars
-#   Work (events) and Tasks (tasks): its URL replaces the README's in the
+#   Work (events) and Tasks (tasks) and the address book contacts: its URL replaces the README's in the
 #   commands, $EDITOR makes the config edit the README asks for, and a
 #   `pass` on the PATH prints the password;
 # - systemctl and loginctl: the real ones would act on the user manager of
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
-for tool in radicale curl khal todoman systemd-analyze go; do
+for tool in radicale curl khal todoman khard systemd-analyze go; do
 	command -v "$tool" >/dev/null || { echo "readme-check: $tool is missing (scripts/test.sh installs it)" >&2; exit 1; }
 done
 
@@ -41,6 +41,8 @@ radicale_start "$work" alice "$password"
 radicale_mkcal work Work VEVENT "#3a87adff"
 radicale_mkcal tasks Tasks VTODO "#d06b64ff"
 radicale_put work/meeting.ics "$(printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//readme-check//EN\r\nBEGIN:VEVENT\r\nUID:meeting@readme-check\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20270110T090000Z\r\nDTEND:20270110T100000Z\r\nSUMMARY:Team meeting\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n')"
+radicale_mkbook contacts Contacts
+radicale_put contacts/ann.vcf "$(printf 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:ann@readme-check\r\nFN:Ann Example\r\nN:Example;Ann;;;\r\nEND:VCARD\r\n')"
 radicale_put tasks/milk.ics "$(printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//readme-check//EN\r\nBEGIN:VTODO\r\nUID:milk@readme-check\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Buy milk\r\nSTATUS:NEEDS-ACTION\r\nEND:VTODO\r\nEND:VCALENDAR\r\n')"
 
 # The marked blocks, numbered in README order: NN.sh to run, NN.file with
