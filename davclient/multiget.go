@@ -24,23 +24,9 @@ const probeBatch = 8
 // answered 404 is reported as Object{Href: h} with nil Data. The first
 // error (from the server or fn) cancels the rest.
 func (c *Client) Multiget(ctx context.Context, cal Calendar, hrefs []string, fn func(Object) error) error {
-	coll, err := c.dav.CollectionHref(cal.Href)
-	if err != nil {
+	coll, want, err := c.membersOf(cal, hrefs)
+	if err != nil || len(want) == 0 {
 		return err
-	}
-	want := make([]string, 0, len(hrefs))
-	for _, h := range hrefs {
-		ch, err := c.dav.Canonical(h)
-		if err != nil {
-			return fmt.Errorf("multiget %s: %w", h, err)
-		}
-		if !webdav.Inside(coll, ch) {
-			return fmt.Errorf("multiget %s: %w: %s", coll, ErrOutsideCollection, ch)
-		}
-		want = append(want, ch)
-	}
-	if len(want) == 0 {
-		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -104,6 +90,27 @@ func (c *Client) Multiget(ctx context.Context, cal Calendar, hrefs []string, fn 
 		return firstErr
 	}
 	return ctx.Err()
+}
+
+// membersOf returns cal's canonical href and hrefs canonical, each of
+// them a member of cal: a multiget never asks for anything else.
+func (c *Client) membersOf(cal Calendar, hrefs []string) (coll string, members []string, err error) {
+	coll, err = c.dav.CollectionHref(cal.Href)
+	if err != nil {
+		return "", nil, err
+	}
+	members = make([]string, 0, len(hrefs))
+	for _, h := range hrefs {
+		ch, err := c.dav.Canonical(h)
+		if err != nil {
+			return "", nil, fmt.Errorf("multiget %s: %w", h, err)
+		}
+		if !webdav.Inside(coll, ch) {
+			return "", nil, fmt.Errorf("multiget %s: %w: %s", coll, ErrOutsideCollection, ch)
+		}
+		members = append(members, ch)
+	}
+	return coll, members, nil
 }
 
 // sizes is the running average size of the objects a multiget brought.
