@@ -75,11 +75,12 @@ func loadConfig(g globals, stderr io.Writer) (*config.Config, zerolog.Logger, bo
 	return cfg, log, true
 }
 
-const syncHelp = `Runs one full two-way sync pass over every configured calendar, or only
-over the CALENDARs named, and prints a summary per calendar: ↓ downloaded,
-↑ uploaded, ✗ deleted, ⚠ conflicts, and each skipped file with the reason
-(for example an .ics file without a UID). A calendar is named by its local
-folder name, its display name, its URL path or that path's last segment.
+const syncHelp = `Runs one full two-way sync pass over every configured calendar and address
+book, or only over the CALENDARs named, and prints a summary per calendar or
+address book: ↓ downloaded, ↑ uploaded, ✗ deleted, ⚠ conflicts, and each
+skipped file with the reason (for example an .ics or .vcf file without a
+UID). A calendar or address book is named by its local folder name, its
+display name, its URL path or that path's last segment.
 
 When a daemon is running, the daemon does the pass (through its control
 socket) and this command waits for it and prints its summary.

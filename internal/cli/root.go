@@ -12,8 +12,9 @@ import (
 
 // rootIntro opens `vdird --help`; rootMore follows the usage there. The man
 // page has both in its description.
-const rootIntro = `vdird keeps CalDAV calendars and a local vdir folder in sync, both ways:
-one folder per calendar, one .ics file per event or task. "vdird sync" runs
+const rootIntro = `vdird keeps CalDAV calendars and CardDAV address books and local vdir
+folders in sync, both ways: one folder per calendar or address book, one
+.ics file per event or task, one .vcf file per contact. "vdird sync" runs
 one pass; "vdird daemon" keeps both sides in sync all the time, usually as a
 systemd user service.`
 
@@ -68,7 +69,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	a := &app{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:     "vdird [global flags] COMMAND [flags] [args]",
-		Short:   "two-way sync of CalDAV calendars and a local vdir folder",
+		Short:   "two-way sync of CalDAV calendars and CardDAV address books with local vdir folders",
 		Long:    rootIntro + "\n\n" + rootMore,
 		Example: rootExample,
 		Version: version.String(),
