@@ -81,10 +81,9 @@ func cmdDaemon(ctx context.Context, g globals, stderr io.Writer) int {
 
 const statusHelp = `Shows per calendar and address book: the last successful sync, local
 changes not yet synced, conflict copies waiting to be looked at
-(NAME.ics.conflict-… or NAME.vcf.conflict-…, listed
-below the table) and the last error. Asks the running daemon over its
-control socket; without a daemon, reads the state file directly (no
-network). Exits 1 if a calendar has an error or conflict copies, so a
+(NAME.ics.conflict-… or NAME.vcf.conflict-…, listed below the table) and
+the last error. Asks the running daemon over its control socket; without a
+daemon, reads the state file directly (no network). Exits 1 if a calendar has an error or conflict copies, so a
 script can check it.`
 
 const statusExample = `  vdird status
