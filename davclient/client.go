@@ -18,7 +18,6 @@
 package davclient
 
 import (
-	"context"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -36,19 +35,19 @@ type Options struct {
 	// http(s)://host/path, or unix:///path/to.sock[/path] for a server on
 	// a unix socket.
 	URL                string
-	Username, Password string                                    // credentials; userinfo in URL is used if these are empty
-	Auth               Auth                                      // how they are sent (default AuthAuto)
-	Token              func(ctx context.Context) (string, error) // bearer token for AuthBearer, asked again after a 401
-	AuthHint           string                                    // ends an authentication failure's message, e.g. "check password_command"
-	HTTPClient         *http.Client                              // optional; its CheckRedirect is replaced by a safe one
-	InsecureSkipVerify bool                                      // only when explicitly configured (ignored if HTTPClient is set)
-	TLS                TLSOptions                                // CA file, client certificate, pin (ignored if HTTPClient is set)
-	ConnectTimeout     time.Duration                             // TCP connect and TLS handshake (default 30 s)
-	ResponseTimeout    time.Duration                             // a request to its response headers (default 2 min)
-	MaxResponseBytes   int64                                     // cap on one buffered response body (default 64 MiB)
-	MaxObjectBytes     int64                                     // cap on one calendar object (calendar-data element or GET body), default 16 MiB
-	MultigetBatch      int                                       // hrefs per calendar-multiget (default 100)
-	MultigetParallel   int                                       // batches in flight (default 4)
+	Username, Password string        // credentials; userinfo in URL is used if these are empty
+	Auth               Auth          // how they are sent (default AuthAuto)
+	Token              TokenSource   // the bearer tokens of AuthBearer
+	AuthHint           string        // ends an authentication failure's message, e.g. "check password_command"
+	HTTPClient         *http.Client  // optional; its CheckRedirect is replaced by a safe one
+	InsecureSkipVerify bool          // only when explicitly configured (ignored if HTTPClient is set)
+	TLS                TLSOptions    // CA file, client certificate, pin (ignored if HTTPClient is set)
+	ConnectTimeout     time.Duration // TCP connect and TLS handshake (default 30 s)
+	ResponseTimeout    time.Duration // a request to its response headers (default 2 min)
+	MaxResponseBytes   int64         // cap on one buffered response body (default 64 MiB)
+	MaxObjectBytes     int64         // cap on one calendar object (calendar-data element or GET body), default 16 MiB
+	MultigetBatch      int           // hrefs per calendar-multiget (default 100)
+	MultigetParallel   int           // batches in flight (default 4)
 	UserAgent          string
 	// Trace, when set, is called once per request when its response
 	// headers arrive (or it fails): method, URL without credentials, status

@@ -149,7 +149,7 @@ func newClient(a *config.Account, hc *http.Client, log zerolog.Logger) (*davclie
 		},
 	}
 	if a.TokenCommand != "" {
-		opts.Token = a.Token
+		opts.Token = davclient.ReuseToken(a.Token)
 	}
 	c, err := davclient.New(opts)
 	if err != nil {

@@ -33,17 +33,17 @@ type Options struct {
 	// URL is the configured URL (see transport.ParseURL); credentials go
 	// to its host or its registrable domain only (see transport.Scope).
 	URL                string
-	Username, Password string                                    // credentials; userinfo in URL is used if these are empty
-	Auth               transport.Auth                            // how they are sent (default transport.AuthAuto)
-	Token              func(ctx context.Context) (string, error) // the bearer token for AuthBearer; called again after a 401
-	AuthHint           string                                    // ends an authentication failure's message, e.g. "check password_command"
-	HTTPClient         *http.Client                              // optional; its CheckRedirect is replaced by a safe one, its Transport wrapped for credentials
-	InsecureSkipVerify bool                                      // only when explicitly configured (ignored if HTTPClient is set)
-	TLS                transport.TLSOptions                      // ignored if HTTPClient is set
-	ConnectTimeout     time.Duration                             // TCP connect and TLS handshake (default 30 s; ignored if HTTPClient is set)
-	ResponseTimeout    time.Duration                             // a request to its response headers (default 2 min; ignored if HTTPClient is set)
-	MaxResponseBytes   int64                                     // cap on one buffered response body (default 64 MiB)
-	MaxResourceBytes   int64                                     // cap on one resource: a GET body or the Content property's text (default 16 MiB)
+	Username, Password string                // credentials; userinfo in URL is used if these are empty
+	Auth               transport.Auth        // how they are sent (default transport.AuthAuto)
+	Token              transport.TokenSource // the bearer tokens of AuthBearer
+	AuthHint           string                // ends an authentication failure's message, e.g. "check password_command"
+	HTTPClient         *http.Client          // optional; its CheckRedirect is replaced by a safe one, its Transport wrapped for credentials
+	InsecureSkipVerify bool                  // only when explicitly configured (ignored if HTTPClient is set)
+	TLS                transport.TLSOptions  // ignored if HTTPClient is set
+	ConnectTimeout     time.Duration         // TCP connect and TLS handshake (default 30 s; ignored if HTTPClient is set)
+	ResponseTimeout    time.Duration         // a request to its response headers (default 2 min; ignored if HTTPClient is set)
+	MaxResponseBytes   int64                 // cap on one buffered response body (default 64 MiB)
+	MaxResourceBytes   int64                 // cap on one resource: a GET body or the Content property's text (default 16 MiB)
 	// Content is the property whose text is a whole resource, such as
 	// CalDAV's calendar-data (RFC 4791 §9.6): its text may reach
 	// MaxResourceBytes, and its first text run bypasses the XML decoder's
