@@ -10,13 +10,16 @@ import (
 	"testing"
 )
 
-// The layering the design relies on: the planner is pure, and the daemon
-// reaches collections only through the engine.
+// The layering the design relies on: the planner is pure, the daemon
+// reaches collections only through the engine, and the OAuth2 token store
+// knows nothing of vdird's configuration, sync or servers.
 func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 	forbidden := map[string][]string{
 		"engine/plan": {"os", "net", "net/http", "io/fs", "syscall", "time",
 			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},
 		"daemon": {"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},
+		"internal/oauth": {"github.com/vdird/vdird/config", "github.com/vdird/vdird/engine", "github.com/vdird/vdird/daemon",
+			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state", "github.com/vdird/vdird/internal/cli"},
 	}
 	fset := token.NewFileSet()
 	for dir, bad := range forbidden {
