@@ -55,7 +55,7 @@ type Account struct {
 	ConflictPolicy     plan.Policy
 	InsecureSkipVerify bool
 
-	Auth            string // "auto" (default), "basic", "digest" or "bearer"
+	Auth            string // "auto" (default), "basic", "digest", "bearer" or "oauth2"
 	TokenCommand    string // prints the bearer token (Auth "bearer")
 	CAFile          string // PEM bundle replacing the system CAs for this account
 	CertFile        string // PEM client certificate, with KeyFile
@@ -63,6 +63,8 @@ type Account struct {
 	TLSFingerprint  []byte        // SHA-256 of the server's certificate: pinned
 	ConnectTimeout  time.Duration // TCP connect and TLS handshake
 	ResponseTimeout time.Duration // a request to its response headers
+
+	OAuth OAuth // auth = "oauth2" only: the OAuth2 client and the token file
 }
 
 // fileConfig mirrors the TOML layout; durations are strings so errors can name them.
@@ -97,6 +99,13 @@ type fileAccount struct {
 	TLSFingerprint     string   `toml:"tls_fingerprint"`
 	ConnectTimeout     string   `toml:"connect_timeout"`
 	ResponseTimeout    string   `toml:"response_timeout"`
+
+	OAuthClientID            string   `toml:"oauth_client_id"`
+	OAuthClientSecret        string   `toml:"oauth_client_secret"`
+	OAuthClientSecretCommand string   `toml:"oauth_client_secret_command"`
+	OAuthAuthURL             string   `toml:"oauth_auth_url"`
+	OAuthTokenURL            string   `toml:"oauth_token_url"`
+	OAuthScopes              []string `toml:"oauth_scopes"`
 }
 
 // Error is a configuration mistake, located by file and line where possible.
@@ -161,6 +170,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.stateDir = filepath.Dir(c.StatePath)
 	if len(fc.Accounts) == 0 {
 		return nil, &Error{File: path, Msg: "no [[account]] section: nothing to sync (see config.example.toml)"}
 	}
@@ -187,8 +197,9 @@ func Parse(path string, data []byte) (*Config, error) {
 
 // parser turns the decoded file into a Config, locating each error.
 type parser struct {
-	path string
-	loc  locator
+	path     string
+	loc      locator
+	stateDir string // where the state file is, and the accounts' OAuth2 tokens
 }
 
 func (p parser) bad(key []string, format string, args ...any) error {
@@ -294,6 +305,9 @@ func (p parser) account(i int, fa fileAccount, policy plan.Policy) (Account, err
 		return a, p.bad(at("password_command"), "account %q: set only one of password_command, password_file, password_env", a.Name)
 	}
 	if err := p.connection(i, fa, &a); err != nil {
+		return a, err
+	}
+	if err := p.oauth(i, fa, &a, p.stateDir); err != nil {
 		return a, err
 	}
 	if a.LocalRoot == "" {
