@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/vdird/vdird/davclient/webdav"
@@ -124,7 +125,7 @@ func (c *Client) discoverHome(ctx context.Context) (string, error) {
 		return home, err
 	}
 	if p := r.Prop(nsDAV, "current-user-principal"); p != nil && p.Child(nsDAV, "href") != nil {
-		principal, err := c.hrefIn(p, "current-user-principal")
+		principal, err := c.hrefIn(p, "current-user-principal", false)
 		if err != nil {
 			return "", err
 		}
@@ -150,14 +151,16 @@ func (c *Client) homeSetOf(ctx context.Context, href, what string) (*webdav.Resp
 	if h == nil {
 		return r, "", nil
 	}
-	home, err := c.hrefIn(h, "calendar-home-set")
+	home, err := c.hrefIn(h, "calendar-home-set", true)
 	return r, home, err
 }
 
-// hrefIn reads the DAV:href inside a property as a canonical collection
-// href. On another host that credentials may go to, the client moves there
-// (see webdav.Client.Move).
-func (c *Client) hrefIn(n *webdav.Node, what string) (string, error) {
+// hrefIn reads the DAV:href inside a property as a canonical href, with a
+// trailing slash for a collection; a principal keeps the server's
+// spelling (Google's, /caldav/v2/EMAIL/user, answers only without the
+// slash). On another host that credentials may go to, the client moves
+// there (see webdav.Client.Move).
+func (c *Client) hrefIn(n *webdav.Node, what string, collection bool) (string, error) {
 	h := n.Child(nsDAV, "href")
 	if h == nil || h.Value() == "" {
 		return "", fmt.Errorf("discover: %s without href: %w", what, ErrMalformed)
@@ -165,6 +168,9 @@ func (c *Client) hrefIn(n *webdav.Node, what string) (string, error) {
 	href, err := c.dav.Move(h.Value())
 	if err != nil {
 		return "", fmt.Errorf("discover: %s: %w", what, err)
+	}
+	if !collection {
+		return c.dav.Canonical(href)
 	}
 	return c.dav.CollectionHref(href)
 }
@@ -199,8 +205,10 @@ func (c *Client) wellKnown(ctx context.Context) (string, error) {
 
 // ListCalendars does one Depth-1 PROPFIND of a known calendar home and
 // returns its calendar collections sorted by Href, each with its change
-// marker (see Calendar.Marker). Members outside home are skipped and
-// reported as an ErrOutsideCollection error alongside the valid result.
+// marker (see Calendar.Marker). A calendar may live anywhere on the
+// server's origin: Google lists a user's calendars as /caldav/v2/CALID/events/
+// beside the home /caldav/v2/EMAIL/. Hrefs on another origin are skipped
+// and reported as an ErrOutsideCollection error alongside the valid result.
 //
 // The listing asks for DAV:sync-token only (see listProps). When a calendar
 // comes without one, the client lists again with CS:getctag and keeps
@@ -230,16 +238,26 @@ func (c *Client) listCalendars(ctx context.Context, home string, withCTag bool) 
 	if withCTag {
 		body = listPropsCTag
 	}
-	req := webdav.Request{Method: "PROPFIND", Href: home, Depth: "1", Body: []byte(body)}
-	return listMembers(ctx, c, req, func(cal Calendar) string { return cal.Href }, func(h string, self bool, r *webdav.Response) (Calendar, bool) {
-		if self {
-			return Calendar{}, false
-		}
+	m, err := c.dav.Multistatus(ctx, webdav.Request{Method: "PROPFIND", Href: home, Depth: "1", Body: []byte(body)}, true)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	var cals []Calendar
+	outside, err := m.EachResource(home, func(h string, self bool, r *webdav.Response) error {
 		if !strings.HasSuffix(h, "/") {
 			h += "/"
 		}
-		return calendarFrom(r, h)
+		if cal, ok := calendarFrom(r, h); ok && !self {
+			cals = append(cals, cal)
+		}
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(cals, func(a, b Calendar) int { return strings.Compare(a.Href, b.Href) })
+	return cals, m.Outside(outside)
 }
 
 // Calendar does a Depth-0 PROPFIND of one calendar: the cheap change check.

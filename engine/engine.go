@@ -17,6 +17,7 @@ import (
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/engine/local"
+	"github.com/vdird/vdird/internal/oauth"
 	"github.com/vdird/vdird/internal/version"
 	"github.com/vdird/vdird/state"
 )
@@ -148,8 +149,15 @@ func newClient(a *config.Account, hc *http.Client, log zerolog.Logger) (*davclie
 				Dur("headers_after", d.Round(time.Millisecond)).Err(err).Msg("request")
 		},
 	}
-	if a.TokenCommand != "" {
+	switch {
+	case a.TokenCommand != "":
 		opts.Token = davclient.ReuseToken(a.Token)
+	case a.Auth == "oauth2":
+		oc, err := OAuthConfig(context.Background(), a)
+		if err != nil {
+			return nil, err
+		}
+		opts.Auth, opts.Token = davclient.AuthBearer, oauth.NewSource(oc)
 	}
 	c, err := davclient.New(opts)
 	if err != nil {

@@ -7,7 +7,8 @@
 //
 // Every href it accepts or returns is a canonical absolute path (see
 // Canonical), resolved against the URL of the request it came with, and a
-// listing yields only the members inside the collection asked about.
+// listing yields only the members inside the collection asked about (or,
+// with EachResource, only resources on the same origin).
 // Property text reaches the caller exactly as the server sent it
 // (XML-unescaped, CRLF kept); nothing is re-encoded.
 package webdav
