@@ -186,6 +186,10 @@ func collectionKey(a *config.Account, href string) string { return a.Name + "/" 
 // SyncAccount runs one pass over one account's calendars.
 func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOptions) []*Summary {
 	fail := func(err error) []*Summary {
+		var ae *oauth.AuthorizeError
+		if errors.As(err, &ae) {
+			err = ae // what to run says it all; the request it stopped does not matter
+		}
 		return []*Summary{{Account: a.Name, Calendar: "*", Err: err}}
 	}
 	c, err := e.client(a)
@@ -240,10 +244,11 @@ func selected(a *config.Account, opts SyncOptions, cal davclient.Calendar, folde
 }
 
 // names returns whether a name denotes cal: its local folder name, display
-// name, href or the href's last segment.
+// name, href, the href's last segment or the name the href gives it (for
+// Google, the calendar ID).
 func names(cal davclient.Calendar, folder string) func(string) bool {
 	return func(n string) bool {
-		return n != "" && (n == folder || n == cal.DisplayName || n == cal.Href || n == path.Base(cal.Href))
+		return n != "" && (n == folder || n == cal.DisplayName || n == cal.Href || n == path.Base(cal.Href) || n == local.CalendarName(cal.Href))
 	}
 }
 

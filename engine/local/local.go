@@ -133,13 +133,10 @@ func SameFP(a state.Fingerprint, b vdir.Fingerprint) bool {
 }
 
 // NewFolder picks the folder under root of a calendar seen for the first
-// time: the href's last segment when it is a plain name, else a hash of
-// the href; never one in taken (the folders other calendars use).
+// time: its CalendarName when that is a plain name, else a hash of the
+// href; never one in taken (the folders other calendars use).
 func NewFolder(root, href string, taken map[string]bool) string {
-	seg := path.Base(strings.TrimSuffix(href, "/"))
-	if u, err := url.PathUnescape(seg); err == nil {
-		seg = u
-	}
+	seg := CalendarName(href)
 	if !plainDirName(seg) {
 		seg = "cal-" + vdir.Hash([]byte(href))[:16]
 	}
@@ -148,6 +145,21 @@ func NewFolder(root, href string, taken map[string]bool) string {
 		dir = filepath.Join(root, fmt.Sprintf("%s-%d", seg, i))
 	}
 	return dir
+}
+
+// CalendarName is the name a calendar's href gives it: its last segment,
+// unescaped, except for Google's /caldav/v2/CALID/events/, where every
+// calendar ends in "events" and the calendar ID names it.
+func CalendarName(href string) string {
+	p := strings.TrimSuffix(href, "/")
+	seg := path.Base(p)
+	if rest, ok := strings.CutPrefix(p, "/caldav/v2/"); ok && strings.Count(rest, "/") == 1 && seg == "events" {
+		seg = path.Base(path.Dir(p))
+	}
+	if u, err := url.PathUnescape(seg); err == nil {
+		seg = u
+	}
+	return seg
 }
 
 func plainDirName(s string) bool {

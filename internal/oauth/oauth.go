@@ -141,16 +141,19 @@ func (s *Source) revoked() error {
 // needAuthorize is an error matching kind whose message is the account's
 // name and the advice.
 func (s *Source) needAuthorize(kind error, format string, args ...any) error {
-	return &authError{msg: fmt.Sprintf("account %s: ", s.cfg.Account) + fmt.Sprintf(format, args...), kind: kind}
+	return &AuthorizeError{msg: fmt.Sprintf("account %s: ", s.cfg.Account) + fmt.Sprintf(format, args...), kind: kind}
 }
 
-type authError struct {
+// AuthorizeError is a token only `vdird authorize` can mend (ErrNoToken or
+// ErrRevoked). Its message is whole: the account and what to run, so a
+// caller shows it in place of the request it stopped.
+type AuthorizeError struct {
 	msg  string
 	kind error
 }
 
-func (e *authError) Error() string { return e.msg }
-func (e *authError) Unwrap() error { return e.kind }
+func (e *AuthorizeError) Error() string { return e.msg }
+func (e *AuthorizeError) Unwrap() error { return e.kind }
 
 // tokenError describes an error from the token endpoint by its status and
 // RFC 6749 §5.2 error code and description only: the body it answered
