@@ -54,8 +54,9 @@ const expiryMargin = time.Minute
 type Source struct {
 	cfg Config
 
-	mu  sync.Mutex // one renewal at a time within the process
-	tok *oauth2.Token
+	mu      sync.Mutex // one renewal at a time within the process
+	tok     *oauth2.Token
+	refused string // a refresh token the endpoint answered invalid_grant: not sent again
 }
 
 // NewSource returns the Source of cfg. It reads nothing until asked for a
@@ -115,7 +116,9 @@ func (s *Source) read() (*oauth2.Token, error) {
 // refresh trades tok's refresh token for a new access token and writes the
 // result to the token file.
 func (s *Source) refresh(ctx context.Context, tok *oauth2.Token) (*oauth2.Token, error) {
-	if tok.RefreshToken == "" {
+	if tok.RefreshToken == "" || tok.RefreshToken == s.refused {
+		// Only `vdird authorize` mends this; the endpoint is asked again
+		// once the file holds another grant.
 		return nil, s.revoked()
 	}
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.cfg.client())
@@ -123,6 +126,7 @@ func (s *Source) refresh(ctx context.Context, tok *oauth2.Token) (*oauth2.Token,
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+			s.refused = tok.RefreshToken
 			return nil, s.revoked()
 		}
 		return nil, fmt.Errorf("account %s: renew the OAuth2 token: %w", s.cfg.Account, tokenError(err))
