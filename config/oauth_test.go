@@ -2,7 +2,6 @@ package config
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -47,32 +46,6 @@ oauth_scopes = ["caldav", "offline"]
 	cfg, err = Parse("c.toml", []byte("state_path = \"/srv/vdird/state.db\"\n[[account]]\nname = \"g\"\nurl = \"https://x/\"\noauth_client_id = \"c\"\n"))
 	if err != nil || cfg.Accounts[0].OAuth.TokenFile != filepath.Join("/srv/vdird", "oauth-g.json") {
 		t.Errorf("with state_path: %v, %+v", err, cfg)
-	}
-}
-
-func TestConfig_OAuth2Mistakes_NameTheLine(t *testing.T) {
-	const head = "[[account]]\nurl = \"https://x/\"\n"
-	for name, tc := range map[string]struct {
-		text string
-		line int
-		want string
-	}{
-		"no client id":         {head + "auth = \"oauth2\"\n", 3, "needs oauth_client_id"},
-		"keys without oauth2":  {head + "auth = \"basic\"\noauth_token_url = \"https://t/\"\n", 4, "go with auth = \"oauth2\""},
-		"two secrets":          {head + "oauth_client_id = \"c\"\noauth_client_secret = \"s\"\noauth_client_secret_command = \"p\"\n", 5, "only one of"},
-		"with a password":      {head + "oauth_client_id = \"c\"\npassword_env = \"P\"\nauth = \"oauth2\"\n", 5, "drop password_command"},
-		"with token_command":   {head + "auth = \"oauth2\"\noauth_client_id = \"c\"\ntoken_command = \"t\"\n", 5, "token_command goes with auth = \"bearer\""},
-		"plain http endpoint":  {head + "oauth_client_id = \"c\"\noauth_token_url = \"http://sso.example.org/t\"\n", 4, "want an https:// URL"},
-		"empty scopes":         {head + "oauth_client_id = \"c\"\noauth_scopes = []\n", 4, "at least one scope"},
-		"unknown auth mention": {head + "auth = \"oauth\"\n", 3, "bearer or oauth2"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := Parse("cfg.toml", []byte(tc.text))
-			var ce *Error
-			if !errors.As(err, &ce) || ce.Line != tc.line || !strings.Contains(ce.Error(), tc.want) {
-				t.Fatalf("got %v, want line %d containing %q", err, tc.line, tc.want)
-			}
-		})
 	}
 }
 

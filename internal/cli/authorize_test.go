@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,11 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vdird/vdird/internal/googletest"
+	"github.com/vdird/vdird/internal/testserver"
 )
 
 // googleConfig writes a config with one oauth2 account on the Google
@@ -41,24 +40,6 @@ oauth_token_url = %q
 	return cfg, filepath.Join(dir, "state", "oauth-google.json")
 }
 
-// lockedBuffer is output the test reads while the command writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestCLI_Authorize_NoBrowserPastedAddress_ThenSyncReachesGoogle(t *testing.T) {
 	t.Setenv("DISPLAY", "")
 	t.Setenv("WAYLAND_DISPLAY", "")
@@ -72,7 +53,7 @@ func TestCLI_Authorize_NoBrowserPastedAddress_ThenSyncReachesGoogle(t *testing.T
 		t.Fatalf("sync before authorize: code %d\nout: %s\nerr: %s", code, out, errs)
 	}
 
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testserver.Buffer
 	pasteR, paste := io.Pipe()
 	defer paste.Close()
 	root := NewCommand(&stdout, &stderr)

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -21,7 +20,7 @@ import (
 // Prompt is how Authorize talks to the user.
 type Prompt struct {
 	// Out gets the instructions with the consent address, and what went
-	// wrong with a pasted address; never a token.
+	// wrong with a pasted address; never a token. nil: nothing is shown.
 	Out io.Writer
 	// Open opens the consent address in a browser; nil when there is none.
 	Open func(consent string) error
@@ -55,8 +54,12 @@ func Authorize(ctx context.Context, cfg Config, p Prompt) error {
 	state, verifier := rand.Text(), oauth2.GenerateVerifier()
 	consent := oc.AuthCodeURL(state, oauth2.AccessTypeOffline, oauth2.ApprovalForce, oauth2.S256ChallengeOption(verifier))
 
-	out := &lockedWriter{w: p.Out}
-	codes := make(chan callback, 1)
+	out := p.Out
+	if out == nil {
+		out = io.Discard
+	}
+	codes, complaints, done := make(chan callback, 1), make(chan error), make(chan struct{})
+	defer close(done)
 	srv := &http.Server{Handler: redirectHandler(state, codes), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan struct{})
 	go func() {
@@ -68,15 +71,20 @@ func Authorize(ctx context.Context, cfg Config, p Prompt) error {
 		<-served
 	}()
 	if p.Paste != nil {
-		go readPasted(p.Paste, state, codes, out)
+		go readPasted(p.Paste, state, codes, complaints, done)
 	}
 	instruct(out, cfg.Account, consent, redirect, p)
 
 	var cb callback
-	select {
-	case cb = <-codes:
-	case <-ctx.Done():
-		return ctx.Err()
+	for waiting := true; waiting; {
+		select {
+		case cb = <-codes:
+			waiting = false
+		case err := <-complaints:
+			fmt.Fprintf(out, "%v. Try again:\n", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	if cb.err != nil {
 		return fmt.Errorf("account %s: %w", cfg.Account, cb.err)
@@ -158,8 +166,9 @@ func callbackFrom(q url.Values, state string) (callback, error) {
 }
 
 // readPasted reads pasted addresses from r until one is this
-// authorization's answer, saying what is wrong with any other.
-func readPasted(r io.Reader, state string, codes chan<- callback, out io.Writer) {
+// authorization's answer, handing what is wrong with any other to
+// complaints; it stops early when done closes.
+func readPasted(r io.Reader, state string, codes chan<- callback, complaints chan<- error, done <-chan struct{}) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -176,12 +185,15 @@ func readPasted(r io.Reader, state string, codes chan<- callback, out io.Writer)
 			q = url.Values{}
 		}
 		cb, err := callbackFrom(q, state)
-		if err != nil {
-			fmt.Fprintf(out, "%v. Try again:\n", err)
-			continue
+		if err == nil {
+			deliver(codes, cb)
+			return
 		}
-		deliver(codes, cb)
-		return
+		select {
+		case complaints <- err:
+		case <-done:
+			return
+		}
 	}
 }
 
@@ -191,19 +203,4 @@ func deliver(codes chan<- callback, cb callback) {
 	case codes <- cb:
 	default:
 	}
-}
-
-// lockedWriter serialises the writes of Authorize and of the paste reader.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.w == nil {
-		return len(b), nil
-	}
-	return l.w.Write(b)
 }

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/vdird/vdird/internal/googletest"
+	"github.com/vdird/vdird/internal/testserver"
 )
 
 func testConfig(t *testing.T, o *googletest.OAuth) Config {
@@ -223,26 +224,8 @@ func noSecrets(t *testing.T, s string, secrets ...string) {
 	}
 }
 
-// syncBuffer is an Out the test reads while Authorize writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor waits until out holds want and returns what it holds.
-func waitFor(t *testing.T, out *syncBuffer, want string) string {
+func waitFor(t *testing.T, out *testserver.Buffer, want string) string {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if s := out.String(); strings.Contains(s, want) {
@@ -272,7 +255,7 @@ func consentURL(t *testing.T, out string) *url.URL {
 func TestAuthorize_LoopbackRedirect_ForgedStateRefusedThenTokenFileWritten(t *testing.T) {
 	o := googletest.NewOAuth(t)
 	cfg := testConfig(t, o)
-	var out syncBuffer
+	var out testserver.Buffer
 	browser := func(consent string) error {
 		u, _ := url.Parse(consent)
 		q := u.Query()
@@ -319,7 +302,7 @@ func TestAuthorize_LoopbackRedirect_ForgedStateRefusedThenTokenFileWritten(t *te
 func TestAuthorize_PastedAddress_WrongOnesExplainedRightOneAccepted(t *testing.T) {
 	o := googletest.NewOAuth(t)
 	cfg := testConfig(t, o)
-	var out syncBuffer
+	var out testserver.Buffer
 	pasteR, paste := io.Pipe()
 	defer paste.Close()
 	done := make(chan error, 1)
