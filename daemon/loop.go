@@ -14,6 +14,7 @@ import (
 
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/engine"
+	"github.com/vdird/vdird/engine/work"
 )
 
 // RunOptions tune the long-running loop. The zero value is what `vdird
@@ -352,7 +353,13 @@ func (r *runner) reload(ctx context.Context, old *config.Config) {
 }
 
 // status serves `vdird status` on the control socket.
-func (r *runner) status() ([]engine.CalendarStatus, error) { return r.eng.Status() }
+func (r *runner) status() ([]engine.CalendarStatus, error) {
+	sts, err := r.eng.Status()
+	if err != nil {
+		return nil, err
+	}
+	return withWork(sts, r.working()), nil
+}
 
 // checkCalendars serves the name check of `vdird sync NAME…`.
 func (r *runner) checkCalendars(ctx context.Context, names []string) error {
@@ -438,6 +445,7 @@ type worker struct {
 
 	wake      chan struct{} // cap 1: any number of triggers become one wake-up
 	firstDone chan struct{}
+	meter     work.Meter // the step of the pass in flight, for vdird status
 
 	mu   sync.Mutex
 	want PassKind // strongest pending automatic pass (full > local), 0 = none
@@ -570,6 +578,7 @@ func (w *worker) runWork(kind PassKind, reqs []syncRequest) (failed error, full 
 
 func (w *worker) pass(kind PassKind, opts engine.SyncOptions) []*engine.Summary {
 	start := time.Now()
+	opts.Progress = &w.meter
 	sums := w.r.eng.SyncAccount(w.r.passCtx, w.acct, opts)
 	ev := w.log.Debug()
 	if changed(sums) {

@@ -15,6 +15,7 @@ import (
 	"github.com/vdird/vdird/engine/local"
 	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/engine/remote"
+	"github.com/vdird/vdird/engine/work"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
@@ -35,6 +36,7 @@ type pass struct {
 	log  zerolog.Logger // with the account and calendar
 	src  *remote.Source
 	rec  *apply.Recorder
+	work *calendarWork // reports downloads and uploads to opts.Progress
 }
 
 // known is what state records of a calendar's items, by href and by file
@@ -81,7 +83,8 @@ func (p *pass) run(ctx context.Context) error {
 	p.col = col
 	p.s.Dir, p.s.Calendar = col.Dir, filepath.Base(col.Dir)
 	p.log = p.e.log.With().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Logger()
-	p.src = &remote.Source{Client: p.c, Cal: p.cal, Marker: col.Marker, Token: col.SyncToken, Log: p.log}
+	p.work = &calendarWork{p: p.opts.Progress, s: work.Step{Account: p.a.Name, Calendar: p.s.Calendar, Href: p.cal.Href}}
+	p.src = &remote.Source{Client: p.c, Cal: p.cal, Marker: col.Marker, Token: col.SyncToken, Log: p.log, Progress: p.work}
 	p.rec = &apply.Recorder{Store: p.e.store, Key: p.key, Col: col}
 	if existed && !p.opts.DryRun {
 		if err := p.recoverStage(); err != nil {
@@ -264,6 +267,10 @@ func (p *pass) planAndApply(ctx context.Context, in plan.Input, lv *local.View, 
 		p.s.Unchanged = true
 	}
 	x := p.executor(lv, rv, kn)
+	if n := uploads(res.Actions); n > 0 {
+		p.work.start(work.Uploading, n)
+		defer p.work.Done()
+	}
 	for _, act := range res.Actions {
 		err := ctx.Err()
 		if err == nil {
@@ -274,10 +281,27 @@ func (p *pass) planAndApply(ctx context.Context, in plan.Input, lv *local.View, 
 			p.take(x)
 			return err
 		}
+		if uploading(act) {
+			p.work.Add(1, len(lv.Data[act.Name]))
+		}
 	}
 	p.refreshFingerprints(lv, kn)
 	p.take(x)
 	return p.finish(newToken, rv.Held)
+}
+
+// uploading tells whether act sends a file's content to the server.
+func uploading(act plan.Action) bool { return act.Kind == plan.Upload || act.Kind == plan.Create }
+
+// uploads counts the actions of a plan that send a file to the server.
+func uploads(acts []plan.Action) int {
+	n := 0
+	for _, act := range acts {
+		if uploading(act) {
+			n++
+		}
+	}
+	return n
 }
 
 // executor is the executor of a plan made from lv, rv and kn.

@@ -17,6 +17,7 @@ import (
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/engine/local"
+	"github.com/vdird/vdird/engine/work"
 	"github.com/vdird/vdird/internal/oauth"
 	"github.com/vdird/vdird/internal/version"
 	"github.com/vdird/vdird/state"
@@ -67,6 +68,9 @@ type SyncOptions struct {
 	// written. A remote change meanwhile surfaces as 412 and is handled as
 	// both-changed. Without a previous pass it is ignored.
 	LocalOnly bool
+	// Progress, when set, hears how far each calendar's downloads and
+	// uploads have come.
+	Progress work.Progress
 
 	// account is shared by the calendar passes of one account pass
 	// (SyncAccount sets it).

@@ -46,10 +46,13 @@ func (p *pass) freshDownload(ctx context.Context, d *vdir.Dir) (token string, he
 		return p.rec.Commit(func(tx *state.Tx) error { return tx.AddNewItems(items) })
 	}, p.log)
 	defer w.Stop()
+	p.work.Start(0)
+	defer p.work.Done()
 	derr := p.c.Download(ctx, p.cal.Href, func(o davclient.Object) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		p.work.Add(1, len(o.Data))
 		return w.Add(o)
 	})
 	if derr == nil {

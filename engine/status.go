@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vdird/vdird/engine/local"
+	"github.com/vdird/vdird/engine/work"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
@@ -21,6 +22,8 @@ type CalendarStatus struct {
 	LastError     string    `json:"last_error,omitempty"`
 	ConflictFiles []string  `json:"conflict_files,omitempty"`
 	ReadOnly      bool      `json:"read_only,omitempty"`
+	// Progress is the work a running daemon has in hand on the calendar.
+	Progress *work.Status `json:"progress,omitempty"`
 }
 
 // Status reports every calendar in state: no network, only a stat of each

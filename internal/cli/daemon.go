@@ -83,7 +83,9 @@ const statusHelp = `Shows per calendar: the last successful sync, local changes 
 synced, conflict copies waiting to be looked at (NAME.ics.conflict-…, listed
 below the table) and the last error. Asks the running daemon over its
 control socket; without a daemon, reads the state file directly (no
-network). Exits 1 if a calendar has an error or conflict copies, so a
+network). A daemon also tells the download or upload it is working on,
+below the table, as "vdird sync" shows it on a terminal ("progress" in
+--json). Exits 1 if a calendar has an error or conflict copies, so a
 script can check it.`
 
 const statusExample = `  vdird status
@@ -123,6 +125,7 @@ func cmdStatus(ctx context.Context, g globals, asJSON bool, stdout, stderr io.Wr
 		}
 	} else {
 		printStatus(stdout, sts, time.Now())
+		printWork(stdout, sts, time.Now())
 	}
 	for _, s := range sts {
 		if s.LastError != "" || len(s.ConflictFiles) > 0 {
