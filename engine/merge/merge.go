@@ -1,0 +1,225 @@
+// Package merge is the three-way merge of a calendar item changed on both
+// sides: it takes the last synced version (the base), the local one and the
+// server's, and keeps the edits of both. Components are matched by identity,
+// properties compared by meaning (not by layout), multi-valued properties
+// merged as sets, and a property changed differently on both sides is a
+// conflict decided by a policy. The result is the local file with only the
+// lines taken from the server changed. The package is pure: no I/O, no
+// clock, no logging.
+package merge
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	ical "github.com/emersion/go-ical"
+
+	"github.com/vdird/vdird/internal/ics"
+)
+
+// Policy decides a property (or component) that both sides changed
+// differently.
+type Policy int
+
+const (
+	// ServerWins takes the server's version of a conflicting property.
+	ServerWins Policy = iota
+	// LocalWins keeps the local version of a conflicting property.
+	LocalWins
+)
+
+// Conflict is one property, or one whole component, that both sides
+// changed differently. Base, Local and Remote are its content lines,
+// unfolded and one per line, "" where that version has none.
+type Conflict struct {
+	// Component names where it is: "VCALENDAR" for the calendar's own
+	// properties, else a path such as "VEVENT", "VEVENT
+	// RECURRENCE-ID:20250301T090000Z" or "VEVENT/VALARM TRIGGER:-PT15M
+	// ACTION:DISPLAY".
+	Component string
+	// Property is the property's name, or "" when the whole component was
+	// deleted on one side and changed on the other, or is a time zone
+	// definition changed on both.
+	Property string
+
+	Base, Local, Remote string
+}
+
+// Result is a merge's outcome.
+type Result struct {
+	// Data is the merged item: the local bytes with only the lines of what
+	// was taken from the server changed.
+	Data []byte
+	// Conflicts lists what both sides changed differently, each decided by
+	// the policy; Clean says there was none.
+	Conflicts []Conflict
+	Clean     bool
+	// LocalChanged says Data differs from the local bytes (the file is to be
+	// written); RemoteChanged says it differs in content from the server's
+	// version (it is to be uploaded).
+	LocalChanged, RemoteChanged bool
+}
+
+// ErrCannotMerge is wrapped by every error: a version that is not one valid
+// calendar item, versions of different items, or a merge whose result
+// would not be one valid item. The caller then handles the item as a
+// conflict without merging.
+var ErrCannotMerge = errors.New("cannot merge")
+
+// ICal merges local and remote, two edits of the iCalendar object base.
+// base may be empty, when both sides created the item: then everything
+// both sides hold differently is a conflict. The policy decides conflicts;
+// the caller keeps the losing version whole (a conflict copy) when the
+// result is not Clean.
+func ICal(base, local, remote []byte, policy Policy) (Result, error) {
+	l, uid, err := parseItem("local", local, "")
+	if err != nil {
+		return Result{}, err
+	}
+	r, _, err := parseItem("server", remote, uid)
+	if err != nil {
+		return Result{}, err
+	}
+	m := &merger{policy: policy, local: l, remote: r,
+		edits: edits{replace: map[int][]byte{}, insert: map[int][][]byte{}}}
+	var b *comp
+	if len(base) > 0 {
+		if m.base, _, err = parseItem("base", base, uid); err != nil {
+			return Result{}, err
+		}
+		b = m.base.root
+	}
+	m.comp("VCALENDAR", b, l.root, r.root)
+	if m.edits.clash {
+		return Result{}, fmt.Errorf("%w: one line would be edited twice", ErrCannotMerge)
+	}
+	data := m.edits.render(l.lines)
+	out, _, err := parseItem("merged", data, uid)
+	if err != nil {
+		return Result{}, err
+	}
+	if zones := missingZones(out.root, r.root); len(zones) > 0 {
+		at := l.root.end
+		if len(l.root.subs) > 0 {
+			at = l.root.subs[0].begin
+		}
+		for _, z := range zones {
+			m.insert(at, r.block(z, m.eolAt(at-1)))
+		}
+		data = m.edits.render(l.lines)
+		if out, _, err = parseItem("merged", data, uid); err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{Data: data, Conflicts: m.conflicts, Clean: len(m.conflicts) == 0,
+		LocalChanged:  !bytes.Equal(data, local),
+		RemoteChanged: out.root.fingerprint() != r.root.fingerprint()}, nil
+}
+
+// merger holds one merge's inputs and what it decided so far: edits of the
+// local lines and the conflicts met.
+type merger struct {
+	policy              Policy
+	base, local, remote *doc // base is nil when there is none
+	edits               edits
+	conflicts           []Conflict
+}
+
+func (m *merger) conflict(c Conflict) { m.conflicts = append(m.conflicts, c) }
+
+func (m *merger) insert(at int, b []byte) {
+	m.edits.insert[at] = append(m.edits.insert[at], b)
+}
+
+// eolAt is the line ending of local line i, or of the nearest line before it
+// that has one: lines put into the file follow the lines around them.
+func (m *merger) eolAt(i int) string {
+	for ; i >= 0; i-- {
+		if i < len(m.local.lines) {
+			if eol := eolOf(m.local.lines[i].raw); eol != "" {
+				return eol
+			}
+		}
+	}
+	return "\r\n"
+}
+
+// parseItem validates data as one calendar item with the UID wantUID (any
+// UID when empty) and reads it.
+func parseItem(which string, data []byte, wantUID string) (d *doc, uid string, err error) {
+	info, err := ics.Inspect(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %s version: %w", ErrCannotMerge, which, err)
+	}
+	if wantUID != "" && info.UID != wantUID {
+		return nil, "", fmt.Errorf("%w: %s version holds UID %q, not %q", ErrCannotMerge, which, info.UID, wantUID)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			d, uid, err = nil, "", fmt.Errorf("%w: %s version: %v", ErrCannotMerge, which, p)
+		}
+	}()
+	cal, err := ical.NewDecoder(bytes.NewReader(data)).Decode()
+	if err == nil {
+		d, err = parseDoc(data, cal)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %s version: %w", ErrCannotMerge, which, err)
+	}
+	return d, info.UID, nil
+}
+
+// texts are the unfolded lines of some properties, one per line.
+func (d *doc) texts(ps []prop) string {
+	if d == nil {
+		return ""
+	}
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = d.lines[p.line].text
+	}
+	return strings.Join(lines, "\n")
+}
+
+// lineText is the unfolded line an element is on, "" for no element.
+func (d *doc) lineText(e elem) string {
+	if d == nil || e.content == "" {
+		return ""
+	}
+	return d.lines[e.line].text
+}
+
+// missingZones are the server's time zone definitions that the merged item
+// refers to by TZID but lacks, as when the local side dropped a zone that
+// an override taken from the server uses.
+func missingZones(merged, remote *comp) []*comp {
+	have := map[string]bool{}
+	for _, s := range merged.subs {
+		if tz := s.first("TZID"); s.name == "VTIMEZONE" && tz != nil {
+			have[tz.Value] = true
+		}
+	}
+	var out []*comp
+	var walk func(c *comp)
+	walk = func(c *comp) {
+		for _, p := range c.props {
+			if tzid := p.Params.Get("TZID"); tzid != "" && !have[tzid] {
+				for _, z := range remote.subs {
+					if tz := z.first("TZID"); z.name == "VTIMEZONE" && tz != nil && tz.Value == tzid {
+						out = append(out, z)
+					}
+				}
+				have[tzid] = true
+			}
+		}
+		for _, s := range c.subs {
+			if s.name != "VTIMEZONE" {
+				walk(s)
+			}
+		}
+	}
+	walk(merged)
+	return out
+}
