@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	ical "github.com/emersion/go-ical"
@@ -100,7 +101,7 @@ func ICal(base, local, remote []byte, policy Policy) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if zones := missingZones(out.root, r.root); len(zones) > 0 {
+	if zones := missingZones(out.root, l.root, r.root); len(zones) > 0 {
 		at := l.root.end
 		if len(l.root.subs) > 0 {
 			at = l.root.subs[0].begin
@@ -192,26 +193,34 @@ func (d *doc) lineText(e elem) string {
 }
 
 // missingZones are the server's time zone definitions that the merged item
-// refers to by TZID but lacks, as when the local side dropped a zone that
-// an override taken from the server uses.
-func missingZones(merged, remote *comp) []*comp {
-	have := map[string]bool{}
-	for _, s := range merged.subs {
-		if tz := s.first("TZID"); s.name == "VTIMEZONE" && tz != nil {
-			have[tz.Value] = true
+// refers to by TZID but lacks while the local version did not, as when the
+// local side dropped a zone that an override taken from the server uses.
+func missingZones(merged, local, remote *comp) []*comp {
+	before := unresolved(local)
+	var out []*comp
+	for tzid := range unresolved(merged) {
+		if before[tzid] {
+			continue
+		}
+		for _, z := range remote.subs {
+			if tz := z.first("TZID"); z.name == "VTIMEZONE" && tz != nil && tz.Value == tzid {
+				out = append(out, z)
+				break
+			}
 		}
 	}
-	var out []*comp
+	slices.SortFunc(out, func(a, b *comp) int { return a.begin - b.begin })
+	return out
+}
+
+// unresolved are the TZIDs an item refers to without defining them.
+func unresolved(cal *comp) map[string]bool {
+	refs := map[string]bool{}
 	var walk func(c *comp)
 	walk = func(c *comp) {
 		for _, p := range c.props {
-			if tzid := p.Params.Get("TZID"); tzid != "" && !have[tzid] {
-				for _, z := range remote.subs {
-					if tz := z.first("TZID"); z.name == "VTIMEZONE" && tz != nil && tz.Value == tzid {
-						out = append(out, z)
-					}
-				}
-				have[tzid] = true
+			if tzid := p.Params.Get("TZID"); tzid != "" {
+				refs[tzid] = true
 			}
 		}
 		for _, s := range c.subs {
@@ -220,6 +229,11 @@ func missingZones(merged, remote *comp) []*comp {
 			}
 		}
 	}
-	walk(merged)
-	return out
+	walk(cal)
+	for _, s := range cal.subs {
+		if tz := s.first("TZID"); s.name == "VTIMEZONE" && tz != nil {
+			delete(refs, tz.Value)
+		}
+	}
+	return refs
 }
