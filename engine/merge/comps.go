@@ -22,11 +22,10 @@ func (m *merger) comp(path string, b, l, r *comp) {
 		bc, lc, rc := bs[k], ls[k], rs[k]
 		switch {
 		case lc != nil && rc != nil:
-			sub := join(path, lc.label)
 			if lc.name == "VTIMEZONE" {
-				m.whole(sub, bc, lc, rc)
+				m.whole(bc, lc, rc)
 			} else {
-				m.comp(sub, bc, lc, rc)
+				m.comp(join(path, lc.label), bc, lc, rc)
 			}
 		case lc != nil && bc != nil:
 			m.goneOnServer(join(path, lc.label), bc, lc)
@@ -99,21 +98,17 @@ func (m *merger) newOnServer(path string, l, r *comp, ls map[string]*comp, bc, r
 	m.insert(at, m.remote.block(rc, m.eolAt(at-1)))
 }
 
-// whole merges a component taken as one unit (a time zone definition): the
-// side that changed it wins, and both changing it is a conflict.
-func (m *merger) whole(path string, bc, lc, rc *comp) {
+// whole merges a time zone definition as one unit: the side that changed it
+// wins, and when both did, the policy's side. That is no conflict to show:
+// both define the same TZID, and programs rewrite zones on their own (khal
+// writes a fresh one with every edit).
+func (m *merger) whole(bc, lc, rc *comp) {
 	lf, rf, bf := lc.fingerprint(), rc.fingerprint(), ""
 	if bc != nil {
 		bf = bc.fingerprint()
 	}
-	if lf == rf || rf == bf {
+	if lf == rf || rf == bf || (lf != bf && m.policy == LocalWins) {
 		return
-	}
-	if lf != bf {
-		m.conflict(Conflict{Component: path, Base: m.base.text(bc), Local: m.local.text(lc), Remote: m.remote.text(rc)})
-		if m.policy == LocalWins {
-			return
-		}
 	}
 	m.edits.set(lc.begin, m.remote.block(rc, m.eolAt(lc.begin)))
 	for i := lc.begin + 1; i <= lc.end; i++ {

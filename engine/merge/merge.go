@@ -41,8 +41,7 @@ type Conflict struct {
 	// ACTION:DISPLAY".
 	Component string
 	// Property is the property's name, or "" when the whole component was
-	// deleted on one side and changed on the other, or is a time zone
-	// definition changed on both.
+	// deleted on one side and changed on the other.
 	Property string
 
 	Base, Local, Remote string

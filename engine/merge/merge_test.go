@@ -343,6 +343,22 @@ func TestMerge_Rules(t *testing.T) {
 		want: ev("SUMMARY:Standup\n", "SUMMARY:Sync\n",
 			"TZOFFSETTO:+0100\nEND:STANDARD\n", "TZOFFSETTO:+0100\nEND:STANDARD\nBEGIN:DAYLIGHT\nDTSTART:19700329T020000\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0200\nEND:DAYLIGHT\n"),
 	}, {
+		name: "TimeZoneRewrittenOnBothSides_PolicySideNoConflict",
+		base: base, local: ev("TZOFFSETTO:+0100\n", "TZOFFSETTO:+0100\nTZNAME:CET\n"),
+		remote: ev("END:STANDARD\n", "END:STANDARD\nBEGIN:DAYLIGHT\nDTSTART:19700329T020000\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0200\nEND:DAYLIGHT\n"),
+		want:   ev("END:STANDARD\n", "END:STANDARD\nBEGIN:DAYLIGHT\nDTSTART:19700329T020000\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0200\nEND:DAYLIGHT\n"),
+	}, {
+		name: "ProducerChangedOnBothSides_PolicySideNoConflict",
+		base: base, local: ev("PRODID:-//vdird//merge test//EN\n", "PRODID:-//PIMUTILS.ORG//NONSGML khal / icalendar //EN\n", "SUMMARY:Standup\n", "SUMMARY:Sync\n"),
+		remote: ev("PRODID:-//vdird//merge test//EN\n", "PRODID:DAVx5/4.3 ical4j/3.2\n"),
+		policy: LocalWins,
+		want:   ev("PRODID:-//vdird//merge test//EN\n", "PRODID:-//PIMUTILS.ORG//NONSGML khal / icalendar //EN\n", "SUMMARY:Standup\n", "SUMMARY:Sync\n"),
+	}, {
+		name: "AlarmAcknowledgedOnBothSides_LaterTaken",
+		base: base, local: ev("END:VALARM\n", "ACKNOWLEDGED:20270301T085000Z\nEND:VALARM\n"),
+		remote: ev("END:VALARM\n", "ACKNOWLEDGED:20270301T085200Z\nEND:VALARM\n"),
+		policy: LocalWins,
+		want:   ev("END:VALARM\n", "ACKNOWLEDGED:20270301T085200Z\nEND:VALARM\n")}, {
 		name: "CalendarPropertyChangedOnServer_Taken",
 		base: base, local: ev("SUMMARY:Standup\n", "SUMMARY:Sync\n"), remote: ev("VERSION:2.0\n", "VERSION:2.0\nX-WR-CALNAME:Team\n"),
 		want: ev("SUMMARY:Standup\n", "SUMMARY:Sync\n", "PRODID:-//vdird//merge test//EN\n", "PRODID:-//vdird//merge test//EN\nX-WR-CALNAME:Team\n"),

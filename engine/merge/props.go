@@ -53,8 +53,9 @@ func groupKey(ps []prop) string {
 
 // single merges a property taken as a whole: the side that changed it wins;
 // when both changed it differently, SEQUENCE takes the larger number,
-// DTSTAMP and LAST-MODIFIED the later time, and anything else is a conflict
-// decided by the policy.
+// DTSTAMP, LAST-MODIFIED and ACKNOWLEDGED the later time, PRODID (which
+// names the last program that wrote the file) the policy's side, and
+// anything else is a conflict decided by the policy.
 func (m *merger) single(path string, l *comp, name string, bp, lp, rp []prop) {
 	bk, lk, rk := groupKey(bp), groupKey(lp), groupKey(rp)
 	switch {
@@ -65,8 +66,12 @@ func (m *merger) single(path string, l *comp, name string, bp, lp, rp []prop) {
 		if number(rp) > number(lp) {
 			m.takeRemote(l, lp, rp)
 		}
-	case name == "DTSTAMP" || name == "LAST-MODIFIED":
+	case name == "DTSTAMP" || name == "LAST-MODIFIED" || name == "ACKNOWLEDGED":
 		if stamp(rp) > stamp(lp) {
+			m.takeRemote(l, lp, rp)
+		}
+	case name == "PRODID":
+		if m.policy == ServerWins {
 			m.takeRemote(l, lp, rp)
 		}
 	default:
