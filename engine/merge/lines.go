@@ -13,8 +13,9 @@ import (
 // they are in the file, and its component tree with each property tied to
 // its line.
 type doc struct {
-	lines []line
-	root  *comp
+	lines      []line
+	root       *comp
+	head, tail int // bytes a parser wrapped around the file, dropped when rendering
 }
 
 // line is one content line: its physical lines with folds and line endings
@@ -35,10 +36,12 @@ type comp struct {
 	fp         string // semantic fingerprint, computed once on demand
 }
 
-// prop is one property of a component, parsed by go-ical, and its line.
+// prop is one property of a component, parsed by go-ical, its line, and
+// how it is merged when it is a set.
 type prop struct {
 	ical.Prop
 	line int
+	set  *setRule
 }
 
 // errLayout means the line model and go-ical read the bytes differently,
@@ -213,7 +216,7 @@ func (b *builder) body(c *ical.Component, begin int) (*comp, error) {
 				return nil, errLayout
 			}
 			seen[name] = k + 1
-			node.props = append(node.props, prop{Prop: ps[k], line: b.i})
+			node.props = append(node.props, prop{Prop: ps[k], line: b.i, set: ruleFor(c.Name, name)})
 		}
 	}
 	return nil, errLayout

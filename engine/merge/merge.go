@@ -74,29 +74,38 @@ var ErrCannotMerge = errors.New("cannot merge")
 // the caller keeps the losing version whole (a conflict copy) when the
 // result is not Clean.
 func ICal(base, local, remote []byte, policy Policy) (Result, error) {
-	l, uid, err := parseItem("local", local, "")
+	return run(base, local, remote, policy, parseItem)
+}
+
+// parser reads one version of an item and returns its UID.
+type parser func(which string, data []byte) (*doc, string, error)
+
+// run merges with the rules common to iCalendar and vCard; parse reads
+// each version.
+func run(base, local, remote []byte, policy Policy, parse parser) (Result, error) {
+	m := &merger{policy: policy, edits: edits{replace: map[int][]byte{}, insert: map[int][][]byte{}}}
+	l, uid, err := parse("local", local)
 	if err != nil {
 		return Result{}, err
 	}
-	r, _, err := parseItem("server", remote, uid)
-	if err != nil {
+	if m.remote, err = parseSame(parse, "server", remote, uid); err != nil {
 		return Result{}, err
 	}
-	m := &merger{policy: policy, local: l, remote: r,
-		edits: edits{replace: map[int][]byte{}, insert: map[int][][]byte{}}}
+	m.local = l
 	var b *comp
 	if len(base) > 0 {
-		if m.base, _, err = parseItem("base", base, uid); err != nil {
+		if m.base, err = parseSame(parse, "base", base, uid); err != nil {
 			return Result{}, err
 		}
 		b = m.base.root
 	}
+	r := m.remote
 	m.comp("VCALENDAR", b, l.root, r.root)
 	if m.edits.clash {
 		return Result{}, fmt.Errorf("%w: one line would be edited twice", ErrCannotMerge)
 	}
-	data := m.edits.render(l.lines)
-	out, _, err := parseItem("merged", data, uid)
+	data := m.render()
+	out, err := parseSame(parse, "merged", data, uid)
 	if err != nil {
 		return Result{}, err
 	}
@@ -108,14 +117,30 @@ func ICal(base, local, remote []byte, policy Policy) (Result, error) {
 		for _, z := range zones {
 			m.insert(at, r.block(z, m.eolAt(at-1)))
 		}
-		data = m.edits.render(l.lines)
-		if out, _, err = parseItem("merged", data, uid); err != nil {
+		data = m.render()
+		if out, err = parseSame(parse, "merged", data, uid); err != nil {
 			return Result{}, err
 		}
 	}
 	return Result{Data: data, Conflicts: m.conflicts, Clean: len(m.conflicts) == 0,
 		LocalChanged:  !bytes.Equal(data, local),
 		RemoteChanged: out.root.fingerprint() != r.root.fingerprint()}, nil
+}
+
+// parseSame parses a version that must hold the UID uid.
+func parseSame(parse parser, which string, data []byte, uid string) (*doc, error) {
+	d, got, err := parse(which, data)
+	if err == nil && got != uid {
+		err = fmt.Errorf("%w: %s version holds UID %q, not %q", ErrCannotMerge, which, got, uid)
+	}
+	return d, err
+}
+
+// render is the local file with the edits made, without the lines a
+// parser wrapped it in.
+func (m *merger) render() []byte {
+	out := m.edits.render(m.local.lines)
+	return out[m.local.head : len(out)-m.local.tail]
 }
 
 // merger holds one merge's inputs and what it decided so far: edits of the
@@ -146,29 +171,31 @@ func (m *merger) eolAt(i int) string {
 	return "\r\n"
 }
 
-// parseItem validates data as one calendar item with the UID wantUID (any
-// UID when empty) and reads it.
-func parseItem(which string, data []byte, wantUID string) (d *doc, uid string, err error) {
+// parseItem validates data as one calendar item and reads it.
+func parseItem(which string, data []byte) (*doc, string, error) {
 	info, err := ics.Inspect(data)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %s version: %w", ErrCannotMerge, which, err)
 	}
-	if wantUID != "" && info.UID != wantUID {
-		return nil, "", fmt.Errorf("%w: %s version holds UID %q, not %q", ErrCannotMerge, which, info.UID, wantUID)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			d, uid, err = nil, "", fmt.Errorf("%w: %s version: %v", ErrCannotMerge, which, p)
-		}
-	}()
-	cal, err := ical.NewDecoder(bytes.NewReader(data)).Decode()
-	if err == nil {
-		d, err = parseDoc(data, cal)
-	}
+	d, err := decode(data)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %s version: %w", ErrCannotMerge, which, err)
 	}
 	return d, info.UID, nil
+}
+
+// decode parses data with go-ical and ties its properties to their lines.
+func decode(data []byte) (d *doc, err error) {
+	defer func() {
+		if p := recover(); p != nil { // go-ical panics on some malformed input
+			d, err = nil, fmt.Errorf("%v", p)
+		}
+	}()
+	cal, err := ical.NewDecoder(bytes.NewReader(data)).Decode()
+	if err != nil {
+		return nil, err
+	}
+	return parseDoc(data, cal)
 }
 
 // texts are the unfolded lines of some properties, one per line.

@@ -11,22 +11,62 @@ import (
 
 // setRule says how a property that may appear several times is merged as a
 // set: list properties hold comma-separated values, each one an element;
-// byValue properties are one element per line, known by their value, so a
-// change of parameters (an attendee's PARTSTAT) is an edit of that element.
-type setRule struct{ list, byValue bool }
+// byValue properties are one element per line, known by their value (as id
+// normalises it, when set), so a change of parameters (an attendee's
+// PARTSTAT) is an edit of that element.
+type setRule struct {
+	list, byValue bool
+	id            func(string) string
+}
 
-// sets are the properties merged as sets of elements; any other property is
-// merged as a whole, all its lines together.
-var sets = map[string]setRule{
-	"ATTENDEE":   {byValue: true},
-	"ATTACH":     {byValue: true},
-	"RELATED-TO": {byValue: true},
-	"CONTACT":    {},
-	"COMMENT":    {},
-	"CATEGORIES": {list: true},
-	"RESOURCES":  {list: true},
-	"EXDATE":     {list: true},
-	"RDATE":      {list: true},
+// calendarSets and cardSets are the properties merged as sets of elements in
+// iCalendar components and in vCards; any other property is merged as a
+// whole, all its lines together.
+var (
+	calendarSets = map[string]*setRule{
+		"ATTENDEE":   {byValue: true},
+		"ATTACH":     {byValue: true},
+		"RELATED-TO": {byValue: true},
+		"CONTACT":    {},
+		"COMMENT":    {},
+		"CATEGORIES": {list: true},
+		"RESOURCES":  {list: true},
+		"EXDATE":     {list: true},
+		"RDATE":      {list: true},
+	}
+	cardSets = map[string]*setRule{
+		"TEL":             {byValue: true, id: phone},
+		"EMAIL":           {byValue: true, id: strings.ToLower},
+		"IMPP":            {byValue: true, id: strings.ToLower},
+		"ADR":             {byValue: true},
+		"URL":             {byValue: true},
+		"X-SOCIALPROFILE": {byValue: true},
+		"RELATED":         {byValue: true},
+		"MEMBER":          {byValue: true},
+		"CATEGORIES":      {list: true},
+		"NICKNAME":        {list: true},
+	}
+)
+
+// ruleFor is the set rule of a property of a component, nil when the
+// property is merged as a whole. A vCard property's group ("item1.") does
+// not change its rule.
+func ruleFor(component, name string) *setRule {
+	if component == "VCARD" {
+		return cardSets[name[strings.LastIndexByte(name, '.')+1:]]
+	}
+	return calendarSets[name]
+}
+
+// phone is a telephone number without the characters people write in
+// different ways.
+func phone(v string) string {
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(" -().", r) {
+			return -1
+		}
+		return r
+	}, strings.ToLower(v))
 }
 
 // caseless parameters hold tokens whose case carries no meaning;
@@ -34,7 +74,7 @@ var sets = map[string]setRule{
 var (
 	caseless = map[string]bool{"CUTYPE": true, "ROLE": true, "PARTSTAT": true, "RSVP": true,
 		"RELATED": true, "RELTYPE": true, "RANGE": true, "ENCODING": true, "FBTYPE": true,
-		"SCHEDULE-AGENT": true, "SCHEDULE-FORCE-SEND": true}
+		"SCHEDULE-AGENT": true, "SCHEDULE-FORCE-SEND": true, "TYPE": true}
 	addressParams = map[string]bool{"MEMBER": true, "DELEGATED-TO": true, "DELEGATED-FROM": true, "SENT-BY": true}
 )
 
@@ -49,13 +89,16 @@ type elem struct {
 // elements splits a property into its elements: one for most properties,
 // one per value for list properties.
 func elements(p *prop) []elem {
-	rule := sets[p.Name]
 	typ := valueType(&p.Prop)
 	head := p.Name + paramsKey(&p.Prop) + ":"
-	if !rule.list {
+	if p.set == nil || !p.set.list {
 		v := valueKey(typ, p.Value)
 		e := elem{id: head + v, content: head + v, raw: p.Value, line: p.line}
-		if rule.byValue {
+		switch {
+		case p.set == nil || !p.set.byValue:
+		case p.set.id != nil:
+			e.id = p.Name + ":" + p.set.id(p.Value)
+		default:
 			e.id = p.Name + ":" + v
 		}
 		return []elem{e}

@@ -22,7 +22,7 @@ func (m *merger) props(path string, b, l, r *comp) {
 		}
 	}
 	for _, n := range names {
-		if _, ok := sets[n]; ok {
+		if ruleFor(l.name, n) != nil {
 			m.set(path, l, n, bp[n], lp[n], rp[n])
 		} else {
 			m.single(path, l, n, bp[n], lp[n], rp[n])
@@ -66,7 +66,7 @@ func (m *merger) single(path string, l *comp, name string, bp, lp, rp []prop) {
 		if number(rp) > number(lp) {
 			m.takeRemote(l, lp, rp)
 		}
-	case name == "DTSTAMP" || name == "LAST-MODIFIED" || name == "ACKNOWLEDGED":
+	case name == "DTSTAMP" || name == "LAST-MODIFIED" || name == "ACKNOWLEDGED" || name == "REV":
 		if stamp(rp) > stamp(lp) {
 			m.takeRemote(l, lp, rp)
 		}
