@@ -112,11 +112,12 @@ type row struct {
 	conflicts           []string // "component|property" of each conflict
 }
 
-func runRows(t *testing.T, rows []row) {
+// runRows runs rows through merge, and checks each result with valid.
+func runRows(t *testing.T, merge func(base, local, remote []byte, p Policy) (Result, error), valid func([]byte) error, rows []row) {
 	t.Helper()
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
-			res, err := ICal([]byte(r.base), []byte(r.local), []byte(r.remote), r.policy)
+			res, err := merge([]byte(r.base), []byte(r.local), []byte(r.remote), r.policy)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,11 +137,16 @@ func runRows(t *testing.T, rows []row) {
 			if res.LocalChanged != (r.want != r.local) {
 				t.Errorf("LocalChanged = %v", res.LocalChanged)
 			}
-			if _, err := ics.Inspect(res.Data); err != nil {
+			if err := valid(res.Data); err != nil {
 				t.Errorf("merged item does not validate: %v", err)
 			}
 		})
 	}
+}
+
+func validItem(data []byte) error {
+	_, err := ics.Inspect(data)
+	return err
 }
 
 func TestMerge_RealWorldEdits(t *testing.T) {
@@ -153,7 +159,7 @@ func TestMerge_RealWorldEdits(t *testing.T) {
 	overrideBlock := between(override, "BEGIN:VEVENT\r\nUID:6f1c2d7e-3b4a-4c55-9e0f-2a7b8c9d0e1f\r\nRECURRENCE-ID", "END:VEVENT")
 	zoneBlock := between(override, "BEGIN:VTIMEZONE", "END:VTIMEZONE")
 	todoBase, todoDone := testdata(t, "todo-base.ics"), testdata(t, "todo-todoman-done.ics")
-	runRows(t, []row{{
+	runRows(t, ICal, validItem, []row{{
 		name: "SummaryLocalLocationRemote_BothKept", // khal re-serialised the whole file
 		base: base, local: khalSummary, remote: location,
 		want: sub(khalSummary,
@@ -204,7 +210,7 @@ func TestMerge_RealWorldEdits(t *testing.T) {
 
 func TestMerge_Rules(t *testing.T) {
 	base := ev()
-	runRows(t, []row{{
+	runRows(t, ICal, validItem, []row{{
 		name: "PropertyChangedOnServer_OnlyThatLineReplaced",
 		base: base, local: ev("SUMMARY:Standup\n", "SUMMARY:Daily standup\n"), remote: ev("LOCATION:Room 1\n", "LOCATION:Room 2\n"),
 		want: ev("SUMMARY:Standup\n", "SUMMARY:Daily standup\n", "LOCATION:Room 1\n", "LOCATION:Room 2\n"),
