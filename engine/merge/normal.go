@@ -253,7 +253,7 @@ func identity(c *comp) (key, label string) {
 		return "VTIMEZONE " + keyOf(tz), "VTIMEZONE " + valueOf(tz)
 	case "VALARM":
 		if id := c.first("UID", "X-WR-ALARMUID"); id != nil {
-			return "VALARM " + keyOf(id), "VALARM " + id.Value
+			return "VALARM UID " + id.Value, "VALARM " + id.Value
 		}
 		trigger, action := c.first("TRIGGER"), c.first("ACTION")
 		return "VALARM " + keyOf(trigger) + " " + keyOf(action),
