@@ -1,5 +1,5 @@
-// Package merge is the three-way merge of a calendar item changed on both
-// sides: it takes the last synced version (the base), the local one and the
+// Package merge is the three-way merge of a calendar item (or an address
+// book card) changed on both sides: it takes the last synced version (the base), the local one and the
 // server's, and keeps the edits of both. Components are matched by identity,
 // properties compared by meaning (not by layout), multi-valued properties
 // merged as sets, and a property changed differently on both sides is a
@@ -38,7 +38,7 @@ type Conflict struct {
 	// Component names where it is: "VCALENDAR" for the calendar's own
 	// properties, else a path such as "VEVENT", "VEVENT
 	// RECURRENCE-ID:20250301T090000Z" or "VEVENT/VALARM TRIGGER:-PT15M
-	// ACTION:DISPLAY".
+	// ACTION:DISPLAY"; "VCARD" in a card.
 	Component string
 	// Property is the property's name, or "" when the whole component was
 	// deleted on one side and changed on the other.
@@ -63,7 +63,7 @@ type Result struct {
 }
 
 // ErrCannotMerge is wrapped by every error: a version that is not one valid
-// calendar item, versions of different items, or a merge whose result
+// calendar item (or card), versions of different items, or a merge whose result
 // would not be one valid item. The caller then handles the item as a
 // conflict without merging.
 var ErrCannotMerge = errors.New("cannot merge")

@@ -281,7 +281,8 @@ func genLabel(c *ical.Component) string {
 // generated events, each side rendered in its own layout, and checks the
 // rules: one side's edit comes through unchanged, a property both changed
 // matches one side and is reported, merging against an unchanged server
-// returns the local bytes, and the result is one valid item.
+// returns the local bytes, merging the result again changes nothing, and
+// the result is one valid item.
 func TestMerge_Property_RandomEditsOnBothSides(t *testing.T) {
 	for seed := range uint64(1500) {
 		rnd := rand.New(rand.NewPCG(seed, 25))
@@ -317,6 +318,10 @@ func checkMerge(t *testing.T, b, l, r []byte) {
 	local, err := ICal(b, r, l, LocalWins)
 	if err != nil {
 		t.Fatal(err)
+	}
+	again, err := ICal(b, server.Data, r, ServerWins)
+	if err != nil || !bytes.Equal(again.Data, server.Data) {
+		t.Fatalf("merging the merged item again changed it (%v):\n%s\nthen\n%s", err, server.Data, again.Data)
 	}
 	got := viewOf(t, server.Data)
 	if !reflect.DeepEqual(got, viewOf(t, local.Data)) || len(server.Conflicts) != len(local.Conflicts) {
