@@ -97,6 +97,29 @@ func (s *Store) UpdateAccount(name string, fn func(a *Account)) error {
 	return nil
 }
 
+// AccountFailed records that a pass of the named account failed with msg
+// at time at: the first failure of a streak sets FailingSince, each one
+// counts an attempt.
+func (s *Store) AccountFailed(name, msg string, at time.Time) error {
+	return s.UpdateAccount(name, func(a *Account) {
+		if a.Attempts == 0 {
+			a.FailingSince = at
+		}
+		a.LastError = msg
+		a.Attempts++
+	})
+}
+
+// AccountWorked ends the named account's failing streak. It writes only
+// when there is one, so a pass with nothing to do costs no commit.
+func (s *Store) AccountWorked(name string) error {
+	a, ok, err := s.Account(name)
+	if err != nil || !ok || a.Attempts == 0 && a.LastError == "" {
+		return err
+	}
+	return s.UpdateAccount(name, func(a *Account) { a.LastError, a.FailingSince, a.Attempts = "", time.Time{}, 0 })
+}
+
 // SetAccount stores a, replacing the record of the account named a.Name.
 func (s *Store) SetAccount(a Account) error {
 	v, err := json.Marshal(a)
