@@ -150,7 +150,7 @@ func statusInProcess(cfg *config.Config) ([]engine.CalendarStatus, error) {
 		return nil, err
 	}
 	defer store.Close()
-	return engine.NewEngine(cfg, store, zerolog.Nop()).Status()
+	return engine.NewEngine(cfg, store, zerolog.Nop()).Overview()
 }
 
 func printStatus(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
