@@ -390,11 +390,12 @@ func (r *runner) passDone(a *config.Account, kind PassKind, opts engine.SyncOpti
 		return
 	}
 	r.mu.Lock()
-	if len(opts.Calendars) == 0 {
-		for k, s := range r.cals {
-			if s.Account == a.Name {
-				delete(r.cals, k)
-			}
+	// A pass that failed for the account as a whole reached no calendar:
+	// they stay counted as the last pass that reached them left them.
+	reached := !(len(sums) == 1 && sums[0].Calendar == "*")
+	for k, s := range r.cals {
+		if s.Account == a.Name && (s.Calendar == "*" || reached && len(opts.Calendars) == 0) {
+			delete(r.cals, k)
 		}
 	}
 	for _, s := range sums {
