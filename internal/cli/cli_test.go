@@ -3,10 +3,13 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/vdird/vdird/internal/testserver"
 )
@@ -155,4 +158,88 @@ func TestCLI_SyncUnknownCalendarName_ExitsTwoListingCalendarsAndSyncsNothing(t *
 	if code != 0 || !strings.Contains(out, "t/tasks") || strings.Contains(out, "t/events") {
 		t.Fatalf("sync tasks: code %d\nout: %s\nerr: %s", code, out, errs)
 	}
+}
+
+func TestCLI_WrongPassword_StatusShowsFailingSinceAndAttempts_ExitsOneUntilFixed(t *testing.T) {
+	srv := testserver.Start(t, testserver.Radicale)
+	srv.MakeCalendar(t, "work", "Work", "VEVENT")
+	c := srv.VdirdConfig(t.TempDir(), "acct", filepath.Join(t.TempDir(), "cals"))
+	c.Password = "wrong-password-xyz"
+	cfg := c.MustWrite(t)
+	for attempt := 1; attempt <= 2; attempt++ {
+		if code, out, errs := cli(t, "--config", cfg, "--log-level", "error", "sync"); code != 1 {
+			t.Fatalf("sync with a wrong password: code %d\nout: %s\nerr: %s", code, out, errs)
+		}
+		code, out, errs := cli(t, "--config", cfg, "status")
+		want := fmt.Sprintf(" ago, %d attempt", attempt)
+		if code != 1 || !strings.Contains(out, "acct ") || !strings.Contains(out, "failing since ") || !strings.Contains(out, want) ||
+			!strings.Contains(out, "401 Unauthorized") || !strings.Contains(out, srv.URL) {
+			t.Fatalf("status after attempt %d: code %d, want 1 and %q\nout: %s\nerr: %s", attempt, code, want, out, errs)
+		}
+	}
+	code, out, _ := cli(t, "--config", cfg, "status", "--json")
+	if code != 1 || !strings.Contains(out, `"calendar": "*"`) || !strings.Contains(out, `"failing_since": "`) || !strings.Contains(out, `"attempts": 2`) {
+		t.Fatalf("status --json: code %d\n%s", code, out)
+	}
+
+	c.Password = srv.Password
+	c.MustWrite(t)
+	if code, out, errs := cli(t, "--config", cfg, "--log-level", "error", "sync"); code != 0 {
+		t.Fatalf("sync with the right password: code %d\nout: %s\nerr: %s", code, out, errs)
+	}
+	code, out, errs := cli(t, "--config", cfg, "status")
+	if code != 0 || strings.Contains(out, "failing") || !strings.Contains(out, "acct/work") {
+		t.Fatalf("status after recovery: code %d\nout: %s\nerr: %s", code, out, errs)
+	}
+}
+
+// unanswering accepts connections and never answers; it returns a URL.
+func unanswering(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "http://" + l.Addr().String() + "/"
+}
+
+func TestCLI_ServerThatNeverAnswers_SyncFailsWithinResponseTimeout_StatusShowsIt(t *testing.T) {
+	url := unanswering(t)
+	c := testserver.VdirdConfig{Dir: t.TempDir(), Name: "mute", URL: url, User: "alice", Password: "pw",
+		LocalRoot: filepath.Join(t.TempDir(), "cals"), AccountSettings: []string{`response_timeout = "1s"`}}
+	cfg := c.MustWrite(t)
+	start := time.Now()
+	code, out, errs := cli(t, "--config", cfg, "--log-level", "error", "sync")
+	took := time.Since(start)
+	if code != 1 || took > 5*time.Second || !strings.Contains(out+errs, "account mute") || !strings.Contains(out+errs, url) ||
+		!strings.Contains(out+errs, "no answer within 1s (response timeout)") {
+		t.Fatalf("sync against a server that never answers: code %d after %v\nout: %s\nerr: %s", code, took, out, errs)
+	}
+	code, out, errs = cli(t, "--config", cfg, "status")
+	if code != 1 || !strings.Contains(out, "failing since ") || !strings.Contains(out, "1 attempt)") ||
+		!strings.Contains(out, "no answer within 1s (response timeout)") {
+		t.Fatalf("status: code %d\nout: %s\nerr: %s", code, out, errs)
+	}
+	t.Logf("status:\n%s", out)
 }
