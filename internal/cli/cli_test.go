@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/internal/testserver"
 )
 
@@ -241,5 +242,27 @@ func TestCLI_ServerThatNeverAnswers_SyncFailsWithinResponseTimeout_StatusShowsIt
 		!strings.Contains(out, "no answer within 1s (response timeout)") {
 		t.Fatalf("status: code %d\nout: %s\nerr: %s", code, out, errs)
 	}
-	t.Logf("status:\n%s", out)
+}
+
+func TestCLI_ServerStallsMidAnswer_SyncFailsWithinResponseTimeout(t *testing.T) {
+	srv := testserver.Start(t, testserver.Radicale)
+	srv.MakeCalendar(t, "work", "Work", "VEVENT")
+	px, err := faultproxy.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(px.Close)
+	// Headers and the first bytes of every listing, then nothing.
+	px.Add(faultproxy.Rule{Method: "PROPFIND", Action: faultproxy.StallBody(40)})
+	c := srv.VdirdConfig(t.TempDir(), "acct", filepath.Join(t.TempDir(), "cals"))
+	c.URL = px.URL
+	c.AccountSettings = []string{`response_timeout = "1s"`}
+	cfg := c.MustWrite(t)
+	start := time.Now()
+	code, out, errs := cli(t, "--config", cfg, "--log-level", "error", "sync")
+	took := time.Since(start)
+	if code != 1 || took > 5*time.Second || !strings.Contains(out+errs, "account acct") ||
+		!strings.Contains(out+errs, "nothing more for 1s in the middle of its answer (response timeout)") {
+		t.Fatalf("sync against a server that stalls mid-answer: code %d after %v\nout: %s\nerr: %s", code, took, out, errs)
+	}
 }

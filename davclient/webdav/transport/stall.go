@@ -105,7 +105,7 @@ func (b *stallBody) Read(p []byte) (int, error) {
 	b.w.stop()
 	b.w.mu.Unlock()
 	if err != nil && errors.Is(context.Cause(b.ctx), stalled) {
-		err = fmt.Errorf("%w: the answer stopped for %v (response timeout)", ErrTimeout, b.w.wait)
+		err = fmt.Errorf("%w: nothing more for %v in the middle of its answer (response timeout)", ErrTimeout, b.w.wait)
 	}
 	return n, err
 }
