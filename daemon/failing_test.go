@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine"
+	"github.com/vdird/vdird/internal/davtest"
 	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/state"
@@ -68,37 +68,6 @@ func waitStatus(t *testing.T, lines <-chan string, re *regexp.Regexp, timeout ti
 			t.Fatalf("no STATUS= line matching %s within %v; got %q", re, timeout, seen)
 		}
 	}
-}
-
-// unanswering accepts connections and never answers; it returns a URL.
-func unanswering(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + l.Addr().String() + "/"
 }
 
 func TestDaemon_WrongPassword_StatusLineFailingSince_LastSyncHeld_BacksOffHard_ManualSyncRetriesAtOnce(t *testing.T) {
@@ -183,7 +152,7 @@ func TestDaemon_WrongPassword_StatusLineFailingSince_LastSyncHeld_BacksOffHard_M
 
 func TestDaemon_ServerThatNeverAnswers_StatusLineNamesTheTimeout(t *testing.T) {
 	dir := t.TempDir()
-	url := unanswering(t)
+	url := "http://" + davtest.Silent(t) + "/"
 	cfg := &config.Config{StatePath: filepath.Join(dir, "state.db"), Interval: time.Hour, RescanInterval: time.Hour,
 		ConflictPolicy: "server-wins", MaxDeleteFraction: 0.5, MaxDeleteMin: 5,
 		Accounts: []config.Account{{Name: "mute", URL: url, LocalRoot: filepath.Join(dir, "cal"), ConflictPolicy: "server-wins",

@@ -160,39 +160,8 @@ func TestUnixSocket_RequestsGoOverTheSocketWithThePathAfterIt(t *testing.T) {
 	}
 }
 
-// stall accepts connections and never answers; it returns the address.
-func stall(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String()
-}
-
 func TestTimeouts_StalledServer_FailsWithinTheConfiguredTime(t *testing.T) {
-	addr := stall(t)
+	addr := davtest.Silent(t)
 	for _, tc := range []struct {
 		url, want string
 		opts      Options

@@ -3,14 +3,13 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/vdird/vdird/internal/davtest"
 	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/internal/testserver"
 )
@@ -194,39 +193,8 @@ func TestCLI_WrongPassword_StatusShowsFailingSinceAndAttempts_ExitsOneUntilFixed
 	}
 }
 
-// unanswering accepts connections and never answers; it returns a URL.
-func unanswering(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + l.Addr().String() + "/"
-}
-
 func TestCLI_ServerThatNeverAnswers_SyncFailsWithinResponseTimeout_StatusShowsIt(t *testing.T) {
-	url := unanswering(t)
+	url := "http://" + davtest.Silent(t) + "/"
 	c := testserver.VdirdConfig{Dir: t.TempDir(), Name: "mute", URL: url, User: "alice", Password: "pw",
 		LocalRoot: filepath.Join(t.TempDir(), "cals"), AccountSettings: []string{`response_timeout = "1s"`}}
 	cfg := c.MustWrite(t)
