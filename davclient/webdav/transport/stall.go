@@ -24,8 +24,8 @@ type stallTransport struct {
 	wait time.Duration
 }
 
-// stalled is the cause a silent exchange is cancelled with.
-var stalled = errors.New("stalled")
+// errStalled is the cause a silent exchange is cancelled with.
+var errStalled = errors.New("stalled")
 
 func (t *stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(req.Context())
@@ -34,7 +34,7 @@ func (t *stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, trace)))
 	w.headers()
 	if err != nil {
-		if errors.Is(context.Cause(ctx), stalled) {
+		if errors.Is(context.Cause(ctx), errStalled) {
 			err = fmt.Errorf("%w: no answer within %v (response timeout)", ErrTimeout, t.wait)
 		}
 		cancel(nil)
@@ -68,7 +68,7 @@ func (w *watch) arm() {
 
 func (w *watch) start() {
 	if w.timer == nil {
-		w.timer = time.AfterFunc(w.wait, func() { w.cancel(stalled) })
+		w.timer = time.AfterFunc(w.wait, func() { w.cancel(errStalled) })
 		return
 	}
 	w.timer.Reset(w.wait)
@@ -104,7 +104,7 @@ func (b *stallBody) Read(p []byte) (int, error) {
 	b.w.mu.Lock()
 	b.w.stop()
 	b.w.mu.Unlock()
-	if err != nil && errors.Is(context.Cause(b.ctx), stalled) {
+	if err != nil && errors.Is(context.Cause(b.ctx), errStalled) {
 		err = fmt.Errorf("%w: nothing more for %v in the middle of its answer (response timeout)", ErrTimeout, b.w.wait)
 	}
 	return n, err
