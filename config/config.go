@@ -62,7 +62,7 @@ type Account struct {
 	KeyFile         string
 	TLSFingerprint  []byte        // SHA-256 of the server's certificate: pinned
 	ConnectTimeout  time.Duration // TCP connect and TLS handshake
-	ResponseTimeout time.Duration // a request to its response headers
+	ResponseTimeout time.Duration // longest silence of the server: before its answer, and within it
 
 	OAuth OAuth // auth = "oauth2" only: the OAuth2 client and the token file
 }

@@ -26,6 +26,7 @@ var (
 	ErrRedirect           = webdav.ErrRedirect           // a redirect we will not follow
 	ErrStatus             = webdav.ErrStatus             // any other non-success status (e.g. 400, 405)
 	ErrBadArgument        = webdav.ErrBadArgument        // caller passed something unusable (e.g. empty If-Match on Delete)
+	ErrTimeout            = webdav.ErrTimeout            // no headers, or a body that stopped, for the response timeout
 )
 
 // ErrPin is a server certificate other than the pinned one (TLSOptions.Pin).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 
@@ -37,6 +38,8 @@ type pass struct {
 	src  *remote.Source
 	rec  *apply.Recorder
 	work *calendarWork // reports downloads and uploads to opts.Progress
+	// rejected are the file versions the server refused, met by this pass.
+	rejected map[string]plan.Rejection
 }
 
 // known is what state records of a calendar's items, by href and by file
@@ -252,12 +255,21 @@ func planOptions(cfg *config.Config, a *config.Account, opts SyncOptions, readOn
 func (p *pass) planAndApply(ctx context.Context, in plan.Input, lv *local.View, rv *remote.View, kn known, newToken string, existed bool) error {
 	in.Options = planOptions(p.e.cfg, p.a, p.opts, p.cal.ReadOnly)
 	in.Remote = rv.Remotes()
+	in.Rejected = make(map[string]plan.Rejection, len(p.col.Rejected))
+	for name, r := range p.col.Rejected {
+		in.Rejected[name] = plan.Rejection(r)
+	}
 	p.s.Problems = append(p.s.Problems, rv.TakeProblems()...)
 	res := plan.Plan(in)
 	if res.Refused != nil {
 		p.s.Refused = res.Refused.Reason
 		p.log.Warn().Str("reason", res.Refused.Reason).Msg("refused by a safety guard")
-		return nil
+		if p.opts.DryRun {
+			return nil
+		}
+		col := p.col
+		col.Refused = res.Refused.Reason
+		return p.rec.Flush(func(tx *state.Tx) error { return tx.SetCollection(col) })
 	}
 	if p.opts.DryRun {
 		p.s.Planned = res.Actions
@@ -318,6 +330,10 @@ func (p *pass) executor(lv *local.View, rv *remote.View, kn known) *apply.Execut
 // view met, to the summary.
 func (p *pass) take(x *apply.Executor) {
 	p.s.add(x.Report)
+	if len(x.Report.Rejected) > 0 && p.rejected == nil {
+		p.rejected = map[string]plan.Rejection{}
+	}
+	maps.Copy(p.rejected, x.Report.Rejected)
 	x.Report = apply.Report{}
 	p.s.Problems = append(p.s.Problems, x.Remote.TakeProblems()...)
 }
@@ -357,10 +373,22 @@ func (p *pass) finish(newToken string, held bool) error {
 	}
 	col := p.col
 	col.DisplayName, col.Color, col.ReadOnly = p.cal.DisplayName, p.cal.Color, p.cal.ReadOnly
-	col.LastError = ""
+	col.LastError, col.Refused = "", ""
+	// Every file the server refused and that still holds those bytes was
+	// planned (a scoped pass looks at every file not as recorded), so what
+	// this pass met replaces what was recorded.
+	col.Rejected = nil
+	for name, r := range p.rejected {
+		if col.Rejected == nil {
+			col.Rejected = map[string]state.Rejection{}
+		}
+		col.Rejected[name] = state.Rejection(r)
+	}
 	if len(p.s.Problems) == 0 && !held {
 		col.Marker, col.SyncToken = p.cal.Marker(), newToken
-		col.LastSync = p.e.Now()
+		if p.opts.account == nil || p.opts.account.listed {
+			col.LastSync = p.e.Now()
+		}
 	} else {
 		col.LastError = strings.Join(p.s.Problems, "; ")
 	}

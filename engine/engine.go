@@ -187,8 +187,19 @@ func Discover(ctx context.Context, a *config.Account, log zerolog.Logger) (home 
 
 func collectionKey(a *config.Account, href string) string { return a.Name + "/" + href }
 
-// SyncAccount runs one pass over one account's calendars.
+// SyncAccount runs one pass over one account's calendars and records in
+// state whether the account is failing (see noteAccount).
 func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOptions) []*Summary {
+	ap := &accountPass{}
+	opts.account = ap
+	sums := e.syncAccount(ctx, a, opts)
+	if !opts.DryRun && ctx.Err() == nil {
+		e.noteAccount(a, sums, ap.listed && len(opts.Calendars) == 0)
+	}
+	return sums
+}
+
+func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOptions) []*Summary {
 	fail := func(err error) []*Summary {
 		var ae *oauth.AuthorizeError
 		if errors.As(err, &ae) {
@@ -203,10 +214,16 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	if err := apply.Recover(ctx, e.store, c, a.Name, e.log); err != nil {
 		return fail(err)
 	}
+	e.mu.Lock()
+	_, seen := e.lastCals[a.Name]
+	e.mu.Unlock()
 	cals, err := e.calendarsOf(ctx, a, c, opts.LocalOnly || opts.listed, opts.DryRun)
 	if err != nil {
 		return fail(err)
 	}
+	// A local pass reuses the last list: it tells nothing of the server.
+	ap := opts.account
+	ap.listed = !(opts.LocalOnly && seen) || opts.listed
 	known, err := e.store.Collections()
 	if err != nil {
 		return fail(err)
@@ -214,8 +231,6 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	dirs := collectionDirs(known)
 	onServer := map[string]bool{}
 	var out []*Summary
-	ap := &accountPass{}
-	opts.account = ap
 	for _, cal := range cals {
 		onServer[collectionKey(a, cal.Href)] = true
 		if !selected(a, opts, cal, e.folderOf(a, cal, dirs)) {
@@ -334,7 +349,7 @@ func (e *Engine) listCalendars(ctx context.Context, a *config.Account, c *davcli
 		return cals, nil
 	}
 	// The configured URL is kept so that a changed url in the config rediscovers.
-	err = e.store.SetAccount(state.Account{Name: a.Name, URL: a.URL, Home: home})
+	err = e.store.UpdateAccount(a.Name, func(rec *state.Account) { rec.URL, rec.Home = a.URL, home })
 	return cals, err
 }
 
@@ -347,3 +362,7 @@ func RetryAfter(err error) time.Duration {
 	}
 	return 0
 }
+
+// LoginRefused tells whether err is the server refusing the account's
+// credentials (401), which a lockout-prone server must not see often.
+func LoginRefused(err error) bool { return errors.Is(err, davclient.ErrUnauthorized) }

@@ -13,9 +13,13 @@ import (
 
 // accountPass is what the calendar passes of one account pass share: the
 // creates refused because their UID lives at another href of the account,
-// which wait for every calendar to have had its turn (plan.RetryRefused).
+// which wait for every calendar to have had its turn (plan.RetryRefused),
+// and where the calendar list came from.
 type accountPass struct {
 	refused []refusedCreate
+	// listed: the calendar list came from the server in this account
+	// pass, not from the previous one's (SyncOptions.LocalOnly).
+	listed bool
 }
 
 // refusedCreate is one such create, and the calendar pass and executor

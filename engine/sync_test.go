@@ -329,10 +329,17 @@ func TestSync_Guards_MassDeleteRefusedUntilConfirmed(t *testing.T) {
 				t.Fatal("a DELETE went out despite the guard")
 			}
 		}
+		// vdird status shows the refusal until a pass goes through.
+		if col := e.collectionState(e.Events); col.Refused != s.Refused {
+			t.Fatalf("refusal recorded as %q, want %q", col.Refused, s.Refused)
+		}
 		for _, x := range e.sync(SyncOptions{AllowMassDelete: true}) {
 			if x.Href == e.Events && x.DeletedRemote != 16 {
 				t.Fatalf("confirmed pass deleted %d, want 16: %+v", x.DeletedRemote, x)
 			}
+		}
+		if col := e.collectionState(e.Events); col.Refused != "" {
+			t.Fatalf("refusal still recorded after the confirmed pass: %q", col.Refused)
 		}
 	})
 }

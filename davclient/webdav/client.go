@@ -18,6 +18,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -201,6 +202,11 @@ func (c *Client) Send(ctx context.Context, r Request) (*http.Response, error) {
 		c.opts.Trace(r.Method, target, status, time.Since(start), err)
 	}
 	if err != nil {
+		// The method and URL lead the message already.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("%s %s: %w", r.Method, target, transport.Explain(err, req.URL))
 	}
 	return resp, nil

@@ -104,6 +104,12 @@ func (x *Executor) answered(ctx context.Context, r *itemRun, act plan.Action, jo
 		x.endJournal(journal, err)
 		x.Refuse(act, err)
 		return nil, nil
+	case (act.Kind == plan.Upload || act.Kind == plan.Create) && errors.As(err, &de) && de.Refused():
+		// The server refuses these bytes as such: the same PUT would get
+		// the same answer until the file changes.
+		x.endJournal(journal, err)
+		x.reject(act.Name, vdir.Hash(x.Local.Data[act.Name]), err.Error())
+		return nil, nil
 	}
 	x.endJournal(journal, err)
 	return nil, err

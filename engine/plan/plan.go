@@ -137,10 +137,11 @@ func (o Options) withDefaults() Options {
 }
 
 type planner struct {
-	opts   Options
-	known  []Known // sorted by Href, unique Href and Name
-	local  map[string]*Local
-	remote map[string]*Remote
+	opts     Options
+	rejected map[string]Rejection
+	known    []Known // sorted by Href, unique Href and Name
+	local    map[string]*Local
+	remote   map[string]*Remote
 
 	knownByName map[string]int
 	knownByHref map[string]int
@@ -164,6 +165,7 @@ type planner struct {
 func newPlanner(in Input, opts Options) *planner {
 	p := &planner{
 		opts:        opts,
+		rejected:    in.Rejected,
 		local:       make(map[string]*Local, len(in.Local)),
 		remote:      make(map[string]*Remote, len(in.Remote)),
 		knownByName: make(map[string]int, len(in.Known)),
@@ -478,13 +480,17 @@ func (p *planner) conflict(l *Local, r *Remote, why string) {
 	p.add(resolve(p.opts, *l, *r, why))
 }
 
-// remoteWrite adds a, or a Skip when the calendar may not be written, or a
-// Report when the server gave no etag to make it conditional on.
+// remoteWrite adds a, or a Skip when the calendar may not be written, a
+// Rejected when the server refused these very bytes before, or a Report
+// when the server gave no etag to make it conditional on.
 func (p *planner) remoteWrite(a Action) {
+	r, refused := p.rejected[a.Name]
 	switch {
 	case p.opts.ReadOnly:
 		p.skip(a, "read-only calendar: local change kept")
 		return
+	case refused && r.Hash == a.Hash && a.Name != "" && (a.Kind == Upload || a.Kind == Create):
+		a.Kind, a.Reason = Rejected, r.Reason
 	case a.Kind != Create && isPseudo(a.ETag):
 		a.Kind, a.Reason = Report, noETag
 	}

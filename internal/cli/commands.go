@@ -96,9 +96,13 @@ listing that held items is empty, or when a folder is missing.
 --allow-mass-delete lifts the first two for this run; nothing lifts the
 missing-folder guard.
 
-Exits 0 when every calendar synced, 1 if a calendar failed or was refused,
-2 without syncing anything if a CALENDAR matches no calendar, and 130 when
-interrupted with Ctrl-C (what is done is kept, the next sync carries on).`
+An item file the server refuses (invalid data, say) is listed with the
+server's reason and not sent again until the file changes.
+
+Exits 0 when every calendar synced, 1 if a calendar failed or was refused
+or the server refused an item, 2 without syncing anything if a CALENDAR
+matches no calendar, and 130 when interrupted with Ctrl-C (what is done is
+kept, the next sync carries on).`
 
 const syncExample = `  vdird sync --dry-run                    # what would happen, changing nothing
   vdird sync                              # every calendar
@@ -193,6 +197,9 @@ func printSummaries(w io.Writer, sums []*engine.Summary, dry bool) {
 			if len(s.Problems) > 0 {
 				fmt.Fprintf(w, "  problems %d", len(s.Problems))
 			}
+			if len(s.Rejected) > 0 {
+				fmt.Fprintf(w, "  refused %d", len(s.Rejected))
+			}
 			fmt.Fprintf(w, "  → %s\n", s.Dir)
 		}
 		for _, n := range s.Notes {
@@ -203,6 +210,9 @@ func printSummaries(w io.Writer, sums []*engine.Summary, dry bool) {
 		}
 		for _, n := range s.Problems {
 			fmt.Fprintf(w, "    problem: %s\n", n)
+		}
+		for _, n := range s.Rejected {
+			fmt.Fprintf(w, "    %s\n", n)
 		}
 	}
 }

@@ -28,7 +28,7 @@ type Options struct {
 	InsecureSkipVerify  bool        // only when explicitly configured
 	TLS                 TLSOptions
 	ConnectTimeout      time.Duration // TCP connect and TLS handshake (default DefaultConnectTimeout)
-	ResponseTimeout     time.Duration // from a request sent to its response headers (default DefaultResponseTimeout)
+	ResponseTimeout     time.Duration // longest silence of the server: from a request sent to its response headers, and within its body (default DefaultResponseTimeout)
 	MaxIdleConnsPerHost int
 	Socket              string // when set, every connection goes to this unix socket
 }
