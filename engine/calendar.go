@@ -55,6 +55,9 @@ func (e *Engine) syncCalendar(ctx context.Context, a *config.Account, c *davclie
 	if err := p.run(ctx); err != nil {
 		p.s.Err = err
 		e.log.Error().Str("account", a.Name).Str("calendar", p.s.Calendar).Err(err).Msg("sync failed")
+		if opts.DryRun {
+			return p.s // a dry run records nothing, not even its failure
+		}
 		_ = e.store.Update(p.key, func(tx *state.Tx) error {
 			col, ok := tx.Collection()
 			if !ok {
@@ -102,6 +105,9 @@ func (p *pass) run(ctx context.Context) error {
 		case plan.Unchanged:
 			p.log.Debug().Msg("unchanged: change marker and folder sum as recorded")
 			p.s.Unchanged = true
+			if p.opts.DryRun {
+				return nil
+			}
 			return p.finish(col.SyncToken, false)
 		case plan.ScopedDelta:
 			done, err = p.scopedDelta(ctx, folder)
@@ -123,9 +129,12 @@ func (p *pass) run(ctx context.Context) error {
 // listedPass loads what state knows and lists the folder, then runs the
 // first download or the full pass that Choose picks with those facts.
 func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
-	items, err := p.e.store.Items(p.key)
+	items, settled, err := p.opts.account.knownItems(p.e.store, p.key)
 	if err != nil {
 		return err
+	}
+	if settled > 0 {
+		p.s.Notes = append(p.s.Notes, fmt.Sprintf("%d writes that a crash or a lost answer left unrecorded are settled first; the plan follows from that", settled))
 	}
 	kn := newKnown(items)
 	var (
@@ -140,8 +149,12 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 	case err != nil:
 		return fmt.Errorf("local folder: %w", err)
 	default:
-		if n, err := d.CleanTemp(); err == nil && n > 0 {
-			p.log.Info().Int("files", n).Msg("removed temp files left by an earlier crash")
+		// Listing ignores temp files: a dry run, which removes nothing,
+		// plans the same without removing them.
+		if !p.opts.DryRun {
+			if n, err := d.CleanTemp(); err == nil && n > 0 {
+				p.log.Info().Int("files", n).Msg("removed temp files left by an earlier crash")
+			}
 		}
 		lv = p.localView(d)
 		if locals, err = lv.List(kn.byName); err != nil {

@@ -184,7 +184,13 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	if err != nil {
 		return fail(err)
 	}
-	if err := apply.Recover(ctx, e.store, c, a.Name, e.log); err != nil {
+	ap := &accountPass{}
+	if opts.DryRun {
+		ap.settled, err = apply.Settlements(ctx, e.store, c, a.Name)
+	} else {
+		err = apply.Recover(ctx, e.store, c, a.Name, e.log)
+	}
+	if err != nil {
 		return fail(err)
 	}
 	cals, err := e.calendarsOf(ctx, a, c, opts.LocalOnly || opts.listed, opts.DryRun)
@@ -198,7 +204,6 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	dirs := collectionDirs(known)
 	onServer := map[string]bool{}
 	var out []*Summary
-	ap := &accountPass{}
 	opts.account = ap
 	for _, cal := range cals {
 		onServer[collectionKey(a, cal.Href)] = true
