@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -141,7 +142,7 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 		locals []plan.Local
 		lv     *local.View
 	)
-	d, err := vdir.Open(p.col.Dir)
+	d, onlyRecorded, err := p.openFolder(f.Existed)
 	folderMissing := errors.Is(err, vdir.ErrNoDir)
 	switch {
 	case folderMissing:
@@ -159,6 +160,9 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 		lv = p.localView(d)
 		if locals, err = lv.List(kn.byName); err != nil {
 			return fmt.Errorf("local folder %s: %w", p.col.Dir, err)
+		}
+		if onlyRecorded {
+			locals = slices.DeleteFunc(locals, func(l plan.Local) bool { _, ok := kn.byName[l.Name]; return !ok })
 		}
 	}
 	f.Listed, f.Known, f.LocalFiles = true, len(items), len(locals)
@@ -193,6 +197,21 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 		in.Known = append(in.Known, apply.KnownOf(it))
 	}
 	return p.planAndApply(ctx, in, lv, rv, kn, newToken, f.Existed)
+}
+
+// openFolder opens the calendar's folder. A run first finishes a first
+// download that was cut off while its folder was still staged, keeping
+// only the files state records (recoverStage); a dry run, which may not,
+// lists the staging folder instead, and onlyRecorded says that only the
+// recorded files there count.
+func (p *pass) openFolder(existed bool) (d *vdir.Dir, onlyRecorded bool, err error) {
+	d, err = vdir.Open(p.col.Dir)
+	if errors.Is(err, vdir.ErrNoDir) && existed && p.opts.DryRun {
+		if st, serr := vdir.OpenStaged(p.col.Dir); serr == nil {
+			return st, true, nil
+		}
+	}
+	return d, false, err
 }
 
 // localView is an empty view of the folder d of this pass's calendar.

@@ -20,6 +20,7 @@ import (
 	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/state"
+	"github.com/vdird/vdird/vdir"
 )
 
 // A dry run must plan exactly what the run does. The tests here run a dry
@@ -289,15 +290,16 @@ func only(t *testing.T, sums []*Summary, cal string) *Summary {
 	return nil
 }
 
-// dryThenReal runs a dry run of calendar cal, checks that it wrote
-// nothing, then runs the real pass and checks that it did what the dry
-// run planned. It returns both summaries.
-func (e *env) dryThenReal(cal string) (dry, real *Summary) {
+// dryRun runs a dry run of calendar cal and checks that it wrote nothing:
+// no request that changes the server, no file (hidden ones included) and
+// nothing in state. It returns its summary and the snapshot it left as it
+// was.
+func (e *env) dryRun(cal string) (*Summary, snapshot) {
 	t := e.t
 	t.Helper()
 	before := e.snapshot(cal)
 	e.Rec.Take()
-	dry = only(t, e.sync(SyncOptions{DryRun: true}), cal)
+	dry := only(t, e.sync(SyncOptions{DryRun: true}), cal)
 	if w := synctest.Writes(e.Rec.Take()); len(w) > 0 {
 		t.Fatalf("the dry run wrote to the server: %+v", w)
 	}
@@ -305,6 +307,16 @@ func (e *env) dryThenReal(cal string) (dry, real *Summary) {
 		t.Fatalf("the dry run changed files or state:\nfiles before %v\nfiles after  %v\nstate before:\n%s\nstate after:\n%s",
 			slices.Sorted(maps.Keys(before.tree)), slices.Sorted(maps.Keys(now.tree)), before.state, now.state)
 	}
+	return dry, before
+}
+
+// dryThenReal runs a dry run of calendar cal, checks that it wrote
+// nothing, then runs the real pass and checks that it did what the dry
+// run planned. It returns both summaries.
+func (e *env) dryThenReal(cal string) (dry, real *Summary) {
+	t := e.t
+	t.Helper()
+	dry, before := e.dryRun(cal)
 	real = only(t, e.sync(SyncOptions{}), cal)
 	after := e.snapshot(cal)
 	if dry.Refused != real.Refused {
@@ -594,4 +606,38 @@ func TestDryRun_AfterLostAnswers_PlansFromTheSettledJournalAndWritesNothing(t *t
 			t.Errorf("our own writes, once settled, leave nothing to do: dry run %v, notes %q; run %+v", actionLines(dry.Planned), dry.Notes, real)
 		}
 	})
+}
+
+// TestDryRun_FirstDownloadCutOffWhileStaged_PlansTheRest: a first download
+// cut off before its folder was published leaves it staged under a hidden
+// name, holding the files state records and a torn one. A run finishes it,
+// keeping the recorded files and downloading the rest; the dry run plans
+// those downloads, not a refusal for a missing folder, and writes nothing.
+func TestDryRun_FirstDownloadCutOffWhileStaged_PlansTheRest(t *testing.T) {
+	f := newFaultEnv(t, testserver.Xandikos)
+	const n = 500
+	cal := f.seedOnly("cut", n, "c%03d", "cut")
+	first := f.interruptedFirstSync(cal, 0.9).Downloaded
+	if first == 0 || first >= n {
+		t.Fatalf("the interrupted download wrote %d of %d items", first, n)
+	}
+	folder, stage := filepath.Join(f.Root, calDir(cal)), vdir.StagePath(filepath.Join(f.Root, calDir(cal)))
+	if _, err := os.Stat(folder); err == nil {
+		// Published what it had: moving it back gives a cut just before that.
+		if err := os.Rename(folder, stage); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(stage, "zz-torn.ics"), []byte("BEGIN:VCALENDAR\r\nVERS"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	dry, _ := f.dryRun(cal)
+	if want := n - first; dry.Refused != "" || plannedCounts(dry.Planned) != (counts{Downloaded: want}) {
+		t.Fatalf("want %d downloads planned and nothing else: refused %q, planned %+v", want, dry.Refused, plannedCounts(dry.Planned))
+	}
+	real := only(t, f.sync(SyncOptions{}), cal)
+	if p, r := plannedCounts(dry.Planned), reportedCounts(real); p != r {
+		t.Errorf("the dry run's plan counts %+v, the run reports %+v", p, r)
+	}
 }
