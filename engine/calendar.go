@@ -240,9 +240,17 @@ func (p *pass) firstDownload(ctx context.Context, d *vdir.Dir, existed bool) err
 }
 
 // syncMeta writes the calendar's display name and colour into its folder d
-// when they are new or changed on the server.
+// when they are new or changed on the server; a dry run notes that it
+// would.
 func (p *pass) syncMeta(d *vdir.Dir, existed bool) error {
-	if p.opts.DryRun || d == nil || existed && p.col.DisplayName == p.cal.DisplayName && p.col.Color == p.cal.Color {
+	if existed && p.col.DisplayName == p.cal.DisplayName && p.col.Color == p.cal.Color || p.cal.DisplayName == "" && p.cal.Color == "" {
+		return nil
+	}
+	if p.opts.DryRun {
+		p.s.Notes = append(p.s.Notes, "the calendar's display name and colour are written to its folder")
+		return nil
+	}
+	if d == nil {
 		return nil
 	}
 	if p.cal.DisplayName != "" {

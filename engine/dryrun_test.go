@@ -334,6 +334,11 @@ func (e *env) dryThenReal(cal string) (dry, real *Summary) {
 	if p, r := plannedCounts(dry.Planned), reportedCounts(real); p != r {
 		t.Errorf("the dry run's plan counts %+v, the run reports %+v (skipped %v, problems %v)", p, r, real.Skipped, real.Problems)
 	}
+	noted := slices.ContainsFunc(dry.Notes, func(n string) bool { return strings.Contains(n, "display name and colour") })
+	wrote := !bytes.Equal(before.files["displayname"], after.files["displayname"]) || !bytes.Equal(before.files["color"], after.files["color"])
+	if noted != wrote {
+		t.Errorf("the dry run notes %q; the run wrote the display name or colour: %v", dry.Notes, wrote)
+	}
 	return dry, real
 }
 
