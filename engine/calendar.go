@@ -182,8 +182,10 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 	if lv == nil {
 		lv = p.localView(d) // an empty folder, or none in a dry run
 	}
-	if err := p.syncMeta(d, f.Existed); err != nil {
-		return err
+	if !localMissing { // else refused below, and nothing is written
+		if err := p.syncMeta(d, f.Existed); err != nil {
+			return err
+		}
 	}
 	rv, newToken, err := p.src.List(ctx, kn.byHref, f.Existed && (len(items) > 0 || f.ServerAsRecorded))
 	if err != nil {
