@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -60,6 +61,9 @@ func (e *Engine) syncCalendar(ctx context.Context, a *config.Account, c *davclie
 	if err := p.run(ctx); err != nil {
 		p.s.Err = err
 		e.log.Error().Str("account", a.Name).Str("calendar", p.s.Calendar).Err(err).Msg("sync failed")
+		if opts.DryRun {
+			return p.s // a dry run records nothing, not even its failure
+		}
 		_ = e.store.Update(p.key, func(tx *state.Tx) error {
 			col, ok := tx.Collection()
 			if !ok {
@@ -108,6 +112,9 @@ func (p *pass) run(ctx context.Context) error {
 		case plan.Unchanged:
 			p.log.Debug().Msg("unchanged: change marker and folder sum as recorded")
 			p.s.Unchanged = true
+			if p.opts.DryRun {
+				return nil
+			}
 			return p.finish(col.SyncToken, false)
 		case plan.ScopedDelta:
 			done, err = p.scopedDelta(ctx, folder)
@@ -129,16 +136,19 @@ func (p *pass) run(ctx context.Context) error {
 // listedPass loads what state knows and lists the folder, then runs the
 // first download or the full pass that Choose picks with those facts.
 func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
-	items, err := p.e.store.Items(p.key)
+	items, settled, err := p.opts.account.knownItems(p.e.store, p.key)
 	if err != nil {
 		return err
+	}
+	if settled > 0 {
+		p.s.Notes = append(p.s.Notes, fmt.Sprintf("%d writes that a crash or a lost answer left unrecorded are settled first; the plan follows from that", settled))
 	}
 	kn := newKnown(items)
 	var (
 		locals []plan.Local
 		lv     *local.View
 	)
-	d, err := vdir.Open(p.col.Dir)
+	d, onlyRecorded, err := p.openFolder(f.Existed)
 	folderMissing := errors.Is(err, vdir.ErrNoDir)
 	switch {
 	case folderMissing:
@@ -146,12 +156,19 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 	case err != nil:
 		return fmt.Errorf("local folder: %w", err)
 	default:
-		if n, err := d.CleanTemp(); err == nil && n > 0 {
-			p.log.Info().Int("files", n).Msg("removed temp files left by an earlier crash")
+		// Listing ignores temp files: a dry run, which removes nothing,
+		// plans the same without removing them.
+		if !p.opts.DryRun {
+			if n, err := d.CleanTemp(); err == nil && n > 0 {
+				p.log.Info().Int("files", n).Msg("removed temp files left by an earlier crash")
+			}
 		}
 		lv = p.localView(d)
 		if locals, err = lv.List(kn.byName); err != nil {
 			return fmt.Errorf("local folder %s: %w", p.col.Dir, err)
+		}
+		if onlyRecorded {
+			locals = slices.DeleteFunc(locals, func(l plan.Local) bool { _, ok := kn.byName[l.Name]; return !ok })
 		}
 	}
 	f.Listed, f.Known, f.LocalFiles = true, len(items), len(locals)
@@ -171,8 +188,10 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 	if lv == nil {
 		lv = p.localView(d) // an empty folder, or none in a dry run
 	}
-	if err := p.syncMeta(d, f.Existed); err != nil {
-		return err
+	if !localMissing { // else refused below, and nothing is written
+		if err := p.syncMeta(d, f.Existed); err != nil {
+			return err
+		}
 	}
 	rv, newToken, err := p.src.List(ctx, kn.byHref, f.Existed && (len(items) > 0 || f.ServerAsRecorded))
 	if err != nil {
@@ -186,6 +205,21 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 		in.Known = append(in.Known, apply.KnownOf(it))
 	}
 	return p.planAndApply(ctx, in, lv, rv, kn, newToken, f.Existed)
+}
+
+// openFolder opens the calendar's folder. A run first finishes a first
+// download that was cut off while its folder was still staged, keeping
+// only the files state records (recoverStage); a dry run, which may not,
+// lists the staging folder instead, and onlyRecorded says that only the
+// recorded files there count.
+func (p *pass) openFolder(existed bool) (d *vdir.Dir, onlyRecorded bool, err error) {
+	d, err = vdir.Open(p.col.Dir)
+	if errors.Is(err, vdir.ErrNoDir) && existed && p.opts.DryRun {
+		if st, serr := vdir.OpenStaged(p.col.Dir); serr == nil {
+			return st, true, nil
+		}
+	}
+	return d, false, err
 }
 
 // localView is an empty view of the folder d of this pass's calendar.
@@ -214,9 +248,17 @@ func (p *pass) firstDownload(ctx context.Context, d *vdir.Dir, existed bool) err
 }
 
 // syncMeta writes the calendar's display name and colour into its folder d
-// when they are new or changed on the server.
+// when they are new or changed on the server; a dry run notes that it
+// would.
 func (p *pass) syncMeta(d *vdir.Dir, existed bool) error {
-	if p.opts.DryRun || d == nil || existed && p.col.DisplayName == p.cal.DisplayName && p.col.Color == p.cal.Color {
+	if existed && p.col.DisplayName == p.cal.DisplayName && p.col.Color == p.cal.Color || p.cal.DisplayName == "" && p.cal.Color == "" {
+		return nil
+	}
+	if p.opts.DryRun {
+		p.s.Notes = append(p.s.Notes, "the calendar's display name and colour are written to its folder")
+		return nil
+	}
+	if d == nil {
 		return nil
 	}
 	if p.cal.DisplayName != "" {

@@ -211,7 +211,13 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	if err != nil {
 		return fail(err)
 	}
-	if err := apply.Recover(ctx, e.store, c, a.Name, e.log); err != nil {
+	ap := opts.account
+	if opts.DryRun {
+		ap.settled, err = apply.Settlements(ctx, e.store, c, a.Name)
+	} else {
+		err = apply.Recover(ctx, e.store, c, a.Name, e.log)
+	}
+	if err != nil {
 		return fail(err)
 	}
 	e.mu.Lock()
@@ -222,7 +228,6 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 		return fail(err)
 	}
 	// A local pass reuses the last list: it tells nothing of the server.
-	ap := opts.account
 	ap.listed = !(opts.LocalOnly && seen) || opts.listed
 	known, err := e.store.Collections()
 	if err != nil {

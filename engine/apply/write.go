@@ -186,8 +186,8 @@ func (x *Executor) deleteRemote(ctx context.Context, r *itemRun, act plan.Action
 }
 
 // conflict resolves the local version against the server's by
-// act.Winner. Versions that differ only in layout are no conflict: that is
-// reported to the planner as SameContent.
+// act.Winner. The planner has compared the two already: versions that
+// differ only in layout never come here.
 func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
 	o, err := x.remoteObject(ctx, act.Href)
 	if err != nil {
@@ -196,11 +196,6 @@ func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*
 	local := x.Local.Data[act.Name]
 	if local == nil {
 		return nil, fmt.Errorf("no content read for %s", act.Name)
-	}
-	if vdir.Hash(o.Data) == vdir.Hash(local) || ics.Equivalent(o.Data, local) {
-		out := x.outcome(r, act, plan.SameContent)
-		out.Server = &plan.Version{Href: act.Href, ETag: o.ETag, Hash: vdir.Hash(o.Data), UID: act.UID, SameAsLocal: true}
-		return out, nil
 	}
 	if !r.conflicted {
 		r.conflicted = true

@@ -59,7 +59,8 @@ func (v *View) List(byName map[string]state.Item) ([]plan.Local, error) {
 }
 
 // Entry is the planner's view of one listed file: taken from state when
-// its fingerprint is as byName records, else read, hashed and validated.
+// its fingerprint is as byName records, else read, hashed, validated and
+// given its content key.
 // It records the file's fingerprint (and bytes, when read and valid).
 func (v *View) Entry(en vdir.Entry, byName map[string]state.Item) plan.Local {
 	v.FP[en.Name] = en.Fingerprint
@@ -80,7 +81,7 @@ func (v *View) Entry(en vdir.Entry, byName map[string]state.Item) plan.Local {
 	case v.components != nil && !slices.ContainsFunc(v.components, func(c string) bool { return strings.EqualFold(c, info.Component) }):
 		l.Invalid = fmt.Sprintf("%s in a calendar that holds only %s", info.Component, strings.Join(v.components, ", "))
 	default:
-		l.UID = info.UID
+		l.UID, l.Content = info.UID, ics.ContentKey(data)
 		v.Data[en.Name] = data
 	}
 	if l.Invalid != "" {

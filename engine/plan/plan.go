@@ -427,8 +427,8 @@ func (p *planner) decide(it itemNow) {
 	case ls == changed && rs == same:
 		p.remoteWrite(Action{Kind: Upload, Href: href, ETag: etag, Name: name, Hash: l.Hash, UID: l.UID})
 	case ls == changed && rs == changed:
-		if r.Hash == l.Hash {
-			p.add(Action{Kind: Record, Href: href, ETag: r.ETag, Name: name, Hash: l.Hash, UID: l.UID, Reason: "both changed to identical content"})
+		if same, why := sameContent(l, r); same {
+			p.add(Action{Kind: Record, Href: href, ETag: r.ETag, Name: name, Hash: l.Hash, UID: l.UID, Reason: "both changed to " + why})
 		} else {
 			p.conflict(l, r, "changed on both sides")
 		}
@@ -458,13 +458,13 @@ func (p *planner) firstContact() {
 	paired := make(map[string]bool)
 	for _, r := range p.newRemote {
 		l := byUID[r.UID]
-		switch {
-		case r.UID == "" || l == nil:
+		if r.UID == "" || l == nil {
 			p.add(Action{Kind: Download, Href: r.Href, ETag: r.ETag, Hash: r.Hash, UID: r.UID})
 			continue
-		case l.Hash == r.Hash:
-			p.add(Action{Kind: Record, Href: r.Href, ETag: r.ETag, Name: l.Name, Hash: l.Hash, UID: l.UID, Reason: "first contact, identical content"})
-		default:
+		}
+		if same, why := sameContent(l, r); same {
+			p.add(Action{Kind: Record, Href: r.Href, ETag: r.ETag, Name: l.Name, Hash: l.Hash, UID: l.UID, Reason: "first contact, " + why})
+		} else {
 			p.conflict(l, r, "first contact, content differs")
 		}
 		paired[l.Name] = true
@@ -474,6 +474,20 @@ func (p *planner) firstContact() {
 			p.remoteWrite(Action{Kind: Create, Name: l.Name, Hash: l.Hash, UID: l.UID})
 		}
 	}
+}
+
+// sameContent tells whether a file and a server member hold the same
+// item: the same bytes, or the same content in another layout (another
+// tool's line folding, line endings or property order), and says which.
+// The item is then recorded as it is on each side; nothing is written.
+func sameContent(l *Local, r *Remote) (bool, string) {
+	switch {
+	case l.Hash == r.Hash:
+		return true, "identical content"
+	case l.Content != "" && l.Content == r.Content:
+		return true, "the same content in another layout"
+	}
+	return false, ""
 }
 
 func (p *planner) conflict(l *Local, r *Remote, why string) {

@@ -57,14 +57,19 @@ type Known struct{ Href, ETag, Name, Hash, UID string }
 // never re-reads unchanged files). Invalid != "" means the file is not a
 // valid item (reason, e.g. "no UID"); such a file is never uploaded and never
 // deleted/overwritten.
-type Local struct{ Name, Hash, UID, Invalid string }
+//
+// Content, filled for every file the engine read, is a key of its content
+// in any layout (ics.ContentKey): a Local and a Remote with equal keys hold
+// the same item whatever their line folding, line endings or property
+// order, so meeting them is no conflict.
+type Local struct{ Name, Hash, UID, Invalid, Content string }
 
 // Remote is one server member now. ETag verbatim (the engine substitutes a
-// content-hash pseudo-etag when the server gives none). Hash/UID are filled
-// when the engine fetched the data — it always fetches members that are not
-// in Known or whose ETag differs from Known.ETag; for members with the known
-// ETag they may be empty.
-type Remote struct{ Href, ETag, Hash, UID string }
+// content-hash pseudo-etag when the server gives none). Hash/UID/Content are
+// filled when the engine fetched the data — it always fetches members that
+// are not in Known or whose ETag differs from Known.ETag; for members with
+// the known ETag they may be empty.
+type Remote struct{ Href, ETag, Hash, UID, Content string }
 
 // Options tune one Plan call.
 type Options struct {

@@ -41,13 +41,14 @@ func NewView(etags map[string]string, log zerolog.Logger) *View {
 	return &View{ETags: etags, Data: map[string]davclient.Object{}, UIDs: map[string]string{}, log: log}
 }
 
-// Remotes is the planner's view of the members, by href.
+// Remotes is the planner's view of the members, by href; those fetched
+// come with their hash, UID and content key.
 func (v *View) Remotes() []plan.Remote {
 	out := make([]plan.Remote, 0, len(v.ETags))
 	for _, href := range slices.Sorted(maps.Keys(v.ETags)) {
 		r := plan.Remote{Href: href, ETag: v.ETags[href]}
 		if o, ok := v.Data[href]; ok {
-			r.Hash, r.UID = vdir.Hash(o.Data), v.UIDs[href]
+			r.Hash, r.UID, r.Content = vdir.Hash(o.Data), v.UIDs[href], ics.ContentKey(o.Data)
 		}
 		out = append(out, r)
 	}
