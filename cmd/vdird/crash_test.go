@@ -51,6 +51,7 @@ type crashWorld struct {
 	srv     *testserver.Server
 	cal     string // calendar href
 	dir     string // local folder of the calendar
+	cfg     testserver.VdirdConfig
 	cfgPath string
 	env     []string
 	rng     *rand.Rand
@@ -91,7 +92,7 @@ func newCrashWorld(t *testing.T, kind testserver.Kind, bin string, seed int64) *
 	c.StatePath = filepath.Join(base, "state", "state.db")
 	c.Settings = []string{`conflict_policy = "server-wins"`}
 	c.AccountSettings = []string{`calendars = ["events"]`}
-	w.cfgPath = c.MustWrite(t)
+	w.cfg, w.cfgPath = c, c.MustWrite(t)
 	run := filepath.Join(base, "run")
 	if err := os.MkdirAll(run, 0o700); err != nil {
 		t.Fatal(err)
