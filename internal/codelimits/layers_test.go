@@ -10,13 +10,17 @@ import (
 	"testing"
 )
 
-// The layering the design relies on: the planner is pure, and the daemon
-// reaches collections only through the engine.
+// The layering the design relies on: the planner is pure, the daemon
+// reaches collections only through the engine, and the versions store is
+// plain files that the engine and the CLI call, knowing nothing of either.
 func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 	forbidden := map[string][]string{
 		"engine/plan": {"os", "net", "net/http", "io/fs", "syscall", "time",
 			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},
 		"daemon": {"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},
+		"versions": {"net", "net/http", "github.com/vdird/vdird/engine", "github.com/vdird/vdird/davclient",
+			"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/internal/cli", "github.com/vdird/vdird/config",
+			"github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},
 	}
 	fset := token.NewFileSet()
 	for dir, bad := range forbidden {
