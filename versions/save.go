@@ -169,10 +169,7 @@ func (b *batch) writeTemp(p *pending, sync bool) error {
 		return err
 	}
 	p.tmp = f.Name()
-	_, err = f.WriteString(header(p.fs))
-	if err == nil {
-		_, err = f.Write(v.Data)
-	}
+	_, err = f.Write(append([]byte(header(p.fs)), v.Data...))
 	if err == nil && sync {
 		err = f.Sync()
 	}
