@@ -1,6 +1,7 @@
 package versions
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -52,6 +53,7 @@ func saveForever(dir string) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(3)
 		}
+		fmt.Println("saved")
 	}
 }
 
@@ -95,10 +97,17 @@ func TestCrash_KillNineDuringSaves_OpenRepairsEveryTime(t *testing.T) {
 		cmd.Env = append(os.Environ(), childEnv+"="+dir)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
+		out, err := cmd.StdoutPipe()
+		must(t, err)
 		must(t, cmd.Start())
-		time.Sleep(time.Duration(50+rand.IntN(150)) * time.Millisecond)
+		// Killed at a random moment once it has saved something.
+		saved := bufio.NewScanner(out).Scan()
+		time.Sleep(time.Duration(rand.IntN(100)) * time.Millisecond)
 		must(t, cmd.Process.Kill())
 		_ = cmd.Wait()
+		if !saved {
+			t.Fatalf("round %d: child saved nothing: %s", round, stderr.String())
+		}
 		if stderr.Len() > 0 {
 			t.Fatalf("round %d: child failed: %s", round, stderr.String())
 		}
