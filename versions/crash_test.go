@@ -260,3 +260,14 @@ func TestSave_ContextEndsWhileAnotherWriterHoldsTheLock_NothingKept(t *testing.T
 		t.Fatalf("left %v", files)
 	}
 }
+
+// Another process may prune a day folder away between listing the days
+// and taking the lock: repairing or removing it is then nothing to do.
+func TestRepair_DayFolderRemovedMeanwhile_NothingToDo(t *testing.T) {
+	s := open(t, t.TempDir(), DefaultOptions())
+	r, idx, err := s.repairDay("20250101")
+	if err != nil || r != (Repair{}) || len(idx.entries) != 0 {
+		t.Fatalf("repair of a missing day: %+v %d %v", r, len(idx.entries), err)
+	}
+	must(t, s.removeDayIfEmpty("20250101"))
+}

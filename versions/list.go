@@ -54,35 +54,34 @@ func (s *Store) List(f Filter) ([]Entry, error) {
 		parts = append(parts, part)
 		n += len(part)
 	}
-	return newestFirst(slices.Grow([]Entry(nil), n), parts), nil
-}
-
-// newestFirst appends the entries of parts to out sorted newest first,
-// keeping their order among equal times. Saves come mostly in time order,
-// so the parts are usually sorted already.
-func newestFirst(out []Entry, parts [][]Entry) []Entry {
+	out := make([]Entry, 0, n)
 	for _, p := range parts {
 		out = append(out, p...)
 	}
-	cmp := func(a, b *Entry) int { return b.Time.Compare(a.Time) }
+	return sortStable(out, func(a, b *Entry) int { return b.Time.Compare(a.Time) }), nil
+}
+
+// sortStable sorts es by cmp, keeping the order of equals. Saves come
+// mostly in time order, so es is usually sorted already; otherwise
+// positions are sorted rather than the entries, which are large.
+func sortStable(es []Entry, cmp func(a, b *Entry) int) []Entry {
 	sorted := true
-	for i := 1; i < len(out) && sorted; i++ {
-		sorted = cmp(&out[i-1], &out[i]) <= 0
+	for i := 1; i < len(es) && sorted; i++ {
+		sorted = cmp(&es[i-1], &es[i]) <= 0
 	}
 	if sorted {
-		return out
+		return es
 	}
-	// Sort positions rather than the entries, which are large.
-	order := make([]int32, len(out))
+	order := make([]int32, len(es))
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortStableFunc(order, func(a, b int32) int { return cmp(&out[a], &out[b]) })
-	sortedOut := make([]Entry, len(out))
+	slices.SortStableFunc(order, func(a, b int32) int { return cmp(&es[a], &es[b]) })
+	out := make([]Entry, len(es))
 	for i, j := range order {
-		sortedOut[i] = out[j]
+		out[i] = es[j]
 	}
-	return sortedOut
+	return out
 }
 
 // Read returns a version's bytes, verbatim, and its entry. An unknown or

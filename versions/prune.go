@@ -52,21 +52,19 @@ func (s *Store) Prune(ctx context.Context, now time.Time) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	slices.SortStableFunc(all, func(a, b Entry) int { return a.Time.Compare(b.Time) })
+	all = sortStable(all, func(a, b *Entry) int { return a.Time.Compare(b.Time) })
 	gone := s.doomed(all, now)
-	byDay := map[string][]string{}
+	byDay := map[string][]Entry{}
 	for i, e := range all {
 		if gone[i] {
-			byDay[e.ID[:len(dayLayout)]] = append(byDay[e.ID[:len(dayLayout)]], e.ID)
-			rep.Removed++
-			rep.Freed += e.Size
+			byDay[e.ID[:len(dayLayout)]] = append(byDay[e.ID[:len(dayLayout)]], e)
 		} else {
 			rep.Kept++
 			rep.KeptBytes += e.Size
 		}
 	}
-	for day, ids := range byDay {
-		if err := s.removeAll(ctx, day, ids); err != nil {
+	for day, es := range byDay {
+		if err := s.removeAll(ctx, day, es, &rep); err != nil {
 			return rep, err
 		}
 	}
@@ -105,32 +103,33 @@ func (s *Store) doomed(all []Entry, now time.Time) []bool {
 	return gone
 }
 
-// removeAll removes the versions ids of day, a chunk per lock hold, and
-// the day directory once nothing is left in it.
-func (s *Store) removeAll(ctx context.Context, day string, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	for chunk := range slices.Chunk(ids, pruneChunk) {
+// removeAll removes the versions es of day, a chunk per lock hold, and
+// the day directory once nothing is left in it; rep counts them.
+func (s *Store) removeAll(ctx context.Context, day string, es []Entry, rep *Report) error {
+	for chunk := range slices.Chunk(es, pruneChunk) {
 		if err := s.locked(ctx, func() error { return s.remove(day, chunk) }); err != nil {
 			return err
+		}
+		for _, e := range chunk {
+			rep.Removed++
+			rep.Freed += e.Size
 		}
 	}
 	return s.locked(ctx, func() error { return s.removeDayIfEmpty(day) })
 }
 
-// remove deletes the files of ids, then records their removal in the
+// remove deletes the files of es, then records their removal in the
 // index. A crash in between leaves entries without files, which repair
 // drops; a version is never listed once its file is gone for good.
-func (s *Store) remove(day string, ids []string) error {
+func (s *Store) remove(day string, es []Entry) error {
 	var text strings.Builder
 	var err error
-	for _, id := range ids {
-		if rerr := os.Remove(filepath.Join(s.dir, day, id)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+	for _, e := range es {
+		if rerr := os.Remove(filepath.Join(s.dir, day, e.ID)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = rerr
 			break
 		}
-		text.WriteString(removeLine(id))
+		text.WriteString(removeLine(e.ID))
 	}
 	if text.Len() > 0 {
 		err = errors.Join(err, s.appendIndex(day, text.String()))
@@ -159,7 +158,7 @@ func (s *Store) removeDayIfEmpty(day string) error {
 	if err := os.Remove(filepath.Join(path, indexName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("versions: %w", err)
 	}
-	if err := os.Remove(path); err != nil {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("versions: %w", err)
 	}
 	return nil
@@ -265,9 +264,13 @@ func (s *Store) repairDay(day string) (Repair, dayIndex, error) {
 	return r, idx, nil
 }
 
-// readNames lists the names in a directory, unsorted.
+// readNames lists the names in a directory, unsorted; none when it is
+// gone (another process pruned it meanwhile).
 func readNames(path string) ([]string, error) {
 	d, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("versions: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -103,6 +104,9 @@ type pending struct {
 	tmp string // the temp file's path until renamed
 	id  string // set once renamed into place
 	fs  string // its encoded fields
+	// synced: the temp file was fsynced on its own, as a lone version is;
+	// the files of a batch are flushed together.
+	synced bool
 }
 
 func (b *batch) fail(i int, err error) {
@@ -140,7 +144,7 @@ func (b *batch) run(todo []int) {
 			}
 		}
 	}()
-	if len(ps) > 1 {
+	if slices.ContainsFunc(ps, func(p *pending) bool { return !p.synced }) {
 		if err := syncFS(b.s.dir); err != nil {
 			b.failAll(ps, err)
 			return
@@ -172,6 +176,7 @@ func (b *batch) writeTemp(p *pending, sync bool) error {
 	_, err = f.Write(append([]byte(header(p.fs)), v.Data...))
 	if err == nil && sync {
 		err = f.Sync()
+		p.synced = err == nil
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
