@@ -88,3 +88,16 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	return d + rest, nil
 }
+
+// VersionsOptions are the retention settings of the versions store: the
+// global keys for the whole store, each account's for its versions.
+func (c *Config) VersionsOptions() versions.Options {
+	o := versions.Options{
+		Retention: versions.Retention{KeepFor: c.KeepVersions, MaxBytes: c.VersionsMaxSize},
+		Accounts:  make(map[string]versions.Retention, len(c.Accounts)),
+	}
+	for _, a := range c.Accounts {
+		o.Accounts[a.Name] = versions.Retention{KeepFor: a.KeepVersions, MaxBytes: a.VersionsMaxSize}
+	}
+	return o
+}

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vdird/vdird/versions"
 )
 
 const day = 24 * time.Hour
@@ -140,5 +143,24 @@ func TestConfig_ExampleVersionsKeys_ParseWhenUncommented(t *testing.T) {
 	a := cfg.Accounts[0]
 	if cfg.KeepVersions != 30*day || cfg.VersionsMaxSize != 200_000_000 || a.KeepVersions != 30*day || a.VersionsMaxSize != 50_000_000 {
 		t.Fatalf("got %v %d, account %v %d", cfg.KeepVersions, cfg.VersionsMaxSize, a.KeepVersions, a.VersionsMaxSize)
+	}
+}
+
+func TestConfig_VersionsOptions_GlobalForTheStoreEachAccountForItsOwn(t *testing.T) {
+	cfg, err := Parse("c", []byte("keep_versions = \"2w\"\nversions_max_size = \"1GB\"\n"+
+		"[[account]]\nname = \"a\"\nurl = \"https://x/\"\nlocal_root = \"/a\"\n"+
+		"[[account]]\nname = \"b\"\nurl = \"https://x/\"\nlocal_root = \"/b\"\nkeep_versions = \"0\"\nversions_max_size = \"10MB\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := versions.Options{
+		Retention: versions.Retention{KeepFor: 14 * day, MaxBytes: 1_000_000_000},
+		Accounts: map[string]versions.Retention{
+			"a": {KeepFor: 14 * day},
+			"b": {KeepFor: 0, MaxBytes: 10_000_000},
+		},
+	}
+	if got := cfg.VersionsOptions(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
