@@ -40,6 +40,11 @@ type Config struct {
 	MaxDeleteMin      int
 	LogLevel          string
 	Accounts          []Account
+
+	// The versions store (keep_versions, versions_max_size).
+	VersionsDir     string        // beside the state file
+	KeepVersions    time.Duration // 0: no versions are kept
+	VersionsMaxSize int64         // bytes, the whole store; 0: no cap
 }
 
 // Account is one CalDAV / CardDAV account and the local roots its
@@ -56,14 +61,16 @@ type Account struct {
 	ConflictPolicy     plan.Policy
 	InsecureSkipVerify bool
 
-	Auth            string // "auto" (default), "basic", "digest" or "bearer"
+	Auth            string // "auto" (default), "basic", "digest", "bearer" or "oauth2"
 	TokenCommand    string // prints the bearer token (Auth "bearer")
 	CAFile          string // PEM bundle replacing the system CAs for this account
 	CertFile        string // PEM client certificate, with KeyFile
 	KeyFile         string
 	TLSFingerprint  []byte        // SHA-256 of the server's certificate: pinned
 	ConnectTimeout  time.Duration // TCP connect and TLS handshake
-	ResponseTimeout time.Duration // a request to its response headers
+	ResponseTimeout time.Duration // longest silence of the server: before its answer, and within it
+
+	OAuth OAuth // auth = "oauth2" only: the OAuth2 client and the token file
 
 	// Sync is what the account syncs (the sync key): SyncCalendars into
 	// LocalRoot, SyncAddressBooks into ContactsRoot, or both; nil is
@@ -72,6 +79,10 @@ type Account struct {
 	ContactsRoot string   // one folder per address book (khard's convention)
 	AddressBooks []string // empty = every address book discovered
 	VCardVersion string   // "3.0" or "4.0": the version asked of servers that convert cards
+
+	// The versions store (keep_versions, versions_max_size).
+	KeepVersions    time.Duration // the global keep_versions unless set
+	VersionsMaxSize int64         // bytes of this account's versions; 0: only the global cap
 }
 
 // fileConfig mirrors the TOML layout; durations are strings so errors can name them.
@@ -84,6 +95,9 @@ type fileConfig struct {
 	MaxDeleteMin      *int          `toml:"max_delete_min"`
 	LogLevel          string        `toml:"log_level"`
 	Accounts          []fileAccount `toml:"account"`
+
+	KeepVersions    string `toml:"keep_versions"`
+	VersionsMaxSize string `toml:"versions_max_size"`
 }
 
 type fileAccount struct {
@@ -111,6 +125,15 @@ type fileAccount struct {
 	ContactsRoot string   `toml:"contacts_root"`
 	AddressBooks []string `toml:"addressbooks"`
 	VCardVersion string   `toml:"vcard_version"`
+
+	OAuthClientID            string   `toml:"oauth_client_id"`
+	OAuthClientSecret        string   `toml:"oauth_client_secret"`
+	OAuthClientSecretCommand string   `toml:"oauth_client_secret_command"`
+	OAuthAuthURL             string   `toml:"oauth_auth_url"`
+	OAuthTokenURL            string   `toml:"oauth_token_url"`
+	OAuthScopes              []string `toml:"oauth_scopes"`
+	KeepVersions             string   `toml:"keep_versions"`
+	VersionsMaxSize          string   `toml:"versions_max_size"`
 }
 
 // Error is a configuration mistake, located by file and line where possible.
@@ -135,6 +158,12 @@ func DefaultPath() string {
 // DefaultStatePath is $XDG_STATE_HOME/vdird/state.db.
 func DefaultStatePath() string {
 	return filepath.Join(xdgDir("XDG_STATE_HOME", filepath.Join(".local", "state")), "vdird", "state.db")
+}
+
+// DefaultVersionsDir is $XDG_STATE_HOME/vdird/versions, beside the default
+// state file.
+func DefaultVersionsDir() string {
+	return filepath.Join(filepath.Dir(DefaultStatePath()), "versions")
 }
 
 func xdgDir(env, fallback string) string {
@@ -175,6 +204,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.stateDir = filepath.Dir(c.StatePath)
 	if len(fc.Accounts) == 0 {
 		return nil, &Error{File: path, Msg: "no [[account]] section: nothing to sync (see config.example.toml)"}
 	}
@@ -182,6 +212,9 @@ func Parse(path string, data []byte) (*Config, error) {
 	roots := map[string]string{}
 	for i, fa := range fc.Accounts {
 		a, err := p.account(i, fa, c.ConflictPolicy)
+		if err == nil {
+			err = p.accountVersions(i, fa, c, &a)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -203,8 +236,9 @@ func Parse(path string, data []byte) (*Config, error) {
 
 // parser turns the decoded file into a Config, locating each error.
 type parser struct {
-	path string
-	loc  locator
+	path     string
+	loc      locator
+	stateDir string // where the state file is, and the accounts' OAuth2 tokens
 }
 
 func (p parser) bad(key []string, format string, args ...any) error {
@@ -260,6 +294,9 @@ func (p parser) global(fc fileConfig) (*Config, error) {
 			return nil, p.bad([]string{"log_level"}, "log_level %q: want one of trace, debug, info, warn, error", fc.LogLevel)
 		}
 	}
+	if err := p.globalVersions(fc, c); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -310,6 +347,9 @@ func (p parser) account(i int, fa fileAccount, policy plan.Policy) (Account, err
 		return a, p.bad(at("password_command"), "account %q: set only one of password_command, password_file, password_env", a.Name)
 	}
 	if err := p.connection(i, fa, &a); err != nil {
+		return a, err
+	}
+	if err := p.oauth(i, fa, &a, p.stateDir); err != nil {
 		return a, err
 	}
 	if err := p.kinds(i, fa, &a); err != nil {

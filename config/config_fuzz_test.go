@@ -35,6 +35,8 @@ func FuzzParseConfig(f *testing.F) {
 		"\xff\xfe[[account]]",
 		"[[account]]\nurl = \"unix:///run/d.sock\"\ntoken_command = \"t\"\ntls_fingerprint = \"sha256:ab\"\nconnect_timeout = \"3s\"\n",
 		"[[account]]\nurl = \"https://x/\"\nauth = \"digest\"\ncert_file = \"~/c\"\nkey_file = \"/k\"\nresponse_timeout = \"1h\"\n",
+		"[[account]]\nurl = \"https://x/\"\noauth_client_id = \"c\"\noauth_scopes = [\"s\"]\noauth_token_url = \"http://127.0.0.1:1/t\"\n",
+		"keep_versions = \"2w\"\nversions_max_size = \"1GB\"\nstate_path = \"/c/s.db\"\n[[account]]\nurl = \"https://x/\"\nlocal_root = \"/c\"\nkeep_versions = \"0\"\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -83,6 +85,7 @@ func FuzzParseConfig(f *testing.F) {
 				t.Fatalf("url %q", a.URL)
 			}
 			checkConnection(t, a)
+			checkVersions(t, cfg, a)
 			n := 0
 			for _, s := range []string{a.PasswordCommand, a.PasswordFile, a.PasswordEnv} {
 				if s != "" {
@@ -105,8 +108,11 @@ func FuzzParseConfig(f *testing.F) {
 func checkConnection(t *testing.T, a Account) {
 	t.Helper()
 	switch {
-	case !slices.Contains([]string{"auto", "basic", "digest", "bearer"}, a.Auth),
+	case !slices.Contains([]string{"auto", "basic", "digest", "bearer", "oauth2"}, a.Auth),
 		(a.Auth == "bearer") != (a.TokenCommand != ""),
+		(a.Auth == "oauth2") != (a.OAuth.ClientID != ""),
+		a.Auth == "oauth2" && (a.passwordSources() > 0 || len(a.OAuth.Scopes) == 0 || !filepath.IsAbs(a.OAuth.TokenFile) ||
+			!endpointURL(a.OAuth.AuthURL) || !endpointURL(a.OAuth.TokenURL)),
 		a.TokenCommand != "" && a.passwordSources() > 0,
 		(a.CertFile == "") != (a.KeyFile == ""),
 		a.TLSFingerprint != nil && (len(a.TLSFingerprint) != 32 || a.InsecureSkipVerify),

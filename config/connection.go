@@ -17,19 +17,23 @@ const (
 )
 
 // connection reads the keys that say how an account reaches its server:
-// auth and token_command, the TLS files and pin, the timeouts.
+// auth and token_command, the TLS files and pin, the timeouts. The oauth_*
+// keys of auth = "oauth2" are read by oauth.
 func (p parser) connection(i int, fa fileAccount, a *Account) error {
 	at := func(key string) []string { return []string{"account", key, fmt.Sprint(i)} }
 	a.Auth, a.TokenCommand = strings.ToLower(fa.Auth), fa.TokenCommand
 	switch a.Auth {
 	case "":
 		a.Auth = "auto"
-		if a.TokenCommand != "" {
+		switch {
+		case a.TokenCommand != "":
 			a.Auth = "bearer"
+		case fa.OAuthClientID != "":
+			a.Auth = "oauth2"
 		}
-	case "auto", "basic", "digest", "bearer":
+	case "auto", "basic", "digest", "bearer", "oauth2":
 	default:
-		return p.bad(at("auth"), "account %q: auth %q: want auto, basic, digest or bearer", a.Name, fa.Auth)
+		return p.bad(at("auth"), "account %q: auth %q: want auto, basic, digest, bearer or oauth2", a.Name, fa.Auth)
 	}
 	switch {
 	case a.Auth == "bearer" && a.TokenCommand == "":
@@ -121,6 +125,8 @@ func (a *Account) Token(ctx context.Context) (string, error) {
 // credentials.
 func (a *Account) CredentialHint() string {
 	switch {
+	case a.Auth == "oauth2":
+		return fmt.Sprintf("run `vdird authorize %s` again, as the Google user whose calendars these are", a.Name)
 	case a.TokenCommand != "":
 		return "check token_command"
 	case a.PasswordCommand != "":

@@ -71,6 +71,14 @@ func TestConfig_ConnectionMistakes_NameTheLine(t *testing.T) {
 		"bad timeout":          {head + "connect_timeout = \"soon\"\n", 3, "connect_timeout \"soon\""},
 		"sub-second timeout":   {head + "\nresponse_timeout = \"500ms\"\n", 4, "at least 1s"},
 		"unix with a host":     {"[[account]]\nurl = \"unix://host/x.sock\"\n", 2, "unix:///"},
+		"no client id":         {head + "auth = \"oauth2\"\n", 3, "needs oauth_client_id"},
+		"keys without oauth2":  {head + "auth = \"basic\"\noauth_token_url = \"https://t/\"\n", 4, "go with auth = \"oauth2\""},
+		"two secrets":          {head + "oauth_client_id = \"c\"\noauth_client_secret = \"s\"\noauth_client_secret_command = \"p\"\n", 5, "only one of"},
+		"with a password":      {head + "oauth_client_id = \"c\"\npassword_env = \"P\"\nauth = \"oauth2\"\n", 5, "drop password_command"},
+		"with token_command":   {head + "auth = \"oauth2\"\noauth_client_id = \"c\"\ntoken_command = \"t\"\n", 5, "token_command goes with auth = \"bearer\""},
+		"plain http endpoint":  {head + "oauth_client_id = \"c\"\noauth_token_url = \"http://sso.example.org/t\"\n", 4, "want an https:// URL"},
+		"empty scopes":         {head + "oauth_client_id = \"c\"\noauth_scopes = []\n", 4, "at least one scope"},
+		"unknown auth mention": {head + "auth = \"oauth\"\n", 3, "bearer or oauth2"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse("cfg.toml", []byte(tc.text))

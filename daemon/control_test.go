@@ -47,7 +47,11 @@ func TestControl_StatusAndSync_RoundTripOverTheSocket(t *testing.T) {
 	sock := filepath.Join(shortDir(t), "vdird.sock")
 	when := time.Date(2025, 3, 1, 12, 1, 5, 0, time.UTC)
 	h := &fakeHandler{
-		st:   []engine.CalendarStatus{{Account: "a", Calendar: "work", LastSync: when, PendingLocal: 2, ConflictFiles: []string{"x.ics.conflict-1"}}},
+		st: []engine.CalendarStatus{
+			{Account: "a", Calendar: "*", LastError: "401", FailingSince: when, Attempts: 3},
+			{Account: "a", Calendar: "work", LastSync: when, PendingLocal: 2, ConflictFiles: []string{"x.ics.conflict-1"},
+				Refused: "mass delete", Rejected: []string{"a.ics: refused by the server"}},
+		},
 		sums: []*engine.Summary{{Account: "a", Calendar: "work", Downloaded: 3}, {Account: "a", Calendar: "*", Err: errors.New("boom")}},
 		got:  make(chan engine.SyncOptions, 1),
 	}
@@ -67,8 +71,12 @@ func TestControl_StatusAndSync_RoundTripOverTheSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st) != 1 || st[0].Calendar != "work" || !st[0].LastSync.Equal(when) || st[0].PendingLocal != 2 || len(st[0].ConflictFiles) != 1 {
+	if len(st) != 2 || st[1].Calendar != "work" || !st[1].LastSync.Equal(when) || st[1].PendingLocal != 2 || len(st[1].ConflictFiles) != 1 ||
+		st[1].Refused != "mass delete" || len(st[1].Rejected) != 1 {
 		t.Fatalf("status = %+v", st)
+	}
+	if a := st[0]; a.Calendar != "*" || a.LastError != "401" || a.Attempts != 3 || !a.FailingSince.Equal(when) {
+		t.Fatalf("account row = %+v", a)
 	}
 
 	sums, err := ControlSync(context.Background(), sock, engine.SyncOptions{AllowMassDelete: true, Calendars: []string{"work"}})
@@ -173,10 +181,22 @@ func TestControlSocketPath_DeepStatePath_ShortSocketTheDaemonAndCLIShare(t *test
 
 func TestStatusLine_ReadsLikeTheSpec(t *testing.T) {
 	at := time.Date(2025, 3, 1, 12, 1, 5, 0, time.Local)
-	if got := statusLine(3, at, 0); got != "3 calendars, last sync 12:01:05, 0 errors" {
+	now := at.Add(time.Hour)
+	if got := statusLine(3, at, 0, nil, now); got != "3 calendars, last sync 12:01:05, 0 errors" {
 		t.Fatalf("got %q", got)
 	}
-	if got := statusLine(1, time.Time{}, 1); got != "1 calendar, last sync never, 1 error" {
+	if got := statusLine(1, time.Time{}, 1, nil, now); got != "1 calendar, last sync never, 1 error" {
 		t.Fatalf("got %q", got)
+	}
+	failing := []engine.CalendarStatus{
+		{Account: "work", Calendar: "*", FailingSince: at.Add(-30 * time.Minute), Attempts: 4,
+			LastError: "account work: PROPFIND https://dav.example/: authentication failed for alice (401 Unauthorized)"},
+		{Account: "home", Calendar: "*", FailingSince: at.AddDate(0, 0, -2), Attempts: 1, LastError: strings.Repeat("x", 200)},
+	}
+	want := "work failing since 11:31:05 (4 attempts): PROPFIND https://dav.example/: authentication failed for alice (401 Unauthorized); " +
+		"home failing since 2025-02-27 12:01:05 (1 attempt): " + strings.Repeat("x", 160) + "…; " +
+		"2 calendars, last sync 12:01:05, 2 errors"
+	if got := statusLine(2, at, 2, failing, now); got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/engine"
+	"github.com/vdird/vdird/engine/work"
 )
 
 // RunOptions tune the long-running loop. The zero value is what `vdird
@@ -352,7 +354,13 @@ func (r *runner) reload(ctx context.Context, old *config.Config) {
 }
 
 // status serves `vdird status` on the control socket.
-func (r *runner) status() ([]engine.CalendarStatus, error) { return r.eng.Status() }
+func (r *runner) status() ([]engine.CalendarStatus, error) {
+	sts, err := r.eng.Overview()
+	if err != nil {
+		return nil, err
+	}
+	return withWork(sts, r.working()), nil
+}
 
 // checkCalendars serves the name check of `vdird sync NAME…`.
 func (r *runner) checkCalendars(ctx context.Context, names []string) error {
@@ -389,17 +397,23 @@ func (r *runner) passDone(a *config.Account, kind PassKind, opts engine.SyncOpti
 		return
 	}
 	r.mu.Lock()
-	if len(opts.Calendars) == 0 {
-		for k, s := range r.cals {
-			if s.Account == a.Name {
-				delete(r.cals, k)
-			}
+	// A pass that failed for the account as a whole reached no calendar:
+	// they stay counted as the last pass that reached them left them.
+	reached := !(len(sums) == 1 && sums[0].Calendar == "*")
+	for k, s := range r.cals {
+		if s.Account == a.Name && (s.Calendar == "*" || reached && len(opts.Calendars) == 0) {
+			delete(r.cals, k)
 		}
 	}
 	for _, s := range sums {
 		r.cals[s.Account+"\x00"+s.Href+"\x00"+s.Calendar] = s
 	}
-	r.last = now
+	// "last sync" is a pass that looked at the server and reached every
+	// calendar; a failed one, or a local pass that reused the calendar
+	// list, leaves it where it was.
+	if kind != PassLocal && !slices.ContainsFunc(sums, func(s *engine.Summary) bool { return s.Err != nil }) {
+		r.last = now
+	}
 	r.mu.Unlock()
 	r.sendStatus()
 }
@@ -417,7 +431,11 @@ func (r *runner) sendStatus() {
 	}
 	last := r.last
 	r.mu.Unlock()
-	_ = r.notify.status(statusLine(n, last, errs))
+	failing, err := r.eng.AccountsFailing()
+	if err != nil {
+		r.log.Warn().Err(err).Msg("reading which accounts fail")
+	}
+	_ = r.notify.status(statusLine(n, last, errs, failing, time.Now()))
 }
 
 // syncRequest is a pass asked for on the control socket; the summaries go
@@ -438,6 +456,7 @@ type worker struct {
 
 	wake      chan struct{} // cap 1: any number of triggers become one wake-up
 	firstDone chan struct{}
+	meter     work.Meter // the step of the pass in flight, for vdird status
 
 	mu   sync.Mutex
 	want PassKind // strongest pending automatic pass (full > local), 0 = none
@@ -490,6 +509,10 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		failed, full := w.runWork(kind, reqs)
+		if len(reqs) > 0 {
+			// A sync asked for by hand starts the backoff over.
+			failures = 0
+		}
 		if w.watch != nil {
 			w.watch.refreshWatches(ctx)
 		}
@@ -570,6 +593,7 @@ func (w *worker) runWork(kind PassKind, reqs []syncRequest) (failed error, full 
 
 func (w *worker) pass(kind PassKind, opts engine.SyncOptions) []*engine.Summary {
 	start := time.Now()
+	opts.Progress = &w.meter
 	sums := w.r.eng.SyncAccount(w.r.passCtx, w.acct, opts)
 	ev := w.log.Debug()
 	if changed(sums) {
@@ -624,20 +648,37 @@ func passError(sums []*engine.Summary) error {
 	return errs[0]
 }
 
+// The backoff after a refused login: a server that locks an account after
+// a few wrong passwords sees four attempts in the first hour, then one an
+// hour.
+const (
+	loginBackoffFirst = 5 * time.Minute
+	loginBackoffMax   = time.Hour
+)
+
 // backoff is the wait before retrying after the n-th failure in a row:
-// Interval/10 doubling up to 10×Interval, never shorter than the server's
-// Retry-After (RFC 9110 §10.2.3).
+// Interval/10 doubling up to 10×Interval; after a refused login
+// loginBackoffFirst doubling up to loginBackoffMax when that is longer;
+// never shorter than the server's Retry-After (RFC 9110 §10.2.3).
 func backoff(interval time.Duration, n int, err error) time.Duration {
-	base, maxD := interval/10, 10*interval
-	d := base
-	for i := 1; i < n && d < maxD; i++ {
-		d *= 2
+	d := doubling(interval/10, n, 10*interval)
+	if engine.LoginRefused(err) {
+		d = max(d, doubling(loginBackoffFirst, n, loginBackoffMax))
 	}
-	d = min(jitter(d), maxD)
 	if ra := engine.RetryAfter(err); ra > d {
 		d = ra
 	}
 	return d
+}
+
+// doubling is base doubled for each failure after the first, with jitter,
+// up to maxD.
+func doubling(base time.Duration, n int, maxD time.Duration) time.Duration {
+	d := base
+	for i := 1; i < n && d < maxD; i++ {
+		d *= 2
+	}
+	return min(jitter(d), maxD)
 }
 
 // jitter spreads d by ±10% so accounts and restarted daemons do not poll in

@@ -2,9 +2,12 @@ package daemon
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/vdird/vdird/engine"
 )
 
 // notifier speaks the sd_notify protocol (sd_notify(3)) to the service
@@ -51,19 +54,50 @@ func (n *notifier) extendStart(d time.Duration) error {
 }
 
 // statusLine is the STATUS= text shown by `systemctl --user status vdird`,
-// e.g. "3 calendars, last sync 12:01:05, 0 errors".
-func statusLine(calendars int, last time.Time, errs int) string {
+// e.g. "3 calendars, last sync 12:01:05, 0 errors", led by each failing
+// account: "work failing since 11:40:02 (4 attempts): PROPFIND
+// https://…: authentication failed for alice (401 Unauthorized); ". Times
+// of another day than now carry their date.
+func statusLine(calendars int, last time.Time, errs int, failing []engine.CalendarStatus, now time.Time) string {
+	var b strings.Builder
+	for _, f := range failing {
+		fmt.Fprintf(&b, "%s failing since %s (%d %s): %s; ", f.Account, clock(f.FailingSince, now), f.Attempts,
+			plural(f.Attempts, "attempt", "attempts"), shortError(f.Account, f.LastError))
+	}
 	when := "never"
 	if !last.IsZero() {
-		when = last.Local().Format("15:04:05")
+		when = clock(last, now)
 	}
-	cal := "calendars"
-	if calendars == 1 {
-		cal = "calendar"
+	fmt.Fprintf(&b, "%d %s, last sync %s, %d %s", calendars, plural(calendars, "calendar", "calendars"), when,
+		errs, plural(errs, "error", "errors"))
+	return b.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
 	}
-	e := "errors"
-	if errs == 1 {
-		e = "error"
+	return many
+}
+
+// clock is t's local time of day, with its date when that is not now's.
+func clock(t, now time.Time) string {
+	t, now = t.Local(), now.Local()
+	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return t.Format("15:04:05")
 	}
-	return fmt.Sprintf("%d %s, last sync %s, %d %s", calendars, cal, when, errs, e)
+	return t.Format("2006-01-02 15:04:05")
+}
+
+// maxStatusError caps the error in a STATUS= line.
+const maxStatusError = 160
+
+// shortError is an account's error for a STATUS= line: without the
+// account's name, which leads the line already, and cut short.
+func shortError(account, msg string) string {
+	msg = strings.TrimPrefix(msg, "account "+account+": ")
+	if r := []rune(msg); len(r) > maxStatusError {
+		msg = string(r[:maxStatusError]) + "…"
+	}
+	return msg
 }

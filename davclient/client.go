@@ -22,7 +22,6 @@
 package davclient
 
 import (
-	"context"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -40,20 +39,20 @@ type Options struct {
 	// http(s)://host/path, or unix:///path/to.sock[/path] for a server on
 	// a unix socket.
 	URL                string
-	Username, Password string                                    // credentials; userinfo in URL is used if these are empty
-	Auth               Auth                                      // how they are sent (default AuthAuto)
-	Token              func(ctx context.Context) (string, error) // bearer token for AuthBearer, asked again after a 401
-	AuthHint           string                                    // ends an authentication failure's message, e.g. "check password_command"
-	HTTPClient         *http.Client                              // optional; its CheckRedirect is replaced by a safe one
-	InsecureSkipVerify bool                                      // only when explicitly configured (ignored if HTTPClient is set)
-	TLS                TLSOptions                                // CA file, client certificate, pin (ignored if HTTPClient is set)
-	ConnectTimeout     time.Duration                             // TCP connect and TLS handshake (default 30 s)
-	ResponseTimeout    time.Duration                             // a request to its response headers (default 2 min)
-	MaxResponseBytes   int64                                     // cap on one buffered response body (default 64 MiB)
-	MaxObjectBytes     int64                                     // cap on one object (calendar-data or address-data element, or GET body), default 16 MiB
-	MultigetBatch      int                                       // most hrefs per multiget (default 100)
-	MultigetBytes      int64                                     // data one multiget should bring, from the sizes seen so far (default 4 MiB)
-	MultigetParallel   int                                       // batches in flight (default 4)
+	Username, Password string        // credentials; userinfo in URL is used if these are empty
+	Auth               Auth          // how they are sent (default AuthAuto)
+	Token              TokenSource   // the bearer tokens of AuthBearer
+	AuthHint           string        // ends an authentication failure's message, e.g. "check password_command"
+	HTTPClient         *http.Client  // optional; its CheckRedirect is replaced by a safe one
+	InsecureSkipVerify bool          // only when explicitly configured (ignored if HTTPClient is set)
+	TLS                TLSOptions    // CA file, client certificate, pin (ignored if HTTPClient is set)
+	ConnectTimeout     time.Duration // TCP connect and TLS handshake (default 30 s)
+	ResponseTimeout    time.Duration // a request to its response headers (default 2 min)
+	MaxResponseBytes   int64         // cap on one buffered response body (default 64 MiB)
+	MaxObjectBytes     int64         // cap on one object (calendar-data or address-data element, or GET body), default 16 MiB
+	MultigetBatch      int           // most hrefs per multiget (default 100)
+	MultigetBytes      int64         // data one multiget should bring, from the sizes seen so far (default 4 MiB)
+	MultigetParallel   int           // batches in flight (default 4)
 	UserAgent          string
 	// Kinds are the kinds of collection discovery and listings look for;
 	// empty: both.

@@ -93,9 +93,11 @@ var listPropsCTag = calendarProps
 
 // ListCollections lists the calendars and address books (of the kinds in
 // Options.Kinds) in the given homes, one Depth-1 PROPFIND per distinct
-// home, sorted by Href. Members
-// outside their home are skipped and reported as an ErrOutsideCollection
-// error alongside the valid result.
+// home, sorted by Href. A collection may live anywhere on the server's
+// origin: Google lists a user's calendars as /caldav/v2/CALID/events/
+// beside the home /caldav/v2/EMAIL/. Hrefs on another origin are skipped
+// and reported as an ErrOutsideCollection error alongside the valid
+// result.
 //
 // The listing asks for DAV:sync-token only (see listProps). When a
 // collection comes without one, the client lists again with CS:getctag and
@@ -158,17 +160,26 @@ func (c *Client) listMembersOf(ctx context.Context, home string, withCTag bool) 
 	if withCTag {
 		body = listPropsCTag
 	}
-	req := webdav.Request{Method: "PROPFIND", Href: home, Depth: "1", Body: []byte(body)}
-	return listMembers(ctx, c, req, func(cal Calendar) string { return cal.Href }, func(h string, self bool, r *webdav.Response) (Calendar, bool) {
-		if self {
-			return Calendar{}, false
-		}
+	m, err := c.dav.Multistatus(ctx, webdav.Request{Method: "PROPFIND", Href: home, Depth: "1", Body: []byte(body)}, true)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	var cols []Calendar
+	outside, err := m.EachResource(home, func(h string, self bool, r *webdav.Response) error {
 		if !strings.HasSuffix(h, "/") {
 			h += "/"
 		}
-		col, ok := collectionFrom(r, h)
-		return col, ok && c.wants(col.Kind)
+		if col, ok := collectionFrom(r, h); ok && !self && c.wants(col.Kind) {
+			cols = append(cols, col)
+		}
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(cols, func(a, b Calendar) int { return strings.Compare(a.Href, b.Href) })
+	return cols, m.Outside(outside)
 }
 
 // Calendar does a Depth-0 PROPFIND of one calendar or address book: the

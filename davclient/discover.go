@@ -124,7 +124,7 @@ func (c *Client) homesFrom(ctx context.Context, start string) (Homes, error) {
 	if c.complete(h) {
 		return h, nil
 	}
-	principal, err := c.hrefIn(p, "current-user-principal", true)
+	principal, err := c.hrefIn(p, "current-user-principal", true, false)
 	if err != nil {
 		return Homes{}, err
 	}
@@ -155,7 +155,7 @@ func (c *Client) homeSetsOf(ctx context.Context, href, what string, found Homes)
 		}
 		first := found.Calendars == "" && found.AddressBooks == ""
 		_, what := homeSetName(k)
-		home, err := c.hrefIn(n, what, first)
+		home, err := c.hrefIn(n, what, first, true)
 		switch {
 		case errors.Is(err, ErrOutsideCollection) && !first:
 			found.Elsewhere = n.Child(nsDAV, "href").Value()
@@ -197,11 +197,13 @@ func (c *Client) only(h Homes) Homes {
 	return h
 }
 
-// hrefIn reads the DAV:href inside a property as a canonical collection
-// href. On another host that credentials may go to, the client moves
+// hrefIn reads the DAV:href inside a property as a canonical href, with a
+// trailing slash for a collection; a principal keeps the server's
+// spelling (Google's, /caldav/v2/EMAIL/user, answers only without the
+// slash). On another host that credentials may go to, the client moves
 // there when move is set (see webdav.Client.Move); otherwise such an href
 // is ErrOutsideCollection.
-func (c *Client) hrefIn(n *webdav.Node, what string, move bool) (string, error) {
+func (c *Client) hrefIn(n *webdav.Node, what string, move, collection bool) (string, error) {
 	h := n.Child(nsDAV, "href")
 	if h == nil || h.Value() == "" {
 		return "", fmt.Errorf("discover: %s without href: %w", what, ErrMalformed)
@@ -217,6 +219,9 @@ func (c *Client) hrefIn(n *webdav.Node, what string, move bool) (string, error) 
 	}
 	if err != nil {
 		return "", fmt.Errorf("discover: %s: %w", what, err)
+	}
+	if !collection {
+		return c.dav.Canonical(href)
 	}
 	return c.dav.CollectionHref(href)
 }

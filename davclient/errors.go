@@ -1,6 +1,7 @@
 package davclient
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/vdird/vdird/davclient/webdav"
@@ -25,6 +26,7 @@ var (
 	ErrRedirect           = webdav.ErrRedirect           // a redirect we will not follow
 	ErrStatus             = webdav.ErrStatus             // any other non-success status (e.g. 400, 405)
 	ErrBadArgument        = webdav.ErrBadArgument        // caller passed something unusable (e.g. empty If-Match on Delete)
+	ErrTimeout            = webdav.ErrTimeout            // no headers, or a body that stopped, for the response timeout
 )
 
 // ErrPin is a server certificate other than the pinned one (TLSOptions.Pin).
@@ -40,6 +42,17 @@ const (
 	AuthDigest = transport.AuthDigest
 	AuthBearer = transport.AuthBearer
 )
+
+// TokenSource gives the bearer tokens of AuthBearer (see
+// transport.TokenSource): an OAuth2 token store, or ReuseToken around a
+// command.
+type TokenSource = transport.TokenSource
+
+// ReuseToken is the TokenSource of a token that holds until the server
+// refuses it (see transport.ReuseToken).
+func ReuseToken(get func(ctx context.Context) (string, error)) TokenSource {
+	return transport.ReuseToken(get)
+}
 
 // TLSOptions tighten or replace the system's certificate checks: a CA
 // file, a client certificate, a pinned certificate.

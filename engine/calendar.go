@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -16,6 +18,7 @@ import (
 	"github.com/vdird/vdird/engine/local"
 	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/engine/remote"
+	"github.com/vdird/vdird/engine/work"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
@@ -38,6 +41,12 @@ type pass struct {
 	log  zerolog.Logger // with the account and calendar
 	src  *remote.Source
 	rec  *apply.Recorder
+	work *calendarWork // reports downloads and uploads to opts.Progress
+	// rejected are the file versions the server refused, met by this pass.
+	rejected map[string]plan.Rejection
+	// stage is the staging folder this pass fills with a first download:
+	// finish publishes it, complete, before recording the markers.
+	stage *vdir.Dir
 }
 
 // known is what state records of a calendar's items, by href and by file
@@ -58,6 +67,9 @@ func (e *Engine) syncCalendar(ctx context.Context, a *config.Account, c *davclie
 	if err := p.run(ctx); err != nil {
 		p.s.Err = err
 		e.log.Error().Str("account", a.Name).Str("calendar", p.s.Calendar).Err(err).Msg("sync failed")
+		if opts.DryRun {
+			return p.s // a dry run records nothing, not even its failure
+		}
 		_ = e.store.Update(p.key, func(tx *state.Tx) error {
 			col, ok := tx.Collection()
 			if !ok {
@@ -84,15 +96,15 @@ func (p *pass) run(ctx context.Context) error {
 	p.col = col
 	p.s.Dir, p.s.Calendar = col.Dir, filepath.Base(col.Dir)
 	p.log = p.e.log.With().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Logger()
-	p.src = &remote.Source{Client: p.c, Cal: p.cal, Marker: col.Marker, Token: col.SyncToken, Log: p.log}
+	p.work = &calendarWork{p: p.opts.Progress, s: work.Step{Account: p.a.Name, Calendar: p.s.Calendar, Href: p.cal.Href}}
+	p.src = &remote.Source{Client: p.c, Cal: p.cal, Marker: col.Marker, Token: col.SyncToken, Log: p.log, Progress: p.work}
 	p.rec = &apply.Recorder{Store: p.e.store, Key: p.key, Col: col}
-	if existed && !p.opts.DryRun {
-		if err := p.recoverStage(); err != nil {
-			return err
-		}
+	staged, err := hasStage(col.Dir, p.fmt.Ext)
+	if err != nil {
+		return err
 	}
 	f := plan.Facts{Existed: existed, ServerAsRecorded: existed && p.src.AsRecorded(), DryRun: p.opts.DryRun,
-		HaveSyncToken: p.cal.SupportsSync && col.SyncToken != ""}
+		HaveSyncToken: p.cal.SupportsSync && col.SyncToken != "", Staged: staged}
 	var folder local.Folder
 	if existed && p.markersClean() {
 		f.MarkersClean = true
@@ -105,6 +117,9 @@ func (p *pass) run(ctx context.Context) error {
 		case plan.Unchanged:
 			p.log.Debug().Msg("unchanged: change marker and folder sum as recorded")
 			p.s.Unchanged = true
+			if p.opts.DryRun {
+				return nil
+			}
 			return p.finish(col.SyncToken, false)
 		case plan.ScopedDelta:
 			done, err = p.scopedDelta(ctx, folder)
@@ -126,16 +141,19 @@ func (p *pass) run(ctx context.Context) error {
 // listedPass loads what state knows and lists the folder, then runs the
 // first download or the full pass that Choose picks with those facts.
 func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
-	items, err := p.e.store.Items(p.key)
+	items, settled, err := p.opts.account.knownItems(p.e.store, p.key)
 	if err != nil {
 		return err
+	}
+	if settled > 0 {
+		p.s.Notes = append(p.s.Notes, fmt.Sprintf("%d writes that a crash or a lost answer left unrecorded are settled first; the plan follows from that", settled))
 	}
 	kn := newKnown(items)
 	var (
 		locals []plan.Local
 		lv     *local.View
 	)
-	d, err := vdir.Open(p.col.Dir, p.fmt.Ext)
+	d, onlyRecorded, err := p.openFolder(f.Existed)
 	folderMissing := errors.Is(err, vdir.ErrNoDir)
 	switch {
 	case folderMissing:
@@ -143,16 +161,32 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 	case err != nil:
 		return fmt.Errorf("local folder: %w", err)
 	default:
-		if n, err := d.CleanTemp(); err == nil && n > 0 {
-			p.log.Info().Int("files", n).Msg("removed temp files left by an earlier crash")
+		// Listing ignores temp files: a dry run, which removes nothing,
+		// plans the same without removing them.
+		if !p.opts.DryRun {
+			if n, err := d.CleanTemp(); err == nil && n > 0 {
+				p.log.Info().Int("files", n).Msg("removed temp files left by an earlier crash")
+			}
 		}
 		lv = p.localView(d)
 		if locals, err = lv.List(kn.byName); err != nil {
 			return fmt.Errorf("local folder %s: %w", p.col.Dir, err)
 		}
+		if onlyRecorded {
+			locals = slices.DeleteFunc(locals, func(l plan.Local) bool { _, ok := kn.byName[l.Name]; return !ok })
+		}
 	}
 	f.Listed, f.Known, f.LocalFiles = true, len(items), len(locals)
 	p.s.Strategy = plan.Choose(f)
+	if p.s.Strategy == plan.ResumeFirstDownload {
+		return p.resumeFirstDownload(ctx, items, f.Existed)
+	}
+	if f.Staged && !p.opts.DryRun {
+		// A staging folder with nothing recorded holds nothing to keep.
+		if err := vdir.RemoveStaged(p.col.Dir); err != nil {
+			return fmt.Errorf("local folder: %w", err)
+		}
+	}
 	if p.s.Strategy == plan.FirstDownload {
 		return p.firstDownload(ctx, d, f.Existed)
 	}
@@ -168,8 +202,10 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 	if lv == nil {
 		lv = p.localView(d) // an empty folder, or none in a dry run
 	}
-	if err := p.syncMeta(d, f.Existed); err != nil {
-		return err
+	if !localMissing { // else refused below, and nothing is written
+		if err := p.syncMeta(d, f.Existed); err != nil {
+			return err
+		}
 	}
 	rv, newToken, err := p.src.List(ctx, kn.byHref, f.Existed && (len(items) > 0 || f.ServerAsRecorded))
 	if err != nil {
@@ -185,6 +221,21 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 	return p.planAndApply(ctx, in, lv, rv, kn, newToken, f.Existed)
 }
 
+// openFolder opens the collection's folder. A run first finishes a first
+// download that was cut off while its folder was still staged, keeping
+// only the files state records (recoverStage); a dry run, which may not,
+// lists the staging folder instead, and onlyRecorded says that only the
+// recorded files there count.
+func (p *pass) openFolder(existed bool) (d *vdir.Dir, onlyRecorded bool, err error) {
+	d, err = vdir.Open(p.col.Dir, p.fmt.Ext)
+	if errors.Is(err, vdir.ErrNoDir) && existed && p.opts.DryRun {
+		if st, serr := vdir.OpenStaged(p.col.Dir, p.fmt.Ext); serr == nil {
+			return st, true, nil
+		}
+	}
+	return d, false, err
+}
+
 // localView is an empty view of the folder d of this pass's calendar.
 func (p *pass) localView(d *vdir.Dir) *local.View {
 	return local.NewView(d, p.fmt, p.cal.Components, p.log)
@@ -192,7 +243,8 @@ func (p *pass) localView(d *vdir.Dir) *local.View {
 
 // firstDownload fetches a calendar that is new on both sides into d, its
 // empty folder. A folder that does not exist yet (d nil) is filled under a
-// hidden name and published complete.
+// hidden name and published complete; a download that stops before its
+// end leaves it there, hidden, for the next run to resume.
 func (p *pass) firstDownload(ctx context.Context, d *vdir.Dir, existed bool) error {
 	if d == nil {
 		var err error
@@ -204,16 +256,29 @@ func (p *pass) firstDownload(ctx context.Context, d *vdir.Dir, existed bool) err
 		return err
 	}
 	token, held, err := p.freshDownload(ctx, d)
-	if err != nil {
+	switch {
+	case err != nil && d.Staged():
+		return p.interrupted(err, p.s.Downloaded, 0)
+	case err != nil:
 		return err
+	case d.Staged():
+		p.stage = d
 	}
 	return p.finish(token, held || len(p.s.Problems) > 0)
 }
 
 // syncMeta writes the calendar's display name and colour into its folder d
-// when they are new or changed on the server.
+// when they are new or changed on the server; a dry run notes that it
+// would.
 func (p *pass) syncMeta(d *vdir.Dir, existed bool) error {
-	if p.opts.DryRun || d == nil || existed && p.col.DisplayName == p.cal.DisplayName && p.col.Color == p.cal.Color {
+	if existed && p.col.DisplayName == p.cal.DisplayName && p.col.Color == p.cal.Color || p.cal.DisplayName == "" && p.cal.Color == "" {
+		return nil
+	}
+	if p.opts.DryRun {
+		p.s.Notes = append(p.s.Notes, "the calendar's display name and colour are written to its folder")
+		return nil
+	}
+	if d == nil {
 		return nil
 	}
 	if p.cal.DisplayName != "" {
@@ -252,12 +317,21 @@ func planOptions(cfg *config.Config, a *config.Account, opts SyncOptions, readOn
 func (p *pass) planAndApply(ctx context.Context, in plan.Input, lv *local.View, rv *remote.View, kn known, newToken string, existed bool) error {
 	in.Options = planOptions(p.e.cfg, p.a, p.opts, p.cal.ReadOnly)
 	in.Remote = rv.Remotes()
+	in.Rejected = make(map[string]plan.Rejection, len(p.col.Rejected))
+	for name, r := range p.col.Rejected {
+		in.Rejected[name] = plan.Rejection(r)
+	}
 	p.s.Problems = append(p.s.Problems, rv.TakeProblems()...)
 	res := plan.Plan(in)
 	if res.Refused != nil {
 		p.s.Refused = res.Refused.Reason
 		p.log.Warn().Str("reason", res.Refused.Reason).Msg("refused by a safety guard")
-		return nil
+		if p.opts.DryRun {
+			return nil
+		}
+		col := p.col
+		col.Refused = res.Refused.Reason
+		return p.rec.Flush(func(tx *state.Tx) error { return tx.SetCollection(col) })
 	}
 	if p.opts.DryRun {
 		p.s.Planned = res.Actions
@@ -267,6 +341,10 @@ func (p *pass) planAndApply(ctx context.Context, in plan.Input, lv *local.View, 
 		p.s.Unchanged = true
 	}
 	x := p.executor(lv, rv, kn)
+	if n := uploads(res.Actions); n > 0 {
+		p.work.start(work.Uploading, n)
+		defer p.work.Done()
+	}
 	for _, act := range res.Actions {
 		err := ctx.Err()
 		if err == nil {
@@ -277,10 +355,27 @@ func (p *pass) planAndApply(ctx context.Context, in plan.Input, lv *local.View, 
 			p.take(x)
 			return err
 		}
+		if uploading(act) {
+			p.work.Add(1, len(lv.Data[act.Name]))
+		}
 	}
 	p.refreshFingerprints(lv, kn)
 	p.take(x)
 	return p.finish(newToken, rv.Held)
+}
+
+// uploading tells whether act sends a file's content to the server.
+func uploading(act plan.Action) bool { return act.Kind == plan.Upload || act.Kind == plan.Create }
+
+// uploads counts the actions of a plan that send a file to the server.
+func uploads(acts []plan.Action) int {
+	n := 0
+	for _, act := range acts {
+		if uploading(act) {
+			n++
+		}
+	}
+	return n
 }
 
 // executor is the executor of a plan made from lv, rv and kn.
@@ -297,6 +392,10 @@ func (p *pass) executor(lv *local.View, rv *remote.View, kn known) *apply.Execut
 // view met, to the summary.
 func (p *pass) take(x *apply.Executor) {
 	p.s.add(x.Report)
+	if len(x.Report.Rejected) > 0 && p.rejected == nil {
+		p.rejected = map[string]plan.Rejection{}
+	}
+	maps.Copy(p.rejected, x.Report.Rejected)
 	x.Report = apply.Report{}
 	p.s.Problems = append(p.s.Problems, x.Remote.TakeProblems()...)
 }
@@ -323,7 +422,9 @@ func (p *pass) markersClean() bool {
 
 // finish records the collection's change markers. They advance only when
 // every remote change of this pass was applied and recorded (held: one was
-// not), so nothing seen is skipped by the next cheap check.
+// not), so nothing seen is skipped by the next cheap check. A staging
+// folder the pass filled is published first, once all it holds is
+// recorded.
 func (p *pass) finish(newToken string, held bool) error {
 	if err := p.rec.Failed(); err != nil {
 		// Results of this pass are missing from state: the markers stay,
@@ -334,12 +435,34 @@ func (p *pass) finish(newToken string, held bool) error {
 		}
 		return fmt.Errorf("recording the pass's results: %w", err)
 	}
+	if p.stage != nil {
+		if err := p.rec.Flush(); err != nil {
+			return fmt.Errorf("recording the pass's results: %w", err)
+		}
+		merged, err := p.publish(p.stage)
+		if err != nil {
+			return err
+		}
+		p.stage, held = nil, held || merged
+	}
 	col := p.col
 	col.DisplayName, col.Color, col.ReadOnly = p.cal.DisplayName, p.cal.Color, p.cal.ReadOnly
-	col.LastError = ""
+	col.LastError, col.Refused = "", ""
+	// Every file the server refused and that still holds those bytes was
+	// planned (a scoped pass looks at every file not as recorded), so what
+	// this pass met replaces what was recorded.
+	col.Rejected = nil
+	for name, r := range p.rejected {
+		if col.Rejected == nil {
+			col.Rejected = map[string]state.Rejection{}
+		}
+		col.Rejected[name] = state.Rejection(r)
+	}
 	if len(p.s.Problems) == 0 && !held {
 		col.Marker, col.SyncToken = p.cal.Marker(), newToken
-		col.LastSync = p.e.Now()
+		if p.opts.account == nil || p.opts.account.listed {
+			col.LastSync = p.e.Now()
+		}
 	} else {
 		col.LastError = strings.Join(p.s.Problems, "; ")
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/local"
+	"github.com/vdird/vdird/engine/work"
+	"github.com/vdird/vdird/internal/oauth"
 	"github.com/vdird/vdird/internal/version"
 	"github.com/vdird/vdird/state"
 )
@@ -70,6 +72,9 @@ type SyncOptions struct {
 	// written. A remote change meanwhile surfaces as 412 and is handled as
 	// both-changed. Without a previous pass it is ignored.
 	LocalOnly bool
+	// Progress, when set, hears how far each calendar's downloads and
+	// uploads have come.
+	Progress work.Progress
 
 	// account is shared by the calendar passes of one account pass
 	// (SyncAccount sets it).
@@ -154,8 +159,15 @@ func newClient(a *config.Account, hc *http.Client, log zerolog.Logger) (*davclie
 				Dur("headers_after", d.Round(time.Millisecond)).Err(err).Msg("request")
 		},
 	}
-	if a.TokenCommand != "" {
-		opts.Token = a.Token
+	switch {
+	case a.TokenCommand != "":
+		opts.Token = davclient.ReuseToken(a.Token)
+	case a.Auth == "oauth2":
+		oc, err := OAuthConfig(context.Background(), a)
+		if err != nil {
+			return nil, err
+		}
+		opts.Auth, opts.Token = davclient.AuthBearer, oauth.NewSource(oc)
 	}
 	c, err := davclient.New(opts)
 	if err != nil {
@@ -212,22 +224,48 @@ func kindOfKey(key string) davclient.Kind {
 	return davclient.KindCalendar
 }
 
-// SyncAccount runs one pass over one account's calendars.
+// SyncAccount runs one pass over one account's calendars and records in
+// state whether the account is failing (see noteAccount).
 func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOptions) []*Summary {
+	ap := &accountPass{}
+	opts.account = ap
+	sums := e.syncAccount(ctx, a, opts)
+	if !opts.DryRun && ctx.Err() == nil {
+		e.noteAccount(a, sums, ap.listed && len(opts.Calendars) == 0)
+	}
+	return sums
+}
+
+func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOptions) []*Summary {
 	fail := func(err error) []*Summary {
+		var ae *oauth.AuthorizeError
+		if errors.As(err, &ae) {
+			err = ae // what to run says it all; the request it stopped does not matter
+		}
 		return []*Summary{{Account: a.Name, Calendar: "*", Err: err}}
 	}
 	c, err := e.client(a)
 	if err != nil {
 		return fail(err)
 	}
-	if err := apply.Recover(ctx, e.store, c, a.Name, kindOfKey, e.log); err != nil {
+	ap := opts.account
+	if opts.DryRun {
+		ap.settled, err = apply.Settlements(ctx, e.store, c, a.Name, kindOfKey)
+	} else {
+		err = apply.Recover(ctx, e.store, c, a.Name, kindOfKey, e.log)
+	}
+	if err != nil {
 		return fail(err)
 	}
+	e.mu.Lock()
+	_, seen := e.lastCals[a.Name]
+	e.mu.Unlock()
 	cals, err := e.calendarsOf(ctx, a, c, opts.LocalOnly || opts.listed, opts.DryRun)
 	if err != nil {
 		return fail(err)
 	}
+	// A local pass reuses the last list: it tells nothing of the server.
+	ap.listed = !(opts.LocalOnly && seen) || opts.listed
 	known, err := e.store.Collections()
 	if err != nil {
 		return fail(err)
@@ -235,8 +273,6 @@ func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	dirs := collectionDirs(known)
 	onServer := map[string]bool{}
 	var out []*Summary
-	ap := &accountPass{}
-	opts.account = ap
 	for _, cal := range cals {
 		onServer[collectionKey(a, cal)] = true
 		if !selected(a, opts, cal, e.folderOf(a, cal, dirs)) {
@@ -274,10 +310,11 @@ func selected(a *config.Account, opts SyncOptions, cal davclient.Calendar, folde
 }
 
 // names returns whether a name denotes cal: its local folder name, display
-// name, href or the href's last segment.
+// name, href, the href's last segment or the name the href gives it (for
+// Google, the calendar ID).
 func names(cal davclient.Calendar, folder string) func(string) bool {
 	return func(n string) bool {
-		return n != "" && (n == folder || n == cal.DisplayName || n == cal.Href || n == path.Base(cal.Href))
+		return n != "" && (n == folder || n == cal.DisplayName || n == cal.Href || n == path.Base(cal.Href) || n == local.CalendarName(cal.Href))
 	}
 }
 
@@ -374,7 +411,9 @@ func (e *Engine) listCalendars(ctx context.Context, a *config.Account, c *davcli
 	}
 	// The configured URL and the kinds looked for are kept, so that a
 	// change of either in the config rediscovers.
-	err = e.store.SetAccount(state.Account{Name: a.Name, URL: a.URL, Home: homes.Calendars, BookHome: homes.AddressBooks, Kinds: looked})
+	err = e.store.UpdateAccount(a.Name, func(rec *state.Account) {
+		rec.URL, rec.Home, rec.BookHome, rec.Kinds = a.URL, homes.Calendars, homes.AddressBooks, looked
+	})
 	return cals, err
 }
 
@@ -401,3 +440,7 @@ func RetryAfter(err error) time.Duration {
 	}
 	return 0
 }
+
+// LoginRefused tells whether err is the server refusing the account's
+// credentials (401), which a lockout-prone server must not see often.
+func LoginRefused(err error) bool { return errors.Is(err, davclient.ErrUnauthorized) }

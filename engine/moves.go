@@ -3,19 +3,56 @@ package engine
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/engine/plan"
+	"github.com/vdird/vdird/state"
 )
 
 // accountPass is what the calendar passes of one account pass share: the
 // creates refused because their UID lives at another href of the account,
-// which wait for every calendar to have had its turn (plan.RetryRefused).
+// which wait for every calendar to have had its turn (plan.RetryRefused),
+// where the calendar list came from, and in a dry run how the journal
+// would have been settled first.
 type accountPass struct {
 	refused []refusedCreate
+	settled []apply.Settlement
+	// listed: the calendar list came from the server in this account
+	// pass, not from the previous one's (SyncOptions.LocalOnly).
+	listed bool
+}
+
+// knownItems is what state records of the calendar key's items, as the
+// pass finds them once the journal is settled: a dry run, which settles
+// nothing, applies the settlements to what it read. settled counts the
+// settlements of the calendar.
+func (ap *accountPass) knownItems(store *state.Store, key string) (items []state.Item, settled int, err error) {
+	items, err = store.Items(key)
+	if err != nil || ap == nil || len(ap.settled) == 0 {
+		return items, 0, err
+	}
+	byHref := make(map[string]state.Item, len(items))
+	for _, it := range items {
+		byHref[it.Href] = it
+	}
+	for _, st := range ap.settled {
+		if st.Entry.Key != key {
+			continue
+		}
+		settled++
+		switch {
+		case st.Drop:
+			delete(byHref, st.Entry.Href)
+		case st.Put != nil:
+			byHref[st.Entry.Href] = *st.Put
+		}
+	}
+	return slices.SortedFunc(maps.Values(byHref), func(a, b state.Item) int { return strings.Compare(a.Href, b.Href) }), settled, nil
 }
 
 // refusedCreate is one such create, and the calendar pass and executor

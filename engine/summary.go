@@ -3,6 +3,9 @@ package engine
 import (
 	"encoding/json"
 	"errors"
+	"maps"
+	"path/filepath"
+	"slices"
 
 	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/engine/plan"
@@ -26,14 +29,18 @@ type Summary struct {
 
 	Unchanged bool `json:"unchanged,omitempty"` // change marker unchanged and no local change: nothing listed
 	// Strategy is how the pass went about the calendar: "unchanged",
-	// "scoped-delta", "scoped-local", "scoped-both", "first-download" or "full".
+	// "scoped-delta", "scoped-local", "scoped-both", "first-download",
+	// "resume-first-download" or "full".
 	Strategy plan.Strategy `json:"strategy,omitempty"`
 	Skipped  []string      `json:"skipped,omitempty"`  // invalid files, read-only edits, duplicate UIDs…
 	Problems []string      `json:"problems,omitempty"` // per-item failures that left that item for the next pass
-	Refused  string        `json:"refused,omitempty"`  // a safety guard stopped this calendar
-	Planned  []plan.Action `json:"planned,omitempty"`  // dry run: what would be done
-	Notes    []string      `json:"notes,omitempty"`    // new calendar, calendar gone from server…
-	Err      error         `json:"-"`                  // the calendar could not be synced
+	// Rejected are the item files whose content the server refuses, with
+	// its answer: not sent again until they change.
+	Rejected []string      `json:"rejected,omitempty"`
+	Refused  string        `json:"refused,omitempty"` // a safety guard stopped this calendar
+	Planned  []plan.Action `json:"planned,omitempty"` // dry run: what would be done
+	Notes    []string      `json:"notes,omitempty"`   // new calendar, calendar gone from server…
+	Err      error         `json:"-"`                 // the calendar could not be synced
 	// Throttled is the first per-item error that carried a Retry-After
 	// (429/503 on a PUT or DELETE), so the daemon's backoff honours it.
 	Throttled error `json:"-"`
@@ -41,7 +48,7 @@ type Summary struct {
 
 // Failed tells whether the calendar needs attention (exit code, status).
 func (s *Summary) Failed() bool {
-	return s.Err != nil || s.Refused != "" || len(s.Problems) > 0
+	return s.Err != nil || s.Refused != "" || len(s.Problems) > 0 || len(s.Rejected) > 0
 }
 
 // summaryJSON is Summary with its error as a message.
@@ -83,7 +90,15 @@ func (s *Summary) add(r apply.Report) {
 	s.Recorded += r.Recorded
 	s.Skipped = append(s.Skipped, r.Skipped...)
 	s.Problems = append(s.Problems, r.Problems...)
+	for _, name := range slices.Sorted(maps.Keys(r.Rejected)) {
+		s.Rejected = append(s.Rejected, rejectedMessage(filepath.Join(s.Dir, name), r.Rejected[name].Reason))
+	}
 	if s.Throttled == nil {
 		s.Throttled = r.Throttled
 	}
+}
+
+// rejectedMessage reports that the server refuses file, for reason.
+func rejectedMessage(file, reason string) string {
+	return file + ": refused by the server, not sent again until the file changes: " + reason
 }

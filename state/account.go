@@ -4,13 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 // Account is what is remembered about one configured account: where its
 // calendars and address books are, so that a pass with nothing to do needs
-// no discovery.
+// no discovery, and whether its passes fail.
 type Account struct {
 	Name     string // the account's name in the configuration
 	URL      string // the configured URL the calendar home was discovered from
@@ -19,6 +20,14 @@ type Account struct {
 	// Kinds are the kinds of collection discovery looked for, as the
 	// engine spells them; "" for a record from before address books.
 	Kinds string `json:",omitempty"`
+
+	// The passes of the account that failed in a row (the server could
+	// not be reached, refused the login, a calendar could not be synced):
+	// the last one's error, when the first one ran, how many there were.
+	// A pass that reached every calendar clears them.
+	LastError    string    `json:",omitempty"`
+	FailingSince time.Time `json:",omitzero"`
+	Attempts     int       `json:",omitempty"`
 }
 
 // bucketAccounts holds one JSON Account per account name (schema 8).
@@ -44,6 +53,75 @@ func (s *Store) Account(name string) (Account, bool, error) {
 	}
 	a.Name = name
 	return a, ok, nil
+}
+
+// Accounts returns every account record, sorted by name.
+func (s *Store) Accounts() ([]Account, error) {
+	var out []Account
+	err := s.db.View(func(btx *bolt.Tx) error {
+		return btx.Bucket(bucketAccounts).ForEach(func(k, v []byte) error {
+			var a Account
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("decode account %s: %w", k, err)
+			}
+			a.Name = string(k)
+			out = append(out, a)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateAccount changes the record of the named account with fn in one
+// transaction; an account without a record starts from an empty one.
+func (s *Store) UpdateAccount(name string, fn func(a *Account)) error {
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		b := btx.Bucket(bucketAccounts)
+		var a Account
+		if v := b.Get([]byte(name)); v != nil {
+			if err := json.Unmarshal(v, &a); err != nil {
+				return err
+			}
+		}
+		a.Name = name
+		fn(&a)
+		a.Name = name
+		v, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(name), v)
+	})
+	if err != nil {
+		return fmt.Errorf("update account %s: %w", name, err)
+	}
+	return nil
+}
+
+// AccountFailed records that a pass of the named account failed with msg
+// at time at: the first failure of a streak sets FailingSince, each one
+// counts an attempt.
+func (s *Store) AccountFailed(name, msg string, at time.Time) error {
+	return s.UpdateAccount(name, func(a *Account) {
+		if a.Attempts == 0 {
+			a.FailingSince = at
+		}
+		a.LastError = msg
+		a.Attempts++
+	})
+}
+
+// AccountWorked ends the named account's failing streak. It writes only
+// when there is one, so a pass with nothing to do costs no commit.
+func (s *Store) AccountWorked(name string) error {
+	a, ok, err := s.Account(name)
+	if err != nil || !ok || a.Attempts == 0 && a.LastError == "" {
+		return err
+	}
+	return s.UpdateAccount(name, func(a *Account) { a.LastError, a.FailingSince, a.Attempts = "", time.Time{}, 0 })
 }
 
 // SetAccount stores a, replacing the record of the account named a.Name.

@@ -3,6 +3,7 @@ package state
 import (
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestAccount_SetThenGet_SurvivesReopen(t *testing.T) {
@@ -26,6 +27,28 @@ func TestAccount_SetThenGet_SurvivesReopen(t *testing.T) {
 	}
 	if cols, err := s.Collections(); err != nil || len(cols) != 0 {
 		t.Fatalf("accounts show as collections: %+v, %v", cols, err)
+	}
+}
+
+func TestUpdateAccount_FailingStreakKeptBesideTheHome_ListedByAccounts(t *testing.T) {
+	s, path := openTemp(t)
+	must(t, s.SetAccount(Account{Name: "work", URL: "https://dav.example/", Home: "/h/"}))
+	since := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	must(t, s.UpdateAccount("work", func(a *Account) { a.LastError, a.FailingSince, a.Attempts = "401", since, 3 }))
+	must(t, s.UpdateAccount("new", func(a *Account) { a.LastError, a.Attempts = "timeout", 1 }))
+	must(t, s.UpdateAccount("work", func(a *Account) { a.Home = "/h2/" }))
+	must(t, s.Close())
+	s, err := Open(path)
+	must(t, err)
+	defer s.Close()
+	got, err := s.Accounts()
+	must(t, err)
+	want := []Account{
+		{Name: "new", LastError: "timeout", Attempts: 1},
+		{Name: "work", URL: "https://dav.example/", Home: "/h2/", LastError: "401", FailingSince: since, Attempts: 3},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Accounts() = %+v\nwant %+v", got, want)
 	}
 }
 

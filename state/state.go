@@ -84,6 +84,18 @@ type Collection struct {
 	ReadOnly    bool
 	LastSync    time.Time
 	LastError   string
+	// Refused is why a safety guard refused the calendar at its last
+	// pass, "" when none did.
+	Refused string `json:",omitempty"`
+	// Rejected holds the item files whose content the server refused, by
+	// file name: they are not sent again while they hold those bytes.
+	Rejected map[string]Rejection `json:",omitempty"`
+}
+
+// Rejection is a server's refusal of one version of an item file.
+type Rejection struct {
+	Hash   string // content hash of the refused bytes
+	Reason string // the server's answer, with its own explanation
 }
 
 // Item is the last synced state of one calendar object resource.

@@ -33,6 +33,7 @@ func sampleCollection(key string) Collection {
 		Key: key, Account: "acct", Href: "/dav/u/" + key + "/", Dir: "/home/u/.calendars/" + key,
 		Marker: `ctag "ctag-1"`, SyncToken: "http://radicale.org/ns/sync/1", DisplayName: "Work", Color: "#ff0000",
 		ReadOnly: true, LastSync: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), LastError: "boom",
+		Refused: "the local folder is empty", Rejected: map[string]Rejection{"a.ics": {Hash: "h1", Reason: "403 Forbidden"}},
 	}
 }
 

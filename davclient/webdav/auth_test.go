@@ -281,7 +281,7 @@ func TestAuth_Bearer_TokenAskedOnceAndAgainAfterA401(t *testing.T) {
 		asked++
 		return tokens[min(asked, len(tokens))-1], nil
 	}
-	c, err := New(Options{URL: srv.URL, Auth: transport.AuthBearer, Token: token, AuthHint: "check token_command"})
+	c, err := New(Options{URL: srv.URL, Auth: transport.AuthBearer, Token: transport.ReuseToken(token), AuthHint: "check token_command"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestAuth_Bearer_TokenAskedOnceAndAgainAfterA401(t *testing.T) {
 	}
 	// A token the server keeps refusing: one new token, then the error.
 	tokens = []string{"bad"}
-	c, _ = New(Options{URL: srv.URL, Auth: transport.AuthBearer, Token: token, AuthHint: "check token_command"})
+	c, _ = New(Options{URL: srv.URL, Auth: transport.AuthBearer, Token: transport.ReuseToken(token), AuthHint: "check token_command"})
 	seen, asked = nil, 0
 	if _, err := get(c, "/a"); !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "check token_command") {
 		t.Errorf("refused token: %v", err)

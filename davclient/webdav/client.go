@@ -7,7 +7,8 @@
 //
 // Every href it accepts or returns is a canonical absolute path (see
 // Canonical), resolved against the URL of the request it came with, and a
-// listing yields only the members inside the collection asked about.
+// listing yields only the members inside the collection asked about (or,
+// with EachResource, only resources on the same origin).
 // Property text reaches the caller exactly as the server sent it
 // (XML-unescaped, CRLF kept); nothing is re-encoded.
 package webdav
@@ -17,6 +18,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,17 +35,17 @@ type Options struct {
 	// URL is the configured URL (see transport.ParseURL); credentials go
 	// to its host or its registrable domain only (see transport.Scope).
 	URL                string
-	Username, Password string                                    // credentials; userinfo in URL is used if these are empty
-	Auth               transport.Auth                            // how they are sent (default transport.AuthAuto)
-	Token              func(ctx context.Context) (string, error) // the bearer token for AuthBearer; called again after a 401
-	AuthHint           string                                    // ends an authentication failure's message, e.g. "check password_command"
-	HTTPClient         *http.Client                              // optional; its CheckRedirect is replaced by a safe one, its Transport wrapped for credentials
-	InsecureSkipVerify bool                                      // only when explicitly configured (ignored if HTTPClient is set)
-	TLS                transport.TLSOptions                      // ignored if HTTPClient is set
-	ConnectTimeout     time.Duration                             // TCP connect and TLS handshake (default 30 s; ignored if HTTPClient is set)
-	ResponseTimeout    time.Duration                             // a request to its response headers (default 2 min; ignored if HTTPClient is set)
-	MaxResponseBytes   int64                                     // cap on one buffered response body (default 64 MiB)
-	MaxResourceBytes   int64                                     // cap on one resource: a GET body or the Content property's text (default 16 MiB)
+	Username, Password string                // credentials; userinfo in URL is used if these are empty
+	Auth               transport.Auth        // how they are sent (default transport.AuthAuto)
+	Token              transport.TokenSource // the bearer tokens of AuthBearer
+	AuthHint           string                // ends an authentication failure's message, e.g. "check password_command"
+	HTTPClient         *http.Client          // optional; its CheckRedirect is replaced by a safe one, its Transport wrapped for credentials
+	InsecureSkipVerify bool                  // only when explicitly configured (ignored if HTTPClient is set)
+	TLS                transport.TLSOptions  // ignored if HTTPClient is set
+	ConnectTimeout     time.Duration         // TCP connect and TLS handshake (default 30 s; ignored if HTTPClient is set)
+	ResponseTimeout    time.Duration         // a request to its response headers (default 2 min; ignored if HTTPClient is set)
+	MaxResponseBytes   int64                 // cap on one buffered response body (default 64 MiB)
+	MaxResourceBytes   int64                 // cap on one resource: a GET body or the Content property's text (default 16 MiB)
 	// Content are the properties whose text is a whole resource, such as
 	// CalDAV's calendar-data (RFC 4791 §9.6) and CardDAV's address-data
 	// (RFC 6352 §10.4): their text may reach MaxResourceBytes, and its
@@ -201,6 +203,11 @@ func (c *Client) Send(ctx context.Context, r Request) (*http.Response, error) {
 		c.opts.Trace(r.Method, target, status, time.Since(start), err)
 	}
 	if err != nil {
+		// The method and URL lead the message already.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("%s %s: %w", r.Method, target, transport.Explain(err, req.URL))
 	}
 	return resp, nil

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/vdird/vdird/davclient/webdav/internal/errbody"
 	"github.com/vdird/vdird/internal/davtest"
 )
 
@@ -118,6 +120,79 @@ func TestStatusError_Conditions_MapToTheirSentinel(t *testing.T) {
 			t.Errorf("%d %s: %+v, want %v", tc.status, tc.body, e, tc.want)
 		}
 		srv.Close()
+	}
+}
+
+// sabreRefusal is how sabre/dav 4 answers a PUT of a component the calendar
+// does not take: its own elements first, the precondition last.
+const sabreRefusal = `<?xml version="1.0" encoding="utf-8"?>
+<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns" xmlns:cal="urn:ietf:params:xml:ns:caldav">
+  <s:sabredav-version>4.7.0</s:sabredav-version>
+  <s:exception>Sabre\CalDAV\Exception\InvalidComponentType</s:exception>
+  <s:message>Calendar objects must have a VJOURNAL, VEVENT or VTODO component</s:message>
+  <cal:supported-calendar-component/>
+</d:error>`
+
+func TestStatusError_ServersOwnExplanation_KeptAndShown(t *testing.T) {
+	for _, tc := range []struct {
+		name, ctype, body string
+		status            int
+		condition         string
+		message           string
+		refused           bool
+	}{
+		{"sabre message before the precondition", "application/xml; charset=utf-8", sabreRefusal, 403,
+			"supported-calendar-component", "Calendar objects must have a VJOURNAL, VEVENT or VTODO component", true},
+		{"Cyrus reason inside the precondition", "application/xml",
+			`<D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:valid-calendar-data>DTEND must occur after DTSTART</C:valid-calendar-data></D:error>`, 403,
+			"valid-calendar-data", "DTEND must occur after DTSTART", true},
+		{"responsedescription", "application/xml",
+			`<D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:supported-calendar-data/><D:responsedescription>
+			  text/calendar only</D:responsedescription></D:error>`, 403,
+			"supported-calendar-data", "text/calendar only", true},
+		{"plain text body", "text/plain; charset=utf-8", "Invalid recurrence rules\nin VEVENT 'd'\n", 400, "", "Invalid recurrence rules in VEVENT 'd'", true},
+		{"plain text repeating the status (Radicale)", "text/plain", "Bad Request", 400, "", "", true},
+		{"html body is not a message", "text/html", "<html><body>Bad</body></html>", 415, "", "", true},
+		{"a missing privilege is no refusal of the content", "application/xml",
+			`<D:error xmlns:D="DAV:"><D:need-privileges/></D:error>`, 403, "need-privileges", "", false},
+		{"a bare 403 is no refusal of the content", "text/plain", "Forbidden", 403, "", "", false},
+		{"server error", "text/plain", "oops", 500, "", "oops", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tc.ctype)
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, tc.body)
+			})
+			resp, err := c.Send(bg(), Request{Method: http.MethodPut, Href: "/cal/a.ics"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := c.StatusError(http.MethodPut, resp)
+			if e.Condition != tc.condition || e.Message != tc.message || e.Refused() != tc.refused {
+				t.Fatalf("condition %q message %q refused %v; want %q %q %v", e.Condition, e.Message, e.Refused(), tc.condition, tc.message, tc.refused)
+			}
+			if tc.message != "" && !strings.HasSuffix(e.Error(), ": "+tc.message) {
+				t.Errorf("Error() = %q, want the server's text at the end", e.Error())
+			}
+		})
+	}
+}
+
+func TestStatusError_LongMessage_OneLineAndCut(t *testing.T) {
+	long := strings.Repeat("é word\n", 200)
+	_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		_, _ = io.WriteString(w, long)
+	})
+	resp, err := c.Send(bg(), Request{Method: http.MethodPut, Href: "/cal/a.ics"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.StatusError(http.MethodPut, resp).Message
+	if len(m) > errbody.MaxMessage+len("…") || strings.Contains(m, "\n") || !utf8.ValidString(m) || !strings.HasSuffix(m, "…") {
+		t.Fatalf("message %q (%d bytes)", m, len(m))
 	}
 }
 

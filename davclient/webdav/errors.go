@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vdird/vdird/davclient/webdav/internal/errbody"
 	"github.com/vdird/vdird/davclient/webdav/transport"
 )
 
@@ -31,6 +32,7 @@ var (
 	ErrRedirect           = transport.ErrRedirect                 // a redirect we will not follow
 	ErrStatus             = errors.New("unexpected HTTP status")  // any other non-success status (e.g. 400, 405)
 	ErrBadArgument        = transport.ErrBadArgument              // caller passed something unusable (e.g. empty If-Match on Delete)
+	ErrTimeout            = transport.ErrTimeout                  // no headers, or a body that stopped, for the response timeout
 )
 
 // Error describes a failed HTTP exchange. Err is the sentinel it matches.
@@ -43,10 +45,16 @@ type Error struct {
 	Href        string        // for CALDAV:no-uid-conflict (RFC 4791 §5.3.2.1): the existing href holding that UID (canonical)
 	User        string        // for a 401: the user that was refused
 	Hint        string        // for a 401: Options.AuthHint, e.g. "check password_command"
-	Err         error         // the sentinel
+	// Message is the server's own explanation, e.g. "DTEND must occur
+	// after DTSTART": from the DAV:error body (sabre's s:message, a
+	// DAV:responsedescription, the precondition element's text) or a
+	// plain-text body, on one line and shortened.
+	Message string
+	Err     error // the sentinel
 }
 
-// Error renders e.g. "PUT http://host/x.ics: 412 Precondition Failed", or
+// Error renders e.g. "PUT http://host/x.ics: 403 Forbidden
+// (valid-calendar-data): DTEND must occur after DTSTART", or
 // for a 401 "PROPFIND http://host/: authentication failed for alice (401
 // Unauthorized; check password_command)". The URL is the request URL
 // without userinfo, so no password can appear.
@@ -72,6 +80,9 @@ func (e *Error) Error() string {
 		}
 		b.WriteString(")")
 	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " retry after %v", e.RetryAfter)
 	}
@@ -80,6 +91,21 @@ func (e *Error) Error() string {
 
 // Unwrap returns the sentinel.
 func (e *Error) Unwrap() error { return e.Err }
+
+// Refused tells whether the server refused a request for its body as such
+// (400, 413, 415, 422, or a 403 with a precondition about the content),
+// so that the same bytes sent again get the same answer. A 403 without a
+// precondition, or for a missing privilege, a sync token or a UID held
+// elsewhere (a condition with a sentinel of its own), is not.
+func (e *Error) Refused() bool {
+	switch e.Status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+		return true
+	case http.StatusForbidden:
+		return e.Condition != "" && e.Condition != "need-privileges" && (e.Err == ErrForbidden || e.Err == ErrTooLarge)
+	}
+	return false
+}
 
 // statusSentinel is the sentinel of each HTTP status that has its own.
 var statusSentinel = map[int]error{
@@ -127,19 +153,17 @@ func (c *Client) StatusError(method string, resp *http.Response) *Error {
 	if resp.StatusCode == http.StatusUnauthorized {
 		e.User, e.Hint = c.user, c.opts.AuthHint
 	}
-	de, ok := parseDAVError(io.LimitReader(resp.Body, errBodyCap))
-	if !ok {
-		return e
-	}
-	e.Condition = de.Condition
-	if de.Href != "" {
-		if h, err := Canonical(resp.Request.URL, de.Href); err == nil {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, errBodyCap))
+	eb := errbody.Read(body, resp.Header.Get("Content-Type"), resp.StatusCode)
+	e.Condition, e.Message = eb.Condition, eb.Message
+	if eb.Href != "" {
+		if h, err := Canonical(resp.Request.URL, eb.Href); err == nil {
 			e.Href = h
 		}
 	}
-	if de.Condition == "valid-sync-token" {
+	if eb.Condition == "valid-sync-token" {
 		e.Err = ErrInvalidSyncToken
-	} else if err, ok := c.opts.Conditions[de.Condition]; ok {
+	} else if err, ok := c.opts.Conditions[eb.Condition]; ok && eb.Condition != "" {
 		e.Err = err
 	}
 	return e

@@ -2,7 +2,6 @@ package webdav
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -52,20 +51,6 @@ func Inside(coll, member string) bool {
 // sameColl compares two collection hrefs ignoring a trailing slash.
 func sameColl(a, b string) bool {
 	return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/")
-}
-
-// member resolves an href listed in resp and checks it is strictly inside
-// coll. self is true for the collection's own entry (not a member, not an
-// error).
-func member(resp *http.Response, coll, raw string) (href string, self bool, ok bool) {
-	h, err := Canonical(resp.Request.URL, raw)
-	if err != nil {
-		return raw, false, false
-	}
-	if sameColl(h, coll) {
-		return h, true, true
-	}
-	return h, false, Inside(coll, h)
 }
 
 func redact(u *url.URL) string {

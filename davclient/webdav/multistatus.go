@@ -65,6 +65,17 @@ func (m *Multistatus) Outside(hrefs []string) error {
 // self set for the collection's own entry; hrefs outside coll never reach
 // fn and come back as outside.
 func (m *Multistatus) EachMember(coll string, fn func(href string, self bool, r *Response) error) (outside []string, err error) {
+	return m.each(coll, true, fn)
+}
+
+// EachResource is EachMember for a listing whose entries may live
+// anywhere on the server, as Google's calendar home lists calendars beside
+// it: only hrefs on another origin are left out, as outside.
+func (m *Multistatus) EachResource(coll string, fn func(href string, self bool, r *Response) error) (outside []string, err error) {
+	return m.each(coll, false, fn)
+}
+
+func (m *Multistatus) each(coll string, members bool, fn func(href string, self bool, r *Response) error) (outside []string, err error) {
 	for {
 		r, err := m.Next()
 		if errors.Is(err, io.EOF) {
@@ -74,8 +85,13 @@ func (m *Multistatus) EachMember(coll string, fn func(href string, self bool, r 
 			return nil, m.Err(err)
 		}
 		for _, raw := range r.Hrefs {
-			h, self, ok := member(m.resp, coll, raw)
-			if !ok {
+			h, err := Canonical(m.resp.Request.URL, raw)
+			self := err == nil && sameColl(h, coll)
+			switch {
+			case err != nil:
+				outside = append(outside, raw)
+				continue
+			case members && !self && !Inside(coll, h):
 				outside = append(outside, h)
 				continue
 			}

@@ -160,45 +160,14 @@ func TestUnixSocket_RequestsGoOverTheSocketWithThePathAfterIt(t *testing.T) {
 	}
 }
 
-// stall accepts connections and never answers; it returns the address.
-func stall(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String()
-}
-
 func TestTimeouts_StalledServer_FailsWithinTheConfiguredTime(t *testing.T) {
-	addr := stall(t)
+	addr := davtest.Silent(t)
 	for _, tc := range []struct {
 		url, want string
 		opts      Options
 	}{
 		{"https://" + addr + "/", "TLS handshake timeout", Options{ConnectTimeout: 300 * time.Millisecond}},
-		{"http://" + addr + "/", "timeout awaiting response headers", Options{ResponseTimeout: 300 * time.Millisecond}},
+		{"http://" + addr + "/", "GET http://" + addr + "/cal/: the server stopped answering: no answer within 300ms (response timeout)", Options{ResponseTimeout: 300 * time.Millisecond}},
 	} {
 		tc.opts.URL = tc.url
 		start := time.Now()
@@ -206,6 +175,74 @@ func TestTimeouts_StalledServer_FailsWithinTheConfiguredTime(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || time.Since(start) > 5*time.Second {
 			t.Errorf("%s: %v after %v, want %q soon", tc.url, err, time.Since(start), tc.want)
 		}
+	}
+}
+
+// bodyServer answers with headers and a first part of the body at once,
+// then sends the rest as next says.
+func bodyServer(t *testing.T, next func(w http.ResponseWriter, f http.Flusher, done <-chan struct{})) *httptest.Server {
+	t.Helper()
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := w.(http.Flusher)
+		_, _ = io.WriteString(w, "first part;")
+		f.Flush()
+		next(w, f, done)
+	}))
+	t.Cleanup(func() { close(done); srv.Close() })
+	return srv
+}
+
+func readBody(c *Client) (string, error) {
+	resp, err := c.Send(bg(), Request{Method: http.MethodGet, Href: "/cal/a.ics"})
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+func TestTimeouts_BodyStallsAfterHeaders_FailsWithinTheResponseTimeout(t *testing.T) {
+	srv := bodyServer(t, func(_ http.ResponseWriter, _ http.Flusher, done <-chan struct{}) { <-done })
+	c, err := New(Options{URL: srv.URL + "/", ResponseTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	got, err := readBody(c)
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "nothing more for 300ms in the middle of its answer") || time.Since(start) > 3*time.Second {
+		t.Fatalf("read %q: %v after %v, want ErrTimeout after about 300ms", got, err, time.Since(start))
+	}
+	if got != "first part;" {
+		t.Errorf("read %q before the stall", got)
+	}
+}
+
+func TestTimeouts_SlowBodyThatKeepsComing_IsNotCut(t *testing.T) {
+	srv := bodyServer(t, func(w http.ResponseWriter, f http.Flusher, done <-chan struct{}) {
+		// Longer than the timeout in all, but never silent for as long.
+		for i := 0; i < 6; i++ {
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			_, _ = io.WriteString(w, "more;")
+			f.Flush()
+		}
+	})
+	c, err := New(Options{URL: srv.URL + "/", ResponseTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	got, err := readBody(c)
+	if err != nil || got != "first part;"+strings.Repeat("more;", 6) {
+		t.Fatalf("read %q: %v", got, err)
+	}
+	if time.Since(start) < 500*time.Millisecond {
+		t.Fatalf("the body came in %v: the test did not outlast the timeout", time.Since(start))
 	}
 }
 

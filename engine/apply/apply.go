@@ -36,6 +36,9 @@ type Report struct {
 
 	Skipped  []string // items left as they are, and why
 	Problems []string // per-item failures, left for the next pass
+	// Rejected holds the file versions the server refused, by file name:
+	// refused now, or refused before and not sent again (plan.Rejected).
+	Rejected map[string]plan.Rejection
 	// Throttled is the first per-item error that carried a Retry-After.
 	Throttled error
 }
@@ -149,8 +152,20 @@ func (x *Executor) perform(ctx context.Context, r *itemRun, act plan.Action) (*p
 		}
 	case plan.Report:
 		return nil, errors.New(act.Reason)
+	case plan.Rejected:
+		x.reject(act.Name, act.Hash, act.Reason)
 	}
 	return nil, nil
+}
+
+// reject reports that the server refuses the version of file name whose
+// content hashes to hash, for reason.
+func (x *Executor) reject(name, hash, reason string) {
+	if x.Report.Rejected == nil {
+		x.Report.Rejected = map[string]plan.Rejection{}
+	}
+	x.Report.Rejected[name] = plan.Rejection{Hash: hash, Reason: reason}
+	x.Log.Warn().Str("file", name).Str("reason", reason).Msg("refused by the server: not sent again until the file changes")
 }
 
 // ItemName names an action's item in reports: its file in folder, or its

@@ -35,12 +35,62 @@ func (x *Executor) endJournal(id uint64, err error) {
 	}
 }
 
+// Settlement is how settling one open journal entry brings state in
+// line with what the server holds.
+type Settlement struct {
+	Entry state.JournalEntry
+	// Drop: the item at Entry.Href is forgotten (a delete that happened).
+	Drop bool
+	// Put, when set, is recorded at Entry.Href (a write that happened).
+	// Neither: nothing happened, or someone else's version is there, and
+	// state stays as it is.
+	Put *state.Item
+}
+
 // Recover settles the remote writes of account that a crash (or a lost
 // answer) left unrecorded in store: the server is asked what it holds, and
 // state is brought in line, so the next plan neither repeats a create
 // (duplicate) nor loses the local edit. kindOf tells the kind of the
 // collection of a state key.
 func Recover(ctx context.Context, store *state.Store, c *davclient.Client, account string, kindOf func(key string) davclient.Kind, log zerolog.Logger) error {
+	orphan := func(j state.JournalEntry) { _ = store.EndJournal(j.ID) }
+	return settle(ctx, store, c, account, kindOf, orphan, func(st Settlement) error {
+		err := store.Update(st.Entry.Key, func(tx *state.Tx) error {
+			switch {
+			case st.Drop:
+				if err := tx.DeleteItem(st.Entry.Href); err != nil {
+					return err
+				}
+			case st.Put != nil:
+				if err := tx.PutItem(*st.Put); err != nil {
+					return err
+				}
+			}
+			return tx.EndJournal(st.Entry.ID)
+		})
+		if err == nil {
+			log.Info().Str("account", account).Str("op", st.Entry.Op).Str("href", st.Entry.Href).Msg("settled a write interrupted by a crash")
+		}
+		return err
+	})
+}
+
+// Settlements says how Recover would settle the open journal entries of
+// account, reading the server and the folders and writing nothing: a dry
+// run plans from state as the real run will find it.
+func Settlements(ctx context.Context, store *state.Store, c *davclient.Client, account string, kindOf func(key string) davclient.Kind) ([]Settlement, error) {
+	var out []Settlement
+	err := settle(ctx, store, c, account, kindOf, func(state.JournalEntry) {}, func(st Settlement) error {
+		out = append(out, st)
+		return nil
+	})
+	return out, err
+}
+
+// settle works out, oldest first, how each open journal entry of account
+// is settled, and hands that to do; an entry whose calendar state no
+// longer knows goes to orphan.
+func settle(ctx context.Context, store *state.Store, c *davclient.Client, account string, kindOf func(key string) davclient.Kind, orphan func(state.JournalEntry), do func(Settlement) error) error {
 	pending, err := store.Pending()
 	if err != nil {
 		return err
@@ -50,48 +100,40 @@ func Recover(ctx context.Context, store *state.Store, c *davclient.Client, accou
 		if err != nil {
 			return err
 		}
-		if !ok || col.Account != account {
-			if !ok {
-				_ = store.EndJournal(j.ID)
-			}
+		if !ok {
+			orphan(j)
 			continue
 		}
+		if col.Account != account {
+			continue
+		}
+		st := Settlement{Entry: j}
 		cal := davclient.Calendar{Href: col.Href, Kind: kindOf(j.Key)}
 		o, err := c.Get(ctx, cal, j.Href)
 		switch {
 		case errors.Is(err, davclient.ErrNotFound):
-			err = store.Update(j.Key, func(tx *state.Tx) error {
-				if j.Op == "delete" {
-					if err := tx.DeleteItem(j.Href); err != nil {
-						return err
-					}
-				}
-				return tx.EndJournal(j.ID)
-			})
+			st.Drop = j.Op == "delete"
 		case err != nil:
 			return fmt.Errorf("recovering interrupted %s of %s: %w", j.Op, j.Href, err)
-		default:
-			err = recoverWrite(store, j, col, format.Of(cal.Kind), o)
+		case j.Op != "delete":
+			st.Put = recoveredWrite(j, col, format.Of(cal.Kind), o)
 		}
-		if err != nil {
+		if err := do(st); err != nil {
 			return err
 		}
-		log.Info().Str("account", account).Str("op", j.Op).Str("href", j.Href).Msg("settled a write interrupted by a crash")
 	}
 	return nil
 }
 
-// recoverWrite handles an interrupted put/create whose href exists on the
-// server. The item is ours when the server holds our bytes, or — for a create,
-// since servers such as Radicale rewrite bodies — our UID at our href.
-func recoverWrite(store *state.Store, j state.JournalEntry, col state.Collection, f *format.Format, o davclient.Object) error {
+// recoveredWrite is what state records after an interrupted put/create
+// whose href exists on the server: nothing unless the item is ours, which
+// it is when the server holds our bytes, or — for a create, since servers
+// such as Radicale rewrite bodies — our UID at our href.
+func recoveredWrite(j state.JournalEntry, col state.Collection, f *format.Format, o davclient.Object) *state.Item {
 	o = remote.WithETag(o)
-	if j.Op == "delete" {
-		return store.EndJournal(j.ID)
-	}
 	d, err := vdir.Open(col.Dir, f.Ext)
 	if err != nil {
-		return store.EndJournal(j.ID)
+		return nil
 	}
 	data, fp, err := d.Read(j.Name)
 	unchanged := err == nil && vdir.Hash(data) == j.Hash
@@ -99,26 +141,15 @@ func recoverWrite(store *state.Store, j state.JournalEntry, col state.Collection
 	ours := vdir.Hash(o.Data) == j.Hash ||
 		(unchanged && f.Equivalent(o.Data, data)) ||
 		(j.Op == "create" && info.UID != "" && info.UID == j.UID)
-	if !ours {
+	switch {
+	case !ours:
 		// Someone else's version: state keeps the old etag, so the next pass
 		// sees both sides changed and applies the conflict policy.
-		return store.EndJournal(j.ID)
-	}
-	if !unchanged {
+		return nil
+	case !unchanged:
 		// The file changed since (or is gone): record the server side only as
 		// of the old content, so the next pass sees the local change.
-		return store.Update(j.Key, func(tx *state.Tx) error {
-			if err := tx.PutItem(state.Item{Href: j.Href, ETag: o.ETag, Name: j.Name, Hash: j.Hash, UID: j.UID}); err != nil {
-				return err
-			}
-			return tx.EndJournal(j.ID)
-		})
+		return &state.Item{Href: j.Href, ETag: o.ETag, Name: j.Name, Hash: j.Hash, UID: j.UID}
 	}
-	return store.Update(j.Key, func(tx *state.Tx) error {
-		it := state.Item{Href: j.Href, ETag: o.ETag, Name: j.Name, Fingerprint: state.Fingerprint(fp), Hash: j.Hash, UID: j.UID, Base: data}
-		if err := tx.PutItem(it); err != nil {
-			return err
-		}
-		return tx.EndJournal(j.ID)
-	})
+	return &state.Item{Href: j.Href, ETag: o.ETag, Name: j.Name, Fingerprint: state.Fingerprint(fp), Hash: j.Hash, UID: j.UID, Base: data}
 }

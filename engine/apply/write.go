@@ -103,6 +103,12 @@ func (x *Executor) answered(ctx context.Context, r *itemRun, act plan.Action, jo
 		x.endJournal(journal, err)
 		x.Refuse(act, err)
 		return nil, nil
+	case (act.Kind == plan.Upload || act.Kind == plan.Create) && errors.As(err, &de) && de.Refused():
+		// The server refuses these bytes as such: the same PUT would get
+		// the same answer until the file changes.
+		x.endJournal(journal, err)
+		x.reject(act.Name, vdir.Hash(x.Local.Data[act.Name]), err.Error())
+		return nil, nil
 	}
 	x.endJournal(journal, err)
 	return nil, err
@@ -179,8 +185,8 @@ func (x *Executor) deleteRemote(ctx context.Context, r *itemRun, act plan.Action
 }
 
 // conflict resolves the local version against the server's by
-// act.Winner. Versions that differ only in layout are no conflict: that is
-// reported to the planner as SameContent.
+// act.Winner. The planner has compared the two already: versions that
+// differ only in layout never come here.
 func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
 	o, err := x.remoteObject(ctx, act.Href)
 	if err != nil {
@@ -189,11 +195,6 @@ func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*
 	local := x.Local.Data[act.Name]
 	if local == nil {
 		return nil, fmt.Errorf("no content read for %s", act.Name)
-	}
-	if vdir.Hash(o.Data) == vdir.Hash(local) || x.format().Equivalent(o.Data, local) {
-		out := x.outcome(r, act, plan.SameContent)
-		out.Server = &plan.Version{Href: act.Href, ETag: o.ETag, Hash: vdir.Hash(o.Data), UID: act.UID, SameAsLocal: true}
-		return out, nil
 	}
 	if !r.conflicted {
 		r.conflicted = true

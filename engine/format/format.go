@@ -1,7 +1,7 @@
 // Package format is what the engine knows of the items of each kind of
 // collection: their file extension, how one item is validated and its UID
-// read, whether two versions hold the same content, and how a copy gets a
-// new UID. Calendars hold iCalendar objects (package ics), address books
+// read, whether two versions hold the same content (and a key of it), and
+// how a copy gets a new UID. Calendars hold iCalendar objects (package ics), address books
 // vCards (package vcard). Item bytes are never re-encoded.
 package format
 
@@ -26,6 +26,7 @@ type Format struct {
 
 	inspect    func([]byte) (Info, error)
 	equivalent func(a, b []byte) bool
+	contentKey func([]byte) string
 	replaceUID func(data []byte, uid string) []byte
 }
 
@@ -36,13 +37,13 @@ var (
 			info, err := ics.Inspect(b)
 			return Info{UID: info.UID, Component: info.Component}, err
 		},
-		equivalent: ics.Equivalent, replaceUID: ics.ReplaceUID}
+		equivalent: ics.Equivalent, contentKey: ics.ContentKey, replaceUID: ics.ReplaceUID}
 	VCard = &Format{Kind: davclient.KindAddressBook, Ext: vdir.VCF, Noun: "address book",
 		inspect: func(b []byte) (Info, error) {
 			info, err := vcard.Inspect(b)
 			return Info{UID: info.UID}, err
 		},
-		equivalent: vcard.Equivalent, replaceUID: vcard.ReplaceUID}
+		equivalent: vcard.Equivalent, contentKey: vcard.ContentKey, replaceUID: vcard.ReplaceUID}
 )
 
 // Of is the format of the items of a collection of kind k.
@@ -61,6 +62,11 @@ func (f *Format) Inspect(data []byte) (Info, error) { return f.inspect(data) }
 // server's re-serialisation of what vdird sent, or an editor's rewrite of
 // line endings, is not taken for an edit.
 func (f *Format) Equivalent(a, b []byte) bool { return f.equivalent(a, b) }
+
+// ContentKey is a digest of data's content as Equivalent sees it: two
+// items have the same key exactly when they are equivalent, so the
+// planner can compare content from keys alone.
+func (f *Format) ContentKey(data []byte) string { return f.contentKey(data) }
 
 // ReplaceUID returns data with its UID set to uid, every other byte kept.
 func (f *Format) ReplaceUID(data []byte, uid string) []byte { return f.replaceUID(data, uid) }

@@ -61,7 +61,8 @@ func (v *View) List(byName map[string]state.Item) ([]plan.Local, error) {
 }
 
 // Entry is the planner's view of one listed file: taken from state when
-// its fingerprint is as byName records, else read, hashed and validated.
+// its fingerprint is as byName records, else read, hashed, validated and
+// given its content key.
 // It records the file's fingerprint (and bytes, when read and valid).
 func (v *View) Entry(en vdir.Entry, byName map[string]state.Item) plan.Local {
 	v.FP[en.Name] = en.Fingerprint
@@ -82,7 +83,7 @@ func (v *View) Entry(en vdir.Entry, byName map[string]state.Item) plan.Local {
 	case v.components != nil && !slices.ContainsFunc(v.components, func(c string) bool { return strings.EqualFold(c, info.Component) }):
 		l.Invalid = fmt.Sprintf("%s in a calendar that holds only %s", info.Component, strings.Join(v.components, ", "))
 	default:
-		l.UID = info.UID
+		l.UID, l.Content = info.UID, v.format.ContentKey(data)
 		v.Data[en.Name] = data
 	}
 	if l.Invalid != "" {
@@ -135,13 +136,10 @@ func SameFP(a state.Fingerprint, b vdir.Fingerprint) bool {
 }
 
 // NewFolder picks the folder under root of a collection seen for the first
-// time: the href's last segment when it is a plain name, else a hash of
-// the href; never one in taken (the folders other collections use).
+// time: its CalendarName when that is a plain name, else a hash of the
+// href; never one in taken (the folders other collections use).
 func NewFolder(root, href string, taken map[string]bool) string {
-	seg := path.Base(strings.TrimSuffix(href, "/"))
-	if u, err := url.PathUnescape(seg); err == nil {
-		seg = u
-	}
+	seg := CalendarName(href)
 	if !plainDirName(seg) {
 		seg = "cal-" + vdir.Hash([]byte(href))[:16]
 	}
@@ -150,6 +148,21 @@ func NewFolder(root, href string, taken map[string]bool) string {
 		dir = filepath.Join(root, fmt.Sprintf("%s-%d", seg, i))
 	}
 	return dir
+}
+
+// CalendarName is the name a calendar's href gives it: its last segment,
+// unescaped, except for Google's /caldav/v2/CALID/events/, where every
+// calendar ends in "events" and the calendar ID names it.
+func CalendarName(href string) string {
+	p := strings.TrimSuffix(href, "/")
+	seg := path.Base(p)
+	if rest, ok := strings.CutPrefix(p, "/caldav/v2/"); ok && strings.Count(rest, "/") == 1 && seg == "events" {
+		seg = path.Base(path.Dir(p))
+	}
+	if u, err := url.PathUnescape(seg); err == nil {
+		seg = u
+	}
+	return seg
 }
 
 func plainDirName(s string) bool {

@@ -17,8 +17,8 @@ import (
 //	scenario NAME                 starts a scenario
 //	options policy=local-wins readonly allow-mass-delete local-missing max-delete-fraction=0.3 max-delete-min=2
 //	known  href=H etag=E name=N hash=X uid=U
-//	local  name=N hash=X uid=U [invalid=REASON]
-//	remote href=H etag=E [hash=X uid=U]
+//	local  name=N hash=X uid=U [invalid=REASON] [content=K]
+//	remote href=H etag=E [hash=X uid=U content=K]
 //	synced N                      N items i00.. known, local and remote alike
 //	drop-local N / drop-remote N  remove the first N local files / members
 //	expect ACTION                 one action as Action.String() prints it, in plan order
@@ -89,9 +89,9 @@ func readGolden(path string) ([]*golden, error) {
 		case "known":
 			g.in.Known = append(g.in.Known, Known{Href: kv["href"], ETag: kv["etag"], Name: kv["name"], Hash: kv["hash"], UID: kv["uid"]})
 		case "local":
-			g.in.Local = append(g.in.Local, Local{Name: kv["name"], Hash: kv["hash"], UID: kv["uid"], Invalid: kv["invalid"]})
+			g.in.Local = append(g.in.Local, Local{Name: kv["name"], Hash: kv["hash"], UID: kv["uid"], Invalid: kv["invalid"], Content: kv["content"]})
 		case "remote":
-			g.in.Remote = append(g.in.Remote, Remote{Href: kv["href"], ETag: kv["etag"], Hash: kv["hash"], UID: kv["uid"]})
+			g.in.Remote = append(g.in.Remote, Remote{Href: kv["href"], ETag: kv["etag"], Hash: kv["hash"], UID: kv["uid"], Content: kv["content"]})
 		case "synced":
 			var k []Known
 			var l []Local

@@ -25,15 +25,12 @@ const (
 	// UIDConflict: 409 CALDAV:no-uid-conflict (RFC 4791 §5.3.2.1) on a
 	// Create: the server holds the item's UID at At.
 	UIDConflict
-	// SameContent: a Conflict found that the server holds the local content
-	// in its own layout (folding, property order), so nothing conflicts.
-	SameContent
 	// KeptAsNew: a keep-both Conflict saved the local version as a new
 	// item with a fresh UID (Outcome.Local), which now has to be created.
 	KeptAsNew
 )
 
-var eventNames = [...]string{"", "stored", "precondition-failed", "uid-conflict", "same-content", "kept-as-new"}
+var eventNames = [...]string{"", "stored", "precondition-failed", "uid-conflict", "kept-as-new"}
 
 // String gives the lower-case name of the event.
 func (e Event) String() string {
@@ -92,8 +89,6 @@ func Next(o Outcome) Action {
 	switch o.Event {
 	case Stored:
 		return o.stored()
-	case SameContent:
-		return o.record(o.Server, "the server holds the local content in its own layout")
 	case KeptAsNew:
 		return o.write(Action{Kind: Create, Name: o.Local.Name, Hash: o.Local.Hash, UID: o.Local.UID,
 			Reason: "keep-both: the local version is created as a new item"})

@@ -37,7 +37,7 @@ func runNext(t *testing.T, cases []nextCase) {
 			if c.out.Local == (Local{}) {
 				c.out.Local = lA
 			}
-			if c.out.Writes == 0 && c.out.Event != SameContent && c.out.Event != KeptAsNew {
+			if c.out.Writes == 0 && c.out.Event != KeptAsNew {
 				c.out.Writes = 1
 			}
 			got := Next(c.out)
@@ -76,9 +76,6 @@ func TestNext_Stored(t *testing.T) {
 
 func TestNext_ConflictSteps(t *testing.T) {
 	runNext(t, []nextCase{
-		{name: "SameContentInServerLayout_RecordsLocal",
-			out:  Outcome{Action: localWon, Event: SameContent, Server: server("/c/a.ics", `W/"e3"`, "h2s"), Known: &kA},
-			want: `record name=a.ics href=/c/a.ics etag=W/"e3" hash=h2 uid=a`},
 		{name: "KeepBothLocalSavedAsNewItem_CreatesIt",
 			out:  Outcome{Action: Action{Kind: Conflict, Href: "/c/a.ics", KeepBoth: true}, Event: KeptAsNew, Local: Local{Name: "n.ics", Hash: "hn", UID: "a-new"}},
 			want: "create name=n.ics hash=hn uid=a-new"},

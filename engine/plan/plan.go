@@ -137,10 +137,11 @@ func (o Options) withDefaults() Options {
 }
 
 type planner struct {
-	opts   Options
-	known  []Known // sorted by Href, unique Href and Name
-	local  map[string]*Local
-	remote map[string]*Remote
+	opts     Options
+	rejected map[string]Rejection
+	known    []Known // sorted by Href, unique Href and Name
+	local    map[string]*Local
+	remote   map[string]*Remote
 
 	knownByName map[string]int
 	knownByHref map[string]int
@@ -164,6 +165,7 @@ type planner struct {
 func newPlanner(in Input, opts Options) *planner {
 	p := &planner{
 		opts:        opts,
+		rejected:    in.Rejected,
 		local:       make(map[string]*Local, len(in.Local)),
 		remote:      make(map[string]*Remote, len(in.Remote)),
 		knownByName: make(map[string]int, len(in.Known)),
@@ -425,8 +427,8 @@ func (p *planner) decide(it itemNow) {
 	case ls == changed && rs == same:
 		p.remoteWrite(Action{Kind: Upload, Href: href, ETag: etag, Name: name, Hash: l.Hash, UID: l.UID})
 	case ls == changed && rs == changed:
-		if r.Hash == l.Hash {
-			p.add(Action{Kind: Record, Href: href, ETag: r.ETag, Name: name, Hash: l.Hash, UID: l.UID, Reason: "both changed to identical content"})
+		if same, why := sameContent(l, r); same {
+			p.add(Action{Kind: Record, Href: href, ETag: r.ETag, Name: name, Hash: l.Hash, UID: l.UID, Reason: "both changed to " + why})
 		} else {
 			p.conflict(l, r, "changed on both sides")
 		}
@@ -456,13 +458,13 @@ func (p *planner) firstContact() {
 	paired := make(map[string]bool)
 	for _, r := range p.newRemote {
 		l := byUID[r.UID]
-		switch {
-		case r.UID == "" || l == nil:
+		if r.UID == "" || l == nil {
 			p.add(Action{Kind: Download, Href: r.Href, ETag: r.ETag, Hash: r.Hash, UID: r.UID})
 			continue
-		case l.Hash == r.Hash:
-			p.add(Action{Kind: Record, Href: r.Href, ETag: r.ETag, Name: l.Name, Hash: l.Hash, UID: l.UID, Reason: "first contact, identical content"})
-		default:
+		}
+		if same, why := sameContent(l, r); same {
+			p.add(Action{Kind: Record, Href: r.Href, ETag: r.ETag, Name: l.Name, Hash: l.Hash, UID: l.UID, Reason: "first contact, " + why})
+		} else {
 			p.conflict(l, r, "first contact, content differs")
 		}
 		paired[l.Name] = true
@@ -474,17 +476,35 @@ func (p *planner) firstContact() {
 	}
 }
 
+// sameContent tells whether a file and a server member hold the same
+// item: the same bytes, or the same content in another layout (another
+// tool's line folding, line endings or property order), and says which.
+// The item is then recorded as it is on each side; nothing is written.
+func sameContent(l *Local, r *Remote) (bool, string) {
+	switch {
+	case l.Hash == r.Hash:
+		return true, "identical content"
+	case l.Content != "" && l.Content == r.Content:
+		return true, "the same content in another layout"
+	}
+	return false, ""
+}
+
 func (p *planner) conflict(l *Local, r *Remote, why string) {
 	p.add(resolve(p.opts, *l, *r, why))
 }
 
-// remoteWrite adds a, or a Skip when the calendar may not be written, or a
-// Report when the server gave no etag to make it conditional on.
+// remoteWrite adds a, or a Skip when the calendar may not be written, a
+// Rejected when the server refused these very bytes before, or a Report
+// when the server gave no etag to make it conditional on.
 func (p *planner) remoteWrite(a Action) {
+	r, refused := p.rejected[a.Name]
 	switch {
 	case p.opts.ReadOnly:
 		p.skip(a, "read-only calendar: local change kept")
 		return
+	case refused && r.Hash == a.Hash && a.Name != "" && (a.Kind == Upload || a.Kind == Create):
+		a.Kind, a.Reason = Rejected, r.Reason
 	case a.Kind != Create && isPseudo(a.ETag):
 		a.Kind, a.Reason = Report, noETag
 	}

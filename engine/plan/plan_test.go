@@ -25,20 +25,21 @@ var (
 )
 
 type planCase struct {
-	name   string
-	known  []Known
-	local  []Local
-	remote []Remote
-	opts   Options
-	want   []string // Action.String() of each action, in plan order
-	reason string   // if set, a substring of some action's Reason
+	name     string
+	known    []Known
+	local    []Local
+	remote   []Remote
+	opts     Options
+	rejected map[string]Rejection
+	want     []string // Action.String() of each action, in plan order
+	reason   string   // if set, a substring of some action's Reason
 }
 
 func runCases(t *testing.T, cases []planCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res := Plan(Input{Known: c.known, Local: c.local, Remote: c.remote, Options: c.opts})
+			res := Plan(Input{Known: c.known, Local: c.local, Remote: c.remote, Options: c.opts, Rejected: c.rejected})
 			if res.Refused != nil {
 				t.Fatalf("refused: %s", res.Refused.Reason)
 			}
@@ -82,6 +83,10 @@ func TestPlan_DecisionTable(t *testing.T) {
 		{name: "BothChangedIdentically_Records",
 			known: []Known{kA}, local: []Local{{Name: "a.ics", Hash: "h3", UID: "a"}}, remote: []Remote{rChanged},
 			want: []string{"record name=a.ics href=/c/a.ics etag=e2 hash=h3 uid=a"}, reason: "identical"},
+		{name: "BothChangedToSameContentInAnotherLayout_RecordsLocalBytes",
+			known: []Known{kA}, local: []Local{{Name: "a.ics", Hash: "h2", UID: "a", Content: "k2"}},
+			remote: []Remote{{Href: "/c/a.ics", ETag: "e2", Hash: "h3", UID: "a", Content: "k2"}},
+			want:   []string{"record name=a.ics href=/c/a.ics etag=e2 hash=h2 uid=a"}, reason: "another layout"},
 		{name: "BothChangedDifferently_ConflictServerWinsByDefault",
 			known: []Known{kA}, local: []Local{lChanged}, remote: []Remote{rChanged},
 			want: []string{"conflict name=a.ics href=/c/a.ics etag=e2 hash=h3 uid=a winner=remote"}, reason: "server wins"},
@@ -119,6 +124,14 @@ func TestPlan_FirstContact(t *testing.T) {
 		{name: "SameUIDIdentical_Records",
 			local: []Local{{Name: "b.ics", Hash: "h", UID: "u"}}, remote: []Remote{{Href: "/c/x.ics", ETag: "ex", Hash: "h", UID: "u"}},
 			want: []string{"record name=b.ics href=/c/x.ics etag=ex hash=h uid=u"}},
+		{name: "SameUIDSameContentInAnotherLayout_RecordsNothingWritten",
+			local:  []Local{{Name: "u.ics", Hash: "hl", UID: "u", Content: "k"}},
+			remote: []Remote{{Href: "/c/x.ics", ETag: "ex", Hash: "hr", UID: "u", Content: "k"}},
+			want:   []string{"record name=u.ics href=/c/x.ics etag=ex hash=hl uid=u"}, reason: "first contact, the same content in another layout"},
+		{name: "SameUIDOtherContentKeys_Conflict",
+			local:  []Local{{Name: "u.ics", Hash: "hl", UID: "u", Content: "k1"}},
+			remote: []Remote{{Href: "/c/x.ics", ETag: "ex", Hash: "hr", UID: "u", Content: "k2"}},
+			want:   []string{"conflict name=u.ics href=/c/x.ics etag=ex hash=hr uid=u winner=remote"}},
 		{name: "SameUIDDifferent_ServerWins_ConflictRemoteWinner",
 			local: local, remote: remote,
 			want: []string{"conflict name=b.ics href=/c/x.ics etag=ex hash=hr uid=u winner=remote"}},
@@ -178,6 +191,38 @@ func TestPlan_ReadOnly(t *testing.T) {
 		{name: "BothChangedKeepBothPolicy_NoNewServerItem",
 			known: []Known{kA}, local: []Local{lChanged}, remote: []Remote{rChanged}, opts: Options{ReadOnly: true, Policy: KeepBoth},
 			want: []string{"conflict name=a.ics href=/c/a.ics etag=e2 hash=h3 uid=a winner=remote"}},
+	})
+}
+
+func TestPlan_RefusedByServer(t *testing.T) {
+	refusedH2 := map[string]Rejection{"a.ics": {Hash: "h2", Reason: "403 Forbidden (valid-calendar-data): DTEND must occur after DTSTART"}}
+	refusedNew := map[string]Rejection{"b.ics": {Hash: "hb", Reason: "400 Bad Request"}}
+	lNew := Local{Name: "b.ics", Hash: "hb", UID: "b"}
+	runCases(t, []planCase{
+		{name: "SameBytesAgain_NotUploaded_ReportedWithTheServersReason",
+			known: []Known{kA}, local: []Local{lChanged}, remote: []Remote{rSame}, rejected: refusedH2,
+			want: []string{"rejected name=a.ics href=/c/a.ics etag=e1 hash=h2 uid=a"}, reason: "DTEND must occur after DTSTART"},
+		{name: "FileChangedSince_UploadedAgain",
+			known: []Known{kA}, local: []Local{{Name: "a.ics", Hash: "h4", UID: "a"}}, remote: []Remote{rSame}, rejected: refusedH2,
+			want: []string{"upload name=a.ics href=/c/a.ics etag=e1 hash=h4 uid=a"}},
+		{name: "NewFileSameBytes_NotCreated",
+			known: []Known{kA}, local: []Local{lSame, lNew}, remote: []Remote{rSame}, rejected: refusedNew,
+			want: []string{"rejected name=b.ics hash=hb uid=b"}, reason: "400 Bad Request"},
+		{name: "NewFileChanged_CreatedAgain",
+			known: []Known{kA}, local: []Local{lSame, {Name: "b.ics", Hash: "hb2", UID: "b"}}, remote: []Remote{rSame}, rejected: refusedNew,
+			want: []string{"create name=b.ics hash=hb2 uid=b"}},
+		{name: "RecreateAfterServerDeleteSameBytes_NotSent",
+			known: []Known{kA, kZ}, local: []Local{lChanged, lZ}, remote: []Remote{rZ}, rejected: refusedH2,
+			want: []string{"rejected name=a.ics href=/c/a.ics hash=h2 uid=a"}},
+		{name: "ServerChangedMeanwhile_ConflictAsUsual",
+			known: []Known{kA}, local: []Local{lChanged}, remote: []Remote{rChanged}, rejected: refusedH2,
+			want: []string{"conflict name=a.ics href=/c/a.ics etag=e2 hash=h3 uid=a winner=remote"}},
+		{name: "LocalUnchangedRemoteChanged_StillDownloads",
+			known: []Known{kA}, local: []Local{lSame}, remote: []Remote{rChanged}, rejected: map[string]Rejection{"a.ics": {Hash: "h1"}},
+			want: []string{"download name=a.ics href=/c/a.ics etag=e2 hash=h3 uid=a"}},
+		{name: "ReadOnlyCalendar_SkipAsBefore",
+			known: []Known{kA}, local: []Local{lChanged}, remote: []Remote{rSame}, rejected: refusedH2, opts: Options{ReadOnly: true},
+			want: []string{"skip name=a.ics href=/c/a.ics etag=e1 hash=h2 uid=a"}, reason: "read-only"},
 	})
 }
 
@@ -383,8 +428,8 @@ func TestParsePolicy(t *testing.T) {
 }
 
 func TestKind_String(t *testing.T) {
-	want := []string{"download", "upload", "create", "delete-local", "delete-remote", "record", "forget", "conflict", "skip"}
-	for k := Download; k <= Skip; k++ {
+	want := []string{"download", "upload", "create", "delete-local", "delete-remote", "record", "forget", "conflict", "skip", "report", "rejected"}
+	for k := Download; k <= Rejected; k++ {
 		if k.String() != want[k] {
 			t.Errorf("Kind(%d).String() = %q, want %q", int(k), k.String(), want[k])
 		}

@@ -15,9 +15,19 @@ import (
 // tested: after applying a plan, the next plan has nothing left to do, no
 // content is lost and no UID sits on two hrefs.
 
-type content struct{ uid, body string }
+// content is one version of an item. layout stands for how its bytes are
+// laid out (folding, line endings, property order): it changes the hash,
+// not the content key.
+type content struct{ uid, body, layout string }
 
-func (c content) hash() string { return c.uid + ":" + c.body }
+func (c content) hash() string {
+	if c.layout != "" {
+		return c.key() + "/" + c.layout
+	}
+	return c.key()
+}
+
+func (c content) key() string { return c.uid + ":" + c.body }
 
 type member struct {
 	etag string
@@ -52,14 +62,14 @@ func (s *sim) input(opts Options) Input {
 		if s.invalid[name] {
 			in.Local = append(in.Local, Local{Name: name, Hash: c.hash(), Invalid: "broken"})
 		} else {
-			in.Local = append(in.Local, Local{Name: name, Hash: c.hash(), UID: c.uid})
+			in.Local = append(in.Local, Local{Name: name, Hash: c.hash(), UID: c.uid, Content: c.key()})
 		}
 	}
 	for _, h := range slices.Sorted(maps.Keys(s.remote)) {
 		m := s.remote[h]
 		r := Remote{Href: h, ETag: m.etag}
 		if k, ok := s.known[h]; !ok || k.ETag != m.etag {
-			r.Hash, r.UID = m.c.hash(), m.c.uid
+			r.Hash, r.UID, r.Content = m.c.hash(), m.c.uid, m.c.key()
 		}
 		in.Remote = append(in.Remote, r)
 	}
@@ -163,7 +173,7 @@ func (s *sim) apply(a Action) {
 	case Record:
 		c := s.mustLocal(a)
 		m := s.mustRemote(a, a.ETag)
-		if c.hash() != m.c.hash() || c.hash() != a.Hash {
+		if c.key() != m.c.key() || c.hash() != a.Hash {
 			s.t.Fatalf("%v: records differing sides %q / %q", a, c.hash(), m.c.hash())
 		}
 		s.record(a.Href, a.ETag, a.Name, c)
@@ -179,7 +189,7 @@ func (s *sim) apply(a Action) {
 		case a.KeepBoth:
 			s.writeLocal(a, a.Name, m.c)
 			s.record(a.Href, m.etag, a.Name, m.c)
-			nc := content{uid: s.fresh("kb"), body: l.body}
+			nc := content{uid: s.fresh("kb"), body: l.body, layout: l.layout}
 			name, href := s.newName(nc.uid), s.newHref(nc.uid)
 			s.local[name] = nc
 			s.record(href, s.put(href, nc), name, nc)
@@ -200,7 +210,7 @@ func scenario(t *testing.T, rng *rand.Rand) (*sim, Options) {
 	body := func() string { return s.fresh("v") }
 	for i := range rng.Intn(9) {
 		id := fmt.Sprintf("s%d", i)
-		c := content{id, body()}
+		c := content{uid: id, body: body()}
 		href, name := "/c/"+id+".ics", id+".ics"
 		s.local[name] = c
 		s.record(href, s.put(href, c), name, c)
@@ -212,7 +222,7 @@ func scenario(t *testing.T, rng *rand.Rand) (*sim, Options) {
 		switch rng.Intn(10) {
 		case 5: // edited
 			localEdit = body()
-			s.local[k.Name] = content{lc.uid, localEdit}
+			s.local[k.Name] = content{uid: lc.uid, body: localEdit}
 		case 6: // deleted
 			delete(s.local, k.Name)
 		case 7: // renamed
@@ -221,15 +231,15 @@ func scenario(t *testing.T, rng *rand.Rand) (*sim, Options) {
 		case 8: // renamed and edited
 			delete(s.local, k.Name)
 			localEdit = body()
-			s.local["r-"+k.Name] = content{lc.uid, localEdit}
+			s.local["r-"+k.Name] = content{uid: lc.uid, body: localEdit}
 		case 9: // broken by the user
-			s.local[k.Name] = content{"", body()}
+			s.local[k.Name] = content{body: body()}
 			s.invalid[k.Name] = true
 		}
 		m := s.remote[href]
 		switch rng.Intn(10) {
 		case 5: // edited
-			s.put(href, content{m.c.uid, body()})
+			s.put(href, content{uid: m.c.uid, body: body()})
 		case 6: // deleted
 			delete(s.remote, href)
 		case 7: // new etag, same bytes
@@ -237,33 +247,36 @@ func scenario(t *testing.T, rng *rand.Rand) (*sim, Options) {
 		case 8: // moved to another href
 			delete(s.remote, href)
 			s.put("/c/m-"+strings.TrimPrefix(href, "/c/"), m.c)
-		case 9: // same edit as the local one (or a plain edit)
+		case 9: // same edit as the local one, maybe in the server's layout (or a plain edit)
 			if localEdit != "" {
-				s.put(href, content{m.c.uid, localEdit})
+				s.put(href, content{uid: m.c.uid, body: localEdit, layout: []string{"", "server"}[rng.Intn(2)]})
 			} else {
-				s.put(href, content{m.c.uid, body()})
+				s.put(href, content{uid: m.c.uid, body: body()})
 			}
 		}
 	}
 	for range rng.Intn(3) {
 		uid := s.fresh("nl")
-		s.local[uid+".ics"] = content{uid, body()}
+		s.local[uid+".ics"] = content{uid: uid, body: body()}
 	}
 	for range rng.Intn(3) {
 		uid := s.fresh("nr")
-		s.put("/c/srv-"+uid+".ics", content{uid, body()})
+		s.put("/c/srv-"+uid+".ics", content{uid: uid, body: body()})
 	}
 	for range rng.Intn(3) { // one item new on both sides (first contact)
 		uid := s.fresh("nb")
-		c := content{uid, body()}
+		c := content{uid: uid, body: body()}
 		s.local[uid+".ics"] = c
-		if rng.Intn(2) == 0 {
+		switch rng.Intn(3) {
+		case 0:
 			c.body = body()
+		case 1: // the same content, as another tool lays it out
+			c.layout = "server"
 		}
 		s.put("/c/srv-"+uid+".ics", c)
 	}
 	if rng.Intn(8) == 0 { // a new broken file
-		s.local["broken.ics"] = content{"", body()}
+		s.local["broken.ics"] = content{body: body()}
 		s.invalid["broken.ics"] = true
 	}
 	if names := slices.Sorted(maps.Keys(s.local)); len(names) > 0 && rng.Intn(8) == 0 { // cp a.ics copy.ics
@@ -324,7 +337,7 @@ func TestPlan_Property_ApplyThenReplanIsIdleAndLosesNothing(t *testing.T) {
 		}
 		mayGo := map[string]bool{}
 		for _, k := range s.known {
-			b := strings.TrimPrefix(k.Hash, k.UID+":")
+			b, _, _ := strings.Cut(strings.TrimPrefix(k.Hash, k.UID+":"), "/")
 			mayGo[b] = !localBodies[b] || !remoteBodies[b]
 		}
 		before := bodies(s)

@@ -57,14 +57,19 @@ type Known struct{ Href, ETag, Name, Hash, UID string }
 // never re-reads unchanged files). Invalid != "" means the file is not a
 // valid item (reason, e.g. "no UID"); such a file is never uploaded and never
 // deleted/overwritten.
-type Local struct{ Name, Hash, UID, Invalid string }
+//
+// Content, filled for every file the engine read, is a key of its content
+// in any layout (ics.ContentKey): a Local and a Remote with equal keys hold
+// the same item whatever their line folding, line endings or property
+// order, so meeting them is no conflict.
+type Local struct{ Name, Hash, UID, Invalid, Content string }
 
 // Remote is one server member now. ETag verbatim (the engine substitutes a
-// content-hash pseudo-etag when the server gives none). Hash/UID are filled
-// when the engine fetched the data — it always fetches members that are not
-// in Known or whose ETag differs from Known.ETag; for members with the known
-// ETag they may be empty.
-type Remote struct{ Href, ETag, Hash, UID string }
+// content-hash pseudo-etag when the server gives none). Hash/UID/Content are
+// filled when the engine fetched the data — it always fetches members that
+// are not in Known or whose ETag differs from Known.ETag; for members with
+// the known ETag they may be empty.
+type Remote struct{ Href, ETag, Hash, UID, Content string }
 
 // Options tune one Plan call.
 type Options struct {
@@ -96,6 +101,17 @@ type Input struct {
 	// for the mass-delete guard. The empty-side guards, which need whole
 	// listings, do not apply.
 	Partial int
+	// Rejected holds the local files whose content the server refused
+	// before, by file name. An Upload or Create of the same bytes (the
+	// same Hash) becomes a Rejected action: not sent again until the file
+	// changes.
+	Rejected map[string]Rejection
+}
+
+// Rejection is the server's refusal of one version of a local file.
+type Rejection struct {
+	Hash   string // the refused bytes' content hash
+	Reason string // the server's answer
 }
 
 // Kind is what an Action does.
@@ -115,9 +131,10 @@ const (
 	Conflict                 // both changed differently: resolve by Winner
 	Skip                     // nothing done, reported (invalid file, read-only calendar, duplicate UID); Reason says why
 	Report                   // nothing done, a problem of the item that holds the calendar's change marker; Reason says why
+	Rejected                 // nothing sent: the server refused these bytes of local Name before (Input.Rejected); Reason is its answer
 )
 
-var kindNames = [...]string{"download", "upload", "create", "delete-local", "delete-remote", "record", "forget", "conflict", "skip", "report"}
+var kindNames = [...]string{"download", "upload", "create", "delete-local", "delete-remote", "record", "forget", "conflict", "skip", "report", "rejected"}
 
 // String gives the lower-case name used in reports and golden files.
 func (k Kind) String() string {
@@ -173,7 +190,7 @@ type Action struct {
 	// entry at this other href is dropped in the same commit, as the item now
 	// lives at Href.
 	OldHref string
-	Reason  string // human readable, for Skip/Report/Conflict/Record ("identical content", "read-only calendar", ...)
+	Reason  string // human readable, for Skip/Report/Rejected/Conflict/Record ("identical content", "read-only calendar", ...)
 }
 
 // String renders the action on one line, e.g.

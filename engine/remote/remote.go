@@ -42,13 +42,14 @@ func NewView(etags map[string]string, f *format.Format, log zerolog.Logger) *Vie
 	return &View{ETags: etags, Data: map[string]davclient.Object{}, UIDs: map[string]string{}, format: f, log: log}
 }
 
-// Remotes is the planner's view of the members, by href.
+// Remotes is the planner's view of the members, by href; those fetched
+// come with their hash, UID and content key.
 func (v *View) Remotes() []plan.Remote {
 	out := make([]plan.Remote, 0, len(v.ETags))
 	for _, href := range slices.Sorted(maps.Keys(v.ETags)) {
 		r := plan.Remote{Href: href, ETag: v.ETags[href]}
 		if o, ok := v.Data[href]; ok {
-			r.Hash, r.UID = vdir.Hash(o.Data), v.UIDs[href]
+			r.Hash, r.UID, r.Content = vdir.Hash(o.Data), v.UIDs[href], v.format.ContentKey(o.Data)
 		}
 		out = append(out, r)
 	}

@@ -26,8 +26,32 @@ type Source struct {
 	// the last complete pass. Token is cleared when the server refuses it.
 	Marker, Token string
 	Log           zerolog.Logger
+	// Progress, when set, hears how far downloads of members have come.
+	Progress Progress
 
 	doubted bool // the delta from Token cannot be believed (doubt)
+}
+
+// Progress hears how far a download of members has come: Start with how
+// many are coming (0: not known ahead), Add as they arrive, then Done.
+type Progress interface {
+	Start(total int)
+	Add(items, bytes int)
+	Done()
+}
+
+// noProgress is the Progress of a source that has none.
+type noProgress struct{}
+
+func (noProgress) Start(int)    {}
+func (noProgress) Add(int, int) {}
+func (noProgress) Done()        {}
+
+func (s *Source) progress() Progress {
+	if s.Progress == nil {
+		return noProgress{}
+	}
+	return s.Progress
 }
 
 // AsRecorded tells that the calendar's change marker in this pass's
@@ -52,7 +76,11 @@ func (s *Source) List(ctx context.Context, known map[string]state.Item, haveStat
 		return v, s.Token, nil
 	}
 	if !haveState {
+		prog := s.progress()
+		prog.Start(0)
+		defer prog.Done()
 		err := s.Client.Download(ctx, s.Cal, func(o davclient.Object) error {
+			prog.Add(1, len(o.Data))
 			v.Add(o, known)
 			return nil
 		})
@@ -202,7 +230,11 @@ func (s *Source) Fetch(ctx context.Context, v *View, known map[string]state.Item
 		return nil
 	}
 	gone := map[string]bool{}
+	prog := s.progress()
+	prog.Start(len(need))
+	defer prog.Done()
 	err := s.Client.Multiget(ctx, s.Cal, need, func(o davclient.Object) error {
+		prog.Add(1, len(o.Data))
 		if o.Data == nil {
 			gone[o.Href] = true
 			return nil

@@ -7,7 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vdird/vdird/internal/davtest"
+	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/internal/testserver"
 )
 
@@ -154,5 +157,80 @@ func TestCLI_SyncUnknownCalendarName_ExitsTwoListingCalendarsAndSyncsNothing(t *
 	code, out, errs = cli(t, "--config", cfg, "--log-level", "error", "sync", "tasks")
 	if code != 0 || !strings.Contains(out, "t/tasks") || strings.Contains(out, "t/events") {
 		t.Fatalf("sync tasks: code %d\nout: %s\nerr: %s", code, out, errs)
+	}
+}
+
+func TestCLI_WrongPassword_StatusShowsFailingSinceAndAttempts_ExitsOneUntilFixed(t *testing.T) {
+	srv := testserver.Start(t, testserver.Radicale)
+	srv.MakeCalendar(t, "work", "Work", "VEVENT")
+	c := srv.VdirdConfig(t.TempDir(), "acct", filepath.Join(t.TempDir(), "cals"))
+	c.Password = "wrong-password-xyz"
+	cfg := c.MustWrite(t)
+	for attempt := 1; attempt <= 2; attempt++ {
+		if code, out, errs := cli(t, "--config", cfg, "--log-level", "error", "sync"); code != 1 {
+			t.Fatalf("sync with a wrong password: code %d\nout: %s\nerr: %s", code, out, errs)
+		}
+		code, out, errs := cli(t, "--config", cfg, "status")
+		want := fmt.Sprintf(" ago, %d attempt", attempt)
+		if code != 1 || !strings.Contains(out, "acct ") || !strings.Contains(out, "failing since ") || !strings.Contains(out, want) ||
+			!strings.Contains(out, "401 Unauthorized") || !strings.Contains(out, srv.URL) {
+			t.Fatalf("status after attempt %d: code %d, want 1 and %q\nout: %s\nerr: %s", attempt, code, want, out, errs)
+		}
+	}
+	code, out, _ := cli(t, "--config", cfg, "status", "--json")
+	if code != 1 || !strings.Contains(out, `"calendar": "*"`) || !strings.Contains(out, `"failing_since": "`) || !strings.Contains(out, `"attempts": 2`) {
+		t.Fatalf("status --json: code %d\n%s", code, out)
+	}
+
+	c.Password = srv.Password
+	c.MustWrite(t)
+	if code, out, errs := cli(t, "--config", cfg, "--log-level", "error", "sync"); code != 0 {
+		t.Fatalf("sync with the right password: code %d\nout: %s\nerr: %s", code, out, errs)
+	}
+	code, out, errs := cli(t, "--config", cfg, "status")
+	if code != 0 || strings.Contains(out, "failing") || !strings.Contains(out, "acct/work") {
+		t.Fatalf("status after recovery: code %d\nout: %s\nerr: %s", code, out, errs)
+	}
+}
+
+func TestCLI_ServerThatNeverAnswers_SyncFailsWithinResponseTimeout_StatusShowsIt(t *testing.T) {
+	url := "http://" + davtest.Silent(t) + "/"
+	c := testserver.VdirdConfig{Dir: t.TempDir(), Name: "mute", URL: url, User: "alice", Password: "pw",
+		LocalRoot: filepath.Join(t.TempDir(), "cals"), AccountSettings: []string{`response_timeout = "1s"`}}
+	cfg := c.MustWrite(t)
+	start := time.Now()
+	code, out, errs := cli(t, "--config", cfg, "--log-level", "error", "sync")
+	took := time.Since(start)
+	if code != 1 || took > 5*time.Second || !strings.Contains(out+errs, "account mute") || !strings.Contains(out+errs, url) ||
+		!strings.Contains(out+errs, "no answer within 1s (response timeout)") {
+		t.Fatalf("sync against a server that never answers: code %d after %v\nout: %s\nerr: %s", code, took, out, errs)
+	}
+	code, out, errs = cli(t, "--config", cfg, "status")
+	if code != 1 || !strings.Contains(out, "failing since ") || !strings.Contains(out, "1 attempt)") ||
+		!strings.Contains(out, "no answer within 1s (response timeout)") {
+		t.Fatalf("status: code %d\nout: %s\nerr: %s", code, out, errs)
+	}
+}
+
+func TestCLI_ServerStallsMidAnswer_SyncFailsWithinResponseTimeout(t *testing.T) {
+	srv := testserver.Start(t, testserver.Radicale)
+	srv.MakeCalendar(t, "work", "Work", "VEVENT")
+	px, err := faultproxy.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(px.Close)
+	// Headers and the first bytes of every listing, then nothing.
+	px.Add(faultproxy.Rule{Method: "PROPFIND", Action: faultproxy.StallBody(40)})
+	c := srv.VdirdConfig(t.TempDir(), "acct", filepath.Join(t.TempDir(), "cals"))
+	c.URL = px.URL
+	c.AccountSettings = []string{`response_timeout = "1s"`}
+	cfg := c.MustWrite(t)
+	start := time.Now()
+	code, out, errs := cli(t, "--config", cfg, "--log-level", "error", "sync")
+	took := time.Since(start)
+	if code != 1 || took > 5*time.Second || !strings.Contains(out+errs, "account acct") ||
+		!strings.Contains(out+errs, "nothing more for 1s in the middle of its answer (response timeout)") {
+		t.Fatalf("sync against a server that stalls mid-answer: code %d after %v\nout: %s\nerr: %s", code, took, out, errs)
 	}
 }

@@ -39,7 +39,7 @@ func newLogger(w io.Writer, level string) (zerolog.Logger, error) {
 	zerolog.DurationFieldFormat = zerolog.DurationFormatString
 	journald, _ := journal.StderrIsJournalStream()
 	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) && !journald {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
+		w = consoleWriter(w)
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
@@ -85,6 +85,13 @@ display name, its URL path or that path's last segment.
 When a daemon is running, the daemon does the pass (through its control
 socket) and this command waits for it and prints its summary.
 
+When stderr is a terminal, a long download or upload shows one live line
+per calendar on stderr while it runs: the items done, the bytes and the
+rate, and where the number of items is known ahead (changed items and
+uploads; not a first download, which streams the calendar in one answer)
+the total and the time left. --quiet, or stderr going to a file or a pipe,
+shows none. A pass the daemon runs shows its progress in "vdird status".
+
 Safety guards refuse a calendar, deleting nothing, when a pass would delete
 more than max_delete_fraction (default 0.5) of a calendar with more than
 max_delete_min (default 5) items on one side, when a folder or a server
@@ -92,9 +99,13 @@ listing that held items is empty, or when a folder is missing.
 --allow-mass-delete lifts the first two for this run; nothing lifts the
 missing-folder guard.
 
-Exits 0 when every calendar synced, 1 if a calendar failed or was refused,
-2 without syncing anything if a CALENDAR matches no calendar, and 130 when
-interrupted with Ctrl-C (what is done is kept, the next sync carries on).`
+An item file the server refuses (invalid data, say) is listed with the
+server's reason and not sent again until the file changes.
+
+Exits 0 when every calendar synced, 1 if a calendar failed or was refused
+or the server refused an item, 2 without syncing anything if a CALENDAR
+matches no calendar, and 130 when interrupted with Ctrl-C (what is done is
+kept, the next sync carries on).`
 
 const syncExample = `  vdird sync --dry-run                    # what would happen, changing nothing
   vdird sync                              # every calendar
@@ -103,19 +114,21 @@ const syncExample = `  vdird sync --dry-run                    # what would happ
 
 func (a *app) syncCommand() *cobra.Command {
 	var opts engine.SyncOptions
-	cmd := a.command(helpText{"sync [--dry-run] [--allow-mass-delete] [CALENDAR...]",
+	var quiet bool
+	cmd := a.command(helpText{"sync [--dry-run] [--allow-mass-delete] [--quiet] [CALENDAR...]",
 		"run one two-way sync pass and print a summary per calendar", syncHelp, syncExample},
 		cobra.ArbitraryArgs, func(ctx context.Context, cals []string) int {
 			opts.Calendars = cals
-			return cmdSync(ctx, a.g, opts, a.stdout, a.stderr)
+			return cmdSync(ctx, a.g, opts, quiet, a.stdout, a.stderr)
 		})
 	cmd.ValidArgsFunction = a.completeCalendars
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be done and change nothing (default off)")
 	cmd.Flags().BoolVar(&opts.AllowMassDelete, "allow-mass-delete", false, "carry out the deletions the mass-delete or empty-side guard refused, for this run (default off)")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "show no progress lines; they are shown only when stderr is a terminal (default off)")
 	return cmd
 }
 
-func cmdSync(ctx context.Context, g globals, opts engine.SyncOptions, stdout, stderr io.Writer) int {
+func cmdSync(ctx context.Context, g globals, opts engine.SyncOptions, quiet bool, stdout, stderr io.Writer) int {
 	cfg, log, ok := loadConfig(g, stderr)
 	if !ok {
 		return 2
@@ -133,8 +146,10 @@ func cmdSync(ctx context.Context, g globals, opts engine.SyncOptions, stdout, st
 			return 1
 		}
 		defer store.Close()
+		stop := startProgress(stderr, quiet, &opts, &log)
 		eng := engine.NewEngine(cfg, store, log)
 		sums = eng.Sync(ctx, opts)
+		stop()
 	}
 	for _, s := range sums {
 		if code := exitStatus(s.Err); code == 2 {
@@ -185,6 +200,9 @@ func printSummaries(w io.Writer, sums []*engine.Summary, dry bool) {
 			if len(s.Problems) > 0 {
 				fmt.Fprintf(w, "  problems %d", len(s.Problems))
 			}
+			if len(s.Rejected) > 0 {
+				fmt.Fprintf(w, "  refused %d", len(s.Rejected))
+			}
 			fmt.Fprintf(w, "  → %s\n", s.Dir)
 		}
 		for _, n := range s.Notes {
@@ -195,6 +213,9 @@ func printSummaries(w io.Writer, sums []*engine.Summary, dry bool) {
 		}
 		for _, n := range s.Problems {
 			fmt.Fprintf(w, "    problem: %s\n", n)
+		}
+		for _, n := range s.Rejected {
+			fmt.Fprintf(w, "    %s\n", n)
 		}
 	}
 }

@@ -82,12 +82,20 @@ func cmdDaemon(ctx context.Context, g globals, stderr io.Writer) int {
 const statusHelp = `Shows per calendar and address book: the last successful sync, local
 changes not yet synced, conflict copies waiting to be looked at
 (NAME.ics.conflict-… or NAME.vcf.conflict-…, listed below the table) and
-the last error. Asks the running daemon over its control socket; without a
-daemon, reads the state file directly (no network). Exits 1 if a calendar has an error or conflict copies, so a
-script can check it.`
+the last error, or why a safety guard refused it. An account whose passes
+fail (a wrong password, a server that cannot be reached or stopped
+answering, a certificate refused) gets a line of its own: since when it
+fails, after how many attempts, and the last error. Item files the server
+refused are listed below the table with the server's reason: they are not
+sent again until they change. Asks the running daemon over its control
+socket; without a daemon, reads the state file directly (no network). A
+daemon also tells the download or upload it is working on, below the
+table, as "vdird sync" shows it on a terminal ("progress" in --json).
+Exits 1 while an account fails, a calendar or address book has an error,
+a refusal, a refused item or conflict copies, so a script can check it.`
 
 const statusExample = `  vdird status
-  vdird status --json | jq '.[] | select(.last_error or .conflict_files)'`
+  vdird status --json | jq '.[] | select(.last_error or .refused or .rejected or .conflict_files)'`
 
 func (a *app) statusCommand() *cobra.Command {
 	var asJSON bool
@@ -95,7 +103,7 @@ func (a *app) statusCommand() *cobra.Command {
 		noArgs, func(ctx context.Context, _ []string) int {
 			return cmdStatus(ctx, a.g, asJSON, a.stdout, a.stderr)
 		})
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array, one object per calendar, instead of a table (default off)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array, one object per calendar or address book and per failing account (\"calendar\": \"*\"), instead of a table (default off)")
 	return cmd
 }
 
@@ -123,9 +131,10 @@ func cmdStatus(ctx context.Context, g globals, asJSON bool, stdout, stderr io.Wr
 		}
 	} else {
 		printStatus(stdout, sts, time.Now())
+		printWork(stdout, sts, time.Now())
 	}
 	for _, s := range sts {
-		if s.LastError != "" || len(s.ConflictFiles) > 0 {
+		if s.Failing() || len(s.ConflictFiles) > 0 {
 			return 1
 		}
 	}
@@ -150,7 +159,7 @@ func statusInProcess(cfg *config.Config) ([]engine.CalendarStatus, error) {
 		return nil, err
 	}
 	defer store.Close()
-	return engine.NewEngine(cfg, store, zerolog.Nop()).Status()
+	return engine.NewEngine(cfg, store, zerolog.Nop()).Overview()
 }
 
 func printStatus(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
@@ -161,6 +170,11 @@ func printStatus(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "COLLECTION\tLAST SYNC\tPENDING\tCONFLICTS\tLAST ERROR")
 	for _, s := range sts {
+		if s.Calendar == "*" {
+			// An account whose passes fail, as a whole.
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t%s\n", s.Account, oneLine(failingSince(s, now)))
+			continue
+		}
 		last := "never"
 		if !s.LastSync.IsZero() {
 			last = s.LastSync.Local().Format("2006-01-02 15:04:05") + " (" + ago(now.Sub(s.LastSync)) + ")"
@@ -173,19 +187,37 @@ func printStatus(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 			name += " (read-only)"
 		}
 		errText := s.LastError
-		if errText == "" {
+		switch {
+		case s.Refused != "":
+			errText = "refused by a safety guard: " + s.Refused
+		case errText == "":
 			errText = "-"
 		}
-		errText = strings.ReplaceAll(errText, "\n", " ")
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", name, last, s.PendingLocal, len(s.ConflictFiles), errText)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", name, last, s.PendingLocal, len(s.ConflictFiles), oneLine(errText))
 	}
 	tw.Flush()
 	for _, s := range sts {
 		for _, c := range s.ConflictFiles {
 			fmt.Fprintf(w, "conflict copy: %s/%s\n", s.Dir, c)
 		}
+		for _, r := range s.Rejected {
+			fmt.Fprintln(w, oneLine(r))
+		}
 	}
 }
+
+// failingSince describes a failing account: "failing since 2025-03-01
+// 12:01:05 (2h ago, 7 attempts): ERROR".
+func failingSince(s engine.CalendarStatus, now time.Time) string {
+	n := "attempts"
+	if s.Attempts == 1 {
+		n = "attempt"
+	}
+	return fmt.Sprintf("failing since %s (%s, %d %s): %s", s.FailingSince.Local().Format("2006-01-02 15:04:05"),
+		ago(now.Sub(s.FailingSince)), s.Attempts, n, s.LastError)
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
 func ago(d time.Duration) string {
 	switch {

@@ -24,6 +24,8 @@ const rootMore = `Files:
   (config.example.toml in the source tree documents every key)
 - state: $XDG_STATE_HOME/vdird/state.db, else ~/.local/state/vdird/state.db
   (what the last sync saw; state_path in the config moves it)
+- OAuth2 token of an account with auth = "oauth2": oauth-ACCOUNT.json beside
+  the state file, written by "vdird authorize ACCOUNT"
 - control socket of a running daemon: $XDG_RUNTIME_DIR/vdird.sock, else
   beside the state file
 
@@ -107,7 +109,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	_ = root.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions(logLevels, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(a.syncCommand(), a.daemonCommand(), a.statusCommand(), a.discoverCommand(),
-		a.completionCommand(), a.versionCommand())
+		a.authorizeCommand(), a.completionCommand(), a.versionCommand())
 	strictHelp(root)
 	for _, c := range append(root.Commands(), root) {
 		// Man pages carry no generation date or tool name in their text.

@@ -1,12 +1,14 @@
 // Package davtest holds what the unit tests of the WebDAV and CalDAV
-// clients share: a canned server closed with its test, a 207 Multi-Status
-// writer, and the password their clients send.
+// clients share: a canned server closed with its test, a server that never
+// answers, a 207 Multi-Status writer, and the password their clients send.
 package davtest
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 )
 
@@ -33,6 +35,38 @@ func Fake[C any](t testing.TB, h http.HandlerFunc, newClient func(url string) (C
 		t.Fatal(err)
 	}
 	return srv, c
+}
+
+// Silent accepts connections on a loopback port and never answers, until
+// t ends; it returns the address (host:port).
+func Silent(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return l.Addr().String()
 }
 
 // MultiStatus answers 207 Multi-Status with body after the XML declaration.

@@ -1,7 +1,7 @@
 // Package faultproxy is a fault-injecting HTTP proxy for tests. It sits on a
 // loopback port in front of a real CalDAV server (see internal/testserver)
 // and, per Rule (method, path pattern, request-body substring, nth matching
-// request), answers with an error status, resets or stalls the connection,
+// request), answers with an error status (and a body of its choice), resets or stalls the connection,
 // truncates a body mid-XML or holds it midway, drops or weakens ETags, adds
 // a Location, runs a hook before forwarding (a concurrent "phone" edit), or
 // rewrites WebDAV listings: an RFC 6578 §3.2 invalid-token error, a truncated §3.6 507 page,
@@ -105,7 +105,8 @@ func (r *Rule) Fired() int {
 type Action struct {
 	kind    kind
 	status  int
-	value   string // Retry-After, Location, target path
+	value   string // Retry-After, Location, target path, Content-Type
+	body    string // the body of Answer
 	n       int    // bytes or responses kept
 	hook    func(*http.Request)
 	rewrite func(req *http.Request, body []byte) []byte
@@ -132,21 +133,28 @@ const (
 	kLoseAnswer
 	kEchoSyncToken
 	kHoldBody
+	kAnswer
 )
 
 var kindNames = map[kind]string{kStatus: "status", kReset: "reset", kStall: "stall", kStallBody: "stall-body",
 	kTruncate: "truncate", kDropETag: "drop-etag", kWeakETag: "weak-etag", kLocation: "location", kMoveTo: "move-to",
 	kHook: "hook", kInvalidToken: "invalid-sync-token", kTruncatedSync: "sync-507", kEmptyListing: "empty-listing", kRewrite: "rewrite", kLoseAnswer: "lose-answer",
-	kEchoSyncToken: "echo-sync-token", kHoldBody: "hold-body"}
+	kEchoSyncToken: "echo-sync-token", kHoldBody: "hold-body", kAnswer: "answer"}
 
 func (k kind) terminal() bool {
-	return k == kStatus || k == kReset || k == kStall || k == kInvalidToken
+	return k == kStatus || k == kReset || k == kStall || k == kInvalidToken || k == kAnswer
 }
 
 // Status answers with code (e.g. 500, 503, 429) and, if retryAfter is not
 // empty, a Retry-After header (RFC 9110 §10.2.3), without asking the target.
 func Status(code int, retryAfter string) Action {
 	return Action{kind: kStatus, status: code, value: retryAfter}
+}
+
+// Answer answers with code and body of the given Content-Type without
+// asking the target, e.g. a server's refusal of an item with its reason.
+func Answer(code int, contentType, body string) Action {
+	return Action{kind: kAnswer, status: code, value: contentType, body: body}
 }
 
 // Reset closes the TCP connection with an RST (SO_LINGER 0) before any answer.
@@ -502,6 +510,11 @@ func (p *Proxy) terminal(a *answer, r *http.Request, act Action) {
 		p.reset(a)
 	case kStall:
 		p.stall(r)
+	case kAnswer:
+		a.log(act.status)
+		a.Header().Set("Content-Type", act.value)
+		a.WriteHeader(act.status)
+		_, _ = io.WriteString(a, act.body)
 	case kInvalidToken:
 		a.log(http.StatusForbidden)
 		a.Header().Set("Content-Type", "application/xml; charset=utf-8")

@@ -3,6 +3,9 @@ package ics
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"slices"
 	"strings"
 )
@@ -24,6 +27,39 @@ func Equivalent(a, b []byte) bool {
 	ta, okA := parseTree(a)
 	tb, okB := parseTree(b)
 	return okA && okB && compareNodes(ta, tb) == 0
+}
+
+// ContentKey is a digest of data's content as Equivalent sees it: two
+// objects have the same key exactly when they are equivalent. It lets a
+// pure function such as the planner compare content in any layout from
+// keys alone.
+func ContentKey(data []byte) string {
+	var b []byte
+	if t, ok := parseTree(data); ok {
+		b = t.appendTo(append(make([]byte, 0, len(data)+64), 't'))
+	} else {
+		b = append([]byte{'b'}, data...) // no tree: equivalent only to the same bytes
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// appendTo appends every field compareNodes looks at to b, each string
+// and list length-prefixed, so that equal encodings mean equal nodes.
+func (n *node) appendTo(b []byte) []byte {
+	str := func(b []byte, s string) []byte { return append(binary.AppendUvarint(b, uint64(len(s))), s...) }
+	for _, s := range [...]string{n.name, n.uid, n.rid, n.tzid} {
+		b = str(b, s)
+	}
+	b = binary.AppendUvarint(b, uint64(len(n.lines)))
+	for _, l := range n.lines {
+		b = str(b, l)
+	}
+	b = binary.AppendUvarint(b, uint64(len(n.subs)))
+	for _, sub := range n.subs {
+		b = sub.appendTo(b)
+	}
+	return b
 }
 
 // node is one component as Equivalent compares it. Siblings are matched by

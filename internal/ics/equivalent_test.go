@@ -241,8 +241,50 @@ func TestEquivalent_UnbalancedComponents_OnlyIdenticalBytes(t *testing.T) {
 	}
 }
 
-// FuzzEquivalent checks that Equivalent never panics, is symmetric, and
-// matches an object with its LF copy whenever the object parses.
+// TestContentKey_EqualExactlyWhenEquivalent compares every pair of a corpus
+// of rewrites (same content) and edits (other content) of one object, and
+// of objects whose components do not nest.
+func TestContentKey_EqualExactlyWhenEquivalent(t *testing.T) {
+	lf := func(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+	broken := strings.Replace(recurring, "END:VALARM\r\n", "", 1)
+	corpus := []string{
+		recurring,
+		lf(recurring),
+		string(edit(t, "SUMMARY:Standup\r\nLOCATION:Room 1\r\n", "LOCATION:Room 1\r\nSUMMARY:Standup\r\n")),
+		string(edit(t, "longer than \r\n seventy-five octets\r\n", "longer than seventy-five octets\r\n")),
+		moveBlock(t, recurring, "BEGIN:VTIMEZONE\r\n", "END:VTIMEZONE\r\n", "END:VCALENDAR\r\n"),
+		string(swapped(t, "SUMMARY:Standup\r\n", "SUMMARY:Standup MOVED\r\n")),
+		lf(string(swapped(t, "SUMMARY:Standup\r\n", "SUMMARY:Standup MOVED\r\n"))),
+		string(swapped(t, "LOCATION:Room 1\r\n", "LOCATION:Room 2\r\n")),
+		string(edit(t, "SUMMARY:Standup\r\n", "SUMMARY;LANGUAGE=en:Standup\r\n")),
+		string(edit(t, "SUMMARY:Standup\r\n", "summary;language=en:Standup\r\n")),
+		string(edit(t, "TRIGGER:-PT15M\r\n", "", "SUMMARY:Standup\r\n", "SUMMARY:Standup\r\nTRIGGER:-PT15M\r\n")),
+		broken,
+		lf(broken),
+	}
+	var same, differ int
+	for i, a := range corpus {
+		for j, b := range corpus {
+			eq := Equivalent([]byte(a), []byte(b))
+			if keyEq := ContentKey([]byte(a)) == ContentKey([]byte(b)); keyEq != eq {
+				t.Errorf("corpus %d and %d: equivalent %v, equal keys %v", i, j, eq, keyEq)
+			}
+			switch {
+			case eq && a != b:
+				same++
+			case !eq:
+				differ++
+			}
+		}
+	}
+	if same == 0 || differ == 0 {
+		t.Fatalf("corpus has %d equivalent rewrites and %d edits: both kinds needed", same, differ)
+	}
+}
+
+// FuzzEquivalent checks that Equivalent never panics, is symmetric, matches
+// an object with its LF copy whenever the object parses, and agrees with
+// ContentKey.
 func FuzzEquivalent(f *testing.F) {
 	f.Add([]byte(recurring), []byte(strings.ReplaceAll(recurring, "SUMMARY:Standup\r\n", "SUMMARY:Standup MOVED\r\n")))
 	f.Add([]byte("BEGIN:A\nX;B=\"1;2\";a=3:v\n c\nEND:A\n"), []byte("begin:a\nx;A=3;b=\"1;2\":vc\nend:A\n"))
@@ -255,6 +297,9 @@ func FuzzEquivalent(f *testing.F) {
 		}
 		if _, ok := parseTree(a); ok && !Equivalent(a, bytes.ReplaceAll(a, []byte("\r\n"), []byte("\n"))) {
 			t.Fatal("LF copy not equivalent")
+		}
+		if (ContentKey(a) == ContentKey(b)) != Equivalent(a, b) {
+			t.Fatal("content keys disagree with Equivalent")
 		}
 	})
 }

@@ -123,6 +123,10 @@ func checkFrame(data []byte) error {
 // the comparison is package ics's.
 func Equivalent(a, b []byte) bool { return ics.Equivalent(a, b) }
 
+// ContentKey is a digest of a card's content as Equivalent sees it: two
+// cards have the same key exactly when they are equivalent.
+func ContentKey(data []byte) string { return ics.ContentKey(data) }
+
 // ReplaceUID returns data with every UID property line (folded or not) set
 // to uid, leaving every other byte untouched: the keep-both conflict
 // policy's way to make the losing version a new, separate contact.

@@ -31,7 +31,7 @@ const (
 	// never goes out as Basic.
 	AuthDigest Auth = "digest"
 	// AuthBearer sends the token of Options.Token (RFC 6750) and asks it
-	// for a new one once when the server answers 401.
+	// once for another when the server answers 401.
 	AuthBearer Auth = "bearer"
 )
 
@@ -53,16 +53,14 @@ type authTransport struct {
 	next       http.RoundTripper
 	mode       Auth
 	user, pass string
-	token      func(ctx context.Context) (string, error)
+	token      TokenSource
 	scope      Scope
 	eager      bool // Basic before any challenge
 
-	tokenMu sync.Mutex // one token command at a time
 	mu      sync.Mutex
 	learned string            // "basic" or "digest": what the server asked for, sent up front
 	chal    *digest.Challenge // the last Digest challenge, reused with a counted nc
 	nc      int               // nonce count sent with chal so far
-	tok     string            // the bearer token in use
 }
 
 func newAuthTransport(next http.RoundTripper, opts Options, sc Scope, secure bool) *authTransport {
@@ -153,30 +151,19 @@ func (t *authTransport) authorize(r *http.Request) (string, error) {
 	return "", nil
 }
 
-// bearer returns the token in use, running the token source when there is
-// none yet or when the one a request was refused with is still current.
+// bearer asks the token source for the token to send; refused is the one
+// a 401 just answered, or "".
 func (t *authTransport) bearer(ctx context.Context, refused string) (string, error) {
-	t.tokenMu.Lock()
-	defer t.tokenMu.Unlock()
-	t.mu.Lock()
-	tok := t.tok
-	t.mu.Unlock()
-	if tok != "" && tok != refused {
-		return tok, nil
-	}
 	if t.token == nil {
 		return "", fmt.Errorf("bearer authentication without a token source: %w", ErrBadArgument)
 	}
-	tok, err := t.token(ctx)
+	tok, err := t.token.Token(ctx, refused)
 	if err != nil {
 		return "", fmt.Errorf("bearer token: %w", err)
 	}
 	if tok == "" {
 		return "", fmt.Errorf("bearer token: empty: %w", ErrUnauthorized)
 	}
-	t.mu.Lock()
-	t.tok = tok
-	t.mu.Unlock()
 	return tok, nil
 }
 

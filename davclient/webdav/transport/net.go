@@ -59,10 +59,10 @@ func splitSocket(u *url.URL) (socket, path string, err error) {
 // newHTTPTransport builds the HTTP transport: the TLS checks, the proxy from
 // the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, read now so a
 // reloaded configuration sees changes), and timeouts on connecting and on
-// waiting for response headers, so one stalled server cannot hold up a
-// pass forever. Compression (net/http asks for gzip by default) is left off
+// a silent server (stallTransport: no headers, or a body that stops), so
+// one stalled server cannot hold up a pass forever. Compression (net/http asks for gzip by default) is left off
 // for a server on this machine, where it only costs both sides CPU.
-func newHTTPTransport(opts Options, local bool) (*http.Transport, error) {
+func newHTTPTransport(opts Options, local bool) (http.RoundTripper, error) {
 	tc, err := tlsConfig(opts)
 	if err != nil {
 		return nil, err
@@ -83,7 +83,7 @@ func newHTTPTransport(opts Options, local bool) (*http.Transport, error) {
 		}
 		proxy = nil
 	}
-	return &http.Transport{
+	tr := &http.Transport{
 		DisableCompression:    local,
 		Proxy:                 proxy,
 		DialContext:           dial,
@@ -93,9 +93,9 @@ func newHTTPTransport(opts Options, local bool) (*http.Transport, error) {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   connect,
 		ExpectContinueTimeout: time.Second,
-		ResponseHeaderTimeout: response,
 		TLSClientConfig:       tc,
-	}, nil
+	}
+	return &stallTransport{next: tr, wait: response}, nil
 }
 
 // environmentProxy is http.ProxyFromEnvironment without its process-wide

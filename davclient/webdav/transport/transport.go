@@ -7,7 +7,6 @@
 package transport
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,12 +23,12 @@ var (
 // Options configures New.
 type Options struct {
 	Username, Password  string
-	Auth                Auth                                      // default AuthAuto
-	Token               func(ctx context.Context) (string, error) // the bearer token for AuthBearer; asked again after a 401
-	InsecureSkipVerify  bool                                      // only when explicitly configured
+	Auth                Auth        // default AuthAuto
+	Token               TokenSource // the bearer tokens of AuthBearer
+	InsecureSkipVerify  bool        // only when explicitly configured
 	TLS                 TLSOptions
 	ConnectTimeout      time.Duration // TCP connect and TLS handshake (default DefaultConnectTimeout)
-	ResponseTimeout     time.Duration // from a request sent to its response headers (default DefaultResponseTimeout)
+	ResponseTimeout     time.Duration // longest silence of the server: from a request sent to its response headers, and within its body (default DefaultResponseTimeout)
 	MaxIdleConnsPerHost int
 	Socket              string // when set, every connection goes to this unix socket
 }

@@ -1,0 +1,162 @@
+// Package errbody reads what a server says in the body of an error answer:
+// an RFC 4918 §16 DAV:error (the precondition element, the href inside it
+// and the server's own explanation), or an explanation in plain text.
+package errbody
+
+import (
+	"bytes"
+	"encoding/xml"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+)
+
+// Body is what an error answer's body says.
+type Body struct {
+	Condition string // local name of the precondition element, "" if none
+	Space     string // its namespace
+	Href      string // the DAV:href inside it, as sent (CalDAV's no-uid-conflict names the holder, RFC 4791 §5.3.2.1)
+	Message   string // the server's explanation, on one line, at most MaxMessage bytes and an ellipsis
+}
+
+// MaxMessage caps Body.Message.
+const MaxMessage = 300
+
+// Namespaces of the elements read.
+const (
+	nsDAV = "DAV:"
+	// nsSabre holds sabre/dav's additions to an error body: its version,
+	// the exception class and s:message, all before the precondition.
+	nsSabre = "http://sabredav.org/ns"
+)
+
+// Read reads the body of an answer with status and contentType. A DAV:error
+// gives its precondition: the first child that is neither sabre/dav's nor
+// a DAV:responsedescription. Its explanation is sabre's s:message, else a
+// DAV:responsedescription, else the text inside the precondition element
+// (Cyrus writes its reason there). A text/plain body is the explanation
+// unless it only repeats the status text (Radicale's "Bad Request").
+func Read(body []byte, contentType string, status int) Body {
+	if b, ok := readDAVError(body); ok {
+		return b
+	}
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if mt != "text/plain" || !utf8.Valid(body) {
+		return Body{}
+	}
+	m := shorten(string(body))
+	if strings.EqualFold(m, http.StatusText(status)) {
+		return Body{}
+	}
+	return Body{Message: m}
+}
+
+// child is one element directly inside DAV:error.
+type child struct {
+	name xml.Name
+	text string // its own character data
+	href string // the text of a DAV:href directly inside it
+}
+
+// readDAVError reads a DAV:error body; ok is false for anything else.
+func readDAVError(body []byte) (b Body, ok bool) {
+	d := xml.NewDecoder(bytes.NewReader(body))
+	root, err := firstElement(d)
+	if err != nil || root.Name.Space != nsDAV || root.Name.Local != "error" {
+		return Body{}, false
+	}
+	var cond *child
+	var message, description string
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return Body{}, false
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			if cond != nil {
+				b = Body{Condition: cond.name.Local, Space: cond.name.Space, Href: cond.href, Message: cond.text}
+			}
+			for _, m := range []string{message, description} {
+				if m != "" {
+					b.Message = m
+					break
+				}
+			}
+			b.Message = shorten(b.Message)
+			return b, true
+		case xml.StartElement:
+			c, err := readChild(d, t)
+			if err != nil {
+				return Body{}, false
+			}
+			switch {
+			case c.name.Space == nsSabre && c.name.Local == "message":
+				message = c.text
+			case c.name.Space == nsSabre:
+			case c.name.Space == nsDAV && c.name.Local == "responsedescription":
+				description = c.text
+			case cond == nil:
+				cond = &c
+			}
+		}
+	}
+}
+
+func firstElement(d *xml.Decoder) (xml.StartElement, error) {
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return xml.StartElement{}, err
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			return se, nil
+		}
+	}
+}
+
+// readChild reads the element start to its end.
+func readChild(d *xml.Decoder, start xml.StartElement) (child, error) {
+	c := child{name: start.Name}
+	var text, href strings.Builder
+	depth, inHref := 1, false
+	for depth > 0 {
+		tok, err := d.Token()
+		if err != nil {
+			return c, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			inHref = depth == 2 && t.Name.Space == nsDAV && t.Name.Local == "href" && c.href == ""
+		case xml.EndElement:
+			depth--
+			if inHref {
+				c.href, inHref = strings.TrimSpace(href.String()), false
+			}
+		case xml.CharData:
+			switch {
+			case depth == 1:
+				text.Write(t)
+			case inHref:
+				href.Write(t)
+			}
+		}
+	}
+	c.text = strings.TrimSpace(text.String())
+	return c, nil
+}
+
+// shorten puts a message on one line and cuts it at MaxMessage bytes.
+func shorten(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= MaxMessage {
+		return s
+	}
+	cut := MaxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
