@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark: vdird against vdirsyncer and against the raw limit
 # (one calendar-query REPORT with curl + the files written with one batched
-# durable flush) on real Radicale and Xandikos servers on loopback.
+# durable flush) on real Radicale and Xandikos servers on loopback, and the
+# address books: 10,000 contacts against vdirsyncer, and vdird's memory on
+# 500 cards of 1 MB photos.
 #
 #   scripts/bench.sh                 1,000 and 10,000 items; idle CPU over 5 minutes
 #   scripts/bench.sh --quick         idle CPU over 70 s
@@ -9,6 +11,8 @@
 #   scripts/bench.sh --big           add 100,000 items (vdirsyncer skipped there)
 #   scripts/bench.sh --repeat 5      raw limit and vdird initial sync 5 times each,
 #                                    interleaved (default 3); medians are compared
+#   scripts/bench.sh --contacts-only the address books only (--contacts N,
+#                                    --photo-cards N; 0 skips either)
 #   scripts/bench.sh --out docs/performance.md   write the report (default: print only)
 #
 # Other flags: see `go run ./internal/cmd/bench -h`. Installs missing Debian

@@ -44,21 +44,39 @@ permissions: rw
 // on Radicale it is the only way to make a read-only
 // ("readonly…") calendar. The server may be running.
 func (s *Server) Seed(name, displayName string, n int, item func(i int) (file string, data []byte)) (string, error) {
+	return s.seed(false, name, displayName, n, item)
+}
+
+// SeedAddressBook is Seed for an address book of n vCards, below
+// BookHomeHref.
+func (s *Server) SeedAddressBook(name, displayName string, n int, item func(i int) (file string, data []byte)) (string, error) {
+	return s.seed(true, name, displayName, n, item)
+}
+
+func (s *Server) seed(book bool, name, displayName string, n int, item func(i int) (file string, data []byte)) (string, error) {
 	var dir, metaFile string
 	var meta []byte
+	home := s.HomeHref
+	if book {
+		home = s.BookHomeHref
+	}
 	switch s.Kind {
 	case Radicale:
 		dir = filepath.Join(s.Storage, "collections", "collection-root", s.User, name)
 		metaFile = ".Radicale.props"
-		meta, _ = json.Marshal(map[string]string{
-			"tag":                                "VCALENDAR",
-			"D:displayname":                      displayName,
-			"C:supported-calendar-component-set": "VEVENT",
-		})
+		props := map[string]string{"tag": "VCALENDAR", "D:displayname": displayName, "C:supported-calendar-component-set": "VEVENT"}
+		if book {
+			props = map[string]string{"tag": "VADDRESSBOOK", "D:displayname": displayName}
+		}
+		meta, _ = json.Marshal(props)
 	case Xandikos:
-		dir = filepath.Join(s.Storage, filepath.FromSlash(strings.Trim(s.HomeHref, "/")), name)
+		dir = filepath.Join(s.Storage, filepath.FromSlash(strings.Trim(home, "/")), name)
 		metaFile = ".xandikos"
-		meta = []byte("[DEFAULT]\ntype = calendar\ndisplayname = " + displayName + "\n")
+		kind := "calendar"
+		if book {
+			kind = "addressbook"
+		}
+		meta = []byte("[DEFAULT]\ntype = " + kind + "\ndisplayname = " + displayName + "\n")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("testserver: seed %s: %w", name, err)
@@ -77,7 +95,7 @@ func (s *Server) Seed(name, displayName string, n int, item func(i int) (file st
 			return "", fmt.Errorf("testserver: seed %s: %w", name, err)
 		}
 	}
-	return s.HomeHref + name + "/", nil
+	return home + name + "/", nil
 }
 
 // commitAll makes dir a git repository holding everything in it in one

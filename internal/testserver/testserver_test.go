@@ -3,6 +3,7 @@ package testserver
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
@@ -86,5 +87,33 @@ func TestLaunch_TwoAccounts_EachOwnsItsHomeUntilStop(t *testing.T) {
 	s.Stop() // a second Stop does nothing
 	if _, _, err := s.Do(ctx, "PROPFIND", "/ann/", nil, nil); err == nil {
 		t.Fatal("the server still answers after Stop")
+	}
+}
+
+func TestSeedAddressBook_CardsListedAndServed(t *testing.T) {
+	for _, kind := range All() {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			s := Start(t, kind)
+			book, err := s.SeedAddressBook("people", "People", 2, func(i int) (string, []byte) {
+				return fmt.Sprintf("c%d.vcf", i), []byte(fmt.Sprintf("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c%d\r\nFN:Card %d\r\nEND:VCARD\r\n", i, i))
+			})
+			if err != nil || book != s.BookHomeHref+"people/" {
+				t.Fatalf("SeedAddressBook = %q, %v", book, err)
+			}
+			got := s.Members(t, book)
+			slices.Sort(got)
+			if want := []string{book + "c0.vcf", book + "c1.vcf"}; !slices.Equal(got, want) {
+				t.Fatalf("Members = %q, want %q", got, want)
+			}
+			if body, _ := s.Get(t, book+"c1.vcf"); !bytes.Contains(body, []byte("FN:Card 1")) {
+				t.Fatalf("GET of a seeded card = %q", body)
+			}
+			_, body, err := s.Do(context.Background(), "PROPFIND", book, map[string]string{"Depth": "0"},
+				[]byte(`<?xml version="1.0"?><propfind xmlns="DAV:"><prop><resourcetype/></prop></propfind>`))
+			if err != nil || !bytes.Contains(body, []byte("addressbook")) {
+				t.Fatalf("seeded collection is not an address book: %s %v", body, err)
+			}
+		})
 	}
 }

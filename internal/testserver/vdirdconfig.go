@@ -14,7 +14,7 @@ type VdirdConfig struct {
 	Dir                 string // holds the config file and the password file
 	Name                string // the account's name
 	URL, User, Password string
-	LocalRoot           string
+	LocalRoot           string // "" writes no local_root (an account of address books only)
 	StatePath           string // "" is state.db in Dir
 	// Settings are extra top-level lines (e.g. `log_level = "warn"`),
 	// AccountSettings extra lines of the account (e.g. `calendars = ["a"]`).
@@ -64,8 +64,11 @@ func (c VdirdConfig) Write() (string, error) {
 	for _, s := range c.Settings {
 		b.WriteString(s + "\n")
 	}
-	fmt.Fprintf(&b, "\n[[account]]\nname = %q\nurl = %q\nusername = %q\npassword_file = %q\nlocal_root = %q\n",
-		c.Name, c.URL, c.User, pw, c.LocalRoot)
+	fmt.Fprintf(&b, "\n[[account]]\nname = %q\nurl = %q\nusername = %q\npassword_file = %q\n",
+		c.Name, c.URL, c.User, pw)
+	if c.LocalRoot != "" {
+		fmt.Fprintf(&b, "local_root = %q\n", c.LocalRoot)
+	}
 	for _, s := range c.AccountSettings {
 		b.WriteString(s + "\n")
 	}

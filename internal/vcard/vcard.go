@@ -8,10 +8,10 @@
 package vcard
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	govcard "github.com/emersion/go-vcard"
@@ -52,7 +52,7 @@ func Inspect(data []byte) (info Info, err error) {
 			info, err = Info{}, fmt.Errorf("%w: %v", ErrInvalid, r)
 		}
 	}()
-	card, err := govcard.NewDecoder(bytes.NewReader(data)).Decode()
+	card, err := govcard.NewDecoder(bytes.NewReader(slim(data))).Decode()
 	if err != nil {
 		return Info{}, fmt.Errorf("%w: %v", ErrInvalid, strings.TrimPrefix(err.Error(), "vcard: "))
 	}
@@ -76,43 +76,109 @@ func Inspect(data []byte) (info Info, err error) {
 
 // checkFrame checks the lines around the card: the decoder skips lines it
 // cannot read, so text before BEGIN:VCARD or after END:VCARD, and a second
-// card, would otherwise pass unnoticed.
+// card, would otherwise pass unnoticed. It copies nothing.
 func checkFrame(data []byte) error {
-	var first, last string
+	var first, last []byte
 	begins, ends := 0, 0
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), MaxSize+1)
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if strings.TrimSpace(line) == "" {
+	for line := range bytes.Lines(data) {
+		line = bytes.TrimRight(line, "\r\n")
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		if first == "" {
+		if first == nil {
 			first = line
 		}
 		last = line
 		switch {
-		case strings.EqualFold(line, "BEGIN:VCARD"):
+		case hasPrefixFold(line, "BEGIN:"):
 			begins++
-		case strings.EqualFold(line, "END:VCARD"):
+		case hasPrefixFold(line, "END:"):
 			ends++
 		}
 	}
 	switch {
-	case sc.Err() != nil:
-		return fmt.Errorf("%w: %v", ErrInvalid, sc.Err())
-	case first == "":
+	case first == nil:
 		return fmt.Errorf("%w: empty", ErrInvalid)
-	case !strings.EqualFold(first, "BEGIN:VCARD"):
+	case !bytes.EqualFold(first, beginCard):
 		return fmt.Errorf("%w: first line is not BEGIN:VCARD", ErrInvalid)
-	case !strings.EqualFold(last, "END:VCARD"):
+	case !bytes.EqualFold(last, endCard):
 		return fmt.Errorf("%w: last line is not END:VCARD (truncated?)", ErrInvalid)
 	case begins > 1:
-		return fmt.Errorf("%w: %d cards in one file: one contact per file", ErrInvalid, begins)
+		return fmt.Errorf("%w: %d BEGIN lines (two cards in one file?): one contact per file", ErrInvalid, begins)
 	case ends > 1:
-		return fmt.Errorf("%w: text after END:VCARD", ErrInvalid)
+		return fmt.Errorf("%w: %d END lines: one card per file, nothing nested", ErrInvalid, ends)
 	}
 	return nil
+}
+
+var (
+	beginCard = []byte("BEGIN:VCARD")
+	endCard   = []byte("END:VCARD")
+)
+
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix))
+}
+
+// binaryProps are the properties whose value may be a whole file (RFC 6350
+// §6.2.4 PHOTO, §6.6.3 LOGO, §6.6.6 SOUND, §6.8.1 KEY), inline in base64.
+var binaryProps = []string{"PHOTO", "LOGO", "SOUND", "KEY"}
+
+// keepBinary is how much of a binary property's first line slim keeps.
+const keepBinary = 256
+
+// slim returns data as the decoder needs it to read a card: the value of a
+// binary property cut to its start, the rest of its folded lines left out.
+// Those values are what makes a card big (a photo of a megabyte), and the
+// decoder would copy each several times over to read a UID. Every other
+// line stays as it is; data itself when nothing is cut.
+func slim(data []byte) []byte {
+	var out []byte // nil until something is cut
+	pos, binary := 0, false
+	for line := range bytes.Lines(data) {
+		start := pos
+		pos += len(line)
+		if folded := line[0] == ' ' || line[0] == '\t'; !folded {
+			binary = isBinaryProp(line)
+		} else if binary {
+			out = cut(out, data[:start])
+			continue
+		}
+		if binary && len(line) > keepBinary {
+			out = append(cut(out, data[:start]), line[:keepBinary]...)
+			out = append(out, "\r\n"...)
+			continue
+		}
+		if out != nil {
+			out = append(out, line...)
+		}
+	}
+	if out == nil {
+		return data
+	}
+	return out
+}
+
+// cut starts slim's copy with the bytes before the first cut.
+func cut(out, before []byte) []byte {
+	if out == nil {
+		return append(make([]byte, 0, len(before)+4096), before...)
+	}
+	return out
+}
+
+// isBinaryProp tells whether a content line (group prefix allowed) is one
+// of binaryProps.
+func isBinaryProp(line []byte) bool {
+	end := bytes.IndexAny(line, ";:")
+	if end < 0 {
+		return false
+	}
+	name := line[:end]
+	if i := bytes.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	return slices.ContainsFunc(binaryProps, func(p string) bool { return bytes.EqualFold(name, []byte(p)) })
 }
 
 // Equivalent reports whether a and b hold the same card, ignoring line

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -129,4 +130,31 @@ func FuzzInspect(f *testing.F) {
 			t.Fatal("a valid card is not equivalent to itself with LF line endings")
 		}
 	})
+}
+
+// A card with a photo of a megabyte, its UID after the photo: read
+// without copying the photo around (the decoder would copy it several
+// times over), and the UID found all the same.
+func TestInspect_BigPhoto_UIDReadWithoutCopyingThePhoto(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Pat\r\nitem1.PHOTO;ENCODING=b;TYPE=JPEG:")
+	photo := strings.Repeat("QUJDREVGR0g", 100000)
+	for i := 0; i < len(photo); i += 74 {
+		if i > 0 {
+			b.WriteString("\r\n ")
+		}
+		b.WriteString(photo[i:min(i+74, len(photo))])
+	}
+	b.WriteString("\r\nLOGO;VALUE=uri:data:image/png;base64," + strings.Repeat("A", 200000) + "\r\nUID:pat\r\nEND:VCARD\r\n")
+	data := []byte(b.String())
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	info, err := Inspect(data)
+	runtime.ReadMemStats(&after)
+	if err != nil || info.UID != "pat" {
+		t.Fatalf("%+v %v", info, err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(len(data))/4 {
+		t.Errorf("Inspect of a %d-byte card allocated %d bytes", len(data), alloc)
+	}
 }

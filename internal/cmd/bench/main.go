@@ -38,6 +38,10 @@ type config struct {
 	PollWindow    time.Duration
 	VdirsyncerMax int  // sizes above it skip vdirsyncer (far too slow at the largest size)
 	NoVdirsyncer  bool // skip vdirsyncer entirely
+	Contacts      int  // contacts in the address book comparison; 0 skips it
+	PhotoCards    int  // cards of the photo set (vdird's peak memory); 0 skips it
+	PhotoBytes    int  // size of each of them
+	ContactsOnly  bool // run the address book part only
 	Log           func(format string, a ...any)
 }
 
@@ -110,6 +114,10 @@ func parseFlags() (cfg config, out string) {
 	flag.DurationVar(&cfg.IdleInterval, "idle-interval", 60*time.Second, "daemon poll interval for the idle CPU measurement")
 	flag.IntVar(&cfg.VdirsyncerMax, "vdirsyncer-max", 10000, "skip vdirsyncer for sizes above this")
 	flag.BoolVar(&cfg.NoVdirsyncer, "no-vdirsyncer", false, "do not run vdirsyncer at all")
+	flag.IntVar(&cfg.Contacts, "contacts", 10000, "contacts in the Radicale address book comparison (0: skip)")
+	flag.IntVar(&cfg.PhotoCards, "photo-cards", 500, "cards with a big photo whose first sync's peak memory is measured (0: skip)")
+	flag.IntVar(&cfg.PhotoBytes, "photo-bytes", 1<<20, "size of each photo card")
+	flag.BoolVar(&cfg.ContactsOnly, "contacts-only", false, "run only the address book part (no --out: the report would lack the calendars)")
 	flag.StringVar(&out, "out", "", "write the Markdown report here (e.g. docs/performance.md)")
 	flag.Parse()
 	if cfg.Vdird == "" {
@@ -124,6 +132,9 @@ func parseFlags() (cfg config, out string) {
 	}
 	if cfg.Repeat < 1 {
 		usageError("--repeat %d: want at least 1", cfg.Repeat)
+	}
+	if cfg.ContactsOnly && out != "" {
+		usageError("--contacts-only with --out would write a report without the calendars")
 	}
 	if big {
 		cfg.Sizes = append(cfg.Sizes, 100000)
@@ -202,6 +213,7 @@ type results struct {
 	Sizes    []*sizeResult
 	Xandikos *sizeResult
 	Idle     *daemonResult
+	Contacts *contactsResult
 	Versions map[string]string
 }
 
@@ -218,6 +230,12 @@ func run(ctx context.Context, cfg config) (*results, error) {
 		if _, err := exec.LookPath("vdirsyncer"); err != nil {
 			return nil, errors.New("vdirsyncer not installed (apt-get install vdirsyncer), or pass --no-vdirsyncer")
 		}
+	}
+	if cfg.ContactsOnly {
+		var err error
+		res.Contacts, err = contactsBench(cfg, cfg.Contacts, useVdirsyncer, cfg.PhotoCards, cfg.PhotoBytes)
+		res.Elapsed = time.Since(res.Start)
+		return res, err
 	}
 	// Idle CPU runs beside everything else: it measures only the daemon's own
 	// CPU ticks, and its server sees one request a minute.
@@ -242,6 +260,14 @@ func run(ctx context.Context, cfg config) (*results, error) {
 			return nil, fmt.Errorf("xandikos %d items: %w", cfg.XandikosN, err)
 		}
 		res.Xandikos = r
+	}
+	if cfg.Contacts > 0 || cfg.PhotoCards > 0 {
+		r, err := contactsBench(cfg, cfg.Contacts, useVdirsyncer && cfg.Contacts <= cfg.VdirsyncerMax, cfg.PhotoCards, cfg.PhotoBytes)
+		if err != nil {
+			<-idleDone
+			return nil, fmt.Errorf("address books: %w", err)
+		}
+		res.Contacts = r
 	}
 	cfg.Log("waiting for the idle CPU measurement to end")
 	if err := <-idleDone; err != nil {

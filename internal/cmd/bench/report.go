@@ -161,6 +161,7 @@ func (res *results) table() string {
 	rawTable(&b, all)
 	costTable(&b, all)
 	daemonTable(&b, res.Sizes)
+	contactsTable(&b, res.Contacts)
 	if i := res.Idle; i != nil {
 		fmt.Fprintf(&b, "\nIdle daemon, %d calendars × 20 items at a 60 s interval: **%.3f%% CPU** over %s (%d requests: %s; peak RSS %s).\n",
 			i.IdleCals, i.IdleCPU, i.IdleWindow.Round(time.Second), i.IdleUse.Requests, i.IdleUse.MethodList(), mb(i.IdleRSSKB))
@@ -350,6 +351,7 @@ func (res *results) acceptance() []check {
 	if i := res.Idle; i != nil {
 		cs = append(cs, check{text: fmt.Sprintf("daemon idle CPU %.3f%% with %d calendars at 60 s over %s (< 0.5%%)", i.IdleCPU, i.IdleCals, i.IdleWindow.Round(time.Second)), ok: pb(i.IdleCPU < 0.5)})
 	}
+	cs = append(cs, res.Contacts.acceptance()...)
 	if r := res.size(100000); r != nil {
 		m := r.Tools["vdird"][phInitial]
 		cs = append(cs, check{text: fmt.Sprintf("Radicale 100k initial: peak RSS %s%s (≤ 100 MB), wall %s", mb(m.RSSKB), maxOf(len(r.Initial["vdird"])), spread(walls(r.Initial["vdird"]), false)), ok: pb(m.RSSKB <= 100*1024)})

@@ -97,16 +97,7 @@ func parseClock(v string) time.Duration {
 }
 
 // countFiles counts the .ics files below dir (one level of collections).
-func countFiles(dir string) int {
-	n := 0
-	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".ics") {
-			n++
-		}
-		return nil
-	})
-	return n
-}
+func countFiles(dir string) int { return countExt(dir, ".ics") }
 
 // findItem returns the path and bytes of the .ics file in dir whose UID is
 // uid: vdirsyncer names files after a random id when the UID is not a safe

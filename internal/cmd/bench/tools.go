@@ -62,14 +62,21 @@ func (t *vdirdTool) Sync() (measure, error) {
 	return m, err
 }
 
-// vdirsyncerTool runs "vdirsyncer sync" with a caldav storage (a) and a
-// filesystem storage (b), collections from both sides, a wins conflicts.
+// vdirsyncerTool runs "vdirsyncer sync" with a caldav (or carddav)
+// storage (a) and a filesystem storage (b), collections from both sides, a
+// wins conflicts.
 type vdirsyncerTool struct {
 	dir, cfg, root string
 }
 
 func newVdirsyncer(dir string, acct account) (*vdirsyncerTool, error) {
-	t := &vdirsyncerTool{dir: dir, cfg: filepath.Join(dir, "config"), root: filepath.Join(dir, "calendars")}
+	return newVdirsyncerOf(dir, acct, "caldav", ".ics")
+}
+
+// newVdirsyncerOf is newVdirsyncer with a storage of the given type
+// ("caldav", "carddav") and the files' extension.
+func newVdirsyncerOf(dir string, acct account, storage, ext string) (*vdirsyncerTool, error) {
+	t := &vdirsyncerTool{dir: dir, cfg: filepath.Join(dir, "config"), root: filepath.Join(dir, "collections")}
 	if err := os.MkdirAll(t.root, 0o700); err != nil {
 		return nil, err
 	}
@@ -83,7 +90,7 @@ collections = ["from a", "from b"]
 conflict_resolution = "a wins"
 
 [storage bench_remote]
-type = "caldav"
+type = %q
 url = %q
 username = %q
 password = %q
@@ -91,8 +98,8 @@ password = %q
 [storage bench_local]
 type = "filesystem"
 path = %q
-fileext = ".ics"
-`, filepath.Join(dir, "status")+"/", acct.URL, acct.User, acct.Password, t.root+"/")
+fileext = %q
+`, filepath.Join(dir, "status")+"/", storage, acct.URL, acct.User, acct.Password, t.root+"/", ext)
 	if err := os.WriteFile(t.cfg, []byte(conf), 0o600); err != nil {
 		return nil, err
 	}
