@@ -1,3 +1,10 @@
+// Package engine runs sync passes over the configured accounts: it builds
+// each account's client (password, token command or OAuth2), settles the
+// journal of writes a crash left open, lists the account's calendars and
+// address books (from the homes state remembers, or by discovery), picks
+// those a pass syncs, and has package pass run one pass over each. It
+// records whether an account's passes fail, and reports every
+// collection's status from state.
 package engine
 
 import (
@@ -19,6 +26,8 @@ import (
 	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/local"
+	"github.com/vdird/vdird/engine/pass"
+	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/engine/work"
 	"github.com/vdird/vdird/internal/oauth"
 	"github.com/vdird/vdird/internal/version"
@@ -26,10 +35,11 @@ import (
 )
 
 // Engine runs sync passes: for each configured account it lists calendars
-// and address books, and for each builds the local and remote listings,
-// asks the planner what to do and executes the plan, recording every
-// result in state. Both kinds go through the same passes; what differs is
-// the item format (package format), the root folder and the listing.
+// and address books, and runs a pass over each (package pass), which
+// plans from the local and remote listings, executes the plan and records
+// every result in state. Both kinds go through the same passes; what
+// differs is the item format (package format), the root folder and the
+// listing.
 type Engine struct {
 	cfg   *config.Config
 	store *state.Store
@@ -61,6 +71,10 @@ func (e *Engine) Reconfigure(cfg *config.Config) {
 	clear(e.lastCals)
 }
 
+// Summary reports what one pass did to one calendar or address book, or,
+// with Calendar "*", why an account could not be synced.
+type Summary = pass.Summary
+
 // SyncOptions tune one pass.
 type SyncOptions struct {
 	DryRun          bool
@@ -76,9 +90,9 @@ type SyncOptions struct {
 	// uploads have come.
 	Progress work.Progress
 
-	// account is shared by the calendar passes of one account pass
+	// account is shared by the collection passes of one account pass
 	// (SyncAccount sets it).
-	account *accountPass
+	account *pass.Account
 	// listed: Sync has just listed every account's calendars; the passes
 	// reuse those lists.
 	listed bool
@@ -227,11 +241,11 @@ func kindOfKey(key string) davclient.Kind {
 // SyncAccount runs one pass over one account's calendars and records in
 // state whether the account is failing (see noteAccount).
 func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOptions) []*Summary {
-	ap := &accountPass{}
+	ap := &pass.Account{}
 	opts.account = ap
 	sums := e.syncAccount(ctx, a, opts)
 	if !opts.DryRun && ctx.Err() == nil {
-		e.noteAccount(a, sums, ap.listed && len(opts.Calendars) == 0)
+		e.noteAccount(a, sums, ap.Listed && len(opts.Calendars) == 0)
 	}
 	return sums
 }
@@ -250,7 +264,7 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	}
 	ap := opts.account
 	if opts.DryRun {
-		ap.settled, err = apply.Settlements(ctx, e.store, c, a.Name, kindOfKey)
+		ap.Settled, err = apply.Settlements(ctx, e.store, c, a.Name, kindOfKey)
 	} else {
 		err = apply.Recover(ctx, e.store, c, a.Name, kindOfKey, e.log)
 	}
@@ -265,7 +279,7 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 		return fail(err)
 	}
 	// A local pass reuses the last list: it tells nothing of the server.
-	ap.listed = !(opts.LocalOnly && seen) || opts.listed
+	ap.Listed = !(opts.LocalOnly && seen) || opts.listed
 	known, err := e.store.Collections()
 	if err != nil {
 		return fail(err)
@@ -282,9 +296,9 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 			out = append(out, &Summary{Account: a.Name, Href: cal.Href, Calendar: path.Base(cal.Href), Err: err})
 			continue
 		}
-		out = append(out, e.syncCalendar(ctx, a, c, cal, opts))
+		out = append(out, e.syncCollection(ctx, a, c, cal, opts))
 	}
-	e.settleRefused(ctx, a, ap)
+	ap.SettleRefused(ctx, e.store, a.Name)
 	for _, col := range known {
 		if col.Account != a.Name || onServer[col.Key] {
 			continue
@@ -294,6 +308,31 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 			Notes: []string{noun + " no longer on the server (or no longer synced): local folder left alone"}})
 	}
 	return out
+}
+
+// syncCollection runs the pass over account a's collection cal.
+func (e *Engine) syncCollection(ctx context.Context, a *config.Account, c *davclient.Client, cal davclient.Calendar, opts SyncOptions) *Summary {
+	env := pass.Env{Store: e.store, Log: e.log, Now: e.Now}
+	job := pass.Job{Account: a.Name, Client: c, Cal: cal, Key: collectionKey(a, cal), NewDir: func() string { return e.newDirFor(a, cal) }}
+	return pass.Run(ctx, env, job, pass.Options{DryRun: opts.DryRun, Plan: planOptions(e.cfg, a, opts),
+		Progress: opts.Progress, Account: opts.account})
+}
+
+// planOptions are the planner's options for the collections of account
+// a. The planner reads a zero MaxDeleteMin as its default; a configured 0
+// means the guard applies to collections of any size, which it spells as
+// negative.
+func planOptions(cfg *config.Config, a *config.Account, opts SyncOptions) plan.Options {
+	minItems := cfg.MaxDeleteMin
+	if minItems == 0 {
+		minItems = -1
+	}
+	return plan.Options{
+		Policy:            a.ConflictPolicy,
+		MaxDeleteFraction: cfg.MaxDeleteFraction,
+		MaxDeleteMin:      minItems,
+		AllowMassDelete:   opts.AllowMassDelete,
+	}
 }
 
 // selected tells whether a pass with opts syncs cal, whose local folder is

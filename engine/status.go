@@ -10,6 +10,7 @@ import (
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/local"
+	"github.com/vdird/vdird/engine/pass"
 	"github.com/vdird/vdird/engine/work"
 )
 
@@ -73,7 +74,7 @@ func (e *Engine) Status() ([]CalendarStatus, error) {
 			LastSync: col.LastSync, LastError: col.LastError, ReadOnly: col.ReadOnly, Refused: col.Refused,
 			AddressBook: kindOfKey(col.Key) == davclient.KindAddressBook}
 		for _, name := range slices.Sorted(maps.Keys(col.Rejected)) {
-			st.Rejected = append(st.Rejected, rejectedMessage(filepath.Join(col.Dir, name), col.Rejected[name].Reason))
+			st.Rejected = append(st.Rejected, pass.RejectedMessage(filepath.Join(col.Dir, name), col.Rejected[name].Reason))
 		}
 		items, err := store.Items(col.Key)
 		if err != nil {

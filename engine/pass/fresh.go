@@ -1,4 +1,4 @@
-package engine
+package pass
 
 import (
 	"context"
@@ -95,7 +95,7 @@ func (p *pass) publish(stage *vdir.Dir) (merged bool, err error) {
 	// (the loser kept), rather than taking their file for an edit of ours.
 	p.log.Warn().Strs("files", kept).
 		Msg("the folder appeared during the first download with files of the same names: theirs were kept, the next pass compares them with the server")
-	recorded, err := p.e.store.ItemsByName(p.key, kept)
+	recorded, err := p.env.Store.ItemsByName(p.key, kept)
 	if err != nil {
 		return false, fmt.Errorf("%w: %v", apply.ErrState, err)
 	}

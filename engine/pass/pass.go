@@ -1,4 +1,12 @@
-package engine
+// Package pass runs one sync pass over one calendar or address book: it
+// picks the cheapest strategy the facts allow, builds the views of both
+// sides and what state knows, hands them to the planner and the
+// executor, publishes a first download's staging folder and records the
+// collection's change markers. The passes of one account share an
+// Account, which settles at its end the creates a server refused because
+// their UID lives elsewhere in the account. Which collections to sync,
+// the configuration and the clients are the engine's.
+package pass
 
 import (
 	"context"
@@ -8,10 +16,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/engine/format"
@@ -23,25 +31,58 @@ import (
 	"github.com/vdird/vdird/vdir"
 )
 
+// Env is what every pass of an engine shares: the state store, the
+// logger and the clock (conflict copy names, the last sync's time).
+type Env struct {
+	Store *state.Store
+	Log   zerolog.Logger
+	Now   func() time.Time
+}
+
+// Job is the collection a pass is over: the account it belongs to, the
+// client that reaches it, its state key, and where its folder goes when
+// state does not know it yet.
+type Job struct {
+	Account string
+	Client  *davclient.Client
+	Cal     davclient.Calendar
+	Key     string
+	NewDir  func() string
+}
+
+// Options tune one pass.
+type Options struct {
+	DryRun bool
+	// Plan are the planner's options; ReadOnly is the collection's.
+	Plan plan.Options
+	// Progress, when set, hears how far the downloads and uploads have
+	// come.
+	Progress work.Progress
+	// Account is shared by the passes of one account pass; nil for a pass
+	// on its own.
+	Account *Account
+}
+
 // pass is one sync pass over one calendar or address book: which
 // collection, the format of its items, how its source on the server is
 // read and how results are recorded. The strategy that
 // runs builds the views of both sides and what state knows, and hands them
 // to the planner and the executor.
 type pass struct {
-	e    *Engine
-	a    *config.Account
-	c    *davclient.Client
-	cal  davclient.Calendar
-	fmt  *format.Format // of cal's items
-	key  string
-	col  state.Collection
-	s    *Summary
-	opts SyncOptions
-	log  zerolog.Logger // with the account and calendar
-	src  *remote.Source
-	rec  *apply.Recorder
-	work *calendarWork // reports downloads and uploads to opts.Progress
+	env     Env
+	account string
+	c       *davclient.Client
+	cal     davclient.Calendar
+	fmt     *format.Format // of cal's items
+	key     string
+	newDir  func() string
+	col     state.Collection
+	s       *Summary
+	opts    Options
+	log     zerolog.Logger // with the account and calendar
+	src     *remote.Source
+	rec     *apply.Recorder
+	work    *calendarWork // reports downloads and uploads to opts.Progress
 	// rejected are the file versions the server refused, met by this pass.
 	rejected map[string]plan.Rejection
 	// stage is the staging folder this pass fills with a first download:
@@ -61,16 +102,19 @@ func newKnown(items []state.Item) known {
 	return k
 }
 
-func (e *Engine) syncCalendar(ctx context.Context, a *config.Account, c *davclient.Client, cal davclient.Calendar, opts SyncOptions) *Summary {
-	p := &pass{e: e, a: a, c: c, cal: cal, fmt: format.Of(cal.Kind), key: collectionKey(a, cal), opts: opts,
-		s: &Summary{Account: a.Name, Href: cal.Href}}
+// Run runs one pass of job and reports what it did. A pass that fails
+// records its error as the collection's last error, unless it is a dry
+// run, which records nothing.
+func Run(ctx context.Context, env Env, job Job, opts Options) *Summary {
+	p := &pass{env: env, account: job.Account, c: job.Client, cal: job.Cal, fmt: format.Of(job.Cal.Kind), key: job.Key,
+		newDir: job.NewDir, opts: opts, s: &Summary{Account: job.Account, Href: job.Cal.Href}}
 	if err := p.run(ctx); err != nil {
 		p.s.Err = err
-		e.log.Error().Str("account", a.Name).Str("calendar", p.s.Calendar).Err(err).Msg("sync failed")
+		env.Log.Error().Str("account", job.Account).Str("calendar", p.s.Calendar).Err(err).Msg("sync failed")
 		if opts.DryRun {
 			return p.s // a dry run records nothing, not even its failure
 		}
-		_ = e.store.Update(p.key, func(tx *state.Tx) error {
+		_ = env.Store.Update(p.key, func(tx *state.Tx) error {
 			col, ok := tx.Collection()
 			if !ok {
 				return nil
@@ -85,20 +129,20 @@ func (e *Engine) syncCalendar(ctx context.Context, a *config.Account, c *davclie
 // run picks the cheapest strategy the facts allow and runs it; a scoped
 // strategy that cannot tell gives way to listing both sides.
 func (p *pass) run(ctx context.Context) error {
-	col, existed, err := p.e.store.Collection(p.key)
+	col, existed, err := p.env.Store.Collection(p.key)
 	if err != nil {
 		return err
 	}
 	if !existed {
-		col = state.Collection{Key: p.key, Account: p.a.Name, Href: p.cal.Href, Dir: p.e.newDirFor(p.a, p.cal)}
+		col = state.Collection{Key: p.key, Account: p.account, Href: p.cal.Href, Dir: p.newDir()}
 		p.s.Notes = append(p.s.Notes, "new "+p.fmt.Noun)
 	}
 	p.col = col
 	p.s.Dir, p.s.Calendar = col.Dir, filepath.Base(col.Dir)
-	p.log = p.e.log.With().Str("account", p.a.Name).Str("calendar", p.s.Calendar).Logger()
-	p.work = &calendarWork{p: p.opts.Progress, s: work.Step{Account: p.a.Name, Calendar: p.s.Calendar, Href: p.cal.Href}}
+	p.log = p.env.Log.With().Str("account", p.account).Str("calendar", p.s.Calendar).Logger()
+	p.work = &calendarWork{p: p.opts.Progress, s: work.Step{Account: p.account, Calendar: p.s.Calendar, Href: p.cal.Href}}
 	p.src = &remote.Source{Client: p.c, Cal: p.cal, Marker: col.Marker, Token: col.SyncToken, Log: p.log, Progress: p.work}
-	p.rec = &apply.Recorder{Store: p.e.store, Key: p.key, Col: col}
+	p.rec = &apply.Recorder{Store: p.env.Store, Key: p.key, Col: col}
 	staged, err := hasStage(col.Dir, p.fmt.Ext)
 	if err != nil {
 		return err
@@ -108,7 +152,7 @@ func (p *pass) run(ctx context.Context) error {
 	var folder local.Folder
 	if existed && p.markersClean() {
 		f.MarkersClean = true
-		folder, f.FolderAsRecorded = local.AsRecorded(col.Dir, p.fmt.Ext, p.e.store, p.key)
+		folder, f.FolderAsRecorded = local.AsRecorded(col.Dir, p.fmt.Ext, p.env.Store, p.key)
 	}
 	for {
 		var done bool
@@ -141,7 +185,7 @@ func (p *pass) run(ctx context.Context) error {
 // listedPass loads what state knows and lists the folder, then runs the
 // first download or the full pass that Choose picks with those facts.
 func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
-	items, settled, err := p.opts.account.knownItems(p.e.store, p.key)
+	items, settled, err := p.opts.Account.knownItems(p.env.Store, p.key)
 	if err != nil {
 		return err
 	}
@@ -294,28 +338,12 @@ func (p *pass) syncMeta(d *vdir.Dir, existed bool) error {
 	return nil
 }
 
-// planOptions are the planner's options for one calendar of account a. The
-// planner reads a zero MaxDeleteMin as its default; a configured 0 means the
-// guard applies to calendars of any size, which it spells as negative.
-func planOptions(cfg *config.Config, a *config.Account, opts SyncOptions, readOnly bool) plan.Options {
-	minItems := cfg.MaxDeleteMin
-	if minItems == 0 {
-		minItems = -1
-	}
-	return plan.Options{
-		Policy:            a.ConflictPolicy,
-		MaxDeleteFraction: cfg.MaxDeleteFraction,
-		MaxDeleteMin:      minItems,
-		AllowMassDelete:   opts.AllowMassDelete,
-		ReadOnly:          readOnly,
-	}
-}
-
 // planAndApply adds the remote side (rv) and the options to in, plans, and
 // has the plan carried out on the views it was made from. kn is what state
 // knows of the items in the plan.
 func (p *pass) planAndApply(ctx context.Context, in plan.Input, lv *local.View, rv *remote.View, kn known, newToken string, existed bool) error {
-	in.Options = planOptions(p.e.cfg, p.a, p.opts, p.cal.ReadOnly)
+	in.Options = p.opts.Plan
+	in.Options.ReadOnly = p.cal.ReadOnly
 	in.Remote = rv.Remotes()
 	in.Rejected = make(map[string]plan.Rejection, len(p.col.Rejected))
 	for name, r := range p.col.Rejected {
@@ -380,9 +408,9 @@ func uploads(acts []plan.Action) int {
 
 // executor is the executor of a plan made from lv, rv and kn.
 func (p *pass) executor(lv *local.View, rv *remote.View, kn known) *apply.Executor {
-	x := &apply.Executor{Rec: p.rec, Client: p.c, Cal: p.cal, Policy: p.a.ConflictPolicy,
-		Local: lv, Remote: rv, Known: kn.byHref, Now: p.e.Now, Log: p.log}
-	if ap := p.opts.account; ap != nil {
+	x := &apply.Executor{Rec: p.rec, Client: p.c, Cal: p.cal, Policy: p.opts.Plan.Policy,
+		Local: lv, Remote: rv, Known: kn.byHref, Now: p.env.Now, Log: p.log}
+	if ap := p.opts.Account; ap != nil {
 		x.Refuse = func(act plan.Action, err error) { ap.refuse(p, x, act, err) }
 	}
 	return x
@@ -405,7 +433,7 @@ func (p *pass) take(x *apply.Executor) {
 // them; not those this pass changed and recorded already.
 func (p *pass) refreshFingerprints(lv *local.View, kn known) {
 	for _, it := range lv.Touched(kn.byName) {
-		cur, ok, err := p.e.store.Item(p.key, it.Href)
+		cur, ok, err := p.env.Store.Item(p.key, it.Href)
 		if err != nil || !ok || cur.Name != it.Name || cur.Hash != it.Hash || cur.ETag != it.ETag {
 			continue
 		}
@@ -460,8 +488,8 @@ func (p *pass) finish(newToken string, held bool) error {
 	}
 	if len(p.s.Problems) == 0 && !held {
 		col.Marker, col.SyncToken = p.cal.Marker(), newToken
-		if p.opts.account == nil || p.opts.account.listed {
-			col.LastSync = p.e.Now()
+		if p.opts.Account == nil || p.opts.Account.Listed {
+			col.LastSync = p.env.Now()
 		}
 	} else {
 		col.LastError = strings.Join(p.s.Problems, "; ")

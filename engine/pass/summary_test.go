@@ -1,4 +1,4 @@
-package engine
+package pass
 
 import (
 	"encoding/json"

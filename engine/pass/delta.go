@@ -1,4 +1,4 @@
-package engine
+package pass
 
 import (
 	"context"
@@ -78,7 +78,7 @@ func (p *pass) scanFolder(folder local.Folder) (d *vdir.Dir, scan local.Scan, ok
 	if d, err = vdir.Open(p.col.Dir, p.fmt.Ext); err != nil {
 		return nil, scan, false, nil
 	}
-	scan, ok, err = local.ScanChanged(d, p.e.store, p.key, folder)
+	scan, ok, err = local.ScanChanged(d, p.env.Store, p.key, folder)
 	return d, scan, ok, err
 }
 
@@ -95,7 +95,7 @@ func (p *pass) planScoped(ctx context.Context, d *vdir.Dir, scan local.Scan, dl 
 	for _, k := range scan.ChangedKnown {
 		kn.byHref[k.Href], kn.byName[k.Name] = k, k
 	}
-	named, err := p.e.store.ItemsByHref(p.key, dl.Hrefs())
+	named, err := p.env.Store.ItemsByHref(p.key, dl.Hrefs())
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (p *pass) planScoped(ctx context.Context, d *vdir.Dir, scan local.Scan, dl 
 	// A UID that arrived on either side may also belong to a recorded item
 	// neither side named (a moved or copied item, a duplicate): it is
 	// planned too, unchanged on both sides.
-	same, err := p.e.store.ItemsWithUID(p.key, uids)
+	same, err := p.env.Store.ItemsWithUID(p.key, uids)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package engine
+package pass
 
 import (
 	"encoding/json"
@@ -91,14 +91,14 @@ func (s *Summary) add(r apply.Report) {
 	s.Skipped = append(s.Skipped, r.Skipped...)
 	s.Problems = append(s.Problems, r.Problems...)
 	for _, name := range slices.Sorted(maps.Keys(r.Rejected)) {
-		s.Rejected = append(s.Rejected, rejectedMessage(filepath.Join(s.Dir, name), r.Rejected[name].Reason))
+		s.Rejected = append(s.Rejected, RejectedMessage(filepath.Join(s.Dir, name), r.Rejected[name].Reason))
 	}
 	if s.Throttled == nil {
 		s.Throttled = r.Throttled
 	}
 }
 
-// rejectedMessage reports that the server refuses file, for reason.
-func rejectedMessage(file, reason string) string {
+// RejectedMessage reports that the server refuses file, for reason.
+func RejectedMessage(file, reason string) string {
 	return file + ": refused by the server, not sent again until the file changes: " + reason
 }

@@ -1,4 +1,4 @@
-package engine
+package pass
 
 import (
 	"context"
@@ -7,40 +7,43 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/state"
 )
 
-// accountPass is what the calendar passes of one account pass share: the
-// creates refused because their UID lives at another href of the account,
-// which wait for every calendar to have had its turn (plan.RetryRefused),
-// where the calendar list came from, and in a dry run how the journal
-// would have been settled first.
-type accountPass struct {
+// Account is what the passes of one account pass share: the creates
+// refused because their UID lives at another href of the account, which
+// wait for every collection to have had its turn (plan.RetryRefused and
+// SettleRefused), where the collection list came from, and in a dry run
+// how the journal would have been settled first.
+type Account struct {
+	// Settled is how the journal would have been settled (a dry run's
+	// apply.Settlements): each pass plans from state as it would be then.
+	Settled []apply.Settlement
+	// Listed: the collection list came from the server in this account
+	// pass, not from the previous one's. Only then does a pass that
+	// applied every remote change record the time of its last sync.
+	Listed bool
+
 	refused []refusedCreate
-	settled []apply.Settlement
-	// listed: the calendar list came from the server in this account
-	// pass, not from the previous one's (SyncOptions.LocalOnly).
-	listed bool
 }
 
 // knownItems is what state records of the calendar key's items, as the
 // pass finds them once the journal is settled: a dry run, which settles
 // nothing, applies the settlements to what it read. settled counts the
 // settlements of the calendar.
-func (ap *accountPass) knownItems(store *state.Store, key string) (items []state.Item, settled int, err error) {
+func (ap *Account) knownItems(store *state.Store, key string) (items []state.Item, settled int, err error) {
 	items, err = store.Items(key)
-	if err != nil || ap == nil || len(ap.settled) == 0 {
+	if err != nil || ap == nil || len(ap.Settled) == 0 {
 		return items, 0, err
 	}
 	byHref := make(map[string]state.Item, len(items))
 	for _, it := range items {
 		byHref[it.Href] = it
 	}
-	for _, st := range ap.settled {
+	for _, st := range ap.Settled {
 		if st.Entry.Key != key {
 			continue
 		}
@@ -67,7 +70,7 @@ type refusedCreate struct {
 
 // refuse holds a create refused with davclient.ErrUIDInUse for the end of
 // the account pass.
-func (ap *accountPass) refuse(p *pass, x *apply.Executor, act plan.Action, err error) {
+func (ap *Account) refuse(p *pass, x *apply.Executor, act plan.Action, err error) {
 	act = plan.Action{Kind: plan.Create, Href: act.Href, Name: act.Name, UID: act.UID}
 	r := refusedCreate{RefusedCreate: plan.RefusedCreate{UID: act.UID}, p: p, x: x, act: act, err: err}
 	var de *davclient.Error
@@ -77,16 +80,16 @@ func (ap *accountPass) refuse(p *pass, x *apply.Executor, act plan.Action, err e
 	ap.refused = append(ap.refused, r)
 }
 
-// settleRefused ends an account pass: the refused creates that
-// plan.RetryRefused picks are sent once more, and those still not accepted
-// become problems of their calendars, whose change markers then stay where
-// they were.
-func (e *Engine) settleRefused(ctx context.Context, a *config.Account, ap *accountPass) {
+// SettleRefused ends the pass of account in store: the refused creates
+// that plan.RetryRefused picks are sent once more, and those still not
+// accepted become problems of their collections, whose change markers
+// then stay where they were.
+func (ap *Account) SettleRefused(ctx context.Context, store *state.Store, account string) {
 	if len(ap.refused) == 0 {
 		return
 	}
 	retry := make([]bool, len(ap.refused))
-	rec, err := e.accountRecords(a, ap.refused)
+	rec, err := accountRecords(store, account, ap.refused)
 	if err == nil {
 		retry = plan.RetryRefused(refusedOnly(ap.refused), rec)
 	}
@@ -128,8 +131,8 @@ func refusedOnly(rs []refusedCreate) []plan.RefusedCreate {
 }
 
 // accountRecords reads what state records about the holders and UIDs of
-// refused creates, in every calendar of account a.
-func (e *Engine) accountRecords(a *config.Account, refused []refusedCreate) (plan.AccountRecords, error) {
+// refused creates, in every collection of account.
+func accountRecords(store *state.Store, account string, refused []refusedCreate) (plan.AccountRecords, error) {
 	rec := plan.AccountRecords{Hrefs: map[string]bool{}, UIDs: map[string]bool{}}
 	var holders []string
 	uids := map[string]bool{}
@@ -140,23 +143,23 @@ func (e *Engine) accountRecords(a *config.Account, refused []refusedCreate) (pla
 			uids[r.UID] = true
 		}
 	}
-	cols, err := e.store.Collections()
+	cols, err := store.Collections()
 	if err != nil {
 		return rec, err
 	}
 	for _, col := range cols {
-		if col.Account != a.Name || strings.HasPrefix(col.Key, "@") {
+		if col.Account != account || strings.HasPrefix(col.Key, "@") {
 			continue
 		}
 		rec.Calendars = append(rec.Calendars, col.Href)
-		byHref, err := e.store.ItemsByHref(col.Key, holders)
+		byHref, err := store.ItemsByHref(col.Key, holders)
 		if err != nil {
 			return rec, err
 		}
 		for h := range byHref {
 			rec.Hrefs[h] = true
 		}
-		byUID, err := e.store.ItemsWithUID(col.Key, uids)
+		byUID, err := store.ItemsWithUID(col.Key, uids)
 		if err != nil {
 			return rec, err
 		}
