@@ -14,8 +14,9 @@ import (
 // The layering the design relies on: the planner and the merge are pure,
 // the daemon reaches collections only through the engine, the engine
 // reports progress without knowing how it is shown (internal/progress
-// draws it, for the CLI only), and the OAuth2 token store knows nothing of
-// vdird's configuration, sync or servers.
+// draws it, for the CLI only), the OAuth2 token store knows nothing of
+// vdird's configuration, sync or servers, and the reading of vdirsyncer's
+// configuration knows nothing of syncing.
 func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 	drawing := []string{"github.com/vbauerster/mpb", "github.com/vdird/vdird/internal/progress"}
 	forbidden := map[string][]string{
@@ -32,6 +33,8 @@ func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 		"internal/oauth": {"github.com/vdird/vdird/config", "github.com/vdird/vdird/engine", "github.com/vdird/vdird/daemon",
 			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state", "github.com/vdird/vdird/internal/cli"},
 		"engine/merge": {"os", "net", "net/http", "io/fs", "syscall", "time"},
+		"internal/vdirsyncer": {"github.com/vdird/vdird/engine", "github.com/vdird/vdird/daemon",
+			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state"},
 	}
 	// onlyModules lists, for some packages, the only modules outside the
 	// standard library they may import.
