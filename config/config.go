@@ -40,6 +40,11 @@ type Config struct {
 	MaxDeleteMin      int
 	LogLevel          string
 	Accounts          []Account
+
+	// The versions store (keep_versions, versions_max_size).
+	VersionsDir     string        // beside the state file
+	KeepVersions    time.Duration // 0: no versions are kept
+	VersionsMaxSize int64         // bytes, the whole store; 0: no cap
 }
 
 // Account is one CalDAV account and the local root its calendars sync into.
@@ -65,6 +70,10 @@ type Account struct {
 	ResponseTimeout time.Duration // longest silence of the server: before its answer, and within it
 
 	OAuth OAuth // auth = "oauth2" only: the OAuth2 client and the token file
+
+	// The versions store (keep_versions, versions_max_size).
+	KeepVersions    time.Duration // the global keep_versions unless set
+	VersionsMaxSize int64         // bytes of this account's versions; 0: only the global cap
 }
 
 // fileConfig mirrors the TOML layout; durations are strings so errors can name them.
@@ -77,6 +86,9 @@ type fileConfig struct {
 	MaxDeleteMin      *int          `toml:"max_delete_min"`
 	LogLevel          string        `toml:"log_level"`
 	Accounts          []fileAccount `toml:"account"`
+
+	KeepVersions    string `toml:"keep_versions"`
+	VersionsMaxSize string `toml:"versions_max_size"`
 }
 
 type fileAccount struct {
@@ -106,6 +118,8 @@ type fileAccount struct {
 	OAuthAuthURL             string   `toml:"oauth_auth_url"`
 	OAuthTokenURL            string   `toml:"oauth_token_url"`
 	OAuthScopes              []string `toml:"oauth_scopes"`
+	KeepVersions             string   `toml:"keep_versions"`
+	VersionsMaxSize          string   `toml:"versions_max_size"`
 }
 
 // Error is a configuration mistake, located by file and line where possible.
@@ -130,6 +144,12 @@ func DefaultPath() string {
 // DefaultStatePath is $XDG_STATE_HOME/vdird/state.db.
 func DefaultStatePath() string {
 	return filepath.Join(xdgDir("XDG_STATE_HOME", filepath.Join(".local", "state")), "vdird", "state.db")
+}
+
+// DefaultVersionsDir is $XDG_STATE_HOME/vdird/versions, beside the default
+// state file.
+func DefaultVersionsDir() string {
+	return filepath.Join(filepath.Dir(DefaultStatePath()), "versions")
 }
 
 func xdgDir(env, fallback string) string {
@@ -178,6 +198,9 @@ func Parse(path string, data []byte) (*Config, error) {
 	roots := map[string]string{}
 	for i, fa := range fc.Accounts {
 		a, err := p.account(i, fa, c.ConflictPolicy)
+		if err == nil {
+			err = p.accountVersions(i, fa, c, &a)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -254,6 +277,9 @@ func (p parser) global(fc fileConfig) (*Config, error) {
 		default:
 			return nil, p.bad([]string{"log_level"}, "log_level %q: want one of trace, debug, info, warn, error", fc.LogLevel)
 		}
+	}
+	if err := p.globalVersions(fc, c); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -36,6 +36,7 @@ func FuzzParseConfig(f *testing.F) {
 		"[[account]]\nurl = \"unix:///run/d.sock\"\ntoken_command = \"t\"\ntls_fingerprint = \"sha256:ab\"\nconnect_timeout = \"3s\"\n",
 		"[[account]]\nurl = \"https://x/\"\nauth = \"digest\"\ncert_file = \"~/c\"\nkey_file = \"/k\"\nresponse_timeout = \"1h\"\n",
 		"[[account]]\nurl = \"https://x/\"\noauth_client_id = \"c\"\noauth_scopes = [\"s\"]\noauth_token_url = \"http://127.0.0.1:1/t\"\n",
+		"keep_versions = \"2w\"\nversions_max_size = \"1GB\"\nstate_path = \"/c/s.db\"\n[[account]]\nurl = \"https://x/\"\nlocal_root = \"/c\"\nkeep_versions = \"0\"\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -84,6 +85,7 @@ func FuzzParseConfig(f *testing.F) {
 				t.Fatalf("url %q", a.URL)
 			}
 			checkConnection(t, a)
+			checkVersions(t, cfg, a)
 			n := 0
 			for _, s := range []string{a.PasswordCommand, a.PasswordFile, a.PasswordEnv} {
 				if s != "" {

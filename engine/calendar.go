@@ -41,6 +41,9 @@ type pass struct {
 	work *calendarWork // reports downloads and uploads to opts.Progress
 	// rejected are the file versions the server refused, met by this pass.
 	rejected map[string]plan.Rejection
+	// stage is the staging folder this pass fills with a first download:
+	// finish publishes it, complete, before recording the markers.
+	stage *vdir.Dir
 }
 
 // known is what state records of a calendar's items, by href and by file
@@ -93,13 +96,12 @@ func (p *pass) run(ctx context.Context) error {
 	p.work = &calendarWork{p: p.opts.Progress, s: work.Step{Account: p.a.Name, Calendar: p.s.Calendar, Href: p.cal.Href}}
 	p.src = &remote.Source{Client: p.c, Cal: p.cal, Marker: col.Marker, Token: col.SyncToken, Log: p.log, Progress: p.work}
 	p.rec = &apply.Recorder{Store: p.e.store, Key: p.key, Col: col}
-	if existed && !p.opts.DryRun {
-		if err := p.recoverStage(); err != nil {
-			return err
-		}
+	staged, err := hasStage(col.Dir)
+	if err != nil {
+		return err
 	}
 	f := plan.Facts{Existed: existed, ServerAsRecorded: existed && p.src.AsRecorded(), DryRun: p.opts.DryRun,
-		HaveSyncToken: p.cal.SupportsSync && col.SyncToken != ""}
+		HaveSyncToken: p.cal.SupportsSync && col.SyncToken != "", Staged: staged}
 	var folder local.Folder
 	if existed && p.markersClean() {
 		f.MarkersClean = true
@@ -173,6 +175,15 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 	}
 	f.Listed, f.Known, f.LocalFiles = true, len(items), len(locals)
 	p.s.Strategy = plan.Choose(f)
+	if p.s.Strategy == plan.ResumeFirstDownload {
+		return p.resumeFirstDownload(ctx, items, f.Existed)
+	}
+	if f.Staged && !p.opts.DryRun {
+		// A staging folder with nothing recorded holds nothing to keep.
+		if err := vdir.RemoveStaged(p.col.Dir); err != nil {
+			return fmt.Errorf("local folder: %w", err)
+		}
+	}
 	if p.s.Strategy == plan.FirstDownload {
 		return p.firstDownload(ctx, d, f.Existed)
 	}
@@ -229,7 +240,8 @@ func (p *pass) localView(d *vdir.Dir) *local.View {
 
 // firstDownload fetches a calendar that is new on both sides into d, its
 // empty folder. A folder that does not exist yet (d nil) is filled under a
-// hidden name and published complete.
+// hidden name and published complete; a download that stops before its
+// end leaves it there, hidden, for the next run to resume.
 func (p *pass) firstDownload(ctx context.Context, d *vdir.Dir, existed bool) error {
 	if d == nil {
 		var err error
@@ -241,8 +253,13 @@ func (p *pass) firstDownload(ctx context.Context, d *vdir.Dir, existed bool) err
 		return err
 	}
 	token, held, err := p.freshDownload(ctx, d)
-	if err != nil {
+	switch {
+	case err != nil && d.Staged():
+		return p.interrupted(err, p.s.Downloaded, 0)
+	case err != nil:
 		return err
+	case d.Staged():
+		p.stage = d
 	}
 	return p.finish(token, held || len(p.s.Problems) > 0)
 }
@@ -402,7 +419,9 @@ func (p *pass) markersClean() bool {
 
 // finish records the collection's change markers. They advance only when
 // every remote change of this pass was applied and recorded (held: one was
-// not), so nothing seen is skipped by the next cheap check.
+// not), so nothing seen is skipped by the next cheap check. A staging
+// folder the pass filled is published first, once all it holds is
+// recorded.
 func (p *pass) finish(newToken string, held bool) error {
 	if err := p.rec.Failed(); err != nil {
 		// Results of this pass are missing from state: the markers stay,
@@ -412,6 +431,16 @@ func (p *pass) finish(newToken string, held bool) error {
 			p.log.Debug().Err(ferr).Msg("recording the rest of the pass failed too")
 		}
 		return fmt.Errorf("recording the pass's results: %w", err)
+	}
+	if p.stage != nil {
+		if err := p.rec.Flush(); err != nil {
+			return fmt.Errorf("recording the pass's results: %w", err)
+		}
+		merged, err := p.publish(p.stage)
+		if err != nil {
+			return err
+		}
+		p.stage, held = nil, held || merged
 	}
 	col := p.col
 	col.DisplayName, col.Color, col.ReadOnly = p.cal.DisplayName, p.cal.Color, p.cal.ReadOnly

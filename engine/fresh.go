@@ -8,6 +8,7 @@ import (
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/engine/fresh"
+	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
@@ -59,19 +60,12 @@ func (p *pass) freshDownload(ctx context.Context, d *vdir.Dir) (token string, he
 		derr = w.Send()
 	}
 	// What was handed over is written and recorded even when the download
-	// failed: a resumed first sync then fetches only the rest.
+	// failed: a resumed first sync then fetches only the rest. A staging
+	// folder stays hidden until finish publishes it complete.
 	rep, serr := w.Stop()
 	p.s.Problems = append(p.s.Problems, rep.Problems...)
 	p.s.Skipped = append(p.s.Skipped, rep.Skipped...)
 	p.s.Downloaded += rep.Written
-	// Every file in a staging folder now is durable and recorded (the
-	// writers flushed each batch before handing it on): publish it, after
-	// a failed download too, so that a resumed first sync keeps them.
-	if d.Staged() {
-		if _, perr := p.publish(d); perr != nil && serr == nil {
-			serr = perr
-		}
-	}
 	if serr != nil {
 		return "", false, fmt.Errorf("download: %w", serr)
 	}
@@ -84,16 +78,16 @@ func (p *pass) freshDownload(ctx context.Context, d *vdir.Dir) (token string, he
 	return token, len(rep.Skipped) > 0, nil
 }
 
-// publish moves a staging folder filled by freshDownload (or left by an
-// interrupted one, recoverStage) to the calendar's folder, and returns
-// that.
-func (p *pass) publish(stage *vdir.Dir) (*vdir.Dir, error) {
-	d, kept, err := stage.Publish(p.col.Dir)
+// publish moves a staging folder filled by this pass to the calendar's
+// folder. merged tells that a folder with files had appeared there
+// meanwhile: theirs were kept, and the next pass must list both sides.
+func (p *pass) publish(stage *vdir.Dir) (merged bool, err error) {
+	_, kept, err := stage.Publish(p.col.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("local folder: %w", err)
+		return false, fmt.Errorf("local folder: %w", err)
 	}
 	if len(kept) == 0 {
-		return d, nil
+		return false, nil
 	}
 	// Someone made the folder and put files in it meanwhile: theirs stay,
 	// and ours are forgotten, so that the next pass sees a file and a
@@ -103,9 +97,9 @@ func (p *pass) publish(stage *vdir.Dir) (*vdir.Dir, error) {
 		Msg("the folder appeared during the first download with files of the same names: theirs were kept, the next pass compares them with the server")
 	recorded, err := p.e.store.ItemsByName(p.key, kept)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", apply.ErrState, err)
+		return false, fmt.Errorf("%w: %v", apply.ErrState, err)
 	}
-	return d, p.rec.Commit(func(tx *state.Tx) error {
+	return true, p.rec.Commit(func(tx *state.Tx) error {
 		for _, it := range recorded {
 			if err := tx.DeleteItem(it.Href); err != nil {
 				return err
@@ -115,37 +109,88 @@ func (p *pass) publish(stage *vdir.Dir) (*vdir.Dir, error) {
 	})
 }
 
-// recoverStage finishes a first download that was cut off (a crash, a
-// kill) while its folder was still staged under a hidden name: the files
-// recorded in state are complete (each batch was flushed before it was
-// recorded) and stay; any other file may be torn and goes. Then the folder
-// is published and the pass goes on as usual, fetching what is missing.
-// A recorded file is kept by its name alone: removing one would read as a
-// local deletion, and a changed one is planned as an edit.
-func (p *pass) recoverStage() error {
-	st, err := vdir.OpenStaged(p.col.Dir)
-	if errors.Is(err, vdir.ErrNoDir) {
-		return nil
+// hasStage tells whether the calendar's folder dir has a staging folder:
+// a first download that did not complete.
+func hasStage(dir string) (bool, error) {
+	_, err := vdir.OpenStaged(dir)
+	switch {
+	case errors.Is(err, vdir.ErrNoDir):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("local folder: %w", err)
 	}
+	return true, nil
+}
+
+// resumeFirstDownload carries on a first download that stopped before it
+// was complete (cancelled, cut off, killed): the items it recorded wait in
+// its hidden staging folder, which nobody has seen yet. It is a full pass
+// over that folder. The planner weighs the server's listing against the
+// staged items, so only members that are missing or changed since are
+// fetched, and a member deleted on the server leaves the folder; finish
+// publishes the folder once everything is applied. A folder made meanwhile
+// under the calendar's name is merged on publishing, without replacing
+// any of its files.
+func (p *pass) resumeFirstDownload(ctx context.Context, items []state.Item, existed bool) error {
+	st, err := vdir.OpenStaged(p.col.Dir)
 	if err != nil {
 		return fmt.Errorf("local folder: %w", err)
 	}
-	items, err := p.e.store.Items(p.key)
+	sd, err := fresh.Settle(st, items, p.opts.DryRun)
 	if err != nil {
+		return fmt.Errorf("local folder: %w", err)
+	}
+	if len(sd.Missing) > 0 && !p.opts.DryRun {
+		// Forgotten, so that they come down again.
+		if err := p.rec.Commit(func(tx *state.Tx) error {
+			for _, it := range sd.Missing {
+				if err := tx.DeleteItem(it.Href); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	p.log.Info().Int("staged", len(sd.Kept)).Int("removed", sd.Removed).Int("missing", len(sd.Missing)).
+		Msg("resuming an interrupted first download: fetching what its staging folder lacks")
+	kn := newKnown(sd.Kept)
+	lv := p.localView(st)
+	var in plan.Input
+	for _, en := range sd.Files {
+		in.Local = append(in.Local, lv.Entry(en, kn.byName))
+	}
+	for _, it := range sd.Kept {
+		in.Known = append(in.Known, apply.KnownOf(it))
+	}
+	if err := p.syncMeta(st, existed); err != nil {
 		return err
 	}
-	recorded := make(map[string]bool, len(items))
-	for _, it := range items {
-		recorded[it.Name] = true
-	}
-	removed, err := st.RemoveUnless(func(name string) bool { return recorded[name] })
+	rv, newToken, err := p.src.List(ctx, kn.byHref, true)
 	if err != nil {
-		return fmt.Errorf("local folder: finishing an interrupted first download: %w", err)
+		return p.interrupted(err, len(sd.Kept), 0)
 	}
-	if _, err := p.publish(st); err != nil {
-		return err
+	if err := p.src.Fetch(ctx, rv, kn.byHref); err != nil {
+		return p.interrupted(err, len(sd.Kept), len(rv.ETags))
 	}
-	p.log.Info().Int("kept", len(items)).Int("removed", removed).
-		Msg("finished an interrupted first download: recorded files kept, unrecorded ones removed")
+	if !p.opts.DryRun {
+		p.stage = st
+	}
+	if err := p.planAndApply(ctx, in, lv, rv, kn, newToken, existed); err != nil {
+		return p.interrupted(err, len(sd.Kept)+p.s.Downloaded-p.s.DeletedLocal, len(rv.ETags))
+	}
 	return nil
+}
+
+// interrupted is the error of a pass that stopped before the staging
+// folder of a first download was complete: it stays hidden, holding
+// staged items of total (0 when not known yet, as in the streamed
+// download), and the next run resumes it.
+func (p *pass) interrupted(err error, staged, total int) error {
+	of := ""
+	if total > 0 {
+		of = fmt.Sprintf(" of %d", total)
+	}
+	return fmt.Errorf("first download interrupted, %d%s items staged and hidden until a later run completes it: %w", staged, of, err)
 }

@@ -29,7 +29,8 @@ type Summary struct {
 
 	Unchanged bool `json:"unchanged,omitempty"` // change marker unchanged and no local change: nothing listed
 	// Strategy is how the pass went about the calendar: "unchanged",
-	// "scoped-delta", "scoped-local", "scoped-both", "first-download" or "full".
+	// "scoped-delta", "scoped-local", "scoped-both", "first-download",
+	// "resume-first-download" or "full".
 	Strategy plan.Strategy `json:"strategy,omitempty"`
 	Skipped  []string      `json:"skipped,omitempty"`  // invalid files, read-only edits, duplicate UIDs…
 	Problems []string      `json:"problems,omitempty"` // per-item failures that left that item for the next pass

@@ -15,7 +15,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/vdird/vdird/engine/fresh"
 	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/internal/synctest"
@@ -571,33 +570,4 @@ func TestSync_FirstContactWithExistingFolder_MatchesByUID(t *testing.T) {
 			t.Fatalf("UID same on the server %d times", n)
 		}
 	})
-}
-
-// TestSync_InterruptedInitialSync_ResumesWithoutRedownloading cuts a big
-// first download's answer short, after several batches were recorded, and
-// checks the next pass fetches only what is missing.
-func TestSync_InterruptedInitialSync_ResumesWithoutRedownloading(t *testing.T) {
-	f := newFaultEnv(t, testserver.Xandikos)
-	const n = 1000
-	big := f.seedOnly("big", n, "i%04d", "bulk")
-	cut := f.interruptedFirstSync(big, 0.9)
-	first := cut.Downloaded
-	if cut.Err == nil || first < 2*fresh.BatchItems || first >= n {
-		t.Fatalf("interrupted pass: downloaded %d, err %v", first, cut.Err)
-	}
-
-	s := f.syncOK()[big]
-	files := 0
-	for _, nm := range f.LocalNames(big) {
-		if strings.HasSuffix(nm, ".ics") {
-			files++
-		}
-	}
-	if files != n {
-		t.Fatalf("after resume %d item files, want %d", files, n)
-	}
-	if s.Downloaded+first != n || s.Recorded != 0 {
-		t.Fatalf("resume downloaded %d after %d and took %d in again: want exactly the %d missing", s.Downloaded, first, s.Recorded, n-first)
-	}
-	t.Logf("interrupted after %d of %d; resume downloaded %d, recorded %d", first, n, s.Downloaded, s.Recorded)
 }

@@ -63,6 +63,16 @@ func openStage(st string) (*Dir, error) {
 	return d, nil
 }
 
+// RemoveStaged removes the staging folder of path, if there is one: what
+// an interrupted start left that the caller has found holds nothing worth
+// keeping.
+func RemoveStaged(path string) error {
+	if err := os.RemoveAll(StagePath(path)); err != nil {
+		return fmt.Errorf("remove staging folder of %s: %w", path, err)
+	}
+	return nil
+}
+
 // Staged reports whether d is a staging folder (CreateStaged, OpenStaged).
 func (d *Dir) Staged() bool { return d.staged }
 

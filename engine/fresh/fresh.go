@@ -4,7 +4,8 @@
 // transaction, so a new calendar of any size streams through holding one
 // batch per stage (and the href of each UID given a file). The planner
 // still has the last word on each batch: a member whose UID another one
-// already holds is left out and reported.
+// already holds is left out and reported. Settle readies what an
+// interrupted first download left in its staging folder for the resume.
 package fresh
 
 import (

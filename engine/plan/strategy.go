@@ -6,7 +6,7 @@ import "fmt"
 // "nothing to do" to a full comparison of both listings with state.
 type Strategy int
 
-// The strategies, cheapest first (docs/design.md, "Pass strategies").
+// The strategies, cheapest first (docs/design.md, "Choosing a pass").
 const (
 	// NeedListing: the facts so far do not decide; list the folder and
 	// count what state knows, then choose again with Listed set.
@@ -23,6 +23,10 @@ const (
 	// FirstDownload: nothing on either side is known yet; fetch the whole
 	// calendar in one streamed request into a staging folder.
 	FirstDownload
+	// ResumeFirstDownload: a first download that did not complete left
+	// recorded items in its hidden staging folder; list the server, fetch
+	// there only what they lack or what changed since, then publish it.
+	ResumeFirstDownload
 	// Full: list both sides and plan every item against state.
 	Full
 )
@@ -41,6 +45,8 @@ func (s Strategy) String() string {
 		return "scoped-both"
 	case FirstDownload:
 		return "first-download"
+	case ResumeFirstDownload:
+		return "resume-first-download"
 	case Full:
 		return "full"
 	}
@@ -84,6 +90,9 @@ type Facts struct {
 	// ScopedGaveUp: a scoped pass found more than it can plan alone (a big
 	// delta, an unreadable change): fall back to full listings.
 	ScopedGaveUp bool
+	// Staged: the hidden staging folder of a first download that did not
+	// complete is there; the calendar's folder has not been published.
+	Staged bool
 
 	// Listed: the fields below are filled (after NeedListing).
 	Listed bool
@@ -97,15 +106,22 @@ type Facts struct {
 // strategy that gives up is answered by choosing again with ScopedGaveUp.
 func Choose(f Facts) Strategy {
 	if f.Listed {
-		// A calendar that is new on both sides (or whose first download never
-		// completed) comes in whole, unless its marker says the server is
-		// as recorded: then it is a calendar that was empty and still is.
+		// Items of an interrupted first download wait, recorded, in its
+		// staging folder: none is downloaded again, and none is a local
+		// deletion. A dry run plans the same, writing nothing.
+		if f.Staged && f.Known > 0 {
+			return ResumeFirstDownload
+		}
+		// A calendar that is new on both sides (or whose first download
+		// never recorded an item) comes in whole, unless its marker says
+		// the server is as recorded: then it is a calendar that was empty
+		// and still is.
 		if f.Known == 0 && f.LocalFiles == 0 && !f.DryRun && !(f.Existed && f.ServerAsRecorded) {
 			return FirstDownload
 		}
 		return Full
 	}
-	if !f.Existed || !f.MarkersClean {
+	if !f.Existed || !f.MarkersClean || f.Staged {
 		return NeedListing
 	}
 	if f.FolderAsRecorded && f.ServerAsRecorded {

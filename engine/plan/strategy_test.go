@@ -26,6 +26,8 @@ func TestChoose(t *testing.T) {
 		{"ScopedDeltaGaveUp_NeedsListing", with(clean, func(f *Facts) { f.ServerAsRecorded, f.ScopedGaveUp = false, true }), NeedListing},
 		{"ScopedLocalGaveUp_NeedsListing", with(clean, func(f *Facts) { f.FolderAsRecorded, f.ScopedGaveUp = false, true }), NeedListing},
 		{"ScopedBothGaveUp_NeedsListing", with(clean, func(f *Facts) { f.FolderAsRecorded, f.ServerAsRecorded, f.ScopedGaveUp = false, false, true }), NeedListing},
+		{"Staged_EverythingElseAsRecorded_NeedsListing", with(clean, func(f *Facts) { f.Staged = true }), NeedListing},
+		{"Staged_NewCollection_NeedsListing", Facts{Staged: true}, NeedListing},
 
 		{"Listed_NewCollectionNothingOnEitherSide_FirstDownload", Facts{Listed: true}, FirstDownload},
 		{"Listed_FirstDownloadNeverCompleted_FirstDownload", Facts{Existed: true, Listed: true}, FirstDownload},
@@ -33,6 +35,13 @@ func TestChoose(t *testing.T) {
 		{"Listed_NewCollectionWithLocalFiles_Full", Facts{Listed: true, LocalFiles: 3}, Full},
 		{"Listed_ItemsKnown_Full", Facts{Existed: true, Listed: true, Known: 2}, Full},
 		{"Listed_EmptyCalendarStillEmpty_Full", Facts{Existed: true, ServerAsRecorded: true, Listed: true}, Full},
+		{"Listed_StagedItemsRecorded_ResumeFirstDownload", Facts{Existed: true, Staged: true, Listed: true, Known: 1200}, ResumeFirstDownload},
+		{"Listed_StagedItemsRecorded_FolderMadeMeanwhileWithFiles_ResumeFirstDownload", Facts{Existed: true, Staged: true, Listed: true, Known: 1200, LocalFiles: 2}, ResumeFirstDownload},
+		{"Listed_StagedItemsRecorded_DryRun_ResumeFirstDownload", Facts{Existed: true, Staged: true, DryRun: true, Listed: true, Known: 1200}, ResumeFirstDownload},
+		{"Listed_StagedItemsRecorded_ServerAsRecorded_ResumeFirstDownload", Facts{Existed: true, ServerAsRecorded: true, Staged: true, Listed: true, Known: 1200}, ResumeFirstDownload},
+		{"Listed_StagedNothingRecorded_FirstDownload", Facts{Existed: true, Staged: true, Listed: true}, FirstDownload},
+		{"Listed_StagedNothingRecorded_FolderMadeMeanwhileWithFiles_Full", Facts{Existed: true, Staged: true, Listed: true, LocalFiles: 3}, Full},
+		{"Listed_StagedNothingRecorded_DryRun_Full", Facts{Staged: true, DryRun: true, Listed: true}, Full},
 		{"Listed_ScopedGaveUp_ItemsKnown_Full", with(clean, func(f *Facts) { f.ScopedGaveUp, f.Listed, f.Known = true, true, 5 }), Full},
 	}
 	seen := map[Strategy]bool{}

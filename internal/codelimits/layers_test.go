@@ -15,8 +15,9 @@ import (
 // the daemon reaches collections only through the engine, the engine
 // reports progress without knowing how it is shown (internal/progress
 // draws it, for the CLI only), the OAuth2 token store knows nothing of
-// vdird's configuration, sync or servers, and the reading of vdirsyncer's
-// configuration knows nothing of syncing.
+// vdird's configuration, sync or servers, the versions store is plain
+// files that the engine and the CLI call, knowing nothing of either, and
+// the reading of vdirsyncer's configuration knows nothing of syncing.
 func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 	drawing := []string{"github.com/vbauerster/mpb", "github.com/vdird/vdird/internal/progress"}
 	forbidden := map[string][]string{
@@ -35,6 +36,9 @@ func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 		"engine/merge": {"os", "net", "net/http", "io/fs", "syscall", "time"},
 		"internal/vdirsyncer": {"github.com/vdird/vdird/engine", "github.com/vdird/vdird/daemon",
 			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state"},
+		"versions": {"net", "net/http", "github.com/vdird/vdird/engine", "github.com/vdird/vdird/davclient",
+			"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/internal/cli", "github.com/vdird/vdird/config",
+			"github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},
 	}
 	// onlyModules lists, for some packages, the only modules outside the
 	// standard library they may import.
