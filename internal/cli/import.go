@@ -65,8 +65,8 @@ func (a *app) importCommand() *cobra.Command {
 		Short: "make vdird's config from another sync program's: vdird import vdirsyncer",
 		Long: importHelp + `
 
-SOURCE is the program: vdirsyncer is the one there is. "vdird import
-vdirsyncer --help" says what it converts.`,
+SOURCE names the program; vdirsyncer is the only one. "vdird import
+vdirsyncer --help" says what it converts and what it reports.`,
 		Example:               importVdirsyncerExample,
 		DisableFlagsInUseLine: true,
 		Args: func(cmd *cobra.Command, args []string) error {

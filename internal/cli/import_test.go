@@ -353,3 +353,19 @@ func TestImportVdirsyncer_NothingConvertedOrUnreadable_Exit1(t *testing.T) {
 		t.Errorf("a failed import made vdird's config folder (%v)", err)
 	}
 }
+
+func TestImport_HelpLeadsToTheSourcesHelp(t *testing.T) {
+	code, out, _ := cli(t, "import", "--help")
+	if code != 0 || !strings.Contains(out, "Run 'vdird help import COMMAND'") {
+		t.Fatalf("import --help: code %d\n%s", code, out)
+	}
+	code, out, _ = cli(t, "help", "import", "vdirsyncer")
+	if code != 0 || !strings.HasPrefix(out, "Reads vdirsyncer's configuration") {
+		t.Fatalf("help import vdirsyncer: code %d\n%s", code, out)
+	}
+	for _, args := range [][]string{{"import"}, {"import", "pimsync"}} {
+		if code, _, errs := cli(t, args...); code != 2 || !strings.Contains(errs, "vdird import vdirsyncer") && !strings.Contains(errs, "imports from vdirsyncer") {
+			t.Errorf("%v: code %d, stderr %q", args, code, errs)
+		}
+	}
+}

@@ -58,7 +58,7 @@ Global flags:
 Examples:
 {{.Example}}{{end}}{{if .HasAvailableSubCommands}}
 
-Run '{{.CommandPath}} help COMMAND' for a command's flags and examples.{{end}}
+Run '{{.Root.Name}} help{{if .HasParent}} {{.Name}}{{end}} COMMAND' for a command's flags and examples.{{end}}
 `
 
 var logLevels = []string{"trace", "debug", "info", "warn", "error"}

@@ -45,20 +45,27 @@ func (r *reader) get(key string) (v any, fetch []any, ok bool, fail *failure) {
 // literal returns key's string value, noting that a fetch list or another
 // type cannot be converted. ok tells whether there is one.
 func (r *reader) literal(key string) (string, bool) {
-	v, fetch, present, fail := r.get(key)
+	switch v := r.plain(key).(type) {
+	case nil:
+	case string:
+		return v, true
+	default:
+		r.note(key, "not converted: %s is not a string", show(v))
+	}
+	return "", false
+}
+
+// plain returns key's value, noting a key.fetch in its place as not
+// converted.
+func (r *reader) plain(key string) any {
+	v, fetch, _, fail := r.get(key)
 	switch {
 	case fail != nil:
 		r.notes = append(r.notes, Note(*fail))
 	case fetch != nil:
 		r.note(key+".fetch", "not converted: vdird takes %s from its config, not from a command", key)
-	case !present || v == nil:
-	default:
-		if s, ok := v.(string); ok {
-			return s, true
-		}
-		r.note(key, "not converted: %s is not a string", show(v))
 	}
-	return "", false
+	return v
 }
 
 // note adds a line about key to the report.

@@ -134,16 +134,14 @@ func (r *reader) google(acc *account) *failure {
 
 // tls reads verify, verify_fingerprint and auth_cert.
 func (r *reader) tls(acc *account) {
-	verify, _, _, _ := r.get("verify")
-	fp, fpFetch, _, _ := r.get("verify_fingerprint")
-	if fpFetch != nil {
-		r.note("verify_fingerprint.fetch", "not converted: vdird takes tls_fingerprint from its config")
-	}
+	verify, fp := r.plain("verify"), r.plain("verify_fingerprint")
+	_, pinFetched := r.s.Values["verify_fingerprint.fetch"]
 	switch v := verify.(type) {
 	case nil, bool:
 		// false without a fingerprint turns verification off, as older
-		// vdirsyncer versions did; with one, the pin replaces it.
-		acc.InsecureSkipVerify = v == false && fp == nil && fpFetch == nil
+		// vdirsyncer versions did; with one, the pin replaces it, and a
+		// pin not converted leaves verification on.
+		acc.InsecureSkipVerify = v == false && fp == nil && !pinFetched
 	case string:
 		if p, why := configPath(v); why != "" {
 			r.note("verify", "not converted: %s", why)
@@ -156,7 +154,7 @@ func (r *reader) tls(acc *account) {
 	if fp != nil {
 		acc.TLSFingerprint = r.fingerprint(fp)
 	}
-	cert, _, _, _ := r.get("auth_cert")
+	cert := r.plain("auth_cert")
 	files, isList := stringList(cert)
 	if s, ok := cert.(string); ok {
 		files, isList = []string{s, s}, true // the certificate and its key in one file
