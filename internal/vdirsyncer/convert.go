@@ -65,7 +65,11 @@ func Convert(c *Config) Result {
 	for _, p := range c.Pairs {
 		acc, notes, fail := cv.pair(p)
 		if fail != nil {
-			cv.note(Note{Section: p.Title(), Msg: "not converted: " + fail.String()})
+			n := Note{Section: p.Title(), Msg: "not converted: " + fail.String()}
+			if fail.Section == p.Title() {
+				n = Note{Section: p.Title(), Key: fail.Key, Msg: "the pair is not converted: " + fail.Msg}
+			}
+			cv.note(n)
 			continue
 		}
 		for _, n := range notes {
