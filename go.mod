@@ -19,6 +19,7 @@ require (
 	golang.org/x/net v0.58.0
 	golang.org/x/oauth2 v0.36.0
 	golang.org/x/sys v0.47.0
+	gopkg.in/ini.v1 v1.67.0
 )
 
 require (

@@ -269,9 +269,15 @@ func (w *progressWorld) testDaemonStatus(t *testing.T) {
 	workRe := regexp.MustCompile(`(?m)^working: alice/events ↓ (\d+) items · .* \(since \d\d:\d\d:\d\d\)$`)
 	var out string
 	deadline := time.Now().Add(30 * time.Second)
-	for out = status(); !workRe.MatchString(out); out = status() {
+	// The step shows as soon as it starts, with 0 items until the first
+	// object of the answer is read: wait for some.
+	started := func(out string) bool {
+		m := workRe.FindStringSubmatch(out)
+		return m != nil && m[1] != "0"
+	}
+	for out = status(); !started(out); out = status() {
 		if time.Now().After(deadline) {
-			t.Fatalf("vdird status never showed the download:\n%s\ndaemon log:\n%s", out, logs.String())
+			t.Fatalf("vdird status never showed the download with items come:\n%s\ndaemon log:\n%s", out, logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

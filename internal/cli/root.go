@@ -59,7 +59,7 @@ Global flags:
 Examples:
 {{.Example}}{{end}}{{if .HasAvailableSubCommands}}
 
-Run '{{.CommandPath}} help COMMAND' for a command's flags and examples.{{end}}
+Run '{{.Root.Name}} help{{if .HasParent}} {{.Name}}{{end}} COMMAND' for a command's flags and examples.{{end}}
 `
 
 var logLevels = []string{"trace", "debug", "info", "warn", "error"}
@@ -109,7 +109,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	_ = root.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions(logLevels, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(a.syncCommand(), a.daemonCommand(), a.statusCommand(), a.discoverCommand(),
-		a.authorizeCommand(), a.completionCommand(), a.versionCommand())
+		a.authorizeCommand(), a.importCommand(), a.completionCommand(), a.versionCommand())
 	strictHelp(root)
 	for _, c := range append(root.Commands(), root) {
 		// Man pages carry no generation date or tool name in their text.

@@ -17,8 +17,9 @@ import (
 // in (the engine hands it what it needs), the engine reports progress
 // without knowing how it is shown (internal/progress draws it, for the
 // CLI only), the OAuth2 token store knows nothing of vdird's
-// configuration, sync or servers, and the versions store is plain files
-// that the engine and the CLI call, knowing nothing of either.
+// configuration, sync or servers, the versions store is plain files that
+// the engine and the CLI call, knowing nothing of either, and the reading
+// of vdirsyncer's configuration knows nothing of syncing.
 func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 	drawing := []string{"github.com/vbauerster/mpb", "github.com/vdird/vdird/internal/progress"}
 	forbidden := map[string][]string{
@@ -37,6 +38,8 @@ func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 		"internal/oauth": {"github.com/vdird/vdird/config", "github.com/vdird/vdird/engine", "github.com/vdird/vdird/daemon",
 			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state", "github.com/vdird/vdird/internal/cli"},
 		"engine/merge": {"os", "net", "net/http", "io/fs", "syscall", "time"},
+		"internal/vdirsyncer": {"github.com/vdird/vdird/engine", "github.com/vdird/vdird/daemon",
+			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state"},
 		"versions": {"net", "net/http", "github.com/vdird/vdird/engine", "github.com/vdird/vdird/davclient",
 			"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/internal/cli", "github.com/vdird/vdird/config",
 			"github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},

@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vdird/vdird/config"
+	"github.com/vdird/vdird/internal/vdirsyncer"
+)
+
+const importHelp = `Makes vdird's configuration from the configuration of another sync
+program, so that vdird takes over the folders it fills: "vdird import
+vdirsyncer" reads vdirsyncer's.`
+
+const importVdirsyncerHelp = `Reads vdirsyncer's configuration (CONFIG, by default the file
+$VDIRSYNCER_CONFIG names, else ~/.vdirsyncer/config when it exists, else
+$XDG_CONFIG_HOME/vdirsyncer/config or ~/.config/vdirsyncer/config) and
+prints the equivalent vdird configuration on stdout, or with --write
+writes it where vdird reads it (--config FILE, else
+$XDG_CONFIG_HOME/vdird/config.toml), never over an existing file unless
+--force is given.
+
+Each pair of a caldav (or google_calendar) storage and a filesystem
+storage becomes an account whose local_root is the folder vdirsyncer
+fills, so the first vdird sync finds every item already there: it matches
+the server's items with the files by UID and records those both sides
+hold, writing no file and uploading nothing, and copies only what one
+side lacks. Carried over:
+the URL and username; a password.fetch command as password_command
+(["command", "printenv", "VAR"] as password_env); "a wins" or "b wins" as
+conflict_policy, by which side is the server; collections, as calendars
+(null: the URL is one calendar, the path its folder); verify (a CA file,
+or false) as ca_file or insecure_skip_verify; a SHA-256 verify_fingerprint
+as tls_fingerprint; auth_cert as cert_file and key_file; auth basic or
+digest; a google_calendar storage's client_id and client_secret.
+
+Everything else is reported on stderr, one line per section and key:
+what has no equivalent (a password written in the config or asked for by
+a prompt, a SHA-1 or MD5 fingerprint, start_date and end_date, hooks,
+address books, http and singlefile storages, read-only storages), and
+what to do by hand (a folder to rename to the name vdird gives it).
+
+Stop vdirsyncer's timer or cron job before the first vdird sync: two
+tools must not sync one folder.
+
+Exits 0 when at least one pair was converted, report or not, and 1 when
+none was, the file cannot be read, or --write finds a file in the way.`
+
+const importVdirsyncerExample = `  vdird import vdirsyncer                       # print the converted config
+  vdird import vdirsyncer --write               # write ~/.config/vdird/config.toml
+  vdird import vdirsyncer ~/vdirsyncer.conf --write --force
+  vdird sync --dry-run                          # then see what the first sync does`
+
+func (a *app) importCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "import SOURCE [flags] [args]",
+		Short: "make vdird's config from another sync program's: vdird import vdirsyncer",
+		Long: importHelp + `
+
+SOURCE names the program; vdirsyncer is the only one. "vdird import
+vdirsyncer --help" says what it converts and what it reports.`,
+		Example:               importVdirsyncerExample,
+		DisableFlagsInUseLine: true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown source %q: vdird imports from vdirsyncer", args[0])
+			}
+			return nil
+		},
+		RunE: func(*cobra.Command, []string) error { return errors.New("missing source: vdird import vdirsyncer") },
+	}
+	var write, force bool
+	sub := a.command(helpText{"vdirsyncer [--write [--force]] [CONFIG]",
+		"make vdird's config from vdirsyncer's, reporting what does not carry over", importVdirsyncerHelp, importVdirsyncerExample},
+		cobra.MaximumNArgs(1), func(_ context.Context, args []string) int {
+			src := vdirsyncer.DefaultPath()
+			if len(args) == 1 {
+				src = args[0]
+			}
+			return cmdImportVdirsyncer(a.g, src, write, force, a.stdout, a.stderr)
+		})
+	sub.Flags().BoolVar(&write, "write", false, "write the config where vdird reads it (--config FILE, else the default path) instead of printing it (default off)")
+	sub.Flags().BoolVar(&force, "force", false, "with --write, replace a config file that is there (default off)")
+	sub.DisableAutoGenTag = true
+	cmd.AddCommand(sub)
+	return cmd
+}
+
+func cmdImportVdirsyncer(g globals, src string, write, force bool, stdout, stderr io.Writer) int {
+	if force && !write {
+		fmt.Fprintln(stderr, "vdird: --force goes with --write")
+		return exitUsage
+	}
+	c, err := vdirsyncer.Load(src)
+	if err != nil {
+		fmt.Fprintf(stderr, "vdird: %v\n", err)
+		return exitFailure
+	}
+	res := vdirsyncer.Convert(c)
+	for _, n := range res.Notes {
+		fmt.Fprintf(stderr, "vdird: %s\n", n)
+	}
+	if res.TOML == nil {
+		fmt.Fprintf(stderr, "vdird: nothing converted: no pair of %s syncs a CalDAV server with a filesystem folder vdird can take over\n", src)
+		return exitFailure
+	}
+	target := configPath(g)
+	// A configuration vdird would refuse is a fault of the conversion:
+	// say so rather than hand it over.
+	if _, err := config.Parse(target, res.TOML); err != nil {
+		fmt.Fprintf(stderr, "vdird: the converted configuration does not load: %v\n", err)
+		return exitFailure
+	}
+	if !write {
+		_, err := stdout.Write(res.TOML)
+		if err != nil {
+			fmt.Fprintf(stderr, "vdird: %v\n", err)
+			return exitFailure
+		}
+		return 0
+	}
+	if err := writeConfig(target, res.TOML, force); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			fmt.Fprintf(stderr, "vdird: %s exists: --force replaces it; without --write the config is printed, to merge by hand\n", target)
+		} else {
+			fmt.Fprintf(stderr, "vdird: %v\n", err)
+		}
+		return exitFailure
+	}
+	fmt.Fprintf(stderr, "vdird: wrote %s (accounts: %s); next: stop vdirsyncer, then vdird sync --dry-run\n", target, strings.Join(res.Accounts, ", "))
+	return 0
+}
+
+// writeConfig writes data to path (mode 0600: it may hold an OAuth client
+// secret), making its folder. An existing file is an fs.ErrExist, unless
+// replace is set: then it is replaced whole in one rename.
+func writeConfig(path string, data []byte, replace bool) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if !replace {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+			return fmt.Errorf("config: %w", err)
+		}
+		return nil
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,86 @@
+package vdirsyncer
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// account is one [[account]] of vdird's configuration, with its keys as
+// config.example.toml names them.
+type account struct {
+	Name      string   `toml:"name"`
+	URL       string   `toml:"url"`
+	LocalRoot string   `toml:"local_root"`
+	Calendars []string `toml:"calendars,omitempty"` // none: every calendar
+	conn
+
+	pairs []string // the vdirsyncer pairs it comes from
+}
+
+// conn is how an account reaches its server and settles conflicts: two
+// pairs sharing a folder make one account only when these are equal.
+type conn struct {
+	Username                 string `toml:"username,omitempty"`
+	PasswordCommand          string `toml:"password_command,omitempty"`
+	PasswordEnv              string `toml:"password_env,omitempty"`
+	ConflictPolicy           string `toml:"conflict_policy,omitempty"`
+	Auth                     string `toml:"auth,omitempty"`
+	InsecureSkipVerify       bool   `toml:"insecure_skip_verify,omitempty"`
+	CAFile                   string `toml:"ca_file,omitempty"`
+	CertFile                 string `toml:"cert_file,omitempty"`
+	KeyFile                  string `toml:"key_file,omitempty"`
+	TLSFingerprint           string `toml:"tls_fingerprint,omitempty"`
+	OAuthClientID            string `toml:"oauth_client_id,omitempty"`
+	OAuthClientSecret        string `toml:"oauth_client_secret,omitempty"`
+	OAuthClientSecretCommand string `toml:"oauth_client_secret_command,omitempty"`
+}
+
+// origin is a URL's scheme and host, in lower case.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
+}
+
+// render writes the accounts as vdird's TOML configuration, each after a
+// comment naming its pairs.
+func render(source string, accts []*account) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `# vdird's configuration, made by "vdird import vdirsyncer" from
+# %s.
+# config.example.toml describes every key. Stop vdirsyncer (its timer or
+# cron job) before the first vdird sync: two tools must not sync one folder.
+`, comment(source))
+	for _, a := range accts {
+		pairs := make([]string, len(a.pairs))
+		for i, p := range a.pairs {
+			pairs[i] = "[pair " + comment(p) + "]"
+		}
+		fmt.Fprintf(&b, "\n# From %s.\n", strings.Join(pairs, " and "))
+		enc := toml.NewEncoder(&b)
+		enc.Indent = ""
+		if err := enc.Encode(struct {
+			Account []*account `toml:"account"`
+		}{[]*account{a}}); err != nil {
+			// Strings, lists of strings and a bool always encode.
+			panic(fmt.Sprintf("vdirsyncer: encoding an account: %v", err))
+		}
+	}
+	return b.Bytes()
+}
+
+// comment makes s fit on a comment line: quoted when it holds anything
+// but printable characters.
+func comment(s string) string {
+	if strings.IndexFunc(s, notPrintable) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
+}
