@@ -90,8 +90,12 @@ reason: they are not sent again until they change. Asks the running daemon
 over its control socket; without a daemon, reads the state file directly
 (no network). A daemon also tells the download or upload it is working on,
 below the table, as "vdird sync" shows it on a terminal ("progress" in
---json). Exits 1 while an account fails, a calendar has an error, a
-refusal, a refused item or conflict copies, so a script can check it.`
+--json). Each subscription gets a row of its own below: its last fetch,
+the items it holds, the files changed here, and the last error; parts of
+its feed that could not be used and its conflict copies follow ("subscription"
+objects in --json). Exits 1 while an account fails, a calendar or a
+subscription has an error, a refusal, a refused item or conflict copies, so
+a script can check it.`
 
 const statusExample = `  vdird status
   vdird status --json | jq '.[] | select(.last_error or .refused or .rejected or .conflict_files)'`
@@ -119,21 +123,39 @@ func cmdStatus(ctx context.Context, g globals, asJSON bool, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "vdird: %v\n", err)
 		return 1
 	}
+	subs, err := subscriptionStatus(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "vdird: %v\n", err)
+		return 1
+	}
 	if asJSON {
+		// One object per calendar, then one per subscription.
+		rows := []any{}
+		for _, s := range sts {
+			rows = append(rows, s)
+		}
+		for _, s := range subs {
+			rows = append(rows, s)
+		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if sts == nil {
-			sts = []engine.CalendarStatus{}
-		}
-		if err := enc.Encode(sts); err != nil {
+		if err := enc.Encode(rows); err != nil {
 			return 1
 		}
 	} else {
-		printStatus(stdout, sts, time.Now())
+		if len(sts) > 0 || len(subs) == 0 {
+			printStatus(stdout, sts, time.Now())
+		}
 		printWork(stdout, sts, time.Now())
+		printSubscriptionStatus(stdout, subs, time.Now())
 	}
 	for _, s := range sts {
 		if s.Failing() || len(s.ConflictFiles) > 0 {
+			return 1
+		}
+	}
+	for _, s := range subs {
+		if s.Failing() {
 			return 1
 		}
 	}
@@ -148,6 +170,9 @@ func statusFromDaemon(ctx context.Context, cfg *config.Config) ([]engine.Calenda
 
 func statusInProcess(cfg *config.Config) ([]engine.CalendarStatus, error) {
 	if _, err := os.Stat(cfg.StatePath); errors.Is(err, os.ErrNotExist) {
+		if len(cfg.Accounts) == 0 {
+			return nil, nil // subscriptions only: they keep their own records
+		}
 		return nil, fmt.Errorf("no state at %s yet: run \"vdird sync\" or start the daemon first", cfg.StatePath)
 	}
 	store, err := state.Open(cfg.StatePath)
