@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +105,31 @@ func TestSubscription_PasswordAndURLCommand(t *testing.T) {
 	s = Subscription{Name: "h", URL: "https://example.org/h.ics", PasswordFile: filepath.Join(t.TempDir(), "missing")}
 	if _, err := s.Password(); err == nil || !strings.Contains(err.Error(), "subscription h: password_file") {
 		t.Fatalf("missing password file: %v", err)
+	}
+}
+
+// TestSubscription_ExampleBlockParses uncomments the [[subscription]]
+// section of config.example.toml (its key lines, not the prose) and
+// parses it with the example's account.
+func TestSubscription_ExampleBlockParses(t *testing.T) {
+	data, err := os.ReadFile("../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	i := strings.Index(text, "# [[subscription]]\n")
+	if i < 0 {
+		t.Fatal("config.example.toml has no [[subscription]] section")
+	}
+	key := regexp.MustCompile(`(?m)^# ((\[\[subscription\]\])|([a-z_]+ = .*))$`)
+	block := key.ReplaceAllString(text[i:], "$1")
+	cfg, err := Parse("example", []byte(text[:i]+block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Subscriptions[0]
+	if s.Name != "holidays" || s.URL != "webcal://www.gov.uk/bank-holidays/england-and-wales.ics" || s.Interval != time.Hour ||
+		s.Username != "alice" || s.TLSFingerprint == nil || s.ResponseTimeout != 2*time.Minute || filepath.Base(s.LocalRoot) != ".subscriptions" {
+		t.Fatalf("%+v", s)
 	}
 }
