@@ -199,22 +199,11 @@ func printStatus(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t%s\n", s.Account, oneLine(failingSince(s, now)))
 			continue
 		}
-		last := "never"
-		if !s.LastSync.IsZero() {
-			last = s.LastSync.Local().Format("2006-01-02 15:04:05") + " (" + ago(now.Sub(s.LastSync)) + ")"
-		}
 		name := s.Account + "/" + s.Calendar
 		if s.ReadOnly {
 			name += " (read-only)"
 		}
-		errText := s.LastError
-		switch {
-		case s.Refused != "":
-			errText = "refused by a safety guard: " + s.Refused
-		case errText == "":
-			errText = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", name, last, s.PendingLocal, len(s.ConflictFiles), oneLine(errText))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", name, when(s.LastSync, now), s.PendingLocal, len(s.ConflictFiles), errorText(s.LastError, s.Refused))
 	}
 	tw.Flush()
 	for _, s := range sts {
@@ -225,6 +214,26 @@ func printStatus(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 			fmt.Fprintln(w, oneLine(r))
 		}
 	}
+}
+
+// when shows a time of the last sync or fetch and how long ago it was.
+func when(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Local().Format("2006-01-02 15:04:05") + " (" + ago(now.Sub(t)) + ")"
+}
+
+// errorText is a status row's last column: a guard's refusal, else the
+// last error, else "-".
+func errorText(lastError, refused string) string {
+	switch {
+	case refused != "":
+		return "refused by a safety guard: " + oneLine(refused)
+	case lastError == "":
+		return "-"
+	}
+	return oneLine(lastError)
 }
 
 // failingSince describes a failing account: "failing since 2025-03-01

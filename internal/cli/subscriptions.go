@@ -75,20 +75,20 @@ func syncSubscriptions(ctx context.Context, cfg *config.Config, subs []*config.S
 
 // printSubscription prints what a fetch did as calendars' summaries do.
 func printSubscription(w io.Writer, name string, r *subscription.Result, dry bool) {
+	head := fmt.Sprintf("↓%d ✗%d ⚠%d  → %s", r.Added+r.Updated, r.Removed, len(r.ConflictCopies), r.Dir)
 	switch {
 	case r.Err != nil:
-		fmt.Fprintf(w, "%-24s FAILED: %v\n", name, r.Err)
+		head = "FAILED: " + r.Err.Error()
 	case r.Refused != "":
-		fmt.Fprintf(w, "%-24s REFUSED: %s\n", name, r.Refused)
+		head = "REFUSED: " + r.Refused
 	case dry:
-		fmt.Fprintf(w, "%-24s dry run: %d actions\n", name, len(r.Planned))
-		for _, c := range r.Planned {
-			fmt.Fprintf(w, "    %-13s %s %s\n", c.Kind, c.Name, c.Reason)
-		}
+		head = fmt.Sprintf("dry run: %d actions", len(r.Planned))
 	case r.Unchanged:
-		fmt.Fprintf(w, "%-24s unchanged\n", name)
-	default:
-		fmt.Fprintf(w, "%-24s ↓%d ✗%d ⚠%d  → %s\n", name, r.Added+r.Updated, r.Removed, len(r.ConflictCopies), r.Dir)
+		head = "unchanged"
+	}
+	fmt.Fprintf(w, "%-24s %s\n", name, head)
+	for _, c := range r.Planned {
+		fmt.Fprintf(w, "    %-13s %s %s\n", c.Kind, c.Name, c.Reason)
 	}
 	for _, group := range []struct {
 		label string
@@ -122,18 +122,7 @@ func printSubscriptionStatus(w io.Writer, subs []subscription.Status, now time.T
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SUBSCRIPTION\tLAST FETCH\tITEMS\tLOCAL CHANGES\tLAST ERROR")
 	for _, s := range subs {
-		last := "never"
-		if !s.LastFetch.IsZero() {
-			last = s.LastFetch.Local().Format("2006-01-02 15:04:05") + " (" + ago(now.Sub(s.LastFetch)) + ")"
-		}
-		errText := s.LastError
-		switch {
-		case s.Refused != "":
-			errText = "refused by a safety guard: " + s.Refused
-		case errText == "":
-			errText = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", s.Subscription, last, s.Items, s.LocalChanges, oneLine(errText))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", s.Subscription, when(s.LastFetch, now), s.Items, s.LocalChanges, errorText(s.LastError, s.Refused))
 	}
 	tw.Flush()
 	for _, s := range subs {
