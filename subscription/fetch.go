@@ -169,7 +169,7 @@ func fetch(ctx context.Context, hc *http.Client, u *url.URL, prev validators, ha
 		return nil, fmt.Errorf("reading the feed: %w", err)
 	}
 	if len(body) > MaxFeedBytes {
-		return nil, fmt.Errorf("%w: larger than %d MiB", ErrMalformed, MaxFeedBytes>>20)
+		return nil, fmt.Errorf("the feed is larger than %d MiB: refused", MaxFeedBytes>>20)
 	}
 	return &fetched{body: body, etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified")}, nil
 }

@@ -120,6 +120,7 @@ func (p *pass) plan(feed *Feed) (acts []action, next map[string]*itemRecord, err
 		case old.ours(lf.hash):
 			acts = append(acts, action{Change: Change{"remove", name, "gone from the feed"}, expect: &lf.fp})
 		default:
+			p.local1("%s was edited here and is gone from the feed: the edit kept as a conflict copy", name)
 			acts = append(acts, action{Change: Change{"remove", name, "gone from the feed; the local edit is kept as a conflict copy"}, expect: &lf.fp, keep: lf.data})
 		}
 	}

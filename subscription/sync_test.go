@@ -441,3 +441,23 @@ func TestSync_ColourFromTheFeed_WrittenAsRGB(t *testing.T) {
 		t.Fatalf("color %q, displayname %q", st["color"].data, st["displayname"].data)
 	}
 }
+
+func TestSync_LocalEditOfAnItemGoneFromTheFeed_KeptAsConflictCopy(t *testing.T) {
+	srv := newFeedServer(t, feedOf(3))
+	sub := testSub(t, srv.URL+"/f.ics")
+	syncOK(t, sub, Options{})
+	path := filepath.Join(sub.Dir, "e2.ics")
+	edited := []byte(fmt.Sprintf(ev, "e2", "Event 2, with my notes"))
+	os.WriteFile(path, edited, 0o600)
+	srv.set(feedOf(2))
+	res := syncOK(t, sub, Options{})
+	if res.Removed != 1 || len(res.ConflictCopies) != 1 || len(res.Local) != 1 || !strings.Contains(res.Local[0], "gone from the feed") {
+		t.Fatalf("result %+v: want the file removed, its edit kept as a conflict copy and reported", res)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("the item gone from the feed is still there")
+	}
+	if got, _ := os.ReadFile(filepath.Join(sub.Dir, res.ConflictCopies[0])); !bytes.Equal(got, edited) {
+		t.Fatal("the conflict copy does not hold the edit")
+	}
+}
