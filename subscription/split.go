@@ -3,6 +3,8 @@ package subscription
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -97,15 +99,16 @@ func Split(data []byte) (*Feed, error) {
 			}
 		case itemComponents[b.name]:
 			c, err := decodeBlock(b.raw)
-			uid := ""
-			if err == nil {
-				if p := c.Props.Get(ical.PropUID); p != nil {
-					uid = p.Value
-				}
-			}
-			if strings.TrimSpace(uid) == "" {
+			if err != nil {
 				f.unusable(b, err)
 				continue
+			}
+			uid := ""
+			if p := c.Props.Get(ical.PropUID); p != nil {
+				uid = p.Value
+			}
+			if strings.TrimSpace(uid) == "" {
+				uid, b.raw = withUID(b.raw)
 			}
 			g := groups[uid]
 			if g == nil {
@@ -120,7 +123,10 @@ func Split(data []byte) (*Feed, error) {
 		name := ItemName(uid)
 		data := assemble(s, zones, g.tzids, g.blocks)
 		info, err := ics.Inspect(data)
-		if err != nil || info.UID != uid {
+		if err == nil && info.UID != uid {
+			err = fmt.Errorf("its UID reads as %q", info.UID)
+		}
+		if err != nil {
 			f.Held[name] = true
 			f.Problems = append(f.Problems, fmt.Sprintf("item %q not written: %v", uid, err))
 			continue
@@ -132,13 +138,33 @@ func Split(data []byte) (*Feed, error) {
 	return f, nil
 }
 
-// unusable notes a component that has no readable UID. When its UID can
-// still be found in its lines, its file is held; otherwise no file may be
+// withUID gives a component that has no UID one made from its bytes
+// (RFC 5545 requires one, and a file is named after it): the same
+// component gets the same UID at every fetch.
+func withUID(raw []byte) (uid string, out []byte) {
+	sum := sha256.Sum256(raw)
+	uid = "vdird-" + hex.EncodeToString(sum[:10])
+	i := bytes.IndexByte(raw, '\n') + 1 // after the BEGIN line
+	out = append(append(append([]byte{}, raw[:i]...), "UID:"+uid+"\r\n"...), raw[i:]...)
+	return uid, deleteEmptyUID(out)
+}
+
+// deleteEmptyUID drops "UID:" lines without a value.
+func deleteEmptyUID(raw []byte) []byte {
+	var out []byte
+	for _, l := range bytes.SplitAfter(raw, []byte("\n")) {
+		if t := bytes.TrimSpace(l); len(t) > 0 && bytes.EqualFold(t, []byte("UID:")) {
+			continue
+		}
+		out = append(out, l...)
+	}
+	return out
+}
+
+// unusable notes a component that cannot be read. When its UID can still
+// be found in its lines, its file is held; otherwise no file may be
 // removed, since it could be any of them.
 func (f *Feed) unusable(b block, err error) {
-	if err == nil {
-		err = errors.New("no UID")
-	}
 	if uid := rawUID(b.raw); uid != "" {
 		f.Held[ItemName(uid)] = true
 		f.Problems = append(f.Problems, fmt.Sprintf("item %q (%s at line %d of the feed) not written: %v", uid, b.name, b.line, err))

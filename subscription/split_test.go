@@ -77,11 +77,21 @@ func TestSplit_UnusableComponents_ReportedTheirFilesHeld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Items) != 1 || f.Items[0].UID != "good" {
-		t.Fatalf("items %+v: want only the good one", f.Items)
+	if len(f.Items) != 2 || f.Items[0].UID != "good" || !strings.HasPrefix(f.Items[1].UID, "vdird-") {
+		t.Fatalf("items %+v: want the good one and the one without UID, given one", f.Items)
 	}
-	if !f.Held[ItemName("broken")] || !f.Held[ItemName("mixed")] || f.Unreadable != 1 || len(f.Problems) != 3 {
+	if !f.Held[ItemName("broken")] || !f.Held[ItemName("mixed")] || f.Unreadable != 0 || len(f.Problems) != 2 {
 		t.Fatalf("held %v, unreadable %d, problems %q", f.Held, f.Unreadable, f.Problems)
+	}
+	again, _ := Split([]byte(feed))
+	if again.Items[1].UID != f.Items[1].UID {
+		t.Fatal("the UID given to a component without one differs between two fetches")
+	}
+	// A component that cannot be read and shows no UID could be any item:
+	// no file may be removed.
+	f, _ = Split([]byte(strings.Replace(feed, "UID:broken\r\n", "", 1)))
+	if f.Unreadable != 1 {
+		t.Fatalf("unreadable %d, want 1", f.Unreadable)
 	}
 }
 

@@ -461,3 +461,19 @@ func TestSync_LocalEditOfAnItemGoneFromTheFeed_KeptAsConflictCopy(t *testing.T) 
 		t.Fatal("the conflict copy does not hold the edit")
 	}
 }
+
+func TestSync_FeedWithAnUnreadableComponent_NoFileRemovedTheRestApplied(t *testing.T) {
+	srv := newFeedServer(t, feedOf(3))
+	sub := testSub(t, srv.URL+"/f.ics")
+	syncOK(t, sub, Options{})
+	next := bytes.Replace(feedOf(2), []byte("SUMMARY:Event 1"), []byte("SUMMARY:Event 1, renamed"), 1)
+	next = bytes.Replace(next, []byte("END:VCALENDAR"), []byte("BEGIN:VEVENT\r\nDTSTART;X=\"open:20250101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR"), 1)
+	srv.set(next)
+	res := Sync(t.Context(), sub, Options{Log: zerolog.Nop()})
+	if res.Err != nil || res.Removed != 0 || res.Updated != 1 || len(res.Problems) != 1 || len(res.Notes) != 1 {
+		t.Fatalf("result %+v: want the change applied, nothing removed, the component and the held removals reported", res)
+	}
+	if _, err := os.Stat(filepath.Join(sub.Dir, "e2.ics")); err != nil {
+		t.Fatalf("e2.ics, gone from the feed beside a component that could be it: %v", err)
+	}
+}
