@@ -2,6 +2,7 @@ package subscription
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/vdird/vdird/config"
@@ -61,6 +62,19 @@ func StatusOf(sub *config.Subscription) (Status, error) {
 	}
 	st.ConflictFiles, err = d.ConflictCopies()
 	return st, err
+}
+
+// Overview is the status of every subscription in subs.
+func Overview(subs []config.Subscription) ([]Status, error) {
+	var out []Status
+	for i := range subs {
+		st, err := StatusOf(&subs[i])
+		if err != nil {
+			return nil, fmt.Errorf("subscription %s: %w", subs[i].Name, err)
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 // NextFetch is when sub is due: its interval after the last attempt, or

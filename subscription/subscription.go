@@ -56,6 +56,9 @@ type Change struct {
 type Result struct {
 	Name string // the subscription's
 	Dir  string
+	// NotDue, when set, is when the subscription is due: SyncAll did not
+	// fetch it.
+	NotDue time.Time
 	// NotModified: the server answered 304, the feed is as it was.
 	NotModified bool
 	// Unchanged: the folder was already equal to the feed.
@@ -78,6 +81,28 @@ type Result struct {
 	// Err is why the feed could not be fetched or used: nothing was
 	// written.
 	Err error
+}
+
+// SyncAll fetches each of subs in turn and returns their results; with
+// onlyDue, a subscription whose interval has not passed since its last
+// fetch is not fetched, and its result has NotDue set. It stops when ctx
+// ends.
+func SyncAll(ctx context.Context, subs []*config.Subscription, onlyDue bool, opts Options) []*Result {
+	var out []*Result
+	for _, sub := range subs {
+		if ctx.Err() != nil {
+			break
+		}
+		if onlyDue {
+			next, err := NextFetch(sub)
+			if err != nil || time.Now().Before(next) {
+				out = append(out, &Result{Name: sub.Name, Dir: sub.Dir, NotDue: next, Err: err})
+				continue
+			}
+		}
+		out = append(out, Sync(ctx, sub, opts))
+	}
+	return out
 }
 
 // Failed tells whether the fetch needs attention (exit status, status).

@@ -138,9 +138,9 @@ func cmdSync(ctx context.Context, g globals, opts engine.SyncOptions, quiet bool
 	if !ok {
 		return 2
 	}
-	subs, forced, accounts := pickSubscriptions(cfg, &opts)
+	subs, named, accounts := pickSubscriptions(cfg, &opts)
 	if !accounts {
-		return syncSubscriptions(ctx, cfg, subs, forced, opts, log, stdout)
+		return syncSubscriptions(ctx, cfg, subs, named, opts, log, stdout)
 	}
 	// A running daemon holds the state lock: ask it to do the pass.
 	sums, viaDaemon, err := syncViaDaemon(ctx, cfg, opts)
@@ -168,7 +168,7 @@ func cmdSync(ctx context.Context, g globals, opts engine.SyncOptions, quiet bool
 		}
 	}
 	printSummaries(stdout, sums, opts.DryRun)
-	code := syncSubscriptions(ctx, cfg, subs, forced, opts, log, stdout)
+	code := syncSubscriptions(ctx, cfg, subs, named, opts, log, stdout)
 	for _, s := range sums {
 		if s.Failed() {
 			return 1

@@ -19,6 +19,7 @@ import (
 	"github.com/vdird/vdird/daemon"
 	"github.com/vdird/vdird/engine"
 	"github.com/vdird/vdird/state"
+	"github.com/vdird/vdird/subscription"
 )
 
 const daemonHelp = `Runs continuously: one full reconcile of every configured calendar, then
@@ -123,7 +124,7 @@ func cmdStatus(ctx context.Context, g globals, asJSON bool, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "vdird: %v\n", err)
 		return 1
 	}
-	subs, err := subscriptionStatus(cfg)
+	subs, err := subscription.Overview(cfg.Subscriptions)
 	if err != nil {
 		fmt.Fprintf(stderr, "vdird: %v\n", err)
 		return 1

@@ -20,97 +20,59 @@ import (
 // one when no name is given) and whether the accounts are synced too: when
 // no name is given and there are accounts, or when a name is left that
 // may name a calendar.
-func pickSubscriptions(cfg *config.Config, opts *engine.SyncOptions) (subs []*config.Subscription, forced, accounts bool) {
-	if len(opts.Calendars) == 0 {
-		for i := range cfg.Subscriptions {
-			subs = append(subs, &cfg.Subscriptions[i])
-		}
-		return subs, false, len(cfg.Accounts) > 0
-	}
+func pickSubscriptions(cfg *config.Config, opts *engine.SyncOptions) (subs []*config.Subscription, named, accounts bool) {
 	var rest []string
-	for _, name := range opts.Calendars {
-		i := slices.IndexFunc(cfg.Subscriptions, func(s config.Subscription) bool { return s.Name == name })
-		switch {
-		case i < 0:
-			rest = append(rest, name)
-		case !slices.Contains(subs, &cfg.Subscriptions[i]):
+	for i := range cfg.Subscriptions {
+		if len(opts.Calendars) == 0 || slices.Contains(opts.Calendars, cfg.Subscriptions[i].Name) {
 			subs = append(subs, &cfg.Subscriptions[i])
 		}
 	}
-	opts.Calendars = rest
-	return subs, true, len(rest) > 0
+	for _, name := range opts.Calendars {
+		if !slices.ContainsFunc(subs, func(s *config.Subscription) bool { return s.Name == name }) {
+			rest = append(rest, name)
+		}
+	}
+	named, opts.Calendars = len(opts.Calendars) > 0, rest
+	return subs, named, len(rest) > 0 || !named && len(cfg.Accounts) > 0
 }
 
-// syncSubscriptions fetches subs (only those due unless forced: named on
-// the command line) and prints a line for each. It returns the exit
-// status: 1 when one failed or was refused.
-func syncSubscriptions(ctx context.Context, cfg *config.Config, subs []*config.Subscription, forced bool, opts engine.SyncOptions, log zerolog.Logger, w io.Writer) int {
+// syncSubscriptions fetches subs (the named ones at once, else those due)
+// and prints a line for each, as calendars' summaries do. It returns the
+// exit status: 1 when one failed or was refused.
+func syncSubscriptions(ctx context.Context, cfg *config.Config, subs []*config.Subscription, named bool, opts engine.SyncOptions, log zerolog.Logger, w io.Writer) int {
 	code := 0
-	for _, sub := range subs {
-		if ctx.Err() != nil {
-			return 1
+	for _, r := range subscription.SyncAll(ctx, subs, !named, subscription.Options{DryRun: opts.DryRun,
+		AllowMassDelete: opts.AllowMassDelete, MaxDeleteFraction: cfg.MaxDeleteFraction, MaxDeleteMin: cfg.MaxDeleteMin, Log: log}) {
+		head := fmt.Sprintf("↓%d ✗%d ⚠%d  → %s", r.Added+r.Updated, r.Removed, len(r.ConflictCopies), r.Dir)
+		switch {
+		case r.Err != nil:
+			head, code = "FAILED: "+r.Err.Error(), 1
+		case r.Refused != "":
+			head, code = "REFUSED: "+r.Refused, 1
+		case !r.NotDue.IsZero():
+			head = fmt.Sprintf("not due: next fetch after %s (vdird sync %s fetches it now)", r.NotDue.Local().Format("15:04"), r.Name)
+		case opts.DryRun:
+			head = fmt.Sprintf("dry run: %d actions", len(r.Planned))
+		case r.Unchanged:
+			head = "unchanged"
 		}
-		name := sub.Name + " (subscription)"
-		if !forced {
-			next, err := subscription.NextFetch(sub)
-			if err != nil {
-				fmt.Fprintf(w, "%-24s FAILED: %v\n", name, err)
-				code = 1
-				continue
-			}
-			if time.Now().Before(next) {
-				fmt.Fprintf(w, "%-24s not due: next fetch after %s (vdird sync %s fetches it now)\n", name, next.Local().Format("15:04"), sub.Name)
-				continue
+		fmt.Fprintf(w, "%-24s %s\n", r.Name+" (subscription)", head)
+		for _, c := range r.Planned {
+			fmt.Fprintf(w, "    %-13s %s %s\n", c.Kind, c.Name, c.Reason)
+		}
+		for _, group := range []struct {
+			label string
+			lines []string
+		}{{"note", r.Notes}, {"local", r.Local}, {"problem", r.Problems}, {"conflict copy", r.ConflictCopies}} {
+			for _, l := range group.lines {
+				fmt.Fprintf(w, "    %s: %s\n", group.label, l)
 			}
 		}
-		res := subscription.Sync(ctx, sub, subscription.Options{DryRun: opts.DryRun, AllowMassDelete: opts.AllowMassDelete,
-			MaxDeleteFraction: cfg.MaxDeleteFraction, MaxDeleteMin: cfg.MaxDeleteMin, Log: log})
-		printSubscription(w, name, res, opts.DryRun)
-		if res.Failed() {
+		if len(r.Problems) > 0 {
 			code = 1
 		}
 	}
 	return code
-}
-
-// printSubscription prints what a fetch did as calendars' summaries do.
-func printSubscription(w io.Writer, name string, r *subscription.Result, dry bool) {
-	head := fmt.Sprintf("↓%d ✗%d ⚠%d  → %s", r.Added+r.Updated, r.Removed, len(r.ConflictCopies), r.Dir)
-	switch {
-	case r.Err != nil:
-		head = "FAILED: " + r.Err.Error()
-	case r.Refused != "":
-		head = "REFUSED: " + r.Refused
-	case dry:
-		head = fmt.Sprintf("dry run: %d actions", len(r.Planned))
-	case r.Unchanged:
-		head = "unchanged"
-	}
-	fmt.Fprintf(w, "%-24s %s\n", name, head)
-	for _, c := range r.Planned {
-		fmt.Fprintf(w, "    %-13s %s %s\n", c.Kind, c.Name, c.Reason)
-	}
-	for _, group := range []struct {
-		label string
-		lines []string
-	}{{"note", r.Notes}, {"local", r.Local}, {"problem", r.Problems}, {"conflict copy", r.ConflictCopies}} {
-		for _, l := range group.lines {
-			fmt.Fprintf(w, "    %s: %s\n", group.label, l)
-		}
-	}
-}
-
-// subscriptionStatus reads the status of every subscription.
-func subscriptionStatus(cfg *config.Config) ([]subscription.Status, error) {
-	var out []subscription.Status
-	for i := range cfg.Subscriptions {
-		st, err := subscription.StatusOf(&cfg.Subscriptions[i])
-		if err != nil {
-			return nil, fmt.Errorf("subscription %s: %w", cfg.Subscriptions[i].Name, err)
-		}
-		out = append(out, st)
-	}
-	return out, nil
 }
 
 // printSubscriptionStatus prints a table of the subscriptions, with their
