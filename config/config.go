@@ -40,6 +40,7 @@ type Config struct {
 	MaxDeleteMin      int
 	LogLevel          string
 	Accounts          []Account
+	Subscriptions     []Subscription
 
 	// The versions store (keep_versions, versions_max_size).
 	VersionsDir     string        // beside the state file
@@ -95,6 +96,7 @@ type fileConfig struct {
 	MaxDeleteMin      *int          `toml:"max_delete_min"`
 	LogLevel          string        `toml:"log_level"`
 	Accounts          []fileAccount `toml:"account"`
+	fileSubscriptions
 
 	KeepVersions    string `toml:"keep_versions"`
 	VersionsMaxSize string `toml:"versions_max_size"`
@@ -205,8 +207,8 @@ func Parse(path string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	p.stateDir = filepath.Dir(c.StatePath)
-	if len(fc.Accounts) == 0 {
-		return nil, &Error{File: path, Msg: "no [[account]] section: nothing to sync (see config.example.toml)"}
+	if len(fc.Accounts) == 0 && len(fc.Subscriptions) == 0 {
+		return nil, &Error{File: path, Msg: "no [[account]] or [[subscription]] section: nothing to sync (see config.example.toml)"}
 	}
 	names := map[string]bool{}
 	roots := map[string]string{}
@@ -230,6 +232,9 @@ func Parse(path string, data []byte) (*Config, error) {
 			roots[r.dir] = fmt.Sprintf("account %q's %s", a.Name, r.key)
 		}
 		c.Accounts = append(c.Accounts, a)
+	}
+	if err := p.subscriptions(fc.Subscriptions, c); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -378,26 +383,33 @@ func expandHome(p string) string {
 // Password returns the account's password from password_command, password_file
 // or password_env ("" when none is configured: the server may need none).
 func (a *Account) Password() (string, error) {
+	return password("account "+a.Name, a.PasswordCommand, a.PasswordFile, a.PasswordEnv)
+}
+
+// password reads the password of owner ("account NAME") from the one
+// source that is set: a command, a file of mode 0600 or an environment
+// variable; "" when none is.
+func password(owner, command, file, env string) (string, error) {
 	switch {
-	case a.PasswordCommand != "":
-		return a.run(context.Background(), "password_command", a.PasswordCommand)
-	case a.PasswordFile != "":
-		fi, err := os.Stat(a.PasswordFile)
+	case command != "":
+		return runFirstLine(context.Background(), owner, "password_command", command)
+	case file != "":
+		fi, err := os.Stat(file)
 		if err != nil {
-			return "", fmt.Errorf("account %s: password_file: %w", a.Name, err)
+			return "", fmt.Errorf("%s: password_file: %w", owner, err)
 		}
 		if fi.Mode().Perm()&0o077 != 0 {
-			return "", fmt.Errorf("account %s: password_file %s is readable by others (mode %o): chmod 600 it", a.Name, a.PasswordFile, fi.Mode().Perm())
+			return "", fmt.Errorf("%s: password_file %s is readable by others (mode %o): chmod 600 it", owner, file, fi.Mode().Perm())
 		}
-		data, err := os.ReadFile(a.PasswordFile)
+		data, err := os.ReadFile(file)
 		if err != nil {
-			return "", fmt.Errorf("account %s: password_file: %w", a.Name, err)
+			return "", fmt.Errorf("%s: password_file: %w", owner, err)
 		}
 		return firstLine(data), nil
-	case a.PasswordEnv != "":
-		v, ok := os.LookupEnv(a.PasswordEnv)
+	case env != "":
+		v, ok := os.LookupEnv(env)
 		if !ok {
-			return "", fmt.Errorf("account %s: password_env: environment variable %s is not set", a.Name, a.PasswordEnv)
+			return "", fmt.Errorf("%s: password_env: environment variable %s is not set", owner, env)
 		}
 		return v, nil
 	}
@@ -407,11 +419,17 @@ func (a *Account) Password() (string, error) {
 // run runs a command of the account's key with /bin/sh and returns the
 // first line it prints; its stderr goes to ours.
 func (a *Account) run(ctx context.Context, key, command string) (string, error) {
+	return runFirstLine(ctx, "account "+a.Name, key, command)
+}
+
+// runFirstLine runs command, the value of owner's key, with /bin/sh and
+// returns the first line it prints; its stderr goes to ours.
+func runFirstLine(ctx context.Context, owner, key, command string) (string, error) {
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("account %s: %s failed: %w", a.Name, key, err)
+		return "", fmt.Errorf("%s: %s failed: %w", owner, key, err)
 	}
 	return firstLine(out), nil
 }

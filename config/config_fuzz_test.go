@@ -35,6 +35,7 @@ func FuzzParseConfig(f *testing.F) {
 		"\xff\xfe[[account]]",
 		"[[account]]\nurl = \"unix:///run/d.sock\"\ntoken_command = \"t\"\ntls_fingerprint = \"sha256:ab\"\nconnect_timeout = \"3s\"\n",
 		"[[account]]\nurl = \"https://x/\"\nauth = \"digest\"\ncert_file = \"~/c\"\nkey_file = \"/k\"\nresponse_timeout = \"1h\"\n",
+		"[[subscription]]\nname = \"h\"\nurl = \"webcal://x/h.ics\"\ninterval = \"2h\"\n[[account]]\nurl = \"https://y/\"\nlocal_root = \"/c\"\n",
 		"[[account]]\nurl = \"https://x/\"\noauth_client_id = \"c\"\noauth_scopes = [\"s\"]\noauth_token_url = \"http://127.0.0.1:1/t\"\n",
 		"keep_versions = \"2w\"\nversions_max_size = \"1GB\"\nstate_path = \"/c/s.db\"\n[[account]]\nurl = \"https://x/\"\nlocal_root = \"/c\"\nkeep_versions = \"0\"\n",
 	} {
@@ -55,8 +56,8 @@ func FuzzParseConfig(f *testing.F) {
 			}
 			return
 		}
-		if len(cfg.Accounts) == 0 {
-			t.Fatal("config without accounts accepted")
+		if len(cfg.Accounts) == 0 && len(cfg.Subscriptions) == 0 {
+			t.Fatal("config without accounts or subscriptions accepted")
 		}
 		if cfg.Interval < time.Second || cfg.RescanInterval < time.Second {
 			t.Fatalf("intervals %v %v", cfg.Interval, cfg.RescanInterval)
@@ -96,6 +97,9 @@ func FuzzParseConfig(f *testing.F) {
 				t.Fatalf("account %+v", a)
 			}
 		}
+		for _, sub := range cfg.Subscriptions {
+			checkSubscription(t, sub, cfg.Accounts)
+		}
 		again, err := Parse("fuzz.toml", data)
 		if err != nil || !reflect.DeepEqual(cfg, again) {
 			t.Fatalf("second parse differs: %v", err)
@@ -122,6 +126,21 @@ func checkConnection(t *testing.T, a Account) {
 	for _, f := range []string{a.CAFile, a.CertFile, a.KeyFile} {
 		if f != "" && !filepath.IsAbs(f) {
 			t.Fatalf("relative TLS file %q", f)
+		}
+	}
+}
+
+// checkSubscription holds the rules of a subscription that parsed.
+func checkSubscription(t *testing.T, s Subscription, accounts []Account) {
+	t.Helper()
+	if !validName.MatchString(s.Name) || (s.URL == "") == (s.URLCommand == "") || s.URL != "" && !FeedScheme(s.URL) ||
+		s.Interval < MinSubscriptionInterval || !filepath.IsAbs(s.Dir) || filepath.Base(s.Dir) != s.Name ||
+		countSet(s.PasswordCommand, s.PasswordFile, s.PasswordEnv) > 1 {
+		t.Fatalf("subscription breaks a rule: %+v", s)
+	}
+	for _, a := range accounts {
+		if nested(a.LocalRoot, s.Dir) {
+			t.Fatalf("subscription folder %s nested with account root %s", s.Dir, a.LocalRoot)
 		}
 	}
 }

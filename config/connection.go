@@ -73,8 +73,13 @@ func (p parser) connection(i int, fa fileAccount, a *Account) error {
 }
 
 func (a *Account) passwordSources() int {
+	return countSet(a.PasswordCommand, a.PasswordFile, a.PasswordEnv)
+}
+
+// countSet counts the values that are not empty.
+func countSet(values ...string) int {
 	n := 0
-	for _, s := range []string{a.PasswordCommand, a.PasswordFile, a.PasswordEnv} {
+	for _, s := range values {
 		if s != "" {
 			n++
 		}

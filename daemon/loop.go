@@ -291,6 +291,7 @@ func (r *runner) startFleet(ctx context.Context, cfg *config.Config) {
 		f.wg.Add(1)
 		go func() { defer f.wg.Done(); w.run(fctx) }()
 	}
+	r.startSubscriptions(fctx, f)
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()

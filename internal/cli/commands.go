@@ -102,20 +102,28 @@ missing-folder guard.
 An item file the server refuses (invalid data, say) is listed with the
 server's reason and not sent again until the file changes.
 
-Exits 0 when every calendar synced, 1 if a calendar failed or was refused
-or the server refused an item, 2 without syncing anything if a CALENDAR
-matches no calendar, and 130 when interrupted with Ctrl-C (what is done is
-kept, the next sync carries on).`
+Subscriptions (read-only iCalendar feeds, [[subscription]] in the config)
+are fetched in the same run once their interval has passed since their
+last fetch; a SUBSCRIPTION named on the command line is fetched now. Each
+gets a line: ↓ files written, ✗ files removed, ⚠ local edits kept as
+conflict copies, or "unchanged" when the feed did not change. Local edits
+in a subscription's folder are reported and never uploaded.
+
+Exits 0 when every calendar synced, 1 if a calendar or a subscription
+failed or was refused or the server refused an item, 2 without syncing
+anything if a CALENDAR matches no calendar or subscription, and 130 when
+interrupted with Ctrl-C (what is done is kept, the next sync carries on).`
 
 const syncExample = `  vdird sync --dry-run                    # what would happen, changing nothing
   vdird sync                              # every calendar
   vdird sync work Tasks                   # a folder name and a display name
-  vdird sync --allow-mass-delete work     # confirm a deletion a guard refused`
+  vdird sync --allow-mass-delete work     # confirm a deletion a guard refused
+  vdird sync holidays                     # fetch the subscription "holidays" now`
 
 func (a *app) syncCommand() *cobra.Command {
 	var opts engine.SyncOptions
 	var quiet bool
-	cmd := a.command(helpText{"sync [--dry-run] [--allow-mass-delete] [--quiet] [CALENDAR...]",
+	cmd := a.command(helpText{"sync [--dry-run] [--allow-mass-delete] [--quiet] [CALENDAR|SUBSCRIPTION...]",
 		"run one two-way sync pass and print a summary per calendar", syncHelp, syncExample},
 		cobra.ArbitraryArgs, func(ctx context.Context, cals []string) int {
 			opts.Calendars = cals
@@ -132,6 +140,10 @@ func cmdSync(ctx context.Context, g globals, opts engine.SyncOptions, quiet bool
 	cfg, log, ok := loadConfig(g, stderr)
 	if !ok {
 		return 2
+	}
+	subs, named, accounts := pickSubscriptions(cfg, &opts)
+	if !accounts {
+		return syncSubscriptions(ctx, cfg, subs, named, opts, log, stdout)
 	}
 	// A running daemon holds the state lock: ask it to do the pass.
 	sums, viaDaemon, err := syncViaDaemon(ctx, cfg, opts)
@@ -159,12 +171,13 @@ func cmdSync(ctx context.Context, g globals, opts engine.SyncOptions, quiet bool
 		}
 	}
 	printSummaries(stdout, sums, opts.DryRun)
+	code := syncSubscriptions(ctx, cfg, subs, named, opts, log, stdout)
 	for _, s := range sums {
 		if s.Failed() {
 			return 1
 		}
 	}
-	return 0
+	return code
 }
 
 // exitStatus is the exit status for a failed sync: 2 for a usage error

@@ -67,8 +67,8 @@ func oneShell(cmd *cobra.Command, args []string) error {
 }
 
 // completeCalendars offers the calendar folders under each account's
-// local_root that are not named yet: it reads only the config and the disk,
-// so a tab press never waits for the network.
+// local_root and the subscriptions that are not named yet: it reads only
+// the config and the disk, so a tab press never waits for the network.
 func (a *app) completeCalendars(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 	cfg, err := config.Load(configPath(a.g))
 	if err != nil {
@@ -81,6 +81,11 @@ func (a *app) completeCalendars(_ *cobra.Command, args []string, _ string) ([]st
 			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && !slices.Contains(args, e.Name()) {
 				names = append(names, e.Name())
 			}
+		}
+	}
+	for _, sub := range cfg.Subscriptions {
+		if !slices.Contains(args, sub.Name) {
+			names = append(names, sub.Name)
 		}
 	}
 	return names, cobra.ShellCompDirectiveNoFileComp

@@ -19,6 +19,7 @@ import (
 	"github.com/vdird/vdird/daemon"
 	"github.com/vdird/vdird/engine"
 	"github.com/vdird/vdird/state"
+	"github.com/vdird/vdird/subscription"
 )
 
 const daemonHelp = `Runs continuously: one full reconcile of every configured calendar, then
@@ -91,8 +92,12 @@ sent again until they change. Asks the running daemon over its control
 socket; without a daemon, reads the state file directly (no network). A
 daemon also tells the download or upload it is working on, below the
 table, as "vdird sync" shows it on a terminal ("progress" in --json).
-Exits 1 while an account fails, a calendar or address book has an error,
-a refusal, a refused item or conflict copies, so a script can check it.`
+Each subscription gets a row of its own below: its last fetch, the items
+it holds, the files changed here, and the last error; parts of its feed
+that could not be used and its conflict copies follow ("subscription"
+objects in --json). Exits 1 while an account fails, a calendar, address
+book or subscription has an error, a refusal, a refused item or conflict
+copies, so a script can check it.`
 
 const statusExample = `  vdird status
   vdird status --json | jq '.[] | select(.last_error or .refused or .rejected or .conflict_files)'`
@@ -120,21 +125,39 @@ func cmdStatus(ctx context.Context, g globals, asJSON bool, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "vdird: %v\n", err)
 		return 1
 	}
+	subs, err := subscription.Overview(cfg.Subscriptions)
+	if err != nil {
+		fmt.Fprintf(stderr, "vdird: %v\n", err)
+		return 1
+	}
 	if asJSON {
+		// One object per calendar, then one per subscription.
+		rows := []any{}
+		for _, s := range sts {
+			rows = append(rows, s)
+		}
+		for _, s := range subs {
+			rows = append(rows, s)
+		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if sts == nil {
-			sts = []engine.CalendarStatus{}
-		}
-		if err := enc.Encode(sts); err != nil {
+		if err := enc.Encode(rows); err != nil {
 			return 1
 		}
 	} else {
-		printStatus(stdout, sts, time.Now())
+		if len(sts) > 0 || len(subs) == 0 {
+			printStatus(stdout, sts, time.Now())
+		}
 		printWork(stdout, sts, time.Now())
+		printSubscriptionStatus(stdout, subs, time.Now())
 	}
 	for _, s := range sts {
 		if s.Failing() || len(s.ConflictFiles) > 0 {
+			return 1
+		}
+	}
+	for _, s := range subs {
+		if s.Failing() {
 			return 1
 		}
 	}
@@ -149,6 +172,9 @@ func statusFromDaemon(ctx context.Context, cfg *config.Config) ([]engine.Calenda
 
 func statusInProcess(cfg *config.Config) ([]engine.CalendarStatus, error) {
 	if _, err := os.Stat(cfg.StatePath); errors.Is(err, os.ErrNotExist) {
+		if len(cfg.Accounts) == 0 {
+			return nil, nil // subscriptions only: they keep their own records
+		}
 		return nil, fmt.Errorf("no state at %s yet: run \"vdird sync\" or start the daemon first", cfg.StatePath)
 	}
 	store, err := state.Open(cfg.StatePath)
@@ -175,10 +201,6 @@ func printStatus(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t%s\n", s.Account, oneLine(failingSince(s, now)))
 			continue
 		}
-		last := "never"
-		if !s.LastSync.IsZero() {
-			last = s.LastSync.Local().Format("2006-01-02 15:04:05") + " (" + ago(now.Sub(s.LastSync)) + ")"
-		}
 		name := s.Account + "/" + s.Calendar
 		if s.AddressBook {
 			name += " (address book)"
@@ -186,14 +208,7 @@ func printStatus(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 		if s.ReadOnly {
 			name += " (read-only)"
 		}
-		errText := s.LastError
-		switch {
-		case s.Refused != "":
-			errText = "refused by a safety guard: " + s.Refused
-		case errText == "":
-			errText = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", name, last, s.PendingLocal, len(s.ConflictFiles), oneLine(errText))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", name, when(s.LastSync, now), s.PendingLocal, len(s.ConflictFiles), errorText(s.LastError, s.Refused))
 	}
 	tw.Flush()
 	for _, s := range sts {
@@ -204,6 +219,26 @@ func printStatus(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 			fmt.Fprintln(w, oneLine(r))
 		}
 	}
+}
+
+// when shows a time of the last sync or fetch and how long ago it was.
+func when(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Local().Format("2006-01-02 15:04:05") + " (" + ago(now.Sub(t)) + ")"
+}
+
+// errorText is a status row's last column: a guard's refusal, else the
+// last error, else "-".
+func errorText(lastError, refused string) string {
+	switch {
+	case refused != "":
+		return "refused by a safety guard: " + oneLine(refused)
+	case lastError == "":
+		return "-"
+	}
+	return oneLine(lastError)
 }
 
 // failingSince describes a failing account: "failing since 2025-03-01

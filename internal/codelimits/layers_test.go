@@ -12,7 +12,8 @@ import (
 )
 
 // The layering the design relies on: the planner and the merge are pure,
-// the daemon reaches collections only through the engine, the pass over
+// the daemon reaches collections only through the engine (and a
+// subscription's folder only through package subscription), the pass over
 // one collection knows nothing of the configuration or how a client logs
 // in (the engine hands it what it needs), the engine reports progress
 // without knowing how it is shown (internal/progress draws it, for the
@@ -43,11 +44,18 @@ func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 		"versions": {"net", "net/http", "github.com/vdird/vdird/engine", "github.com/vdird/vdird/davclient",
 			"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/internal/cli", "github.com/vdird/vdird/config",
 			"github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},
+		"subscription": drawing,
 	}
 	// onlyModules lists, for some packages, the only modules outside the
 	// standard library they may import.
 	onlyModules := map[string][]string{
 		"engine/merge": {"github.com/emersion/go-ical", "github.com/vdird/vdird/internal/ics"},
+		// A subscription keeps a folder equal to a feed: no CalDAV, no
+		// sync state, no engine, only the HTTP transport and the folder.
+		"subscription": {"github.com/emersion/go-ical", "github.com/rs/zerolog", "github.com/vdird/vdird/config",
+			"github.com/vdird/vdird/davclient/webdav/transport", "github.com/vdird/vdird/engine/plan",
+			"github.com/vdird/vdird/internal/ics", "github.com/vdird/vdird/internal/statefile",
+			"github.com/vdird/vdird/internal/version", "github.com/vdird/vdird/vdir"},
 	}
 	fset := token.NewFileSet()
 	for dir, bad := range forbidden {
