@@ -80,6 +80,8 @@ func (x *Executor) answered(ctx context.Context, r *itemRun, act plan.Action, jo
 			msg = "↑ created"
 		case plan.Conflict:
 			msg = "↑ uploaded (conflict winner)"
+		case plan.Merged:
+			msg = "↑ uploaded (merged)"
 		}
 		r.journal = journal
 		x.Report.Uploaded++
@@ -122,7 +124,7 @@ func (x *Executor) outcome(r *itemRun, act plan.Action, ev plan.Event) *plan.Out
 		local.Hash = vdir.Hash(data)
 	}
 	return &plan.Outcome{Action: act, Event: ev, Known: r.known, Local: local, Writes: r.writes,
-		Options: plan.Options{Policy: x.Policy, ReadOnly: x.Cal.ReadOnly}}
+		Options: plan.Options{Policy: x.Policy, ReadOnly: x.Cal.ReadOnly, Merge: x.Merge}}
 }
 
 // withServer reads what the server holds at href now into out.Server (nil
@@ -204,7 +206,7 @@ func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*
 	log := x.Log.Warn().Str("file", act.Name)
 	switch {
 	case act.Winner == plan.LocalSide:
-		copyName, err := x.keepCopy(act.Name, o.Data)
+		copyName, err := x.keepCopy(act.Name, o.Data, vdir.ConflictNote{Side: plan.RemoteSide.String(), Name: act.Name})
 		if err != nil {
 			return nil, err
 		}
@@ -213,7 +215,7 @@ func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*
 	case act.KeepBoth:
 		return x.keepBoth(r, act, o, local, log)
 	}
-	copyName, err := x.keepCopy(act.Name, local)
+	copyName, err := x.keepCopy(act.Name, local, vdir.ConflictNote{Side: plan.LocalSide.String(), Name: act.Name})
 	if err != nil {
 		return nil, err
 	}
@@ -247,11 +249,11 @@ func (x *Executor) keepBoth(r *itemRun, act plan.Action, o davclient.Object, loc
 	return out, nil
 }
 
-// keepCopy saves data as a conflict copy of name, unless a copy of name
-// holds exactly these bytes already (the same conflict met again, e.g.
-// after a refused write), so a conflict gives one copy however often it
-// is met.
-func (x *Executor) keepCopy(name string, data []byte) (string, error) {
+// keepCopy saves data as a conflict copy of name, with note beside it,
+// unless a copy of name holds exactly these bytes already (the same
+// conflict met again, e.g. after a refused write), so a conflict gives
+// one copy however often it is met.
+func (x *Executor) keepCopy(name string, data []byte, note vdir.ConflictNote) (string, error) {
 	copies, err := x.Local.Dir.ConflictCopies()
 	if err != nil {
 		return "", err
@@ -264,7 +266,14 @@ func (x *Executor) keepCopy(name string, data []byte) (string, error) {
 			return c, nil
 		}
 	}
-	return x.Local.Dir.WriteConflictCopy(name, data, x.Now())
+	c, err := x.Local.Dir.WriteConflictCopy(name, data, x.Now())
+	if err != nil {
+		return "", err
+	}
+	if err := x.Local.Dir.WriteConflictNote(c, note); err != nil {
+		x.Log.Warn().Err(err).Str("copy", c).Msg("conflict copy kept without its note")
+	}
+	return c, nil
 }
 
 // hrefFor picks the href of a new item: the file name when it is plain,
