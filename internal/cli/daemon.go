@@ -81,7 +81,7 @@ func cmdDaemon(ctx context.Context, g globals, stderr io.Writer) int {
 
 const statusHelp = `Shows per calendar: the last successful sync, local changes not yet
 synced, conflict copies waiting to be looked at (NAME.ics.conflict-…, listed
-below the table) and the last error, or why a safety guard refused it. An
+below the table; "vdird conflicts" tells what they concern) and the last error, or why a safety guard refused it. An
 account whose passes fail (a wrong password, a server that cannot be
 reached or stopped answering, a certificate refused) gets a line of its
 own: since when it fails, after how many attempts, and the last error.

@@ -1,0 +1,26 @@
+package engine
+
+import "github.com/vdird/vdird/vdir"
+
+// ConflictCopies counts the conflict copies waiting in the folders of the
+// calendars state records, for the daemon's status line: one listing of
+// each folder, no file read. A folder that cannot be opened counts none.
+func (e *Engine) ConflictCopies() (int, error) {
+	cols, err := e.store.Collections()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, col := range cols {
+		d, err := vdir.Open(col.Dir)
+		if err != nil {
+			continue
+		}
+		copies, err := d.ConflictCopies()
+		if err != nil {
+			return n, err
+		}
+		n += len(copies)
+	}
+	return n, nil
+}
