@@ -13,6 +13,8 @@ import (
 
 	ical "github.com/emersion/go-ical"
 
+	"github.com/vdird/vdird/engine/conflicts"
+	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/internal/synctest"
@@ -207,5 +209,70 @@ func TestFault_ServerChangedAgainBeforeTheMergedUpload_MergedAgainWithItsNewVers
 			t.Errorf("files besides the items: %v", other)
 		}
 		f.idle()
+	})
+}
+
+// TestSync_SamePropertyOnBothSides_PolicyDecidesOnlyIt_LoserKeptWithItsNote:
+// khal and the phone both retitle an event, and the phone moves it to
+// another room. The merge takes the room from the server and lets the
+// policy decide the title alone; the losing version is kept whole as a
+// conflict copy, whose note lets `vdird conflicts` name the title as the
+// one property both sides changed.
+func TestSync_SamePropertyOnBothSides_PolicyDecidesOnlyIt_LoserKeptWithItsNote(t *testing.T) {
+	const localTitle, phoneTitle, room = "Team planning (moved to Q1 review)", "Team planning (all hands)", "Room 2.01"
+	rows := []struct {
+		policy       plan.Policy
+		title        string // on both sides after the sync
+		copied       conflicts.Side
+		copyHas      string
+		otherwiseSet conflicts.Side // the side a copy without a note would be taken for
+	}{
+		{plan.ServerWins, phoneTitle, conflicts.Local, localTitle, conflicts.Server},
+		{plan.LocalWins, localTitle, conflicts.Server, phoneTitle, conflicts.Local},
+		{plan.KeepBoth, phoneTitle, conflicts.Local, localTitle, conflicts.Server},
+	}
+	forEachServer(t, func(t *testing.T, e *env) {
+		for _, row := range rows {
+			e.Cfg.Accounts[0].ConflictPolicy = row.policy
+			uid := string(row.policy)
+			href, name := e.Events+uid+".ics", uid+".ics"
+			e.Srv.Put(t, href, mergeInput(t, "event-base.ics", uid))
+			e.syncOK()
+			local := mergeInput(t, "event-khal-summary.ics", uid)
+			e.WriteFile(e.Events, name, local)
+			e.Srv.Put(t, href, bytes.Replace(mergeInput(t, "event-radicale-summary.ics", uid), []byte("LOCATION:Room 4.12"), []byte("LOCATION:"+room), 1))
+
+			s := e.syncOK()[e.Events]
+			// khal also rewrote the time zone and the producer: the merged
+			// version goes to the server whichever title wins.
+			if s.Merged != 1 || s.Conflicts != 1 || s.Uploaded != 1 {
+				t.Fatalf("%s: want one merge with a conflict, uploaded: %+v", row.policy, s)
+			}
+			file := e.ReadFile(e.Events, name)
+			server, _ := e.Srv.Get(t, href)
+			for prop, want := range map[string]string{"SUMMARY": row.title, "LOCATION": room} {
+				if got, on := propValue(t, file, prop), propValue(t, server, prop); got != want || on != want {
+					t.Errorf("%s: %s: file %q, server %q, want %q on both sides", row.policy, prop, got, on, want)
+				}
+			}
+			cs, err := conflicts.List(filepath.Join(e.Root, calDir(e.Events)), row.otherwiseSet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(cs, func(c conflicts.Conflict) bool { return c.File == name })
+			if i < 0 {
+				t.Fatalf("%s: no conflict copy of %s: %+v", row.policy, name, cs)
+			}
+			c := cs[i]
+			kept := e.ReadFile(e.Events, c.Copy)
+			if c.Copied != row.copied || !c.Merged || !slices.Equal(c.Properties(), []string{"SUMMARY"}) || propValue(t, kept, "SUMMARY") != row.copyHas {
+				t.Errorf("%s: conflict %+v, copy titled %q", row.policy, c, propValue(t, kept, "SUMMARY"))
+			}
+			if row.copied == conflicts.Local && !bytes.Equal(kept, local) {
+				t.Errorf("%s: the copy is not the local file as it was", row.policy)
+			}
+			e.syncOK()
+			e.syncIdle(string(row.policy) + ": the sync after the conflict")
+		}
 	})
 }

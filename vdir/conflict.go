@@ -11,12 +11,18 @@ import (
 	"time"
 )
 
+// Whose version a conflict copy holds (ConflictNote.Side).
+const (
+	LocalVersion  = "local"
+	ServerVersion = "server"
+)
+
 // ConflictNote is kept beside a conflict copy, so that the conflict can be
 // shown and settled later, property by property: whose version the copy
 // holds, the item file it belongs to, and, when the two versions were
 // merged, the last synced version both edits started from.
 type ConflictNote struct {
-	Side string `json:"side"`           // "local" or "server": whose version the copy holds
+	Side string `json:"side"`           // LocalVersion or ServerVersion: whose version the copy holds
 	Name string `json:"name"`           // the item file
 	Base []byte `json:"base,omitempty"` // the base of the merge; nil when the versions were not merged
 }

@@ -111,11 +111,11 @@ func (x *Executor) merged(ctx context.Context, r *itemRun, act plan.Action) (*pl
 			r.conflicted = true
 			x.Report.Conflicts++
 		}
-		loser, side := m.local, plan.LocalSide
+		loser, side := m.local, vdir.LocalVersion
 		if act.Winner == plan.LocalSide {
-			loser, side = m.server, plan.RemoteSide
+			loser, side = m.server, vdir.ServerVersion
 		}
-		copyName, err := x.keepCopy(act.Name, loser, vdir.ConflictNote{Side: side.String(), Name: act.Name, Base: m.base})
+		copyName, err := x.keepCopy(act.Name, loser, vdir.ConflictNote{Side: side, Name: act.Name, Base: m.base})
 		if err != nil {
 			return nil, err
 		}

@@ -206,7 +206,7 @@ func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*
 	log := x.Log.Warn().Str("file", act.Name)
 	switch {
 	case act.Winner == plan.LocalSide:
-		copyName, err := x.keepCopy(act.Name, o.Data, vdir.ConflictNote{Side: plan.RemoteSide.String(), Name: act.Name})
+		copyName, err := x.keepCopy(act.Name, o.Data, vdir.ConflictNote{Side: vdir.ServerVersion, Name: act.Name})
 		if err != nil {
 			return nil, err
 		}
@@ -215,7 +215,7 @@ func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*
 	case act.KeepBoth:
 		return x.keepBoth(r, act, o, local, log)
 	}
-	copyName, err := x.keepCopy(act.Name, local, vdir.ConflictNote{Side: plan.LocalSide.String(), Name: act.Name})
+	copyName, err := x.keepCopy(act.Name, local, vdir.ConflictNote{Side: vdir.LocalVersion, Name: act.Name})
 	if err != nil {
 		return nil, err
 	}

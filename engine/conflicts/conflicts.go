@@ -29,8 +29,8 @@ type Side string
 
 // The sides of a conflict.
 const (
-	Local  Side = "local"
-	Server Side = "server"
+	Local  Side = vdir.LocalVersion
+	Server Side = vdir.ServerVersion
 )
 
 // ErrNotACopy means a name given as a conflict copy is not one.
