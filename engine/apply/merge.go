@@ -27,13 +27,9 @@ type merging struct {
 // at act.Href against the base that state recorded, and returns what it
 // gave for plan.Next. Nothing is written.
 func (x *Executor) merge(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
-	o, err := x.remoteObject(ctx, act.Href)
+	o, local, err := x.bothVersions(ctx, act)
 	if err != nil {
 		return nil, err
-	}
-	local := x.Local.Data[act.Name]
-	if local == nil {
-		return nil, fmt.Errorf("no content read for %s", act.Name)
 	}
 	base, err := x.base(r)
 	if err != nil {

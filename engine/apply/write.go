@@ -191,13 +191,9 @@ func (x *Executor) deleteRemote(ctx context.Context, r *itemRun, act plan.Action
 // act.Winner. The planner has compared the two already: versions that
 // differ only in layout never come here.
 func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
-	o, err := x.remoteObject(ctx, act.Href)
+	o, local, err := x.bothVersions(ctx, act)
 	if err != nil {
 		return nil, err
-	}
-	local := x.Local.Data[act.Name]
-	if local == nil {
-		return nil, fmt.Errorf("no content read for %s", act.Name)
 	}
 	if !r.conflicted {
 		r.conflicted = true
@@ -224,6 +220,19 @@ func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*
 		return nil, err
 	}
 	return nil, x.keep(r, x.item(act.Href, o.ETag, act.Name, vdir.Hash(o.Data), act.UID, o.Data), act.OldHref)
+}
+
+// bothVersions are the server's version of act's item and its local bytes.
+func (x *Executor) bothVersions(ctx context.Context, act plan.Action) (davclient.Object, []byte, error) {
+	o, err := x.remoteObject(ctx, act.Href)
+	if err != nil {
+		return o, nil, err
+	}
+	local := x.Local.Data[act.Name]
+	if local == nil {
+		return o, nil, fmt.Errorf("no content read for %s", act.Name)
+	}
+	return o, local, nil
 }
 
 // keepBoth gives the server's version the file and saves the local version

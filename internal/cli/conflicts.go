@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -108,7 +107,7 @@ func allConflicts(cfg *config.Config) ([]calendarConflict, error) {
 	for i := range cfg.Accounts {
 		a := &cfg.Accounts[i]
 		des, err := os.ReadDir(a.LocalRoot)
-		if errors.Is(err, os.ErrNotExist) {
+		if os.IsNotExist(err) {
 			continue
 		}
 		if err != nil {
