@@ -2,6 +2,7 @@ package conflicts
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -249,4 +250,30 @@ func changedLines(before, after []byte) []string {
 		}
 	}
 	return out
+}
+
+func TestFind_ItemFileOrCopy_AsAPathOrInsideARoot(t *testing.T) {
+	d, c := folder(t, merge.ServerWins)
+	root := filepath.Dir(d.Path())
+	other := t.TempDir()
+	for _, arg := range []string{
+		filepath.Join(d.Path(), "plan.ics"), // the item file, by its path
+		filepath.Join(d.Path(), c),          // its copy
+		"work/plan.ics",                     // inside a root
+		"work/" + c,
+	} {
+		f, err := Find([]string{other, root}, arg)
+		if err != nil || f.Copy != c || f.Root != 1 || !sameDir(f.Dir, d.Path()) {
+			t.Errorf("%s: %+v, %v", arg, f, err)
+		}
+	}
+	if _, err := Find([]string{root}, "/etc/passwd"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a file outside the roots: %v", err)
+	}
+	if _, err := d.WriteConflictCopy("plan.ics", []byte("another loser"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Find([]string{root}, "work/plan.ics"); err == nil || !strings.Contains(err.Error(), "2 conflict copies, name one") {
+		t.Errorf("an item with two copies: %v", err)
+	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/engine/conflicts"
 	"github.com/vdird/vdird/engine/plan"
-	"github.com/vdird/vdird/vdir"
 )
 
 const conflictsHelp = `Lists the conflicts a sync left: an item both sides changed in the same
@@ -168,73 +167,18 @@ func cmdConflicts(g globals, asJSON bool, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// findConflict finds the conflict that arg names: an item file or its
-// conflict copy, as a path or a path inside an account's local_root. An
-// item file must have exactly one copy.
+// findConflict finds the conflict that arg names (conflicts.Find in the
+// accounts' local_roots), and whose version a copy without a note holds.
 func findConflict(cfg *config.Config, arg string) (dir, copyName string, side conflicts.Side, err error) {
-	path, a := locate(cfg, arg)
-	if a == nil {
-		return "", "", "", fmt.Errorf("%s is not in a calendar folder of an account in %s", arg, cfg.Path)
+	roots := make([]string, len(cfg.Accounts))
+	for i, a := range cfg.Accounts {
+		roots[i] = a.LocalRoot
 	}
-	dir, name := filepath.Dir(path), filepath.Base(path)
-	side = copiedSide(a)
-	if _, _, ok := vdir.ConflictCopyOf(name); ok {
-		return dir, name, side, nil
-	}
-	cs, err := conflicts.List(dir, side)
+	f, err := conflicts.Find(roots, arg)
 	if err != nil {
 		return "", "", "", err
 	}
-	var copies []string
-	for _, c := range cs {
-		if c.File == name {
-			copies = append(copies, c.Copy)
-		}
-	}
-	switch len(copies) {
-	case 0:
-		return "", "", "", fmt.Errorf("%s has no conflict copy", path)
-	case 1:
-		return dir, copies[0], side, nil
-	}
-	return "", "", "", fmt.Errorf("%s has %d conflict copies, name one: %s", path, len(copies), strings.Join(copies, ", "))
-}
-
-// locate is the absolute path arg names and the account whose local_root
-// holds its calendar folder: arg as a path if it exists, else inside each
-// local_root in turn.
-func locate(cfg *config.Config, arg string) (string, *config.Account) {
-	var candidates []string
-	if abs, err := filepath.Abs(arg); err == nil {
-		candidates = append(candidates, abs)
-	}
-	if !filepath.IsAbs(arg) {
-		for _, a := range cfg.Accounts {
-			candidates = append(candidates, filepath.Join(a.LocalRoot, arg))
-		}
-	}
-	for _, p := range candidates {
-		if _, err := os.Lstat(p); err != nil {
-			continue
-		}
-		for i := range cfg.Accounts {
-			if sameDir(filepath.Dir(filepath.Dir(p)), cfg.Accounts[i].LocalRoot) {
-				return p, &cfg.Accounts[i]
-			}
-		}
-	}
-	return "", nil
-}
-
-// sameDir tells whether two paths name one folder, symlinks resolved.
-func sameDir(a, b string) bool {
-	if ra, err := filepath.EvalSymlinks(a); err == nil {
-		a = ra
-	}
-	if rb, err := filepath.EvalSymlinks(b); err == nil {
-		b = rb
-	}
-	return filepath.Clean(a) == filepath.Clean(b)
+	return f.Dir, f.Copy, copiedSide(&cfg.Accounts[f.Root]), nil
 }
 
 func cmdConflictShow(g globals, arg string, stdout, stderr io.Writer) int {

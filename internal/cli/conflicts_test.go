@@ -149,7 +149,7 @@ func TestCLI_ConflictsResolve_UsageErrors(t *testing.T) {
 	}{
 		{[]string{"conflicts", "resolve", "work/a.ics"}, 2, `required flag(s) "keep" not set`},
 		{[]string{"conflicts", "resolve", "work/a.ics", "--keep", "mine"}, 2, "want local, server or both"},
-		{[]string{"conflicts", "resolve", "work/a.ics", "--keep", "local"}, 1, "has no conflict copy"},
+		{[]string{"conflicts", "resolve", "work/a.ics", "--keep", "local"}, 1, "no conflict copy"},
 		{[]string{"conflicts", "show", "/etc/passwd"}, 1, "not in a calendar folder"},
 	} {
 		code, _, errs := cli(t, append([]string{"--config", cfg}, c.args...)...)
