@@ -1,6 +1,7 @@
 // Package apply carries out the plan of one calendar's pass: it writes
-// files, sends remote writes with the preconditions the plan gives, keeps
-// the loser of a conflict as a copy, and records every result in state.
+// files, sends remote writes with the preconditions the plan gives, merges
+// an item changed on both sides against its base, keeps the loser of a
+// conflict as a copy, and records every result in state.
 // Each remote write is journaled first, so a write whose answer or commit
 // a crash cut off is recognised afterwards (Recover). It decides nothing
 // itself: what a surprise in the server's answer means is plan.Next's
