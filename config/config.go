@@ -61,6 +61,10 @@ type Account struct {
 	Calendars          []string // empty = every calendar discovered
 	ConflictPolicy     plan.Policy
 	InsecureSkipVerify bool
+	// Merge: an item changed on both sides is merged property by property
+	// (merge, default true); ConflictPolicy then decides only the
+	// properties both sides changed.
+	Merge bool
 
 	Auth            string // "auto" (default), "basic", "digest", "bearer" or "oauth2"
 	TokenCommand    string // prints the bearer token (Auth "bearer")
@@ -136,6 +140,7 @@ type fileAccount struct {
 	OAuthScopes              []string `toml:"oauth_scopes"`
 	KeepVersions             string   `toml:"keep_versions"`
 	VersionsMaxSize          string   `toml:"versions_max_size"`
+	Merge                    *bool    `toml:"merge"`
 }
 
 // Error is a configuration mistake, located by file and line where possible.
@@ -332,6 +337,7 @@ func (p parser) account(i int, fa fileAccount, policy plan.Policy) (Account, err
 		Calendars:          fa.Calendars,
 		ConflictPolicy:     policy,
 		InsecureSkipVerify: fa.InsecureSkipVerify,
+		Merge:              fa.Merge == nil || *fa.Merge,
 	}
 	if fa.Password != "" {
 		return a, p.bad(at("password"), "a plain password in the config is not supported: use password_command, password_file or password_env")

@@ -90,3 +90,18 @@ func TestConfig_PasswordSources(t *testing.T) {
 		t.Fatalf("env: %q %v", pw, err)
 	}
 }
+
+func TestConfig_Merge_OnByDefault_OffPerAccount(t *testing.T) {
+	cfg, err := Parse("cfg.toml", []byte("[[account]]\nname = \"a\"\nurl = \"https://x/\"\nlocal_root = \"/tmp/a\"\n"+
+		"[[account]]\nname = \"b\"\nurl = \"https://y/\"\nlocal_root = \"/tmp/b\"\nmerge = false\n"+
+		"[[account]]\nname = \"c\"\nurl = \"https://z/\"\nlocal_root = \"/tmp/c\"\nmerge = true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b, c := cfg.Accounts[0].Merge, cfg.Accounts[1].Merge, cfg.Accounts[2].Merge; !a || b || !c {
+		t.Errorf("merge: a %v (unset), b %v (false), c %v (true)", a, b, c)
+	}
+	if _, err := Parse("cfg.toml", []byte("[[account]]\nurl = \"https://x/\"\nmerge = \"no\"\n")); err == nil {
+		t.Error("merge = \"no\" accepted")
+	}
+}

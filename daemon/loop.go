@@ -436,7 +436,11 @@ func (r *runner) sendStatus() {
 	if err != nil {
 		r.log.Warn().Err(err).Msg("reading which accounts fail")
 	}
-	_ = r.notify.status(statusLine(n, last, errs, failing, time.Now()))
+	conflicts, err := r.eng.ConflictCopies()
+	if err != nil {
+		r.log.Warn().Err(err).Msg("counting conflict copies")
+	}
+	_ = r.notify.status(statusLine(n, last, errs, conflicts, failing, time.Now()))
 }
 
 // syncRequest is a pass asked for on the control socket; the summaries go

@@ -57,8 +57,9 @@ func (n *notifier) extendStart(d time.Duration) error {
 // e.g. "3 calendars, last sync 12:01:05, 0 errors", led by each failing
 // account: "work failing since 11:40:02 (4 attempts): PROPFIND
 // https://…: authentication failed for alice (401 Unauthorized); ". Times
-// of another day than now carry their date.
-func statusLine(calendars int, last time.Time, errs int, failing []engine.CalendarStatus, now time.Time) string {
+// of another day than now carry their date. Conflicts waiting to be
+// settled (their copies) end it: ", 2 conflicts".
+func statusLine(calendars int, last time.Time, errs, conflicts int, failing []engine.CalendarStatus, now time.Time) string {
 	var b strings.Builder
 	for _, f := range failing {
 		fmt.Fprintf(&b, "%s failing since %s (%d %s): %s; ", f.Account, clock(f.FailingSince, now), f.Attempts,
@@ -70,6 +71,9 @@ func statusLine(calendars int, last time.Time, errs int, failing []engine.Calend
 	}
 	fmt.Fprintf(&b, "%d %s, last sync %s, %d %s", calendars, plural(calendars, "calendar", "calendars"), when,
 		errs, plural(errs, "error", "errors"))
+	if conflicts > 0 {
+		fmt.Fprintf(&b, ", %d %s", conflicts, plural(conflicts, "conflict", "conflicts"))
+	}
 	return b.String()
 }
 

@@ -165,6 +165,15 @@ func plannedEffects(acts []plan.Action) effects {
 			} else {
 				ef.add(a.UID, "file")
 			}
+		case plan.Merged:
+			for _, e := range [...]struct {
+				on   bool
+				what string
+			}{{a.Write, "file"}, {a.Put, "put"}, {a.Conflicts != "", "copy"}} {
+				if e.on {
+					ef.add(a.UID, e.what)
+				}
+			}
 		}
 	}
 	for _, a := range acts {
@@ -242,7 +251,7 @@ func sameEntry(a, b state.Item) bool { return apply.KnownOf(a) == apply.KnownOf(
 
 // counts are a summary's counters, as the plan predicts them or as the
 // pass reports them.
-type counts struct{ Downloaded, Uploaded, DeletedLocal, DeletedRemote, Conflicts, Recorded, Skipped, Problems int }
+type counts struct{ Downloaded, Uploaded, DeletedLocal, DeletedRemote, Conflicts, Recorded, Merged, Skipped, Problems int }
 
 func plannedCounts(acts []plan.Action) counts {
 	var c counts
@@ -263,6 +272,14 @@ func plannedCounts(acts []plan.Action) counts {
 			if a.Winner == plan.LocalSide {
 				c.Uploaded++
 			}
+		case plan.Merged:
+			c.Merged++
+			if a.Put {
+				c.Uploaded++
+			}
+			if a.Conflicts != "" {
+				c.Conflicts++
+			}
 		case plan.Skip:
 			c.Skipped++
 		case plan.Report:
@@ -273,7 +290,7 @@ func plannedCounts(acts []plan.Action) counts {
 }
 
 func reportedCounts(s *Summary) counts {
-	return counts{s.Downloaded, s.Uploaded, s.DeletedLocal, s.DeletedRemote, s.Conflicts, s.Recorded, len(s.Skipped), len(s.Problems)}
+	return counts{s.Downloaded, s.Uploaded, s.DeletedLocal, s.DeletedRemote, s.Conflicts, s.Recorded, s.Merged, len(s.Skipped), len(s.Problems)}
 }
 
 // only returns the summary of calendar cal among sums.
@@ -577,7 +594,7 @@ func TestDryRun_Property_PlansWhatTheRunDoes(t *testing.T) {
 		})
 	}
 	// Guard against scenarios that stopped exercising the planner.
-	for _, k := range []string{"download", "upload", "create", "delete-local", "delete-remote", "record", "forget", "conflict", "skip"} {
+	for _, k := range []string{"download", "upload", "create", "delete-local", "delete-remote", "record", "forget", "conflict", "merged", "skip"} {
 		if kinds[k] == 0 {
 			t.Errorf("no scenario planned a %s: %v", k, kinds)
 		}

@@ -332,6 +332,7 @@ func planOptions(cfg *config.Config, a *config.Account, opts SyncOptions) plan.O
 		MaxDeleteFraction: cfg.MaxDeleteFraction,
 		MaxDeleteMin:      minItems,
 		AllowMassDelete:   opts.AllowMassDelete,
+		Merge:             a.Merge,
 	}
 }
 

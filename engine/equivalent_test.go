@@ -95,9 +95,10 @@ func (e *env) checkServerWon(want, local []byte) {
 // TestSync_BothSwapBetweenMasterAndOverride_ServerWinsKeepsLocalAsConflictCopy:
 // the local edit swaps SUMMARY between the master and its override, the phone
 // swaps LOCATION. Each side holds the other's lines in another place, which is
-// a real conflict, not the same content.
+// not the same content: without merging, the policy decides the whole item.
 func TestSync_BothSwapBetweenMasterAndOverride_ServerWinsKeepsLocalAsConflictCopy(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
+		e.Cfg.Accounts[0].Merge = false
 		e.Srv.Put(t, e.Events+"r.ics", standupOriginal)
 		if s := e.syncOK()[e.Events]; s.Downloaded != 1 {
 			t.Fatalf("first pass: %+v", s)
@@ -110,6 +111,35 @@ func TestSync_BothSwapBetweenMasterAndOverride_ServerWinsKeepsLocalAsConflictCop
 			t.Fatalf("want one conflict, server wins: %+v", s)
 		}
 		e.checkServerWon(standupPlaceSwap, standupSummarySwap)
+	})
+}
+
+// TestSync_BothSwapBetweenMasterAndOverride_MergedBothSwapsKept: the same
+// edits merged, component by component: the master and the override each
+// get the local SUMMARY and the phone's LOCATION, on both sides, with no
+// conflict copy.
+func TestSync_BothSwapBetweenMasterAndOverride_MergedBothSwapsKept(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		e.Srv.Put(t, e.Events+"r.ics", standupOriginal)
+		e.syncOK()
+		e.WriteFile(e.Events, "r.ics", standupSummarySwap)
+		e.Srv.Put(t, e.Events+"r.ics", standupPlaceSwap)
+
+		s := e.syncOK()[e.Events]
+		if s.Merged != 1 || s.Conflicts != 0 || s.Uploaded != 1 {
+			t.Fatalf("want one clean merge, uploaded: %+v", s)
+		}
+		want := standup("Standup MOVED", "Room 2", "Standup", "Room 1")
+		server, _ := e.Srv.Get(t, e.Events+"r.ics")
+		if file := e.ReadFile(e.Events, "r.ics"); !sameOccurrences(t, file, want) || !sameOccurrences(t, server, want) {
+			t.Errorf("want both swaps %v on both sides; file %v, server %v", occurrences(t, want), occurrences(t, file), occurrences(t, server))
+		}
+		if copies := e.conflictCopies(e.Events, "r.ics"); len(copies) != 0 {
+			t.Errorf("a clean merge kept %d conflict copies", len(copies))
+		}
+		if s := e.syncIdle("second pass"); s.Recorded != 0 {
+			t.Errorf("second pass not quiet: %+v", s)
+		}
 	})
 }
 

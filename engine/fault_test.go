@@ -222,11 +222,16 @@ func (f *fenv) itemsLocal() (map[string]string, []string) {
 		switch {
 		case strings.HasSuffix(n, ".ics"):
 			files[n] = f.ReadFile(f.Events, n)
-		case n != "displayname" && n != "color":
+		case n != "displayname" && n != "color" && !isConflictNote(n):
 			other = append(other, n)
 		}
 	}
 	return summariesByUID(f.t, "in the folder", files), other
+}
+
+// isConflictNote tells the hidden note kept beside a conflict copy.
+func isConflictNote(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, ".conflict-") && strings.HasSuffix(name, ".note")
 }
 
 // summariesByUID maps UID → SUMMARY of items (name → body) found where; an
@@ -910,7 +915,7 @@ func (f *fenv) itemsLocalLenient() (map[string]string, []string) {
 		body := f.ReadFile(f.Events, n)
 		if info, err := ics.Inspect(body); err == nil && strings.HasSuffix(n, ".ics") {
 			out[info.UID] = summaryOf(body)
-		} else if n != "displayname" && n != "color" {
+		} else if n != "displayname" && n != "color" && !isConflictNote(n) {
 			other = append(other, n)
 		}
 	}

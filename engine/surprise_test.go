@@ -33,7 +33,7 @@ import (
 func (f *fenv) conflictCopies() []string {
 	var out []string
 	for _, n := range f.LocalNames(f.Events) {
-		if strings.Contains(n, ".conflict-") {
+		if strings.Contains(n, ".conflict-") && !isConflictNote(n) {
 			out = append(out, n)
 		}
 	}

@@ -525,8 +525,11 @@ func TestSync_ReadOnlyCalendar_NeverWrittenLocalEditsKept(t *testing.T) {
 	}
 }
 
+// TestSync_KeepBothPolicy_LocalVersionBecomesNewItem: without merging,
+// keep-both keeps each version as an item of its own.
 func TestSync_KeepBothPolicy_LocalVersionBecomesNewItem(t *testing.T) {
 	forEachServer(t, func(t *testing.T, e *env) {
+		e.Cfg.Accounts[0].Merge = false
 		e.conflictUnder("keep-both", "k", "local-version", "phone-version")
 		if s := e.syncOK()[e.Events]; s.Conflicts != 1 {
 			t.Fatalf("%+v", s)

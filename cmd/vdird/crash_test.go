@@ -224,6 +224,8 @@ func (w *crashWorld) observe() *observed {
 		name := en.Name()
 		switch {
 		case name == "displayname" || name == "color":
+		case strings.HasPrefix(name, ".") && strings.Contains(name, ".ics.conflict-") && strings.HasSuffix(name, ".note"):
+			// The note kept beside a conflict copy.
 		case strings.HasPrefix(name, "."):
 			o.temps = append(o.temps, name)
 		case strings.Contains(name, ".ics.conflict-"):

@@ -1,6 +1,7 @@
 // Package apply carries out the plan of one collection's pass: it writes
-// files, sends remote writes with the preconditions the plan gives, keeps
-// the loser of a conflict as a copy, and records every result in state.
+// files, sends remote writes with the preconditions the plan gives, merges
+// an item changed on both sides against its base, keeps the loser of a
+// conflict as a copy, and records every result in state.
 // Each remote write is journaled first, so a write whose answer or commit
 // a crash cut off is recognised afterwards (Recover). It decides nothing
 // itself: what a surprise in the server's answer means is plan.Next's
@@ -33,6 +34,8 @@ const maxSteps = 4 * plan.MaxWrites
 // Report counts what an executor did, for the pass's summary.
 type Report struct {
 	Downloaded, Uploaded, DeletedLocal, DeletedRemote, Conflicts, Recorded int
+	// Merged counts the items whose edits on both sides were merged.
+	Merged int
 
 	Skipped  []string // items left as they are, and why
 	Problems []string // per-item failures, left for the next pass
@@ -51,6 +54,7 @@ type Executor struct {
 	Client *davclient.Client
 	Cal    davclient.Calendar
 	Policy plan.Policy
+	Merge  bool // items changed on both sides are merged (plan.Options.Merge)
 	Local  *local.View
 	Remote *remote.View
 	// Known is state's items by href, as the plan saw them; results of
@@ -74,6 +78,8 @@ type itemRun struct {
 	journal    uint64          // entry of a write the server accepted, ended by the commit that records it
 	tried      map[string]bool // hrefs a create was sent to
 	conflicted bool            // counted in the report already
+	merge      *merging        // the last Merge's result, for the Merged that writes it
+	merged     bool            // counted in the report already
 }
 
 // Apply carries out one planned action and, after each surprise in the
@@ -95,11 +101,7 @@ func (x *Executor) Apply(ctx context.Context, act plan.Action) error {
 // Settle carries out act and what plan.Next asks for after each surprise,
 // up to maxSteps. It returns the last action and the error it met.
 func (x *Executor) Settle(ctx context.Context, act plan.Action) (plan.Action, error) {
-	r := &itemRun{}
-	if k, ok := x.Known[act.Href]; ok {
-		known := KnownOf(k)
-		r.known = &known
-	}
+	r := x.run(act)
 	for step := 0; step < maxSteps; step++ {
 		out, err := x.perform(ctx, r, act)
 		if err != nil || out == nil {
@@ -112,6 +114,16 @@ func (x *Executor) Settle(ctx context.Context, act plan.Action) (plan.Action, er
 
 // format is the format of the collection's items.
 func (x *Executor) format() *format.Format { return format.Of(x.Cal.Kind) }
+
+// run starts the way of act's item through the pass.
+func (x *Executor) run(act plan.Action) *itemRun {
+	r := &itemRun{}
+	if k, ok := x.Known[act.Href]; ok {
+		known := KnownOf(k)
+		r.known = &known
+	}
+	return r
+}
 
 // KnownOf is the planner's view of a recorded item.
 func KnownOf(it state.Item) plan.Known {
@@ -143,6 +155,10 @@ func (x *Executor) perform(ctx context.Context, r *itemRun, act plan.Action) (*p
 		x.Rec.Queue(func(tx *state.Tx) error { return tx.DeleteItem(href) })
 	case plan.Conflict:
 		return x.conflict(ctx, r, act)
+	case plan.Merge:
+		return x.merge(ctx, r, act)
+	case plan.Merged:
+		return x.merged(ctx, r, act)
 	case plan.Skip:
 		x.Report.Skipped = append(x.Report.Skipped, fmt.Sprintf("%s: %s", ItemName(x.Rec.Col.Dir, act), act.Reason))
 		if act.Href != "" {

@@ -79,6 +79,8 @@ func (x *Executor) answered(ctx context.Context, r *itemRun, act plan.Action, jo
 			msg = "↑ created"
 		case plan.Conflict:
 			msg = "↑ uploaded (conflict winner)"
+		case plan.Merged:
+			msg = "↑ uploaded (merged)"
 		}
 		r.journal = journal
 		x.Report.Uploaded++
@@ -121,7 +123,7 @@ func (x *Executor) outcome(r *itemRun, act plan.Action, ev plan.Event) *plan.Out
 		local.Hash = vdir.Hash(data)
 	}
 	return &plan.Outcome{Action: act, Event: ev, Known: r.known, Local: local, Writes: r.writes,
-		Options: plan.Options{Policy: x.Policy, ReadOnly: x.Cal.ReadOnly}}
+		Options: plan.Options{Policy: x.Policy, ReadOnly: x.Cal.ReadOnly, Merge: x.Merge}}
 }
 
 // withServer reads what the server holds at href now into out.Server (nil
@@ -188,13 +190,9 @@ func (x *Executor) deleteRemote(ctx context.Context, r *itemRun, act plan.Action
 // act.Winner. The planner has compared the two already: versions that
 // differ only in layout never come here.
 func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
-	o, err := x.remoteObject(ctx, act.Href)
+	o, local, err := x.bothVersions(ctx, act)
 	if err != nil {
 		return nil, err
-	}
-	local := x.Local.Data[act.Name]
-	if local == nil {
-		return nil, fmt.Errorf("no content read for %s", act.Name)
 	}
 	if !r.conflicted {
 		r.conflicted = true
@@ -203,7 +201,7 @@ func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*
 	log := x.Log.Warn().Str("file", act.Name)
 	switch {
 	case act.Winner == plan.LocalSide:
-		copyName, err := x.keepCopy(act.Name, o.Data)
+		copyName, err := x.keepCopy(act.Name, o.Data, vdir.ConflictNote{Side: vdir.ServerVersion, Name: act.Name})
 		if err != nil {
 			return nil, err
 		}
@@ -212,7 +210,7 @@ func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*
 	case act.KeepBoth:
 		return x.keepBoth(r, act, o, local, log)
 	}
-	copyName, err := x.keepCopy(act.Name, local)
+	copyName, err := x.keepCopy(act.Name, local, vdir.ConflictNote{Side: vdir.LocalVersion, Name: act.Name})
 	if err != nil {
 		return nil, err
 	}
@@ -221,6 +219,19 @@ func (x *Executor) conflict(ctx context.Context, r *itemRun, act plan.Action) (*
 		return nil, err
 	}
 	return nil, x.keep(r, x.item(act.Href, o.ETag, act.Name, vdir.Hash(o.Data), act.UID, o.Data), act.OldHref)
+}
+
+// bothVersions are the server's version of act's item and its local bytes.
+func (x *Executor) bothVersions(ctx context.Context, act plan.Action) (davclient.Object, []byte, error) {
+	o, err := x.remoteObject(ctx, act.Href)
+	if err != nil {
+		return o, nil, err
+	}
+	local := x.Local.Data[act.Name]
+	if local == nil {
+		return o, nil, fmt.Errorf("no content read for %s", act.Name)
+	}
+	return o, local, nil
 }
 
 // keepBoth gives the server's version the file and saves the local version
@@ -246,11 +257,11 @@ func (x *Executor) keepBoth(r *itemRun, act plan.Action, o davclient.Object, loc
 	return out, nil
 }
 
-// keepCopy saves data as a conflict copy of name, unless a copy of name
-// holds exactly these bytes already (the same conflict met again, e.g.
-// after a refused write), so a conflict gives one copy however often it
-// is met.
-func (x *Executor) keepCopy(name string, data []byte) (string, error) {
+// keepCopy saves data as a conflict copy of name, with note beside it,
+// unless a copy of name holds exactly these bytes already (the same
+// conflict met again, e.g. after a refused write), so a conflict gives
+// one copy however often it is met.
+func (x *Executor) keepCopy(name string, data []byte, note vdir.ConflictNote) (string, error) {
 	copies, err := x.Local.Dir.ConflictCopies()
 	if err != nil {
 		return "", err
@@ -263,7 +274,14 @@ func (x *Executor) keepCopy(name string, data []byte) (string, error) {
 			return c, nil
 		}
 	}
-	return x.Local.Dir.WriteConflictCopy(name, data, x.Now())
+	c, err := x.Local.Dir.WriteConflictCopy(name, data, x.Now())
+	if err != nil {
+		return "", err
+	}
+	if err := x.Local.Dir.WriteConflictNote(c, note); err != nil {
+		x.Log.Warn().Err(err).Str("copy", c).Msg("conflict copy kept without its note")
+	}
+	return c, nil
 }
 
 // hrefFor picks the href of a new item of a collection whose item files

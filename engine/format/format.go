@@ -1,12 +1,14 @@
 // Package format is what the engine knows of the items of each kind of
 // collection: their file extension, how one item is validated and its UID
-// read, whether two versions hold the same content (and a key of it), and
-// how a copy gets a new UID. Calendars hold iCalendar objects (package ics), address books
-// vCards (package vcard). Item bytes are never re-encoded.
+// read, whether two versions hold the same content (and a key of it), how
+// a copy gets a new UID, and how two versions changed on both sides merge
+// against their base. Calendars hold iCalendar objects (package ics),
+// address books vCards (package vcard). Item bytes are never re-encoded.
 package format
 
 import (
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/merge"
 	"github.com/vdird/vdird/internal/ics"
 	"github.com/vdird/vdird/internal/vcard"
 	"github.com/vdird/vdird/vdir"
@@ -28,6 +30,7 @@ type Format struct {
 	equivalent func(a, b []byte) bool
 	contentKey func([]byte) string
 	replaceUID func(data []byte, uid string) []byte
+	merge      func(base, local, remote []byte, policy merge.Policy) (merge.Result, error)
 }
 
 // The two formats.
@@ -37,13 +40,13 @@ var (
 			info, err := ics.Inspect(b)
 			return Info{UID: info.UID, Component: info.Component}, err
 		},
-		equivalent: ics.Equivalent, contentKey: ics.ContentKey, replaceUID: ics.ReplaceUID}
+		equivalent: ics.Equivalent, contentKey: ics.ContentKey, replaceUID: ics.ReplaceUID, merge: merge.ICal}
 	VCard = &Format{Kind: davclient.KindAddressBook, Ext: vdir.VCF, Noun: "address book",
 		inspect: func(b []byte) (Info, error) {
 			info, err := vcard.Inspect(b)
 			return Info{UID: info.UID}, err
 		},
-		equivalent: vcard.Equivalent, contentKey: vcard.ContentKey, replaceUID: vcard.ReplaceUID}
+		equivalent: vcard.Equivalent, contentKey: vcard.ContentKey, replaceUID: vcard.ReplaceUID, merge: merge.VCard}
 )
 
 // Of is the format of the items of a collection of kind k.
@@ -70,3 +73,10 @@ func (f *Format) ContentKey(data []byte) string { return f.contentKey(data) }
 
 // ReplaceUID returns data with its UID set to uid, every other byte kept.
 func (f *Format) ReplaceUID(data []byte, uid string) []byte { return f.replaceUID(data, uid) }
+
+// Merge merges the local and the remote version of an item against base,
+// their last synced version: merge.ICal for calendars, merge.VCard for
+// address books.
+func (f *Format) Merge(base, local, remote []byte, policy merge.Policy) (merge.Result, error) {
+	return f.merge(base, local, remote, policy)
+}

@@ -362,8 +362,10 @@ func (p *pass) planAndApply(ctx context.Context, in plan.Input, lv *local.View, 
 		return p.rec.Flush(func(tx *state.Tx) error { return tx.SetCollection(col) })
 	}
 	if p.opts.DryRun {
-		p.s.Planned = res.Actions
-		return nil
+		// A merge's outcome is worked out as the run works it out.
+		var err error
+		p.s.Planned, err = p.executor(lv, rv, kn).Foresee(ctx, res.Actions)
+		return err
 	}
 	if len(res.Actions) == 0 && existed && p.src.AsRecorded() && p.col.SyncToken == newToken && !lv.Moved(kn.byName) {
 		p.s.Unchanged = true
@@ -408,7 +410,7 @@ func uploads(acts []plan.Action) int {
 
 // executor is the executor of a plan made from lv, rv and kn.
 func (p *pass) executor(lv *local.View, rv *remote.View, kn known) *apply.Executor {
-	x := &apply.Executor{Rec: p.rec, Client: p.c, Cal: p.cal, Policy: p.opts.Plan.Policy,
+	x := &apply.Executor{Rec: p.rec, Client: p.c, Cal: p.cal, Policy: p.opts.Plan.Policy, Merge: p.opts.Plan.Merge,
 		Local: lv, Remote: rv, Known: kn.byHref, Now: p.env.Now, Log: p.log}
 	if ap := p.opts.Account; ap != nil {
 		x.Refuse = func(act plan.Action, err error) { ap.refuse(p, x, act, err) }

@@ -26,6 +26,8 @@ type Summary struct {
 	DeletedRemote int `json:"deleted_remote"`
 	Conflicts     int `json:"conflicts"`
 	Recorded      int `json:"recorded"`
+	// Merged counts the items whose edits on both sides were merged.
+	Merged int `json:"merged,omitempty"`
 
 	Unchanged bool `json:"unchanged,omitempty"` // change marker unchanged and no local change: nothing listed
 	// Strategy is how the pass went about the calendar: "unchanged",
@@ -88,6 +90,7 @@ func (s *Summary) add(r apply.Report) {
 	s.DeletedRemote += r.DeletedRemote
 	s.Conflicts += r.Conflicts
 	s.Recorded += r.Recorded
+	s.Merged += r.Merged
 	s.Skipped = append(s.Skipped, r.Skipped...)
 	s.Problems = append(s.Problems, r.Problems...)
 	for _, name := range slices.Sorted(maps.Keys(r.Rejected)) {

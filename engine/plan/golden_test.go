@@ -15,7 +15,7 @@ import (
 // testdata/*.txt file holds scenarios in a small line format:
 //
 //	scenario NAME                 starts a scenario
-//	options policy=local-wins readonly allow-mass-delete local-missing max-delete-fraction=0.3 max-delete-min=2
+//	options policy=local-wins readonly allow-mass-delete merge local-missing max-delete-fraction=0.3 max-delete-min=2
 //	known  href=H etag=E name=N hash=X uid=U
 //	local  name=N hash=X uid=U [invalid=REASON] [content=K]
 //	remote href=H etag=E [hash=X uid=U content=K]
@@ -79,6 +79,7 @@ func readGolden(path string) ([]*golden, error) {
 			o.Policy = Policy(kv["policy"])
 			o.ReadOnly = kv["readonly"] == "true"
 			o.AllowMassDelete = kv["allow-mass-delete"] == "true"
+			o.Merge = kv["merge"] == "true"
 			g.in.LocalMissing = kv["local-missing"] == "true"
 			if v, ok := kv["max-delete-fraction"]; ok {
 				o.MaxDeleteFraction, err = strconv.ParseFloat(v, 64)

@@ -28,9 +28,13 @@ const (
 	// KeptAsNew: a keep-both Conflict saved the local version as a new
 	// item with a fresh UID (Outcome.Local), which now has to be created.
 	KeptAsNew
+	// MergeDone: a Merge merged the local version with the server's
+	// (Outcome.Server) against the base; Outcome.Merge says what it gave.
+	// Nothing is written yet.
+	MergeDone
 )
 
-var eventNames = [...]string{"", "stored", "precondition-failed", "uid-conflict", "kept-as-new"}
+var eventNames = [...]string{"", "stored", "precondition-failed", "uid-conflict", "kept-as-new", "merge-done"}
 
 // String gives the lower-case name of the event.
 func (e Event) String() string {
@@ -62,6 +66,22 @@ type Version struct {
 	SameAsBase bool
 }
 
+// MergeResult is what merging an item's local and server versions against
+// its base gave (Event MergeDone).
+type MergeResult struct {
+	// Failed says why the versions were not merged ("" when they were): no
+	// base recorded, or a version that is not one valid item.
+	Failed string
+	// Hash is the merged version's content hash.
+	Hash string
+	// Conflicts are the properties both sides changed differently, each
+	// decided by the policy.
+	Conflicts []string
+	// LocalChanged: the merged version's bytes differ from the file's.
+	// RemoteChanged: its content differs from the server's version.
+	LocalChanged, RemoteChanged bool
+}
+
 // Outcome is what happened to one item's action, for Next.
 type Outcome struct {
 	Action Action // the action carried out; for a write, ETag is the If-Match sent and Href the href written
@@ -72,7 +92,9 @@ type Outcome struct {
 	// UIDConflict or a Stored, else Action.Href), read after the event; nil
 	// when it holds nothing there (404), or when a Stored gave an ETag and
 	// nothing was read.
-	Server  *Version
+	Server *Version
+	// Merge is what a Merge gave (MergeDone only).
+	Merge   *MergeResult
 	Known   *Known // the item's entry in state (nil = none: a new item)
 	Local   Local  // the item's local version
 	Writes  int    // remote writes made for the item in this pass, this one included
@@ -94,13 +116,15 @@ func Next(o Outcome) Action {
 			Reason: "keep-both: the local version is created as a new item"})
 	case UIDConflict:
 		return o.uidConflict()
+	case MergeDone:
+		return o.mergeDone()
 	case PreconditionFailed:
 		switch o.Action.Kind {
 		case Create:
 			return o.hrefTaken()
 		case DeleteRemote:
 			return o.deleteRefused()
-		case Upload, Conflict:
+		case Upload, Conflict, Merged:
 			return o.updateRefused()
 		}
 	}
@@ -157,8 +181,10 @@ func (o Outcome) hrefTaken() Action {
 	return o.policy(s, "the server already holds this item with other content")
 }
 
-// updateRefused: an Upload, or the PUT of a Conflict won by the local
-// side, met a 412.
+// updateRefused: an Upload, the PUT of a Conflict won by the local side,
+// or of a merged version, met a 412. A change on the server meanwhile is
+// merged with the local version, as the planner merges both-side changes;
+// a Conflict's PUT has settled the policy already and keeps it.
 func (o Outcome) updateRefused() Action {
 	s := o.Server
 	switch {
@@ -168,8 +194,54 @@ func (o Outcome) updateRefused() Action {
 		return o.record(s, "the server already holds the local content")
 	case o.unchanged():
 		return o.strong("an update")
+	case o.Options.Merge && o.Known != nil && o.Action.Kind != Conflict && !isPseudo(s.ETag):
+		return o.write(Action{Kind: Merge, Href: s.Href, ETag: s.ETag, Name: o.Local.Name, Hash: o.Local.Hash, UID: o.Local.UID,
+			Winner: winnerOf(o.Options.Policy), Reason: "changed on the server meanwhile: merged with the server's new version"})
 	}
 	return o.policy(s, "changed on the server meanwhile")
+}
+
+// mergeDone turns what a Merge gave into the action that writes it: the
+// merged version goes into the file and to the server, each where it
+// differs from what is there, and the losing side of the properties both
+// changed is kept as a conflict copy. Versions that could not be merged
+// are resolved whole by the policy, as without merging.
+func (o Outcome) mergeDone() Action {
+	m, s := o.Merge, o.Server
+	switch {
+	case m == nil || s == nil:
+		return o.report("merge: no result to write")
+	case m.Failed != "":
+		return o.policy(s, "changed on both sides, not merged ("+m.Failed+")")
+	case !m.LocalChanged && !m.RemoteChanged:
+		return o.record(s, "changed on both sides: each holds the other's edits already")
+	}
+	a := Action{Kind: Merged, Href: s.Href, ETag: s.ETag, Name: o.Local.Name, Hash: m.Hash, UID: o.Local.UID,
+		Write: m.LocalChanged, Put: m.RemoteChanged, OldHref: o.oldHref(s.Href),
+		Reason: "changed on both sides: merged, no property changed on both"}
+	if len(m.Conflicts) > 0 {
+		a.Conflicts, a.Winner = strings.Join(m.Conflicts, ","), winnerOf(o.Options.Policy)
+		kept := "the local version kept as a conflict copy"
+		if a.Winner == LocalSide {
+			kept = "the server's version kept as a conflict copy"
+		}
+		a.Reason = fmt.Sprintf("changed on both sides: merged; %s changed on both, %s's value taken (%s), %s",
+			strings.Join(m.Conflicts, ", "), a.Winner, o.Options.Policy, kept)
+	}
+	if a.Put {
+		return o.write(a)
+	}
+	return a
+}
+
+// winnerOf is whose values a merge takes for the properties both sides
+// changed: keep-both takes the server's, and keeps the local version as a
+// conflict copy, as server-wins does.
+func winnerOf(p Policy) Side {
+	if p == LocalWins {
+		return LocalSide
+	}
+	return RemoteSide
 }
 
 // deleteRefused: a DeleteRemote met a 412. A change on the server beats
@@ -191,7 +263,7 @@ func (o Outcome) deleteRefused() Action {
 // its weak form), or, for an Upload or DeleteRemote, it holds the base.
 func (o Outcome) unchanged() bool {
 	s, sent := o.Server, o.Action.ETag
-	return s.ETag == sent || strongETag(s.ETag) == sent || (o.Action.Kind != Conflict && s.SameAsBase)
+	return s.ETag == sent || strongETag(s.ETag) == sent || ((o.Action.Kind == Upload || o.Action.Kind == DeleteRemote) && s.SameAsBase)
 }
 
 // strong repeats the refused write with the strong form of the server's
@@ -212,6 +284,10 @@ func (o Outcome) strong(what string) Action {
 		return o.report(fmt.Sprintf("the server gives only weak ETags, which cannot guard %s: %s", what, kept))
 	}
 	a := o.Action
+	if a.Kind == Merged {
+		// The merged version is in the file already: only its PUT is repeated.
+		a = Action{Kind: Upload, Href: a.Href, Name: a.Name, Hash: o.Local.Hash, UID: a.UID, OldHref: a.OldHref}
+	}
 	a.ETag, a.Reason = etag, "the server still holds the version written against: repeated with If-Match "+etag
 	return o.write(a)
 }

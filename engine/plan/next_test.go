@@ -16,6 +16,8 @@ var (
 	create   = Action{Kind: Create, Href: "/c/new.ics", Name: "a.ics", Hash: "h2", UID: "a"}
 	deleteA  = Action{Kind: DeleteRemote, Href: "/c/a.ics", ETag: `W/"e1"`, Name: "a.ics", Hash: "h1", UID: "a"}
 	localWon = Action{Kind: Conflict, Href: "/c/a.ics", ETag: `W/"e3"`, Name: "a.ics", Hash: "h2", UID: "a", Winner: LocalSide}
+	mergeA   = Action{Kind: Merge, Href: "/c/a.ics", ETag: "e3", Name: "a.ics", Hash: "h2", UID: "a", Winner: RemoteSide}
+	mergedA  = Action{Kind: Merged, Href: "/c/a.ics", ETag: "e3", Name: "a.ics", Hash: "hm", UID: "a", Write: true, Put: true}
 )
 
 // server is a version the engine read at href.
@@ -37,7 +39,10 @@ func runNext(t *testing.T, cases []nextCase) {
 			if c.out.Local == (Local{}) {
 				c.out.Local = lA
 			}
-			if c.out.Writes == 0 && c.out.Event != KeptAsNew {
+			switch {
+			case c.out.Writes < 0: // no write made yet
+				c.out.Writes = 0
+			case c.out.Writes == 0 && c.out.Event != KeptAsNew:
 				c.out.Writes = 1
 			}
 			got := Next(c.out)
@@ -147,6 +152,12 @@ func TestNext_UploadRefused412(t *testing.T) {
 		{name: "ChangedMeanwhile_ConflictLocalWins",
 			out:  Outcome{Action: upload, Event: PreconditionFailed, Server: changed, Known: &kA, Options: Options{Policy: LocalWins}},
 			want: "conflict name=a.ics href=/c/a.ics etag=e3 hash=h2 uid=a winner=local"},
+		{name: "ChangedMeanwhileWithMerging_MergedWithTheNewVersion",
+			out:  Outcome{Action: upload, Event: PreconditionFailed, Server: changed, Known: &kA, Options: Options{Merge: true}},
+			want: "merge name=a.ics href=/c/a.ics etag=e3 hash=h2 uid=a winner=remote", reason: "merged with the server's new version"},
+		{name: "ChangedMeanwhileWithMergingServerGivesNoETag_ConflictPolicy",
+			out:  Outcome{Action: upload, Event: PreconditionFailed, Server: server("/c/a.ics", PseudoETagPrefix+"h3", "h3"), Known: &kA, Options: Options{Merge: true}},
+			want: "conflict name=a.ics href=/c/a.ics etag=" + PseudoETagPrefix + "h3 hash=h3 uid=a winner=remote"},
 		{name: "ChangedMeanwhileServerGivesNoETag_LocalWinsReportsBothKept",
 			out:  Outcome{Action: upload, Event: PreconditionFailed, Server: server("/c/a.ics", PseudoETagPrefix+"h3", "h3"), Known: &kA, Options: Options{Policy: LocalWins}},
 			want: "report name=a.ics href=/c/a.ics uid=a", reason: "no ETag"},
@@ -168,6 +179,65 @@ func TestNext_LocalWinsConflictRefused412(t *testing.T) {
 		{name: "DeletedOnServerMeanwhile_CreatesLocal",
 			out:  Outcome{Action: localWon, Event: PreconditionFailed, Known: &kA, Options: Options{Policy: LocalWins}},
 			want: "create name=a.ics href=/c/a.ics hash=h2 uid=a"},
+	})
+}
+
+// TestNext_Merge: what a Merge gave decides how the merged version is
+// written; versions that cannot be merged are resolved whole by the
+// policy, exactly as without merging.
+func TestNext_Merge(t *testing.T) {
+	srv := server("/c/a.ics", "e3", "h3")
+	done := func(m MergeResult, p Policy) Outcome {
+		return Outcome{Action: mergeA, Event: MergeDone, Server: srv, Merge: &m, Known: &kA, Options: Options{Merge: true, Policy: p}, Writes: -1}
+	}
+	both := MergeResult{Hash: "hm", LocalChanged: true, RemoteChanged: true}
+	summary := MergeResult{Hash: "hm", Conflicts: []string{"SUMMARY"}, LocalChanged: true}
+	localKept := MergeResult{Hash: "h2", Conflicts: []string{"SUMMARY", "VALARM"}, RemoteChanged: true}
+	maxed := done(both, ServerWins)
+	maxed.Writes = MaxWrites
+	runNext(t, []nextCase{
+		{name: "CleanEachSideLacksTheOthersEdit_WrittenToFileAndServer",
+			out: done(both, ServerWins), want: "merged name=a.ics href=/c/a.ics etag=e3 hash=hm uid=a write put", reason: "no property changed on both"},
+		{name: "CleanServerHoldsTheMergeAlready_WrittenToFileOnly",
+			out: done(MergeResult{Hash: "hm", LocalChanged: true}, ServerWins), want: "merged name=a.ics href=/c/a.ics etag=e3 hash=hm uid=a write"},
+		{name: "CleanFileHoldsTheMergeAlready_UploadedOnly",
+			out: done(MergeResult{Hash: "h2", RemoteChanged: true}, ServerWins), want: "merged name=a.ics href=/c/a.ics etag=e3 hash=h2 uid=a put"},
+		{name: "NeitherSideChangedByTheMerge_Records",
+			out: done(MergeResult{Hash: "h2"}, ServerWins), want: "record name=a.ics href=/c/a.ics etag=e3 hash=h2 uid=a", reason: "each holds the other's edits"},
+		{name: "SamePropertyChangedServerWins_ServerValueLocalVersionCopied",
+			out:  done(summary, ServerWins),
+			want: "merged name=a.ics href=/c/a.ics etag=e3 hash=hm uid=a write conflicts=SUMMARY winner=remote", reason: "the local version kept as a conflict copy"},
+		{name: "SamePropertyChangedKeepBoth_ServerValueLocalVersionCopied",
+			out:  done(summary, KeepBoth),
+			want: "merged name=a.ics href=/c/a.ics etag=e3 hash=hm uid=a write conflicts=SUMMARY winner=remote", reason: "the local version kept as a conflict copy"},
+		{name: "SamePropertyChangedLocalWins_LocalValueUploadedServerVersionCopied",
+			out:  done(localKept, LocalWins),
+			want: "merged name=a.ics href=/c/a.ics etag=e3 hash=h2 uid=a put conflicts=SUMMARY,VALARM winner=local", reason: "the server's version kept as a conflict copy"},
+		{name: "NotMergedServerWins_ConflictAsWithoutMerging",
+			out:  done(MergeResult{Failed: "no last synced version recorded"}, ServerWins),
+			want: "conflict name=a.ics href=/c/a.ics etag=e3 hash=h3 uid=a winner=remote", reason: "not merged (no last synced version recorded): server wins"},
+		{name: "NotMergedLocalWins_ConflictAsWithoutMerging",
+			out:  done(MergeResult{Failed: "server version: not one item"}, LocalWins),
+			want: "conflict name=a.ics href=/c/a.ics etag=e3 hash=h2 uid=a winner=local"},
+		{name: "NotMergedKeepBoth_ConflictAsWithoutMerging",
+			out:  done(MergeResult{Failed: "no last synced version recorded"}, KeepBoth),
+			want: "conflict name=a.ics href=/c/a.ics etag=e3 hash=h3 uid=a winner=remote keep-both"},
+		{name: "UploadAfterMaxWrites_Reports",
+			out: maxed, want: "report name=a.ics href=/c/a.ics uid=a", reason: "gave up"},
+		{name: "MergedPutRefusedServerChangedAgain_MergedAgainWithTheNewVersion",
+			out:  Outcome{Action: mergedA, Event: PreconditionFailed, Server: server("/c/a.ics", "e4", "h4"), Known: &kA, Local: Local{Name: "a.ics", Hash: "hm", UID: "a"}, Options: Options{Merge: true}},
+			want: "merge name=a.ics href=/c/a.ics etag=e4 hash=hm uid=a winner=remote", reason: "changed on the server meanwhile"},
+		{name: "MergedPutRefusedWeakETagServerUnchanged_OnlyThePutRepeated",
+			out: Outcome{Action: Action{Kind: Merged, Href: "/c/a.ics", ETag: `W/"e3"`, Name: "a.ics", Hash: "hm", UID: "a", Write: true, Put: true}, Event: PreconditionFailed,
+				Server: server("/c/a.ics", `W/"e3"`, "h3"), Known: &kA, Local: Local{Name: "a.ics", Hash: "hm", UID: "a"}, Options: Options{Merge: true}},
+			want: `upload name=a.ics href=/c/a.ics etag="e3" hash=hm uid=a`},
+		{name: "MergedPutRefusedServerHoldsTheMerge_Records",
+			out: Outcome{Action: mergedA, Event: PreconditionFailed, Server: &Version{Href: "/c/a.ics", ETag: "e4", Hash: "hm2", UID: "a", SameAsLocal: true},
+				Known: &kA, Local: Local{Name: "a.ics", Hash: "hm", UID: "a"}, Options: Options{Merge: true}},
+			want: "record name=a.ics href=/c/a.ics etag=e4 hash=hm uid=a"},
+		{name: "LocalWinsConflictPutRefused_PolicyKeptNotMerged",
+			out:  Outcome{Action: localWon, Event: PreconditionFailed, Server: server("/c/a.ics", "e4", "h4"), Known: &kA, Options: Options{Merge: true, Policy: LocalWins}},
+			want: "conflict name=a.ics href=/c/a.ics etag=e4 hash=h2 uid=a winner=local"},
 	})
 }
 
@@ -217,30 +287,43 @@ func TestNext_Property_HostileServerBoundedWrites(t *testing.T) {
 		return &Version{Href: hrefs[r.IntN(3)], ETag: etag, Hash: fmt.Sprint("h", r.IntN(3)), UID: []string{"a", "b"}[r.IntN(2)],
 			SameAsLocal: r.IntN(5) == 0, SameAsBase: r.IntN(3) == 0}
 	}
-	start := []Action{upload, weakUp, recreate, create, deleteA, localWon}
+	start := []Action{upload, weakUp, recreate, create, deleteA, localWon, mergeA, mergedA}
+	merged := func() *MergeResult {
+		if r.IntN(4) == 0 {
+			return &MergeResult{Failed: "no base"}
+		}
+		return &MergeResult{Hash: "hm", LocalChanged: r.IntN(2) == 0, RemoteChanged: r.IntN(3) != 0, Conflicts: []string{"SUMMARY"}[:r.IntN(2)]}
+	}
 	for round := 0; round < 5000; round++ {
-		opts := Options{Policy: []Policy{ServerWins, LocalWins, KeepBoth}[r.IntN(3)]}
+		opts := Options{Policy: []Policy{ServerWins, LocalWins, KeepBoth}[r.IntN(3)], Merge: r.IntN(2) == 0}
 		act := start[r.IntN(len(start))]
 		writes, steps := 0, 0
 		var trail []string
+	chain:
 		for ; steps < 4*MaxWrites; steps++ {
 			trail = append(trail, act.String())
-			isWrite := act.Kind == Upload || act.Kind == Create || act.Kind == DeleteRemote || (act.Kind == Conflict && act.Winner == LocalSide)
-			if !isWrite && act.Kind != Conflict {
-				break // Record, Download, Forget, Skip, Report: no surprise
+			isWrite := act.Kind == Upload || act.Kind == Create || act.Kind == DeleteRemote || (act.Kind == Conflict && act.Winner == LocalSide) ||
+				(act.Kind == Merged && act.Put)
+			if !isWrite && act.Kind != Conflict && act.Kind != Merge {
+				break // Record, Download, Forget, Skip, Report, a Merged kept locally: no surprise
 			}
 			o := Outcome{Action: act, Known: &kA, Local: lA, Options: opts}
-			if isWrite {
+			switch {
+			case act.Kind == Merge:
+				o.Event, o.Writes, o.Merge, o.Server = MergeDone, writes, merged(), server(act.Href, act.ETag, "h3")
+				act = Next(o)
+				continue
+			case isWrite:
 				writes++
 				o.Writes = writes
 				o.Event = []Event{Stored, PreconditionFailed, UIDConflict}[r.IntN(3)]
 				if o.Event == UIDConflict && act.Kind != Create {
 					o.Event = PreconditionFailed
 				}
-			} else if act.KeepBoth {
+			case act.KeepBoth:
 				o.Event, o.Writes, o.Local = KeptAsNew, writes, Local{Name: "n.ics", Hash: "hn", UID: "new"}
-			} else {
-				break // server wins: resolved locally
+			default:
+				break chain // server wins: resolved locally
 			}
 			o.Server, o.At = version(), hrefs[r.IntN(3)]
 			if o.Event == Stored && r.IntN(2) == 0 {

@@ -128,10 +128,11 @@ func (o Options) withDefaults() Options {
 	} else if o.MaxDeleteMin < 0 {
 		o.MaxDeleteMin = 0
 	}
-	if o.ReadOnly && o.Policy != ServerWins {
+	if o.ReadOnly {
 		// Nothing may be written to the server: the local side of a
-		// conflict survives only as a conflict copy.
-		o.Policy = ServerWins
+		// conflict survives only as a conflict copy, and a merge could
+		// not be uploaded.
+		o.Policy, o.Merge = ServerWins, false
 	}
 	return o
 }
@@ -427,9 +428,13 @@ func (p *planner) decide(it itemNow) {
 	case ls == changed && rs == same:
 		p.remoteWrite(Action{Kind: Upload, Href: href, ETag: etag, Name: name, Hash: l.Hash, UID: l.UID})
 	case ls == changed && rs == changed:
-		if same, why := sameContent(l, r); same {
+		switch same, why := sameContent(l, r); {
+		case same:
 			p.add(Action{Kind: Record, Href: href, ETag: r.ETag, Name: name, Hash: l.Hash, UID: l.UID, Reason: "both changed to " + why})
-		} else {
+		case p.opts.Merge && !isPseudo(r.ETag):
+			p.add(Action{Kind: Merge, Href: href, ETag: r.ETag, Name: name, Hash: l.Hash, UID: l.UID, Winner: winnerOf(p.opts.Policy),
+				Reason: "changed on both sides: the two edits are merged against the last synced version"})
+		default:
 			p.conflict(l, r, "changed on both sides")
 		}
 	case ls == gone && rs == same:

@@ -90,6 +90,9 @@ func TestPlan_DecisionTable(t *testing.T) {
 		{name: "BothChangedDifferently_ConflictServerWinsByDefault",
 			known: []Known{kA}, local: []Local{lChanged}, remote: []Remote{rChanged},
 			want: []string{"conflict name=a.ics href=/c/a.ics etag=e2 hash=h3 uid=a winner=remote"}, reason: "server wins"},
+		{name: "BothChangedDifferentlyWithMerging_MergesIfMatchServerETag",
+			known: []Known{kA}, local: []Local{lChanged}, remote: []Remote{rChanged}, opts: Options{Merge: true},
+			want: []string{"merge name=a.ics href=/c/a.ics etag=e2 hash=h2 uid=a winner=remote"}, reason: "merged against the last synced version"},
 		{name: "LocalNew_CreatesWithEngineChosenHref",
 			known: []Known{kA}, local: []Local{lSame, {Name: "b.ics", Hash: "hb", UID: "b"}}, remote: []Remote{rSame},
 			want: []string{"create name=b.ics hash=hb uid=b"}},
@@ -165,6 +168,44 @@ func TestPlan_Policies(t *testing.T) {
 	c2.name, c2.want = "LocalWins_PutLocalIfMatchCurrentETag", []string{"conflict name=a.ics href=/c/a.ics etag=e2 hash=h2 uid=a winner=local"}
 	c3.name, c3.want = "KeepBoth_RemoteWinsFileLocalBecomesNewItem", []string{"conflict name=a.ics href=/c/a.ics etag=e2 hash=h3 uid=a winner=remote keep-both"}
 	runCases(t, []planCase{c1, c2, c3})
+}
+
+// TestPlan_Merge: with merging on, an item changed differently on both
+// sides is merged against its base wherever the merge can be written back;
+// the policy then only says whose values the properties both sides
+// changed take. Everything else stays as without merging.
+func TestPlan_Merge(t *testing.T) {
+	merging := func(p Policy) Options { return Options{Merge: true, Policy: p} }
+	pk := Known{Href: "/c/a.ics", ETag: PseudoETagPrefix + "h1", Name: "a.ics", Hash: "h1", UID: "a"}
+	runCases(t, []planCase{
+		{name: "ServerWins_ServerValuesForPropertiesBothChanged",
+			known: []Known{kA}, local: []Local{lChanged}, remote: []Remote{rChanged}, opts: merging(ServerWins),
+			want: []string{"merge name=a.ics href=/c/a.ics etag=e2 hash=h2 uid=a winner=remote"}},
+		{name: "LocalWins_LocalValuesForPropertiesBothChanged",
+			known: []Known{kA}, local: []Local{lChanged}, remote: []Remote{rChanged}, opts: merging(LocalWins),
+			want: []string{"merge name=a.ics href=/c/a.ics etag=e2 hash=h2 uid=a winner=local"}},
+		{name: "KeepBoth_ServerValuesLocalVersionKeptAsCopy",
+			known: []Known{kA}, local: []Local{lChanged}, remote: []Remote{rChanged}, opts: merging(KeepBoth),
+			want: []string{"merge name=a.ics href=/c/a.ics etag=e2 hash=h2 uid=a winner=remote"}},
+		{name: "RenamedLocallyAndChangedOnBothSides_MergedUnderTheNewName",
+			known: []Known{kA}, local: []Local{{Name: "b.ics", Hash: "h2", UID: "a"}}, remote: []Remote{rChanged}, opts: merging(ServerWins),
+			want: []string{"merge name=b.ics href=/c/a.ics etag=e2 hash=h2 uid=a winner=remote"}},
+		{name: "BothChangedToTheSameContent_RecordedNotMerged",
+			known: []Known{kA}, local: []Local{{Name: "a.ics", Hash: "h2", UID: "a", Content: "k"}}, remote: []Remote{{Href: "/c/a.ics", ETag: "e2", Hash: "h3", UID: "a", Content: "k"}},
+			opts: merging(ServerWins), want: []string{"record name=a.ics href=/c/a.ics etag=e2 hash=h2 uid=a"}},
+		{name: "ReadOnlyCalendar_ResolvedWholeServerWins",
+			known: []Known{kA}, local: []Local{lChanged}, remote: []Remote{rChanged}, opts: Options{Merge: true, ReadOnly: true, Policy: LocalWins},
+			want: []string{"conflict name=a.ics href=/c/a.ics etag=e2 hash=h3 uid=a winner=remote"}},
+		{name: "ServerGivesNoETag_ResolvedWholeAsWithoutMerging",
+			known: []Known{pk}, local: []Local{lChanged}, remote: []Remote{{Href: "/c/a.ics", ETag: PseudoETagPrefix + "h3", Hash: "h3", UID: "a"}}, opts: merging(ServerWins),
+			want: []string{"conflict name=a.ics href=/c/a.ics etag=" + PseudoETagPrefix + "h3 hash=h3 uid=a winner=remote"}},
+		{name: "FirstContactNoBase_ResolvedWhole",
+			local: []Local{{Name: "a.ics", Hash: "h2", UID: "a"}}, remote: []Remote{rChanged}, opts: merging(ServerWins),
+			want: []string{"conflict name=a.ics href=/c/a.ics etag=e2 hash=h3 uid=a winner=remote"}},
+		{name: "MergingOff_ResolvedWhole",
+			known: []Known{kA}, local: []Local{lChanged}, remote: []Remote{rChanged}, opts: Options{Policy: LocalWins},
+			want: []string{"conflict name=a.ics href=/c/a.ics etag=e2 hash=h2 uid=a winner=local"}},
+	})
 }
 
 func TestPlan_ReadOnly(t *testing.T) {

@@ -41,6 +41,7 @@ type sim struct {
 	remote  map[string]member
 	known   map[string]Known // by href, as the engine keys its state
 	copies  []content        // conflict copies (NAME.ics.conflict-…)
+	opts    Options          // the plan's options, for Next
 	n       int
 }
 
@@ -198,10 +199,53 @@ func (s *sim) apply(a Action) {
 			s.writeLocal(a, a.Name, m.c)
 			s.record(a.Href, m.etag, a.Name, m.c)
 		}
+	case Merge:
+		s.apply(Next(s.merge(a)))
+	case Merged:
+		s.mustLocal(a)
+		m := s.mustRemote(a, a.ETag)
+		merged := content{uid: a.UID, body: strings.TrimPrefix(a.Hash, a.UID+":")}
+		if a.Conflicts != "" {
+			loser := s.local[a.Name]
+			if a.Winner == LocalSide {
+				loser = m.c
+			}
+			s.copies = append(s.copies, loser)
+		}
+		if a.Write {
+			s.writeLocal(a, a.Name, merged)
+		}
+		etag := m.etag
+		if a.Put {
+			etag = s.put(a.Href, merged)
+		}
+		s.record(a.Href, etag, a.Name, merged)
 	case Skip:
 	default:
 		s.t.Fatalf("unknown action %v", a)
 	}
+}
+
+// merge models the engine's merge of a Merge's two versions: their
+// content joined with "&" (each holds an edit the other lacks); by a digest
+// of the two, a merge finds no base, or a property both sides changed.
+func (s *sim) merge(a Action) Outcome {
+	s.t.Helper()
+	l, m := s.mustLocal(a), s.mustRemote(a, a.ETag)
+	k, ok := s.known[a.Href]
+	if !ok {
+		s.t.Fatalf("%v: merged without a base", a)
+	}
+	merged := content{uid: l.uid, body: l.body + "&" + m.c.body}
+	res := &MergeResult{Hash: merged.hash(), LocalChanged: true, RemoteChanged: true}
+	switch len(l.body+m.c.body) % 3 {
+	case 0:
+		res = &MergeResult{Failed: "not one item"}
+	case 1:
+		res.Conflicts = []string{"SUMMARY"}
+	}
+	return Outcome{Action: a, Event: MergeDone, Server: &Version{Href: a.Href, ETag: m.etag, Hash: m.c.hash(), UID: m.c.uid}, Merge: res,
+		Known: &k, Local: Local{Name: a.Name, Hash: l.hash(), UID: l.uid}, Options: s.opts}
 }
 
 // scenario builds a random synced collection, then changes both sides.
@@ -293,25 +337,33 @@ func scenario(t *testing.T, rng *rand.Rand) (*sim, Options) {
 		ReadOnly:        rng.Intn(6) == 0,
 		AllowMassDelete: rng.Intn(4) != 0,
 	}
+	opts.Merge = rng.Intn(2) == 0
+	s.opts = opts
 	return s, opts
 }
 
 func bodies(s *sim) map[string]bool {
 	out := map[string]bool{}
+	// A merged version holds the edits of both versions it joins.
+	add := func(body string) {
+		for b := range strings.SplitSeq(body, "&") {
+			out[b] = true
+		}
+	}
 	for _, c := range s.local {
-		out[c.body] = true
+		add(c.body)
 	}
 	for _, m := range s.remote {
-		out[m.c.body] = true
+		add(m.c.body)
 	}
 	for _, c := range s.copies {
-		out[c.body] = true
+		add(c.body)
 	}
 	return out
 }
 
 func TestPlan_Property_ApplyThenReplanIsIdleAndLosesNothing(t *testing.T) {
-	var refused, conflicts, actions int
+	var refused, conflicts, merges, actions int
 	for seed := range int64(2000) {
 		rng := rand.New(rand.NewSource(seed))
 		s, opts := scenario(t, rng)
@@ -349,8 +401,11 @@ func TestPlan_Property_ApplyThenReplanIsIdleAndLosesNothing(t *testing.T) {
 		for _, a := range res.Actions {
 			s.apply(a)
 			actions++
-			if a.Kind == Conflict {
+			switch a.Kind {
+			case Conflict:
 				conflicts++
+			case Merge:
+				merges++
 			}
 		}
 
@@ -392,10 +447,10 @@ func TestPlan_Property_ApplyThenReplanIsIdleAndLosesNothing(t *testing.T) {
 		}
 	}
 	// Guard against a generator that stopped producing interesting cases.
-	if conflicts < 20 || actions < 1000 || refused > 1000 {
-		t.Fatalf("weak scenarios: %d actions, %d conflicts, %d refused", actions, conflicts, refused)
+	if conflicts < 20 || merges < 20 || actions < 1000 || refused > 1000 {
+		t.Fatalf("weak scenarios: %d actions, %d conflicts, %d merges, %d refused", actions, conflicts, merges, refused)
 	}
-	t.Logf("%d actions, %d conflicts, %d refused plans", actions, conflicts, refused)
+	t.Logf("%d actions, %d conflicts, %d merges, %d refused plans", actions, conflicts, merges, refused)
 }
 
 func isDupSkip(a Action) bool { return a.Kind == Skip && strings.Contains(a.Reason, "duplicate UID") }

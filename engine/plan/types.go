@@ -78,6 +78,12 @@ type Options struct {
 	MaxDeleteMin      int     // ...and len(Known) > this (0 = default 5; negative = 0)
 	AllowMassDelete   bool    // user confirmed (--allow-mass-delete): lifts the mass-delete and empty-side guards
 	ReadOnly          bool    // calendar has no write privilege: never plan a remote write
+	// Merge: an item changed differently on both sides since the last sync
+	// is merged property by property (Kind Merge), and Policy decides only
+	// the properties both sides changed. Without it, or on a read-only
+	// calendar, or without an etag to guard the upload, Policy decides the
+	// item whole (Kind Conflict).
+	Merge bool
 }
 
 // Default guard thresholds (docs/design.md, "Guards": over 50% of a
@@ -132,9 +138,11 @@ const (
 	Skip                     // nothing done, reported (invalid file, read-only calendar, duplicate UID); Reason says why
 	Report                   // nothing done, a problem of the item that holds the calendar's change marker; Reason says why
 	Rejected                 // nothing sent: the server refused these bytes of local Name before (Input.Rejected); Reason is its answer
+	Merge                    // both changed differently since the last sync: merge the two against the base (the last synced version); Next says what the merge gives
+	Merged                   // write the merged version (from Next only): into the file Name when Write, to Href with If-Match ETag when Put
 )
 
-var kindNames = [...]string{"download", "upload", "create", "delete-local", "delete-remote", "record", "forget", "conflict", "skip", "report", "rejected"}
+var kindNames = [...]string{"download", "upload", "create", "delete-local", "delete-remote", "record", "forget", "conflict", "skip", "report", "rejected", "merge", "merged"}
 
 // String gives the lower-case name used in reports and golden files.
 func (k Kind) String() string {
@@ -174,19 +182,28 @@ type Action struct {
 	// etag; for Conflict also the etag of the remote bytes); Download/Record:
 	// remote etag to record.
 	ETag string
-	// Hash: Upload/Create/Record: local content hash; Download/DeleteLocal:
-	// remote (resp. last synced) hash; Conflict: the winner's hash.
+	// Hash: Upload/Create/Record/Merge: local content hash; Download/DeleteLocal:
+	// remote (resp. last synced) hash; Conflict: the winner's hash; Merged:
+	// the merged version's hash.
 	Hash string
 	UID  string
 	// Winner (Conflict only): RemoteSide = remote content goes to Name and
 	// local bytes are saved as a conflict copy; LocalSide = remote bytes saved
-	// as a conflict copy and local PUT with If-Match: ETag.
+	// as a conflict copy and local PUT with If-Match: ETag. For Merge and
+	// Merged: whose values the properties both sides changed take; the
+	// other side's version is kept as a conflict copy.
 	Winner Side
 	// KeepBoth (Conflict only, KeepBoth policy): remote wins the file and the
 	// local version is kept as a NEW item (engine writes it under a new name
 	// with a fresh UID; it is created on the server).
 	KeepBoth bool
-	// OldHref (Record, Download, Conflict; from Next only): the item's state
+	// Write and Put (Merged only): the merged version goes into the file
+	// Name (conditional on its fingerprint), and is PUT to Href with
+	// If-Match ETag. Conflicts names the properties both sides changed
+	// differently, comma-separated ("" when none did).
+	Write, Put bool
+	Conflicts  string
+	// OldHref (Record, Download, Conflict, Merged; from Next only): the item's state
 	// entry at this other href is dropped in the same commit, as the item now
 	// lives at Href.
 	OldHref string
@@ -204,10 +221,22 @@ func (a Action) String() string {
 			b.WriteString(" " + f.k + "=" + f.v)
 		}
 	}
-	if a.Kind == Conflict {
+	switch a.Kind {
+	case Conflict:
 		b.WriteString(" winner=" + a.Winner.String())
 		if a.KeepBoth {
 			b.WriteString(" keep-both")
+		}
+	case Merge:
+		b.WriteString(" winner=" + a.Winner.String())
+	case Merged:
+		for _, f := range [...]struct {
+			on   bool
+			text string
+		}{{a.Write, " write"}, {a.Put, " put"}, {a.Conflicts != "", " conflicts=" + a.Conflicts + " winner=" + a.Winner.String()}} {
+			if f.on {
+				b.WriteString(f.text)
+			}
 		}
 	}
 	return b.String()

@@ -77,8 +77,9 @@ func loadConfig(g globals, stderr io.Writer) (*config.Config, zerolog.Logger, bo
 
 const syncHelp = `Runs one full two-way sync pass over every configured calendar and address
 book, or only over the CALENDARs named, and prints a summary per calendar or
-address book: ↓ downloaded, ↑ uploaded, ✗ deleted, ⚠ conflicts, and each
-skipped file with the reason (for example an .ics or .vcf file without a
+address book: ↓ downloaded, ↑ uploaded, ✗ deleted, ⚠ conflicts ("vdird
+conflicts" lists them), the items whose edits on both sides were merged, and
+each skipped file with the reason (for example an .ics or .vcf file without a
 UID). A calendar or address book is named by its local folder name, its
 display name, its URL path or that path's last segment.
 
@@ -207,6 +208,9 @@ func printSummaries(w io.Writer, sums []*engine.Summary, dry bool) {
 			fmt.Fprintf(w, "%-24s unchanged\n", name)
 		default:
 			fmt.Fprintf(w, "%-24s ↓%d ↑%d ✗%d ⚠%d", name, s.Downloaded, s.Uploaded, s.DeletedLocal+s.DeletedRemote, s.Conflicts)
+			if s.Merged > 0 {
+				fmt.Fprintf(w, "  merged %d", s.Merged)
+			}
 			if len(s.Skipped) > 0 {
 				fmt.Fprintf(w, "  skipped %d", len(s.Skipped))
 			}

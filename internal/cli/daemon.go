@@ -80,24 +80,24 @@ func cmdDaemon(ctx context.Context, g globals, stderr io.Writer) int {
 	return 0
 }
 
-const statusHelp = `Shows per calendar and address book: the last successful sync, local
-changes not yet synced, conflict copies waiting to be looked at
-(NAME.ics.conflict-… or NAME.vcf.conflict-…, listed below the table) and
-the last error, or why a safety guard refused it. An account whose passes
-fail (a wrong password, a server that cannot be reached or stopped
-answering, a certificate refused) gets a line of its own: since when it
-fails, after how many attempts, and the last error. Item files the server
-refused are listed below the table with the server's reason: they are not
-sent again until they change. Asks the running daemon over its control
-socket; without a daemon, reads the state file directly (no network). A
-daemon also tells the download or upload it is working on, below the
-table, as "vdird sync" shows it on a terminal ("progress" in --json).
-Each subscription gets a row of its own below: its last fetch, the items
-it holds, the files changed here, and the last error; parts of its feed
-that could not be used and its conflict copies follow ("subscription"
-objects in --json). Exits 1 while an account fails, a calendar, address
-book or subscription has an error, a refusal, a refused item or conflict
-copies, so a script can check it.`
+const statusHelp = `Shows per calendar and address book: the last successful
+sync, local changes not yet synced, conflict copies waiting to be looked at
+(NAME.ics.conflict-… or NAME.vcf.conflict-…, listed below the table; "vdird
+conflicts" tells what they concern) and the last error, or why a safety guard
+refused it. An account whose passes fail (a wrong password, a server that
+cannot be reached or stopped answering, a certificate refused) gets a line of
+its own: since when it fails, after how many attempts, and the last error.
+Item files the server refused are listed below the table with the server's
+reason: they are not sent again until they change. Asks the running daemon
+over its control socket; without a daemon, reads the state file directly (no
+network). A daemon also tells the download or upload it is working on, below
+the table, as "vdird sync" shows it on a terminal ("progress" in --json). Each
+subscription gets a row of its own below: its last fetch, the items it holds,
+the files changed here, and the last error; parts of its feed that could not
+be used and its conflict copies follow ("subscription" objects in --json).
+Exits 1 while an account fails, a calendar, address book or subscription has
+an error, a refusal, a refused item or conflict copies, so a script can check
+it.`
 
 const statusExample = `  vdird status
   vdird status --json | jq '.[] | select(.last_error or .refused or .rejected or .conflict_files)'`

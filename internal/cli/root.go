@@ -40,7 +40,8 @@ const rootExample = `  vdird discover --url https://dav.example.org/ --user alic
   vdird sync --dry-run        # what one pass would do, changing nothing
   vdird sync                  # one two-way pass over every calendar
   vdird --log-level debug sync work
-  vdird status                # last sync, pending changes, conflicts, errors`
+  vdird status                # last sync, pending changes, conflicts, errors
+  vdird conflicts             # the conflicts waiting, and which properties they concern`
 
 // usageTemplate lists subcommands, the command's own flags, the global
 // flags and examples, each under its own heading.
@@ -109,7 +110,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	_ = root.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions(logLevels, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(a.syncCommand(), a.daemonCommand(), a.statusCommand(), a.discoverCommand(),
-		a.authorizeCommand(), a.importCommand(), a.completionCommand(), a.versionCommand())
+		a.conflictsCommand(), a.authorizeCommand(), a.importCommand(), a.completionCommand(), a.versionCommand())
 	strictHelp(root)
 	for _, c := range append(root.Commands(), root) {
 		// Man pages carry no generation date or tool name in their text.

@@ -19,8 +19,10 @@ import (
 // without knowing how it is shown (internal/progress draws it, for the
 // CLI only), the OAuth2 token store knows nothing of vdird's
 // configuration, sync or servers, the versions store is plain files that
-// the engine and the CLI call, knowing nothing of either, and the reading
-// of vdirsyncer's configuration knows nothing of syncing.
+// the engine and the CLI call, knowing nothing of either, the reading of
+// vdirsyncer's configuration knows nothing of syncing, and the conflicts a
+// user settles by hand are settled in the folder alone, never on the
+// server or in state.
 func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 	drawing := []string{"github.com/vbauerster/mpb", "github.com/vdird/vdird/internal/progress"}
 	forbidden := map[string][]string{
@@ -41,6 +43,8 @@ func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 		"engine/merge": {"os", "net", "net/http", "io/fs", "syscall", "time"},
 		"internal/vdirsyncer": {"github.com/vdird/vdird/engine", "github.com/vdird/vdird/daemon",
 			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state"},
+		"engine/conflicts": {"net", "net/http", "github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state",
+			"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/config", "github.com/vdird/vdird/engine/apply"},
 		"versions": {"net", "net/http", "github.com/vdird/vdird/engine", "github.com/vdird/vdird/davclient",
 			"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/internal/cli", "github.com/vdird/vdird/config",
 			"github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},

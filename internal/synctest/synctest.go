@@ -65,7 +65,7 @@ func On(t *testing.T, srv *testserver.Server) *Env {
 		MaxDeleteFraction: 0.5,
 		MaxDeleteMin:      5,
 		Accounts: []config.Account{{Name: "test", URL: srv.URL, Username: srv.User, PasswordFile: pw,
-			LocalRoot: e.Root, ConflictPolicy: "server-wins", Calendars: []string{e.Events, e.Tasks}}},
+			LocalRoot: e.Root, ConflictPolicy: "server-wins", Merge: true, Calendars: []string{e.Events, e.Tasks}}},
 	}
 	return e
 }
