@@ -338,6 +338,7 @@ func (p *pass) planAndApply(ctx context.Context, in plan.Input, lv *local.View, 
 		p.s.Unchanged = true
 	}
 	x := p.executor(lv, rv, kn)
+	x.KeepAhead(ctx, in, res.Actions)
 	if n := uploads(res.Actions); n > 0 {
 		p.work.start(work.Uploading, n)
 		defer p.work.Done()
@@ -378,7 +379,7 @@ func uploads(acts []plan.Action) int {
 // executor is the executor of a plan made from lv, rv and kn.
 func (p *pass) executor(lv *local.View, rv *remote.View, kn known) *apply.Executor {
 	x := &apply.Executor{Rec: p.rec, Client: p.c, Cal: p.cal, Policy: p.a.ConflictPolicy,
-		Local: lv, Remote: rv, Known: kn.byHref, Now: p.e.Now, Log: p.log}
+		Local: lv, Remote: rv, Known: kn.byHref, Now: p.e.Now, Log: p.log, Versions: p.versions()}
 	if ap := p.opts.account; ap != nil {
 		x.Refuse = func(act plan.Action, err error) { ap.refuse(p, x, act, err) }
 	}

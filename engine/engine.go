@@ -21,6 +21,7 @@ import (
 	"github.com/vdird/vdird/internal/oauth"
 	"github.com/vdird/vdird/internal/version"
 	"github.com/vdird/vdird/state"
+	"github.com/vdird/vdird/versions"
 )
 
 // Engine runs sync passes: for each configured account it lists calendars,
@@ -35,6 +36,8 @@ type Engine struct {
 	HTTPClient *http.Client
 	// Now is the clock (conflict copy names); tests may pin it.
 	Now func() time.Time
+	// Versions, when set, keeps the versions that passes replace.
+	Versions *versions.Store
 
 	mu       sync.Mutex
 	clients  map[string]*davclient.Client

@@ -25,6 +25,7 @@ type accountPass struct {
 	// listed: the calendar list came from the server in this account
 	// pass, not from the previous one's (SyncOptions.LocalOnly).
 	listed bool
+	pass   string // names the account pass in the versions it keeps
 }
 
 // knownItems is what state records of the calendar key's items, as the
