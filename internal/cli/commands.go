@@ -143,8 +143,16 @@ func cmdSync(ctx context.Context, g globals, opts engine.SyncOptions, quiet bool
 			return 1
 		}
 		defer store.Close()
-		stop := startProgress(stderr, quiet, &opts, &log)
 		eng := engine.NewEngine(cfg, store, log)
+		if !opts.DryRun { // a dry run writes nothing, not even the versions store
+			closeVersions, err := keepVersions(cfg, eng)
+			if err != nil {
+				fmt.Fprintf(stderr, "vdird: %v\n", err)
+				return 1
+			}
+			defer closeVersions()
+		}
+		stop := startProgress(stderr, quiet, &opts, &log)
 		sums = eng.Sync(ctx, opts)
 		stop()
 	}

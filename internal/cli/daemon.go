@@ -71,6 +71,12 @@ func cmdDaemon(ctx context.Context, g globals, stderr io.Writer) int {
 		opts.ConfigPath = g.config
 	}
 	eng := engine.NewEngine(cfg, store, log)
+	closeVersions, err := keepVersions(cfg, eng)
+	if err != nil {
+		fmt.Fprintf(stderr, "vdird: %v\n", err)
+		return 1
+	}
+	defer closeVersions()
 	if err := daemon.Run(ctx, cfg, eng, log, opts); err != nil {
 		log.Error().Err(err).Msg("daemon failed")
 		fmt.Fprintf(stderr, "vdird: %v\n", err)
@@ -90,7 +96,9 @@ reason: they are not sent again until they change. Asks the running daemon
 over its control socket; without a daemon, reads the state file directly
 (no network). A daemon also tells the download or upload it is working on,
 below the table, as "vdird sync" shows it on a terminal ("progress" in
---json). Exits 1 while an account fails, a calendar has an error, a
+--json). The last line tells how many versions of replaced items are kept
+(see "vdird history"), their size and the oldest ("versions" per calendar
+in --json). Exits 1 while an account fails, a calendar has an error, a
 refusal, a refused item or conflict copies, so a script can check it.`
 
 const statusExample = `  vdird status
@@ -125,12 +133,13 @@ func cmdStatus(ctx context.Context, g globals, asJSON bool, stdout, stderr io.Wr
 		if sts == nil {
 			sts = []engine.CalendarStatus{}
 		}
-		if err := enc.Encode(sts); err != nil {
+		if err := enc.Encode(statusJSON(cfg, sts)); err != nil {
 			return 1
 		}
 	} else {
 		printStatus(stdout, sts, time.Now())
 		printWork(stdout, sts, time.Now())
+		printVersionsLine(stdout, cfg, time.Now())
 	}
 	for _, s := range sts {
 		if s.Failing() || len(s.ConflictFiles) > 0 {
