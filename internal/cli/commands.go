@@ -99,6 +99,10 @@ missing-folder guard.
 An item file the server refuses (invalid data, say) is listed with the
 server's reason and not sent again until the file changes.
 
+Before a pass overwrites or deletes an item, on either side, it keeps the
+version that disappears: "vdird history" lists them, "vdird restore"
+brings them back.
+
 Exits 0 when every calendar synced, 1 if a calendar failed or was refused
 or the server refused an item, 2 without syncing anything if a CALENDAR
 matches no calendar, and 130 when interrupted with Ctrl-C (what is done is

@@ -37,7 +37,9 @@ pings. Logs are readable lines on a terminal and JSON otherwise.
 Signals: SIGTERM finishes the pass in flight and exits 0; SIGINT (Ctrl-C)
 does the same and exits 130; SIGHUP reloads the config file.
 The control socket is $XDG_RUNTIME_DIR/vdird.sock, else beside the state
-file: "vdird status" and "vdird sync" talk to the running daemon through it.
+file: "vdird status", "vdird sync" and "vdird restore" talk to the running
+daemon through it. Versions past keep_versions are removed after the first
+reconcile and then hourly.
 A second daemon on the same state file exits at once with status 1.
 Takes no flags beyond the global ones.`
 
