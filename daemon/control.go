@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/engine"
+	"github.com/vdird/vdird/engine/restore"
 )
 
 // The control socket lets `vdird status` and `vdird sync` talk to a running
@@ -38,10 +39,12 @@ const maxControlLine = 1 << 20
 
 // ControlRequest is one command sent to the daemon.
 type ControlRequest struct {
-	Cmd             string   `json:"cmd"` // "status" or "sync"
+	Cmd             string   `json:"cmd"` // "status", "sync" or "restore"
 	AllowMassDelete bool     `json:"allow_mass_delete,omitempty"`
 	DryRun          bool     `json:"dry_run,omitempty"`
 	Calendars       []string `json:"calendars,omitempty"`
+
+	Restore *restore.Selection `json:"restore,omitempty"`
 }
 
 // ControlResponse answers one ControlRequest. Error is set when the command
@@ -54,6 +57,8 @@ type ControlResponse struct {
 	// UnknownCalendar is set with Error when a sync named calendars that
 	// match nothing, so the caller gets the engine's typed error back.
 	UnknownCalendar *engine.UnknownCalendarError `json:"unknown_calendar,omitempty"`
+
+	Restore *restore.Result `json:"restore,omitempty"`
 }
 
 // maxSocketPath is the longest path a unix socket address holds on Linux
@@ -149,6 +154,7 @@ type controlHandler interface {
 	// checkCalendars returns an *engine.UnknownCalendarError when a name
 	// matches no calendar (engine.Engine.CheckCalendars).
 	checkCalendars(ctx context.Context, names []string) error
+	restore(ctx context.Context, sel restore.Selection) (*restore.Result, error)
 }
 
 // controlServer owns the listener and one goroutine per connection.
@@ -280,8 +286,10 @@ func (s *controlServer) handle(req ControlRequest) ControlResponse {
 		}
 		sums := s.h.syncNow(s.ctx, engine.SyncOptions{DryRun: req.DryRun, AllowMassDelete: req.AllowMassDelete, Calendars: req.Calendars})
 		return ControlResponse{Summaries: sums}
+	case "restore":
+		return s.handleRestore(req)
 	default:
-		return ControlResponse{Error: fmt.Sprintf("unknown command %q (want status or sync)", req.Cmd)}
+		return ControlResponse{Error: fmt.Sprintf("unknown command %q (want status, sync or restore)", req.Cmd)}
 	}
 }
 

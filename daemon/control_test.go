@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/vdird/vdird/engine"
+	"github.com/vdird/vdird/engine/restore"
 )
 
 // shortDir returns a temp dir with a short path: unix socket paths are
@@ -37,6 +38,9 @@ type fakeHandler struct {
 func (f *fakeHandler) status() ([]engine.CalendarStatus, error) { return f.st, nil }
 func (f *fakeHandler) checkCalendars(ctx context.Context, names []string) error {
 	return nil
+}
+func (f *fakeHandler) restore(context.Context, restore.Selection) (*restore.Result, error) {
+	return nil, errors.New("no restore here")
 }
 func (f *fakeHandler) syncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary {
 	f.got <- opts

@@ -140,6 +140,7 @@ func Run(ctx context.Context, cfg *config.Config, eng *engine.Engine, log zerolo
 		return err
 	}
 	r.startFleet(ctx, cfg)
+	defer r.startPrune(ctx)()
 	log.Info().Int("accounts", len(cfg.Accounts)).Dur("interval", cfg.Interval).Msg("daemon started: first reconcile")
 	r.loop(ctx, cfg, ctl, cancelPasses)
 	return nil

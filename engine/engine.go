@@ -32,6 +32,7 @@ import (
 	"github.com/vdird/vdird/internal/oauth"
 	"github.com/vdird/vdird/internal/version"
 	"github.com/vdird/vdird/state"
+	"github.com/vdird/vdird/versions"
 )
 
 // Engine runs sync passes: for each configured account it lists calendars
@@ -49,6 +50,8 @@ type Engine struct {
 	HTTPClient *http.Client
 	// Now is the clock (conflict copy names); tests may pin it.
 	Now func() time.Time
+	// Versions, when set, keeps the versions that passes replace.
+	Versions *versions.Store
 
 	mu       sync.Mutex
 	clients  map[string]*davclient.Client
@@ -312,7 +315,7 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 
 // syncCollection runs the pass over account a's collection cal.
 func (e *Engine) syncCollection(ctx context.Context, a *config.Account, c *davclient.Client, cal davclient.Calendar, opts SyncOptions) *Summary {
-	env := pass.Env{Store: e.store, Log: e.log, Now: e.Now}
+	env := pass.Env{Store: e.store, Log: e.log, Now: e.Now, Versions: e.Versions}
 	job := pass.Job{Account: a.Name, Client: c, Cal: cal, Key: collectionKey(a, cal), NewDir: func() string { return e.newDirFor(a, cal) }}
 	return pass.Run(ctx, env, job, pass.Options{DryRun: opts.DryRun, Plan: planOptions(e.cfg, a, opts),
 		Progress: opts.Progress, Account: opts.account})

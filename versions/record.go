@@ -34,6 +34,15 @@ func newID(t time.Time) string {
 	return t.UTC().Format(idLayout) + "-" + hex.EncodeToString(b[:])
 }
 
+// NewPassID names a pass that started at t (a sync pass, or a restore)
+// for Meta.Pass: its UTC time to the second and 24 random bits, as
+// 20060102T150405Z-3f9a1c.
+func NewPassID(t time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format(idLayout) + "-" + hex.EncodeToString(b[:])
+}
+
 func dayOf(t time.Time) string { return t.UTC().Format(dayLayout) }
 
 // The fields of a record, in order, after the kind and the ID.

@@ -68,6 +68,9 @@ type Executor struct {
 	Now    func() time.Time
 	Log    zerolog.Logger // with the account and calendar
 	Report Report
+
+	// Versions, when set, keeps what the executor's writes replace.
+	Versions *Versions
 }
 
 // itemRun is one item's way through a pass: the planned action and what
@@ -144,7 +147,7 @@ func (x *Executor) perform(ctx context.Context, r *itemRun, act plan.Action) (*p
 	case plan.DeleteRemote:
 		return x.deleteRemote(ctx, r, act)
 	case plan.DeleteLocal:
-		return nil, x.deleteLocal(act)
+		return nil, x.deleteLocal(ctx, r, act)
 	case plan.Record:
 		if r.journal == 0 {
 			x.Report.Recorded++
@@ -289,6 +292,9 @@ func (x *Executor) writeLocal(name string, data []byte) error {
 }
 
 func (x *Executor) download(ctx context.Context, r *itemRun, act plan.Action) error {
+	if err := x.keepReplaced(ctx, r, act); err != nil {
+		return err
+	}
 	o, err := x.remoteObject(ctx, act.Href)
 	if err != nil {
 		return err
@@ -311,7 +317,10 @@ func (x *Executor) download(ctx context.Context, r *itemRun, act plan.Action) er
 	return x.keep(r, x.item(act.Href, o.ETag, name, vdir.Hash(o.Data), uid, o.Data), act.OldHref)
 }
 
-func (x *Executor) deleteLocal(act plan.Action) error {
+func (x *Executor) deleteLocal(ctx context.Context, r *itemRun, act plan.Action) error {
+	if err := x.keepReplaced(ctx, r, act); err != nil {
+		return err
+	}
 	if fp, ok := x.Local.FP[act.Name]; ok {
 		if err := x.Local.Dir.Delete(act.Name, fp); err != nil {
 			if errors.Is(err, vdir.ErrChanged) {

@@ -26,6 +26,9 @@ import (
 // put sends the local version with If-Match: act.ETag (an Upload, or the
 // PUT of a Conflict the local side won).
 func (x *Executor) put(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
+	if err := x.keepReplaced(ctx, r, act); err != nil {
+		return nil, err
+	}
 	data := x.Local.Data[act.Name]
 	if data == nil {
 		return nil, fmt.Errorf("no content read for %s", act.Name)
@@ -163,6 +166,9 @@ func (x *Executor) holdsBase(href string, data []byte) bool {
 }
 
 func (x *Executor) deleteRemote(ctx context.Context, r *itemRun, act plan.Action) (*plan.Outcome, error) {
+	if err := x.keepReplaced(ctx, r, act); err != nil {
+		return nil, err
+	}
 	id, err := x.journal("delete", act.Href, act.Name, act.ETag, "", act.UID)
 	if err != nil {
 		return nil, err

@@ -28,6 +28,7 @@ type Account struct {
 	Listed bool
 
 	refused []refusedCreate
+	pass    string // names the account pass in the versions it keeps
 }
 
 // knownItems is what state records of the calendar key's items, as the

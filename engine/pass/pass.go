@@ -29,14 +29,17 @@ import (
 	"github.com/vdird/vdird/engine/work"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
+	"github.com/vdird/vdird/versions"
 )
 
 // Env is what every pass of an engine shares: the state store, the
-// logger and the clock (conflict copy names, the last sync's time).
+// logger, the clock (conflict copy names, the last sync's time) and the
+// store that keeps the versions a pass replaces (nil: none are kept).
 type Env struct {
-	Store *state.Store
-	Log   zerolog.Logger
-	Now   func() time.Time
+	Store    *state.Store
+	Log      zerolog.Logger
+	Now      func() time.Time
+	Versions *versions.Store
 }
 
 // Job is the collection a pass is over: the account it belongs to, the
@@ -371,6 +374,7 @@ func (p *pass) planAndApply(ctx context.Context, in plan.Input, lv *local.View, 
 		p.s.Unchanged = true
 	}
 	x := p.executor(lv, rv, kn)
+	x.KeepAhead(ctx, in, res.Actions)
 	if n := uploads(res.Actions); n > 0 {
 		p.work.start(work.Uploading, n)
 		defer p.work.Done()
@@ -411,7 +415,7 @@ func uploads(acts []plan.Action) int {
 // executor is the executor of a plan made from lv, rv and kn.
 func (p *pass) executor(lv *local.View, rv *remote.View, kn known) *apply.Executor {
 	x := &apply.Executor{Rec: p.rec, Client: p.c, Cal: p.cal, Policy: p.opts.Plan.Policy, Merge: p.opts.Plan.Merge,
-		Local: lv, Remote: rv, Known: kn.byHref, Now: p.env.Now, Log: p.log}
+		Local: lv, Remote: rv, Known: kn.byHref, Now: p.env.Now, Log: p.log, Versions: p.versions()}
 	if ap := p.opts.Account; ap != nil {
 		x.Refuse = func(act plan.Action, err error) { ap.refuse(p, x, act, err) }
 	}

@@ -103,6 +103,10 @@ missing-folder guard.
 An item file the server refuses (invalid data, say) is listed with the
 server's reason and not sent again until the file changes.
 
+Before a pass overwrites or deletes an item, on either side, it keeps the
+version that disappears: "vdird history" lists them, "vdird restore"
+brings them back.
+
 Subscriptions (read-only iCalendar feeds, [[subscription]] in the config)
 are fetched in the same run once their interval has passed since their
 last fetch; a SUBSCRIPTION named on the command line is fetched now. Each
@@ -159,8 +163,16 @@ func cmdSync(ctx context.Context, g globals, opts engine.SyncOptions, quiet bool
 			return 1
 		}
 		defer store.Close()
-		stop := startProgress(stderr, quiet, &opts, &log)
 		eng := engine.NewEngine(cfg, store, log)
+		if !opts.DryRun { // a dry run writes nothing, not even the versions store
+			closeVersions, err := keepVersions(cfg, eng)
+			if err != nil {
+				fmt.Fprintf(stderr, "vdird: %v\n", err)
+				return 1
+			}
+			defer closeVersions()
+		}
+		stop := startProgress(stderr, quiet, &opts, &log)
 		sums = eng.Sync(ctx, opts)
 		stop()
 	}

@@ -38,7 +38,9 @@ pings. Logs are readable lines on a terminal and JSON otherwise.
 Signals: SIGTERM finishes the pass in flight and exits 0; SIGINT (Ctrl-C)
 does the same and exits 130; SIGHUP reloads the config file.
 The control socket is $XDG_RUNTIME_DIR/vdird.sock, else beside the state
-file: "vdird status" and "vdird sync" talk to the running daemon through it.
+file: "vdird status", "vdird sync" and "vdird restore" talk to the running
+daemon through it. Versions past keep_versions are removed after the first
+reconcile and then hourly.
 A second daemon on the same state file exits at once with status 1.
 Takes no flags beyond the global ones.`
 
@@ -72,6 +74,12 @@ func cmdDaemon(ctx context.Context, g globals, stderr io.Writer) int {
 		opts.ConfigPath = g.config
 	}
 	eng := engine.NewEngine(cfg, store, log)
+	closeVersions, err := keepVersions(cfg, eng)
+	if err != nil {
+		fmt.Fprintf(stderr, "vdird: %v\n", err)
+		return 1
+	}
+	defer closeVersions()
 	if err := daemon.Run(ctx, cfg, eng, log, opts); err != nil {
 		log.Error().Err(err).Msg("daemon failed")
 		fmt.Fprintf(stderr, "vdird: %v\n", err)
@@ -95,6 +103,8 @@ the table, as "vdird sync" shows it on a terminal ("progress" in --json). Each
 subscription gets a row of its own below: its last fetch, the items it holds,
 the files changed here, and the last error; parts of its feed that could not
 be used and its conflict copies follow ("subscription" objects in --json).
+The last line tells how many versions of replaced items are kept (see "vdird
+history"), their size and the oldest ("versions" per calendar in --json).
 Exits 1 while an account fails, a calendar, address book or subscription has
 an error, a refusal, a refused item or conflict copies, so a script can check
 it.`
@@ -133,7 +143,7 @@ func cmdStatus(ctx context.Context, g globals, asJSON bool, stdout, stderr io.Wr
 	if asJSON {
 		// One object per calendar, then one per subscription.
 		rows := []any{}
-		for _, s := range sts {
+		for _, s := range statusJSON(cfg, sts) {
 			rows = append(rows, s)
 		}
 		for _, s := range subs {
@@ -150,6 +160,7 @@ func cmdStatus(ctx context.Context, g globals, asJSON bool, stdout, stderr io.Wr
 		}
 		printWork(stdout, sts, time.Now())
 		printSubscriptionStatus(stdout, subs, time.Now())
+		printVersionsLine(stdout, cfg, time.Now())
 	}
 	for _, s := range sts {
 		if s.Failing() || len(s.ConflictFiles) > 0 {

@@ -24,6 +24,8 @@ const rootMore = `Files:
   (config.example.toml in the source tree documents every key)
 - state: $XDG_STATE_HOME/vdird/state.db, else ~/.local/state/vdird/state.db
   (what the last sync saw; state_path in the config moves it)
+- versions of the items sync replaced or deleted: versions/ beside the state
+  file ("vdird history", "vdird restore"; keep_versions in the config)
 - OAuth2 token of an account with auth = "oauth2": oauth-ACCOUNT.json beside
   the state file, written by "vdird authorize ACCOUNT"
 - control socket of a running daemon: $XDG_RUNTIME_DIR/vdird.sock, else
@@ -41,7 +43,8 @@ const rootExample = `  vdird discover --url https://dav.example.org/ --user alic
   vdird sync                  # one two-way pass over every calendar
   vdird --log-level debug sync work
   vdird status                # last sync, pending changes, conflicts, errors
-  vdird conflicts             # the conflicts waiting, and which properties they concern`
+  vdird conflicts             # the conflicts waiting, and which properties they concern
+  vdird history --since 1d    # what sync replaced or deleted, to restore`
 
 // usageTemplate lists subcommands, the command's own flags, the global
 // flags and examples, each under its own heading.
@@ -111,6 +114,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 
 	root.AddCommand(a.syncCommand(), a.daemonCommand(), a.statusCommand(), a.discoverCommand(),
 		a.conflictsCommand(), a.authorizeCommand(), a.importCommand(), a.completionCommand(), a.versionCommand())
+	root.AddCommand(a.historyCommand(), a.restoreCommand())
 	strictHelp(root)
 	for _, c := range append(root.Commands(), root) {
 		// Man pages carry no generation date or tool name in their text.
