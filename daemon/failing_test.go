@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/config"
+	"github.com/vdird/vdird/daemon/control"
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine"
 	"github.com/vdird/vdird/internal/davtest"
@@ -123,7 +124,7 @@ func TestDaemon_WrongPassword_StatusLineFailingSince_LastSyncHeld_BacksOffHard_M
 	}
 
 	// A sync asked for by hand goes out at once, and counts.
-	sums, err := ControlSync(context.Background(), sock, engine.SyncOptions{})
+	sums, err := control.Sync(context.Background(), sock, engine.SyncOptions{})
 	if err != nil || len(sums) != 1 || sums[0].Err == nil || !strings.Contains(sums[0].Err.Error(), "401 Unauthorized") {
 		t.Fatalf("manual sync: %+v, %v", sums, err)
 	}
@@ -135,7 +136,7 @@ func TestDaemon_WrongPassword_StatusLineFailingSince_LastSyncHeld_BacksOffHard_M
 
 	// The right password again: the next manual sync reads it and works.
 	write(t, a.PasswordFile, e.Srv.Password+"\n")
-	sums, err = ControlSync(context.Background(), sock, engine.SyncOptions{})
+	sums, err = control.Sync(context.Background(), sock, engine.SyncOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

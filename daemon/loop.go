@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/config"
+	"github.com/vdird/vdird/daemon/control"
 	"github.com/vdird/vdird/engine"
 	"github.com/vdird/vdird/engine/work"
 )
@@ -25,7 +26,7 @@ type RunOptions struct {
 	// from ConfigPath (default cfg.Path) and account workers are restarted.
 	Reload     <-chan os.Signal
 	ConfigPath string
-	// SocketPath is the control socket; "" = ControlSocketPath(cfg.StatePath),
+	// SocketPath is the control socket; "" = control.SocketPath(cfg.StatePath),
 	// "-" = no control socket.
 	SocketPath string
 	// Debounce is the quiet time after a file event before a pass (default 200 ms).
@@ -160,20 +161,20 @@ func (o RunOptions) withDefaults(cfg *config.Config) RunOptions {
 		o.Stats = &Stats{}
 	}
 	if o.SocketPath == "" {
-		o.SocketPath = ControlSocketPath(cfg.StatePath)
+		o.SocketPath = control.SocketPath(cfg.StatePath)
 	}
 	return o
 }
 
 // openControl starts the control socket. Only another live daemon is an
 // error; any other failure leaves the daemon running without the socket.
-func (r *runner) openControl(ctx context.Context) (*controlServer, error) {
+func (r *runner) openControl(ctx context.Context) (*control.Server, error) {
 	if r.opts.SocketPath == "-" {
 		return nil, nil
 	}
-	ctl, err := startControl(ctx, r.opts.SocketPath, r, r.log)
+	ctl, err := control.Start(ctx, r.opts.SocketPath, r, r.log)
 	switch {
-	case errors.Is(err, ErrDaemonRunning):
+	case errors.Is(err, control.ErrDaemonRunning):
 		return nil, err
 	case err != nil:
 		// Syncing matters more than the socket (a read-only /run under
@@ -187,7 +188,7 @@ func (r *runner) openControl(ctx context.Context) (*controlServer, error) {
 
 // loop talks to systemd (ready, watchdog, start-time extensions), reloads
 // on SIGHUP and stops the fleet when ctx ends.
-func (r *runner) loop(ctx context.Context, cfg *config.Config, ctl *controlServer, cancelPasses context.CancelFunc) {
+func (r *runner) loop(ctx context.Context, cfg *config.Config, ctl *control.Server, cancelPasses context.CancelFunc) {
 	var wdC <-chan time.Time
 	if r.notify.watchdog > 0 {
 		t := time.NewTicker(r.notify.watchdog)
@@ -206,7 +207,7 @@ func (r *runner) loop(ctx context.Context, cfg *config.Config, ctl *controlServe
 			_ = r.notify.stopping()
 			grace := time.AfterFunc(r.opts.StopGrace, cancelPasses)
 			if ctl != nil {
-				ctl.close()
+				ctl.Close()
 			}
 			r.stopFleet()
 			grace.Stop()
@@ -356,7 +357,7 @@ func (r *runner) reload(ctx context.Context, old *config.Config) {
 }
 
 // status serves `vdird status` on the control socket.
-func (r *runner) status() ([]engine.CalendarStatus, error) {
+func (r *runner) Status() ([]engine.CalendarStatus, error) {
 	sts, err := r.eng.Overview()
 	if err != nil {
 		return nil, err
@@ -365,12 +366,12 @@ func (r *runner) status() ([]engine.CalendarStatus, error) {
 }
 
 // checkCalendars serves the name check of `vdird sync NAME…`.
-func (r *runner) checkCalendars(ctx context.Context, names []string) error {
+func (r *runner) CheckCalendars(ctx context.Context, names []string) error {
 	return r.eng.CheckCalendars(ctx, names)
 }
 
 // syncNow serves `vdird sync`: a pass of every account now, in config order.
-func (r *runner) syncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary {
+func (r *runner) SyncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary {
 	r.mu.Lock()
 	f := r.fleet
 	r.mu.Unlock()

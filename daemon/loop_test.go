@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/config"
+	"github.com/vdird/vdird/daemon/control"
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine"
 	"github.com/vdird/vdird/internal/synctest"
@@ -500,7 +501,7 @@ func TestDaemon_ControlSocket_StatusAndSyncAgainstRealServer(t *testing.T) {
 		sock := filepath.Join(shortDir(t), "vdird.sock")
 		d := startDaemon(t, e.Cfg, RunOptions{SocketPath: sock})
 
-		st, err := ControlStatus(context.Background(), sock)
+		st, err := control.Status(context.Background(), sock)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -514,7 +515,7 @@ func TestDaemon_ControlSocket_StatusAndSyncAgainstRealServer(t *testing.T) {
 		}
 
 		e.Srv.Put(t, e.Events+"b.ics", synctest.Event("b", "two"))
-		sums, err := ControlSync(context.Background(), sock, engine.SyncOptions{})
+		sums, err := control.Sync(context.Background(), sock, engine.SyncOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/config"
+	"github.com/vdird/vdird/daemon/control"
 	"github.com/vdird/vdird/engine"
 	"github.com/vdird/vdird/engine/restore"
 	"github.com/vdird/vdird/internal/synctest"
@@ -75,13 +76,13 @@ func TestDaemon_Restore_ThroughTheControlSocket_TheWatcherUploadsIt(t *testing.T
 
 		e.Srv.Delete(t, e.Events+"a.ics") // the phone
 		ctx := context.Background()
-		if _, err := ControlSync(ctx, socket, engine.SyncOptions{}); err != nil {
+		if _, err := control.Sync(ctx, socket, engine.SyncOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := os.Stat(e.File(e.Events, "a.ics")); !os.IsNotExist(err) {
 			t.Fatal("a.ics not deleted after the phone deleted it")
 		}
-		res, err := ControlRestore(ctx, socket, restore.Selection{Collection: "events", File: "a.ics"})
+		res, err := control.Restore(ctx, socket, restore.Selection{Collection: "events", File: "a.ics"})
 		if err != nil || res.Count(restore.Restored) != 1 {
 			t.Fatalf("restore: %+v, %v", res, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vdird/vdird/daemon/control"
 	"github.com/vdird/vdird/engine"
 	"github.com/vdird/vdird/engine/work"
 	"github.com/vdird/vdird/internal/faultproxy"
@@ -44,7 +45,7 @@ func TestDaemon_StatusDuringABigUpload_ShowsTheCalendarAndNOfM(t *testing.T) {
 	// The first reconcile uploads the folder.
 	var got *work.Status
 	if !waitFor(30*time.Second, func() bool {
-		sts, err := ControlStatus(context.Background(), sock)
+		sts, err := control.Status(context.Background(), sock)
 		for _, s := range sts {
 			if err == nil && s.Href == e.Events && s.Progress != nil && s.Progress.Done > 0 {
 				got = s.Progress
@@ -65,7 +66,7 @@ func TestDaemon_StatusDuringABigUpload_ShowsTheCalendarAndNOfM(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("first reconcile not done after 60 s")
 	}
-	sts, err := ControlStatus(context.Background(), sock)
+	sts, err := control.Status(context.Background(), sock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/internal/version"
 )
 
@@ -122,6 +123,16 @@ type helpText struct{ use, short, long, example string }
 func (a *app) command(h helpText, args cobra.PositionalArgs, body func(ctx context.Context, args []string) int) *cobra.Command {
 	return &cobra.Command{Use: h.use, Short: h.short, Long: h.long, Example: h.example, Args: args,
 		DisableFlagsInUseLine: true, RunE: a.action(body)}
+}
+
+// withConfig runs body with the config file loaded; a config that does
+// not load is a usage error, already reported.
+func (a *app) withConfig(body func(cfg *config.Config) int) int {
+	cfg, _, ok := loadConfig(a.g, a.stderr)
+	if !ok {
+		return exitUsage
+	}
+	return body(cfg)
 }
 
 // action adapts a command body that prints its own messages and returns an

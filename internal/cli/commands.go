@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/coreos/go-systemd/v22/journal"
 	"github.com/mattn/go-isatty"
@@ -16,8 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vdird/vdird/config"
-	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine"
+	"github.com/vdird/vdird/internal/cli/report"
+	"github.com/vdird/vdird/internal/cli/undo"
 	"github.com/vdird/vdird/state"
 )
 
@@ -165,7 +163,7 @@ func cmdSync(ctx context.Context, g globals, opts engine.SyncOptions, quiet bool
 		defer store.Close()
 		eng := engine.NewEngine(cfg, store, log)
 		if !opts.DryRun { // a dry run writes nothing, not even the versions store
-			closeVersions, err := keepVersions(cfg, eng)
+			closeVersions, err := undo.KeepVersions(cfg, eng)
 			if err != nil {
 				fmt.Fprintf(stderr, "vdird: %v\n", err)
 				return 1
@@ -183,7 +181,7 @@ func cmdSync(ctx context.Context, g globals, opts engine.SyncOptions, quiet bool
 			return code
 		}
 	}
-	printSummaries(stdout, sums, opts.DryRun)
+	report.Summaries(stdout, sums, opts.DryRun)
 	code := syncSubscriptions(ctx, cfg, subs, named, opts, log, stdout)
 	for _, s := range sums {
 		if s.Failed() {
@@ -201,52 +199,6 @@ func exitStatus(err error) int {
 		return 2
 	}
 	return 1
-}
-
-func printSummaries(w io.Writer, sums []*engine.Summary, dry bool) {
-	for _, s := range sums {
-		name := s.Account + "/" + s.Calendar
-		switch {
-		case s.Err != nil:
-			fmt.Fprintf(w, "%-24s FAILED: %v\n", name, s.Err)
-		case s.Refused != "":
-			fmt.Fprintf(w, "%-24s REFUSED: %s\n", name, s.Refused)
-		case dry:
-			fmt.Fprintf(w, "%-24s dry run: %d actions\n", name, len(s.Planned))
-			for _, a := range s.Planned {
-				fmt.Fprintf(w, "    %-13s %s %s %s\n", a.Kind, a.Name, a.Href, a.Reason)
-			}
-		case s.Unchanged:
-			fmt.Fprintf(w, "%-24s unchanged\n", name)
-		default:
-			fmt.Fprintf(w, "%-24s ↓%d ↑%d ✗%d ⚠%d", name, s.Downloaded, s.Uploaded, s.DeletedLocal+s.DeletedRemote, s.Conflicts)
-			if s.Merged > 0 {
-				fmt.Fprintf(w, "  merged %d", s.Merged)
-			}
-			if len(s.Skipped) > 0 {
-				fmt.Fprintf(w, "  skipped %d", len(s.Skipped))
-			}
-			if len(s.Problems) > 0 {
-				fmt.Fprintf(w, "  problems %d", len(s.Problems))
-			}
-			if len(s.Rejected) > 0 {
-				fmt.Fprintf(w, "  refused %d", len(s.Rejected))
-			}
-			fmt.Fprintf(w, "  → %s\n", s.Dir)
-		}
-		for _, n := range s.Notes {
-			fmt.Fprintf(w, "    note: %s\n", n)
-		}
-		for _, n := range s.Skipped {
-			fmt.Fprintf(w, "    skipped: %s\n", n)
-		}
-		for _, n := range s.Problems {
-			fmt.Fprintf(w, "    problem: %s\n", n)
-		}
-		for _, n := range s.Rejected {
-			fmt.Fprintf(w, "    %s\n", n)
-		}
-	}
 }
 
 const discoverHelp = `Finds the calendars and address books of a CalDAV / CardDAV account (RFC 6764
@@ -317,45 +269,7 @@ func cmdDiscover(ctx context.Context, g globals, df discoverFlags, stdout, stder
 			code = 1
 			continue
 		}
-		books := 0
-		for _, cal := range cals {
-			if cal.Kind == davclient.KindAddressBook {
-				books++
-			}
-		}
-		fmt.Fprintf(stdout, "account %s (%s), calendar home %s, address book home %s: %d calendars, %d address books\n",
-			a.Name, a.URL, orDash(homes.Calendars), orDash(cmp.Or(homes.AddressBooks, homes.Elsewhere)), len(cals)-books, books)
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tKIND\tHREF\tHOLDS\tCTAG\tSYNC\tACCESS")
-		for _, cal := range cals {
-			kind, holds := "calendar", strings.Join(cal.Components, ",")
-			if holds == "" {
-				holds = "any"
-			}
-			if cal.Kind == davclient.KindAddressBook {
-				kind, holds = "addressbook", "vCard "+strings.Join(cal.VCardVersions, ",")
-				if len(cal.VCardVersions) == 0 {
-					holds = "vCard"
-				}
-			}
-			access := "read-write"
-			if cal.ReadOnly {
-				access = "read-only"
-			}
-			sync := "no"
-			if cal.SupportsSync {
-				sync = "yes"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(cal.DisplayName), kind, cal.Href, holds, orDash(cal.CTag), sync, access)
-		}
-		tw.Flush()
+		report.Discovery(stdout, &a, homes, cals)
 	}
 	return code
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -8,16 +8,18 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/daemon"
+	"github.com/vdird/vdird/daemon/control"
 	"github.com/vdird/vdird/engine"
+	"github.com/vdird/vdird/internal/cli/report"
+	"github.com/vdird/vdird/internal/cli/undo"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/subscription"
 )
@@ -74,7 +76,7 @@ func cmdDaemon(ctx context.Context, g globals, stderr io.Writer) int {
 		opts.ConfigPath = g.config
 	}
 	eng := engine.NewEngine(cfg, store, log)
-	closeVersions, err := keepVersions(cfg, eng)
+	closeVersions, err := undo.KeepVersions(cfg, eng)
 	if err != nil {
 		fmt.Fprintf(stderr, "vdird: %v\n", err)
 		return 1
@@ -128,7 +130,7 @@ func cmdStatus(ctx context.Context, g globals, asJSON bool, stdout, stderr io.Wr
 		return 2
 	}
 	sts, err := statusFromDaemon(ctx, cfg)
-	if errors.Is(err, daemon.ErrNoDaemon) {
+	if errors.Is(err, control.ErrNoDaemon) {
 		sts, err = statusInProcess(cfg)
 	}
 	if err != nil {
@@ -143,7 +145,7 @@ func cmdStatus(ctx context.Context, g globals, asJSON bool, stdout, stderr io.Wr
 	if asJSON {
 		// One object per calendar, then one per subscription.
 		rows := []any{}
-		for _, s := range statusJSON(cfg, sts) {
+		for _, s := range undo.StatusJSON(cfg, sts) {
 			rows = append(rows, s)
 		}
 		for _, s := range subs {
@@ -156,11 +158,11 @@ func cmdStatus(ctx context.Context, g globals, asJSON bool, stdout, stderr io.Wr
 		}
 	} else {
 		if len(sts) > 0 || len(subs) == 0 {
-			printStatus(stdout, sts, time.Now())
+			report.Status(stdout, sts, time.Now())
 		}
-		printWork(stdout, sts, time.Now())
-		printSubscriptionStatus(stdout, subs, time.Now())
-		printVersionsLine(stdout, cfg, time.Now())
+		report.Work(stdout, sts, time.Now())
+		report.Subscriptions(stdout, subs, time.Now())
+		undo.PrintVersionsLine(stdout, cfg, time.Now())
 	}
 	for _, s := range sts {
 		if s.Failing() || len(s.ConflictFiles) > 0 {
@@ -178,7 +180,7 @@ func cmdStatus(ctx context.Context, g globals, asJSON bool, stdout, stderr io.Wr
 func statusFromDaemon(ctx context.Context, cfg *config.Config) ([]engine.CalendarStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return daemon.ControlStatus(ctx, daemon.ControlSocketPath(cfg.StatePath))
+	return control.Status(ctx, control.SocketPath(cfg.StatePath))
 }
 
 func statusInProcess(cfg *config.Config) ([]engine.CalendarStatus, error) {
@@ -191,7 +193,7 @@ func statusInProcess(cfg *config.Config) ([]engine.CalendarStatus, error) {
 	store, err := state.Open(cfg.StatePath)
 	if err != nil {
 		if errors.Is(err, state.ErrLocked) {
-			return nil, fmt.Errorf("%w; its control socket %s does not answer (is XDG_RUNTIME_DIR the same?)", err, daemon.ControlSocketPath(cfg.StatePath))
+			return nil, fmt.Errorf("%w; its control socket %s does not answer (is XDG_RUNTIME_DIR the same?)", err, control.SocketPath(cfg.StatePath))
 		}
 		return nil, err
 	}
@@ -199,89 +201,11 @@ func statusInProcess(cfg *config.Config) ([]engine.CalendarStatus, error) {
 	return engine.NewEngine(cfg, store, zerolog.Nop()).Overview()
 }
 
-func printStatus(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
-	if len(sts) == 0 {
-		fmt.Fprintln(w, "no calendars or address books synced yet")
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "COLLECTION\tLAST SYNC\tPENDING\tCONFLICTS\tLAST ERROR")
-	for _, s := range sts {
-		if s.Calendar == "*" {
-			// An account whose passes fail, as a whole.
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t%s\n", s.Account, oneLine(failingSince(s, now)))
-			continue
-		}
-		name := s.Account + "/" + s.Calendar
-		if s.AddressBook {
-			name += " (address book)"
-		}
-		if s.ReadOnly {
-			name += " (read-only)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", name, when(s.LastSync, now), s.PendingLocal, len(s.ConflictFiles), errorText(s.LastError, s.Refused))
-	}
-	tw.Flush()
-	for _, s := range sts {
-		for _, c := range s.ConflictFiles {
-			fmt.Fprintf(w, "conflict copy: %s/%s\n", s.Dir, c)
-		}
-		for _, r := range s.Rejected {
-			fmt.Fprintln(w, oneLine(r))
-		}
-	}
-}
-
-// when shows a time of the last sync or fetch and how long ago it was.
-func when(t, now time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return t.Local().Format("2006-01-02 15:04:05") + " (" + ago(now.Sub(t)) + ")"
-}
-
-// errorText is a status row's last column: a guard's refusal, else the
-// last error, else "-".
-func errorText(lastError, refused string) string {
-	switch {
-	case refused != "":
-		return "refused by a safety guard: " + oneLine(refused)
-	case lastError == "":
-		return "-"
-	}
-	return oneLine(lastError)
-}
-
-// failingSince describes a failing account: "failing since 2025-03-01
-// 12:01:05 (2h ago, 7 attempts): ERROR".
-func failingSince(s engine.CalendarStatus, now time.Time) string {
-	n := "attempts"
-	if s.Attempts == 1 {
-		n = "attempt"
-	}
-	return fmt.Sprintf("failing since %s (%s, %d %s): %s", s.FailingSince.Local().Format("2006-01-02 15:04:05"),
-		ago(now.Sub(s.FailingSince)), s.Attempts, n, s.LastError)
-}
-
-func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
-
-func ago(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds ago", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
-}
-
 // syncViaDaemon asks a running daemon to sync. ok is false when no daemon
 // listens, and the caller syncs in-process.
 func syncViaDaemon(ctx context.Context, cfg *config.Config, opts engine.SyncOptions) (sums []*engine.Summary, ok bool, err error) {
-	sums, err = daemon.ControlSync(ctx, daemon.ControlSocketPath(cfg.StatePath), opts)
-	if errors.Is(err, daemon.ErrNoDaemon) {
+	sums, err = control.Sync(ctx, control.SocketPath(cfg.StatePath), opts)
+	if errors.Is(err, control.ErrNoDaemon) {
 		return nil, false, nil
 	}
 	return sums, true, err

@@ -4,15 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/vdird/vdird/config"
+	"github.com/vdird/vdird/internal/cli/importer"
 	"github.com/vdird/vdird/internal/vdirsyncer"
 )
 
@@ -85,100 +80,11 @@ vdirsyncer --help" says what it converts and what it reports.`,
 			if len(args) == 1 {
 				src = args[0]
 			}
-			return cmdImportVdirsyncer(a.g, src, write, force, a.stdout, a.stderr)
+			return importer.Vdirsyncer(src, configPath(a.g), write, force, a.stdout, a.stderr)
 		})
 	sub.Flags().BoolVar(&write, "write", false, "write the config where vdird reads it (--config FILE, else the default path) instead of printing it (default off)")
 	sub.Flags().BoolVar(&force, "force", false, "with --write, replace a config file that is there (default off)")
 	sub.DisableAutoGenTag = true
 	cmd.AddCommand(sub)
 	return cmd
-}
-
-func cmdImportVdirsyncer(g globals, src string, write, force bool, stdout, stderr io.Writer) int {
-	if force && !write {
-		fmt.Fprintln(stderr, "vdird: --force goes with --write")
-		return exitUsage
-	}
-	c, err := vdirsyncer.Load(src)
-	if err != nil {
-		fmt.Fprintf(stderr, "vdird: %v\n", err)
-		return exitFailure
-	}
-	res := vdirsyncer.Convert(c)
-	for _, n := range res.Notes {
-		fmt.Fprintf(stderr, "vdird: %s\n", n)
-	}
-	if res.TOML == nil {
-		fmt.Fprintf(stderr, "vdird: nothing converted: no pair of %s syncs a CalDAV server with a filesystem folder vdird can take over\n", src)
-		return exitFailure
-	}
-	target := configPath(g)
-	// A configuration vdird would refuse is a fault of the conversion:
-	// say so rather than hand it over.
-	if _, err := config.Parse(target, res.TOML); err != nil {
-		fmt.Fprintf(stderr, "vdird: the converted configuration does not load: %v\n", err)
-		return exitFailure
-	}
-	if !write {
-		_, err := stdout.Write(res.TOML)
-		if err != nil {
-			fmt.Fprintf(stderr, "vdird: %v\n", err)
-			return exitFailure
-		}
-		return 0
-	}
-	if err := writeConfig(target, res.TOML, force); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			fmt.Fprintf(stderr, "vdird: %s exists: --force replaces it; without --write the config is printed, to merge by hand\n", target)
-		} else {
-			fmt.Fprintf(stderr, "vdird: %v\n", err)
-		}
-		return exitFailure
-	}
-	fmt.Fprintf(stderr, "vdird: wrote %s (accounts: %s); next: stop vdirsyncer, then vdird sync --dry-run\n", target, strings.Join(res.Accounts, ", "))
-	return 0
-}
-
-// writeConfig writes data to path (mode 0600: it may hold an OAuth client
-// secret), making its folder. An existing file is an fs.ErrExist, unless
-// replace is set: then it is replaced whole in one rename.
-func writeConfig(path string, data []byte, replace bool) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	if !replace {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return err
-		}
-		_, err = f.Write(data)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-			return fmt.Errorf("config: %w", err)
-		}
-		return nil
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("config: %w", err)
-	}
-	return nil
 }

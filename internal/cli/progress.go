@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
@@ -38,14 +36,4 @@ func startProgress(stderr io.Writer, quiet bool, opts *engine.SyncOptions, log *
 	opts.Progress = m
 	*log = log.Output(consoleWriter(lines))
 	return lines.Stop
-}
-
-// printWork lists the downloads and uploads a daemon is working on.
-func printWork(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
-	for _, s := range sts {
-		if ws := s.Progress; ws != nil {
-			fmt.Fprintf(w, "working: %s/%s %s (since %s)\n", s.Account, s.Calendar, progress.Describe(*ws, now),
-				ws.Since.Local().Format("15:04:05"))
-		}
-	}
 }

@@ -2,20 +2,10 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
-	"github.com/vdird/vdird/config"
-	"github.com/vdird/vdird/daemon"
-	"github.com/vdird/vdird/engine"
-	"github.com/vdird/vdird/engine/restore"
 	"github.com/vdird/vdird/internal/cli/undo"
-	"github.com/vdird/vdird/state"
 )
 
 const restoreHelp = `Writes kept versions (see "vdird history") back into the calendar folders,
@@ -57,7 +47,11 @@ func (a *app) restoreCommand() *cobra.Command {
 	cmd := a.command(helpText{"restore [FILE | CALENDAR] [--at WHEN | --since WHEN | --pass ID | --uid UID] [--force] [--sync]",
 		"write kept versions back into the folders, to be uploaded as local changes", restoreHelp, restoreExample},
 		cobra.MaximumNArgs(2), func(ctx context.Context, args []string) int {
-			return cmdRestore(ctx, a.g, rf, args, a.stdout, a.stderr)
+			cfg, log, ok := loadConfig(a.g, a.stderr)
+			if !ok {
+				return exitUsage
+			}
+			return undo.Restore(ctx, cfg, log, rf.Flags, rf.sync, args, a.stdout, a.stderr)
 		})
 	cmd.ValidArgsFunction = a.completeCalendars
 	f := cmd.Flags()
@@ -71,73 +65,4 @@ func (a *app) restoreCommand() *cobra.Command {
 		_ = cmd.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions)
 	}
 	return cmd
-}
-
-func cmdRestore(ctx context.Context, g globals, rf restoreFlags, args []string, stdout, stderr io.Writer) int {
-	cfg, log, ok := loadConfig(g, stderr)
-	if !ok {
-		return exitUsage
-	}
-	sel, err := undo.Selection(cfg, rf.Flags, args, time.Now())
-	if err != nil {
-		fmt.Fprintf(stderr, "vdird: %v\n", err)
-		return exitUsage
-	}
-	socket := daemon.ControlSocketPath(cfg.StatePath)
-	res, err := daemon.ControlRestore(ctx, socket, sel)
-	viaDaemon := !errors.Is(err, daemon.ErrNoDaemon)
-	var eng *engine.Engine
-	if !viaDaemon {
-		var done func()
-		eng, done, err = restoreEngine(cfg, log)
-		if err == nil {
-			defer done()
-			res, err = eng.Restore(ctx, sel)
-		}
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "vdird: %v\n", err)
-		return exitFailure
-	}
-	undo.PrintRestore(stdout, res)
-	code := 0
-	if res.Count(restore.NeedsForce)+res.Count(restore.Failed) > 0 {
-		code = exitFailure
-	}
-	if res.Count(restore.Restored) == 0 {
-		return code
-	}
-	cals := undo.Calendars(res)
-	switch {
-	case rf.sync && viaDaemon:
-		sums, err := daemon.ControlSync(ctx, socket, engine.SyncOptions{Calendars: cals})
-		if err != nil {
-			fmt.Fprintf(stderr, "vdird: %v\n", err)
-			return exitFailure
-		}
-		printSummaries(stdout, sums, false)
-	case rf.sync:
-		printSummaries(stdout, eng.Sync(ctx, engine.SyncOptions{Calendars: cals}), false)
-	case viaDaemon:
-		fmt.Fprintln(stdout, "the daemon uploads them at its next pass: it watches the folders")
-	default:
-		fmt.Fprintln(stdout, `run "vdird sync" to upload them (or restore with --sync)`)
-	}
-	return code
-}
-
-// restoreEngine is an engine with the state file and the versions store,
-// for a restore without a daemon; done closes them.
-func restoreEngine(cfg *config.Config, log zerolog.Logger) (*engine.Engine, func(), error) {
-	store, err := state.Open(cfg.StatePath)
-	if err != nil {
-		return nil, nil, err
-	}
-	eng := engine.NewEngine(cfg, store, log)
-	closeVersions, err := keepVersions(cfg, eng)
-	if err != nil {
-		store.Close()
-		return nil, nil, err
-	}
-	return eng, func() { closeVersions(); store.Close() }, nil
 }

@@ -2,16 +2,14 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"slices"
-	"text/tabwriter"
-	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/engine"
+	"github.com/vdird/vdird/internal/cli/report"
 	"github.com/vdird/vdird/subscription"
 )
 
@@ -40,59 +38,10 @@ func pickSubscriptions(cfg *config.Config, opts *engine.SyncOptions) (subs []*co
 // and prints a line for each, as calendars' summaries do. It returns the
 // exit status: 1 when one failed or was refused.
 func syncSubscriptions(ctx context.Context, cfg *config.Config, subs []*config.Subscription, named bool, opts engine.SyncOptions, log zerolog.Logger, w io.Writer) int {
-	code := 0
-	for _, r := range subscription.SyncAll(ctx, subs, !named, subscription.Options{DryRun: opts.DryRun,
-		AllowMassDelete: opts.AllowMassDelete, MaxDeleteFraction: cfg.MaxDeleteFraction, MaxDeleteMin: cfg.MaxDeleteMin, Log: log}) {
-		head := fmt.Sprintf("↓%d ✗%d ⚠%d  → %s", r.Added+r.Updated, r.Removed, len(r.ConflictCopies), r.Dir)
-		switch {
-		case r.Err != nil:
-			head, code = "FAILED: "+r.Err.Error(), 1
-		case r.Refused != "":
-			head, code = "REFUSED: "+r.Refused, 1
-		case !r.NotDue.IsZero():
-			head = fmt.Sprintf("not due: next fetch after %s (vdird sync %s fetches it now)", r.NotDue.Local().Format("15:04"), r.Name)
-		case opts.DryRun:
-			head = fmt.Sprintf("dry run: %d actions", len(r.Planned))
-		case r.Unchanged:
-			head = "unchanged"
-		}
-		fmt.Fprintf(w, "%-24s %s\n", r.Name+" (subscription)", head)
-		for _, c := range r.Planned {
-			fmt.Fprintf(w, "    %-13s %s %s\n", c.Kind, c.Name, c.Reason)
-		}
-		for _, group := range []struct {
-			label string
-			lines []string
-		}{{"note", r.Notes}, {"local", r.Local}, {"problem", r.Problems}, {"conflict copy", r.ConflictCopies}} {
-			for _, l := range group.lines {
-				fmt.Fprintf(w, "    %s: %s\n", group.label, l)
-			}
-		}
-		if len(r.Problems) > 0 {
-			code = 1
-		}
+	rs := subscription.SyncAll(ctx, subs, !named, subscription.Options{DryRun: opts.DryRun,
+		AllowMassDelete: opts.AllowMassDelete, MaxDeleteFraction: cfg.MaxDeleteFraction, MaxDeleteMin: cfg.MaxDeleteMin, Log: log})
+	if report.Fetches(w, rs, opts.DryRun) {
+		return exitFailure
 	}
-	return code
-}
-
-// printSubscriptionStatus prints a table of the subscriptions, with their
-// problems and conflict copies below it.
-func printSubscriptionStatus(w io.Writer, subs []subscription.Status, now time.Time) {
-	if len(subs) == 0 {
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SUBSCRIPTION\tLAST FETCH\tITEMS\tLOCAL CHANGES\tLAST ERROR")
-	for _, s := range subs {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", s.Subscription, when(s.LastFetch, now), s.Items, s.LocalChanges, errorText(s.LastError, s.Refused))
-	}
-	tw.Flush()
-	for _, s := range subs {
-		for _, p := range s.Problems {
-			fmt.Fprintf(w, "subscription %s: %s\n", s.Subscription, oneLine(p))
-		}
-		for _, c := range s.ConflictFiles {
-			fmt.Fprintf(w, "conflict copy: %s/%s\n", s.Dir, c)
-		}
-	}
+	return 0
 }

@@ -51,6 +51,17 @@ func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 			"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/internal/cli", "github.com/vdird/vdird/config",
 			"github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},
 		"subscription": drawing,
+		// The socket carries the engine's requests and answers, nothing of
+		// how the daemon runs.
+		"daemon/control": append([]string{"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/davclient",
+			"github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state", "github.com/vdird/vdird/config"}, drawing...),
+		// Printing only: no files, no state, no daemon.
+		"internal/cli/report": {"os", "github.com/vdird/vdird/daemon", "github.com/vdird/vdird/state", "github.com/vdird/vdird/vdir"},
+		// Conflicts are settled in the folders alone.
+		"internal/cli/conflictview": {"net", "net/http", "github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state",
+			"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/engine/apply", "github.com/vdird/vdird/engine/pass"},
+		"internal/cli/importer": {"github.com/vdird/vdird/engine", "github.com/vdird/vdird/daemon",
+			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state"},
 	}
 	// onlyModules lists, for some packages, the only modules outside the
 	// standard library they may import.

@@ -1,4 +1,9 @@
-package daemon
+// Package control is the daemon's control socket, which lets `vdird
+// status`, `vdird sync` and `vdird restore` talk to a running daemon
+// instead of fighting it over the state file's lock: where the socket is,
+// the requests and answers, the client calls and the server that answers
+// them for a Handler.
+package control
 
 import (
 	"bufio"
@@ -24,7 +29,7 @@ import (
 
 // The control socket lets `vdird status` and `vdird sync` talk to a running
 // daemon instead of fighting it over the state file's lock. The protocol is
-// newline-delimited JSON: one ControlRequest line in, one ControlResponse
+// newline-delimited JSON: one Request line in, one Response
 // line out, any number of times per connection.
 
 // ErrNoDaemon means no daemon listens on the control socket: callers then do
@@ -34,11 +39,11 @@ var ErrNoDaemon = errors.New("no vdird daemon is running")
 // ErrDaemonRunning means another daemon already answers on the control socket.
 var ErrDaemonRunning = errors.New("another vdird daemon is listening")
 
-// maxControlLine caps one request line; requests are tiny.
-const maxControlLine = 1 << 20
+// maxLine caps one request line; requests are tiny.
+const maxLine = 1 << 20
 
-// ControlRequest is one command sent to the daemon.
-type ControlRequest struct {
+// Request is one command sent to the daemon.
+type Request struct {
 	Cmd             string   `json:"cmd"` // "status", "sync" or "restore"
 	AllowMassDelete bool     `json:"allow_mass_delete,omitempty"`
 	DryRun          bool     `json:"dry_run,omitempty"`
@@ -47,9 +52,9 @@ type ControlRequest struct {
 	Restore *restore.Selection `json:"restore,omitempty"`
 }
 
-// ControlResponse answers one ControlRequest. Error is set when the command
+// Response answers one Request. Error is set when the command
 // failed as a whole.
-type ControlResponse struct {
+type Response struct {
 	Error     string                  `json:"error,omitempty"`
 	Status    []engine.CalendarStatus `json:"status,omitempty"`
 	Summaries []*engine.Summary       `json:"summaries,omitempty"`
@@ -65,11 +70,11 @@ type ControlResponse struct {
 // (sun_path is 108 bytes with its terminating NUL).
 const maxSocketPath = 107
 
-// ControlSocketPath is where the daemon listens: $XDG_RUNTIME_DIR/vdird.sock,
+// SocketPath is where the daemon listens: $XDG_RUNTIME_DIR/vdird.sock,
 // or beside the state file when there is no runtime directory. A path too
 // long for a socket address becomes one in the temp directory named after
 // the user and the state file, so the daemon and the CLI still agree on it.
-func ControlSocketPath(statePath string) string {
+func SocketPath(statePath string) string {
 	p := filepath.Join(filepath.Dir(statePath), "vdird.sock")
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
 		p = filepath.Join(d, "vdird.sock")
@@ -83,7 +88,7 @@ func ControlSocketPath(statePath string) string {
 
 // Control sends one request to the daemon at socketPath and returns its
 // answer. It returns an error wrapping ErrNoDaemon when nobody listens.
-func Control(ctx context.Context, socketPath string, req ControlRequest) (*ControlResponse, error) {
+func Do(ctx context.Context, socketPath string, req Request) (*Response, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", socketPath)
 	if err != nil {
@@ -114,7 +119,7 @@ func Control(ctx context.Context, socketPath string, req ControlRequest) (*Contr
 		}
 		return nil, fmt.Errorf("control socket %s: %w", socketPath, err)
 	}
-	var resp ControlResponse
+	var resp Response
 	if err := json.Unmarshal(sc.Bytes(), &resp); err != nil {
 		return nil, fmt.Errorf("control socket %s: bad answer: %w", socketPath, err)
 	}
@@ -124,19 +129,19 @@ func Control(ctx context.Context, socketPath string, req ControlRequest) (*Contr
 	return &resp, nil
 }
 
-// ControlStatus asks a running daemon for the status of every calendar.
-func ControlStatus(ctx context.Context, socketPath string) ([]engine.CalendarStatus, error) {
-	resp, err := Control(ctx, socketPath, ControlRequest{Cmd: "status"})
+// Status asks a running daemon for the status of every calendar.
+func Status(ctx context.Context, socketPath string) ([]engine.CalendarStatus, error) {
+	resp, err := Do(ctx, socketPath, Request{Cmd: "status"})
 	if err != nil {
 		return nil, err
 	}
 	return resp.Status, nil
 }
 
-// ControlSync asks a running daemon for a full pass now, waits for it and
+// Sync asks a running daemon for a full pass now, waits for it and
 // returns the summaries.
-func ControlSync(ctx context.Context, socketPath string, opts engine.SyncOptions) ([]*engine.Summary, error) {
-	resp, err := Control(ctx, socketPath, ControlRequest{Cmd: "sync", AllowMassDelete: opts.AllowMassDelete,
+func Sync(ctx context.Context, socketPath string, opts engine.SyncOptions) ([]*engine.Summary, error) {
+	resp, err := Do(ctx, socketPath, Request{Cmd: "sync", AllowMassDelete: opts.AllowMassDelete,
 		DryRun: opts.DryRun, Calendars: opts.Calendars})
 	if resp != nil && resp.UnknownCalendar != nil {
 		return nil, resp.UnknownCalendar
@@ -147,20 +152,20 @@ func ControlSync(ctx context.Context, socketPath string, opts engine.SyncOptions
 	return resp.Summaries, nil
 }
 
-// controlHandler is what the socket serves; the loop implements it.
-type controlHandler interface {
-	status() ([]engine.CalendarStatus, error)
-	syncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary
-	// checkCalendars returns an *engine.UnknownCalendarError when a name
+// Handler is what the socket serves; the daemon's loop implements it.
+type Handler interface {
+	Status() ([]engine.CalendarStatus, error)
+	SyncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary
+	// CheckCalendars returns an *engine.UnknownCalendarError when a name
 	// matches no calendar (engine.Engine.CheckCalendars).
-	checkCalendars(ctx context.Context, names []string) error
-	restore(ctx context.Context, sel restore.Selection) (*restore.Result, error)
+	CheckCalendars(ctx context.Context, names []string) error
+	Restore(ctx context.Context, sel restore.Selection) (*restore.Result, error)
 }
 
-// controlServer owns the listener and one goroutine per connection.
-type controlServer struct {
+// Server owns the listener and one goroutine per connection.
+type Server struct {
 	ln  net.Listener
-	h   controlHandler
+	h   Handler
 	log zerolog.Logger
 
 	ctx    context.Context
@@ -173,7 +178,7 @@ type controlServer struct {
 // listenControl listens on path with mode 0600. A socket file nobody answers
 // on (a crashed daemon's) is replaced; a live one is ErrDaemonRunning; any
 // other kind of file there is left alone and reported.
-func listenControl(path string) (net.Listener, error) {
+func listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
@@ -204,19 +209,21 @@ func listenControl(path string) (net.Listener, error) {
 	return ln, nil
 }
 
-func startControl(ctx context.Context, path string, h controlHandler, log zerolog.Logger) (*controlServer, error) {
-	ln, err := listenControl(path)
+// Start listens on path (see listen) and serves h there until Close or
+// the end of ctx, one goroutine per connection.
+func Start(ctx context.Context, path string, h Handler, log zerolog.Logger) (*Server, error) {
+	ln, err := listen(path)
 	if err != nil {
 		return nil, err
 	}
-	s := &controlServer{ln: ln, h: h, log: log, conns: map[net.Conn]struct{}{}}
+	s := &Server{ln: ln, h: h, log: log, conns: map[net.Conn]struct{}{}}
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
 }
 
-func (s *controlServer) accept() {
+func (s *Server) accept() {
 	defer s.wg.Done()
 	for {
 		conn, err := s.ln.Accept()
@@ -240,7 +247,7 @@ func (s *controlServer) accept() {
 	}
 }
 
-func (s *controlServer) serve(conn net.Conn) {
+func (s *Server) serve(conn net.Conn) {
 	defer s.wg.Done()
 	defer func() {
 		s.mu.Lock()
@@ -249,11 +256,11 @@ func (s *controlServer) serve(conn net.Conn) {
 		conn.Close()
 	}()
 	sc := bufio.NewScanner(conn)
-	sc.Buffer(make([]byte, 4096), maxControlLine)
+	sc.Buffer(make([]byte, 4096), maxLine)
 	enc := json.NewEncoder(conn) // Encode ends each value with '\n'
 	for sc.Scan() {
-		var req ControlRequest
-		var resp ControlResponse
+		var req Request
+		var resp Response
 		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
 			resp.Error = "bad request: " + err.Error()
 		} else {
@@ -265,37 +272,37 @@ func (s *controlServer) serve(conn net.Conn) {
 	}
 }
 
-func (s *controlServer) handle(req ControlRequest) ControlResponse {
+func (s *Server) handle(req Request) Response {
 	switch req.Cmd {
 	case "status":
-		st, err := s.h.status()
+		st, err := s.h.Status()
 		if err != nil {
-			return ControlResponse{Error: err.Error()}
+			return Response{Error: err.Error()}
 		}
 		if st == nil {
 			st = []engine.CalendarStatus{}
 		}
-		return ControlResponse{Status: st}
+		return Response{Status: st}
 	case "sync":
 		s.log.Info().Bool("dry_run", req.DryRun).Strs("calendars", req.Calendars).Msg("sync requested on the control socket")
-		if err := s.h.checkCalendars(s.ctx, req.Calendars); err != nil {
+		if err := s.h.CheckCalendars(s.ctx, req.Calendars); err != nil {
 			// A name matches no calendar: no pass, and the typed error goes back.
-			resp := ControlResponse{Error: err.Error()}
+			resp := Response{Error: err.Error()}
 			errors.As(err, &resp.UnknownCalendar)
 			return resp
 		}
-		sums := s.h.syncNow(s.ctx, engine.SyncOptions{DryRun: req.DryRun, AllowMassDelete: req.AllowMassDelete, Calendars: req.Calendars})
-		return ControlResponse{Summaries: sums}
+		sums := s.h.SyncNow(s.ctx, engine.SyncOptions{DryRun: req.DryRun, AllowMassDelete: req.AllowMassDelete, Calendars: req.Calendars})
+		return Response{Summaries: sums}
 	case "restore":
 		return s.handleRestore(req)
 	default:
-		return ControlResponse{Error: fmt.Sprintf("unknown command %q (want status, sync or restore)", req.Cmd)}
+		return Response{Error: fmt.Sprintf("unknown command %q (want status, sync or restore)", req.Cmd)}
 	}
 }
 
-// close stops accepting, ends open connections and waits for their
+// Close stops accepting, ends open connections and waits for their
 // goroutines. The listener removes the socket file.
-func (s *controlServer) close() {
+func (s *Server) Close() {
 	s.cancel()
 	s.ln.Close()
 	s.mu.Lock()
@@ -305,4 +312,30 @@ func (s *controlServer) close() {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+}
+
+// Restore asks a running daemon to restore the versions sel
+// selects (engine.Engine.Restore): the daemon holds the state that a
+// restore reads. Its watcher then sees the files and uploads them.
+func Restore(ctx context.Context, socketPath string, sel restore.Selection) (*restore.Result, error) {
+	resp, err := Do(ctx, socketPath, Request{Cmd: "restore", Restore: &sel})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Restore == nil {
+		return nil, errors.New("daemon: no restore in its answer")
+	}
+	return resp.Restore, nil
+}
+
+func (s *Server) handleRestore(req Request) Response {
+	if req.Restore == nil {
+		return Response{Error: "restore: nothing selected"}
+	}
+	s.log.Info().Interface("selection", req.Restore).Msg("restore requested on the control socket")
+	res, err := s.h.Restore(s.ctx, *req.Restore)
+	if err != nil {
+		return Response{Error: err.Error()}
+	}
+	return Response{Restore: res}
 }

@@ -1,4 +1,4 @@
-package daemon
+package control
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
 	"github.com/vdird/vdird/engine"
 	"github.com/vdird/vdird/engine/restore"
 )
@@ -35,14 +36,14 @@ type fakeHandler struct {
 	got  chan engine.SyncOptions
 }
 
-func (f *fakeHandler) status() ([]engine.CalendarStatus, error) { return f.st, nil }
-func (f *fakeHandler) checkCalendars(ctx context.Context, names []string) error {
+func (f *fakeHandler) Status() ([]engine.CalendarStatus, error) { return f.st, nil }
+func (f *fakeHandler) CheckCalendars(ctx context.Context, names []string) error {
 	return nil
 }
-func (f *fakeHandler) restore(context.Context, restore.Selection) (*restore.Result, error) {
+func (f *fakeHandler) Restore(context.Context, restore.Selection) (*restore.Result, error) {
 	return nil, errors.New("no restore here")
 }
-func (f *fakeHandler) syncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary {
+func (f *fakeHandler) SyncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary {
 	f.got <- opts
 	return f.sums
 }
@@ -59,7 +60,7 @@ func TestControl_StatusAndSync_RoundTripOverTheSocket(t *testing.T) {
 		sums: []*engine.Summary{{Account: "a", Calendar: "work", Downloaded: 3}, {Account: "a", Calendar: "*", Err: errors.New("boom")}},
 		got:  make(chan engine.SyncOptions, 1),
 	}
-	srv, err := startControl(context.Background(), sock, h, zerolog.Nop())
+	srv, err := Start(context.Background(), sock, h, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestControl_StatusAndSync_RoundTripOverTheSocket(t *testing.T) {
 		t.Fatalf("socket mode %v, want a 0600 socket", fi.Mode())
 	}
 
-	st, err := ControlStatus(context.Background(), sock)
+	st, err := Status(context.Background(), sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestControl_StatusAndSync_RoundTripOverTheSocket(t *testing.T) {
 		t.Fatalf("account row = %+v", a)
 	}
 
-	sums, err := ControlSync(context.Background(), sock, engine.SyncOptions{AllowMassDelete: true, Calendars: []string{"work"}})
+	sums, err := Sync(context.Background(), sock, engine.SyncOptions{AllowMassDelete: true, Calendars: []string{"work"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,15 +95,15 @@ func TestControl_StatusAndSync_RoundTripOverTheSocket(t *testing.T) {
 		t.Fatalf("summaries = %+v %+v", sums[0], sums[1])
 	}
 
-	if _, err := Control(context.Background(), sock, ControlRequest{Cmd: "frobnicate"}); err == nil {
+	if _, err := Do(context.Background(), sock, Request{Cmd: "frobnicate"}); err == nil {
 		t.Fatal("unknown command accepted")
 	}
 
-	srv.close()
+	srv.Close()
 	if _, err := os.Lstat(sock); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("socket file left behind after close: %v", err)
 	}
-	if _, err := ControlStatus(context.Background(), sock); !errors.Is(err, ErrNoDaemon) {
+	if _, err := Status(context.Background(), sock); !errors.Is(err, ErrNoDaemon) {
 		t.Fatalf("after close: err = %v, want ErrNoDaemon", err)
 	}
 }
@@ -116,27 +117,29 @@ func TestControl_StaleSocketIsReplaced_LiveOneRefused(t *testing.T) {
 	}
 	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	ln.Close()
-	if _, err := ControlStatus(context.Background(), sock); !errors.Is(err, ErrNoDaemon) {
+	if _, err := Status(context.Background(), sock); !errors.Is(err, ErrNoDaemon) {
 		t.Fatalf("stale socket: err = %v, want ErrNoDaemon", err)
 	}
 	h := &fakeHandler{got: make(chan engine.SyncOptions, 1)}
-	srv, err := startControl(context.Background(), sock, h, zerolog.Nop())
+	srv, err := Start(context.Background(), sock, h, zerolog.Nop())
 	if err != nil {
 		t.Fatalf("stale socket not replaced: %v", err)
 	}
-	defer srv.close()
-	if _, err := startControl(context.Background(), sock, h, zerolog.Nop()); !errors.Is(err, ErrDaemonRunning) {
+	defer srv.Close()
+	if _, err := Start(context.Background(), sock, h, zerolog.Nop()); !errors.Is(err, ErrDaemonRunning) {
 		t.Fatalf("second listener: err = %v, want ErrDaemonRunning", err)
 	}
-	if _, err := ControlStatus(context.Background(), sock); err != nil {
+	if _, err := Status(context.Background(), sock); err != nil {
 		t.Fatalf("first daemon no longer answers: %v", err)
 	}
 }
 
 func TestControl_RegularFileAtSocketPath_IsNotRemoved(t *testing.T) {
 	sock := filepath.Join(shortDir(t), "vdird.sock")
-	write(t, sock, "precious")
-	if _, err := listenControl(sock); err == nil {
+	if err := os.WriteFile(sock, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := listen(sock); err == nil {
 		t.Fatal("listened over a regular file")
 	}
 	if b, _ := os.ReadFile(sock); string(b) != "precious" {
@@ -146,11 +149,11 @@ func TestControl_RegularFileAtSocketPath_IsNotRemoved(t *testing.T) {
 
 func TestControlSocketPath_RuntimeDirElseBesideState(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", "/run/user/1000")
-	if got := ControlSocketPath("/home/u/.local/state/vdird/state.db"); got != "/run/user/1000/vdird.sock" {
+	if got := SocketPath("/home/u/.local/state/vdird/state.db"); got != "/run/user/1000/vdird.sock" {
 		t.Fatalf("got %s", got)
 	}
 	t.Setenv("XDG_RUNTIME_DIR", "")
-	if got := ControlSocketPath("/home/u/.local/state/vdird/state.db"); got != "/home/u/.local/state/vdird/vdird.sock" {
+	if got := SocketPath("/home/u/.local/state/vdird/state.db"); got != "/home/u/.local/state/vdird/vdird.sock" {
 		t.Fatalf("got %s", got)
 	}
 }
@@ -160,17 +163,17 @@ func TestControlSocketPath_RuntimeDirElseBesideState(t *testing.T) {
 func TestControlSocketPath_DeepStatePath_ShortSocketTheDaemonAndCLIShare(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", "")
 	deep := filepath.Join(t.TempDir(), strings.Repeat("d", 60), strings.Repeat("e", 60), "state.db")
-	sock := ControlSocketPath(deep)
+	sock := SocketPath(deep)
 	if len(sock) > maxSocketPath {
 		t.Fatalf("socket path %d bytes: %s", len(sock), sock)
 	}
-	if again := ControlSocketPath(deep); again != sock {
+	if again := SocketPath(deep); again != sock {
 		t.Fatalf("not stable: %s then %s", sock, again)
 	}
-	if other := ControlSocketPath(deep + "2"); other == sock {
+	if other := SocketPath(deep + "2"); other == sock {
 		t.Fatalf("two state files share %s", sock)
 	}
-	ln, err := listenControl(sock)
+	ln, err := listen(sock)
 	if err != nil {
 		t.Fatalf("listen on %s: %v", sock, err)
 	}
@@ -181,29 +184,4 @@ func TestControlSocketPath_DeepStatePath_ShortSocketTheDaemonAndCLIShare(t *test
 		t.Fatalf("dial %s: %v", sock, err)
 	}
 	c.Close()
-}
-
-func TestStatusLine_ReadsLikeTheSpec(t *testing.T) {
-	at := time.Date(2025, 3, 1, 12, 1, 5, 0, time.Local)
-	now := at.Add(time.Hour)
-	if got := statusLine(3, at, 0, 0, nil, now); got != "3 calendars, last sync 12:01:05, 0 errors" {
-		t.Fatalf("got %q", got)
-	}
-	if got := statusLine(1, time.Time{}, 1, 0, nil, now); got != "1 calendar, last sync never, 1 error" {
-		t.Fatalf("got %q", got)
-	}
-	if got := statusLine(3, at, 0, 2, nil, now); got != "3 calendars, last sync 12:01:05, 0 errors, 2 conflicts" {
-		t.Fatalf("got %q", got)
-	}
-	failing := []engine.CalendarStatus{
-		{Account: "work", Calendar: "*", FailingSince: at.Add(-30 * time.Minute), Attempts: 4,
-			LastError: "account work: PROPFIND https://dav.example/: authentication failed for alice (401 Unauthorized)"},
-		{Account: "home", Calendar: "*", FailingSince: at.AddDate(0, 0, -2), Attempts: 1, LastError: strings.Repeat("x", 200)},
-	}
-	want := "work failing since 11:31:05 (4 attempts): PROPFIND https://dav.example/: authentication failed for alice (401 Unauthorized); " +
-		"home failing since 2025-02-27 12:01:05 (1 attempt): " + strings.Repeat("x", 160) + "…; " +
-		"2 calendars, last sync 12:01:05, 2 errors"
-	if got := statusLine(2, at, 2, 0, failing, now); got != want {
-		t.Fatalf("got  %q\nwant %q", got, want)
-	}
 }
