@@ -32,8 +32,8 @@ type Versions struct {
 	// massSide is the side whose items a confirmed mass delete deletes:
 	// RemoteSide when files are deleted because the server lost them.
 	massSide plan.Side
-	// kept holds, per item side (keyOf), the result of keeping its
-	// version this pass: nil once kept.
+	// kept holds, per item side (the key replaces gives), the result of
+	// keeping its version this pass: nil once kept.
 	kept map[string]error
 }
 
@@ -59,19 +59,22 @@ func (x *Executor) KeepAhead(ctx context.Context, in plan.Input, acts []plan.Act
 		batch []versions.Version
 		keys  []string
 	)
+	// flush saves the batch; false when none of it could be kept (ctx
+	// ended), which leaves its items to be tried one by one.
 	flush := func() bool {
 		err := v.Store.SaveBatch(ctx, batch)
 		var be *versions.BatchError
+		isBatch := errors.As(err, &be)
 		for i, key := range keys {
 			switch {
-			case errors.As(err, &be):
+			case isBatch:
 				v.note(key, be.Errs[i])
 			case err == nil:
 				v.note(key, nil)
 			}
 		}
 		batch, keys = batch[:0], keys[:0]
-		return err == nil || be != nil
+		return err == nil || isBatch
 	}
 	for _, act := range acts {
 		key, side, reason := x.replaces(act)
