@@ -1,8 +1,7 @@
-// Package daemon wires vdird together: configuration, the engine that runs a
-// sync pass (listings → plan → execution recorded in state), and the
-// long-running loop. Decisions live in daemon/plan; this package only performs
-// them through davclient, vdir and state.
+// Package daemon is vdird's long-running loop: one worker per account and
+// per subscription with its poll timer and backoff, the fsnotify watcher that
+// decides when a folder needs a pass, systemd notification and the status
+// lines. It reaches collections only through package engine (and a
+// subscription's folder through package subscription); the control socket
+// is package daemon/control.
 package daemon
-
-// Version is the vdird version, set at build time with -ldflags "-X".
-var Version = "0.1.0-dev"

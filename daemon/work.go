@@ -25,7 +25,8 @@ func (r *runner) working() []work.Status {
 }
 
 // withWork puts each piece of work in hand into the status of its
-// calendar. A calendar that state does not hold yet (a first download
+// calendar. A first download being made is work in hand, not the
+// error an unfinished one is. A calendar that state does not hold yet (a first download
 // before its first batch is recorded) gets an entry of its own.
 func withWork(sts []engine.CalendarStatus, steps []work.Status) []engine.CalendarStatus {
 	for _, ws := range steps {
@@ -35,6 +36,10 @@ func withWork(sts []engine.CalendarStatus, steps []work.Status) []engine.Calenda
 			i = len(sts) - 1
 		}
 		sts[i].Progress = &ws
+		if sts[i].Staged && ws.Op == work.Downloading {
+			// The first download is in hand, not stuck: no error to show.
+			sts[i].LastError = ""
+		}
 	}
 	return sts
 }

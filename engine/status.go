@@ -29,6 +29,9 @@ type CalendarStatus struct {
 	AddressBook   bool      `json:"address_book,omitempty"`
 	// Progress is the work a running daemon has in hand on the collection.
 	Progress *work.Status `json:"progress,omitempty"`
+	// Staged: the collection's first download is not finished, its files
+	// so far hidden in the staging folder (LastError says where).
+	Staged bool `json:"staged,omitempty"`
 	// FailingSince and Attempts (account rows): when the first of the
 	// failed passes in a row ran, and how many there were.
 	FailingSince time.Time `json:"failing_since,omitzero"`
@@ -87,6 +90,7 @@ func (e *Engine) Status() ([]CalendarStatus, error) {
 		if fs.Staged || st.LastError == "" && fs.Problem != "" {
 			st.LastError = fs.Problem
 		}
+		st.Staged = fs.Staged
 		st.PendingLocal, st.ConflictFiles = fs.Pending, fs.Conflicts
 		out = append(out, st)
 	}

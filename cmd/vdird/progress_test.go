@@ -286,6 +286,7 @@ func (w *progressWorld) testDaemonStatus(t *testing.T) {
 	}
 	var sts []struct {
 		Account, Calendar string
+		LastError         string `json:"last_error"`
 		Progress          *struct {
 			Op    string
 			Done  int
@@ -299,6 +300,9 @@ func (w *progressWorld) testDaemonStatus(t *testing.T) {
 	if len(sts) != 1 || sts[0].Calendar != "events" || sts[0].Progress == nil || sts[0].Progress.Op != "download" ||
 		sts[0].Progress.Done < 1 || sts[0].Progress.Total != 0 || sts[0].Progress.Bytes < 1 {
 		t.Errorf("status --json midway: %+v", sts)
+	}
+	if len(sts) == 1 && sts[0].LastError != "" {
+		t.Errorf("a first download in hand shows as an error: %q", sts[0].LastError)
 	}
 
 	close(release)
