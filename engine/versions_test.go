@@ -308,3 +308,40 @@ func TestSync_Versions_AddressBook_CardTheServerReplacedKeptUnderItsName_Restore
 		}
 	})
 }
+
+func TestSync_Versions_MergeOfBothSidesEdits_KeepsTheFileAndTheServerItemItReplaced(t *testing.T) {
+	synctest.ForEachServer(t, func(t *testing.T, se *synctest.Env) {
+		v := newVersionsEnv(t, se)
+		href := v.Events + "m.ics"
+		v.Srv.Put(t, href, threeProps("m", "Title", "Room 1", "Notes"))
+		v.syncClean(SyncOptions{})
+		v.WriteFile(v.Events, "m.ics", threeProps("m", "Laptop title", "Room 1", "Notes"))
+		v.Srv.Put(t, href, threeProps("m", "Title", "Phone room", "Notes"))
+		fileBefore := v.ReadFile(v.Events, "m.ics")
+		srvBefore, _ := v.Srv.Get(t, href)
+
+		if s := v.syncClean(SyncOptions{}); s.Merged != 1 || s.Conflicts != 0 {
+			t.Fatalf("want one clean merge: %+v", s)
+		}
+		vs := v.store()
+		defer vs.Close()
+		es, err := vs.List(versions.Filter{UID: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[versions.Side][]byte{}
+		for _, e := range es {
+			data, _, err := vs.Read(e.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Reason != versions.Merged || got[e.Side] != nil {
+				t.Errorf("kept %+v", e.Meta)
+			}
+			got[e.Side] = data
+		}
+		if len(es) != 2 || !bytes.Equal(got[versions.Local], fileBefore) || !bytes.Equal(got[versions.Server], srvBefore) {
+			t.Errorf("kept %d versions: local %q, server %q; want the file and the server item the merge replaced", len(es), got[versions.Local], got[versions.Server])
+		}
+	})
+}

@@ -51,6 +51,7 @@ const (
 	MassDeleteConfirmed Reason = "mass-delete-confirmed"  // removed by a mass delete confirmed with --allow-mass-delete
 	Conflict            Reason = "conflict"               // replaced when a conflict was resolved
 	Restored            Reason = "overwritten-by-restore" // replaced by a restore of an older version
+	Merged              Reason = "merged"                 // replaced by the merge of both sides' edits
 )
 
 var reasonText = map[Reason]string{
@@ -61,6 +62,7 @@ var reasonText = map[Reason]string{
 	MassDeleteConfirmed: "removed by mass-delete confirm",
 	Conflict:            "replaced in a conflict",
 	Restored:            "overwritten by restore",
+	Merged:              "replaced by a merge of both sides' edits",
 }
 
 // Describe is the reason in words, as `vdird history` shows it.

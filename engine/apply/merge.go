@@ -118,6 +118,9 @@ func (x *Executor) merged(ctx context.Context, r *itemRun, act plan.Action) (*pl
 		log = x.Log.Warn().Str("file", act.Name).Str("copy", copyName).Str("properties", act.Conflicts)
 	}
 	if act.Write {
+		if err := x.keepLocalBeforeMerge(ctx, r, act); err != nil {
+			return nil, err
+		}
 		if err := x.writeLocal(act.Name, m.result.Data); err != nil {
 			return nil, err
 		}

@@ -105,6 +105,13 @@ func (x *Executor) keepReplaced(ctx context.Context, r *itemRun, act plan.Action
 		return nil
 	}
 	key, side, reason := x.replaces(act)
+	return x.keepSide(ctx, act, key, side, reason)
+}
+
+// keepSide keeps the version of side that act is about to replace, under
+// key, for reason; nothing when reason is "".
+func (x *Executor) keepSide(ctx context.Context, act plan.Action, key string, side versions.Side, reason versions.Reason) error {
+	v := x.Versions
 	if reason == "" {
 		return nil
 	}
@@ -144,6 +151,14 @@ func (v *Versions) done(key string) bool {
 	return ok
 }
 
+// keepLocalBeforeMerge keeps the file a merge is about to overwrite.
+func (x *Executor) keepLocalBeforeMerge(ctx context.Context, r *itemRun, act plan.Action) error {
+	if x.Versions == nil || r.journal != 0 {
+		return nil
+	}
+	return x.keepSide(ctx, act, "L\x00"+act.Name, versions.Local, versions.Merged)
+}
+
 // replaces tells what act replaces: the item side's key, the side, and
 // why; reason is "" when act replaces nothing that is kept.
 func (x *Executor) replaces(act plan.Action) (key string, side versions.Side, reason versions.Reason) {
@@ -163,6 +178,10 @@ func (x *Executor) replaces(act plan.Action) (key string, side versions.Side, re
 	case plan.Upload:
 		if act.ETag != "" {
 			return "S\x00" + act.Href, versions.Server, versions.OverwrittenByLocal
+		}
+	case plan.Merged:
+		if act.Put && act.ETag != "" {
+			return "S\x00" + act.Href, versions.Server, versions.Merged
 		}
 	case plan.DeleteRemote:
 		reason = versions.DeletedLocally
