@@ -368,13 +368,19 @@ func TestOpen_SameProcessSecondOpen_ErrLockedNamingPath(t *testing.T) {
 
 const childEnv = "VDIRD_STATE_TEST_CHILD_OPEN"
 
-// TestHelperChildOpen is the child side of the cross-process lock test; it
-// does nothing unless started by it.
-func TestHelperChildOpen(t *testing.T) {
-	path := os.Getenv(childEnv)
-	if path == "" {
-		t.Skip("helper for TestOpen_OtherProcessHoldsFile_ErrLockedWithin2s")
+// TestMain runs the child side of the cross-process lock test when that
+// test starts this binary again with childEnv set; else the tests.
+func TestMain(m *testing.M) {
+	if path := os.Getenv(childEnv); path != "" {
+		childOpen(path)
+		os.Exit(0)
 	}
+	os.Exit(m.Run())
+}
+
+// childOpen opens the state file at path from another process and prints
+// what happened.
+func childOpen(path string) {
 	s, err := Open(path)
 	if err == nil {
 		s.Close()
@@ -386,7 +392,7 @@ func TestHelperChildOpen(t *testing.T) {
 
 func TestOpen_OtherProcessHoldsFile_ErrLockedWithin2s(t *testing.T) {
 	_, path := openTemp(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperChildOpen$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+path)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
