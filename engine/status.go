@@ -4,6 +4,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vdird/vdird/config"
@@ -129,8 +130,12 @@ func (e *Engine) noteAccount(a *config.Account, sums []*Summary, all bool) {
 	var err error
 	if i := slices.IndexFunc(sums, func(s *Summary) bool { return s.Err != nil }); i >= 0 {
 		msg := sums[i].Err.Error()
-		if sums[i].Calendar != "*" {
-			msg = "calendar " + sums[i].Calendar + ": " + msg
+		if s := sums[i]; s.Calendar != "*" {
+			kind := "calendar "
+			if a.ContactsRoot != "" && strings.HasPrefix(s.Dir, a.ContactsRoot+string(filepath.Separator)) {
+				kind = "address book "
+			}
+			msg = kind + s.Calendar + ": " + msg
 		}
 		if LoginRefused(sums[i].Err) {
 			e.mu.Lock()
