@@ -29,11 +29,13 @@ import (
 // Limits of one batch: files written with one folder flush and recorded in
 // one state transaction. They bound memory; each batch costs one
 // filesystem flush. Fewer items per batch made a download slower at the
-// same memory, more used memory and gained nothing (docs/performance.md,
+// same memory, more used memory and gained nothing; a batch of typical
+// items stays under BatchBytes, so the bytes bound only cuts batches of
+// big ones, down to one photo card each (docs/performance.md,
 // "First-download batches").
 const (
 	BatchItems = 400
-	BatchBytes = 4 << 20
+	BatchBytes = 1 << 20
 	// writers batches are written at once: one's files are created while
 	// the other waits for its filesystem flush. A third adds memory, not
 	// speed.
