@@ -79,6 +79,18 @@ func (r *Response) Prop(space, local string) *Node {
 	return nil
 }
 
+// PropStatus is the status of the propstat that names the property, 0 if
+// none does: what a PROPPATCH answer says of each property it set (RFC
+// 4918 §9.2.1).
+func (r *Response) PropStatus(space, local string) int {
+	for _, p := range r.props {
+		if p.n.Name.Space == space && p.n.Name.Local == local {
+			return p.status
+		}
+	}
+	return 0
+}
+
 // PropNotFound reports whether the property was answered 404 in a propstat.
 func (r *Response) PropNotFound(space, local string) bool {
 	for _, p := range r.props {
