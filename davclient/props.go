@@ -30,10 +30,9 @@ type PropsError struct {
 }
 
 func (e *PropsError) Error() string {
-	names := slices.Sorted(maps.Keys(e.Refused))
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = fmt.Sprintf("%s %d %s", n, e.Refused[n], http.StatusText(e.Refused[n]))
+	var parts []string
+	for _, n := range slices.Sorted(maps.Keys(e.Refused)) {
+		parts = append(parts, fmt.Sprintf("%s %d %s", n, e.Refused[n], http.StatusText(e.Refused[n])))
 	}
 	return fmt.Sprintf("PROPPATCH %s refused: %s", e.Href, strings.Join(parts, ", "))
 }
@@ -54,51 +53,37 @@ func (c *Client) SetProps(ctx context.Context, cal Calendar, p Props) error {
 	if err != nil {
 		return err
 	}
-	type prop struct {
-		space, local, prefix string
-		v                    *string
-	}
 	dspace, dlocal := descriptionProp(cal.Kind)
-	props := []prop{{nsDAV, "displayname", "D", p.DisplayName}, {nsICal, "calendar-color", "I", p.Color}, {dspace, dlocal, "X", p.Description}}
+	props := [][3]string{{nsDAV, "displayname", "D"}, {nsICal, "calendar-color", "I"}, {dspace, dlocal, "X"}}
+	vals := []*string{p.DisplayName, p.Color, p.Description}
 	if cal.Kind != KindCalendar {
-		props[1].v = nil
+		vals[1] = nil
 	}
 	var set, remove strings.Builder
-	var sent []prop
-	for _, pr := range props {
-		switch {
-		case pr.v == nil:
-			continue
-		case *pr.v == "":
-			fmt.Fprintf(&remove, "<%s:%s/>", pr.prefix, pr.local)
-		default:
-			fmt.Fprintf(&set, "<%s:%s>", pr.prefix, pr.local)
-			_ = xml.EscapeText(&set, []byte(*pr.v))
-			fmt.Fprintf(&set, "</%s:%s>", pr.prefix, pr.local)
+	for i, pr := range props {
+		if v := vals[i]; v != nil && *v == "" {
+			fmt.Fprintf(&remove, "<%s:%s/>", pr[2], pr[1])
+		} else if v != nil {
+			fmt.Fprintf(&set, "<%s:%s>", pr[2], pr[1])
+			_ = xml.EscapeText(&set, []byte(*v))
+			fmt.Fprintf(&set, "</%s:%s>", pr[2], pr[1])
 		}
-		sent = append(sent, pr)
 	}
-	if len(sent) == 0 {
+	if set.Len()+remove.Len() == 0 {
 		return nil
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `<?xml version="1.0" encoding="utf-8"?>
-<D:propertyupdate xmlns:D="DAV:" xmlns:I="%s" xmlns:X="%s">`, nsICal, dspace)
-	if set.Len() > 0 {
-		b.WriteString("<D:set><D:prop>" + set.String() + "</D:prop></D:set>")
-	}
-	if remove.Len() > 0 {
-		b.WriteString("<D:remove><D:prop>" + remove.String() + "</D:prop></D:remove>")
-	}
-	b.WriteString("</D:propertyupdate>")
-	r, err := c.dav.One(ctx, webdav.Request{Method: "PROPPATCH", Href: href, Body: []byte(b.String())})
+	body := fmt.Sprintf(`<?xml version="1.0" encoding="utf-8"?>
+<D:propertyupdate xmlns:D="DAV:" xmlns:I="%s" xmlns:X="%s">%s%s</D:propertyupdate>`, nsICal, dspace,
+		strings.ReplaceAll("<D:set><D:prop>"+set.String()+"</D:prop></D:set>", "<D:set><D:prop></D:prop></D:set>", ""),
+		strings.ReplaceAll("<D:remove><D:prop>"+remove.String()+"</D:prop></D:remove>", "<D:remove><D:prop></D:prop></D:remove>", ""))
+	r, err := c.dav.One(ctx, webdav.Request{Method: "PROPPATCH", Href: href, Body: []byte(body)})
 	if err != nil {
 		return fmt.Errorf("setting the properties of %s: %w", href, err)
 	}
 	perr := &PropsError{Href: href, Refused: map[string]int{}}
-	for _, pr := range sent {
-		if st := r.PropStatus(pr.space, pr.local); st != 0 && st/100 != 2 {
-			perr.Refused[pr.local] = st
+	for i, pr := range props {
+		if st := r.PropStatus(pr[0], pr[1]); vals[i] != nil && st != 0 && st/100 != 2 {
+			perr.Refused[pr[1]] = st
 		}
 	}
 	if len(perr.Refused) > 0 {

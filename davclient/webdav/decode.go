@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,16 +88,6 @@ func (r *Response) PropStatus(space, local string) int {
 		}
 	}
 	return 0
-}
-
-// PropNotFound reports whether the property was answered 404 in a propstat.
-func (r *Response) PropNotFound(space, local string) bool {
-	for _, p := range r.props {
-		if p.status == http.StatusNotFound && p.n.Name.Space == space && p.n.Name.Local == local {
-			return true
-		}
-	}
-	return false
 }
 
 // Decoder reads a DAV:multistatus (RFC 4918 §14.16) one DAV:response at a

@@ -43,13 +43,17 @@ func sameText(a, b string) bool { return strings.TrimSpace(a) == strings.TrimSpa
 // wins and a note says so. A read-only collection is never pushed: its
 // local change is noted and the base keeps the server's value, so the note
 // repeats while the folder differs. known is false for a collection with
-// no recorded base: the server's values are pulled wherever they are set.
+// no recorded base: a value the server has is pulled, and one only the
+// folder has is pushed. The base returned is what both sides hold after
+// the plan is carried out.
 func PlanMeta(base, local, remote Meta, known, readOnly bool) MetaPlan {
 	var p MetaPlan
 	for _, f := range metaFields {
 		b, l, r := *f.get(&base), *f.get(&local), *f.get(&remote)
-		localChanged := known && !f.same(l, b)
-		remoteChanged := !known || !f.same(r, b)
+		if !known {
+			b = "" // a value on the server wins; one only in the folder is new
+		}
+		localChanged, remoteChanged := !f.same(l, b), !f.same(r, b)
 		switch {
 		case f.same(l, r):
 			*f.get(&p.Base) = r
@@ -59,10 +63,8 @@ func PlanMeta(base, local, remote Meta, known, readOnly bool) MetaPlan {
 		case localChanged && !remoteChanged:
 			*f.get(&p.Push), *f.get(&p.Base) = l, l
 			p.PushFields = append(p.PushFields, f.name)
-		case !known && r == "":
-			*f.get(&p.Base) = l // nothing on the server to pull; the folder's value stands
 		default:
-			if localChanged {
+			if localChanged && known {
 				p.Notes = append(p.Notes, "the "+f.name+" changed on both sides: the server's is kept")
 			}
 			*f.get(&p.Pull), *f.get(&p.Base) = r, r

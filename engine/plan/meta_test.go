@@ -32,8 +32,8 @@ func TestPlanMeta_DecisionTable(t *testing.T) {
 			[]string{"description"}, nil, with(func(m *Meta) { m.Description = "" }), 0},
 		{"UnknownBase_PullsServer", Meta{}, Meta{DisplayName: "Old"}, base, false, false,
 			nil, []string{"displayname", "color", "description"}, base, 0},
-		{"UnknownBase_ServerEmpty_KeepsFolder", Meta{}, Meta{DisplayName: "Old"}, Meta{}, false, false,
-			nil, nil, Meta{DisplayName: "Old"}, 0},
+		{"UnknownBase_OnlyFolderHasValue_Pushes", Meta{}, Meta{DisplayName: "Old"}, Meta{}, false, false,
+			[]string{"displayname"}, nil, Meta{DisplayName: "Old"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
