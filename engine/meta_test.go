@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
 )
 
@@ -144,4 +145,29 @@ func TestSync_ReadOnlyCalendar_RenamedLocally_NotPatchedButReported(t *testing.T
 	if got := strings.TrimSpace(string(e.ReadFile(ro, "displayname"))); got != "My holidays" {
 		t.Fatalf("local displayname %q, want the folder's kept", got)
 	}
+}
+
+func TestSync_CalendarDeletedOnServer_FolderKeptAndReported(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		e.Srv.Put(t, e.Events+"a.ics", event("a", "Alpha"))
+		e.Cfg.Accounts[0].Calendars = nil // every calendar of the account
+		e.syncOK()
+		e.Srv.Delete(t, e.Events)
+		e.Rec.Take()
+		var gone *Summary
+		for _, s := range e.sync(SyncOptions{}) {
+			if s.Href == e.Events {
+				gone = s
+			}
+		}
+		for _, r := range synctest.Writes(e.Rec.Take()) {
+			t.Fatalf("a calendar gone from the server made the pass write %+v", r)
+		}
+		if gone == nil || !strings.Contains(strings.Join(gone.Notes, "\n"), "no longer on the server") {
+			t.Fatalf("the gone calendar is not reported: %+v", gone)
+		}
+		if got := e.ReadFile(e.Events, "a.ics"); !strings.Contains(string(got), "Alpha") {
+			t.Fatalf("the folder's item changed: %s", got)
+		}
+	})
 }
