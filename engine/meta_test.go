@@ -171,3 +171,30 @@ func TestSync_CalendarDeletedOnServer_FolderKeptAndReported(t *testing.T) {
 		}
 	})
 }
+
+func TestSync_AddressBook_ColorFileKeptNeverSent(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		book := e.AddAddressBook("contacts", "Contacts")
+		e.Srv.Put(t, book+"ann.vcf", synctest.Card("3.0", "ann", "Ann"))
+		e.syncOK()
+		e.WriteFile(book, "color", []byte("#112233\n"))
+		e.WriteFile(book, "displayname", []byte("People\n"))
+		e.Rec.Take()
+		e.syncOK()
+		if n := e.proppatches(); n != 1 {
+			t.Fatalf("sent %d PROPPATCHes for a renamed address book, want 1", n)
+		}
+		e.syncOK()
+		e.syncOK()
+		if got := strings.TrimSpace(string(e.ReadFile(book, "color"))); got != "#112233" {
+			t.Fatalf("an address book's color file became %q", got)
+		}
+		if n := e.proppatches(); n != 0 {
+			t.Fatalf("later passes sent %d PROPPATCHes", n)
+		}
+		got := propfindMeta(t, e.Srv, book)
+		if !strings.Contains(got, ">People<") {
+			t.Fatalf("server after the rename: %s", got)
+		}
+	})
+}

@@ -11,8 +11,9 @@ import (
 	"github.com/vdird/vdird/vdir"
 )
 
-// folderMeta reads the metadata files of the folder d.
-func folderMeta(d *vdir.Dir) (plan.Meta, error) {
+// folderMeta reads the metadata files of the folder d. An address book
+// has no colour on the server, so its folder's color file is not synced.
+func folderMeta(d *vdir.Dir, kind davclient.Kind) (plan.Meta, error) {
 	var m plan.Meta
 	var err error
 	if m.DisplayName, err = d.DisplayName(); err != nil {
@@ -20,6 +21,9 @@ func folderMeta(d *vdir.Dir) (plan.Meta, error) {
 	}
 	if m.Color, err = d.Color(); err != nil {
 		return m, err
+	}
+	if kind != davclient.KindCalendar {
+		m.Color = ""
 	}
 	m.Description, err = d.Description()
 	return m, err
@@ -54,7 +58,7 @@ func (p *pass) folderMetaAsRecorded() bool {
 	if err != nil {
 		return true // a missing folder is the item listing's to handle
 	}
-	m, err := folderMeta(d)
+	m, err := folderMeta(d, p.cal.Kind)
 	if err != nil {
 		return false
 	}
@@ -76,7 +80,7 @@ func (p *pass) syncMeta(ctx context.Context, d *vdir.Dir, existed bool) error {
 	var local plan.Meta
 	if d != nil {
 		var err error
-		if local, err = folderMeta(d); err != nil {
+		if local, err = folderMeta(d, p.cal.Kind); err != nil {
 			return fmt.Errorf("local folder: %w", err)
 		}
 	}
