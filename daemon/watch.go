@@ -114,6 +114,12 @@ func relevantItem(name, ext string) bool {
 	return strings.HasSuffix(name, ext) && !strings.HasPrefix(name, ".") && !strings.Contains(name, ".conflict-")
 }
 
+// metaFile tells whether a file name in a collection folder is one of its
+// metadata files, which a pass syncs with the server's properties.
+func metaFile(name string) bool {
+	return name == "displayname" || name == "color" || name == "description"
+}
+
 // run owns the fsnotify watcher until ctx ends.
 func (wt *watcher) run(ctx context.Context) {
 	defer wt.w.Close()
@@ -222,7 +228,7 @@ func (wt *watcher) relevant(ev fsnotify.Event) bool {
 		case dir == r.Dir:
 			return wt.rootEvent(ev, name)
 		case filepath.Dir(dir) == r.Dir:
-			return relevantItem(name, r.Ext)
+			return relevantItem(name, r.Ext) || metaFile(name)
 		}
 	}
 	return false

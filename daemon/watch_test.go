@@ -134,16 +134,28 @@ func TestWatcher_VimSaveDance_FiresExactlyOneLocalPass(t *testing.T) {
 func TestWatcher_IgnoredNames_FireNothing(t *testing.T) {
 	root, fl, _ := startWatcher(t, 0)
 	dir := filepath.Join(root, "cal")
-	for _, name := range []string{".x.ics.swp", "4913", "x.ics~", "x.ics.conflict-20250101T000000Z", ".vdird-123.tmp", "displayname", "notes.txt"} {
+	for _, name := range []string{".x.ics.swp", "4913", "x.ics~", "x.ics.conflict-20250101T000000Z", ".vdird-123.tmp", "notes.txt"} {
 		write(t, filepath.Join(dir, name), "data")
 	}
 	write(t, filepath.Join(root, "stray.ics"), "not in a calendar folder")
-	if err := os.Chmod(filepath.Join(dir, "displayname"), 0o644); err != nil {
+	if err := os.Chmod(filepath.Join(dir, "notes.txt"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond)
 	if local, full := fl.counts(); local != 0 || full != 0 {
 		t.Fatalf("ignored names fired %d local and %d full passes", local, full)
+	}
+}
+
+func TestWatcher_MetadataFileEdited_FiresOneLocalPass(t *testing.T) {
+	root, fl, _ := startWatcher(t, 0)
+	dir := filepath.Join(root, "cal")
+	write(t, filepath.Join(dir, "x.ics"), "v1")
+	base, _ := fl.settle()
+	write(t, filepath.Join(dir, "displayname"), "Renamed")
+	time.Sleep(400 * time.Millisecond)
+	if local, full := fl.counts(); local-base != 1 || full != 0 {
+		t.Fatalf("editing displayname fired %d local and %d full passes, want 1 and 0", local-base, full)
 	}
 }
 

@@ -35,6 +35,7 @@ type Calendar struct {
 	Kind         Kind     // calendar or address book, from DAV:resourcetype
 	DisplayName  string   // DAV:displayname
 	Color        string   // ICAL:calendar-color (Apple namespace http://apple.com/ns/ical/)
+	Description  string   // CALDAV:calendar-description or CARDDAV:addressbook-description
 	CTag         string   // CS:getctag (http://calendarserver.org/ns/); "" if absent or not asked (see ListCollections)
 	SyncToken    string   // DAV:sync-token (RFC 6578 §4); "" if absent
 	SupportsSync bool     // sync-token present or supported-report-set lists sync-collection
@@ -71,7 +72,7 @@ func (c Calendar) Marker() string {
 func collectionProps(extra string) string {
 	return `<?xml version="1.0" encoding="utf-8"?>
 <D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="urn:ietf:params:xml:ns:carddav" xmlns:CS="http://calendarserver.org/ns/" xmlns:I="http://apple.com/ns/ical/">
-<D:prop><D:resourcetype/><D:displayname/>` + extra + `<D:sync-token/><C:supported-calendar-component-set/><A:supported-address-data/><C:max-resource-size/><A:max-resource-size/><D:current-user-privilege-set/><D:supported-report-set/><I:calendar-color/></D:prop>
+<D:prop><D:resourcetype/><D:displayname/>` + extra + `<D:sync-token/><C:supported-calendar-component-set/><A:supported-address-data/><C:max-resource-size/><A:max-resource-size/><D:current-user-privilege-set/><D:supported-report-set/><I:calendar-color/><C:calendar-description/><A:addressbook-description/></D:prop>
 </D:propfind>`
 }
 
@@ -239,6 +240,9 @@ func collectionFrom(r *webdav.Response, href string) (Calendar, bool) {
 	}
 	if n := r.Prop(nsICal, "calendar-color"); n != nil && cal.Kind == KindCalendar {
 		cal.Color = n.Value()
+	}
+	if n := r.Prop(descriptionProp(cal.Kind)); n != nil {
+		cal.Description = n.Value()
 	}
 	if n := r.Prop(nsCS, "getctag"); n != nil {
 		cal.CTag = n.Value()

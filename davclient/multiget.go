@@ -162,7 +162,7 @@ func (c *Client) multigetBatch(ctx context.Context, cal Calendar, coll string, h
 		case r.Status == http.StatusNotFound:
 			o = Object{Href: h}
 		case ok:
-		case r.PropNotFound(data.Space, data.Local):
+		case r.PropStatus(data.Space, data.Local) == http.StatusNotFound:
 			// Some servers answer a missing member with a 404 propstat.
 			o = Object{Href: h}
 		default:

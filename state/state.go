@@ -77,10 +77,13 @@ type Collection struct {
 	// Marker is the calendar's change marker (davclient.Calendar.Marker:
 	// its sync-token, else its getctag) as the listing showed it before
 	// the last complete pass. Kept under its old JSON name.
-	Marker      string `json:"CTag"`
-	SyncToken   string // RFC 6578 section 4 DAV:sync-token
+	Marker    string `json:"CTag"`
+	SyncToken string // RFC 6578 section 4 DAV:sync-token
+	// DisplayName, Color and Description are the collection's metadata
+	// as last synced: both sides held them at the end of the last pass.
 	DisplayName string
 	Color       string
+	Description string `json:",omitempty"`
 	ReadOnly    bool
 	LastSync    time.Time
 	LastError   string

@@ -89,6 +89,13 @@ func (d *Dir) Color() (string, error) { return d.readMeta(colorFile) }
 // SetColor writes the "color" file atomically; "" removes it.
 func (d *Dir) SetColor(s string) error { return d.writeMeta(colorFile, s) }
 
+// Description returns the content of the "description" file, trailing
+// newline trimmed. Missing → "", nil.
+func (d *Dir) Description() (string, error) { return d.readMeta(descriptionFile) }
+
+// SetDescription writes the "description" file atomically; "" removes it.
+func (d *Dir) SetDescription(s string) error { return d.writeMeta(descriptionFile, s) }
+
 func (d *Dir) readMeta(file string) (string, error) {
 	data, _, err := readNoFollow(filepath.Join(d.path, file))
 	if errors.Is(err, fs.ErrNotExist) {

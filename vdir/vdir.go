@@ -60,6 +60,7 @@ const (
 	conflictInfix   = ".conflict-"
 	displayNameFile = "displayname"
 	colorFile       = "color"
+	descriptionFile = "description"
 )
 
 // The item file extensions, one per kind of collection.

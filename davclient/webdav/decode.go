@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,14 +78,16 @@ func (r *Response) Prop(space, local string) *Node {
 	return nil
 }
 
-// PropNotFound reports whether the property was answered 404 in a propstat.
-func (r *Response) PropNotFound(space, local string) bool {
+// PropStatus is the status of the propstat that names the property, 0 if
+// none does: what a PROPPATCH answer says of each property it set (RFC
+// 4918 §9.2.1).
+func (r *Response) PropStatus(space, local string) int {
 	for _, p := range r.props {
-		if p.status == http.StatusNotFound && p.n.Name.Space == space && p.n.Name.Local == local {
-			return true
+		if p.n.Name.Space == space && p.n.Name.Local == local {
+			return p.status
 		}
 	}
-	return false
+	return 0
 }
 
 // Decoder reads a DAV:multistatus (RFC 4918 §14.16) one DAV:response at a

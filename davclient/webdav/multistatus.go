@@ -105,7 +105,14 @@ func (m *Multistatus) each(coll string, members bool, fn func(href string, self 
 // PropfindOne does a Depth-0 PROPFIND of href (canonical) with body and
 // returns the response about href.
 func (c *Client) PropfindOne(ctx context.Context, href, body string) (*Response, error) {
-	m, err := c.Multistatus(ctx, Request{Method: "PROPFIND", Href: href, Depth: "0", Body: []byte(body)}, true)
+	return c.One(ctx, Request{Method: "PROPFIND", Href: href, Depth: "0", Body: []byte(body)})
+}
+
+// One sends r, a request about the one resource r.Href (a Depth-0
+// PROPFIND, a PROPPATCH), and returns the multistatus response about it.
+func (c *Client) One(ctx context.Context, r Request) (*Response, error) {
+	href := r.Href
+	m, err := c.Multistatus(ctx, r, true)
 	if err != nil {
 		return nil, err
 	}

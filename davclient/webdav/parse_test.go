@@ -70,7 +70,7 @@ func readProps(r *Response) {
 	if rt := r.Prop(nsDAV, "resourcetype"); rt != nil {
 		_ = rt.Child(nsCalDAV, "calendar")
 	}
-	_ = r.PropNotFound(nsCalDAV, "calendar-data")
+	_ = r.PropStatus(nsCalDAV, "calendar-data")
 	for _, name := range []string{"displayname", "sync-token", "getetag"} {
 		if n := r.Prop(nsDAV, name); n != nil {
 			_ = n.Value()

@@ -165,7 +165,7 @@ func (p *pass) resumeFirstDownload(ctx context.Context, items []state.Item, exis
 	for _, it := range sd.Kept {
 		in.Known = append(in.Known, apply.KnownOf(it))
 	}
-	if err := p.syncMeta(st, existed); err != nil {
+	if err := p.syncMeta(ctx, st, existed); err != nil {
 		return err
 	}
 	rv, newToken, err := p.src.List(ctx, kn.byHref, true)

@@ -88,6 +88,8 @@ type pass struct {
 	work    *calendarWork // reports downloads and uploads to opts.Progress
 	// rejected are the file versions the server refused, met by this pass.
 	rejected map[string]plan.Rejection
+	// meta is the collection's metadata to record as last synced.
+	meta plan.Meta
 	// stage is the staging folder this pass fills with a first download:
 	// finish publishes it, complete, before recording the markers.
 	stage *vdir.Dir
@@ -140,7 +142,7 @@ func (p *pass) run(ctx context.Context) error {
 		col = state.Collection{Key: p.key, Account: p.account, Href: p.cal.Href, Dir: p.newDir()}
 		p.s.Notes = append(p.s.Notes, "new "+p.fmt.Noun)
 	}
-	p.col = col
+	p.col, p.meta = col, p.serverMeta()
 	p.s.Dir, p.s.Calendar = col.Dir, filepath.Base(col.Dir)
 	p.log = p.env.Log.With().Str("account", p.account).Str("calendar", p.s.Calendar).Logger()
 	p.work = &calendarWork{p: p.opts.Progress, s: work.Step{Account: p.account, Calendar: p.s.Calendar, Href: p.cal.Href}}
@@ -250,7 +252,7 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 		lv = p.localView(d) // an empty folder, or none in a dry run
 	}
 	if !localMissing { // else refused below, and nothing is written
-		if err := p.syncMeta(d, f.Existed); err != nil {
+		if err := p.syncMeta(ctx, d, f.Existed); err != nil {
 			return err
 		}
 	}
@@ -299,7 +301,7 @@ func (p *pass) firstDownload(ctx context.Context, d *vdir.Dir, existed bool) err
 			return fmt.Errorf("local folder: %w", err)
 		}
 	}
-	if err := p.syncMeta(d, existed); err != nil {
+	if err := p.syncMeta(ctx, d, existed); err != nil {
 		return err
 	}
 	token, held, err := p.freshDownload(ctx, d)
@@ -312,33 +314,6 @@ func (p *pass) firstDownload(ctx context.Context, d *vdir.Dir, existed bool) err
 		p.stage = d
 	}
 	return p.finish(token, held || len(p.s.Problems) > 0)
-}
-
-// syncMeta writes the calendar's display name and colour into its folder d
-// when they are new or changed on the server; a dry run notes that it
-// would.
-func (p *pass) syncMeta(d *vdir.Dir, existed bool) error {
-	if existed && p.col.DisplayName == p.cal.DisplayName && p.col.Color == p.cal.Color || p.cal.DisplayName == "" && p.cal.Color == "" {
-		return nil
-	}
-	if p.opts.DryRun {
-		p.s.Notes = append(p.s.Notes, "the calendar's display name and colour are written to its folder")
-		return nil
-	}
-	if d == nil {
-		return nil
-	}
-	if p.cal.DisplayName != "" {
-		if err := d.SetDisplayName(p.cal.DisplayName); err != nil {
-			return err
-		}
-	}
-	if p.cal.Color != "" {
-		if err := d.SetColor(p.cal.Color); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // planAndApply adds the remote side (rv) and the options to in, plans, and
@@ -448,10 +423,11 @@ func (p *pass) refreshFingerprints(lv *local.View, kn known) {
 }
 
 // markersClean tells that the last pass ended without problems and the
-// calendar's properties are as recorded, so a pass may take a shortcut.
+// calendar's properties, on the server and in the folder, are as
+// recorded, so a pass may take a shortcut.
 func (p *pass) markersClean() bool {
 	col := p.col
-	return col.LastError == "" && col.DisplayName == p.cal.DisplayName && col.Color == p.cal.Color && col.ReadOnly == p.cal.ReadOnly
+	return col.LastError == "" && p.recordedMeta() == p.serverMeta() && col.ReadOnly == p.cal.ReadOnly && p.folderMetaAsRecorded()
 }
 
 // finish records the collection's change markers. They advance only when
@@ -480,7 +456,7 @@ func (p *pass) finish(newToken string, held bool) error {
 		p.stage, held = nil, held || merged
 	}
 	col := p.col
-	col.DisplayName, col.Color, col.ReadOnly = p.cal.DisplayName, p.cal.Color, p.cal.ReadOnly
+	col.DisplayName, col.Color, col.Description, col.ReadOnly = p.meta.DisplayName, p.meta.Color, p.meta.Description, p.cal.ReadOnly
 	col.LastError, col.Refused = "", ""
 	// Every file the server refused and that still holds those bytes was
 	// planned (a scoped pass looks at every file not as recorded), so what

@@ -114,7 +114,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 
 	root.AddCommand(a.syncCommand(), a.daemonCommand(), a.statusCommand(), a.discoverCommand(),
 		a.conflictsCommand(), a.authorizeCommand(), a.importCommand(), a.completionCommand(), a.versionCommand())
-	root.AddCommand(a.historyCommand(), a.restoreCommand())
+	root.AddCommand(a.historyCommand(), a.restoreCommand(), a.forgetCommand())
 	strictHelp(root)
 	for _, c := range append(root.Commands(), root) {
 		// Man pages carry no generation date or tool name in their text.

@@ -60,6 +60,9 @@ func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 		// Conflicts are settled in the folders alone.
 		"internal/cli/conflictview": {"net", "net/http", "github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state",
 			"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/engine/apply", "github.com/vdird/vdird/engine/pass"},
+		// Forgetting clears state only: no folder, no server.
+		"internal/cli/forget": {"os", "net", "net/http", "github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir",
+			"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/engine"},
 		"internal/cli/importer": {"github.com/vdird/vdird/engine", "github.com/vdird/vdird/daemon",
 			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state"},
 	}
