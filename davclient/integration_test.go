@@ -286,9 +286,10 @@ func TestClientFlow_AgainstRealServers(t *testing.T) {
 			t.Errorf("unknown hex token: %v, want ErrInvalidSyncToken", err)
 		}
 
-		// MakeCalendar through the client shows up in the next listing.
-		if err := c.MakeCalendar(ctx, s.HomeHref+"made/", "Made & <named>", []string{"VEVENT", "VTODO"}); err != nil {
-			t.Fatalf("MakeCalendar: %v", err)
+		// MakeCollection through the client shows up in the next listing.
+		made := davclient.NewCollection{Kind: davclient.KindCalendar, DisplayName: "Made & <named>", Components: []string{"VEVENT", "VTODO"}}
+		if err := c.MakeCollection(ctx, s.HomeHref+"made/", made); err != nil {
+			t.Fatalf("MakeCollection: %v", err)
 		}
 		cals, err = c.ListCollections(ctx, s.HomeHref)
 		if err != nil {

@@ -2,7 +2,6 @@ package davclient
 
 import (
 	"context"
-	"encoding/xml"
 	"fmt"
 	"net/http"
 	"path"
@@ -126,38 +125,4 @@ func (c *Client) Delete(ctx context.Context, href, ifMatch string) error {
 		return nil
 	}
 	return c.dav.StatusError(http.MethodDelete, resp)
-}
-
-// MakeCalendar creates a calendar collection (RFC 4791 §5.3.1) with a
-// displayname and, if components is non-empty, a supported component set.
-// Note Xandikos 0.2 ignores the component set.
-func (c *Client) MakeCalendar(ctx context.Context, href, displayName string, components []string) error {
-	h, err := c.dav.CollectionHref(href)
-	if err != nil {
-		return err
-	}
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>
-<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:displayname>`)
-	_ = xml.EscapeText(&b, []byte(displayName))
-	b.WriteString(`</D:displayname>`)
-	if len(components) > 0 {
-		b.WriteString(`<C:supported-calendar-component-set>`)
-		for _, comp := range components {
-			b.WriteString(`<C:comp name="`)
-			_ = xml.EscapeText(&b, []byte(comp))
-			b.WriteString(`"/>`)
-		}
-		b.WriteString(`</C:supported-calendar-component-set>`)
-	}
-	b.WriteString(`</D:prop></D:set></C:mkcalendar>`)
-	resp, err := c.dav.Send(ctx, webdav.Request{Method: "MKCALENDAR", Href: h, Body: []byte(b.String()), ContentType: "application/xml; charset=utf-8"})
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		return c.dav.StatusError("MKCALENDAR", resp)
-	}
-	webdav.Discard(resp)
-	return nil
 }
