@@ -88,6 +88,11 @@ type Account struct {
 	// The versions store (keep_versions, versions_max_size).
 	KeepVersions    time.Duration // the global keep_versions unless set
 	VersionsMaxSize int64         // bytes of this account's versions; 0: only the global cap
+
+	// CreateCollections: a new folder under LocalRoot or ContactsRoot is
+	// made into a collection on the server (create_collections, default
+	// true).
+	CreateCollections bool
 }
 
 // fileConfig mirrors the TOML layout; durations are strings so errors can name them.
@@ -141,6 +146,8 @@ type fileAccount struct {
 	KeepVersions             string   `toml:"keep_versions"`
 	VersionsMaxSize          string   `toml:"versions_max_size"`
 	Merge                    *bool    `toml:"merge"`
+
+	CreateCollections *bool `toml:"create_collections"`
 }
 
 // Error is a configuration mistake, located by file and line where possible.
@@ -338,6 +345,7 @@ func (p parser) account(i int, fa fileAccount, policy plan.Policy) (Account, err
 		ConflictPolicy:     policy,
 		InsecureSkipVerify: fa.InsecureSkipVerify,
 		Merge:              fa.Merge == nil || *fa.Merge,
+		CreateCollections:  fa.CreateCollections == nil || *fa.CreateCollections,
 	}
 	if fa.Password != "" {
 		return a, p.bad(at("password"), "a plain password in the config is not supported: use password_command, password_file or password_env")

@@ -105,3 +105,14 @@ func TestConfig_Merge_OnByDefault_OffPerAccount(t *testing.T) {
 		t.Error("merge = \"no\" accepted")
 	}
 }
+
+func TestConfig_CreateCollections_OnByDefault_OffPerAccount(t *testing.T) {
+	cfg, err := Parse("cfg.toml", []byte("[[account]]\nname = \"a\"\nurl = \"https://x/\"\nlocal_root = \"/tmp/a\"\n"+
+		"[[account]]\nname = \"b\"\nurl = \"https://y/\"\nlocal_root = \"/tmp/b\"\ncreate_collections = false\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Accounts[0].CreateCollections || cfg.Accounts[1].CreateCollections {
+		t.Fatalf("create_collections: a %v, b %v; want true, false", cfg.Accounts[0].CreateCollections, cfg.Accounts[1].CreateCollections)
+	}
+}

@@ -28,6 +28,22 @@ type Account struct {
 	LastError    string    `json:",omitempty"`
 	FailingSince time.Time `json:",omitzero"`
 	Attempts     int       `json:",omitempty"`
+
+	// CreateRefused holds, by folder path, the local folders the server
+	// refused to make into collections: not asked again while the folder
+	// is as it was.
+	CreateRefused map[string]CreateRefusal `json:",omitempty"`
+}
+
+// CreateRefusal is a server's refusal to make a collection of a local
+// folder.
+type CreateRefusal struct {
+	URL    string // where the collection was to be made
+	Reason string // the server's answer
+	// Folder is the folder's fingerprint at the time (its metadata and
+	// item files, as the engine spells it).
+	Folder string
+	At     time.Time
 }
 
 // bucketAccounts holds one JSON Account per account name (schema 8).

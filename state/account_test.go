@@ -72,7 +72,7 @@ func TestOpen_Schema7AccountCollection_BecomesAnAccountRecord(t *testing.T) {
 	defer s.Close()
 	got, ok, err := s.Account("work")
 	want := Account{Name: "work", URL: "https://dav.example/", Home: "/calendars/alice/"}
-	if err != nil || !ok || got != want {
+	if err != nil || !ok || !reflect.DeepEqual(got, want) {
 		t.Fatalf("Account(work) = %+v, %v, %v; want %+v", got, ok, err, want)
 	}
 	cols, err := s.Collections()

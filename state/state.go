@@ -93,6 +93,11 @@ type Collection struct {
 	// Rejected holds the item files whose content the server refused, by
 	// file name: they are not sent again while they hold those bytes.
 	Rejected map[string]Rejection `json:",omitempty"`
+	// Creating: the engine is making this collection on the server from
+	// its folder and has not seen it listed since. Written before the
+	// request, so that a crash after it pairs the new collection with the
+	// folder.
+	Creating bool `json:",omitempty"`
 }
 
 // Rejection is a server's refusal of one version of an item file.
