@@ -117,3 +117,7 @@ func (c *Client) MakeCollection(ctx context.Context, href string, n NewCollectio
 	webdav.Discard(resp)
 	return nil
 }
+
+// CollectionHref is the canonical form of a collection's href, the one
+// listings give: a collection made at href is listed under it.
+func (c *Client) CollectionHref(href string) (string, error) { return c.dav.CollectionHref(href) }

@@ -302,8 +302,14 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 		out = append(out, e.syncCollection(ctx, a, c, cal, opts))
 	}
 	ap.SettleRefused(ctx, e.store, a.Name)
+	if !opts.DryRun {
+		if err := e.settleCreating(a, known, onServer, ap.Listed); err != nil {
+			return append(out, fail(err)...)
+		}
+	}
+	out = append(out, e.createCollections(ctx, a, c, cals, ap.Listed, opts)...)
 	for _, col := range known {
-		if col.Account != a.Name || onServer[col.Key] {
+		if col.Account != a.Name || onServer[col.Key] || col.Creating {
 			continue
 		}
 		noun := format.Of(kindOfKey(col.Key)).Noun

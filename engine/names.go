@@ -90,6 +90,7 @@ func (e *Engine) unknownNames(ctx context.Context, cfg *config.Config, want []st
 				matched[n] = matched[n] || names(cal, folder)(n)
 			}
 		}
+		matchNewFolders(a, known, want, matched)
 	}
 	for _, n := range want {
 		if !matched[n] && !slices.Contains(u.Names, n) {

@@ -95,7 +95,8 @@ func (e *Engine) Status() ([]CalendarStatus, error) {
 		st.PendingLocal, st.ConflictFiles = fs.Pending, fs.Conflicts
 		out = append(out, st)
 	}
-	return out, nil
+	refused, err := e.refusedRows()
+	return append(out, refused...), err
 }
 
 // AccountsFailing returns a row (Calendar "*") for each configured account

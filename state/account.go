@@ -42,8 +42,9 @@ type CreateRefusal struct {
 	Reason string // the server's answer
 	// Folder is the folder's fingerprint at the time (its metadata and
 	// item files, as the engine spells it).
-	Folder string
-	At     time.Time
+	Folder      string
+	AddressBook bool `json:",omitempty"` // the folder is under the contacts root
+	At          time.Time
 }
 
 // bucketAccounts holds one JSON Account per account name (schema 8).
