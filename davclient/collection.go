@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vdird/vdird/davclient/internal/collxml"
 	"github.com/vdird/vdird/davclient/webdav"
 )
 
@@ -255,10 +256,10 @@ func collectionFrom(r *webdav.Response, href string) (Calendar, bool) {
 		cal.SupportsSync = true
 	}
 	if n := r.Prop(nsCalDAV, "supported-calendar-component-set"); n != nil && cal.Kind == KindCalendar {
-		cal.Components = components(n)
+		cal.Components = collxml.Components(n)
 	}
 	if n := r.Prop(nsCardDAV, "supported-address-data"); n != nil && cal.Kind == KindAddressBook {
-		cal.VCardVersions = vcardVersions(n)
+		cal.VCardVersions = collxml.VCardVersions(n)
 	}
 	for _, ns := range []string{nsCalDAV, nsCardDAV} {
 		if n := r.Prop(ns, "max-resource-size"); n != nil {
@@ -272,43 +273,4 @@ func collectionFrom(r *webdav.Response, href string) (Calendar, bool) {
 		cal.ReadOnly = !(n.Has(nsDAV, "write") || n.Has(nsDAV, "write-content") || n.Has(nsDAV, "all"))
 	}
 	return cal, true
-}
-
-// components reads a supported-calendar-component-set.
-func components(n *webdav.Node) []string {
-	out := []string{}
-	for _, comp := range n.Children {
-		if comp.Name.Space != nsCalDAV || comp.Name.Local != "comp" {
-			continue
-		}
-		for _, a := range comp.Attr {
-			if a.Name.Local == "name" && a.Value != "" {
-				out = append(out, strings.ToUpper(a.Value))
-			}
-		}
-	}
-	return out
-}
-
-// vcardVersions reads the text/vcard versions of a supported-address-data
-// (RFC 6352 §6.2.2: address-data-type elements whose content-type defaults
-// to text/vcard and version to 3.0). Any child element is read, since
-// Xandikos names them content-type.
-func vcardVersions(n *webdav.Node) []string {
-	out := []string{}
-	for _, t := range n.Children {
-		ct, version := "text/vcard", "3.0"
-		for _, a := range t.Attr {
-			switch a.Name.Local {
-			case "content-type":
-				ct = strings.ToLower(strings.TrimSpace(a.Value))
-			case "version":
-				version = strings.TrimSpace(a.Value)
-			}
-		}
-		if ct == "text/vcard" && !slices.Contains(out, version) {
-			out = append(out, version)
-		}
-	}
-	return out
 }

@@ -2,11 +2,11 @@ package davclient
 
 import (
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
 
+	"github.com/vdird/vdird/davclient/internal/collxml"
 	"github.com/vdird/vdird/davclient/webdav"
 )
 
@@ -27,64 +27,6 @@ type NewCollection struct {
 	Components  []string // supported-calendar-component-set (RFC 4791 §5.2.3); nil: the server's default
 }
 
-// The request bodies of MKCALENDAR (RFC 4791 §5.3.1.2) and extended MKCOL
-// (RFC 5689 §5.1), encoded by encoding/xml.
-type (
-	mkCalendar struct {
-		XMLName xml.Name `xml:"urn:ietf:params:xml:ns:caldav mkcalendar"`
-		Set     mkSet    `xml:"DAV: set"`
-	}
-	mkCol struct {
-		XMLName xml.Name `xml:"DAV: mkcol"`
-		Set     mkSet    `xml:"DAV: set"`
-	}
-	mkSet struct {
-		Prop mkProp `xml:"DAV: prop"`
-	}
-	mkProp struct {
-		ResourceType *mkResourceType `xml:"DAV: resourcetype,omitempty"`
-		DisplayName  string          `xml:"DAV: displayname,omitempty"`
-		Color        string          `xml:"http://apple.com/ns/ical/ calendar-color,omitempty"`
-		CalendarDesc string          `xml:"urn:ietf:params:xml:ns:caldav calendar-description,omitempty"`
-		BookDesc     string          `xml:"urn:ietf:params:xml:ns:carddav addressbook-description,omitempty"`
-		Components   *mkComponents   `xml:"urn:ietf:params:xml:ns:caldav supported-calendar-component-set,omitempty"`
-	}
-	mkResourceType struct {
-		Collection  struct{} `xml:"DAV: collection"`
-		AddressBook struct{} `xml:"urn:ietf:params:xml:ns:carddav addressbook"`
-	}
-	mkComponents struct {
-		Comp []mkComp `xml:"urn:ietf:params:xml:ns:caldav comp"`
-	}
-	mkComp struct {
-		Name string `xml:"name,attr"`
-	}
-)
-
-// makeBody is the method and body that make the collection n.
-func makeBody(n NewCollection) (method string, body []byte, err error) {
-	var doc any
-	if n.Kind == KindAddressBook {
-		method = "MKCOL"
-		doc = mkCol{Set: mkSet{Prop: mkProp{ResourceType: &mkResourceType{}, DisplayName: n.DisplayName, BookDesc: n.Description}}}
-	} else {
-		method = "MKCALENDAR"
-		p := mkProp{DisplayName: n.DisplayName, Color: n.Color, CalendarDesc: n.Description}
-		if len(n.Components) > 0 {
-			p.Components = &mkComponents{}
-			for _, c := range n.Components {
-				p.Components.Comp = append(p.Components.Comp, mkComp{Name: c})
-			}
-		}
-		doc = mkCalendar{Set: mkSet{Prop: p}}
-	}
-	out, err := xml.Marshal(doc)
-	if err != nil {
-		return "", nil, err
-	}
-	return method, append([]byte(xml.Header), out...), nil
-}
-
 // MakeCollection makes a calendar with MKCALENDAR (RFC 4791 §5.3.1) or an
 // address book with an extended MKCOL (RFC 5689 §3, resourcetype
 // CARDDAV:addressbook, RFC 6352 §6.3.1) at href, with the properties of
@@ -97,7 +39,8 @@ func (c *Client) MakeCollection(ctx context.Context, href string, n NewCollectio
 	if err != nil {
 		return err
 	}
-	method, body, err := makeBody(n)
+	method, body, err := collxml.MakeBody(n.Kind == KindAddressBook, collxml.Props{DisplayName: n.DisplayName,
+		Color: n.Color, Description: n.Description, Components: n.Components})
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, h, err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/local"
-	"github.com/vdird/vdird/engine/plan"
+	"github.com/vdird/vdird/engine/newcol"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
 )
@@ -25,7 +25,7 @@ import (
 const componentsFile = "components"
 
 // createCollections makes on the server a collection of each of account
-// a's new local folders that plan.NewCollections picks, after the
+// a's new local folders that newcol.Decide picks, after the
 // server's collections (cals, fresh when listed by this pass) had their
 // passes, and runs a pass over each one made, which uploads its items.
 func (e *Engine) createCollections(ctx context.Context, a *config.Account, c *davclient.Client, cals []davclient.Calendar, fresh bool, opts SyncOptions) []*Summary {
@@ -58,12 +58,12 @@ func (e *Engine) createCollections(ctx context.Context, a *config.Account, c *da
 	return out
 }
 
-// createInput gathers what plan.NewCollections decides from for account
+// createInput gathers what newcol.Decide decides from for account
 // a, whose server lists cals, in a pass asked for the collections named
 // asked: the folders under its roots that no collection has, read, and
 // what keeps a folder local.
-func (e *Engine) createInput(ctx context.Context, a *config.Account, c *davclient.Client, cals []davclient.Calendar, asked []string) (plan.CreateInput, error) {
-	in := plan.CreateInput{Taken: map[string]bool{}, Calendars: a.Calendars, AddressBooks: a.AddressBooks, Asked: asked,
+func (e *Engine) createInput(ctx context.Context, a *config.Account, c *davclient.Client, cals []davclient.Calendar, asked []string) (newcol.Input, error) {
+	in := newcol.Input{Taken: map[string]bool{}, Calendars: a.Calendars, AddressBooks: a.AddressBooks, Asked: asked,
 		Disabled: !a.CreateCollections, NameOf: local.CalendarName, Refused: map[string]string{}}
 	known, err := e.store.Collections()
 	if err != nil {
@@ -117,8 +117,8 @@ func (e *Engine) createInput(ctx context.Context, a *config.Account, c *davclien
 
 // newFolders reads the folders under account a's roots that are not
 // hidden and not taken: the candidates for new collections.
-func newFolders(a *config.Account, taken map[string]bool) ([]plan.Folder, error) {
-	var out []plan.Folder
+func newFolders(a *config.Account, taken map[string]bool) ([]newcol.Folder, error) {
+	var out []newcol.Folder
 	for _, r := range []struct {
 		root string
 		kind davclient.Kind
@@ -155,8 +155,8 @@ func newFolders(a *config.Account, taken map[string]bool) ([]plan.Folder, error)
 // readFolder reads a candidate folder of a collection of kind: its
 // metadata and components files, its items and what they hold, and the
 // fingerprint of all that.
-func readFolder(path string, kind davclient.Kind) (plan.Folder, error) {
-	f := plan.Folder{Path: path, Name: filepath.Base(path), AddressBook: kind == davclient.KindAddressBook}
+func readFolder(path string, kind davclient.Kind) (newcol.Folder, error) {
+	f := newcol.Folder{Path: path, Name: filepath.Base(path), AddressBook: kind == davclient.KindAddressBook}
 	d, err := vdir.Open(path, format.Of(kind).Ext)
 	if err != nil {
 		return f, err
@@ -189,7 +189,7 @@ func readFolder(path string, kind davclient.Kind) (plan.Folder, error) {
 
 // itemComponents reads the items of the calendar folder f for the
 // components they hold. Only folders about to be made are read.
-func itemComponents(f *plan.Folder) {
+func itemComponents(f *newcol.Folder) {
 	d, err := vdir.Open(f.Path, format.ICalendar.Ext)
 	if err != nil {
 		return
@@ -204,19 +204,19 @@ func itemComponents(f *plan.Folder) {
 	}
 }
 
-// decide is plan.NewCollections over in, with the components of the
+// decide is newcol.Decide over in, with the components of the
 // items read for the calendars it makes.
-func decide(in plan.CreateInput) plan.CreatePlan {
-	p := plan.NewCollections(in)
+func decide(in newcol.Input) newcol.Plan {
+	p := newcol.Decide(in)
 	read := false
 	for i, f := range in.Folders {
-		if !f.AddressBook && f.ComponentsFile == "" && slices.ContainsFunc(p.Create, func(nc plan.NewCollection) bool { return nc.Path == f.Path }) {
+		if !f.AddressBook && f.ComponentsFile == "" && slices.ContainsFunc(p.Create, func(nc newcol.Collection) bool { return nc.Path == f.Path }) {
 			itemComponents(&in.Folders[i])
 			read = true
 		}
 	}
 	if read {
-		p = plan.NewCollections(in)
+		p = newcol.Decide(in)
 	}
 	return p
 }
@@ -226,7 +226,7 @@ func decide(in plan.CreateInput) plan.CreatePlan {
 // before the request: should the answer be lost, the next listing pairs
 // what the server made with the folder. A refusal drops that record and
 // is remembered (refuseCreate).
-func (e *Engine) makeCollection(ctx context.Context, a *config.Account, c *davclient.Client, nc plan.NewCollection, opts SyncOptions) *Summary {
+func (e *Engine) makeCollection(ctx context.Context, a *config.Account, c *davclient.Client, nc newcol.Collection, opts SyncOptions) *Summary {
 	kind := davclient.KindCalendar
 	if nc.AddressBook {
 		kind = davclient.KindAddressBook
@@ -272,7 +272,7 @@ func (e *Engine) makeCollection(ctx context.Context, a *config.Account, c *davcl
 
 // madeCollection records that the collection made (or found) at its
 // folder's href is on the server, and runs its first pass.
-func (e *Engine) madeCollection(ctx context.Context, a *config.Account, c *davclient.Client, made davclient.Calendar, nc plan.NewCollection, ours bool, opts SyncOptions) *Summary {
+func (e *Engine) madeCollection(ctx context.Context, a *config.Account, c *davclient.Client, made davclient.Calendar, nc newcol.Collection, ours bool, opts SyncOptions) *Summary {
 	key := collectionKey(a, made)
 	err := e.store.Update(key, func(tx *state.Tx) error {
 		col, _ := tx.Collection()
@@ -319,7 +319,7 @@ func refusal(err error) bool {
 // refuseCreate drops the record of the collection the server refused to
 // make of the folder of nc, and remembers the refusal in the account's
 // record until the folder changes. It returns the message for the user.
-func (e *Engine) refuseCreate(a *config.Account, key string, nc plan.NewCollection, href string, err error) string {
+func (e *Engine) refuseCreate(a *config.Account, key string, nc newcol.Collection, href string, err error) string {
 	noun := "calendar"
 	if nc.AddressBook {
 		noun = "address book"

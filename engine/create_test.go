@@ -298,9 +298,14 @@ func TestFault_AnswerToMakeCalendarLost_NextPassPairsItWithTheFolder(t *testing.
 		if lost.Fired() != 1 {
 			t.Fatalf("the MKCALENDAR answer lost %d times", lost.Fired())
 		}
+		href := f.Srv.HomeHref + "team/"
+		f.withStore(func(s *state.Store) {
+			if col, ok, err := s.Collection("test/" + href); err != nil || !ok || !col.Creating || col.Dir != dir {
+				t.Fatalf("state after the lost answer: %+v %v %v; want the calendar being made from %s", col, ok, err, dir)
+			}
+		})
 		f.px.Clear()
 		f.px.Take()
-		href := f.Srv.HomeHref + "team/"
 		var s *Summary
 		for _, x := range f.run(SyncOptions{}) {
 			if x.Failed() {
@@ -311,6 +316,11 @@ func TestFault_AnswerToMakeCalendarLost_NextPassPairsItWithTheFolder(t *testing.
 			}
 		}
 		reqs := f.px.Take()
+		f.withStore(func(s *state.Store) {
+			if col, ok, _ := s.Collection("test/" + href); !ok || col.Creating {
+				t.Errorf("state after the pass that found it: %+v %v; want it made", col, ok)
+			}
+		})
 		if n := faultproxy.Count(reqs, "MKCALENDAR", nil); n != 0 {
 			t.Errorf("sent %d MKCALENDARs after the lost answer, want 0", n)
 		}

@@ -301,13 +301,13 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 		}
 		out = append(out, e.syncCollection(ctx, a, c, cal, opts))
 	}
-	ap.SettleRefused(ctx, e.store, a.Name)
 	if !opts.DryRun {
 		if err := e.settleCreating(a, known, onServer, ap.Listed); err != nil {
 			return append(out, fail(err)...)
 		}
 	}
 	out = append(out, e.createCollections(ctx, a, c, cals, ap.Listed, opts)...)
+	ap.SettleRefused(ctx, e.store, a.Name)
 	for _, col := range known {
 		if col.Account != a.Name || onServer[col.Key] || col.Creating {
 			continue

@@ -11,7 +11,8 @@ import (
 	"testing"
 )
 
-// The layering the design relies on: the planner and the merge are pure,
+// The layering the design relies on: the planner, the choice of new
+// collections and the merge are pure,
 // the daemon reaches collections only through the engine (and a
 // subscription's folder only through package subscription), the pass over
 // one collection knows nothing of the configuration or how a client logs
@@ -27,6 +28,8 @@ func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 	drawing := []string{"github.com/vbauerster/mpb", "github.com/vdird/vdird/internal/progress"}
 	forbidden := map[string][]string{
 		"engine/plan": {"os", "net", "net/http", "io/fs", "syscall", "time",
+			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},
+		"engine/newcol": {"os", "net/http", "io/fs", "syscall", "time",
 			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},
 		"daemon":       append([]string{"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"}, drawing...),
 		"engine":       drawing,

@@ -1,20 +1,26 @@
-package plan
+// Package newcol decides which of an account's local folders become new
+// calendars and address books on the server: a pure function of what the
+// engine read of the folders and of state, like the planner. It does no
+// I/O and logs nothing.
+package newcol
 
 import (
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/vdird/vdird/engine/plan"
 )
 
 // Folder is a folder under an account's root (or its contacts root, for
-// an address book) as NewCollections sees it.
+// an address book) as Decide sees it.
 type Folder struct {
-	Path        string // its path
-	Name        string // its name under the root
-	AddressBook bool   // under the account's contacts root
-	Meta        Meta   // its displayname, color and description files
-	Items       int    // its item files
+	Path        string    // its path
+	Name        string    // its name under the root
+	AddressBook bool      // under the account's contacts root
+	Meta        plan.Meta // its displayname, color and description files
+	Items       int       // its item files
 	// ItemComponents are the component types its items hold ("VEVENT",
 	// "VTODO", …); read only for a calendar without a components file.
 	ItemComponents []string
@@ -26,8 +32,8 @@ type Folder struct {
 	Fingerprint string
 }
 
-// CreateInput is what NewCollections decides from, for one account.
-type CreateInput struct {
+// Input is what Decide decides from, for one account.
+type Input struct {
 	Folders []Folder
 	// Taken are folder paths never made into collections: the folders of
 	// the collections state records (of any account, gone from the server
@@ -51,38 +57,38 @@ type CreateInput struct {
 	NameOf func(href string) string
 }
 
-// NewCollection is a collection to make on the server from a folder.
-type NewCollection struct {
+// Collection is a collection to make on the server from a folder.
+type Collection struct {
 	Folder
 	Href       string   // home + the folder's name, escaped, with a trailing slash
 	Components []string // a calendar's supported components; nil: the server's default
 }
 
-// FolderNote tells the user why a folder is not made into a collection.
-type FolderNote struct {
+// Note tells the user why a folder is not made into a collection.
+type Note struct {
 	Path, Note string
 }
 
-// CreatePlan is what NewCollections decides: the collections to make and
+// Plan is what Decide decides: the collections to make and
 // the folders left local with a reason worth telling.
-type CreatePlan struct {
-	Create []NewCollection
-	Notes  []FolderNote
+type Plan struct {
+	Create []Collection
+	Notes  []Note
 }
 
 // CalendarComponents are the calendar components a new calendar may be
 // made for, in the order they are sent.
 var CalendarComponents = []string{"VEVENT", "VTODO", "VJOURNAL"}
 
-// NewCollections decides which folders become collections on the server,
+// Decide decides which folders become collections on the server,
 // in path order. A folder does when it is not hidden, not Taken, holds a
 // displayname file or an item, is named by the account's list of its
 // kind and by Asked where they are given, and has a name that makes an
 // href mapping back to it. create_collections = false leaves it local
 // with a note. A folder the server refused is not asked again while its
 // fingerprint is as refused, unless Asked names it.
-func NewCollections(in CreateInput) CreatePlan {
-	var p CreatePlan
+func Decide(in Input) Plan {
+	var p Plan
 	folders := slices.Clone(in.Folders)
 	slices.SortFunc(folders, func(a, b Folder) int { return strings.Compare(a.Path, b.Path) })
 	for _, f := range folders {
@@ -98,7 +104,7 @@ func NewCollections(in CreateInput) CreatePlan {
 			continue
 		}
 		note := func(format string, args ...any) {
-			p.Notes = append(p.Notes, FolderNote{Path: f.Path, Note: fmt.Sprintf(format, args...)})
+			p.Notes = append(p.Notes, Note{Path: f.Path, Note: fmt.Sprintf(format, args...)})
 		}
 		if fp, ok := in.Refused[f.Path]; ok && fp == f.Fingerprint && !asked {
 			continue
@@ -111,7 +117,7 @@ func NewCollections(in CreateInput) CreatePlan {
 			note("folder %s is not on the server, which gave no %s home to make it in", f.Path, noun)
 			continue
 		}
-		nc := NewCollection{Folder: f, Href: home + (&url.URL{Path: f.Name}).EscapedPath() + "/"}
+		nc := Collection{Folder: f, Href: home + (&url.URL{Path: f.Name}).EscapedPath() + "/"}
 		if in.NameOf(nc.Href) != f.Name || strings.ContainsAny(f.Name, "/\\") {
 			note("folder %s is not made into a %s: its name cannot be a URL that names it back; rename it", f.Path, noun)
 			continue
