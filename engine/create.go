@@ -29,6 +29,9 @@ const componentsFile = "components"
 // server's collections (cals, fresh when listed by this pass) had their
 // passes, and runs a pass over each one made, which uploads its items.
 func (e *Engine) createCollections(ctx context.Context, a *config.Account, c *davclient.Client, cals []davclient.Calendar, fresh bool, opts SyncOptions) []*Summary {
+	if !opts.DryRun {
+		e.forgetRefusalsOfGoneFolders(a)
+	}
 	in, err := e.createInput(ctx, a, c, cals, opts.Calendars)
 	if err != nil {
 		return []*Summary{{Account: a.Name, Calendar: "*", Err: fmt.Errorf("new folders: %w", err)}}
@@ -344,6 +347,31 @@ func (e *Engine) refuseCreate(a *config.Account, key string, nc newcol.Collectio
 	}
 	e.log.Warn().Str("account", a.Name).Str("folder", nc.Path).Str("url", url).Err(err).Msg("the server refused to make a collection of the folder")
 	return msg
+}
+
+// forgetRefusalsOfGoneFolders drops the refusals of account a's folders
+// that are no longer there.
+func (e *Engine) forgetRefusalsOfGoneFolders(a *config.Account) {
+	rec, _, err := e.store.Account(a.Name)
+	if err != nil {
+		return
+	}
+	var gone []string
+	for dir := range rec.CreateRefused {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			gone = append(gone, dir)
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	if err := e.store.UpdateAccount(a.Name, func(r *state.Account) {
+		for _, dir := range gone {
+			delete(r.CreateRefused, dir)
+		}
+	}); err != nil {
+		e.log.Warn().Err(err).Str("account", a.Name).Msg("forgetting the refusals of folders that are gone")
+	}
 }
 
 // settleCreating ends what state records of the collections of account a

@@ -280,6 +280,11 @@ func TestSync_ServerRefusesToMakeTheCalendar_ToldOnceNotAskedAgainUntilTheFolder
 	if m := f.Srv.Members(t, f.Srv.HomeHref+"team/"); len(m) != 3 {
 		t.Fatalf("the calendar made once the folder changed holds %v", m)
 	}
+	f.withStore(func(s *state.Store) {
+		if rec, _, _ := s.Account("test"); len(rec.CreateRefused) != 0 {
+			t.Errorf("the refusal is still recorded once the calendar was made: %+v", rec.CreateRefused)
+		}
+	})
 }
 
 // The answer to MKCALENDAR is lost (the server made the calendar), as
@@ -359,5 +364,39 @@ func TestSync_CalendarGoneFromTheServer_FolderNeverMadeAgain(t *testing.T) {
 		if !notes(sums, "no longer on the server") {
 			t.Fatalf("pass %d: no note of the calendar gone: %+v", i+1, sums)
 		}
+	}
+}
+
+func TestSync_RefusedFolderRemoved_NoLongerShownByStatus(t *testing.T) {
+	f := newFaultEnv(t, testserver.Radicale)
+	f.creating()
+	dir := filepath.Join(f.Root, "team")
+	newFolder(t, dir, teamFolder)
+	f.px.Add(faultproxy.Rule{Method: "MKCALENDAR", Action: faultproxy.Status(http.StatusForbidden, "")})
+	f.run(SyncOptions{})
+	refusedRows := func() int {
+		n := 0
+		f.withStore(func(s *state.Store) {
+			st, err := NewEngine(f.Cfg, s, zerolog.Nop()).Status()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range st {
+				if c.Dir == dir && c.Refused != "" {
+					n++
+				}
+			}
+		})
+		return n
+	}
+	if n := refusedRows(); n != 1 {
+		t.Fatalf("status shows %d rows for the refused folder, want 1", n)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	f.run(SyncOptions{})
+	if n := refusedRows(); n != 0 {
+		t.Fatalf("status shows the refused folder after it was removed")
 	}
 }
