@@ -332,8 +332,12 @@ func (e *Engine) refuseCreate(a *config.Account, key string, nc newcol.Collectio
 	if errors.As(err, &de) {
 		url = de.URL
 	}
-	msg := fmt.Sprintf("the server refused to make the folder %s into a %s at %s (%v); it is not asked again until the folder changes or `vdird sync %s` names it",
-		nc.Path, noun, url, err, nc.Name)
+	why := err.Error()
+	if !strings.Contains(why, url) {
+		why = url + ": " + why
+	}
+	msg := fmt.Sprintf("the server refused to make the folder %s into a %s: %s; it is not asked again until the folder changes or `vdird sync %s` names it",
+		nc.Path, noun, why, nc.Name)
 	if derr := e.store.DeleteCollection(key); derr != nil {
 		return msg + "; " + derr.Error()
 	}

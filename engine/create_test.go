@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -398,5 +399,35 @@ func TestSync_RefusedFolderRemoved_NoLongerShownByStatus(t *testing.T) {
 	f.run(SyncOptions{})
 	if n := refusedRows(); n != 0 {
 		t.Fatalf("status shows the refused folder after it was removed")
+	}
+}
+
+// Google's CalDAV makes no calendars (405): a new folder is reported once,
+// with its path and the URL, and later passes send no MKCALENDAR.
+func TestSync_Google_NewFolderRefused_ToldOnceNotAskedAgain(t *testing.T) {
+	e := newGoogleEnv(t, time.Hour)
+	e.cfg.Accounts[0].CreateCollections = true
+	e.syncOK()
+	dir := filepath.Join(e.root, "garden")
+	newFolder(t, dir, map[string][]byte{"displayname": []byte("Garden\n"), "plant.ics": event("plant", "Plant")})
+	e.g.Requests()
+	first := e.sync()["garden"]
+	if first == nil || !strings.Contains(first.Refused, dir) || !strings.Contains(first.Refused, "405") ||
+		!strings.Contains(first.Refused, "/caldav/v2/alice@gmail.com/garden/") {
+		t.Fatalf("the refused folder's summary: %+v", first)
+	}
+	for i := 0; i < 2; i++ {
+		if s := e.sync()["garden"]; s != nil {
+			t.Errorf("pass %d reports the refused folder again: %+v", i+2, s)
+		}
+	}
+	made := 0
+	for _, r := range e.g.Requests() {
+		if strings.HasPrefix(r, "MKCALENDAR ") || strings.HasPrefix(r, "PUT ") {
+			made++
+		}
+	}
+	if made != 1 {
+		t.Fatalf("%d MKCALENDARs and PUTs in three passes, want the one MKCALENDAR", made)
 	}
 }

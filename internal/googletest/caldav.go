@@ -144,6 +144,8 @@ func (c *CalDAV) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id, sub, _ := strings.Cut(rest, "/")
 	cal := c.cals[id]
 	switch {
+	case r.Method == "MKCALENDAR": // Google's CalDAV makes no calendars
+		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 	case r.Method == "PROPFIND" && rest == "":
 		multistatus(w, c.principalProp("/caldav/v2/", `<D:resourcetype><D:collection/></D:resourcetype>`))
 	case r.Method == "PROPFIND" && sub == "user" && id == c.Email:
