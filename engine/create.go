@@ -145,11 +145,10 @@ func newFolders(a *config.Account, taken map[string]bool) ([]newcol.Folder, erro
 			if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
 				continue
 			}
-			f, err := readFolder(path, r.kind)
-			if err != nil {
-				return nil, err
+			// A folder that cannot be read is not made: its pass would fail.
+			if f, err := readFolder(path, r.kind); err == nil {
+				out = append(out, f)
 			}
-			out = append(out, f)
 		}
 	}
 	return out, nil

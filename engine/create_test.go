@@ -431,3 +431,35 @@ func TestSync_Google_NewFolderRefused_ToldOnceNotAskedAgain(t *testing.T) {
 		t.Fatalf("%d MKCALENDARs and PUTs in three passes, want the one MKCALENDAR", made)
 	}
 }
+
+// Another client makes a calendar at the same href just before vdird
+// does: the server refuses the MKCALENDAR as the href is taken, and the
+// folder syncs with the calendar found there, its events uploaded beside
+// the other client's.
+func TestFault_CalendarMadeMeanwhileAtTheSameHref_FolderSyncsWithIt(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		f := withFaultProxy(t, e)
+		f.creating()
+		newFolder(t, filepath.Join(f.Root, "team"), teamFolder)
+		href := f.Srv.HomeHref + "team/"
+		f.px.Add(faultproxy.Rule{Method: "MKCALENDAR", Action: faultproxy.Hook(func(*http.Request) {
+			body := `<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:displayname>Theirs</D:displayname></D:prop></D:set></C:mkcalendar>`
+			if resp, _, err := f.Srv.Do(context.Background(), "MKCALENDAR", href, nil, []byte(body)); err != nil || resp.StatusCode != http.StatusCreated {
+				t.Errorf("the other client's MKCALENDAR: %v %v", resp, err)
+			}
+			f.Srv.Put(t, href+"theirs.ics", event("theirs", "Theirs"))
+		})})
+		var s *Summary
+		for _, x := range f.run(SyncOptions{}) {
+			if x.Href == href {
+				s = x
+			}
+		}
+		if s == nil || s.Err != nil || s.Refused != "" || s.Uploaded != 2 || s.Downloaded != 1 || !strings.Contains(strings.Join(s.Notes, "\n"), "already") {
+			t.Fatalf("the folder's summary: %+v", s)
+		}
+		if m := f.Srv.Members(t, href); len(m) != 3 {
+			t.Fatalf("the calendar holds %v, want theirs and the folder's two", m)
+		}
+	})
+}
