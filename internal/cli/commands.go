@@ -79,12 +79,9 @@ address book: ↓ downloaded, ↑ uploaded, ✗ deleted, ⚠ conflicts ("vdird
 conflicts" lists them), the items whose edits on both sides were merged, and
 each skipped file with the reason (for example an .ics or .vcf file without a
 UID). A calendar or address book is named by its local folder name, its
-display name, its URL path or that path's last segment.
-
-A new folder under local_root (or contacts_root) holding a displayname file
-or an item becomes a calendar (or address book) on the server, with its
-items, unless create_collections = false. A folder the server refused to
-make (Google does) is asked again only when it changes or is named here.
+display name, its URL path or that path's last segment. A new folder holding
+a displayname file or an item becomes one on the server (create_collections);
+one the server refused is asked again when it changes or is named here.
 
 When a daemon is running, the daemon does the pass (through its control
 socket) and this command waits for it and prints its summary.
