@@ -117,7 +117,51 @@ func objectFrom(k Kind, h string, r *webdav.Response) (o Object, ok bool) {
 // outside the collection are skipped and reported as an
 // ErrOutsideCollection error alongside the valid result.
 func (c *Client) ListETags(ctx context.Context, cal Calendar) ([]Item, error) {
-	return c.ListETagsIn(ctx, cal, Filter{})
+	var out []Item
+	err := c.Report(ctx, cal, c.query(cal, false), true, func(o Object, status int) error {
+		if status == 0 || status/100 == 2 {
+			out = append(out, Item{Href: o.Href, ETag: o.ETag})
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrOutsideCollection) {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b Item) int { return strings.Compare(a.Href, b.Href) })
+	return out, err
+}
+
+// Report sends body, a REPORT about the members of cal (a query or a
+// multiget), and calls fn for each member it answers, in the server's
+// order: its href, and its etag and data where the answer carries them
+// (Data nil when it does not), with the response's status (0 for the
+// propstat form, where the member exists). capped limits the answer's
+// size, for a REPORT that asks no data. An error from the request, the
+// answer or fn stops it; members outside the collection are skipped and
+// come back as an ErrOutsideCollection error alongside a complete walk.
+func (c *Client) Report(ctx context.Context, cal Calendar, body []byte, capped bool, fn func(o Object, status int) error) error {
+	coll, err := c.dav.CollectionHref(cal.Href)
+	if err != nil {
+		return err
+	}
+	req := webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: body}
+	outside, err := c.walk(ctx, req, capped, func(h string, self bool, r *webdav.Response) error {
+		if self {
+			return nil
+		}
+		o, ok := objectFrom(cal.Kind, h, r)
+		if !ok {
+			o = Object{Href: h}
+			if e := r.Prop(nsDAV, "getetag"); e != nil {
+				o.ETag = e.Value()
+			}
+		}
+		return fn(o, r.Status)
+	})
+	if err != nil {
+		return err
+	}
+	return outside
 }
 
 // walk sends req, a PROPFIND or REPORT about the collection req.Href
@@ -139,31 +183,20 @@ func (c *Client) walk(ctx context.Context, req webdav.Request, capped bool, fn f
 	return m.Outside(hrefs), nil
 }
 
-// listMembers walks the listing req and collects what keep makes of each
-// member, sorted by href. Members outside the collection are skipped and
-// reported as an ErrOutsideCollection error alongside the result.
-func listMembers[T any](ctx context.Context, c *Client, req webdav.Request, href func(T) string, keep func(h string, self bool, r *webdav.Response) (T, bool)) ([]T, error) {
-	var out []T
-	outside, err := c.walk(ctx, req, true, func(h string, self bool, r *webdav.Response) error {
-		if v, ok := keep(h, self, r); ok {
-			out = append(out, v)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(out, func(a, b T) int { return strings.Compare(href(a), href(b)) })
-	return out, outside
-}
-
 // Download fetches every object of a calendar or address book with one
 // calendar-query or addressbook-query carrying the data, parsed
 // streaming: fn sees one object at a time, in server order, so memory does
 // not depend on the collection's size. An error from fn stops the download
 // and is returned as is.
 func (c *Client) Download(ctx context.Context, cal Calendar, fn func(Object) error) error {
-	return c.DownloadIn(ctx, cal, Filter{}, fn)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	return c.Report(ctx, cal, c.query(cal, true), false, func(o Object, _ int) error {
+		if o.Data == nil {
+			return nil
+		}
+		return fn(o)
+	})
 }
 
 // SyncCollection runs an RFC 6578 sync-collection REPORT (sync-level 1,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/davclient/calfilter"
 	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/engine/fresh"
 	"github.com/vdird/vdird/engine/plan"
@@ -52,7 +53,7 @@ func (p *pass) freshDownload(ctx context.Context, d *vdir.Dir) (token string, he
 	defer w.Stop()
 	p.work.Start(0)
 	defer p.work.Done()
-	derr := p.c.DownloadIn(ctx, p.cal, p.src.Filter(), func(o davclient.Object) error {
+	derr := calfilter.Download(ctx, p.c, p.cal, p.src.Filter(), func(o davclient.Object) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

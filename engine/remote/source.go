@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/davclient/calfilter"
 	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/window"
 	"github.com/vdird/vdird/state"
@@ -76,10 +77,11 @@ func (s *Source) AsRecorded() bool {
 func (s *Source) ScopeKey() string { return s.Scope.Key(s.Now) }
 
 // Filter narrows a listing to the scope at Now.
-func (s *Source) Filter() davclient.Filter {
-	f := davclient.Filter{Components: s.Scope.Components}
+func (s *Source) Filter() calfilter.Filter {
+	f := calfilter.Filter{Components: s.Scope.Components}
 	if start, end, ok := s.Scope.Range(s.Now); ok {
 		f.Start, f.End = start, end
+		f.Overlaps = func(data []byte) bool { return window.Overlaps(data, start, end) }
 	}
 	return f
 }
@@ -101,7 +103,7 @@ func (s *Source) List(ctx context.Context, known map[string]state.Item, haveStat
 		prog := s.progress()
 		prog.Start(0)
 		defer prog.Done()
-		err := s.Client.DownloadIn(ctx, s.Cal, s.Filter(), func(o davclient.Object) error {
+		err := calfilter.Download(ctx, s.Client, s.Cal, s.Filter(), func(o davclient.Object) error {
 			prog.Add(1, len(o.Data))
 			v.Add(o, known)
 			return nil
@@ -185,7 +187,7 @@ func (s *Source) listETags(ctx context.Context, v *View) error {
 // holds: those outside the window or of other types keep syncing, and only
 // a 404 for one of them makes it gone.
 func (s *Source) listNarrowed(ctx context.Context, v *View, known map[string]state.Item) error {
-	items, err := s.Client.ListETagsIn(ctx, s.Cal, s.Filter())
+	items, err := calfilter.ListETags(ctx, s.Client, s.Cal, s.Filter())
 	if err != nil {
 		return fmt.Errorf("listing: %w", err)
 	}
@@ -200,7 +202,7 @@ func (s *Source) listNarrowed(ctx context.Context, v *View, known map[string]sta
 	present := map[string]string{}
 	var gone []string
 	if absent := window.Absent(recorded, listed); len(absent) > 0 {
-		found, g, err := s.Client.ETags(ctx, s.Cal, absent)
+		found, g, err := calfilter.ETags(ctx, s.Client, s.Cal, absent, calfilter.Batch)
 		if err != nil {
 			return fmt.Errorf("looking up members outside the listing: %w", err)
 		}

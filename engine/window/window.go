@@ -8,6 +8,7 @@
 package window
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -15,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/emersion/go-ical"
 )
 
 // Units are the units an offset may take: days, weeks, months and years.
@@ -100,16 +103,11 @@ func Parse(vals []string) (*Window, error) {
 	return w, nil
 }
 
-// Range is the window at now, in UTC whole days: from the midnight before
-// Start to the midnight after End, so that it moves once a day and always
-// covers both offsets.
+// Range is the window at now, in whole UTC days: from the start of the
+// day Start points at to the end of the day End points at, so that it
+// moves once a day, at midnight UTC, and always covers both offsets.
 func (w Window) Range(now time.Time) (start, end time.Time) {
-	start = day(w.Start.From(now.UTC()))
-	end = w.End.From(now.UTC())
-	if e := day(end); e.Before(end) {
-		end = e.AddDate(0, 0, 1)
-	}
-	return start, end
+	return day(w.Start.From(now.UTC())), day(w.End.From(now.UTC())).AddDate(0, 0, 1)
 }
 
 func day(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
@@ -190,4 +188,64 @@ func Members(known, listed, present map[string]string, gone []string) map[string
 		}
 	}
 	return out
+}
+
+// Overlaps tells whether a recurring item (data, one iCalendar object)
+// has an instance overlapping start to end, as RFC 4791 §9.9 has a server
+// work it out. A server that matches a time range against a series'
+// first instance alone (Xandikos 0.2) leaves such an item out of a
+// listing; the client asks for every recurring item that starts before
+// the end and keeps those this accepts. Data that cannot be read, or a
+// recurrence it cannot expand, counts as overlapping: taking an item too
+// many loses nothing.
+func Overlaps(data []byte, start, end time.Time) bool {
+	cal, err := ical.NewDecoder(bytes.NewReader(data)).Decode()
+	if err != nil {
+		return true
+	}
+	for _, c := range cal.Children {
+		if c.Name == ical.CompTimezone {
+			continue
+		}
+		set, err := c.RecurrenceSet(time.UTC)
+		if err != nil {
+			return true
+		}
+		if set == nil {
+			continue
+		}
+		dur, ok := length(c)
+		if !ok {
+			return true
+		}
+		// An instance from s overlaps when s < end and s+dur > start (a
+		// zero-length one: s >= start).
+		if s := set.After(start.Add(-dur), dur == 0); !s.IsZero() && s.Before(end) {
+			return true
+		}
+	}
+	return false
+}
+
+// length is how long each instance of component c lasts: DTEND or DUE
+// minus DTSTART, or DURATION; a day for a date without either, else 0.
+func length(c *ical.Component) (time.Duration, bool) {
+	s, err := c.Props.DateTime(ical.PropDateTimeStart, time.UTC)
+	if err != nil {
+		return 0, false
+	}
+	for _, name := range []string{ical.PropDateTimeEnd, ical.PropDue} {
+		if c.Props.Get(name) != nil {
+			e, err := c.Props.DateTime(name, time.UTC)
+			return max(e.Sub(s), 0), err == nil
+		}
+	}
+	if p := c.Props.Get(ical.PropDuration); p != nil {
+		d, err := p.Duration()
+		return max(d, 0), err == nil
+	}
+	if p := c.Props.Get(ical.PropDateTimeStart); p != nil && p.ValueType() == ical.ValueDate {
+		return 24 * time.Hour, true
+	}
+	return 0, true
 }

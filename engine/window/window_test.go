@@ -71,9 +71,9 @@ func TestRange_WholeUTCDaysCoveringBothOffsets(t *testing.T) {
 		now, start, end time.Time
 	}{
 		{time.Date(2026, 3, 15, 10, 30, 0, 0, time.UTC), time.Date(2026, 2, 13, 0, 0, 0, 0, time.UTC), time.Date(2027, 3, 16, 0, 0, 0, 0, time.UTC)},
-		{time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 13, 0, 0, 0, 0, time.UTC), time.Date(2027, 3, 15, 0, 0, 0, 0, time.UTC)},
+		{time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 13, 0, 0, 0, 0, time.UTC), time.Date(2027, 3, 16, 0, 0, 0, 0, time.UTC)},
 		// A time in another zone is taken in UTC.
-		{time.Date(2026, 3, 15, 1, 0, 0, 0, time.FixedZone("CET", 3600)), time.Date(2026, 2, 13, 0, 0, 0, 0, time.UTC), time.Date(2027, 3, 15, 0, 0, 0, 0, time.UTC)},
+		{time.Date(2026, 3, 15, 0, 30, 0, 0, time.FixedZone("CET", 3600)), time.Date(2026, 2, 12, 0, 0, 0, 0, time.UTC), time.Date(2027, 3, 15, 0, 0, 0, 0, time.UTC)},
 	} {
 		s, e := w.Range(tc.now)
 		if !s.Equal(tc.start) || !e.Equal(tc.end) {
@@ -84,9 +84,9 @@ func TestRange_WholeUTCDaysCoveringBothOffsets(t *testing.T) {
 
 func TestScopeKey_MovesOnceADayAndWithTheConfiguration(t *testing.T) {
 	w, _ := Parse([]string{"-30d", "+365d"})
-	morning := time.Date(2026, 3, 15, 1, 0, 0, 0, time.UTC)
+	morning := time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)
 	evening := time.Date(2026, 3, 15, 23, 0, 0, 0, time.UTC)
-	next := time.Date(2026, 3, 16, 0, 1, 0, 0, time.UTC)
+	next := time.Date(2026, 3, 16, 0, 0, 0, 0, time.UTC)
 	s := Scope{Window: w}
 	if (Scope{}).Key(morning) != "" {
 		t.Error("a whole calendar has a key")
@@ -156,6 +156,39 @@ func TestMembers_RecordedMembersAbsentFromTheListing(t *testing.T) {
 			}
 			if got := Members(known, tc.listed, tc.present, tc.gone); !maps.Equal(got, tc.want) {
 				t.Errorf("Members = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOverlaps_RecurringItems(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := start.AddDate(0, 1, 0)
+	item := func(comp, props string) []byte {
+		return []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:" + comp + "\r\nUID:u\r\nDTSTAMP:20200101T000000Z\r\n" +
+			props + "END:" + comp + "\r\nEND:VCALENDAR\r\n")
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want bool
+	}{
+		{"WeeklySinceYears_Overlaps", item("VEVENT", "DTSTART:20230105T090000Z\r\nDTEND:20230105T100000Z\r\nRRULE:FREQ=WEEKLY\r\n"), true},
+		{"WeeklyEndedBefore_DoesNot", item("VEVENT", "DTSTART:20230105T090000Z\r\nDTEND:20230105T100000Z\r\nRRULE:FREQ=WEEKLY;UNTIL=20241231T000000Z\r\n"), false},
+		{"YearlyMissingTheMonth_DoesNot", item("VEVENT", "DTSTART:20200601T090000Z\r\nDTEND:20200601T100000Z\r\nRRULE:FREQ=YEARLY\r\n"), false},
+		{"InstanceRunningIntoTheStart_Overlaps", item("VEVENT", "DTSTART:20251231T230000Z\r\nDTEND:20260101T010000Z\r\nRRULE:FREQ=YEARLY\r\n"), true},
+		{"InstanceEndingAtTheStart_DoesNot", item("VEVENT", "DTSTART:20251231T230000Z\r\nDTEND:20260101T000000Z\r\nRRULE:FREQ=YEARLY;COUNT=1\r\n"), false},
+		{"AllDayYearlyOnTheLastDay_Overlaps", item("VEVENT", "DTSTART;VALUE=DATE:20200131\r\nRRULE:FREQ=YEARLY\r\n"), true},
+		{"DurationInsteadOfEnd_Overlaps", item("VEVENT", "DTSTART:20251231T220000Z\r\nDURATION:PT3H\r\nRRULE:FREQ=YEARLY\r\n"), true},
+		{"ZonedMonthly_Overlaps", item("VEVENT", "DTSTART;TZID=Europe/Berlin:20240115T090000\r\nDTEND;TZID=Europe/Berlin:20240115T100000\r\nRRULE:FREQ=MONTHLY\r\n"), true},
+		{"TaskDueMonthly_Overlaps", item("VTODO", "DTSTART:20240110T090000Z\r\nDUE:20240110T100000Z\r\nRRULE:FREQ=MONTHLY\r\n"), true},
+		{"NotRecurring_DoesNot", item("VEVENT", "DTSTART:20230105T090000Z\r\nDTEND:20230105T100000Z\r\n"), false},
+		{"Unreadable_CountsAsOverlapping", []byte("BEGIN:VCALENDAR\r\nnot ical"), true},
+		{"BadRule_CountsAsOverlapping", item("VEVENT", "DTSTART:20230105T090000Z\r\nRRULE:FREQ=SOMETIMES\r\n"), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Overlaps(tc.data, start, end); got != tc.want {
+				t.Errorf("Overlaps = %v, want %v", got, tc.want)
 			}
 		})
 	}
