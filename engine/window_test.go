@@ -313,3 +313,41 @@ func TestSync_Components_OnlyThoseTypesListed_ANewFileOfAnotherTypeNotUploaded_C
 		}
 	})
 }
+
+// A folder another syncer filled (a move from vdirsyncer) meets a
+// windowed calendar for the first time: its files outside the window are
+// on the server already, under other hrefs. None is duplicated there.
+func TestSync_Window_FirstContactWithAFilledFolder_ItemsOutsideTheWindowNotDuplicated(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		old := timedEvent("old-uid", "Long ago", now.AddDate(-2, 0, 0), "")
+		soon := timedEvent("soon-uid", "Soon", now.AddDate(0, 0, 5), "")
+		cal := e.Srv.SeedCalendar(t, "filled", "Filled", map[string][]byte{"server-old.ics": old, "server-soon.ics": soon})
+		a := &e.Cfg.Accounts[0]
+		a.Calendars = []string{cal}
+		w, _ := window.Parse([]string{"-30d", "+365d"})
+		a.Scope = window.Scope{Window: w}
+		dir := filepath.Join(e.Root, "filled")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for name, data := range map[string][]byte{"old-uid.ics": old, "soon-uid.ics": soon} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rec := &bodyRecorder{}
+		sums := e.syncAt(now, rec)
+		members := e.Srv.Members(t, cal)
+		if len(members) != 2 {
+			t.Fatalf("server holds %v after the first contact (%+v), want its two items alone", members, sums[cal])
+		}
+		e.syncAt(now.Add(time.Hour), rec)
+		if members := e.Srv.Members(t, cal); len(members) != 2 {
+			t.Fatalf("server holds %v after the second pass", members)
+		}
+		if got := e.localUIDs(cal); !maps.Equal(got, map[string]bool{"old-uid": true, "soon-uid": true}) {
+			t.Fatalf("folder: %v", got)
+		}
+	})
+}

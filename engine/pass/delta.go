@@ -147,6 +147,9 @@ func (p *pass) planScoped(ctx context.Context, d *vdir.Dir, scan local.Scan, dl 
 			in.Local = append(in.Local, lv.Unchanged(it))
 		}
 	}
+	if err := p.findOutside(ctx, in.Local, lv, rv, kn); err != nil {
+		return err
+	}
 	in.Partial = int(scan.Recorded.N)
 	p.log.Debug().Int("files", len(scan.Changed)).Int("changed", len(dl.Changed)).
 		Int("deleted", len(dl.Deleted)).Int("planned", len(in.Known)).Msg(what)

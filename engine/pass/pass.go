@@ -267,6 +267,9 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 	if err := p.src.Fetch(ctx, rv, kn.byHref); err != nil {
 		return err
 	}
+	if err := p.findOutside(ctx, locals, lv, rv, kn); err != nil {
+		return err
+	}
 	in := plan.Input{LocalMissing: localMissing, Local: locals}
 	for _, it := range items {
 		in.Known = append(in.Known, apply.KnownOf(it))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -215,6 +216,39 @@ func (s *Source) listNarrowed(ctx context.Context, v *View, known map[string]sta
 	maps.Copy(v.ETags, window.Members(recorded, listed, present, gone))
 	s.Log.Debug().Str("scope", s.ScopeKey()).Int("listed", len(listed)).Int("outside", len(present)).
 		Int("gone", len(gone)).Msg("narrowed listing")
+	return nil
+}
+
+// FindUIDs looks on the server for members holding the UIDs of uids (UID
+// → component type) that a narrowed listing may have left out, and adds
+// those that hold one of them, with their data, to v: a file that is new
+// here then meets its item on the server as the same item, not as one to
+// create again. known is what state records.
+func (s *Source) FindUIDs(ctx context.Context, v *View, known map[string]state.Item, uids map[string]string) error {
+	var need []string
+	for _, uid := range slices.Sorted(maps.Keys(uids)) {
+		items, err := calfilter.ByUID(ctx, s.Client, s.Cal, uids[uid], uid)
+		if err != nil {
+			return fmt.Errorf("looking up UID %s: %w", uid, err)
+		}
+		for _, it := range items {
+			if _, listed := v.ETags[it.Href]; !listed && !slices.Contains(need, it.Href) {
+				need = append(need, it.Href)
+			}
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	err := s.Client.Multiget(ctx, s.Cal, need, func(o davclient.Object) error {
+		if info, err := v.format.Inspect(o.Data); o.Data != nil && err == nil && uids[info.UID] != "" {
+			v.Add(o, known)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("multiget: %w", err)
+	}
 	return nil
 }
 
