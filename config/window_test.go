@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -86,5 +88,34 @@ func TestConfig_Window_BadValuesNameTheLine(t *testing.T) {
 				t.Fatalf("got %q (line %d), want line %d containing %q", ce.Error(), ce.Line, tc.line, tc.want)
 			}
 		})
+	}
+}
+
+// The example's window keys and calendar tables, uncommented, parse as
+// they say.
+func TestConfig_Window_ExampleUncommented(t *testing.T) {
+	data, err := os.ReadFile("../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := regexp.MustCompile(`(?m)^# ((window|components) = .*|\[account\.calendar\..*\])$`)
+	text := key.ReplaceAllString(string(data), "$1")
+	if strings.Count(text, "\nwindow =") != 3 {
+		t.Fatalf("the example shows %d window keys, want 3", strings.Count(text, "\nwindow ="))
+	}
+	cfg, err := Parse("example", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cfg.Accounts[0]
+	is := func(name string) func(string) bool { return func(n string) bool { return n == name } }
+	if a.Scope.Window == nil || a.Scope.Window.Start.String() != "-30d" || !slices.Equal(a.Scope.Components, []string{"VEVENT"}) {
+		t.Errorf("account: %+v", a.Scope)
+	}
+	if w := a.ScopeOf(is("work")); w.Window == nil || w.Window.End.String() != "+90d" {
+		t.Errorf("work: %+v", w)
+	}
+	if tasks := a.ScopeOf(is("Tasks")); tasks.Window != nil || !slices.Equal(tasks.Components, []string{"VTODO"}) {
+		t.Errorf("Tasks: %+v", tasks)
 	}
 }
