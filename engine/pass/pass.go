@@ -260,14 +260,8 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 			return err
 		}
 	}
-	rv, newToken, err := p.src.List(ctx, kn.byHref, f.Existed && (len(items) > 0 || f.ServerAsRecorded))
+	rv, newToken, err := p.listServer(ctx, kn, f.Existed && (len(items) > 0 || f.ServerAsRecorded), locals, lv)
 	if err != nil {
-		return err
-	}
-	if err := p.src.Fetch(ctx, rv, kn.byHref); err != nil {
-		return err
-	}
-	if err := p.findOutside(ctx, locals, lv, rv, kn); err != nil {
 		return err
 	}
 	in := plan.Input{LocalMissing: localMissing, Local: locals}
@@ -275,6 +269,21 @@ func (p *pass) listedPass(ctx context.Context, f plan.Facts) error {
 		in.Known = append(in.Known, apply.KnownOf(it))
 	}
 	return p.planAndApply(ctx, in, lv, rv, kn, newToken, f.Existed)
+}
+
+// listServer builds the server's side of a full pass: the listing (see
+// remote.Source.List; haveState tells that state may be trusted for a
+// delta), the data of new and changed members, and in a narrowed calendar
+// the items of new files found by UID (findOutside).
+func (p *pass) listServer(ctx context.Context, kn known, haveState bool, locals []plan.Local, lv *local.View) (*remote.View, string, error) {
+	rv, newToken, err := p.src.List(ctx, kn.byHref, haveState)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := p.src.Fetch(ctx, rv, kn.byHref); err != nil {
+		return nil, "", err
+	}
+	return rv, newToken, p.findOutside(ctx, locals, lv, rv, kn)
 }
 
 // openFolder opens the collection's folder. A run first finishes a first
