@@ -91,7 +91,9 @@ func (s *Source) Filter() calfilter.Filter {
 // known is what state records; haveState tells that it may be trusted
 // for a delta. Cheapest first: unchanged change marker → no request;
 // sync-collection delta; without state, a first download in one streamed
-// calendar-query with data; otherwise an etag-only calendar-query.
+// calendar-query with data; otherwise an etag-only calendar-query. A
+// calendar the Scope narrows is listed with its filter and never by a
+// delta (listNarrowed), and its first download is filtered too.
 func (s *Source) List(ctx context.Context, known map[string]state.Item, haveState bool) (*View, string, error) {
 	v := NewView(make(map[string]string, len(known)), format.Of(s.Cal.Kind), s.Log)
 	if haveState && s.AsRecorded() {
