@@ -29,7 +29,7 @@ type bodyRecorder struct {
 	reqs []recordedRequest
 }
 
-type recordedRequest struct{ Method, Path, Body string }
+type recordedRequest struct{ Method, Path, IfMatch, Body string }
 
 func (r *bodyRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	var body []byte
@@ -39,7 +39,7 @@ func (r *bodyRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	r.mu.Lock()
-	r.reqs = append(r.reqs, recordedRequest{req.Method, req.URL.Path, string(body)})
+	r.reqs = append(r.reqs, recordedRequest{req.Method, req.URL.Path, req.Header.Get("If-Match"), string(body)})
 	r.mu.Unlock()
 	return http.DefaultTransport.RoundTrip(req)
 }
@@ -221,6 +221,7 @@ func TestSync_Window_200EventsOverFiveYears_OnlyThoseOverlappingTheWindowArrive_
 		if _, err := os.Stat(e.File(cal, name)); err != nil {
 			t.Fatalf("the item that left the window is not in the folder: %v", err)
 		}
+		_, before := e.Srv.Get(t, cal+name)
 		e.WriteFile(cal, name, timedEvent(left, "Edited after it left the window", starts[left], ""))
 		e.WriteFile(cal, "ancient.ics", timedEvent("ancient", "Ten years ago", now.AddDate(-10, 0, 0), ""))
 		sums = e.syncAt(later.Add(time.Hour), rec)
@@ -230,11 +231,11 @@ func TestSync_Window_200EventsOverFiveYears_OnlyThoseOverlappingTheWindowArrive_
 		var ifMatch bool
 		for _, r := range rec.take() {
 			if r.Method == http.MethodPut && strings.HasSuffix(r.Path, "/"+name) {
-				ifMatch = true
+				ifMatch = r.IfMatch != "" && r.IfMatch == before
 			}
 		}
 		if got, _ := e.Srv.Get(t, cal+name); !ifMatch || !bytes.Contains(got, []byte("Edited after it left the window")) {
-			t.Fatalf("the edit of an item outside the window did not reach the server (PUT seen %v)", ifMatch)
+			t.Fatalf("the edit of an item outside the window did not reach the server (PUT with If-Match %s seen: %v)", before, ifMatch)
 		}
 		if n := len(e.Srv.Members(t, cal)); n != onServer+1 {
 			t.Fatalf("server holds %d items, want %d and the new one", n, onServer)
