@@ -352,3 +352,52 @@ func TestSync_Window_FirstContactWithAFilledFolder_ItemsOutsideTheWindowNotDupli
 		}
 	})
 }
+
+func TestSync_Window_ChangedInTheConfig_WiderBringsMore_NarrowerDeletesNothing(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		items := map[string][]byte{}
+		for i := range 40 {
+			uid := fmt.Sprintf("m%02d", i)
+			items[uid+".ics"] = timedEvent(uid, "Month "+uid, now.AddDate(0, i-20, 0), "")
+		}
+		cal := e.Srv.SeedCalendar(t, "months", "Months", items)
+		a := &e.Cfg.Accounts[0]
+		a.Calendars = []string{cal}
+		set := func(from, to string) {
+			w, err := window.Parse([]string{from, to})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.Scope = window.Scope{Window: w}
+		}
+		rec := &bodyRecorder{}
+		set("-2m", "+2m")
+		e.syncAt(now, rec)
+		first := e.localUIDs(cal)
+		if len(first) != 5 { // months -2 to +2
+			t.Fatalf("window of two months either side: %v", slices.Sorted(maps.Keys(first)))
+		}
+
+		set("-1y", "+1y")
+		sums := e.syncAt(now.Add(time.Minute), rec)
+		wider := e.localUIDs(cal)
+		if len(wider) != 25 || sums[cal].Downloaded != 20 { // months -12 to +12
+			t.Fatalf("a wider window: %d items, %d downloaded: %v", len(wider), sums[cal].Downloaded, slices.Sorted(maps.Keys(wider)))
+		}
+
+		set("-1d", "+1d")
+		sums = e.syncAt(now.Add(2*time.Minute), rec)
+		if got := e.localUIDs(cal); !maps.Equal(got, wider) || sums[cal].DeletedLocal+sums[cal].DeletedRemote != 0 {
+			t.Fatalf("a narrower window deleted something: %d items, %+v", len(got), sums[cal])
+		}
+		for _, r := range rec.take() {
+			if r.Method == http.MethodDelete || r.Method == http.MethodPut {
+				t.Fatalf("changing the window wrote to the server: %s %s", r.Method, r.Path)
+			}
+		}
+		if n := len(e.Srv.Members(t, cal)); n != 40 {
+			t.Fatalf("server holds %d items, want 40", n)
+		}
+	})
+}
