@@ -373,6 +373,18 @@ func TestSync_Window_ChangedInTheConfig_WiderBringsMore_NarrowerDeletesNothing(t
 		}
 		rec := &bodyRecorder{}
 		set("-2m", "+2m")
+		e.withStore(func(store *state.Store) {
+			eng := NewEngine(e.Cfg, store, zerolog.New(io.Discard))
+			eng.HTTPClient = &http.Client{Transport: rec}
+			eng.Now = func() time.Time { return now }
+			sums := eng.Sync(context.Background(), SyncOptions{DryRun: true})
+			if len(sums) != 1 || len(sums[0].Planned) != 5 {
+				t.Fatalf("a dry run plans %d actions, want the 5 downloads in the window", len(sums[0].Planned))
+			}
+		})
+		if _, err := os.Stat(filepath.Join(e.Root, "months")); !os.IsNotExist(err) {
+			t.Fatalf("the dry run made the folder: %v", err)
+		}
 		e.syncAt(now, rec)
 		first := e.localUIDs(cal)
 		if len(first) != 5 { // months -2 to +2
