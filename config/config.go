@@ -19,6 +19,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/vdird/vdird/engine/plan"
+	"github.com/vdird/vdird/engine/window"
 )
 
 // Defaults of the timing keys; the mass-delete guard's defaults are the
@@ -93,6 +94,11 @@ type Account struct {
 	// made into a collection on the server (create_collections, default
 	// true).
 	CreateCollections bool
+
+	// What of its calendars the account syncs (window, components), and
+	// per calendar from its [account.calendar.NAME] table (ScopeOf).
+	Scope          window.Scope
+	CalendarScopes []CalendarScope
 }
 
 // fileConfig mirrors the TOML layout; durations are strings so errors can name them.
@@ -148,6 +154,8 @@ type fileAccount struct {
 	Merge                    *bool    `toml:"merge"`
 
 	CreateCollections *bool `toml:"create_collections"`
+	fileScope
+	Calendar map[string]fileScope `toml:"calendar"`
 }
 
 // Error is a configuration mistake, located by file and line where possible.
@@ -372,6 +380,9 @@ func (p parser) account(i int, fa fileAccount, policy plan.Policy) (Account, err
 		return a, err
 	}
 	if err := p.kinds(i, fa, &a); err != nil {
+		return a, err
+	}
+	if err := p.scopes(i, fa, &a); err != nil {
 		return a, err
 	}
 	if fa.ConflictPolicy != "" {

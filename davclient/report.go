@@ -117,21 +117,51 @@ func objectFrom(k Kind, h string, r *webdav.Response) (o Object, ok bool) {
 // outside the collection are skipped and reported as an
 // ErrOutsideCollection error alongside the valid result.
 func (c *Client) ListETags(ctx context.Context, cal Calendar) ([]Item, error) {
-	coll, err := c.dav.CollectionHref(cal.Href)
-	if err != nil {
+	var out []Item
+	err := c.Report(ctx, cal, c.query(cal, false), true, func(o Object, status int) error {
+		if status == 0 || status/100 == 2 {
+			out = append(out, Item{Href: o.Href, ETag: o.ETag})
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrOutsideCollection) {
 		return nil, err
 	}
-	req := webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: c.query(cal, false)}
-	return listMembers(ctx, c, req, func(it Item) string { return it.Href }, func(h string, self bool, r *webdav.Response) (Item, bool) {
-		if self || (r.Status != 0 && r.Status/100 != 2) {
-			return Item{}, false
+	slices.SortFunc(out, func(a, b Item) int { return strings.Compare(a.Href, b.Href) })
+	return out, err
+}
+
+// Report sends body, a REPORT about the members of cal (a query or a
+// multiget), and calls fn for each member it answers, in the server's
+// order: its href, and its etag and data where the answer carries them
+// (Data nil when it does not), with the response's status (0 for the
+// propstat form, where the member exists). capped limits the answer's
+// size, for a REPORT that asks no data. An error from the request, the
+// answer or fn stops it; members outside the collection are skipped and
+// come back as an ErrOutsideCollection error alongside a complete walk.
+func (c *Client) Report(ctx context.Context, cal Calendar, body []byte, capped bool, fn func(o Object, status int) error) error {
+	coll, err := c.dav.CollectionHref(cal.Href)
+	if err != nil {
+		return err
+	}
+	req := webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: body}
+	outside, err := c.walk(ctx, req, capped, func(h string, self bool, r *webdav.Response) error {
+		if self {
+			return nil
 		}
-		it := Item{Href: h}
-		if e := r.Prop(nsDAV, "getetag"); e != nil {
-			it.ETag = e.Value()
+		o, ok := objectFrom(cal.Kind, h, r)
+		if !ok {
+			o = Object{Href: h}
+			if e := r.Prop(nsDAV, "getetag"); e != nil {
+				o.ETag = e.Value()
+			}
 		}
-		return it, true
+		return fn(o, r.Status)
 	})
+	if err != nil {
+		return err
+	}
+	return outside
 }
 
 // walk sends req, a PROPFIND or REPORT about the collection req.Href
@@ -153,47 +183,20 @@ func (c *Client) walk(ctx context.Context, req webdav.Request, capped bool, fn f
 	return m.Outside(hrefs), nil
 }
 
-// listMembers walks the listing req and collects what keep makes of each
-// member, sorted by href. Members outside the collection are skipped and
-// reported as an ErrOutsideCollection error alongside the result.
-func listMembers[T any](ctx context.Context, c *Client, req webdav.Request, href func(T) string, keep func(h string, self bool, r *webdav.Response) (T, bool)) ([]T, error) {
-	var out []T
-	outside, err := c.walk(ctx, req, true, func(h string, self bool, r *webdav.Response) error {
-		if v, ok := keep(h, self, r); ok {
-			out = append(out, v)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(out, func(a, b T) int { return strings.Compare(href(a), href(b)) })
-	return out, outside
-}
-
 // Download fetches every object of a calendar or address book with one
 // calendar-query or addressbook-query carrying the data, parsed
 // streaming: fn sees one object at a time, in server order, so memory does
 // not depend on the collection's size. An error from fn stops the download
 // and is returned as is.
 func (c *Client) Download(ctx context.Context, cal Calendar, fn func(Object) error) error {
-	coll, err := c.dav.CollectionHref(cal.Href)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	req := webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: c.query(cal, true)}
-	outside, err := c.walk(ctx, req, false, func(h string, self bool, r *webdav.Response) error {
-		if o, ok := objectFrom(cal.Kind, h, r); ok && !self {
-			return fn(o)
+	return c.Report(ctx, cal, c.query(cal, true), false, func(o Object, _ int) error {
+		if o.Data == nil {
+			return nil
 		}
-		return nil
+		return fn(o)
 	})
-	if err != nil {
-		return err
-	}
-	return outside
 }
 
 // SyncCollection runs an RFC 6578 sync-collection REPORT (sync-level 1,

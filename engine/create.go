@@ -292,7 +292,7 @@ func (e *Engine) madeCollection(ctx context.Context, a *config.Account, c *davcl
 		e.lastCals[a.Name] = append(slices.Clone(cals), made)
 	}
 	e.mu.Unlock()
-	s := e.syncCollection(ctx, a, c, made, opts)
+	s := e.syncCollection(ctx, a, c, made, filepath.Base(nc.Path), opts)
 	note := made.Kind.String() + " made on the server from the folder, at " + made.Href
 	if !ours {
 		note = "a " + made.Kind.String() + " was at " + made.Href + " already: the folder syncs with it"

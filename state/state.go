@@ -98,6 +98,10 @@ type Collection struct {
 	// request, so that a crash after it pairs the new collection with the
 	// folder.
 	Creating bool `json:",omitempty"`
+	// Scope is what the listing behind Marker covered when the
+	// configuration narrows the calendar (a date window, component types;
+	// window.Scope.Key), "" for the whole calendar.
+	Scope string `json:",omitempty"`
 }
 
 // Rejection is a server's refusal of one version of an item file.

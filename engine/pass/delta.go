@@ -111,6 +111,9 @@ func (p *pass) planScoped(ctx context.Context, d *vdir.Dir, scan local.Scan, dl 
 	uids := map[string]bool{}
 	for _, e := range scan.Changed {
 		l := lv.Entry(e, kn.byName)
+		if lv.Skipped(l.Name) {
+			continue
+		}
 		in.Local = append(in.Local, l)
 		if l.UID != "" {
 			uids[l.UID] = true
@@ -143,6 +146,9 @@ func (p *pass) planScoped(ctx context.Context, d *vdir.Dir, scan local.Scan, dl 
 			kn.byName[it.Name] = it
 			in.Local = append(in.Local, lv.Unchanged(it))
 		}
+	}
+	if err := p.findOutside(ctx, in.Local, lv, rv, kn); err != nil {
+		return err
 	}
 	in.Partial = int(scan.Recorded.N)
 	p.log.Debug().Int("files", len(scan.Changed)).Int("changed", len(dl.Changed)).

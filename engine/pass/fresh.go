@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/davclient/calfilter"
 	"github.com/vdird/vdird/engine/apply"
 	"github.com/vdird/vdird/engine/fresh"
 	"github.com/vdird/vdird/engine/plan"
@@ -30,7 +31,10 @@ import (
 // sync-token").
 func (p *pass) freshDownload(ctx context.Context, d *vdir.Dir) (token string, held bool, err error) {
 	token = p.cal.SyncToken
-	if token == "" && p.cal.SupportsSync {
+	if p.scope.Narrowed() {
+		token = "" // no delta for a narrowed calendar (remote.Source.List)
+	}
+	if token == "" && p.cal.SupportsSync && !p.scope.Narrowed() {
 		tok, err := p.c.SyncToken(ctx, p.cal.Href)
 		switch {
 		case err == nil:
@@ -49,7 +53,7 @@ func (p *pass) freshDownload(ctx context.Context, d *vdir.Dir) (token string, he
 	defer w.Stop()
 	p.work.Start(0)
 	defer p.work.Done()
-	derr := p.c.Download(ctx, p.cal, func(o davclient.Object) error {
+	derr := calfilter.Download(ctx, p.c, p.cal, p.src.Filter(), func(o davclient.Object) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -160,7 +164,9 @@ func (p *pass) resumeFirstDownload(ctx context.Context, items []state.Item, exis
 	lv := p.localView(st)
 	var in plan.Input
 	for _, en := range sd.Files {
-		in.Local = append(in.Local, lv.Entry(en, kn.byName))
+		if l := lv.Entry(en, kn.byName); !lv.Skipped(l.Name) {
+			in.Local = append(in.Local, l)
+		}
 	}
 	for _, it := range sd.Kept {
 		in.Known = append(in.Known, apply.KnownOf(it))
