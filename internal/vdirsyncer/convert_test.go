@@ -36,6 +36,9 @@ func conf(pair, srv, folder string) string {
 type acct struct {
 	Name, URL, Username, PasswordCommand, PasswordEnv, LocalRoot string
 	Calendars                                                    []string
+	Sync                                                         []string
+	ContactsRoot                                                 string
+	AddressBooks                                                 []string
 	Policy, Auth                                                 string
 	Insecure                                                     bool
 	CAFile, CertFile, KeyFile, Pin                               string
@@ -44,7 +47,7 @@ type acct struct {
 
 func project(a config.Account) acct {
 	return acct{Name: a.Name, URL: a.URL, Username: a.Username, PasswordCommand: a.PasswordCommand, PasswordEnv: a.PasswordEnv,
-		LocalRoot: a.LocalRoot, Calendars: a.Calendars, Policy: string(a.ConflictPolicy), Auth: a.Auth, Insecure: a.InsecureSkipVerify,
+		LocalRoot: a.LocalRoot, Calendars: a.Calendars, Sync: a.Sync, ContactsRoot: a.ContactsRoot, AddressBooks: a.AddressBooks, Policy: string(a.ConflictPolicy), Auth: a.Auth, Insecure: a.InsecureSkipVerify,
 		CAFile: a.CAFile, CertFile: a.CertFile, KeyFile: a.KeyFile, Pin: hex.EncodeToString(a.TLSFingerprint),
 		ClientID: a.OAuth.ClientID, ClientSecret: a.OAuth.ClientSecret, ClientSecretCommand: a.OAuth.ClientSecretCommand}
 }
@@ -143,12 +146,12 @@ func runCases(t *testing.T, cases []convertCase) {
 	}
 }
 
-// equalAcct compares accounts, a nil list of calendars equal to an empty one.
+// equalAcct compares accounts, a nil list equal to an empty one.
 func equalAcct(a, b acct) bool {
-	if !slices.Equal(a.Calendars, b.Calendars) {
+	if !slices.Equal(a.Calendars, b.Calendars) || !slices.Equal(a.AddressBooks, b.AddressBooks) || !slices.Equal(a.Sync, b.Sync) {
 		return false
 	}
-	a.Calendars, b.Calendars = nil, nil
+	a.Calendars, b.Calendars, a.AddressBooks, b.AddressBooks, a.Sync, b.Sync = nil, nil, nil, nil, nil, nil
 	return reflect.DeepEqual(a, b)
 }
 
@@ -307,14 +310,12 @@ func TestConvert_Storages(t *testing.T) {
 		{name: "HooksAndEncoding_Reported", text: conf(fromA, server, calendars+"\npost_hook = \"notify\"\npre_deletion_hook = \"x\"\nencoding = \"latin-1\"\nfileignoreext = \".tmp\""),
 			want:  one(func(*acct, string) {}),
 			notes: []string{"[storage folder] post_hook: not converted", "[storage folder] pre_deletion_hook: not converted", `[storage folder] encoding: not converted: "latin-1"`}},
-		{name: "AddressBooks_NotConverted", text: strings.Replace(conf(fromA, server, "path = \"~/.contacts/\"\nfileext = \".vcf\""), `"caldav"`, `"carddav"`, 1),
-			notes: []string{"[pair cal]: not converted: [storage server] type: carddav: address books are not converted"}},
 		{name: "HTTPFeed_NotConverted", text: strings.Replace(conf("collections = null", "url = \"https://example.org/holidays.ics\"", calendars), `"caldav"`, `"http"`, 1),
 			notes: []string{"[pair cal]: not converted: [storage server] type: http: a read-only calendar feed"}},
 		{name: "SingleFile_NotConverted", text: strings.Replace(conf(fromA, server, "path = \"~/cal.ics\""), `"filesystem"`, `"singlefile"`, 1),
 			notes: []string{"[pair cal]: not converted: [storage folder] type: singlefile"}},
 		{name: "TwoServers_NotConverted", text: strings.Replace(conf(fromA, server, server), `"filesystem"`, `"caldav"`, 1),
-			notes: []string{`[pair cal]: not converted: [storage server] type: "caldav", and [storage folder] is "caldav"`}},
+			notes: []string{`[pair cal]: not converted: [storage server] type: "caldav", and [storage folder] is "caldav": vdird syncs a CalDAV or CardDAV server with a filesystem folder`}},
 		{name: "MissingStorage_NotConverted", text: generalSec + "[pair cal]\na = \"server\"\nb = \"folder\"\ncollections = null\n",
 			notes: []string{"[pair cal] a: the pair is not converted: no [storage server] section"}},
 		{name: "DefaultSectionAndUnknownSection_Reported", text: "[DEFAULT]\nfoo = 1\n\n[remote x]\ny = 2\n\n" + conf(fromA, server, calendars),

@@ -49,6 +49,9 @@ var nastyConfigs = []string{
 	"[pair p]\na = \"s\"\nb = \"f\"\ncollections = [\"from a\"]\n[storage s]\ntype = \"caldav\"\nurl = \"https://h/\"\n[storage f]\ntype = \"filesystem\"\npath = \"/a\nb\"\nfileext = \".ics\"\n",
 	"[pair p]\na = \"s\"\nb = \"f\"\ncollections = [\"from a\"]\n[storage s]\ntype = \"caldav\"\nurl = \"https://h/\u0000\"\n[storage f]\ntype = \"filesystem\"\npath = \"/a\"\nfileext = \".ics\"\n",
 	generalSec + "[pair p]\na=\"s\"\nb=\"f\"\ncollections=[\"from a\"]\n[storage s]\ntype=\"caldav\"\nurl=\"http://[::1]:5232/\"\n[storage f]\ntype=\"filesystem\"\npath=\"/" + strings.Repeat("d/", 300) + "\"\nfileext=\".ics\"\n",
+	bothPairs(server, server, "conflict_resolution = \"a wins\"", "metadata = [\"displayname\"]", true),
+	strings.Replace(bothPairs(server, server, "", "", false), contacts, "path = \"~/.calendars/\"\nfileext = \".vcf\"", 1),
+	cardConf("collections = null", "url = \"https://dav.example.org/alice/family/\"", "path = \"~/.contacts/family\"\nfileext = \".vcf\""),
 	"[pair p]\na = \"" + strings.Repeat("[", 5000) + "\"\n",
 	"[pair p]\na = " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n",
 }
