@@ -19,6 +19,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/vdird/vdird/engine/plan"
+	"github.com/vdird/vdird/engine/window"
 )
 
 // Defaults of the timing keys; the mass-delete guard's defaults are the
@@ -88,6 +89,11 @@ type Account struct {
 	// The versions store (keep_versions, versions_max_size).
 	KeepVersions    time.Duration // the global keep_versions unless set
 	VersionsMaxSize int64         // bytes of this account's versions; 0: only the global cap
+
+	// What of its calendars the account syncs (window, components), and
+	// per calendar from its [account.calendar.NAME] table (ScopeOf).
+	Scope          window.Scope
+	CalendarScopes []CalendarScope
 }
 
 // fileConfig mirrors the TOML layout; durations are strings so errors can name them.
@@ -141,6 +147,9 @@ type fileAccount struct {
 	KeepVersions             string   `toml:"keep_versions"`
 	VersionsMaxSize          string   `toml:"versions_max_size"`
 	Merge                    *bool    `toml:"merge"`
+
+	fileScope
+	Calendar map[string]fileScope `toml:"calendar"`
 }
 
 // Error is a configuration mistake, located by file and line where possible.
@@ -364,6 +373,9 @@ func (p parser) account(i int, fa fileAccount, policy plan.Policy) (Account, err
 		return a, err
 	}
 	if err := p.kinds(i, fa, &a); err != nil {
+		return a, err
+	}
+	if err := p.scopes(i, fa, &a); err != nil {
 		return a, err
 	}
 	if fa.ConflictPolicy != "" {

@@ -117,21 +117,7 @@ func objectFrom(k Kind, h string, r *webdav.Response) (o Object, ok bool) {
 // outside the collection are skipped and reported as an
 // ErrOutsideCollection error alongside the valid result.
 func (c *Client) ListETags(ctx context.Context, cal Calendar) ([]Item, error) {
-	coll, err := c.dav.CollectionHref(cal.Href)
-	if err != nil {
-		return nil, err
-	}
-	req := webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: c.query(cal, false)}
-	return listMembers(ctx, c, req, func(it Item) string { return it.Href }, func(h string, self bool, r *webdav.Response) (Item, bool) {
-		if self || (r.Status != 0 && r.Status/100 != 2) {
-			return Item{}, false
-		}
-		it := Item{Href: h}
-		if e := r.Prop(nsDAV, "getetag"); e != nil {
-			it.ETag = e.Value()
-		}
-		return it, true
-	})
+	return c.ListETagsIn(ctx, cal, Filter{})
 }
 
 // walk sends req, a PROPFIND or REPORT about the collection req.Href
@@ -177,23 +163,7 @@ func listMembers[T any](ctx context.Context, c *Client, req webdav.Request, href
 // not depend on the collection's size. An error from fn stops the download
 // and is returned as is.
 func (c *Client) Download(ctx context.Context, cal Calendar, fn func(Object) error) error {
-	coll, err := c.dav.CollectionHref(cal.Href)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	req := webdav.Request{Method: "REPORT", Href: coll, Depth: "1", Body: c.query(cal, true)}
-	outside, err := c.walk(ctx, req, false, func(h string, self bool, r *webdav.Response) error {
-		if o, ok := objectFrom(cal.Kind, h, r); ok && !self {
-			return fn(o)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return outside
+	return c.DownloadIn(ctx, cal, Filter{}, fn)
 }
 
 // SyncCollection runs an RFC 6578 sync-collection REPORT (sync-level 1,

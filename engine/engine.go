@@ -292,14 +292,15 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	var out []*Summary
 	for _, cal := range cals {
 		onServer[collectionKey(a, cal)] = true
-		if !selected(a, opts, cal, e.folderOf(a, cal, dirs)) {
+		folder := e.folderOf(a, cal, dirs)
+		if !selected(a, opts, cal, folder) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			out = append(out, &Summary{Account: a.Name, Href: cal.Href, Calendar: path.Base(cal.Href), Err: err})
 			continue
 		}
-		out = append(out, e.syncCollection(ctx, a, c, cal, opts))
+		out = append(out, e.syncCollection(ctx, a, c, cal, folder, opts))
 	}
 	ap.SettleRefused(ctx, e.store, a.Name)
 	for _, col := range known {
@@ -313,10 +314,14 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	return out
 }
 
-// syncCollection runs the pass over account a's collection cal.
-func (e *Engine) syncCollection(ctx context.Context, a *config.Account, c *davclient.Client, cal davclient.Calendar, opts SyncOptions) *Summary {
+// syncCollection runs the pass over account a's collection cal, whose
+// local folder is named folder.
+func (e *Engine) syncCollection(ctx context.Context, a *config.Account, c *davclient.Client, cal davclient.Calendar, folder string, opts SyncOptions) *Summary {
 	env := pass.Env{Store: e.store, Log: e.log, Now: e.Now, Versions: e.Versions}
 	job := pass.Job{Account: a.Name, Client: c, Cal: cal, Key: collectionKey(a, cal), NewDir: func() string { return e.newDirFor(a, cal) }}
+	if cal.Kind == davclient.KindCalendar {
+		job.Scope = a.ScopeOf(names(cal, folder))
+	}
 	return pass.Run(ctx, env, job, pass.Options{DryRun: opts.DryRun, Plan: planOptions(e.cfg, a, opts),
 		Progress: opts.Progress, Account: opts.account})
 }

@@ -93,6 +93,10 @@ type Collection struct {
 	// Rejected holds the item files whose content the server refused, by
 	// file name: they are not sent again while they hold those bytes.
 	Rejected map[string]Rejection `json:",omitempty"`
+	// Scope is what the listing behind Marker covered when the
+	// configuration narrows the calendar (a date window, component types;
+	// window.Scope.Key), "" for the whole calendar.
+	Scope string `json:",omitempty"`
 }
 
 // Rejection is a server's refusal of one version of an item file.

@@ -31,7 +31,12 @@ type View struct {
 	FP   map[string]vdir.Fingerprint // item files listed or written this pass
 	Data map[string][]byte           // bytes of the valid files read this pass
 	Used map[string]bool             // file names taken
+	// Holds, when set, tells the component types the configuration syncs:
+	// a file of another type that state does not know is left out of the
+	// pass, never uploaded (Skipped).
+	Holds func(component string) bool
 
+	skipped    map[string]bool
 	format     *format.Format
 	components []string // nil: any component
 	log        zerolog.Logger
@@ -55,10 +60,16 @@ func (v *View) List(byName map[string]state.Item) ([]plan.Local, error) {
 	}
 	locals := make([]plan.Local, 0, len(entries))
 	for _, en := range entries {
-		locals = append(locals, v.Entry(en, byName))
+		if l := v.Entry(en, byName); !v.Skipped(l.Name) {
+			locals = append(locals, l)
+		}
 	}
 	return locals, nil
 }
+
+// Skipped tells whether the file name was left out of the pass: a new
+// item of a component type the configuration does not sync.
+func (v *View) Skipped(name string) bool { return v.skipped[name] }
 
 // Entry is the planner's view of one listed file: taken from state when
 // its fingerprint is as byName records, else read, hashed, validated and
@@ -82,6 +93,13 @@ func (v *View) Entry(en vdir.Entry, byName map[string]state.Item) plan.Local {
 		l.Invalid = err.Error()
 	case v.components != nil && !slices.ContainsFunc(v.components, func(c string) bool { return strings.EqualFold(c, info.Component) }):
 		l.Invalid = fmt.Sprintf("%s in a calendar that holds only %s", info.Component, strings.Join(v.components, ", "))
+	case v.Holds != nil && !v.Holds(info.Component) && !known(byName, en.Name):
+		if v.skipped == nil {
+			v.skipped = map[string]bool{}
+		}
+		v.skipped[en.Name] = true
+		v.log.Debug().Str("file", filepath.Join(v.Dir.Path(), en.Name)).Str("component", info.Component).
+			Msg("not synced: a component type the configuration leaves out")
 	default:
 		l.UID, l.Content = info.UID, v.format.ContentKey(data)
 		v.Data[en.Name] = data
@@ -90,6 +108,11 @@ func (v *View) Entry(en vdir.Entry, byName map[string]state.Item) plan.Local {
 		v.log.Error().Str("file", filepath.Join(v.Dir.Path(), en.Name)).Str("reason", l.Invalid).Msg("skipping invalid file")
 	}
 	return l
+}
+
+func known(byName map[string]state.Item, name string) bool {
+	_, ok := byName[name]
+	return ok
 }
 
 // Unchanged takes a recorded item's file into the view as unchanged (the

@@ -111,6 +111,9 @@ func (p *pass) planScoped(ctx context.Context, d *vdir.Dir, scan local.Scan, dl 
 	uids := map[string]bool{}
 	for _, e := range scan.Changed {
 		l := lv.Entry(e, kn.byName)
+		if lv.Skipped(l.Name) {
+			continue
+		}
 		in.Local = append(in.Local, l)
 		if l.UID != "" {
 			uids[l.UID] = true

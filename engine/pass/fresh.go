@@ -30,7 +30,10 @@ import (
 // sync-token").
 func (p *pass) freshDownload(ctx context.Context, d *vdir.Dir) (token string, held bool, err error) {
 	token = p.cal.SyncToken
-	if token == "" && p.cal.SupportsSync {
+	if p.scope.Narrowed() {
+		token = "" // no delta for a narrowed calendar (remote.Source.List)
+	}
+	if token == "" && p.cal.SupportsSync && !p.scope.Narrowed() {
 		tok, err := p.c.SyncToken(ctx, p.cal.Href)
 		switch {
 		case err == nil:
@@ -49,7 +52,7 @@ func (p *pass) freshDownload(ctx context.Context, d *vdir.Dir) (token string, he
 	defer w.Stop()
 	p.work.Start(0)
 	defer p.work.Done()
-	derr := p.c.Download(ctx, p.cal, func(o davclient.Object) error {
+	derr := p.c.DownloadIn(ctx, p.cal, p.src.Filter(), func(o davclient.Object) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -160,7 +163,9 @@ func (p *pass) resumeFirstDownload(ctx context.Context, items []state.Item, exis
 	lv := p.localView(st)
 	var in plan.Input
 	for _, en := range sd.Files {
-		in.Local = append(in.Local, lv.Entry(en, kn.byName))
+		if l := lv.Entry(en, kn.byName); !lv.Skipped(l.Name) {
+			in.Local = append(in.Local, l)
+		}
 	}
 	for _, it := range sd.Kept {
 		in.Known = append(in.Known, apply.KnownOf(it))

@@ -26,6 +26,7 @@ import (
 	"github.com/vdird/vdird/engine/local"
 	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/engine/remote"
+	"github.com/vdird/vdird/engine/window"
 	"github.com/vdird/vdird/engine/work"
 	"github.com/vdird/vdird/state"
 	"github.com/vdird/vdird/vdir"
@@ -43,14 +44,15 @@ type Env struct {
 }
 
 // Job is the collection a pass is over: the account it belongs to, the
-// client that reaches it, its state key, and where its folder goes when
-// state does not know it yet.
+// client that reaches it, its state key, where its folder goes when state
+// does not know it yet, and what of it the configuration syncs.
 type Job struct {
 	Account string
 	Client  *davclient.Client
 	Cal     davclient.Calendar
 	Key     string
 	NewDir  func() string
+	Scope   window.Scope
 }
 
 // Options tune one pass.
@@ -79,6 +81,7 @@ type pass struct {
 	fmt     *format.Format // of cal's items
 	key     string
 	newDir  func() string
+	scope   window.Scope
 	col     state.Collection
 	s       *Summary
 	opts    Options
@@ -112,7 +115,7 @@ func newKnown(items []state.Item) known {
 // run, which records nothing.
 func Run(ctx context.Context, env Env, job Job, opts Options) *Summary {
 	p := &pass{env: env, account: job.Account, c: job.Client, cal: job.Cal, fmt: format.Of(job.Cal.Kind), key: job.Key,
-		newDir: job.NewDir, opts: opts, s: &Summary{Account: job.Account, Href: job.Cal.Href}}
+		newDir: job.NewDir, scope: job.Scope, opts: opts, s: &Summary{Account: job.Account, Href: job.Cal.Href}}
 	if err := p.run(ctx); err != nil {
 		p.s.Err = err
 		env.Log.Error().Str("account", job.Account).Str("calendar", p.s.Calendar).Err(err).Msg("sync failed")
@@ -146,14 +149,15 @@ func (p *pass) run(ctx context.Context) error {
 	p.s.Dir, p.s.Calendar = col.Dir, filepath.Base(col.Dir)
 	p.log = p.env.Log.With().Str("account", p.account).Str("calendar", p.s.Calendar).Logger()
 	p.work = &calendarWork{p: p.opts.Progress, s: work.Step{Account: p.account, Calendar: p.s.Calendar, Href: p.cal.Href}}
-	p.src = &remote.Source{Client: p.c, Cal: p.cal, Marker: col.Marker, Token: col.SyncToken, Log: p.log, Progress: p.work}
+	p.src = &remote.Source{Client: p.c, Cal: p.cal, Marker: col.Marker, Token: col.SyncToken, Log: p.log, Progress: p.work,
+		Scope: p.scope, Now: p.env.Now(), RecordedScope: col.Scope}
 	p.rec = &apply.Recorder{Store: p.env.Store, Key: p.key, Col: col}
 	staged, err := hasStage(col.Dir, p.fmt.Ext)
 	if err != nil {
 		return err
 	}
 	f := plan.Facts{Existed: existed, ServerAsRecorded: existed && p.src.AsRecorded(), DryRun: p.opts.DryRun,
-		HaveSyncToken: p.cal.SupportsSync && col.SyncToken != "", Staged: staged}
+		HaveSyncToken: p.cal.SupportsSync && col.SyncToken != "" && !p.scope.Narrowed(), Staged: staged}
 	var folder local.Folder
 	if existed && p.markersClean() {
 		f.MarkersClean = true
@@ -287,7 +291,11 @@ func (p *pass) openFolder(existed bool) (d *vdir.Dir, onlyRecorded bool, err err
 
 // localView is an empty view of the folder d of this pass's calendar.
 func (p *pass) localView(d *vdir.Dir) *local.View {
-	return local.NewView(d, p.fmt, p.cal.Components, p.log)
+	lv := local.NewView(d, p.fmt, p.cal.Components, p.log)
+	if p.scope.Components != nil {
+		lv.Holds = p.scope.Holds
+	}
+	return lv
 }
 
 // firstDownload fetches a calendar that is new on both sides into d, its
@@ -469,7 +477,7 @@ func (p *pass) finish(newToken string, held bool) error {
 		col.Rejected[name] = state.Rejection(r)
 	}
 	if len(p.s.Problems) == 0 && !held {
-		col.Marker, col.SyncToken = p.cal.Marker(), newToken
+		col.Marker, col.SyncToken, col.Scope = p.cal.Marker(), newToken, p.src.ScopeKey()
 		if p.opts.Account == nil || p.opts.Account.Listed {
 			col.LastSync = p.env.Now()
 		}

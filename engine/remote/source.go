@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/format"
+	"github.com/vdird/vdird/engine/window"
 	"github.com/vdird/vdird/state"
 )
 
@@ -28,6 +31,12 @@ type Source struct {
 	Log           zerolog.Logger
 	// Progress, when set, hears how far downloads of members have come.
 	Progress Progress
+	// Scope narrows what is listed (a date window, component types), its
+	// window taken at Now; RecordedScope is the scope recorded with
+	// Marker (window.Scope.Key).
+	Scope         window.Scope
+	Now           time.Time
+	RecordedScope string
 
 	doubted bool // the delta from Token cannot be believed (doubt)
 }
@@ -59,7 +68,20 @@ func (s *Source) progress() Progress {
 // added, changed or removed on the server since.
 func (s *Source) AsRecorded() bool {
 	m := s.Cal.Marker()
-	return m != "" && s.Marker == m
+	return m != "" && s.Marker == m && s.ScopeKey() == s.RecordedScope
+}
+
+// ScopeKey spells what a listing of this pass covers, to be recorded with
+// the change marker; "" for the whole collection.
+func (s *Source) ScopeKey() string { return s.Scope.Key(s.Now) }
+
+// Filter narrows a listing to the scope at Now.
+func (s *Source) Filter() davclient.Filter {
+	f := davclient.Filter{Components: s.Scope.Components}
+	if start, end, ok := s.Scope.Range(s.Now); ok {
+		f.Start, f.End = start, end
+	}
+	return f
 }
 
 // List returns the server's members and the sync-token to record.
@@ -79,7 +101,7 @@ func (s *Source) List(ctx context.Context, known map[string]state.Item, haveStat
 		prog := s.progress()
 		prog.Start(0)
 		defer prog.Done()
-		err := s.Client.Download(ctx, s.Cal, func(o davclient.Object) error {
+		err := s.Client.DownloadIn(ctx, s.Cal, s.Filter(), func(o davclient.Object) error {
 			prog.Add(1, len(o.Data))
 			v.Add(o, known)
 			return nil
@@ -88,6 +110,12 @@ func (s *Source) List(ctx context.Context, known map[string]state.Item, haveStat
 			return nil, "", fmt.Errorf("download: %w", err)
 		}
 		return v, "", nil
+	}
+	if s.Scope.Narrowed() {
+		// No sync-token is recorded: a delta from it would name changes
+		// outside the scope, and a later pass over the whole calendar
+		// must list it.
+		return v, "", s.listNarrowed(ctx, v, known)
 	}
 	if s.Cal.SupportsSync && !s.doubted {
 		token, done, err := s.listDelta(ctx, v, known)
@@ -149,6 +177,42 @@ func (s *Source) listETags(ctx context.Context, v *View) error {
 	for _, it := range items {
 		v.ETags[it.Href] = it.ETag
 	}
+	return nil
+}
+
+// listNarrowed fills v from a listing of the etags of the members in the
+// scope, and of the recorded members it left out that the server still
+// holds: those outside the window or of other types keep syncing, and only
+// a 404 for one of them makes it gone.
+func (s *Source) listNarrowed(ctx context.Context, v *View, known map[string]state.Item) error {
+	items, err := s.Client.ListETagsIn(ctx, s.Cal, s.Filter())
+	if err != nil {
+		return fmt.Errorf("listing: %w", err)
+	}
+	listed := make(map[string]string, len(items))
+	for _, it := range items {
+		listed[it.Href] = it.ETag
+	}
+	recorded := make(map[string]string, len(known))
+	for h, it := range known {
+		recorded[h] = it.ETag
+	}
+	present := map[string]string{}
+	var gone []string
+	if absent := window.Absent(recorded, listed); len(absent) > 0 {
+		found, g, err := s.Client.ETags(ctx, s.Cal, absent)
+		if err != nil {
+			return fmt.Errorf("looking up members outside the listing: %w", err)
+		}
+		for _, it := range found {
+			present[it.Href] = it.ETag
+		}
+		gone = g
+	}
+	clear(v.ETags)
+	maps.Copy(v.ETags, window.Members(recorded, listed, present, gone))
+	s.Log.Debug().Str("scope", s.ScopeKey()).Int("listed", len(listed)).Int("outside", len(present)).
+		Int("gone", len(gone)).Msg("narrowed listing")
 	return nil
 }
 
