@@ -283,7 +283,7 @@ func TestImportVdirsyncer_FirstSyncOfItsFoldersWritesNothingThenEditsFlowBothWay
 func TestImportVdirsyncer_PrintsTheConfigAndReportsWhatItLeavesOut(t *testing.T) {
 	home := importHome(t)
 	src := filepath.Join(home, "vdirsyncer.conf")
-	dated := strings.Replace(vdirsyncerConfig, "password.fetch", "start_date = \"datetime.now()\"\nend_date = \"datetime.now()\"\npassword.fetch", 1)
+	dated := strings.Replace(vdirsyncerConfig, "password.fetch", "start_date = \"datetime.now() - timedelta(days=365)\"\nend_date = \"datetime(2030, 1, 1)\"\npassword.fetch", 1)
 	writeFile(t, src, fmt.Sprintf(dated, "https://dav.example.org/", "alice")+
 		"\n[pair holidays]\na = \"c\"\nb = \"d\"\ncollections = null\n[storage c]\ntype = \"http\"\nurl = \"https://example.org/holidays.ics\"\n[storage d]\ntype = \"filesystem\"\npath = \"~/c\"\nfileext = \".ics\"\n")
 	code, out, errs := cli(t, "import", "vdirsyncer", src)
@@ -291,13 +291,13 @@ func TestImportVdirsyncer_PrintsTheConfigAndReportsWhatItLeavesOut(t *testing.T)
 		t.Fatalf("code %d\nstderr: %s", code, errs)
 	}
 	cfg, err := config.Parse("config.toml", []byte(out))
-	if err != nil || len(cfg.Accounts) != 1 || cfg.Accounts[0].Name != "dav" {
+	if err != nil || len(cfg.Accounts) != 1 || cfg.Accounts[0].Name != "dav" || cfg.Accounts[0].Scope.Window != nil {
 		t.Fatalf("stdout does not load as one account (%v):\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(errs), "\n")
 	want := []string{
-		"vdird: [storage dav_server] start_date: not converted: vdird syncs every item, whatever its date",
-		"vdird: [storage dav_server] end_date: not converted: vdird syncs every item, whatever its date",
+		`vdird: [storage dav_server] end_date: not converted: "datetime(2030, 1, 1)": want datetime.now() plus or minus a timedelta of days, weeks or hours; set vdird's window by hand, like ["-365d", "+365d"]`,
+		`vdird: [storage dav_server] start_date: not converted: "datetime.now() - timedelta(days=365)": it goes with end_date, which is not converted`,
 		"vdird: [pair holidays]: not converted: [storage c] type: http: a read-only calendar feed is not converted; vdird syncs CalDAV calendars",
 	}
 	slices.Sort(lines)

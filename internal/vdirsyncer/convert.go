@@ -243,6 +243,10 @@ func (cv *converter) add(acc *account) {
 				cv.note(Note{Section: "pair " + acc.pairs[0], Msg: fmt.Sprintf(
 					"not converted: its folder %s is [pair %s]'s too, which reaches another server or user; vdird gives each account a folder of its own",
 					*root, o.from[ok])})
+			case !slices.Equal(o.Window, acc.Window) || !slices.Equal(o.Components, acc.Components):
+				cv.note(Note{Section: "pair " + acc.pairs[0], Msg: fmt.Sprintf(
+					"not converted: its folder %s is [pair %s]'s too, which syncs other dates or item types; vdird gives each account one window",
+					*root, o.from[ok])})
 			default:
 				o.pairs = append(o.pairs, acc.pairs...)
 				if *onames == nil || *names == nil {
@@ -257,6 +261,9 @@ func (cv *converter) add(acc *account) {
 	for _, o := range cv.accts {
 		if oroot, onames := o.set(k); *oroot == "" && same(o) {
 			*oroot, *onames = *root, *names
+			if k == calendarServer {
+				o.Window, o.Components = acc.Window, acc.Components
+			}
 			o.pairs = append(o.pairs, acc.pairs...)
 			o.from[k] = acc.pairs[0]
 			return

@@ -39,6 +39,7 @@ type acct struct {
 	Sync                                                         []string
 	ContactsRoot                                                 string
 	AddressBooks                                                 []string
+	Window, Components                                           []string
 	Policy, Auth                                                 string
 	Insecure                                                     bool
 	CAFile, CertFile, KeyFile, Pin                               string
@@ -46,7 +47,11 @@ type acct struct {
 }
 
 func project(a config.Account) acct {
-	return acct{Name: a.Name, URL: a.URL, Username: a.Username, PasswordCommand: a.PasswordCommand, PasswordEnv: a.PasswordEnv,
+	var win []string
+	if w := a.Scope.Window; w != nil {
+		win = []string{w.Start.String(), w.End.String()}
+	}
+	return acct{Window: win, Components: a.Scope.Components, Name: a.Name, URL: a.URL, Username: a.Username, PasswordCommand: a.PasswordCommand, PasswordEnv: a.PasswordEnv,
 		LocalRoot: a.LocalRoot, Calendars: a.Calendars, Sync: a.Sync, ContactsRoot: a.ContactsRoot, AddressBooks: a.AddressBooks, Policy: string(a.ConflictPolicy), Auth: a.Auth, Insecure: a.InsecureSkipVerify,
 		CAFile: a.CAFile, CertFile: a.CertFile, KeyFile: a.KeyFile, Pin: hex.EncodeToString(a.TLSFingerprint),
 		ClientID: a.OAuth.ClientID, ClientSecret: a.OAuth.ClientSecret, ClientSecretCommand: a.OAuth.ClientSecretCommand}
@@ -148,10 +153,13 @@ func runCases(t *testing.T, cases []convertCase) {
 
 // equalAcct compares accounts, a nil list equal to an empty one.
 func equalAcct(a, b acct) bool {
-	if !slices.Equal(a.Calendars, b.Calendars) || !slices.Equal(a.AddressBooks, b.AddressBooks) || !slices.Equal(a.Sync, b.Sync) {
-		return false
+	for _, l := range [][2][]string{{a.Calendars, b.Calendars}, {a.AddressBooks, b.AddressBooks}, {a.Sync, b.Sync}, {a.Window, b.Window}, {a.Components, b.Components}} {
+		if !slices.Equal(l[0], l[1]) {
+			return false
+		}
 	}
 	a.Calendars, b.Calendars, a.AddressBooks, b.AddressBooks, a.Sync, b.Sync = nil, nil, nil, nil, nil, nil
+	a.Window, b.Window, a.Components, b.Components = nil, nil, nil, nil
 	return reflect.DeepEqual(a, b)
 }
 
@@ -287,11 +295,10 @@ func TestConvert_TLS(t *testing.T) {
 			want: one(func(a *acct, h string) {
 				a.CertFile, a.KeyFile = filepath.Join(h, "me.crt"), filepath.Join(h, "me.key")
 			})},
-		{name: "ItemsDatesAndUserAgent_Reported",
-			text: conf(fromA, server+"\nstart_date = \"datetime.now() - timedelta(days=365)\"\nend_date = \"datetime.now() + timedelta(days=365)\"\nitem_types = [\"VEVENT\"]\nuseragent = \"x\"\ntimeout = 30", calendars),
-			want: one(func(*acct, string) {}),
-			notes: []string{"[storage server] start_date: not converted: vdird syncs every item, whatever its date", "[storage server] end_date: not converted",
-				"[storage server] item_types: not converted", "[storage server] useragent: not converted", "[storage server] timeout: not converted: vdird has no such setting"}},
+		{name: "UserAgentAndTimeout_Reported",
+			text:  conf(fromA, server+"\nuseragent = \"x\"\ntimeout = 30", calendars),
+			want:  one(func(*acct, string) {}),
+			notes: []string{"[storage server] useragent: not converted", "[storage server] timeout: not converted: vdird has no such setting"}},
 	})
 }
 

@@ -17,7 +17,9 @@ type account struct {
 	URL          string   `toml:"url"`
 	Sync         []string `toml:"sync,omitempty"` // none: calendars only
 	LocalRoot    string   `toml:"local_root,omitempty"`
-	Calendars    []string `toml:"calendars,omitempty"` // none: every calendar
+	Calendars    []string `toml:"calendars,omitempty"`  // none: every calendar
+	Window       []string `toml:"window,omitempty"`     // none: every date
+	Components   []string `toml:"components,omitempty"` // none: every item type
 	ContactsRoot string   `toml:"contacts_root,omitempty"`
 	AddressBooks []string `toml:"addressbooks,omitempty"` // none: every address book
 	conn

@@ -39,13 +39,9 @@ func (r *reader) server(acc *account, k kind) *failure {
 		}
 	}
 	r.unsupported("useragent", "vdird sends its own User-Agent")
-	if k != calendarServer {
-		return nil // start_date, end_date and item_types are caldav's only
+	if k == calendarServer {
+		r.window(acc) // start_date, end_date and item_types are caldav's only
 	}
-	for _, key := range []string{"start_date", "end_date"} {
-		r.unsupported(key, "vdird syncs every item, whatever its date")
-	}
-	r.unsupported("item_types", "vdird syncs every kind of item a calendar holds")
 	return nil
 }
 
