@@ -190,7 +190,7 @@ func serverAndFolder(s []side) (server, local side, fail *failure) {
 	for _, x := range s {
 		if x.sec.Values["type"] == "google_contacts" {
 			return side{}, side{}, &failure{Section: x.sec.Title(), Key: "type",
-				Msg: "google_contacts: vdird signs in to Google for its calendars only; sync Google's address books with their CardDAV URL and a token_command"}
+				Msg: "google_contacts: vdird signs in to Google for Google Calendar; Google's address books are not converted"}
 		}
 	}
 	for i, o := range []int{1, 0} {

@@ -74,7 +74,7 @@ func TestConvert_AddressBooks(t *testing.T) {
 		{name: "ReadOnlyServer_NotConverted", text: cardConf(fromA, server+"\nread_only = true", contacts),
 			notes: []string{"[pair cal]: not converted: [storage server] read_only: true"}},
 		{name: "GoogleContacts_NotConverted", text: strings.Replace(conf(fromA, "token_file = \"t\"\nclient_id = \"1\"\nclient_secret = \"s\"", contacts), `"caldav"`, `"google_contacts"`, 1),
-			notes: []string{"[pair cal]: not converted: [storage server] type: google_contacts: vdird signs in to Google for its calendars only"}},
+			notes: []string{"[pair cal]: not converted: [storage server] type: google_contacts: vdird signs in to Google for Google Calendar; Google's address books are not converted"}},
 	})
 }
 
