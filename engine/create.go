@@ -39,7 +39,7 @@ func (e *Engine) createCollections(ctx context.Context, a *config.Account, c *da
 	p := decide(in)
 	if len(p.Create) > 0 && !fresh {
 		// Decide against what the server lists now, never an older list.
-		if cals, err = e.calendarsOf(ctx, a, c, false, opts.DryRun); err == nil {
+		if cals, err = e.calendarsOf(ctx, a, c, false, opts.DryRun, opts.refused); err == nil {
 			in, err = e.createInput(ctx, a, c, cals, opts.Calendars)
 		}
 		if err != nil {

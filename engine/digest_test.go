@@ -177,3 +177,36 @@ func TestSync_BehindApacheDigest_WrongPassword_OneClearErrorAndNothingTouched(t 
 		t.Errorf("local root written: %v", entries)
 	}
 }
+
+// TestSync_BehindApacheDigest_WrongPasswordAndCalendarNames_OneFailingLogin:
+// a sync of named calendars lists the accounts to check the names, and then
+// syncs them; with a wrong password the first 401 ends the run's requests
+// to the account, so a server that locks an account after a few failed
+// logins counts one.
+func TestSync_BehindApacheDigest_WrongPasswordAndCalendarNames_OneFailingLogin(t *testing.T) {
+	d := newDigestAccount(t, "MD5", true)
+	store, err := state.Open(d.cfg.StatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	eng := engine.NewEngine(d.cfg, store, zerolog.New(io.Discard))
+	sums := eng.Sync(context.Background(), engine.SyncOptions{Calendars: []string{"work"}})
+	if len(sums) != 1 || !errors.Is(sums[0].Err, davclient.ErrUnauthorized) {
+		t.Fatalf("summaries %+v, want one account error matching ErrUnauthorized", sums)
+	}
+	time.Sleep(300 * time.Millisecond) // Apache logs a request once it has answered it
+	// One login: the Basic that goes out before any challenge on loopback,
+	// then the answer to the server's Digest challenge, as a sync of every
+	// calendar sends.
+	var digest int
+	log := d.proxy.Requests(t)
+	for _, r := range log {
+		if r.Status == 401 && r.Scheme == "Digest" {
+			digest++
+		}
+	}
+	if digest != 1 || len(log) > 2 {
+		t.Errorf("%d requests, %d refused Digest answers; want at most 2 and 1: %+v", len(log), digest, log)
+	}
+}

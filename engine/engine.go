@@ -99,15 +99,19 @@ type SyncOptions struct {
 	// listed: Sync has just listed every account's calendars; the passes
 	// reuse those lists.
 	listed bool
+	// refused holds, for one Sync, the accounts whose credentials the
+	// server refused, with its answer: the run asks them nothing more, so
+	// a server that locks an account after failed logins counts one.
+	refused map[string]error
 }
 
 // listAccounts lists every account's calendars into the cache. An account
 // that cannot be listed is skipped: its pass lists it again and reports why.
-func (e *Engine) listAccounts(ctx context.Context, dryRun bool) {
+func (e *Engine) listAccounts(ctx context.Context, opts SyncOptions) {
 	for i := range e.cfg.Accounts {
 		a := &e.cfg.Accounts[i]
 		if c, err := e.client(a); err == nil {
-			_, _ = e.calendarsOf(ctx, a, c, false, dryRun)
+			_, _ = e.calendarsOf(ctx, a, c, false, opts.DryRun, opts.refused)
 		}
 	}
 }
@@ -116,12 +120,13 @@ func (e *Engine) listAccounts(ctx context.Context, dryRun bool) {
 // A name in opts.Calendars that matches no calendar makes it sync nothing
 // and return one summary whose Err is an *UnknownCalendarError.
 func (e *Engine) Sync(ctx context.Context, opts SyncOptions) []*Summary {
+	opts.refused = map[string]error{}
 	if len(opts.Calendars) > 0 {
 		// The name check and the passes share one listing per account.
-		e.listAccounts(ctx, opts.DryRun)
+		e.listAccounts(ctx, opts)
 		opts.listed = true
 	}
-	if err := e.CheckCalendars(ctx, opts.Calendars); err != nil {
+	if err := e.checkCalendars(ctx, opts.Calendars, opts.refused); err != nil {
 		return []*Summary{{Calendar: "*", Err: err}}
 	}
 	var out []*Summary
@@ -262,6 +267,9 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 		return []*Summary{{Account: a.Name, Calendar: "*", Err: err}}
 	}
 	c, err := e.client(a)
+	if err == nil {
+		err = opts.refused[a.Name]
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -277,7 +285,7 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	e.mu.Lock()
 	_, seen := e.lastCals[a.Name]
 	e.mu.Unlock()
-	cals, err := e.calendarsOf(ctx, a, c, opts.LocalOnly || opts.listed, opts.DryRun)
+	cals, err := e.calendarsOf(ctx, a, c, opts.LocalOnly || opts.listed, opts.DryRun, opts.refused)
 	if err != nil {
 		return fail(err)
 	}
@@ -373,16 +381,23 @@ func names(cal davclient.Calendar, folder string) func(string) bool {
 }
 
 // calendarsOf lists a's calendars, or, when cached is set, reuses those the
-// previous pass of this engine saw if there was one.
-func (e *Engine) calendarsOf(ctx context.Context, a *config.Account, c *davclient.Client, cached, dryRun bool) ([]davclient.Calendar, error) {
+// previous pass of this engine saw if there was one. An account in refused
+// is not asked again; one whose credentials are refused goes into it.
+func (e *Engine) calendarsOf(ctx context.Context, a *config.Account, c *davclient.Client, cached, dryRun bool, refused map[string]error) ([]davclient.Calendar, error) {
 	e.mu.Lock()
 	cals, ok := e.lastCals[a.Name]
 	e.mu.Unlock()
 	if cached && ok {
 		return cals, nil
 	}
+	if err := refused[a.Name]; err != nil {
+		return nil, err
+	}
 	cals, err := e.listCalendars(ctx, a, c, dryRun)
 	if err != nil {
+		if refused != nil && errors.Is(err, davclient.ErrUnauthorized) {
+			refused[a.Name] = err
+		}
 		return nil, err
 	}
 	e.mu.Lock()

@@ -36,15 +36,21 @@ func (e *UnknownCalendarError) Error() string {
 // name unknown. It writes nothing, and reports nothing when an account
 // cannot be listed: that account's pass will say why.
 func (e *Engine) CheckCalendars(ctx context.Context, names []string) error {
+	return e.checkCalendars(ctx, names, nil)
+}
+
+// checkCalendars is CheckCalendars within a Sync, which asks nothing of
+// the accounts in refused (SyncOptions.refused).
+func (e *Engine) checkCalendars(ctx context.Context, names []string, refused map[string]error) error {
 	if len(names) == 0 {
 		return nil
 	}
 	e.mu.Lock()
 	cfg := e.cfg
 	e.mu.Unlock()
-	u, ok := e.unknownNames(ctx, cfg, names, true)
+	u, ok := e.unknownNames(ctx, cfg, names, true, refused)
 	if ok && u != nil {
-		u, ok = e.unknownNames(ctx, cfg, names, false)
+		u, ok = e.unknownNames(ctx, cfg, names, false, refused)
 	}
 	if !ok || u == nil {
 		return nil
@@ -55,7 +61,7 @@ func (e *Engine) CheckCalendars(ctx context.Context, names []string) error {
 // unknownNames matches names against every account's calendars, listed or,
 // with cached, as the last pass saw them. ok is false when an account or
 // state could not be read.
-func (e *Engine) unknownNames(ctx context.Context, cfg *config.Config, want []string, cached bool) (u *UnknownCalendarError, ok bool) {
+func (e *Engine) unknownNames(ctx context.Context, cfg *config.Config, want []string, cached bool, refused map[string]error) (u *UnknownCalendarError, ok bool) {
 	known, err := e.store.Collections()
 	if err != nil {
 		return nil, false
@@ -69,7 +75,7 @@ func (e *Engine) unknownNames(ctx context.Context, cfg *config.Config, want []st
 		if err != nil {
 			return nil, false
 		}
-		cals, err := e.calendarsOf(ctx, a, c, cached, true)
+		cals, err := e.calendarsOf(ctx, a, c, cached, true, refused)
 		if err != nil {
 			return nil, false
 		}

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,5 +233,35 @@ func TestCLI_ServerStallsMidAnswer_SyncFailsWithinResponseTimeout(t *testing.T) 
 	if code != 1 || took > 5*time.Second || !strings.Contains(out+errs, "account acct") ||
 		!strings.Contains(out+errs, "nothing more for 1s in the middle of its answer (response timeout)") {
 		t.Fatalf("sync against a server that stalls mid-answer: code %d after %v\nout: %s\nerr: %s", code, took, out, errs)
+	}
+}
+
+// TestCLI_WrongPassword_SyncOfNamedCalendarsRefusedOnce: `vdird sync work`
+// lists the account to check the name and then syncs it; with a wrong
+// password the server answers 401 once, as for `vdird sync`, so a server
+// that locks an account after a few failed logins is not pushed there.
+func TestCLI_WrongPassword_SyncOfNamedCalendarsRefusedOnce(t *testing.T) {
+	srv := testserver.Start(t, testserver.Radicale)
+	srv.MakeCalendar(t, "work", "Work", "VEVENT")
+	proxy, err := faultproxy.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	c := srv.VdirdConfig(t.TempDir(), "acct", filepath.Join(t.TempDir(), "cals"))
+	c.URL, c.Password = proxy.URL, "wrong-password-xyz"
+	cfg := c.MustWrite(t)
+	for _, args := range [][]string{{"sync"}, {"sync", "work"}, {"sync", "work", "Work"}} {
+		proxy.Take()
+		code, out, errs := cli(t, append([]string{"--config", cfg, "--log-level", "error"}, args...)...)
+		var refused []string
+		for _, r := range proxy.Take() {
+			if r.Status == http.StatusUnauthorized {
+				refused = append(refused, r.Method+" "+r.Path)
+			}
+		}
+		if code != 1 || len(refused) != 1 || !strings.Contains(out+errs, "401") {
+			t.Errorf("vdird %s: code %d, refused %v, want 1 and one 401\nout: %s\nerr: %s", strings.Join(args, " "), code, refused, out, errs)
+		}
 	}
 }

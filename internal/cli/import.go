@@ -25,26 +25,28 @@ $XDG_CONFIG_HOME/vdird/config.toml), never over an existing file unless
 
 Each pair of a caldav (or google_calendar) storage and a filesystem
 storage becomes an account whose local_root is the folder vdirsyncer
-fills, so the first vdird sync finds every item already there: it matches
-the server's items with the files by UID and records those both sides
-hold, writing no file and uploading nothing, and copies only what one
-side lacks. Carried over:
-the URL and username; a password.fetch command as password_command
-(["command", "printenv", "VAR"] as password_env); "a wins" or "b wins" as
-conflict_policy, by which side is the server; collections, as calendars
-(null: the URL is one calendar, the path its folder); verify (a CA file,
-or false) as ca_file or insecure_skip_verify; a SHA-256 verify_fingerprint
-as tls_fingerprint; auth_cert as cert_file and key_file; auth basic or
-digest; a google_calendar storage's client_id and client_secret.
+fills, a carddav one with .vcf files one whose contacts_root is; pairs
+that reach one server as one user make one account, syncing both kinds
+where pairs of both do. The first vdird sync finds every item there: it
+matches the server's items with the files by UID, records those both
+sides hold, writing and uploading nothing, and copies what one side
+lacks. Carried over: the URL and username; a password.fetch command as
+password_command (["command", "printenv", "VAR"] as password_env); "a
+wins" or "b wins" as conflict_policy, by which side is the server;
+collections, as calendars or addressbooks (null: the URL is one
+collection, the path its folder); verify (a CA file, or false) as ca_file
+or insecure_skip_verify; a SHA-256 verify_fingerprint as tls_fingerprint;
+auth_cert as cert_file and key_file; auth basic or digest; a
+google_calendar storage's client_id and client_secret; start_date and
+end_date that count from now ("datetime.now() - timedelta(days=365)") as
+window; item_types as components.
 
 Everything else is reported on stderr, one line per section and key:
-what has no equivalent (a password written in the config or asked for by
-a prompt, a SHA-1 or MD5 fingerprint, start_date and end_date, hooks,
-address books, http and singlefile storages, read-only storages), and
-what to do by hand (a folder to rename to the name vdird gives it).
-
-Stop vdirsyncer's timer or cron job before the first vdird sync: two
-tools must not sync one folder.
+what has no equivalent (a password in the config or from a prompt, a
+SHA-1 or MD5 fingerprint, other dates, hooks, google_contacts, http and
+singlefile storages, read-only storages), and what to do by hand (a
+folder to rename to the name vdird gives it). Stop vdirsyncer's timer or
+cron job before the first vdird sync: two tools must not sync one folder.
 
 Exits 0 when at least one pair was converted, report or not, and 1 when
 none was, the file cannot be read, or --write finds a file in the way.`

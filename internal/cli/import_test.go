@@ -104,8 +104,15 @@ type itemFile struct {
 // folderItems lists the .ics files under root by "calendar/name".
 func folderItems(t *testing.T, root string) map[string]itemFile {
 	t.Helper()
+	return folderFiles(t, root, ".ics")
+}
+
+// folderFiles lists the files of extension ext under root by
+// "collection/name".
+func folderFiles(t *testing.T, root, ext string) map[string]itemFile {
+	t.Helper()
 	out := map[string]itemFile{}
-	paths, err := filepath.Glob(filepath.Join(root, "*", "*.ics"))
+	paths, err := filepath.Glob(filepath.Join(root, "*", "*"+ext))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,9 +146,10 @@ func uids(t *testing.T, files map[string]itemFile) []string {
 	return out
 }
 
-var summaryLine = regexp.MustCompile(`(?m)^dav/(events|tasks)\s+(unchanged|↓\d+ ↑\d+ ✗\d+ ⚠\d+)`)
+var summaryLine = regexp.MustCompile(`(?m)^dav/(\S+)\s+(unchanged|↓\d+ ↑\d+ ✗\d+ ⚠\d+)`)
 
-// summaries maps each calendar of a sync's output to its summary.
+// summaries maps each collection of account dav in a sync's output to its
+// summary.
 func summaries(out string) map[string]string {
 	m := map[string]string{}
 	for _, s := range summaryLine.FindAllStringSubmatch(out, -1) {
@@ -275,22 +283,22 @@ func TestImportVdirsyncer_FirstSyncOfItsFoldersWritesNothingThenEditsFlowBothWay
 func TestImportVdirsyncer_PrintsTheConfigAndReportsWhatItLeavesOut(t *testing.T) {
 	home := importHome(t)
 	src := filepath.Join(home, "vdirsyncer.conf")
-	dated := strings.Replace(vdirsyncerConfig, "password.fetch", "start_date = \"datetime.now()\"\nend_date = \"datetime.now()\"\npassword.fetch", 1)
+	dated := strings.Replace(vdirsyncerConfig, "password.fetch", "start_date = \"datetime.now() - timedelta(days=365)\"\nend_date = \"datetime(2030, 1, 1)\"\npassword.fetch", 1)
 	writeFile(t, src, fmt.Sprintf(dated, "https://dav.example.org/", "alice")+
-		"\n[pair contacts]\na = \"c\"\nb = \"d\"\ncollections = null\n[storage c]\ntype = \"carddav\"\nurl = \"https://dav.example.org/\"\n[storage d]\ntype = \"filesystem\"\npath = \"~/c\"\nfileext = \".vcf\"\n")
+		"\n[pair holidays]\na = \"c\"\nb = \"d\"\ncollections = null\n[storage c]\ntype = \"http\"\nurl = \"https://example.org/holidays.ics\"\n[storage d]\ntype = \"filesystem\"\npath = \"~/c\"\nfileext = \".ics\"\n")
 	code, out, errs := cli(t, "import", "vdirsyncer", src)
 	if code != 0 {
 		t.Fatalf("code %d\nstderr: %s", code, errs)
 	}
 	cfg, err := config.Parse("config.toml", []byte(out))
-	if err != nil || len(cfg.Accounts) != 1 || cfg.Accounts[0].Name != "dav" {
+	if err != nil || len(cfg.Accounts) != 1 || cfg.Accounts[0].Name != "dav" || cfg.Accounts[0].Scope.Window != nil {
 		t.Fatalf("stdout does not load as one account (%v):\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(errs), "\n")
 	want := []string{
-		"vdird: [storage dav_server] start_date: not converted: vdird syncs every item, whatever its date",
-		"vdird: [storage dav_server] end_date: not converted: vdird syncs every item, whatever its date",
-		"vdird: [pair contacts]: not converted: [storage c] type: carddav: address books are not converted, only calendars",
+		`vdird: [storage dav_server] end_date: not converted: "datetime(2030, 1, 1)": want datetime.now() plus or minus a timedelta of days, weeks or hours; set vdird's window by hand, like ["-365d", "+365d"]`,
+		`vdird: [storage dav_server] start_date: not converted: "datetime.now() - timedelta(days=365)": it goes with end_date, which is not converted`,
+		"vdird: [pair holidays]: not converted: [storage c] type: http: a read-only calendar feed is not converted; vdird syncs CalDAV calendars",
 	}
 	slices.Sort(lines)
 	slices.Sort(want)
@@ -330,8 +338,8 @@ func TestImportVdirsyncer_WriteNeverReplacesAConfigWithoutForce(t *testing.T) {
 
 func TestImportVdirsyncer_NothingConvertedOrUnreadable_Exit1(t *testing.T) {
 	home := importHome(t)
-	only := filepath.Join(home, "contacts.conf")
-	writeFile(t, only, "[general]\nstatus_path = \"x\"\n[pair c]\na = \"c\"\nb = \"d\"\ncollections = null\n[storage c]\ntype = \"carddav\"\nurl = \"https://h/\"\n[storage d]\ntype = \"filesystem\"\npath = \"/c\"\nfileext = \".vcf\"\n")
+	only := filepath.Join(home, "feed.conf")
+	writeFile(t, only, "[general]\nstatus_path = \"x\"\n[pair c]\na = \"c\"\nb = \"d\"\ncollections = null\n[storage c]\ntype = \"http\"\nurl = \"https://h/x.ics\"\n[storage d]\ntype = \"filesystem\"\npath = \"/c\"\nfileext = \".ics\"\n")
 	for _, tc := range []struct {
 		args []string
 		code int

@@ -54,12 +54,14 @@ type Result struct {
 }
 
 // Convert turns the pairs of c into vdird accounts. A pair of a CalDAV
-// server (caldav, google_calendar) and a filesystem folder becomes an
-// account whose calendars live in the folder vdirsyncer filled, so vdird's
-// first sync finds every item already there. Pairs that share a folder and
-// reach the same server as the same user become one account. Everything
-// that has no equivalent is a Note; a pair that cannot be synced as
-// vdirsyncer did is left out, with a Note saying why.
+// server (caldav, google_calendar) or a CardDAV server (carddav) and a
+// filesystem folder becomes an account whose calendars or address books
+// live in the folder vdirsyncer filled, so vdird's first sync finds every
+// item already there. Pairs that reach the same server as the same user
+// become one account, syncing calendars and address books when pairs of
+// both kinds do, as long as each kind has one folder. Everything that has
+// no equivalent is a Note; a pair that cannot be synced as vdirsyncer did
+// is left out, with a Note saying why.
 func Convert(c *Config) Result {
 	cv := &converter{cfg: c, notes: slices.Clone(c.Notes)}
 	for _, p := range c.Pairs {
@@ -162,9 +164,9 @@ func (cv *converter) pair(p *Section) (*account, []Note, *failure) {
 	if fail != nil {
 		return nil, nil, fail
 	}
-	acc := &account{Name: p.Name, pairs: []string{p.Name}}
+	acc := &account{Name: p.Name, pairs: []string{p.Name}, from: map[kind]string{server.kind: p.Name}}
 	sr, lr := newReader(server.sec), newReader(local.sec)
-	if fail := sr.server(acc); fail != nil {
+	if fail := sr.server(acc, server.kind); fail != nil {
 		return nil, nil, fail
 	}
 	folderPath, fail := lr.folder(server.kind)
@@ -174,7 +176,7 @@ func (cv *converter) pair(p *Section) (*account, []Note, *failure) {
 	if fail := r.collections(acc, server, folderPath); fail != nil {
 		return nil, nil, fail
 	}
-	r.pairKeys(acc, server.name)
+	r.pairKeys(acc, server)
 	var notes []Note
 	for _, rd := range []*reader{r, sr, lr} {
 		notes = append(notes, rd.done()...)
@@ -183,18 +185,22 @@ func (cv *converter) pair(p *Section) (*account, []Note, *failure) {
 }
 
 // serverAndFolder finds the pair's server and folder, or says why the
-// pair is not one of a CalDAV server and a filesystem folder.
+// pair is not one of a CalDAV or CardDAV server and a filesystem folder.
 func serverAndFolder(s []side) (server, local side, fail *failure) {
+	for _, x := range s {
+		if x.sec.Values["type"] == "google_contacts" {
+			return side{}, side{}, &failure{Section: x.sec.Title(), Key: "type",
+				Msg: "google_contacts: vdird signs in to Google for Google Calendar; Google's address books are not converted"}
+		}
+	}
 	for i, o := range []int{1, 0} {
-		if s[i].kind == calendarServer && s[o].kind == folder {
+		if (s[i].kind == calendarServer || s[i].kind == addressBookServer) && s[o].kind == folder {
 			return s[i], s[o], nil
 		}
 	}
 	for _, x := range s {
 		f := &failure{Section: x.sec.Title(), Key: "type"}
 		switch x.kind {
-		case addressBookServer:
-			f.Msg = fmt.Sprintf("%v: address books are not converted, only calendars", x.sec.Values["type"])
 		case feed:
 			f.Msg = "http: a read-only calendar feed is not converted; vdird syncs CalDAV calendars"
 		case singleFile:
@@ -207,34 +213,81 @@ func serverAndFolder(s []side) (server, local side, fail *failure) {
 		return side{}, side{}, f
 	}
 	return side{}, side{}, &failure{Section: s[0].sec.Title(), Key: "type",
-		Msg: fmt.Sprintf("%s, and [%s] is %s: vdird syncs a CalDAV server with a filesystem folder", show(s[0].sec.Values["type"]), s[1].sec.Title(), show(s[1].sec.Values["type"]))}
+		Msg: fmt.Sprintf("%s, and [%s] is %s: vdird syncs a CalDAV or CardDAV server with a filesystem folder", show(s[0].sec.Values["type"]), s[1].sec.Title(), show(s[1].sec.Values["type"]))}
 }
 
-// add puts acc into the configuration. An account already there with the
-// same folder takes its calendars when it reaches the same server the same
-// way; otherwise the pair is not converted, as vdird gives every account a
-// folder of its own.
+// add puts acc, converted from one pair, into the configuration. An
+// account already there that reaches the same server the same way takes
+// its collections when it keeps that kind in the same folder, or keeps none
+// of that kind yet. A folder that another account uses, or that holds the
+// collections of the other kind, makes the pair not converted, as vdird
+// gives every account and every kind a folder of its own.
 func (cv *converter) add(acc *account) {
+	k := calendarServer
+	if acc.ContactsRoot != "" {
+		k = addressBookServer
+	}
+	root, names := acc.set(k)
+	same := func(o *account) bool { return o.conn == acc.conn && origin(o.URL) == origin(acc.URL) }
 	for _, o := range cv.accts {
-		if o.LocalRoot != acc.LocalRoot {
-			continue
-		}
-		if o.conn != acc.conn || origin(o.URL) != origin(acc.URL) {
-			cv.note(Note{Section: "pair " + acc.pairs[0], Msg: fmt.Sprintf(
-				"not converted: its folder %s is [pair %s]'s too, which reaches another server or user; vdird gives each account a folder of its own",
-				acc.LocalRoot, o.pairs[0])})
+		for _, ok := range []kind{calendarServer, addressBookServer} {
+			oroot, onames := o.set(ok)
+			switch {
+			case *oroot != *root:
+				continue
+			case ok != k:
+				cv.note(Note{Section: "pair " + acc.pairs[0], Msg: fmt.Sprintf(
+					"not converted: its folder %s holds the %s of [pair %s]; vdird keeps calendars and address books in folders of their own",
+					*root, noun(ok).plural, o.from[ok])})
+			case !same(o):
+				cv.note(Note{Section: "pair " + acc.pairs[0], Msg: fmt.Sprintf(
+					"not converted: its folder %s is [pair %s]'s too, which reaches another server or user; vdird gives each account a folder of its own",
+					*root, o.from[ok])})
+			case !slices.Equal(o.Window, acc.Window) || !slices.Equal(o.Components, acc.Components):
+				cv.note(Note{Section: "pair " + acc.pairs[0], Msg: fmt.Sprintf(
+					"not converted: its folder %s is [pair %s]'s too, which syncs other dates or item types; vdird gives each account one window",
+					*root, o.from[ok])})
+			default:
+				o.pairs = append(o.pairs, acc.pairs...)
+				if acc.CreateCollections != nil {
+					o.CreateCollections = acc.CreateCollections
+				}
+				if *onames == nil || *names == nil {
+					*onames = nil
+				} else {
+					*onames = slices.Compact(slices.Sorted(slices.Values(append(*onames, *names...))))
+				}
+			}
 			return
 		}
-		o.pairs = append(o.pairs, acc.pairs...)
-		if o.Calendars == nil || acc.Calendars == nil {
-			o.Calendars = nil
-		} else {
-			o.Calendars = slices.Compact(slices.Sorted(slices.Values(append(o.Calendars, acc.Calendars...))))
+	}
+	for _, o := range cv.accts {
+		if oroot, onames := o.set(k); *oroot == "" && same(o) {
+			*oroot, *onames = *root, *names
+			if k == calendarServer {
+				o.Window, o.Components = acc.Window, acc.Components
+			}
+			o.pairs = append(o.pairs, acc.pairs...)
+			o.from[k] = acc.pairs[0]
+			if acc.CreateCollections != nil {
+				o.CreateCollections = acc.CreateCollections
+			}
+			return
 		}
-		return
 	}
 	acc.Name = cv.uniqueName(acc.Name)
 	cv.accts = append(cv.accts, acc)
+}
+
+// words names the collections of a kind in notes: "calendar", and the key
+// that lists them.
+type words struct{ one, plural, key string }
+
+func noun(k kind) words {
+	if k == addressBookServer {
+		return words{"address book", "address books", "addressbooks"}
+	}
+	return words{"calendar", "calendars", "calendars"}
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)

@@ -36,17 +36,26 @@ func conf(pair, srv, folder string) string {
 type acct struct {
 	Name, URL, Username, PasswordCommand, PasswordEnv, LocalRoot string
 	Calendars                                                    []string
+	Sync                                                         []string
+	ContactsRoot                                                 string
+	AddressBooks                                                 []string
+	Window, Components                                           []string
 	Policy, Auth                                                 string
 	Insecure                                                     bool
 	CAFile, CertFile, KeyFile, Pin                               string
 	ClientID, ClientSecret, ClientSecretCommand                  string
+	NoCreate                                                     bool // create_collections = false
 }
 
 func project(a config.Account) acct {
-	return acct{Name: a.Name, URL: a.URL, Username: a.Username, PasswordCommand: a.PasswordCommand, PasswordEnv: a.PasswordEnv,
-		LocalRoot: a.LocalRoot, Calendars: a.Calendars, Policy: string(a.ConflictPolicy), Auth: a.Auth, Insecure: a.InsecureSkipVerify,
+	var win []string
+	if w := a.Scope.Window; w != nil {
+		win = []string{w.Start.String(), w.End.String()}
+	}
+	return acct{Window: win, Components: a.Scope.Components, Name: a.Name, URL: a.URL, Username: a.Username, PasswordCommand: a.PasswordCommand, PasswordEnv: a.PasswordEnv,
+		LocalRoot: a.LocalRoot, Calendars: a.Calendars, Sync: a.Sync, ContactsRoot: a.ContactsRoot, AddressBooks: a.AddressBooks, Policy: string(a.ConflictPolicy), Auth: a.Auth, Insecure: a.InsecureSkipVerify,
 		CAFile: a.CAFile, CertFile: a.CertFile, KeyFile: a.KeyFile, Pin: hex.EncodeToString(a.TLSFingerprint),
-		ClientID: a.OAuth.ClientID, ClientSecret: a.OAuth.ClientSecret, ClientSecretCommand: a.OAuth.ClientSecretCommand}
+		ClientID: a.OAuth.ClientID, ClientSecret: a.OAuth.ClientSecret, ClientSecretCommand: a.OAuth.ClientSecretCommand, NoCreate: !a.CreateCollections}
 }
 
 // home is the home directory the cases run with.
@@ -143,12 +152,15 @@ func runCases(t *testing.T, cases []convertCase) {
 	}
 }
 
-// equalAcct compares accounts, a nil list of calendars equal to an empty one.
+// equalAcct compares accounts, a nil list equal to an empty one.
 func equalAcct(a, b acct) bool {
-	if !slices.Equal(a.Calendars, b.Calendars) {
-		return false
+	for _, l := range [][2][]string{{a.Calendars, b.Calendars}, {a.AddressBooks, b.AddressBooks}, {a.Sync, b.Sync}, {a.Window, b.Window}, {a.Components, b.Components}} {
+		if !slices.Equal(l[0], l[1]) {
+			return false
+		}
 	}
-	a.Calendars, b.Calendars = nil, nil
+	a.Calendars, b.Calendars, a.AddressBooks, b.AddressBooks, a.Sync, b.Sync = nil, nil, nil, nil, nil, nil
+	a.Window, b.Window, a.Components, b.Components = nil, nil, nil, nil
 	return reflect.DeepEqual(a, b)
 }
 
@@ -168,7 +180,7 @@ func TestConvert_PairsAndCollections(t *testing.T) {
 		{name: "AliasWithTheSameNameOnBothSides_Calendar", text: conf(`collections = [["w", "work", "work"]]`, server, calendars),
 			want: one(func(a *acct, _ string) { a.Calendars = []string{"work"} })},
 		{name: "AliasWithAnotherFolderName_RenameReported", text: conf(`collections = [["w", "work-cal", "work"], "home"]`, server, calendars),
-			want:  one(func(a *acct, _ string) { a.Calendars = []string{"work-cal", "home"} }),
+			want:  one(func(a *acct, _ string) { a.Calendars, a.NoCreate = []string{"work-cal", "home"}, true }),
 			notes: []string{`[pair cal] collections: ["w", "work-cal", "work"]: vdird keeps the calendar "work-cal" in a folder named after it: rename ~/.calendars/work to ~/.calendars/work-cal`}},
 		{name: "AliasWithoutACollectionOnOneSide_Reported", text: conf(`collections = [["w", null, "work"], "home"]`, server, calendars),
 			want:  one(func(a *acct, _ string) { a.Calendars = []string{"home"} }),
@@ -182,6 +194,7 @@ func TestConvert_PairsAndCollections(t *testing.T) {
 			text: conf("collections = null", "url = \"https://dav.example.org/alice/6D3F-11/\"", "path = \"/srv/cal/work/\"\nfileext = \".ics\""),
 			want: one(func(a *acct, _ string) {
 				a.URL, a.Username, a.LocalRoot, a.Calendars = "https://dav.example.org/alice/6D3F-11/", "", "/srv/cal", []string{"6D3F-11"}
+				a.NoCreate = true
 			}),
 			notes: []string{"[pair cal] collections: null: vdird keeps the calendar at https://dav.example.org/alice/6D3F-11/ in a folder named after it: rename /srv/cal/work to /srv/cal/6D3F-11"}},
 		{name: "NullCollectionsOnTheServerRoot_NotConverted", text: conf("collections = null", server, calendars),
@@ -284,11 +297,10 @@ func TestConvert_TLS(t *testing.T) {
 			want: one(func(a *acct, h string) {
 				a.CertFile, a.KeyFile = filepath.Join(h, "me.crt"), filepath.Join(h, "me.key")
 			})},
-		{name: "ItemsDatesAndUserAgent_Reported",
-			text: conf(fromA, server+"\nstart_date = \"datetime.now() - timedelta(days=365)\"\nend_date = \"datetime.now() + timedelta(days=365)\"\nitem_types = [\"VEVENT\"]\nuseragent = \"x\"\ntimeout = 30", calendars),
-			want: one(func(*acct, string) {}),
-			notes: []string{"[storage server] start_date: not converted: vdird syncs every item, whatever its date", "[storage server] end_date: not converted",
-				"[storage server] item_types: not converted", "[storage server] useragent: not converted", "[storage server] timeout: not converted: vdird has no such setting"}},
+		{name: "UserAgentAndTimeout_Reported",
+			text:  conf(fromA, server+"\nuseragent = \"x\"\ntimeout = 30", calendars),
+			want:  one(func(*acct, string) {}),
+			notes: []string{"[storage server] useragent: not converted", "[storage server] timeout: not converted: vdird has no such setting"}},
 	})
 }
 
@@ -307,14 +319,12 @@ func TestConvert_Storages(t *testing.T) {
 		{name: "HooksAndEncoding_Reported", text: conf(fromA, server, calendars+"\npost_hook = \"notify\"\npre_deletion_hook = \"x\"\nencoding = \"latin-1\"\nfileignoreext = \".tmp\""),
 			want:  one(func(*acct, string) {}),
 			notes: []string{"[storage folder] post_hook: not converted", "[storage folder] pre_deletion_hook: not converted", `[storage folder] encoding: not converted: "latin-1"`}},
-		{name: "AddressBooks_NotConverted", text: strings.Replace(conf(fromA, server, "path = \"~/.contacts/\"\nfileext = \".vcf\""), `"caldav"`, `"carddav"`, 1),
-			notes: []string{"[pair cal]: not converted: [storage server] type: carddav: address books are not converted"}},
 		{name: "HTTPFeed_NotConverted", text: strings.Replace(conf("collections = null", "url = \"https://example.org/holidays.ics\"", calendars), `"caldav"`, `"http"`, 1),
 			notes: []string{"[pair cal]: not converted: [storage server] type: http: a read-only calendar feed"}},
 		{name: "SingleFile_NotConverted", text: strings.Replace(conf(fromA, server, "path = \"~/cal.ics\""), `"filesystem"`, `"singlefile"`, 1),
 			notes: []string{"[pair cal]: not converted: [storage folder] type: singlefile"}},
 		{name: "TwoServers_NotConverted", text: strings.Replace(conf(fromA, server, server), `"filesystem"`, `"caldav"`, 1),
-			notes: []string{`[pair cal]: not converted: [storage server] type: "caldav", and [storage folder] is "caldav"`}},
+			notes: []string{`[pair cal]: not converted: [storage server] type: "caldav", and [storage folder] is "caldav": vdird syncs a CalDAV or CardDAV server with a filesystem folder`}},
 		{name: "MissingStorage_NotConverted", text: generalSec + "[pair cal]\na = \"server\"\nb = \"folder\"\ncollections = null\n",
 			notes: []string{"[pair cal] a: the pair is not converted: no [storage server] section"}},
 		{name: "DefaultSectionAndUnknownSection_Reported", text: "[DEFAULT]\nfoo = 1\n\n[remote x]\ny = 2\n\n" + conf(fromA, server, calendars),

@@ -51,9 +51,11 @@ func (r *reader) folder(k kind) (string, *failure) {
 }
 
 // collections reads the pair's collections into acc's folder and
-// calendars: "from a" or "from b" is every calendar, names are those
-// calendars, null makes the URL one calendar and the path its folder.
+// calendars or address books: "from a" or "from b" is every one, names
+// are those, null makes the URL one collection and the path its folder.
 func (r *reader) collections(acc *account, server side, folderPath string) *failure {
+	w := noun(server.kind)
+	root, names := acc.set(server.kind)
 	v, ok := r.take("collections")
 	if !ok {
 		return r.fail("collections", "missing: vdirsyncer wants null or a list")
@@ -65,9 +67,9 @@ func (r *reader) collections(acc *account, server side, folderPath string) *fail
 	if !isList {
 		return r.fail("collections", fmt.Sprintf("%s: want null or a list", show(v)))
 	}
-	acc.LocalRoot = folderPath
+	*root = folderPath
 	local := map[string]string{"a": "b", "b": "a"}[server.name]
-	var names []string
+	var named []string
 	var fromServer, fromFolder bool
 	for _, e := range list {
 		switch e {
@@ -78,26 +80,27 @@ func (r *reader) collections(acc *account, server side, folderPath string) *fail
 			fromFolder = true
 			continue
 		}
-		if n, ok := r.collection(e, server.name, folderPath); ok && !slices.Contains(names, n) {
-			names = append(names, n)
+		if n, ok := r.collection(acc, e, server, folderPath); ok && !slices.Contains(named, n) {
+			named = append(named, n)
 		}
 	}
 	switch {
 	case fromServer:
 	case fromFolder:
-		r.note("collections", "\"from %s\": vdird syncs every calendar the server lists, not only those with a folder in %s; name the ones to sync in calendars", local, folderPath)
-	case len(names) == 0:
-		return r.fail("collections", fmt.Sprintf("%s: no calendar to sync", show(v)))
+		r.note("collections", "\"from %s\": vdird syncs every %s the server lists, not only those with a folder in %s; name the ones to sync in %s", local, w.one, folderPath, w.key)
+	case len(named) == 0:
+		return r.fail("collections", fmt.Sprintf("%s: no %s to sync", show(v), w.one))
 	default:
-		acc.Calendars = names
+		*names = named
 	}
 	return nil
 }
 
 // collection reads one named entry of collections: "name", or ["name",
-// "name on a", "name on b"]. vdird keeps each calendar in a folder named
-// after its URL, so a folder of another name is to be renamed.
-func (r *reader) collection(e any, serverSide, folderPath string) (string, bool) {
+// "name on a", "name on b"]. vdird keeps each collection in a folder named
+// after its URL, so a folder of another name is to be renamed, and acc
+// makes no new collections from folders until it is.
+func (r *reader) collection(acc *account, e any, server side, folderPath string) (string, bool) {
 	if s, ok := e.(string); ok {
 		return s, true
 	}
@@ -108,7 +111,7 @@ func (r *reader) collection(e any, serverSide, folderPath string) (string, bool)
 	}
 	onServer, ok1 := list[1].(string)
 	onFolder, ok2 := list[2].(string)
-	if serverSide == "b" {
+	if server.name == "b" {
 		onServer, onFolder = onFolder, onServer
 	}
 	if !ok1 || !ok2 {
@@ -116,33 +119,37 @@ func (r *reader) collection(e any, serverSide, folderPath string) (string, bool)
 		return "", false
 	}
 	if onServer != onFolder {
-		r.note("collections", "%s: vdird keeps the calendar %q in a folder named after it: rename %s to %s before the first sync, or vdird downloads the calendar again",
-			show(e), onServer, path.Join(folderPath, onFolder), path.Join(folderPath, onServer))
+		w := noun(server.kind)
+		r.note("collections", "%s: vdird keeps the %s %q in a folder named after it: rename %s to %s before the first sync, or vdird downloads the %s again (create_collections = false keeps it from making the old folder a %s of its own on the server)",
+			show(e), w.one, onServer, path.Join(folderPath, onFolder), path.Join(folderPath, onServer), w.one, w.one)
+		acc.noCreate()
 	}
 	return onServer, true
 }
 
-// single reads collections = null: the server's URL is one calendar and
-// the storage's path is its folder, so the folder's parent holds the
-// account's calendars.
+// single reads collections = null: the server's URL is one calendar or
+// address book and the storage's path is its folder, so the folder's
+// parent holds the account's collections of that kind.
 func (r *reader) single(acc *account, server side, folderPath string) *failure {
+	w := noun(server.kind)
 	if server.sec.Values["type"] == "google_calendar" {
 		return r.fail("collections", "null: a google_calendar storage wants a list of calendars")
 	}
 	u, err := url.Parse(acc.URL)
 	p := strings.TrimSuffix(u.Path, "/")
 	if err != nil || p == "" {
-		return r.fail("collections", fmt.Sprintf("null makes the url %s one calendar, but it names none", acc.URL))
+		return r.fail("collections", fmt.Sprintf("null makes the url %s one %s, but it names none", acc.URL, w.one))
 	}
 	if folderPath == "~" || folderPath == "/" {
-		return r.fail("collections", fmt.Sprintf("null makes %s the calendar's folder: vdird keeps each calendar in a folder of its own", folderPath))
+		return r.fail("collections", fmt.Sprintf("null makes %s the %s's folder: vdird keeps each %s in a folder of its own", folderPath, w.one, w.one))
 	}
 	name := path.Base(p)
-	acc.LocalRoot = path.Dir(folderPath)
-	acc.Calendars = []string{name}
+	root, names := acc.set(server.kind)
+	*root, *names = path.Dir(folderPath), []string{name}
 	if base := path.Base(folderPath); base != name {
-		r.note("collections", "null: vdird keeps the calendar at %s in a folder named after it: rename %s to %s before the first sync, or vdird downloads the calendar again",
-			acc.URL, folderPath, path.Join(acc.LocalRoot, name))
+		r.note("collections", "null: vdird keeps the %s at %s in a folder named after it: rename %s to %s before the first sync, or vdird downloads the %s again (create_collections = false keeps it from making the old folder a %s of its own on the server)",
+			w.one, acc.URL, folderPath, path.Join(*root, name), w.one, w.one)
+		acc.noCreate()
 	}
 	return nil
 }
@@ -150,12 +157,12 @@ func (r *reader) single(acc *account, server side, folderPath string) *failure {
 // pairKeys reads the pair's other keys: the conflict resolution, which
 // vdird's conflict_policy takes over by which side is the server, and
 // the metadata.
-func (r *reader) pairKeys(acc *account, serverSide string) {
+func (r *reader) pairKeys(acc *account, server side) {
 	v, ok := r.take("conflict_resolution")
 	switch v {
 	case "a wins", "b wins":
 		acc.ConflictPolicy = "local-wins"
-		if v == serverSide+" wins" {
+		if v == server.name+" wins" {
 			acc.ConflictPolicy = "server-wins"
 		}
 	case nil:
@@ -171,12 +178,16 @@ func (r *reader) pairKeys(acc *account, serverSide string) {
 	}
 	if m, ok := r.take("metadata"); ok && m != nil {
 		keys, isList := stringList(m)
-		other := slices.DeleteFunc(keys, func(k string) bool { return k == "displayname" || k == "color" })
+		kept, what := []string{"displayname", "color"}, "the displayname and color of each calendar"
+		if server.kind == addressBookServer {
+			kept, what = []string{"displayname"}, "the displayname of each address book"
+		}
+		other := slices.DeleteFunc(keys, func(k string) bool { return slices.Contains(kept, k) })
 		switch {
 		case !isList:
-			r.note("metadata", "not converted: %s: want a list such as [\"displayname\", \"color\"]", show(m))
+			r.note("metadata", "not converted: %s: want a list such as %s", show(m), show(anyList(kept)))
 		case len(other) > 0:
-			r.note("metadata", "%s not converted: vdird keeps the displayname and color of each calendar in its folder", quoted(other))
+			r.note("metadata", "%s not converted: vdird keeps %s in its folder", quoted(other), what)
 		}
 	}
 	if ps, _ := r.take("partial_sync"); ps != nil {

@@ -1,8 +1,9 @@
 // Package vdirsyncer reads a vdirsyncer configuration and converts it into
-// vdird's: one account per pair of a CalDAV server and a filesystem folder,
-// with the password commands, the conflict policy and the TLS settings
-// carried over, and a note for everything that cannot be. It reads files
-// only; it knows nothing of syncing.
+// vdird's: one account per server and user, from the pairs of a CalDAV or
+// CardDAV server and a filesystem folder, with the password commands, the
+// conflict policy and the TLS settings carried over, and a note for
+// everything that cannot be. It reads files only; it knows nothing of
+// syncing.
 package vdirsyncer
 
 import (

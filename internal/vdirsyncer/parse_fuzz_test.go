@@ -49,6 +49,10 @@ var nastyConfigs = []string{
 	"[pair p]\na = \"s\"\nb = \"f\"\ncollections = [\"from a\"]\n[storage s]\ntype = \"caldav\"\nurl = \"https://h/\"\n[storage f]\ntype = \"filesystem\"\npath = \"/a\nb\"\nfileext = \".ics\"\n",
 	"[pair p]\na = \"s\"\nb = \"f\"\ncollections = [\"from a\"]\n[storage s]\ntype = \"caldav\"\nurl = \"https://h/\u0000\"\n[storage f]\ntype = \"filesystem\"\npath = \"/a\"\nfileext = \".ics\"\n",
 	generalSec + "[pair p]\na=\"s\"\nb=\"f\"\ncollections=[\"from a\"]\n[storage s]\ntype=\"caldav\"\nurl=\"http://[::1]:5232/\"\n[storage f]\ntype=\"filesystem\"\npath=\"/" + strings.Repeat("d/", 300) + "\"\nfileext=\".ics\"\n",
+	dated("datetime.now() - timedelta(days=1, hours=-3)", "start_date + timedelta(weeks=2,)", "\nitem_types = [\"VTODO\"]"),
+	bothPairs(server, server, "conflict_resolution = \"a wins\"", "metadata = [\"displayname\"]", true),
+	strings.Replace(bothPairs(server, server, "", "", false), contacts, "path = \"~/.calendars/\"\nfileext = \".vcf\"", 1),
+	cardConf("collections = null", "url = \"https://dav.example.org/alice/family/\"", "path = \"~/.contacts/family\"\nfileext = \".vcf\""),
 	"[pair p]\na = \"" + strings.Repeat("[", 5000) + "\"\n",
 	"[pair p]\na = " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n",
 }
@@ -108,13 +112,7 @@ print(json.dumps(out))
 // vdirsyncer accepts the file.
 func TestParse_ReadsWhatVdirsyncerReads(t *testing.T) {
 	testserver.Need(t, "vdirsyncer")
-	bin, _ := exec.LookPath("vdirsyncer")
-	script, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, _, _ := strings.Cut(string(script), "\n")
-	python := strings.TrimSpace(strings.TrimPrefix(first, "#!"))
+	python := vdirsyncerPython(t)
 	dir := t.TempDir()
 	var files []string
 	for i, s := range nastyConfigs {
@@ -169,6 +167,19 @@ func TestParse_ReadsWhatVdirsyncerReads(t *testing.T) {
 		t.Errorf("vdirsyncer read only %d of %d configs", compared, len(nastyConfigs))
 	}
 	t.Logf("vdirsyncer read %d of %d configs, and Parse read each the same", compared, len(nastyConfigs))
+}
+
+// vdirsyncerPython is the Python that runs vdirsyncer, from its script's
+// first line.
+func vdirsyncerPython(t *testing.T) string {
+	t.Helper()
+	bin, _ := exec.LookPath("vdirsyncer")
+	script, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(script), "\n")
+	return strings.TrimSpace(strings.TrimPrefix(first, "#!"))
 }
 
 func anyMap(m map[string]map[string]any) map[string]any {

@@ -124,3 +124,12 @@ func quoted(names []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// anyList is names as a configuration value.
+func anyList(names []string) []any {
+	out := make([]any, len(names))
+	for i, n := range names {
+		out[i] = n
+	}
+	return out
+}

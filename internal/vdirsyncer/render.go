@@ -13,13 +13,50 @@ import (
 // account is one [[account]] of vdird's configuration, with its keys as
 // config.example.toml names them.
 type account struct {
-	Name      string   `toml:"name"`
-	URL       string   `toml:"url"`
-	LocalRoot string   `toml:"local_root"`
-	Calendars []string `toml:"calendars,omitempty"` // none: every calendar
+	Name         string   `toml:"name"`
+	URL          string   `toml:"url"`
+	Sync         []string `toml:"sync,omitempty"` // none: calendars only
+	LocalRoot    string   `toml:"local_root,omitempty"`
+	Calendars    []string `toml:"calendars,omitempty"`  // none: every calendar
+	Window       []string `toml:"window,omitempty"`     // none: every date
+	Components   []string `toml:"components,omitempty"` // none: every item type
+	ContactsRoot string   `toml:"contacts_root,omitempty"`
+	AddressBooks []string `toml:"addressbooks,omitempty"` // none: every address book
+	// CreateCollections is written false for an account one of whose
+	// folders vdirsyncer named otherwise than the server: until it is
+	// renamed, vdird would make it a second collection on the server.
+	CreateCollections *bool `toml:"create_collections,omitempty"`
 	conn
 
-	pairs []string // the vdirsyncer pairs it comes from
+	pairs []string        // the vdirsyncer pairs it comes from
+	from  map[kind]string // the first pair of each kind of collection
+}
+
+// noCreate turns off making new collections from the account's folders.
+func (a *account) noCreate() {
+	off := false
+	a.CreateCollections = &off
+}
+
+// set is where acc keeps the collections of kind k: their folder and which
+// of them it syncs.
+func (a *account) set(k kind) (root *string, names *[]string) {
+	if k == addressBookServer {
+		return &a.ContactsRoot, &a.AddressBooks
+	}
+	return &a.LocalRoot, &a.Calendars
+}
+
+// setSync fills the sync key: absent for calendars only, as vdird's
+// default, else the kinds the account syncs.
+func (a *account) setSync() {
+	a.Sync = nil
+	if a.ContactsRoot != "" {
+		if a.LocalRoot != "" {
+			a.Sync = append(a.Sync, "calendars")
+		}
+		a.Sync = append(a.Sync, "addressbooks")
+	}
 }
 
 // conn is how an account reaches its server and settles conflicts: two
@@ -64,6 +101,7 @@ func render(source string, accts []*account) []byte {
 			pairs[i] = "[pair " + comment(p) + "]"
 		}
 		fmt.Fprintf(&b, "\n# From %s.\n", strings.Join(pairs, " and "))
+		a.setSync()
 		enc := toml.NewEncoder(&b)
 		enc.Indent = ""
 		if err := enc.Encode(struct {

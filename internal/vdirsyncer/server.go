@@ -11,9 +11,9 @@ import (
 // storage reaches.
 const googleURL = "https://apidata.googleusercontent.com/caldav/v2/"
 
-// server reads a caldav or google_calendar storage into acc: the URL, the
-// credentials and the TLS settings.
-func (r *reader) server(acc *account) *failure {
+// server reads a caldav, google_calendar or carddav storage (k is which
+// kind) into acc: the URL, the credentials and the TLS settings.
+func (r *reader) server(acc *account, k kind) *failure {
 	r.take("type")
 	var fail *failure
 	if r.s.Values["type"] == "google_calendar" {
@@ -39,10 +39,9 @@ func (r *reader) server(acc *account) *failure {
 		}
 	}
 	r.unsupported("useragent", "vdird sends its own User-Agent")
-	for _, k := range []string{"start_date", "end_date"} {
-		r.unsupported(k, "vdird syncs every item, whatever its date")
+	if k == calendarServer {
+		r.window(acc) // start_date, end_date and item_types are caldav's only
 	}
-	r.unsupported("item_types", "vdird syncs every kind of item a calendar holds")
 	return nil
 }
 

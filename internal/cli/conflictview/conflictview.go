@@ -21,12 +21,15 @@ import (
 	"github.com/vdird/vdird/vdir"
 )
 
-// Row is a conflict with the account and calendar it is in.
+// Row is a conflict with the account and the calendar or address book it
+// is in (Calendar names either).
 type Row struct {
 	Account  string `json:"account"`
 	Calendar string `json:"calendar"`
 	conflicts.Conflict
 	Properties []string `json:"properties"`
+
+	book bool // in an address book
 }
 
 // copiedSide is whose version a conflict copy without a note holds under
@@ -84,7 +87,7 @@ func all(cfg *config.Config) ([]Row, error) {
 				return nil, err
 			}
 			for _, c := range cs {
-				out = append(out, Row{Account: r.account.Name, Calendar: de.Name(), Conflict: c, Properties: c.Properties()})
+				out = append(out, Row{Account: r.account.Name, Calendar: de.Name(), Conflict: c, Properties: c.Properties(), book: r.ext == vdir.VCF})
 			}
 		}
 	}
@@ -163,7 +166,7 @@ func printTable(w io.Writer, rows []Row) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CALENDAR\tFILE\tSUMMARY\tWHEN\tPROPERTIES")
+	fmt.Fprintf(tw, "%s\tFILE\tSUMMARY\tWHEN\tPROPERTIES\n", heading(rows))
 	for _, c := range rows {
 		props := strings.Join(c.Properties, ", ")
 		if c.Problem != "" {
@@ -173,6 +176,24 @@ func printTable(w io.Writer, rows []Row) {
 			c.At.Local().Format("2006-01-02 15:04:05"), report.OneLine(props))
 	}
 	tw.Flush()
+}
+
+// heading names the first column by what the rows are in: CALENDAR,
+// ADDRESS BOOK, or COLLECTION for both.
+func heading(rows []Row) string {
+	books := 0
+	for _, r := range rows {
+		if r.book {
+			books++
+		}
+	}
+	switch books {
+	case 0:
+		return "CALENDAR"
+	case len(rows):
+		return "ADDRESS BOOK"
+	}
+	return "COLLECTION"
 }
 
 // printResolution tells what settling the conflict copy copyName in the

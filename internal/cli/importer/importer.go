@@ -42,7 +42,7 @@ func Vdirsyncer(src, target string, write, force bool, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "vdird: %s\n", n)
 	}
 	if res.TOML == nil {
-		fmt.Fprintf(stderr, "vdird: nothing converted: no pair of %s syncs a CalDAV server with a filesystem folder vdird can take over\n", src)
+		fmt.Fprintf(stderr, "vdird: nothing converted: no pair of %s syncs a CalDAV or CardDAV server with a filesystem folder vdird can take over\n", src)
 		return exitFailure
 	}
 	// A configuration vdird would refuse is a fault of the conversion:

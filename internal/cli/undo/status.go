@@ -1,9 +1,11 @@
 package undo
 
 import (
+	"strings"
 	"time"
 
 	"github.com/vdird/vdird/engine"
+	"github.com/vdird/vdird/vdir"
 	"github.com/vdird/vdird/versions"
 )
 
@@ -22,15 +24,18 @@ type StatusRow struct {
 	Versions *Count `json:"versions,omitempty"`
 }
 
-// WithCounts adds to each calendar's row what vs holds of it (nothing
-// when vs is nil or cannot be read).
+// WithCounts adds to each calendar's and address book's row what vs holds
+// of it (nothing when vs is nil or cannot be read). A version belongs to a
+// collection by account, kind and href, as the engine keys collections, so
+// a calendar and an address book at one href never share a count; its kind
+// is its file's (.vcf: an address book).
 func WithCounts(vs *versions.Store, sts []engine.CalendarStatus) []StatusRow {
 	rows := make([]StatusRow, len(sts))
 	counts := map[string]*Count{}
 	if vs != nil {
 		es, _ := vs.List(versions.Filter{})
 		for _, e := range es {
-			key := e.Account + "\x00" + e.Collection
+			key := countKey(e.Account, strings.HasSuffix(e.File, vdir.VCF), e.Collection)
 			c := counts[key]
 			if c == nil {
 				c = &Count{}
@@ -46,8 +51,17 @@ func WithCounts(vs *versions.Store, sts []engine.CalendarStatus) []StatusRow {
 	for i, s := range sts {
 		rows[i] = StatusRow{CalendarStatus: s}
 		if s.Calendar != "*" {
-			rows[i].Versions = counts[s.Account+"\x00"+s.Href]
+			rows[i].Versions = counts[countKey(s.Account, s.AddressBook, s.Href)]
 		}
 	}
 	return rows
+}
+
+// countKey is the key of a collection's count: account, kind and href.
+func countKey(account string, addressBook bool, href string) string {
+	kind := "calendar"
+	if addressBook {
+		kind = "addressbook"
+	}
+	return account + "\x00" + kind + "\x00" + href
 }
