@@ -88,7 +88,20 @@ type Account struct {
 	// The versions store (keep_versions, versions_max_size).
 	KeepVersions    time.Duration // the global keep_versions unless set
 	VersionsMaxSize int64         // bytes of this account's versions; 0: only the global cap
+
+	// DeleteCollections (delete_collections) is what becomes of the folder
+	// of a collection deleted on the server: DeleteNever or DeleteEmpty.
+	DeleteCollections string
 }
+
+// The values of delete_collections.
+const (
+	// DeleteNever keeps the folder of a collection gone from the server,
+	// reported at every pass (the default).
+	DeleteNever = "never"
+	// DeleteEmpty removes it when it holds no item, only metadata files.
+	DeleteEmpty = "empty"
+)
 
 // fileConfig mirrors the TOML layout; durations are strings so errors can name them.
 type fileConfig struct {
@@ -141,6 +154,8 @@ type fileAccount struct {
 	KeepVersions             string   `toml:"keep_versions"`
 	VersionsMaxSize          string   `toml:"versions_max_size"`
 	Merge                    *bool    `toml:"merge"`
+
+	DeleteCollections string `toml:"delete_collections"`
 }
 
 // Error is a configuration mistake, located by file and line where possible.
@@ -365,6 +380,13 @@ func (p parser) account(i int, fa fileAccount, policy plan.Policy) (Account, err
 	}
 	if err := p.kinds(i, fa, &a); err != nil {
 		return a, err
+	}
+	switch a.DeleteCollections = fa.DeleteCollections; a.DeleteCollections {
+	case "":
+		a.DeleteCollections = DeleteNever
+	case DeleteNever, DeleteEmpty:
+	default:
+		return a, p.bad(at("delete_collections"), "delete_collections %q: want %q or %q", fa.DeleteCollections, DeleteNever, DeleteEmpty)
 	}
 	if fa.ConflictPolicy != "" {
 		pol, err := plan.ParsePolicy(fa.ConflictPolicy)

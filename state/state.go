@@ -93,6 +93,10 @@ type Collection struct {
 	// Rejected holds the item files whose content the server refused, by
 	// file name: they are not sent again while they hold those bytes.
 	Rejected map[string]Rejection `json:",omitempty"`
+	// Forgotten is when `vdird forget` excluded the collection from
+	// syncing; zero while it syncs. The record then keeps only where the
+	// collection is (Key, Account, Href, Dir) and its display name.
+	Forgotten time.Time `json:",omitzero"`
 }
 
 // Rejection is a server's refusal of one version of an item file.

@@ -43,6 +43,8 @@ func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 		"internal/oauth": {"github.com/vdird/vdird/config", "github.com/vdird/vdird/engine", "github.com/vdird/vdird/daemon",
 			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state", "github.com/vdird/vdird/internal/cli"},
 		"engine/merge": {"os", "net", "net/http", "io/fs", "syscall", "time"},
+		"engine/plan/gone": {"os", "net", "net/http", "io/fs", "syscall", "time",
+			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},
 		"internal/vdirsyncer": {"github.com/vdird/vdird/engine", "github.com/vdird/vdird/daemon",
 			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state"},
 		"engine/conflicts": {"net", "net/http", "github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state",
@@ -60,9 +62,9 @@ func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 		// Conflicts are settled in the folders alone.
 		"internal/cli/conflictview": {"net", "net/http", "github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state",
 			"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/engine/apply", "github.com/vdird/vdird/engine/pass"},
-		// Forgetting clears state only: no folder, no server.
-		"internal/cli/forget": {"os", "net", "net/http", "github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir",
-			"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/engine"},
+		// Forgetting changes state only, through the daemon or the engine:
+		// no folder, no server.
+		"internal/cli/forget": {"os", "net", "net/http", "github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir"},
 		"internal/cli/importer": {"github.com/vdird/vdird/engine", "github.com/vdird/vdird/daemon",
 			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state"},
 	}
