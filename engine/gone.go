@@ -72,10 +72,10 @@ func (e *Engine) applyGone(col state.Collection, act gone.Action, dryRun bool) *
 		s.Notes = []string{note}
 	case gone.Drop:
 		s.Notes = []string{noun + " no longer on the server and its folder gone too: vdird forgets it"}
-		if !dryRun {
-			if err := e.store.DeleteCollection(col.Key); err != nil {
-				s.Problems = []string{err.Error()}
-			}
+		if dryRun {
+			s.Notes = []string{noun + " no longer on the server and its folder gone too: vdird would forget it"}
+		} else if err := e.store.DeleteCollection(col.Key); err != nil {
+			s.Problems = []string{err.Error()}
 		}
 	case gone.Remove:
 		if dryRun {
