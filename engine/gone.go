@@ -20,6 +20,7 @@ import (
 // and the listing cals no longer shows (gone.Plan): a forgotten one is
 // left alone, an empty folder goes under delete_collections = "empty", any
 // other is reported. fresh tells that cals was just read from the server.
+// A folder is listed only under delete_collections = "empty".
 func (e *Engine) goneCollections(a *config.Account, known []state.Collection, cals []davclient.Calendar, fresh, dryRun bool) []*Summary {
 	onServer, listed := map[string]bool{}, map[davclient.Kind]bool{}
 	for _, cal := range cals {
@@ -34,13 +35,17 @@ func (e *Engine) goneCollections(a *config.Account, known []state.Collection, ca
 		}
 		cols[col.Key] = col
 		g := gone.Collection{Key: col.Key, Forgotten: !col.Forgotten.IsZero(), ListedNone: !listed[kindOfKey(col.Key)]}
-		des, err := os.ReadDir(col.Dir)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			g.Missing = true
-		case err != nil && !g.Forgotten:
-			out = append(out, goneSummary(col, fmt.Sprintf("local folder: %v", err)))
-			continue
+		var des []fs.DirEntry
+		if in.RemoveEmpty && !g.Forgotten {
+			var err error
+			des, err = os.ReadDir(col.Dir)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				g.Missing = true
+			case err != nil:
+				out = append(out, goneSummary(col, fmt.Sprintf("local folder: %v", err)))
+				continue
+			}
 		}
 		for _, de := range des {
 			g.Entries = append(g.Entries, gone.Entry{Name: de.Name(), Regular: de.Type().IsRegular()})
