@@ -99,7 +99,20 @@ type Account struct {
 	// per calendar from its [account.calendar.NAME] table (ScopeOf).
 	Scope          window.Scope
 	CalendarScopes []CalendarScope
+
+	// DeleteCollections (delete_collections) is what becomes of the folder
+	// of a collection deleted on the server: DeleteNever or DeleteEmpty.
+	DeleteCollections string
 }
+
+// The values of delete_collections.
+const (
+	// DeleteNever keeps the folder of a collection gone from the server,
+	// reported at every pass (the default).
+	DeleteNever = "never"
+	// DeleteEmpty removes it when it holds no item, only metadata files.
+	DeleteEmpty = "empty"
+)
 
 // fileConfig mirrors the TOML layout; durations are strings so errors can name them.
 type fileConfig struct {
@@ -155,7 +168,8 @@ type fileAccount struct {
 
 	CreateCollections *bool `toml:"create_collections"`
 	fileScope
-	Calendar map[string]fileScope `toml:"calendar"`
+	Calendar          map[string]fileScope `toml:"calendar"`
+	DeleteCollections string               `toml:"delete_collections"`
 }
 
 // Error is a configuration mistake, located by file and line where possible.
@@ -384,6 +398,13 @@ func (p parser) account(i int, fa fileAccount, policy plan.Policy) (Account, err
 	}
 	if err := p.scopes(i, fa, &a); err != nil {
 		return a, err
+	}
+	switch a.DeleteCollections = fa.DeleteCollections; a.DeleteCollections {
+	case "":
+		a.DeleteCollections = DeleteNever
+	case DeleteNever, DeleteEmpty:
+	default:
+		return a, p.bad(at("delete_collections"), "delete_collections %q: want %q or %q", fa.DeleteCollections, DeleteNever, DeleteEmpty)
 	}
 	if fa.ConflictPolicy != "" {
 		pol, err := plan.ParsePolicy(fa.ConflictPolicy)

@@ -24,7 +24,6 @@ import (
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
 	"github.com/vdird/vdird/engine/apply"
-	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/local"
 	"github.com/vdird/vdird/engine/pass"
 	"github.com/vdird/vdird/engine/plan"
@@ -56,6 +55,7 @@ type Engine struct {
 	mu       sync.Mutex
 	clients  map[string]*davclient.Client
 	lastCals map[string][]davclient.Calendar // per account, from the last listing
+	passing  map[string]*sync.Mutex          // per account, held by its passes (passLock)
 }
 
 // NewEngine returns an engine for cfg using store.
@@ -249,6 +249,9 @@ func kindOfKey(key string) davclient.Kind {
 // SyncAccount runs one pass over one account's calendars and records in
 // state whether the account is failing (see noteAccount).
 func (e *Engine) SyncAccount(ctx context.Context, a *config.Account, opts SyncOptions) []*Summary {
+	mu := e.passLock(a.Name)
+	mu.Lock()
+	defer mu.Unlock()
 	ap := &pass.Account{}
 	opts.account = ap
 	sums := e.syncAccount(ctx, a, opts)
@@ -295,13 +298,19 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	if err != nil {
 		return fail(err)
 	}
-	dirs := collectionDirs(known)
+	dirs, forgotten := collectionDirs(known), forgottenDirs(known)
 	onServer := map[string]bool{}
 	var out []*Summary
 	for _, cal := range cals {
 		onServer[collectionKey(a, cal)] = true
 		folder := e.folderOf(a, cal, dirs)
 		if !selected(a, opts, cal, folder) {
+			continue
+		}
+		if dir, ok := forgotten[collectionKey(a, cal)]; ok {
+			if len(opts.Calendars) > 0 {
+				out = append(out, forgottenSummary(a.Name, cal, dir))
+			}
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -317,15 +326,7 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 	}
 	out = append(out, e.createCollections(ctx, a, c, cals, ap.Listed, opts)...)
 	ap.SettleRefused(ctx, e.store, a.Name)
-	for _, col := range known {
-		if col.Account != a.Name || onServer[col.Key] || col.Creating {
-			continue
-		}
-		noun := format.Of(kindOfKey(col.Key)).Noun
-		out = append(out, &Summary{Account: a.Name, Href: col.Href, Dir: col.Dir, Calendar: path.Base(col.Dir),
-			Notes: []string{noun + " no longer on the server (or no longer synced): local folder left alone"}})
-	}
-	return out
+	return append(out, e.goneCollections(a, known, cals, ap.Listed, opts.DryRun)...)
 }
 
 // syncCollection runs the pass over account a's collection cal, whose

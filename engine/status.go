@@ -42,6 +42,9 @@ type CalendarStatus struct {
 	// Rejected are the item files whose content the server refuses, with
 	// its answer: not sent again until they change.
 	Rejected []string `json:"rejected,omitempty"`
+	// Forgotten is when `vdird forget` excluded the collection from
+	// syncing; zero while it syncs.
+	Forgotten time.Time `json:"forgotten,omitzero"`
 }
 
 // Failing tells whether the row needs attention: an error, a guard's
@@ -76,7 +79,11 @@ func (e *Engine) Status() ([]CalendarStatus, error) {
 	for _, col := range cols {
 		st := CalendarStatus{Account: col.Account, Calendar: filepath.Base(col.Dir), Href: col.Href, Dir: col.Dir,
 			LastSync: col.LastSync, LastError: col.LastError, ReadOnly: col.ReadOnly, Refused: col.Refused,
-			AddressBook: kindOfKey(col.Key) == davclient.KindAddressBook}
+			AddressBook: kindOfKey(col.Key) == davclient.KindAddressBook, Forgotten: col.Forgotten}
+		if !col.Forgotten.IsZero() {
+			out = append(out, st) // nothing of it is synced: no item, no pending change
+			continue
+		}
 		for _, name := range slices.Sorted(maps.Keys(col.Rejected)) {
 			st.Rejected = append(st.Rejected, pass.RejectedMessage(filepath.Join(col.Dir, name), col.Rejected[name].Reason))
 		}

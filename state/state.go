@@ -102,6 +102,10 @@ type Collection struct {
 	// configuration narrows the calendar (a date window, component types;
 	// window.Scope.Key), "" for the whole calendar.
 	Scope string `json:",omitempty"`
+	// Forgotten is when `vdird forget` excluded the collection from
+	// syncing; zero while it syncs. The record then keeps only where the
+	// collection is (Key, Account, Href, Dir) and its display name.
+	Forgotten time.Time `json:",omitzero"`
 }
 
 // Rejection is a server's refusal of one version of an item file.

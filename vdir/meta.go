@@ -127,3 +127,7 @@ func (d *Dir) writeMeta(file, value string) error {
 	}
 	return d.syncDir()
 }
+
+// MetaFiles are the names of the metadata files a folder may hold beside
+// its items.
+func MetaFiles() []string { return []string{displayNameFile, colorFile, descriptionFile} }

@@ -1,5 +1,5 @@
 // Package control is the daemon's control socket, which lets `vdird
-// status`, `vdird sync` and `vdird restore` talk to a running daemon
+// status`, `vdird sync`, `vdird restore` and `vdird forget` talk to a running daemon
 // instead of fighting it over the state file's lock: where the socket is,
 // the requests and answers, the client calls and the server that answers
 // them for a Handler.
@@ -44,12 +44,19 @@ const maxLine = 1 << 20
 
 // Request is one command sent to the daemon.
 type Request struct {
-	Cmd             string   `json:"cmd"` // "status", "sync" or "restore"
+	Cmd             string   `json:"cmd"` // "status", "sync", "restore" or "forget"
 	AllowMassDelete bool     `json:"allow_mass_delete,omitempty"`
 	DryRun          bool     `json:"dry_run,omitempty"`
 	Calendars       []string `json:"calendars,omitempty"`
 
 	Restore *restore.Selection `json:"restore,omitempty"`
+	Forget  *ForgetRequest     `json:"forget,omitempty"`
+}
+
+// ForgetRequest is what `vdird forget` asks (engine.Engine.Forget).
+type ForgetRequest struct {
+	Names []string `json:"names"`
+	Undo  bool     `json:"undo,omitempty"`
 }
 
 // Response answers one Request. Error is set when the command
@@ -59,11 +66,13 @@ type Response struct {
 	Status    []engine.CalendarStatus `json:"status,omitempty"`
 	Summaries []*engine.Summary       `json:"summaries,omitempty"`
 
-	// UnknownCalendar is set with Error when a sync named calendars that
-	// match nothing, so the caller gets the engine's typed error back.
+	// UnknownCalendar is set with Error when a sync or a forget named
+	// calendars that match nothing, so the caller gets the engine's typed
+	// error back.
 	UnknownCalendar *engine.UnknownCalendarError `json:"unknown_calendar,omitempty"`
 
-	Restore *restore.Result `json:"restore,omitempty"`
+	Restore   *restore.Result    `json:"restore,omitempty"`
+	Forgotten []engine.Forgotten `json:"forgotten,omitempty"`
 }
 
 // maxSocketPath is the longest path a unix socket address holds on Linux
@@ -160,6 +169,9 @@ type Handler interface {
 	// matches no calendar (engine.Engine.CheckCalendars).
 	CheckCalendars(ctx context.Context, names []string) error
 	Restore(ctx context.Context, sel restore.Selection) (*restore.Result, error)
+	// Forget returns an *engine.UnknownCalendarError when a name matches
+	// no calendar (engine.Engine.Forget).
+	Forget(names []string, undo bool) ([]engine.Forgotten, error)
 }
 
 // Server owns the listener and one goroutine per connection.
@@ -295,8 +307,10 @@ func (s *Server) handle(req Request) Response {
 		return Response{Summaries: sums}
 	case "restore":
 		return s.handleRestore(req)
+	case "forget":
+		return s.handleForget(req)
 	default:
-		return Response{Error: fmt.Sprintf("unknown command %q (want status, sync or restore)", req.Cmd)}
+		return Response{Error: fmt.Sprintf("unknown command %q (want status, sync, restore or forget)", req.Cmd)}
 	}
 }
 
@@ -338,4 +352,35 @@ func (s *Server) handleRestore(req Request) Response {
 		return Response{Error: err.Error()}
 	}
 	return Response{Restore: res}
+}
+
+// Forget asks a running daemon to forget the calendars names denote, or
+// with undo to sync them again (engine.Engine.Forget): the daemon holds
+// the state, and does it between the passes of their accounts.
+func Forget(ctx context.Context, socketPath string, names []string, undo bool) ([]engine.Forgotten, error) {
+	resp, err := Do(ctx, socketPath, Request{Cmd: "forget", Forget: &ForgetRequest{Names: names, Undo: undo}})
+	if resp != nil && resp.UnknownCalendar != nil {
+		return nil, resp.UnknownCalendar
+	}
+	if err != nil {
+		return nil, err
+	}
+	return resp.Forgotten, nil
+}
+
+func (s *Server) handleForget(req Request) Response {
+	if req.Forget == nil || len(req.Forget.Names) == 0 {
+		return Response{Error: "forget: no calendar named"}
+	}
+	s.log.Info().Strs("names", req.Forget.Names).Bool("undo", req.Forget.Undo).Msg("forget requested on the control socket")
+	done, err := s.h.Forget(req.Forget.Names, req.Forget.Undo)
+	if err != nil {
+		resp := Response{Error: err.Error(), Forgotten: done}
+		errors.As(err, &resp.UnknownCalendar)
+		return resp
+	}
+	if done == nil {
+		done = []engine.Forgotten{}
+	}
+	return Response{Forgotten: done}
 }

@@ -43,6 +43,12 @@ func (f *fakeHandler) CheckCalendars(ctx context.Context, names []string) error 
 func (f *fakeHandler) Restore(context.Context, restore.Selection) (*restore.Result, error) {
 	return nil, errors.New("no restore here")
 }
+func (f *fakeHandler) Forget(names []string, undo bool) ([]engine.Forgotten, error) {
+	if names[0] == "nosuch" {
+		return nil, &engine.UnknownCalendarError{Names: names, Calendars: []string{"work"}}
+	}
+	return []engine.Forgotten{{Account: "a", Calendar: names[0], Dir: "/c/" + names[0], AsBefore: undo}}, nil
+}
 func (f *fakeHandler) SyncNow(ctx context.Context, opts engine.SyncOptions) []*engine.Summary {
 	f.got <- opts
 	return f.sums
@@ -184,4 +190,25 @@ func TestControlSocketPath_DeepStatePath_ShortSocketTheDaemonAndCLIShare(t *test
 		t.Fatalf("dial %s: %v", sock, err)
 	}
 	c.Close()
+}
+
+func TestControl_Forget_RoundTripOverTheSocket_UnknownNameTyped(t *testing.T) {
+	sock := filepath.Join(shortDir(t), "vdird.sock")
+	srv, err := Start(context.Background(), sock, &fakeHandler{}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	got, err := Forget(context.Background(), sock, []string{"work"}, true)
+	if err != nil || len(got) != 1 || got[0] != (engine.Forgotten{Account: "a", Calendar: "work", Dir: "/c/work", AsBefore: true}) {
+		t.Fatalf("Forget = %+v, %v", got, err)
+	}
+	_, err = Forget(context.Background(), sock, []string{"nosuch"}, false)
+	var unknown *engine.UnknownCalendarError
+	if !errors.As(err, &unknown) || unknown.Names[0] != "nosuch" || unknown.Calendars[0] != "work" {
+		t.Fatalf("Forget nosuch: %v, want the engine's UnknownCalendarError", err)
+	}
+	if _, err := Forget(context.Background(), filepath.Join(shortDir(t), "none.sock"), []string{"work"}, false); !errors.Is(err, ErrNoDaemon) {
+		t.Fatalf("Forget with no daemon: %v, want ErrNoDaemon", err)
+	}
 }

@@ -2,7 +2,6 @@ package pass
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -102,32 +101,4 @@ func (p *pass) syncMeta(ctx context.Context, d *vdir.Dir, existed bool) error {
 		}
 	}
 	return writeFolderMeta(d, mp.Pull, mp.PullFields)
-}
-
-// pushMeta sets the fields of mp.Push on the server. Refused ones keep the
-// server's values, in the folder and in p.meta.
-func (p *pass) pushMeta(ctx context.Context, d *vdir.Dir, mp plan.MetaPlan) error {
-	var props davclient.Props
-	for _, f := range mp.PushFields {
-		switch f {
-		case "displayname":
-			props.DisplayName = &mp.Push.DisplayName
-		case "color":
-			props.Color = &mp.Push.Color
-		case "description":
-			props.Description = &mp.Push.Description
-		}
-	}
-	err := p.c.SetProps(ctx, p.cal, props)
-	var perr *davclient.PropsError
-	if !errors.As(err, &perr) {
-		if err == nil {
-			p.s.Notes = append(p.s.Notes, "the folder's "+strings.Join(mp.PushFields, ", ")+" set on the server")
-		}
-		return err
-	}
-	// A PROPPATCH is all or nothing: the server kept every value.
-	p.s.Notes = append(p.s.Notes, fmt.Sprintf("the server refused the folder's %s (%v): its values are kept", strings.Join(mp.PushFields, ", "), err))
-	p.meta = p.serverMeta()
-	return writeFolderMeta(d, p.meta, mp.PushFields)
 }

@@ -98,9 +98,10 @@ refused it. An account whose passes fail (a wrong password, a server that
 cannot be reached or stopped answering, a certificate refused) gets a line of
 its own: since when it fails, after how many attempts, and the last error.
 Item files the server refused are listed below the table with the server's
-reason: they are not sent again until they change. Asks the running daemon
-over its control socket; without a daemon, reads the state file directly (no
-network). A daemon also tells the download or upload it is working on, below
+reason: they are not sent again until they change. A calendar "vdird forget"
+stopped is listed as forgotten, with the command that syncs it again. Asks
+the running daemon over its control socket; without a daemon, reads the
+state file directly (no network). A daemon also tells the download or upload it is working on, below
 the table, as "vdird sync" shows it on a terminal ("progress" in --json). Each
 subscription gets a row of its own below: its last fetch, the items it holds,
 the files changed here, and the last error; parts of its feed that could not

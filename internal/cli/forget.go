@@ -2,47 +2,44 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/vdird/vdird/config"
-	forgetpkg "github.com/vdird/vdird/internal/cli/forget"
+	"github.com/vdird/vdird/internal/cli/forget"
 )
 
-const forgetHelp = `Clears what vdird remembers of the calendars or address books named (a
-folder name, display name, URL path or its last segment), which ends the
-"no longer on the server" report of one deleted there. No file is deleted
-and nothing is sent to the server; one still on the server and selected by
-the config is synced again at the next pass, matched by UID. With the daemon
-running (it holds the state) this changes nothing and exits 1: stop it first.
-Exits 2 when a NAME matches no known calendar, forgetting nothing.`
+const forgetHelp = `Stops syncing the calendars or address books named (a folder name, display
+name, URL path or its last segment) until "vdird forget --undo NAME": what
+vdird remembers of their items is cleared, and every later pass leaves them
+alone, whether the server still has them or not. For one deleted on the
+server this ends its "no longer on the server" report. No file is deleted
+and nothing is sent to the server; the folder stays where it is, and a new
+calendar is never made from it on the server.
 
-const forgetExample = `  vdird forget work          # a folder name
-  vdird forget "Old events"  # a display name`
+With --undo, the next pass syncs them again as at a first contact: the items
+of the folder and the server's are matched by UID, so nothing is downloaded
+twice or duplicated.
+
+With the daemon running, the daemon does it (through its control socket),
+between its passes. Exits 2 when a NAME matches no calendar vdird knows,
+changing nothing.`
+
+const forgetExample = `  vdird forget work            # a folder name
+  vdird forget "Old events"    # a display name
+  vdird forget --undo work     # sync it again`
 
 func (a *app) forgetCommand() *cobra.Command {
-	cmd := a.command(helpText{"forget NAME...",
-		"forget a calendar's sync state, keeping its folder and the server's calendar", forgetHelp, forgetExample},
-		cobra.MinimumNArgs(1), func(_ context.Context, names []string) int {
-			return a.withConfig(func(cfg *config.Config) int { return forget(cfg, names, a.stdout, a.stderr) })
+	var undo bool
+	cmd := a.command(helpText{"forget NAME... [--undo]",
+		"stop syncing a calendar, keeping its folder and the server's calendar", forgetHelp, forgetExample},
+		cobra.MinimumNArgs(1), func(ctx context.Context, names []string) int {
+			cfg, log, ok := loadConfig(a.g, a.stderr)
+			if !ok {
+				return exitUsage
+			}
+			return forget.Command(ctx, cfg, log, names, undo, a.stdout, a.stderr)
 		})
+	cmd.Flags().BoolVar(&undo, "undo", false, "sync the calendars named again, from a first contact (default off)")
 	cmd.ValidArgsFunction = a.completeCalendars
 	return cmd
-}
-
-// forget clears the state of the collections names denote.
-func forget(cfg *config.Config, names []string, stdout, stderr io.Writer) int {
-	err := forgetpkg.Run(cfg.StatePath, names, stdout)
-	if err == nil {
-		return 0
-	}
-	fmt.Fprintf(stderr, "vdird: %v\n", err)
-	var unknown *forgetpkg.UnknownError
-	if errors.As(err, &unknown) {
-		return exitUsage
-	}
-	return exitFailure
 }

@@ -51,6 +51,8 @@ func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},
 		// Requests only: no files, no state, no sync.
 		"davclient/calfilter": {"os", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state", "github.com/vdird/vdird/engine"},
+		"engine/plan/gone": {"os", "net", "net/http", "io/fs", "syscall", "time",
+			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir", "github.com/vdird/vdird/state"},
 		"internal/vdirsyncer": {"github.com/vdird/vdird/engine", "github.com/vdird/vdird/daemon",
 			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state"},
 		"engine/conflicts": {"net", "net/http", "github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state",
@@ -68,9 +70,9 @@ func TestCodeLimits_PackagesImportOnlyTheirLayer(t *testing.T) {
 		// Conflicts are settled in the folders alone.
 		"internal/cli/conflictview": {"net", "net/http", "github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state",
 			"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/engine/apply", "github.com/vdird/vdird/engine/pass"},
-		// Forgetting clears state only: no folder, no server.
-		"internal/cli/forget": {"os", "net", "net/http", "github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir",
-			"github.com/vdird/vdird/daemon", "github.com/vdird/vdird/engine"},
+		// Forgetting changes state only, through the daemon or the engine:
+		// no folder, no server.
+		"internal/cli/forget": {"os", "net", "net/http", "github.com/vdird/vdird/davclient", "github.com/vdird/vdird/vdir"},
 		"internal/cli/importer": {"github.com/vdird/vdird/engine", "github.com/vdird/vdird/daemon",
 			"github.com/vdird/vdird/davclient", "github.com/vdird/vdird/state"},
 	}

@@ -1,82 +1,86 @@
-// Package forget clears what the state store remembers of collections the
-// user names, leaving their folders and the server alone: it touches no
-// file but the state store and sends no request.
+// Package forget runs `vdird forget`: it has a running daemon forget the
+// calendars named, through its control socket, or forgets them in the
+// state file itself when no daemon runs. Forgetting changes state alone:
+// no file, no request to a server.
 package forget
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"path"
-	"path/filepath"
-	"slices"
-	"strings"
 
+	"github.com/rs/zerolog"
+
+	"github.com/vdird/vdird/config"
+	"github.com/vdird/vdird/daemon/control"
+	"github.com/vdird/vdird/engine"
 	"github.com/vdird/vdird/state"
 )
 
-// UnknownError is a name that denotes no collection state knows; nothing
-// was forgotten.
-type UnknownError struct {
-	Name  string
-	Known []string // the folder names of the collections state knows
-}
+// The exit statuses of vdird forget, as the other commands have them.
+const (
+	exitFailure = 1
+	exitUsage   = 2 // a name that denotes no calendar
+)
 
-func (e *UnknownError) Error() string {
-	return fmt.Sprintf("no known calendar or address book named %q; known: %s", e.Name, strings.Join(e.Known, ", "))
-}
-
-// Run clears the state of the collections names denote (Collections) and
-// prints a line for each one forgotten to w. A store the daemon holds
-// gives an error that says to stop it.
-func Run(statePath string, names []string, w io.Writer) error {
-	cols, err := Collections(statePath, names)
-	for _, c := range cols {
-		fmt.Fprintf(w, "%s: forgotten; its folder %s is left as it is\n", filepath.Base(c.Dir), c.Dir)
+// Command is vdird forget: it forgets the collections names denote, or
+// with undo has them synced again, prints a line for each to stdout and
+// returns the exit status.
+func Command(ctx context.Context, cfg *config.Config, log zerolog.Logger, names []string, undo bool, stdout, stderr io.Writer) int {
+	err := Run(ctx, cfg, log, names, undo, stdout)
+	if err == nil {
+		return 0
 	}
-	if errors.Is(err, state.ErrLocked) {
-		return fmt.Errorf("%w: stop the daemon first, then run vdird forget again; nothing was changed", err)
+	fmt.Fprintf(stderr, "vdird: %v\n", err)
+	var unknown *engine.UnknownCalendarError
+	if errors.As(err, &unknown) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// Run forgets the collections names denote (engine.Engine.Forget), or
+// with undo has them synced again, and prints a line for each to w. A
+// name that denotes nothing gives an *engine.UnknownCalendarError and
+// changes nothing.
+func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, names []string, undo bool, w io.Writer) error {
+	done, err := control.Forget(ctx, control.SocketPath(cfg.StatePath), names, undo)
+	byDaemon := !errors.Is(err, control.ErrNoDaemon)
+	if !byDaemon {
+		done, err = direct(cfg, log, names, undo)
+	}
+	for _, f := range done {
+		fmt.Fprintln(w, line(f, undo, byDaemon))
 	}
 	return err
 }
 
-// Collections clears the state of the collections names denote, in the
-// state store at statePath, and returns them. Every name must denote one,
-// or nothing is cleared (*UnknownError). A store another process holds
-// gives an error wrapping state.ErrLocked.
-func Collections(statePath string, names []string) ([]state.Collection, error) {
-	store, err := state.Open(statePath)
+// direct forgets in the state file, which no daemon holds.
+func direct(cfg *config.Config, log zerolog.Logger, names []string, undo bool) ([]engine.Forgotten, error) {
+	store, err := state.Open(cfg.StatePath)
+	if errors.Is(err, state.ErrLocked) {
+		return nil, fmt.Errorf("%w, and no daemon answers on its control socket: run vdird forget again when that sync ends; nothing was changed", err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer store.Close()
-	known, err := store.Collections()
-	if err != nil {
-		return nil, err
-	}
-	var chosen []state.Collection
-	for _, n := range names {
-		i := slices.IndexFunc(known, func(c state.Collection) bool { return denotes(c, n) })
-		if i < 0 {
-			e := &UnknownError{Name: n}
-			for _, c := range known {
-				e.Known = append(e.Known, filepath.Base(c.Dir))
-			}
-			return nil, e
-		}
-		chosen = append(chosen, known[i])
-	}
-	for i, c := range chosen {
-		if err := store.DeleteCollection(c.Key); err != nil {
-			return chosen[:i], fmt.Errorf("forgetting %s: %w", filepath.Base(c.Dir), err)
-		}
-	}
-	return chosen, nil
+	return engine.NewEngine(cfg, store, log).Forget(names, undo)
 }
 
-// denotes tells whether name denotes the collection c: its folder name,
-// display name, href or the href's last segment.
-func denotes(c state.Collection, name string) bool {
-	return name != "" && (name == filepath.Base(c.Dir) || name == c.DisplayName || name == c.Href ||
-		name == path.Base(strings.TrimSuffix(c.Href, "/")))
+// line says what became of f.
+func line(f engine.Forgotten, undo, byDaemon bool) string {
+	name := f.Calendar
+	switch {
+	case undo && f.AsBefore:
+		return name + ": not forgotten, nothing to undo"
+	case undo && byDaemon:
+		return fmt.Sprintf("%s: synced again from the daemon's next pass, %s matched with the server by UID", name, f.Dir)
+	case undo:
+		return fmt.Sprintf("%s: synced again from the next vdird sync, %s matched with the server by UID", name, f.Dir)
+	case f.AsBefore:
+		return name + ": forgotten already"
+	}
+	return fmt.Sprintf("%s: forgotten; its folder %s is left as it is, and no pass syncs it until vdird forget --undo %s", name, f.Dir, name)
 }

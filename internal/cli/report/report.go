@@ -90,6 +90,10 @@ func Status(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 		if s.ReadOnly {
 			name += " (read-only)"
 		}
+		if !s.Forgotten.IsZero() {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\tforgotten %s: not synced until \"vdird forget --undo %s\"\n", name, when(s.Forgotten, now), s.Calendar)
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", name, when(s.LastSync, now), s.PendingLocal, len(s.ConflictFiles), errorText(s.LastError, s.Refused))
 	}
 	tw.Flush()

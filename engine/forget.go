@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/state"
+)
+
+// Forgotten is what `vdird forget` did to one calendar or address book.
+type Forgotten struct {
+	Account     string `json:"account"`
+	Calendar    string `json:"calendar"` // its folder's name
+	Dir         string `json:"dir"`
+	AddressBook bool   `json:"address_book,omitempty"`
+	// AsBefore: it was forgotten already (or, undoing, synced already), so
+	// nothing changed.
+	AsBefore bool `json:"as_before,omitempty"`
+}
+
+// Forget stops syncing the calendars and address books that names denote
+// among those state records (by folder name, display name, href or the
+// href's last segment): each record keeps only where the collection is,
+// its items and markers go, and passes leave it alone from then on,
+// whether the server still has it or not. With undo it syncs them again:
+// the record keeps its folder, and the next pass meets the folder and the
+// server as at a first contact, matching their items by UID. No file is
+// touched and nothing is sent. A name that denotes nothing gives an
+// *UnknownCalendarError and changes nothing. It waits for a pass in
+// flight on an account it changes.
+func (e *Engine) Forget(names []string, undo bool) ([]Forgotten, error) {
+	known, err := e.store.Collections()
+	if err != nil {
+		return nil, err
+	}
+	var chosen []state.Collection
+	u := &UnknownCalendarError{}
+	for _, c := range known {
+		u.Calendars = append(u.Calendars, filepath.Base(c.Dir))
+	}
+	for _, n := range names {
+		found := false
+		for _, c := range known {
+			if denotes(c, n) {
+				found = true
+				if !slices.ContainsFunc(chosen, func(o state.Collection) bool { return o.Key == c.Key }) {
+					chosen = append(chosen, c)
+				}
+			}
+		}
+		if !found {
+			u.Names = append(u.Names, n)
+		}
+	}
+	if len(u.Names) > 0 {
+		return nil, u
+	}
+	out := make([]Forgotten, 0, len(chosen))
+	for _, c := range chosen {
+		f, err := e.forgetOne(c.Key, undo)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", filepath.Base(c.Dir), err)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// forgetOne forgets collection key, or with undo syncs it again, between
+// the passes of its account.
+func (e *Engine) forgetOne(key string, undo bool) (Forgotten, error) {
+	c, ok, err := e.store.Collection(key)
+	if err != nil || !ok {
+		return Forgotten{}, err
+	}
+	mu := e.passLock(c.Account)
+	mu.Lock()
+	defer mu.Unlock()
+	if c, ok, err = e.store.Collection(key); err != nil || !ok {
+		return Forgotten{}, err // gone meanwhile: nothing to do
+	}
+	f := Forgotten{Account: c.Account, Calendar: filepath.Base(c.Dir), Dir: c.Dir,
+		AddressBook: kindOfKey(c.Key) == davclient.KindAddressBook}
+	if f.AsBefore = c.Forgotten.IsZero() == undo; f.AsBefore {
+		return f, nil
+	}
+	rec := state.Collection{Key: c.Key, Account: c.Account, Href: c.Href, Dir: c.Dir}
+	if !undo {
+		rec.DisplayName, rec.Forgotten = c.DisplayName, e.Now().UTC()
+	}
+	return f, e.store.ReplaceCollection(rec)
+}
+
+// denotes tells whether name denotes the collection c: its folder name,
+// display name, href or the href's last segment.
+func denotes(c state.Collection, name string) bool {
+	return name != "" && (name == filepath.Base(c.Dir) || name == c.DisplayName || name == c.Href ||
+		name == path.Base(strings.TrimSuffix(c.Href, "/")))
+}
+
+// passLock is the lock every pass over account holds, so that a forget
+// waits for the one in flight.
+func (e *Engine) passLock(account string) *sync.Mutex {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.passing == nil {
+		e.passing = map[string]*sync.Mutex{}
+	}
+	mu, ok := e.passing[account]
+	if !ok {
+		mu = &sync.Mutex{}
+		e.passing[account] = mu
+	}
+	return mu
+}
+
+// forgottenSummary is the summary of a forgotten collection that a sync
+// named: it is not synced.
+func forgottenSummary(a string, cal davclient.Calendar, dir string) *Summary {
+	name := filepath.Base(dir)
+	return &Summary{Account: a, Href: cal.Href, Dir: dir, Calendar: name,
+		Notes: []string{fmt.Sprintf("forgotten: not synced until `vdird forget --undo %s`", name)}}
+}
+
+// forgottenDirs maps the key of each forgotten collection to its folder.
+func forgottenDirs(cols []state.Collection) map[string]string {
+	dirs := map[string]string{}
+	for _, c := range cols {
+		if !c.Forgotten.IsZero() {
+			dirs[c.Key] = c.Dir
+		}
+	}
+	return dirs
+}
