@@ -13,16 +13,10 @@ import (
 
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
-	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/local"
 	"github.com/vdird/vdird/engine/newcol"
 	"github.com/vdird/vdird/state"
-	"github.com/vdird/vdird/vdir"
 )
-
-// componentsFile is the file of a folder that names the components a new
-// calendar made of it holds.
-const componentsFile = "components"
 
 // createCollections makes on the server a collection of each of account
 // a's new local folders that newcol.Decide picks, after the
@@ -104,7 +98,7 @@ func (e *Engine) createInput(ctx context.Context, a *config.Account, c *davclien
 	for dir, r := range rec.CreateRefused {
 		in.Refused[dir] = r.Folder
 	}
-	if in.Folders, err = newFolders(a, in.Taken); err != nil || len(in.Folders) == 0 || in.Disabled {
+	if in.Folders, err = local.NewFolders(roots(a), in.Taken); err != nil || len(in.Folders) == 0 || in.Disabled {
 		return in, err
 	}
 	in.Home, in.BookHome = rec.Home, rec.BookHome
@@ -118,92 +112,16 @@ func (e *Engine) createInput(ctx context.Context, a *config.Account, c *davclien
 	return in, nil
 }
 
-// newFolders reads the folders under account a's roots that are not
-// hidden and not taken: the candidates for new collections.
-func newFolders(a *config.Account, taken map[string]bool) ([]newcol.Folder, error) {
-	var out []newcol.Folder
-	for _, r := range []struct {
-		root string
-		kind davclient.Kind
-		on   bool
-	}{{a.LocalRoot, davclient.KindCalendar, a.SyncsCalendars()}, {a.ContactsRoot, davclient.KindAddressBook, a.SyncsAddressBooks()}} {
-		if !r.on {
-			continue
-		}
-		des, err := os.ReadDir(r.root)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, de := range des {
-			path := filepath.Join(r.root, de.Name())
-			if strings.HasPrefix(de.Name(), ".") || taken[path] {
-				continue
-			}
-			if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
-				continue
-			}
-			// A folder that cannot be read is not made: its pass would fail.
-			if f, err := readFolder(path, r.kind); err == nil {
-				out = append(out, f)
-			}
-		}
+// roots are the folders whose sub-folders hold account a's collections.
+func roots(a *config.Account) []local.Root {
+	var out []local.Root
+	if a.SyncsCalendars() {
+		out = append(out, local.Root{Path: a.LocalRoot, Kind: davclient.KindCalendar})
 	}
-	return out, nil
-}
-
-// readFolder reads a candidate folder of a collection of kind: its
-// metadata and components files, its items and what they hold, and the
-// fingerprint of all that.
-func readFolder(path string, kind davclient.Kind) (newcol.Folder, error) {
-	f := newcol.Folder{Path: path, Name: filepath.Base(path), AddressBook: kind == davclient.KindAddressBook}
-	d, err := vdir.Open(path, format.Of(kind).Ext)
-	if err != nil {
-		return f, err
+	if a.SyncsAddressBooks() {
+		out = append(out, local.Root{Path: a.ContactsRoot, Kind: davclient.KindAddressBook})
 	}
-	entries, err := d.List()
-	if err != nil {
-		return f, err
-	}
-	if f.Meta.DisplayName, err = d.DisplayName(); err != nil {
-		return f, err
-	}
-	if f.Meta.Color, err = d.Color(); err != nil || f.AddressBook {
-		f.Meta.Color = ""
-	}
-	if f.Meta.Description, err = d.Description(); err != nil {
-		return f, err
-	}
-	comps, err := os.ReadFile(filepath.Join(path, componentsFile))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return f, err
-	}
-	f.ComponentsFile, f.Items = string(comps), len(entries)
-	fp := []string{f.Meta.DisplayName, f.Meta.Color, f.Meta.Description, f.ComponentsFile}
-	for _, en := range entries {
-		fp = append(fp, fmt.Sprintf("%s %d %d", en.Name, en.Fingerprint.Size, en.Fingerprint.ModNs))
-	}
-	f.Fingerprint = vdir.Hash([]byte(strings.Join(fp, "\n")))
-	return f, nil
-}
-
-// itemComponents reads the items of the calendar folder f for the
-// components they hold. Only folders about to be made are read.
-func itemComponents(f *newcol.Folder) {
-	d, err := vdir.Open(f.Path, format.ICalendar.Ext)
-	if err != nil {
-		return
-	}
-	entries, _ := d.List()
-	for _, en := range entries {
-		if data, _, err := d.Read(en.Name); err == nil {
-			if info, err := format.ICalendar.Inspect(data); err == nil && !slices.Contains(f.ItemComponents, info.Component) {
-				f.ItemComponents = append(f.ItemComponents, info.Component)
-			}
-		}
-	}
+	return out
 }
 
 // decide is newcol.Decide over in, with the components of the
@@ -213,7 +131,7 @@ func decide(in newcol.Input) newcol.Plan {
 	read := false
 	for i, f := range in.Folders {
 		if !f.AddressBook && f.ComponentsFile == "" && slices.ContainsFunc(p.Create, func(nc newcol.Collection) bool { return nc.Path == f.Path }) {
-			itemComponents(&in.Folders[i])
+			local.ItemComponents(&in.Folders[i])
 			read = true
 		}
 	}
@@ -415,7 +333,7 @@ func matchNewFolders(a *config.Account, known []state.Collection, want []string,
 	for _, col := range known {
 		taken[col.Dir] = true
 	}
-	folders, _ := newFolders(a, taken)
+	folders, _ := local.NewFolders(roots(a), taken)
 	for _, f := range folders {
 		for _, n := range want {
 			matched[n] = matched[n] || n == f.Name || n == strings.TrimSpace(f.Meta.DisplayName)
