@@ -104,4 +104,3 @@ func ItemComponents(f *newcol.Folder) {
 		}
 	}
 }
-
