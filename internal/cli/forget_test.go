@@ -129,7 +129,7 @@ func shortTempDir(t *testing.T) string {
 	return d
 }
 
-func TestCLI_Forget_DaemonRunning_TheDaemonForgetsAndUndoes(t *testing.T) {
+func TestCLI_Forget_DaemonRunning_TheDaemonForgetsAndUndoes_UndoSyncsAtOnce(t *testing.T) {
 	srv := testserver.Start(t, testserver.Radicale)
 	cal := srv.MakeCalendar(t, "work", "Work", "VEVENT")
 	srv.Put(t, cal+"a.ics", []byte(fmt.Sprintf(ev, "a", "A")))
@@ -154,8 +154,19 @@ func TestCLI_Forget_DaemonRunning_TheDaemonForgetsAndUndoes(t *testing.T) {
 	if code, _, errs := cli(t, "--config", cfg, "forget", "nosuch"); code != 2 || !strings.Contains(errs, "work") {
 		t.Fatalf("forget nosuch through the daemon: code %d, stderr %s", code, errs)
 	}
-	if code, out, errs := cli(t, "--config", cfg, "forget", "--undo", "work"); code != 0 || !strings.Contains(out, "daemon's next pass") {
+	if code, out, errs := cli(t, "--config", cfg, "forget", "--undo", "work"); code != 0 || !strings.Contains(out, "daemon pass starting now") {
 		t.Fatalf("forget --undo with the daemon running: code %d\nout: %s\nerr: %s", code, out, errs)
+	}
+	// The poll is an hour away: only the pass the undo starts syncs it.
+	deadline := time.Now().Add(10 * time.Second)
+	for st, err = control.Status(context.Background(), socket); err != nil || len(st) != 1 || st[0].LastSync.IsZero(); st, err = control.Status(context.Background(), socket) {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after --undo the daemon has not synced the calendar: %+v %v", st, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if files, _ := filepath.Glob(filepath.Join(st[0].Dir, "*.ics")); len(files) != 1 || filepath.Base(files[0]) != "a.ics" {
+		t.Fatalf("the folder after the undo's pass: %v, want a.ics alone, matched by UID", files)
 	}
 	sums, err = control.Sync(context.Background(), socket, engine.SyncOptions{})
 	if err != nil || len(sums) != 1 || sums[0].Failed() || sums[0].Downloaded+sums[0].Uploaded+sums[0].Conflicts != 0 {

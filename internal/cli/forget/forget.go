@@ -76,7 +76,7 @@ func line(f engine.Forgotten, undo, byDaemon bool) string {
 	case undo && f.AsBefore:
 		return name + ": not forgotten, nothing to undo"
 	case undo && byDaemon:
-		return fmt.Sprintf("%s: synced again from the daemon's next pass, %s matched with the server by UID", name, f.Dir)
+		return fmt.Sprintf("%s: synced again by a daemon pass starting now, %s matched with the server by UID", name, f.Dir)
 	case undo:
 		return fmt.Sprintf("%s: synced again from the next vdird sync, %s matched with the server by UID", name, f.Dir)
 	case f.AsBefore:
