@@ -23,42 +23,37 @@ type Forgotten struct {
 	AsBefore bool `json:"as_before,omitempty"`
 }
 
+// AmbiguousCalendarError is a forget that named, without its account,
+// collections of several accounts: it changes nothing.
+type AmbiguousCalendarError struct {
+	Name    string   `json:"name"`
+	Matches []string `json:"matches"` // "account/folder" of each collection it names
+}
+
+func (e *AmbiguousCalendarError) Error() string {
+	return fmt.Sprintf("%q names collections of several accounts: %s; name one as ACCOUNT/NAME, as in %q",
+		e.Name, strings.Join(e.Matches, ", "), e.Matches[0])
+}
+
 // Forget stops syncing the calendars and address books that names denote
 // among those state records (by folder name, display name, href or the
-// href's last segment): each record keeps only where the collection is,
-// its items and markers go, and passes leave it alone from then on,
-// whether the server still has it or not. With undo it syncs them again:
-// the record keeps its folder, and the next pass meets the folder and the
-// server as at a first contact, matching their items by UID. No file is
-// touched and nothing is sent. A name that denotes nothing gives an
-// *UnknownCalendarError and changes nothing. It waits for a pass in
-// flight on an account it changes.
+// href's last segment, each also as ACCOUNT/NAME): each record keeps only
+// where the collection is, its items and markers go, and passes leave it
+// alone from then on, whether the server still has it or not. With undo
+// it syncs them again: the record keeps its folder, and the next pass
+// meets the folder and the server as at a first contact, matching their
+// items by UID. No file is touched and nothing is sent. A name that
+// denotes nothing gives an *UnknownCalendarError, one that denotes
+// collections of several accounts an *AmbiguousCalendarError, and either
+// changes nothing. It waits for a pass in flight on an account it changes.
 func (e *Engine) Forget(names []string, undo bool) ([]Forgotten, error) {
 	known, err := e.store.Collections()
 	if err != nil {
 		return nil, err
 	}
-	var chosen []state.Collection
-	u := &UnknownCalendarError{}
-	for _, c := range known {
-		u.Calendars = append(u.Calendars, filepath.Base(c.Dir))
-	}
-	for _, n := range names {
-		found := false
-		for _, c := range known {
-			if denotes(c, n) {
-				found = true
-				if !slices.ContainsFunc(chosen, func(o state.Collection) bool { return o.Key == c.Key }) {
-					chosen = append(chosen, c)
-				}
-			}
-		}
-		if !found {
-			u.Names = append(u.Names, n)
-		}
-	}
-	if len(u.Names) > 0 {
-		return nil, u
+	chosen, err := chooseCollections(known, names)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]Forgotten, 0, len(chosen))
 	for _, c := range chosen {
@@ -69,6 +64,51 @@ func (e *Engine) Forget(names []string, undo bool) ([]Forgotten, error) {
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// chooseCollections are the collections of known that names denote, each
+// once, or the error for a name that denotes none or several accounts'.
+func chooseCollections(known []state.Collection, names []string) ([]state.Collection, error) {
+	several := slices.ContainsFunc(known, func(c state.Collection) bool { return c.Account != known[0].Account })
+	qualified := func(c state.Collection) string {
+		if several {
+			return c.Account + "/" + filepath.Base(c.Dir)
+		}
+		return filepath.Base(c.Dir)
+	}
+	u := &UnknownCalendarError{}
+	for _, c := range known {
+		u.Calendars = append(u.Calendars, qualified(c))
+	}
+	var chosen []state.Collection
+	for _, n := range names {
+		var matches []state.Collection
+		for _, c := range known {
+			if acct, rest, ok := strings.Cut(n, "/"); denotes(c, n) || ok && acct == c.Account && denotes(c, rest) {
+				matches = append(matches, c)
+			}
+		}
+		if len(matches) == 0 {
+			u.Names = append(u.Names, n)
+			continue
+		}
+		if slices.ContainsFunc(matches, func(c state.Collection) bool { return c.Account != matches[0].Account }) {
+			a := &AmbiguousCalendarError{Name: n}
+			for _, c := range matches {
+				a.Matches = append(a.Matches, c.Account+"/"+filepath.Base(c.Dir))
+			}
+			return nil, a
+		}
+		for _, c := range matches {
+			if !slices.ContainsFunc(chosen, func(o state.Collection) bool { return o.Key == c.Key }) {
+				chosen = append(chosen, c)
+			}
+		}
+	}
+	if len(u.Names) > 0 {
+		return nil, u
+	}
+	return chosen, nil
 }
 
 // forgetOne forgets collection key, or with undo syncs it again, between

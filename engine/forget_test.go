@@ -173,3 +173,35 @@ func TestSync_DeleteCollectionsEmpty_EmptyFolderGoes_OneWithItemsStays_NotWhileT
 		})
 	})
 }
+
+func TestForget_NameOfCollectionsInTwoAccounts_RefusedListingThem_AccountSlashNameChoosesOne(t *testing.T) {
+	e := newEnv(t, testserver.Radicale)
+	second := e.Cfg.Accounts[0]
+	second.Name, second.LocalRoot = "second", filepath.Join(t.TempDir(), "second")
+	e.Cfg.Accounts = append(e.Cfg.Accounts, second)
+	e.syncOK()
+	first := e.Cfg.Accounts[0].Name
+	e.withStore(func(store *state.Store) {
+		_, err := NewEngine(e.Cfg, store, zerolog.Nop()).Forget([]string{"events"}, false)
+		var a *AmbiguousCalendarError
+		if !errors.As(err, &a) || !slices.Equal(slices.Sorted(slices.Values(a.Matches)), slices.Sorted(slices.Values([]string{first + "/events", "second/events"}))) ||
+			!strings.Contains(err.Error(), "ACCOUNT/NAME") {
+			t.Fatalf("Forget of a name in two accounts: %v", err)
+		}
+		cols, _ := store.Collections()
+		if slices.ContainsFunc(cols, func(c state.Collection) bool { return !c.Forgotten.IsZero() }) {
+			t.Fatalf("a refused forget forgot something: %+v", cols)
+		}
+	})
+	if f := e.forget(false, "second/Events"); len(f) != 1 || f[0].Account != "second" || f[0].Calendar != "events" {
+		t.Fatalf("forget second/Events: %+v", f)
+	}
+	e.withStore(func(store *state.Store) {
+		cols, _ := store.Collections()
+		for _, c := range cols {
+			if want := c.Account == "second" && filepath.Base(c.Dir) == "events"; c.Forgotten.IsZero() == want {
+				t.Fatalf("after forget second/Events, %s %s forgotten: %v", c.Account, c.Dir, !c.Forgotten.IsZero())
+			}
+		}
+	})
+}

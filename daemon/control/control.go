@@ -70,6 +70,9 @@ type Response struct {
 	// calendars that match nothing, so the caller gets the engine's typed
 	// error back.
 	UnknownCalendar *engine.UnknownCalendarError `json:"unknown_calendar,omitempty"`
+	// AmbiguousCalendar is set with Error when a forget named collections
+	// of several accounts.
+	AmbiguousCalendar *engine.AmbiguousCalendarError `json:"ambiguous_calendar,omitempty"`
 
 	Restore   *restore.Result    `json:"restore,omitempty"`
 	Forgotten []engine.Forgotten `json:"forgotten,omitempty"`
@@ -170,7 +173,8 @@ type Handler interface {
 	CheckCalendars(ctx context.Context, names []string) error
 	Restore(ctx context.Context, sel restore.Selection) (*restore.Result, error)
 	// Forget returns an *engine.UnknownCalendarError when a name matches
-	// no calendar (engine.Engine.Forget).
+	// no calendar, an *engine.AmbiguousCalendarError when one matches
+	// several accounts' (engine.Engine.Forget).
 	Forget(names []string, undo bool) ([]engine.Forgotten, error)
 }
 
@@ -359,8 +363,11 @@ func (s *Server) handleRestore(req Request) Response {
 // the state, and does it between the passes of their accounts.
 func Forget(ctx context.Context, socketPath string, names []string, undo bool) ([]engine.Forgotten, error) {
 	resp, err := Do(ctx, socketPath, Request{Cmd: "forget", Forget: &ForgetRequest{Names: names, Undo: undo}})
-	if resp != nil && resp.UnknownCalendar != nil {
+	switch {
+	case resp != nil && resp.UnknownCalendar != nil:
 		return nil, resp.UnknownCalendar
+	case resp != nil && resp.AmbiguousCalendar != nil:
+		return nil, resp.AmbiguousCalendar
 	}
 	if err != nil {
 		return nil, err
@@ -377,6 +384,7 @@ func (s *Server) handleForget(req Request) Response {
 	if err != nil {
 		resp := Response{Error: err.Error(), Forgotten: done}
 		errors.As(err, &resp.UnknownCalendar)
+		errors.As(err, &resp.AmbiguousCalendar)
 		return resp
 	}
 	if done == nil {

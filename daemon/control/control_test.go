@@ -44,8 +44,11 @@ func (f *fakeHandler) Restore(context.Context, restore.Selection) (*restore.Resu
 	return nil, errors.New("no restore here")
 }
 func (f *fakeHandler) Forget(names []string, undo bool) ([]engine.Forgotten, error) {
-	if names[0] == "nosuch" {
+	switch names[0] {
+	case "nosuch":
 		return nil, &engine.UnknownCalendarError{Names: names, Calendars: []string{"work"}}
+	case "twice":
+		return nil, &engine.AmbiguousCalendarError{Name: names[0], Matches: []string{"a/twice", "b/twice"}}
 	}
 	return []engine.Forgotten{{Account: "a", Calendar: names[0], Dir: "/c/" + names[0], AsBefore: undo}}, nil
 }
@@ -192,7 +195,7 @@ func TestControlSocketPath_DeepStatePath_ShortSocketTheDaemonAndCLIShare(t *test
 	c.Close()
 }
 
-func TestControl_Forget_RoundTripOverTheSocket_UnknownNameTyped(t *testing.T) {
+func TestControl_Forget_RoundTripOverTheSocket_UnknownAndAmbiguousNamesTyped(t *testing.T) {
 	sock := filepath.Join(shortDir(t), "vdird.sock")
 	srv, err := Start(context.Background(), sock, &fakeHandler{}, zerolog.Nop())
 	if err != nil {
@@ -207,6 +210,11 @@ func TestControl_Forget_RoundTripOverTheSocket_UnknownNameTyped(t *testing.T) {
 	var unknown *engine.UnknownCalendarError
 	if !errors.As(err, &unknown) || unknown.Names[0] != "nosuch" || unknown.Calendars[0] != "work" {
 		t.Fatalf("Forget nosuch: %v, want the engine's UnknownCalendarError", err)
+	}
+	_, err = Forget(context.Background(), sock, []string{"twice"}, false)
+	var ambiguous *engine.AmbiguousCalendarError
+	if !errors.As(err, &ambiguous) || ambiguous.Name != "twice" || len(ambiguous.Matches) != 2 {
+		t.Fatalf("Forget twice: %v, want the engine's AmbiguousCalendarError", err)
 	}
 	if _, err := Forget(context.Background(), filepath.Join(shortDir(t), "none.sock"), []string{"work"}, false); !errors.Is(err, ErrNoDaemon) {
 		t.Fatalf("Forget with no daemon: %v, want ErrNoDaemon", err)

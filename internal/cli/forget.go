@@ -9,23 +9,22 @@ import (
 )
 
 const forgetHelp = `Stops syncing the calendars or address books named (a folder name, display
-name, URL path or its last segment) until "vdird forget --undo NAME": what
-vdird remembers of their items is cleared, and every later pass leaves them
-alone, whether the server still has them or not. For one deleted on the
-server this ends its "no longer on the server" report. No file is deleted
-and nothing is sent to the server; the folder stays where it is, and a new
-calendar is never made from it on the server.
+name, URL path or its last segment; ACCOUNT/NAME for one account's) until
+"vdird forget --undo NAME": what vdird remembers of their items is cleared,
+and every later pass leaves them alone, whether the server still has them or
+not. For one deleted on the server this ends its "no longer on the server"
+report. No file is deleted and nothing is sent; the folder stays, and never
+becomes a new calendar on the server.
 
-With --undo, the next pass syncs them again as at a first contact: the items
-of the folder and the server's are matched by UID, so nothing is downloaded
-twice or duplicated.
-
-With the daemon running, the daemon does it (through its control socket),
-between its passes. Exits 2 when a NAME matches no calendar vdird knows,
-changing nothing.`
+With --undo, the next pass syncs them again as at a first contact, matching
+the folder's items and the server's by UID: nothing is duplicated. With the
+daemon running, the daemon does it through its control socket, and runs
+that pass at once. Exits 2, changing nothing, when a NAME matches no
+calendar vdird knows, or calendars of several accounts.`
 
 const forgetExample = `  vdird forget work            # a folder name
   vdird forget "Old events"    # a display name
+  vdird forget home/work       # the folder work of the account home
   vdird forget --undo work     # sync it again`
 
 func (a *app) forgetCommand() *cobra.Command {
