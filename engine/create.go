@@ -353,7 +353,7 @@ func (e *Engine) refusedRows() ([]CalendarStatus, error) {
 		for _, dir := range slices.Sorted(maps.Keys(r.CreateRefused)) {
 			rf := r.CreateRefused[dir]
 			out = append(out, CalendarStatus{Account: r.Name, Calendar: filepath.Base(dir), Href: rf.URL, Dir: dir,
-				Refused: rf.Reason, AddressBook: rf.AddressBook})
+				Refused: rf.Reason, NotMade: true, AddressBook: rf.AddressBook})
 		}
 	}
 	return out, nil

@@ -37,8 +37,13 @@ type CalendarStatus struct {
 	// failed passes in a row ran, and how many there were.
 	FailingSince time.Time `json:"failing_since,omitzero"`
 	Attempts     int       `json:"attempts,omitempty"`
-	// Refused is why a safety guard refused the collection at its last pass.
+	// Refused is why a safety guard refused the collection at its last
+	// pass, or, with NotMade, why the server refused to make the folder
+	// into a collection.
 	Refused string `json:"refused,omitempty"`
+	// NotMade: the row is a folder the server refused to make into a
+	// calendar or address book, not a collection.
+	NotMade bool `json:"not_made,omitempty"`
 	// Rejected are the item files whose content the server refuses, with
 	// its answer: not sent again until they change.
 	Rejected []string `json:"rejected,omitempty"`

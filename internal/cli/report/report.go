@@ -69,7 +69,9 @@ func Summaries(w io.Writer, sums []*engine.Summary, dry bool) {
 }
 
 // Status prints the status table of the calendars and address books,
-// with their conflict copies and refused items below it.
+// with below it their conflict copies and refused items, what brings a
+// forgotten one back, and why the server refused to make a folder into
+// one. The table keeps to short words, so that it fits a narrow terminal.
 func Status(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 	if len(sts) == 0 {
 		fmt.Fprintln(w, "no calendars or address books synced yet")
@@ -90,11 +92,14 @@ func Status(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 		if s.ReadOnly {
 			name += " (read-only)"
 		}
-		if !s.Forgotten.IsZero() {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\tforgotten %s: not synced until \"vdird forget --undo %s\"\n", name, when(s.Forgotten, now), s.Calendar)
-			continue
+		switch {
+		case !s.Forgotten.IsZero():
+			fmt.Fprintf(tw, "%s\t-\t-\t-\tforgotten\n", name)
+		case s.NotMade:
+			fmt.Fprintf(tw, "%s\t-\t-\t-\tserver refused it\n", name)
+		default:
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", name, when(s.LastSync, now), s.PendingLocal, len(s.ConflictFiles), errorText(s.LastError, s.Refused))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", name, when(s.LastSync, now), s.PendingLocal, len(s.ConflictFiles), errorText(s.LastError, s.Refused))
 	}
 	tw.Flush()
 	for _, s := range sts {
@@ -104,7 +109,26 @@ func Status(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 		for _, r := range s.Rejected {
 			fmt.Fprintln(w, OneLine(r))
 		}
+		switch {
+		case !s.Forgotten.IsZero():
+			fmt.Fprintf(w, "%s/%s: forgotten %s; \"vdird forget --undo %s\" syncs it again\n",
+				s.Account, s.Calendar, when(s.Forgotten, now), undoName(sts, s))
+		case s.NotMade:
+			fmt.Fprintf(w, "%s/%s: %s\n", s.Account, s.Calendar, OneLine(s.Refused))
+		}
 	}
+}
+
+// undoName is how `vdird forget --undo` names the forgotten collection s:
+// its folder name, with its account when another account has a
+// collection of that name.
+func undoName(sts []engine.CalendarStatus, s engine.CalendarStatus) string {
+	for _, o := range sts {
+		if o.Calendar == s.Calendar && o.Account != s.Account {
+			return s.Account + "/" + s.Calendar
+		}
+	}
+	return s.Calendar
 }
 
 // when shows a time of the last sync or fetch and how long ago it was.
