@@ -263,7 +263,9 @@ func TestSync_ServerRefusesToMakeTheCalendar_ToldOnceNotAskedAgainUntilTheFolder
 	}
 	f.withStore(func(s *state.Store) {
 		st, err := NewEngine(f.Cfg, s, zerolog.Nop()).Status()
-		if err != nil || !slices.ContainsFunc(st, func(c CalendarStatus) bool { return c.Dir == dir && c.NotMade && strings.Contains(c.Refused, "refused") }) {
+		if err != nil || !slices.ContainsFunc(st, func(c CalendarStatus) bool {
+			return c.Dir == dir && c.NotMade && strings.Contains(c.Refused, "refused")
+		}) {
 			t.Errorf("status %+v, %v: no row for the refused folder", st, err)
 		}
 	})

@@ -2,13 +2,11 @@ package engine
 
 import (
 	"fmt"
-	"path"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/naming"
 	"github.com/vdird/vdird/state"
 )
 
@@ -25,15 +23,7 @@ type Forgotten struct {
 
 // AmbiguousCalendarError is a forget that named, without its account,
 // collections of several accounts: it changes nothing.
-type AmbiguousCalendarError struct {
-	Name    string   `json:"name"`
-	Matches []string `json:"matches"` // "account/folder" of each collection it names
-}
-
-func (e *AmbiguousCalendarError) Error() string {
-	return fmt.Sprintf("%q names collections of several accounts: %s; name one as ACCOUNT/NAME, as in %q",
-		e.Name, strings.Join(e.Matches, ", "), e.Matches[0])
-}
+type AmbiguousCalendarError = naming.AmbiguousError
 
 // Forget stops syncing the calendars and address books that names denote
 // among those state records (by folder name, display name, href or the
@@ -51,9 +41,12 @@ func (e *Engine) Forget(names []string, undo bool) ([]Forgotten, error) {
 	if err != nil {
 		return nil, err
 	}
-	chosen, err := chooseCollections(known, names)
+	chosen, unknown, err := naming.Choose(known, names)
 	if err != nil {
 		return nil, err
+	}
+	if len(unknown) > 0 {
+		return nil, &UnknownCalendarError{Names: unknown, Calendars: naming.Choices(known)}
 	}
 	out := make([]Forgotten, 0, len(chosen))
 	for _, c := range chosen {
@@ -64,51 +57,6 @@ func (e *Engine) Forget(names []string, undo bool) ([]Forgotten, error) {
 		out = append(out, f)
 	}
 	return out, nil
-}
-
-// chooseCollections are the collections of known that names denote, each
-// once, or the error for a name that denotes none or several accounts'.
-func chooseCollections(known []state.Collection, names []string) ([]state.Collection, error) {
-	several := slices.ContainsFunc(known, func(c state.Collection) bool { return c.Account != known[0].Account })
-	qualified := func(c state.Collection) string {
-		if several {
-			return c.Account + "/" + filepath.Base(c.Dir)
-		}
-		return filepath.Base(c.Dir)
-	}
-	u := &UnknownCalendarError{}
-	for _, c := range known {
-		u.Calendars = append(u.Calendars, qualified(c))
-	}
-	var chosen []state.Collection
-	for _, n := range names {
-		var matches []state.Collection
-		for _, c := range known {
-			if acct, rest, ok := strings.Cut(n, "/"); denotes(c, n) || ok && acct == c.Account && denotes(c, rest) {
-				matches = append(matches, c)
-			}
-		}
-		if len(matches) == 0 {
-			u.Names = append(u.Names, n)
-			continue
-		}
-		if slices.ContainsFunc(matches, func(c state.Collection) bool { return c.Account != matches[0].Account }) {
-			a := &AmbiguousCalendarError{Name: n}
-			for _, c := range matches {
-				a.Matches = append(a.Matches, c.Account+"/"+filepath.Base(c.Dir))
-			}
-			return nil, a
-		}
-		for _, c := range matches {
-			if !slices.ContainsFunc(chosen, func(o state.Collection) bool { return o.Key == c.Key }) {
-				chosen = append(chosen, c)
-			}
-		}
-	}
-	if len(u.Names) > 0 {
-		return nil, u
-	}
-	return chosen, nil
 }
 
 // forgetOne forgets collection key, or with undo syncs it again, between
@@ -134,13 +82,6 @@ func (e *Engine) forgetOne(key string, undo bool) (Forgotten, error) {
 		rec.DisplayName, rec.Forgotten = c.DisplayName, e.Now().UTC()
 	}
 	return f, e.store.ReplaceCollection(rec)
-}
-
-// denotes tells whether name denotes the collection c: its folder name,
-// display name, href or the href's last segment.
-func denotes(c state.Collection, name string) bool {
-	return name != "" && (name == filepath.Base(c.Dir) || name == c.DisplayName || name == c.Href ||
-		name == path.Base(strings.TrimSuffix(c.Href, "/")))
 }
 
 // passLock is the lock every pass over account holds, so that a forget
