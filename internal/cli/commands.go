@@ -77,21 +77,23 @@ const syncHelp = `Runs one full two-way sync pass over every configured calendar
 book, or only over the CALENDARs named, and prints a summary per calendar or
 address book: ↓ downloaded, ↑ uploaded, ✗ deleted, ⚠ conflicts ("vdird
 conflicts" lists them), the items whose edits on both sides were merged, and
-each skipped file with the reason (for example an .ics or .vcf file without a
-UID). A calendar or address book is named by its local folder name, its
-display name, its URL path or that path's last segment. A new folder holding
-a displayname file or an item becomes one on the server (create_collections);
-one the server refused is asked again when it changes or is named here.
+each skipped file with the reason (an .ics or .vcf file without a UID, say).
+A calendar or address book is named by its local folder name, its display
+name, its URL path or that path's last segment. A calendar with a window
+syncs only the items in that date range; one leaving it stays on both sides.
 
-When a daemon is running, the daemon does the pass (through its control
-socket) and this command waits for it and prints its summary.
+A new folder holding a displayname file or an item becomes a calendar or
+address book on the server, unless create_collections = false; one the
+server refused is asked again when it changes or is named here. One deleted
+on the server keeps its folder, reported at each pass until "vdird forget
+NAME"; with delete_collections = "empty", a folder holding no item goes.
 
-When stderr is a terminal, a long download or upload shows one live line
-per calendar on stderr while it runs: the items done, the bytes and the
-rate, and where the number of items is known ahead (changed items and
-uploads; not a first download, which streams the calendar in one answer)
-the total and the time left. --quiet, or stderr going to a file or a pipe,
-shows none. A pass the daemon runs shows its progress in "vdird status".
+When a daemon is running, it runs the pass (through its control socket) and
+this command prints its summary. When stderr is a terminal, a long download
+or upload shows one live line per calendar on stderr: the items done, the
+bytes, the rate and, when the number of items is known ahead (not for a
+first download), the total and the time left; --quiet, or stderr going to a
+file or a pipe, shows none.
 
 Safety guards refuse a calendar, deleting nothing, when a pass would delete
 more than max_delete_fraction (default 0.5) of a calendar with more than

@@ -40,7 +40,7 @@ pings. Logs are readable lines on a terminal and JSON otherwise.
 Signals: SIGTERM finishes the pass in flight and exits 0; SIGINT (Ctrl-C)
 does the same and exits 130; SIGHUP reloads the config file.
 The control socket is $XDG_RUNTIME_DIR/vdird.sock, else beside the state
-file: "vdird status", "vdird sync" and "vdird restore" talk to the running
+file: "vdird status", "sync", "restore" and "forget" talk to the running
 daemon through it. Versions past keep_versions are removed after the first
 reconcile and then hourly.
 A second daemon on the same state file exits at once with status 1.
@@ -90,27 +90,26 @@ func cmdDaemon(ctx context.Context, g globals, stderr io.Writer) int {
 	return 0
 }
 
-const statusHelp = `Shows per calendar and address book: the last successful
-sync, local changes not yet synced, conflict copies waiting to be looked at
-(NAME.ics.conflict-… or NAME.vcf.conflict-…, listed below the table; "vdird
-conflicts" tells what they concern) and the last error, or why a safety guard
-refused it. An account whose passes fail (a wrong password, a server that
-cannot be reached or stopped answering, a certificate refused) gets a line of
-its own: since when it fails, after how many attempts, and the last error.
-Item files the server refused are listed below the table with the server's
-reason: they are not sent again until they change. A calendar "vdird forget"
-stopped is listed as forgotten, with the command that syncs it again. Asks
-the running daemon over its control socket; without a daemon, reads the
-state file directly (no network). A daemon also tells the download or upload it is working on, below
-the table, as "vdird sync" shows it on a terminal ("progress" in --json). Each
-subscription gets a row of its own below: its last fetch, the items it holds,
-the files changed here, and the last error; parts of its feed that could not
-be used and its conflict copies follow ("subscription" objects in --json).
-The last line tells how many versions of replaced items are kept (see "vdird
-history"), their size and the oldest ("versions" per calendar in --json).
-Exits 1 while an account fails, a calendar, address book or subscription has
-an error, a refusal, a refused item or conflict copies, so a script can check
-it.`
+const statusHelp = `Shows per calendar and address book: the last successful sync, local
+changes not yet synced, conflict copies waiting (listed below the table;
+"vdird conflicts" tells what they concern) and the last error, or why a
+safety guard refused it. An account whose passes fail (a wrong password, a
+server unreachable or silent, a certificate refused) gets a row of its own:
+since when, after how many attempts, and the last error. Below the table:
+item files the server refused, with its reason (not sent again until they
+change); for a calendar "vdird forget" stopped, the command that syncs it
+again; for a folder the server refused to make into a calendar, its answer.
+
+Asks the running daemon over its control socket, which also tells the
+download or upload in hand ("progress" in --json); without a daemon, reads
+the state file (no network). Each subscription gets a row in a table of its
+own: last fetch, items, files changed here, last error, with the parts of
+its feed that could not be used and its conflict copies below ("subscription"
+objects in --json). The last line tells how many versions of replaced items
+are kept ("vdird history"), their size and the oldest ("versions" in --json).
+
+Exits 1 while an account fails, or a calendar, address book or subscription
+has an error, a refusal, a refused item or conflict copies.`
 
 const statusExample = `  vdird status
   vdird status --json | jq '.[] | select(.last_error or .refused or .rejected or .conflict_files)'`
