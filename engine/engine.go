@@ -335,7 +335,7 @@ func (e *Engine) syncCollection(ctx context.Context, a *config.Account, c *davcl
 	env := pass.Env{Store: e.store, Log: e.log, Now: e.Now, Versions: e.Versions}
 	job := pass.Job{Account: a.Name, Client: c, Cal: cal, Key: collectionKey(a, cal), NewDir: func() string { return e.newDirFor(a, cal) }}
 	if cal.Kind == davclient.KindCalendar {
-		job.Scope = a.ScopeOf(names(cal, folder))
+		job.Scope = a.ScopeOf(names(a, cal, folder))
 	}
 	return pass.Run(ctx, env, job, pass.Options{DryRun: opts.DryRun, Plan: planOptions(e.cfg, a, opts),
 		Progress: opts.Progress, Account: opts.account})
@@ -363,7 +363,7 @@ func planOptions(cfg *config.Config, a *config.Account, opts SyncOptions) plan.O
 // named folder: the account's calendars (or addressbooks) list and
 // opts.Calendars are each empty or name it.
 func selected(a *config.Account, opts SyncOptions, cal davclient.Calendar, folder string) bool {
-	is := names(cal, folder)
+	is := names(a, cal, folder)
 	chosen := a.Calendars
 	if cal.Kind == davclient.KindAddressBook {
 		chosen = a.AddressBooks
@@ -372,12 +372,16 @@ func selected(a *config.Account, opts SyncOptions, cal davclient.Calendar, folde
 		(len(opts.Calendars) == 0 || slices.ContainsFunc(opts.Calendars, is))
 }
 
-// names returns whether a name denotes cal: its local folder name, display
-// name, href, the href's last segment or the name the href gives it (for
-// Google, the calendar ID).
-func names(cal davclient.Calendar, folder string) func(string) bool {
-	return func(n string) bool {
+// names returns whether a name denotes cal of account a: its local folder
+// name, display name, href, the href's last segment or the name the href
+// gives it (for Google, the calendar ID), each also as ACCOUNT/NAME.
+func names(a *config.Account, cal davclient.Calendar, folder string) func(string) bool {
+	is := func(n string) bool {
 		return n != "" && (n == folder || n == cal.DisplayName || n == cal.Href || n == path.Base(cal.Href) || n == local.CalendarName(cal.Href))
+	}
+	return func(n string) bool {
+		acct, rest, ok := strings.Cut(n, "/")
+		return is(n) || ok && acct == a.Name && is(rest)
 	}
 }
 

@@ -31,9 +31,9 @@ func (e *UnknownCalendarError) Error() string {
 
 // CheckCalendars returns an *UnknownCalendarError when one of names matches
 // no calendar that a pass would sync, in any account: by folder name,
-// display name, href or the href's last segment. It starts from the
-// calendars the last pass saw and lists the accounts again before calling a
-// name unknown. It writes nothing, and reports nothing when an account
+// display name, href or the href's last segment, each also as
+// ACCOUNT/NAME. It starts from the calendars the last pass saw and lists
+// the accounts again before calling a name unknown. It writes nothing, and reports nothing when an account
 // cannot be listed: that account's pass will say why.
 func (e *Engine) CheckCalendars(ctx context.Context, names []string) error {
 	return e.checkCalendars(ctx, names, nil)
@@ -93,7 +93,7 @@ func (e *Engine) unknownNames(ctx context.Context, cfg *config.Config, want []st
 			}
 			u.Calendars = append(u.Calendars, choice)
 			for _, n := range want {
-				matched[n] = matched[n] || names(cal, folder)(n)
+				matched[n] = matched[n] || names(a, cal, folder)(n)
 			}
 		}
 		matchNewFolders(a, known, want, matched)

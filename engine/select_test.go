@@ -105,3 +105,31 @@ func TestSync_SelectsByFolderName_UnescapedAndSuffixed(t *testing.T) {
 		t.Errorf("a sync with an unknown name synced tasks: %v", err)
 	}
 }
+
+// TestSync_TwoAccounts_AccountSlashNameSyncsThatAccountsCalendarAlone:
+// `vdird sync ACCOUNT/NAME` takes any of the names above after the
+// account's name, as the error for an unknown name lists the calendars
+// of several accounts.
+func TestSync_TwoAccounts_AccountSlashNameSyncsThatAccountsCalendarAlone(t *testing.T) {
+	e := newEnv(t, testserver.Radicale)
+	second := e.Cfg.Accounts[0]
+	second.Name, second.LocalRoot = "second", filepath.Join(t.TempDir(), "second")
+	e.Cfg.Accounts = append(e.Cfg.Accounts, second)
+	for _, name := range []string{"second/events", "second/Events", "second/" + e.Events} {
+		var got []string
+		for _, s := range e.sync(SyncOptions{Calendars: []string{name}}) {
+			if s.Failed() {
+				t.Fatalf("sync %q: %+v", name, s)
+			}
+			got = append(got, s.Account+"/"+s.Calendar)
+		}
+		if !slices.Equal(got, []string{"second/events"}) {
+			t.Errorf("vdird sync %q synced %q, want [second/events]", name, got)
+		}
+	}
+	sums := e.sync(SyncOptions{Calendars: []string{"nosuch/events"}})
+	var u *UnknownCalendarError
+	if len(sums) != 1 || !errors.As(sums[0].Err, &u) || !slices.Contains(u.Calendars, "second/events (Events)") {
+		t.Fatalf("vdird sync nosuch/events: %+v, want an UnknownCalendarError listing second/events", sums)
+	}
+}

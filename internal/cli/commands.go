@@ -78,9 +78,9 @@ book, or only over the CALENDARs named, and prints a summary per calendar or
 address book: ↓ downloaded, ↑ uploaded, ✗ deleted, ⚠ conflicts ("vdird
 conflicts" lists them), the items whose edits on both sides were merged, and
 each skipped file with the reason (an .ics or .vcf file without a UID, say).
-A calendar or address book is named by its local folder name, its display
-name, its URL path or that path's last segment. A calendar with a window
-syncs only the items in that date range; one leaving it stays on both sides.
+A calendar or address book is named by its folder name, display name, URL
+path or that path's last segment, each also as ACCOUNT/NAME. A window limits
+a calendar to the items in its date range; an item leaving it is kept.
 
 A new folder holding a displayname file or an item becomes a calendar or
 address book on the server, unless create_collections = false; one the
