@@ -12,8 +12,11 @@ import (
 
 // Forgotten is what `vdird forget` did to one calendar or address book.
 type Forgotten struct {
-	Account     string `json:"account"`
-	Calendar    string `json:"calendar"` // its folder's name
+	Account  string `json:"account"`
+	Calendar string `json:"calendar"` // its folder's name
+	// Name names it alone to forget and sync: Calendar, or ACCOUNT/NAME
+	// when another account has a collection of that name.
+	Name        string `json:"name,omitempty"`
 	Dir         string `json:"dir"`
 	AddressBook bool   `json:"address_book,omitempty"`
 	// AsBefore: it was forgotten already (or, undoing, synced already), so
@@ -54,6 +57,7 @@ func (e *Engine) Forget(names []string, undo bool) ([]Forgotten, error) {
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", filepath.Base(c.Dir), err)
 		}
+		f.Name = naming.Alone(known, c)
 		out = append(out, f)
 	}
 	return out, nil

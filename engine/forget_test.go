@@ -193,7 +193,7 @@ func TestForget_NameOfCollectionsInTwoAccounts_RefusedListingThem_AccountSlashNa
 			t.Fatalf("a refused forget forgot something: %+v", cols)
 		}
 	})
-	if f := e.forget(false, "second/Events"); len(f) != 1 || f[0].Account != "second" || f[0].Calendar != "events" {
+	if f := e.forget(false, "second/Events"); len(f) != 1 || f[0].Account != "second" || f[0].Calendar != "events" || f[0].Name != "second/events" {
 		t.Fatalf("forget second/Events: %+v", f)
 	}
 	e.withStore(func(store *state.Store) {

@@ -78,3 +78,13 @@ func Denotes(c state.Collection, name string) bool {
 	return name != "" && (name == filepath.Base(c.Dir) || name == c.DisplayName || name == c.Href ||
 		name == path.Base(strings.TrimSuffix(c.Href, "/")))
 }
+
+// Alone is how a user names c alone among known: its folder name, or
+// "account/folder" when that name denotes collections of several accounts.
+func Alone(known []state.Collection, c state.Collection) string {
+	name := filepath.Base(c.Dir)
+	if _, _, err := Choose(known, []string{name}); err != nil {
+		return c.Account + "/" + name
+	}
+	return name
+}

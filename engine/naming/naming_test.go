@@ -69,3 +69,11 @@ func TestChoices_AccountShownOnlyWhenSeveral(t *testing.T) {
 		t.Fatalf("Choices of none: %v", got)
 	}
 }
+
+func TestAlone_AccountOnlyWhenAnotherAccountHasTheName(t *testing.T) {
+	for i, want := range []string{"home/work", "trips", "office/work"} {
+		if got := Alone(known, known[i]); got != want {
+			t.Errorf("Alone(%s) = %q, want %q", known[i].Dir, got, want)
+		}
+	}
+}

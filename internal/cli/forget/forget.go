@@ -5,6 +5,7 @@
 package forget
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,7 +74,7 @@ func direct(cfg *config.Config, log zerolog.Logger, names []string, undo bool) (
 
 // line says what became of f.
 func line(f engine.Forgotten, undo, byDaemon bool) string {
-	name := f.Calendar
+	name := cmp.Or(f.Name, f.Calendar) // with its account when another has one of that name
 	switch {
 	case undo && f.AsBefore:
 		return name + ": not forgotten, nothing to undo"
