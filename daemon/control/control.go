@@ -27,10 +27,8 @@ import (
 	"github.com/vdird/vdird/engine/restore"
 )
 
-// The control socket lets `vdird status` and `vdird sync` talk to a running
-// daemon instead of fighting it over the state file's lock. The protocol is
-// newline-delimited JSON: one Request line in, one Response
-// line out, any number of times per connection.
+// The protocol is newline-delimited JSON: one Request line in, one
+// Response line out, any number of times per connection.
 
 // ErrNoDaemon means no daemon listens on the control socket: callers then do
 // the work in-process.
