@@ -219,24 +219,3 @@ func ETags(ctx context.Context, c *davclient.Client, cal davclient.Calendar, hre
 	}
 	return present, gone, nil
 }
-
-// ByUID lists the members of cal of component type comp whose UID holds
-// uid (RFC 4791 §9.7.5: a text-match is a substring match, so the caller
-// checks each member's UID), with their etags.
-func ByUID(ctx context.Context, c *davclient.Client, cal davclient.Calendar, comp, uid string) ([]davclient.Item, error) {
-	var b strings.Builder
-	b.WriteString(`<C:prop-filter name="UID"><C:text-match collation="i;octet">`)
-	_ = xml.EscapeText(&b, []byte(uid))
-	b.WriteString(`</C:text-match></C:prop-filter>`)
-	var out []davclient.Item
-	err := c.Report(ctx, cal, query(false, comp, b.String()), true, func(o davclient.Object, status int) error {
-		if status == 0 || status/100 == 2 {
-			out = append(out, davclient.Item{Href: o.Href, ETag: o.ETag})
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, davclient.ErrOutsideCollection) {
-		return nil, err
-	}
-	return out, nil
-}

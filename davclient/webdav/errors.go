@@ -137,7 +137,8 @@ func sentinelFor(status int, hasRetryAfter bool) error {
 }
 
 // StatusError turns a non-success response into an *Error, reading an RFC
-// 4918 §16 error body for the precondition name: DAV:valid-sync-token (RFC
+// 4918 §16 error body for the precondition name (for a 207, the status and
+// error of the multistatus's first response): DAV:valid-sync-token (RFC
 // 6578 §3.2) is ErrInvalidSyncToken, the conditions in Options.Conditions
 // their sentinel. It closes the body.
 func (c *Client) StatusError(method string, resp *http.Response) *Error {
@@ -155,6 +156,11 @@ func (c *Client) StatusError(method string, resp *http.Response) *Error {
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, errBodyCap))
 	eb := errbody.Read(body, resp.Header.Get("Content-Type"), resp.StatusCode)
+	if resp.StatusCode == http.StatusMultiStatus && eb.Status != 0 {
+		// A multistatus answer to a request about one resource: its
+		// response says what became of it.
+		e.Status, e.Err = eb.Status, sentinelFor(eb.Status, hasRA)
+	}
 	e.Condition, e.Message = eb.Condition, eb.Message
 	if eb.Href != "" {
 		if h, err := Canonical(resp.Request.URL, eb.Href); err == nil {
