@@ -93,42 +93,6 @@ func (c *Client) query(cal Calendar, data bool) []byte {
 	return []byte(b.String())
 }
 
-// MembersByUID lists the members of cal whose UID holds uid, with their
-// etags, in one REPORT: a calendar-query for members of component type
-// comp with a UID prop-filter (RFC 4791 §9.7.5), or an addressbook-query
-// with one (RFC 6352 §10.5; comp is not used). A text-match is a
-// substring match, without case in an address book, so the caller checks
-// each member's UID.
-func (c *Client) MembersByUID(ctx context.Context, cal Calendar, comp, uid string) ([]Item, error) {
-	var b *strings.Builder
-	if cal.Kind == KindAddressBook {
-		b = c.reportOpen(cal, "addressbook-query", false)
-		b.WriteString(`<C:filter><C:prop-filter name="UID"><C:text-match>`)
-	} else {
-		b = c.reportOpen(cal, "calendar-query", false)
-		b.WriteString(`<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="`)
-		_ = xml.EscapeText(b, []byte(strings.ToUpper(comp)))
-		b.WriteString(`"><C:prop-filter name="UID"><C:text-match collation="i;octet">`)
-	}
-	_ = xml.EscapeText(b, []byte(uid))
-	if cal.Kind == KindAddressBook {
-		b.WriteString(`</C:text-match></C:prop-filter></C:filter></C:addressbook-query>`)
-	} else {
-		b.WriteString(`</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`)
-	}
-	var out []Item
-	err := c.Report(ctx, cal, []byte(b.String()), true, func(o Object, status int) error {
-		if status == 0 || status/100 == 2 {
-			out = append(out, Item{Href: o.Href, ETag: o.ETag})
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, ErrOutsideCollection) {
-		return nil, err
-	}
-	return out, nil
-}
-
 // objectFrom is a member's object from a response asking getetag and the
 // data property of kind k; ok is false when the response holds no data.
 func objectFrom(k Kind, h string, r *webdav.Response) (o Object, ok bool) {

@@ -7,16 +7,17 @@ import (
 	"testing"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/davclient/calfilter"
 	"github.com/vdird/vdird/internal/testserver"
 )
 
-// TestCreate_UIDHeldAtAnotherHref_UIDConflictWithoutHref_MembersByUIDFindsTheHolder:
+// TestCreate_UIDHeldAtAnotherHref_UIDConflictWithoutHref_ByUIDFindsTheHolder:
 // neither server names the href holding the UID when it refuses a second
 // one in a calendar (Radicale answers 409, Xandikos a 207 holding a 412),
 // and both refusals are ErrUIDConflict, not a stored item. One REPORT on
 // the UID then finds the holder, among the members whose UID only contains
 // it, which Radicale lists too and Xandikos does not.
-func TestCreate_UIDHeldAtAnotherHref_UIDConflictWithoutHref_MembersByUIDFindsTheHolder(t *testing.T) {
+func TestCreate_UIDHeldAtAnotherHref_UIDConflictWithoutHref_ByUIDFindsTheHolder(t *testing.T) {
 	testserver.ForEach(t, func(t *testing.T, s *testserver.Server) {
 		href := s.MakeCalendar(t, "events", "Events", "VEVENT", "VTODO")
 		s.Put(t, href+"a.ics", event("X", "the phone's"))
@@ -40,7 +41,7 @@ func TestCreate_UIDHeldAtAnotherHref_UIDConflictWithoutHref_MembersByUIDFindsThe
 		}
 
 		before := counter.n.Load()
-		items, err := c.MembersByUID(ctx(t), cal, "VEVENT", "X")
+		items, err := calfilter.ByUID(ctx(t), c, cal, "VEVENT", "X")
 		hrefs := make([]string, 0, len(items))
 		for _, it := range items {
 			hrefs = append(hrefs, it.Href)
@@ -54,17 +55,17 @@ func TestCreate_UIDHeldAtAnotherHref_UIDConflictWithoutHref_MembersByUIDFindsThe
 			want = append(want, href+"longer.ics")
 		}
 		if err != nil || !slices.Equal(hrefs, want) || counter.n.Load()-before != 1 {
-			t.Fatalf("MembersByUID = %v, %v in %d requests; want %v in one", hrefs, err, counter.n.Load()-before, want)
+			t.Fatalf("ByUID = %v, %v in %d requests; want %v in one", hrefs, err, counter.n.Load()-before, want)
 		}
 	})
 }
 
-// TestMembersByUID_AddressBook_RadicaleRefusesASecondCard_OneAddressbookQueryFindsTheFirst:
+// TestByUID_AddressBook_RadicaleRefusesASecondCard_OneAddressbookQueryFindsTheFirst:
 // Radicale refuses a second card of a UID as it refuses a second event,
 // and the lookup is one addressbook-query with a UID prop-filter.
 // Xandikos 0.2.8 keeps both cards of one UID, and answers any filtered
 // addressbook-query with 500.
-func TestMembersByUID_AddressBook_RadicaleRefusesASecondCard_OneAddressbookQueryFindsTheFirst(t *testing.T) {
+func TestByUID_AddressBook_RadicaleRefusesASecondCard_OneAddressbookQueryFindsTheFirst(t *testing.T) {
 	s := testserver.Start(t, testserver.Radicale)
 	book := s.MakeAddressBook(t, "people", "People")
 	s.Put(t, book+"ann.vcf", card("3.0", "urn:uuid:ann", "Ann"))
@@ -75,8 +76,8 @@ func TestMembersByUID_AddressBook_RadicaleRefusesASecondCard_OneAddressbookQuery
 		t.Fatalf("second card of ann: %v", err)
 	}
 	before := counter.n.Load()
-	items, err := c.MembersByUID(ctx(t), ab, "", "urn:uuid:ann")
+	items, err := calfilter.ByUID(ctx(t), c, ab, "", "urn:uuid:ann")
 	if err != nil || len(items) != 1 || items[0].Href != book+"ann.vcf" || counter.n.Load()-before != 1 {
-		t.Fatalf("MembersByUID = %+v, %v in %d requests", items, err, counter.n.Load()-before)
+		t.Fatalf("ByUID = %+v, %v in %d requests", items, err, counter.n.Load()-before)
 	}
 }

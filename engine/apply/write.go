@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/davclient/calfilter"
 	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/engine/remote"
 	"github.com/vdird/vdird/state"
@@ -132,7 +133,7 @@ func (x *Executor) holder(ctx context.Context, r *itemRun, out *plan.Outcome) (*
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", out.Action.Name, err)
 	}
-	items, err := x.Client.MembersByUID(ctx, x.Cal, info.Component, uid)
+	items, err := calfilter.ByUID(ctx, x.Client, x.Cal, info.Component, uid)
 	if err != nil {
 		return nil, fmt.Errorf("looking up the member holding UID %s: %w", uid, err)
 	}

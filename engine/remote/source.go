@@ -229,7 +229,7 @@ func (s *Source) listNarrowed(ctx context.Context, v *View, known map[string]sta
 func (s *Source) FindUIDs(ctx context.Context, v *View, known map[string]state.Item, uids map[string]string) error {
 	var need []string
 	for _, uid := range slices.Sorted(maps.Keys(uids)) {
-		items, err := s.Client.MembersByUID(ctx, s.Cal, uids[uid], uid)
+		items, err := calfilter.ByUID(ctx, s.Client, s.Cal, uids[uid], uid)
 		if err != nil {
 			return fmt.Errorf("looking up UID %s: %w", uid, err)
 		}
