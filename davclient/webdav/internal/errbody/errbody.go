@@ -75,7 +75,8 @@ func readDAVError(body []byte) (b Body, ok bool) {
 	case err != nil || root.Name.Space != nsDAV:
 		return Body{}, false
 	case root.Name.Local == "error":
-		return readError(d)
+		b, err := readError(d)
+		return b, err == nil
 	case root.Name.Local == "multistatus":
 		return readMultistatus(d)
 	}
@@ -97,43 +98,30 @@ func readMultistatus(d *xml.Decoder) (Body, bool) {
 	}
 	var b Body
 	var description string
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return Body{}, false
+	err := eachChild(d, func(t xml.StartElement) error {
+		switch {
+		case t.Name.Space == nsDAV && t.Name.Local == "error":
+			e, err := readError(d)
+			b.Condition, b.Space, b.Href, b.Message = e.Condition, e.Space, e.Href, e.Message
+			return err
+		case t.Name.Space == nsDAV && (t.Name.Local == "status" || t.Name.Local == "responsedescription"):
+			c, err := readChild(d, t)
+			if t.Name.Local == "status" {
+				b.Status = statusCode(c.text)
+			} else {
+				description = c.text
+			}
+			return err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			if b.Message == "" {
-				b.Message = shorten(description)
-			}
-			return b, b.Status != 0 || b.Condition != ""
-		case xml.StartElement:
-			switch {
-			case t.Name.Space != nsDAV:
-				err = d.Skip()
-			case t.Name.Local == "error":
-				e, ok := readError(d)
-				if !ok {
-					return Body{}, false
-				}
-				b.Condition, b.Space, b.Href, b.Message = e.Condition, e.Space, e.Href, e.Message
-			case t.Name.Local == "status" || t.Name.Local == "responsedescription":
-				var c child
-				c, err = readChild(d, t)
-				if t.Name.Local == "responsedescription" {
-					description = c.text
-				} else {
-					b.Status = statusCode(c.text)
-				}
-			default:
-				err = d.Skip()
-			}
-			if err != nil {
-				return Body{}, false
-			}
-		}
+		return d.Skip()
+	})
+	if err != nil {
+		return Body{}, false
 	}
+	if b.Message == "" {
+		b.Message = shorten(description)
+	}
+	return b, b.Status != 0 || b.Condition != ""
 }
 
 // statusCode reads the code of an HTTP status line ("HTTP/1.1 412
@@ -151,40 +139,55 @@ func statusCode(line string) int {
 }
 
 // readError reads the children of a DAV:error up to its end.
-func readError(d *xml.Decoder) (b Body, ok bool) {
+func readError(d *xml.Decoder) (Body, error) {
 	var cond *child
 	var message, description string
+	err := eachChild(d, func(t xml.StartElement) error {
+		c, err := readChild(d, t)
+		switch {
+		case err != nil:
+			return err
+		case c.name.Space == nsSabre && c.name.Local == "message":
+			message = c.text
+		case c.name.Space == nsSabre:
+		case c.name.Space == nsDAV && c.name.Local == "responsedescription":
+			description = c.text
+		case cond == nil:
+			cond = &c
+		}
+		return nil
+	})
+	if err != nil {
+		return Body{}, err
+	}
+	var b Body
+	if cond != nil {
+		b = Body{Condition: cond.name.Local, Space: cond.name.Space, Href: cond.href, Message: cond.text}
+	}
+	for _, m := range []string{message, description} {
+		if m != "" {
+			b.Message = m
+			break
+		}
+	}
+	b.Message = shorten(b.Message)
+	return b, nil
+}
+
+// eachChild hands each element inside the one d is in to fn, which reads
+// it to its end, up to the end of the enclosing element.
+func eachChild(d *xml.Decoder, fn func(xml.StartElement) error) error {
 	for {
 		tok, err := d.Token()
 		if err != nil {
-			return Body{}, false
+			return err
 		}
 		switch t := tok.(type) {
 		case xml.EndElement:
-			if cond != nil {
-				b = Body{Condition: cond.name.Local, Space: cond.name.Space, Href: cond.href, Message: cond.text}
-			}
-			for _, m := range []string{message, description} {
-				if m != "" {
-					b.Message = m
-					break
-				}
-			}
-			b.Message = shorten(b.Message)
-			return b, true
+			return nil
 		case xml.StartElement:
-			c, err := readChild(d, t)
-			if err != nil {
-				return Body{}, false
-			}
-			switch {
-			case c.name.Space == nsSabre && c.name.Local == "message":
-				message = c.text
-			case c.name.Space == nsSabre:
-			case c.name.Space == nsDAV && c.name.Local == "responsedescription":
-				description = c.text
-			case cond == nil:
-				cond = &c
+			if err := fn(t); err != nil {
+				return err
 			}
 		}
 	}
