@@ -95,7 +95,7 @@ func (x *Executor) answered(ctx context.Context, r *itemRun, act plan.Action, jo
 			return out, nil
 		}
 		return x.withServer(ctx, r, out, res.Href)
-	case errors.Is(err, davclient.ErrPreconditionFailed):
+	case errors.Is(err, davclient.ErrPreconditionFailed) && !(errors.As(err, &de) && de.Refused()):
 		x.endJournal(journal, err)
 		return x.withServer(ctx, r, x.outcome(r, act, plan.PreconditionFailed), act.Href)
 	case act.Kind == plan.Create && errors.Is(err, davclient.ErrUIDConflict) && errors.As(err, &de):
