@@ -125,8 +125,9 @@ func New(opts Options) (*Client, error) {
 		MaxIdleConnsPerHost: opts.MultigetParallel + 2,
 		UserAgent:           opts.UserAgent,
 		Conditions: map[string]error{
-			"max-resource-size":                 ErrTooLarge, // RFC 4791 §5.3.2.1, RFC 6352 §6.3.2.1: over the server's size limit
-			"unique-scheduling-object-resource": ErrUIDInUse, // RFC 6638 §3.2.4.1: the UID lives at another href
+			"max-resource-size":                 ErrTooLarge,    // RFC 4791 §5.3.2.1, RFC 6352 §6.3.2.1: over the server's size limit
+			"unique-scheduling-object-resource": ErrUIDInUse,    // RFC 6638 §3.2.4.1: the UID lives at another href
+			"no-uid-conflict":                   ErrUIDConflict, // RFC 4791 §5.3.2.1, RFC 6352 §6.3.2.1: the UID lives at another href of the collection
 		},
 		Trace: opts.Trace,
 	})

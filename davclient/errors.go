@@ -64,6 +64,13 @@ type TLSOptions = transport.TLSOptions
 // the user). It also matches ErrForbidden.
 var ErrUIDInUse = fmt.Errorf("uid in use at another href: %w", ErrForbidden)
 
+// ErrUIDConflict refuses a new item because the collection holds its UID
+// at another href (RFC 4791 §5.3.2.1 CALDAV:no-uid-conflict, RFC 6352
+// §6.3.2.1 CARDDAV:no-uid-conflict), which Error.Href names when the
+// server says. Radicale answers it with 409, Xandikos with a 412 inside a
+// 207. It also matches ErrConflict.
+var ErrUIDConflict = fmt.Errorf("uid already in the collection: %w", ErrConflict)
+
 // Error describes a failed HTTP exchange (see webdav.Error); Err is the
 // sentinel it matches. For CALDAV:no-uid-conflict (RFC 4791 §5.3.2.1) Href
 // is the existing href holding that UID.

@@ -91,7 +91,8 @@ func (c *Client) put(ctx context.Context, cal Calendar, href string, body []byte
 	if err != nil {
 		return PutResult{}, err
 	}
-	if resp.StatusCode/100 != 2 {
+	if resp.StatusCode/100 != 2 || resp.StatusCode == http.StatusMultiStatus {
+		// A 207 to a PUT reports a failure (Xandikos refuses so).
 		return PutResult{}, c.dav.StatusError(http.MethodPut, resp)
 	}
 	defer webdav.Discard(resp)

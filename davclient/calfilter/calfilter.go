@@ -1,8 +1,9 @@
 // Package calfilter lists the part of a calendar that a filter lets
 // through (RFC 4791 §9.7): members of some component types, overlapping a
 // time range (§9.9), with calendar-query REPORTs sent by a davclient
-// Client; and asks with a multiget of getetag alone whether the server
-// still holds members that such a listing left out.
+// Client; asks with a multiget of getetag alone whether the server
+// still holds members that such a listing left out; and finds the
+// members of a calendar or an address book holding a UID.
 package calfilter
 
 import (
@@ -220,16 +221,22 @@ func ETags(ctx context.Context, c *davclient.Client, cal davclient.Calendar, hre
 	return present, gone, nil
 }
 
-// ByUID lists the members of cal of component type comp whose UID holds
-// uid (RFC 4791 §9.7.5: a text-match is a substring match, so the caller
-// checks each member's UID), with their etags.
+// ByUID lists the members of cal whose UID holds uid, with their etags, in
+// one REPORT: a calendar-query for members of component type comp with a
+// UID prop-filter (RFC 4791 §9.7.5), or in an address book an
+// addressbook-query with one (RFC 6352 §10.5; comp is not used). A
+// text-match is a substring match, without case in an address book, so
+// the caller checks each member's UID.
 func ByUID(ctx context.Context, c *davclient.Client, cal davclient.Calendar, comp, uid string) ([]davclient.Item, error) {
-	var b strings.Builder
-	b.WriteString(`<C:prop-filter name="UID"><C:text-match collation="i;octet">`)
-	_ = xml.EscapeText(&b, []byte(uid))
-	b.WriteString(`</C:text-match></C:prop-filter>`)
+	body := query(false, comp, uidMatch(` collation="i;octet"`, uid))
+	if cal.Kind == davclient.KindAddressBook {
+		// CardDAV's default collation, i;unicode-casemap, is one every
+		// server has (§8.3).
+		body = []byte(`<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">` +
+			`<D:prop><D:getetag/></D:prop><C:filter>` + uidMatch("", uid) + `</C:filter></C:addressbook-query>`)
+	}
 	var out []davclient.Item
-	err := c.Report(ctx, cal, query(false, comp, b.String()), true, func(o davclient.Object, status int) error {
+	err := c.Report(ctx, cal, body, true, func(o davclient.Object, status int) error {
 		if status == 0 || status/100 == 2 {
 			out = append(out, davclient.Item{Href: o.Href, ETag: o.ETag})
 		}
@@ -239,4 +246,14 @@ func ByUID(ctx context.Context, c *davclient.Client, cal davclient.Calendar, com
 		return nil, err
 	}
 	return out, nil
+}
+
+// uidMatch is the prop-filter of the members whose UID holds uid, its
+// text-match with the attributes attrs; the C prefix is the REPORT's.
+func uidMatch(attrs, uid string) string {
+	var b strings.Builder
+	b.WriteString(`<C:prop-filter name="UID"><C:text-match` + attrs + `>`)
+	_ = xml.EscapeText(&b, []byte(uid))
+	b.WriteString(`</C:text-match></C:prop-filter>`)
+	return b.String()
 }

@@ -157,6 +157,13 @@ func TestStatusError_ServersOwnExplanation_KeptAndShown(t *testing.T) {
 			`<D:error xmlns:D="DAV:"><D:need-privileges/></D:error>`, 403, "need-privileges", "", false},
 		{"a bare 403 is no refusal of the content", "text/plain", "Forbidden", 403, "", "", false},
 		{"server error", "text/plain", "oops", 500, "", "oops", false},
+		{"Xandikos: a 207 holding a 412 and the precondition", `text/xml; charset="utf-8"`,
+			`<ns0:multistatus xmlns:ns0="DAV:" xmlns:ns1="urn:ietf:params:xml:ns:caldav"><ns0:response><ns0:href>http%3A//127.0.0.1/cal/a.ics</ns0:href><ns0:status>HTTP/1.1 412 Precondition Failed</ns0:status><ns0:error><ns1:valid-calendar-data /></ns0:error><ns0:responsedescription>Not a valid calendar file: x</ns0:responsedescription></ns0:response></ns0:multistatus>`,
+			207, "valid-calendar-data", "Not a valid calendar file: x", true},
+		{"a 412 of If-Match is no refusal of the content (sabre)", "application/xml",
+			`<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns"><s:exception>Sabre\DAV\Exception\PreconditionFailed</s:exception><s:message>An If-Match header was specified, but none of the specified ETags matched.</s:message><s:header>If-Match</s:header></d:error>`,
+			412, "", "An If-Match header was specified, but none of the specified ETags matched.", false},
+		{"a bare 412 is no refusal of the content", "text/plain", "", 412, "", "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, c := fake(t, func(w http.ResponseWriter, r *http.Request) {

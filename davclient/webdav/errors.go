@@ -93,7 +93,7 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Refused tells whether the server refused a request for its body as such
-// (400, 413, 415, 422, or a 403 with a precondition about the content),
+// (400, 413, 415, 422, or a 403 or 412 with a precondition about the content),
 // so that the same bytes sent again get the same answer. A 403 without a
 // precondition, or for a missing privilege, a sync token or a UID held
 // elsewhere (a condition with a sentinel of its own), is not.
@@ -101,8 +101,8 @@ func (e *Error) Refused() bool {
 	switch e.Status {
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
 		return true
-	case http.StatusForbidden:
-		return e.Condition != "" && e.Condition != "need-privileges" && (e.Err == ErrForbidden || e.Err == ErrTooLarge)
+	case http.StatusForbidden, http.StatusPreconditionFailed: // Xandikos refuses with a 412 inside a 207
+		return e.Condition != "" && e.Condition != "need-privileges" && (e.Err == ErrForbidden || e.Err == ErrTooLarge || e.Err == ErrPreconditionFailed)
 	}
 	return false
 }
@@ -137,7 +137,8 @@ func sentinelFor(status int, hasRetryAfter bool) error {
 }
 
 // StatusError turns a non-success response into an *Error, reading an RFC
-// 4918 §16 error body for the precondition name: DAV:valid-sync-token (RFC
+// 4918 §16 error body for the precondition name (for a 207, the status and
+// error of the multistatus's first response): DAV:valid-sync-token (RFC
 // 6578 §3.2) is ErrInvalidSyncToken, the conditions in Options.Conditions
 // their sentinel. It closes the body.
 func (c *Client) StatusError(method string, resp *http.Response) *Error {
@@ -155,6 +156,9 @@ func (c *Client) StatusError(method string, resp *http.Response) *Error {
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, errBodyCap))
 	eb := errbody.Read(body, resp.Header.Get("Content-Type"), resp.StatusCode)
+	if resp.StatusCode == http.StatusMultiStatus && eb.Status != 0 {
+		e.Status, e.Err = eb.Status, sentinelFor(eb.Status, hasRA)
+	}
 	e.Condition, e.Message = eb.Condition, eb.Message
 	if eb.Href != "" {
 		if h, err := Canonical(resp.Request.URL, eb.Href); err == nil {

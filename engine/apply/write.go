@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/davclient/calfilter"
 	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/engine/remote"
 	"github.com/vdird/vdird/state"
@@ -94,13 +95,16 @@ func (x *Executor) answered(ctx context.Context, r *itemRun, act plan.Action, jo
 			return out, nil
 		}
 		return x.withServer(ctx, r, out, res.Href)
-	case errors.Is(err, davclient.ErrPreconditionFailed):
+	case errors.Is(err, davclient.ErrPreconditionFailed) && !(errors.As(err, &de) && de.Refused()):
 		x.endJournal(journal, err)
 		return x.withServer(ctx, r, x.outcome(r, act, plan.PreconditionFailed), act.Href)
-	case act.Kind == plan.Create && errors.Is(err, davclient.ErrConflict) && errors.As(err, &de) && de.Href != "":
+	case act.Kind == plan.Create && errors.Is(err, davclient.ErrUIDConflict) && errors.As(err, &de):
 		x.endJournal(journal, err)
 		out := x.outcome(r, act, plan.UIDConflict)
-		out.At = de.Href
+		out.At, out.Refusal = de.Href, err.Error()
+		if de.Href == "" {
+			return x.holder(ctx, r, out)
+		}
 		return x.withServer(ctx, r, out, de.Href)
 	case act.Kind == plan.Create && errors.Is(err, davclient.ErrUIDInUse) && x.Refuse != nil:
 		// The UID lives at another href of the account (an item moved
@@ -117,6 +121,35 @@ func (x *Executor) answered(ctx context.Context, r *itemRun, act plan.Action, jo
 	}
 	x.endJournal(journal, err)
 	return nil, err
+}
+
+// holder finds the member holding the UID of a create that the server
+// refused without naming it: one REPORT on the UID, then the members it
+// lists until one holds exactly that UID (a text-match matches
+// substrings). out.At and out.Server stay empty when none does.
+func (x *Executor) holder(ctx context.Context, r *itemRun, out *plan.Outcome) (*plan.Outcome, error) {
+	uid := out.Local.UID
+	info, err := x.format().Inspect(x.Local.Data[out.Action.Name])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", out.Action.Name, err)
+	}
+	items, err := calfilter.ByUID(ctx, x.Client, x.Cal, info.Component, uid)
+	if err != nil {
+		return nil, fmt.Errorf("looking up the member holding UID %s: %w", uid, err)
+	}
+	for _, it := range items {
+		out.Server = nil
+		if _, err := x.withServer(ctx, r, out, it.Href); err != nil {
+			return nil, err
+		}
+		if out.Server != nil && out.Server.UID == uid {
+			out.At = it.Href
+			x.Log.Debug().Str("file", out.Action.Name).Str("href", it.Href).Msg("the UID refused as taken is held there")
+			return out, nil
+		}
+	}
+	out.Server = nil
+	return out, nil
 }
 
 // outcome describes the item for the planner.

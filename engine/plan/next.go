@@ -22,8 +22,9 @@ const (
 	// PreconditionFailed: 412. For Upload, DeleteRemote and Conflict the
 	// If-Match etag no longer matched; for Create the href is taken.
 	PreconditionFailed
-	// UIDConflict: 409 CALDAV:no-uid-conflict (RFC 4791 §5.3.2.1) on a
-	// Create: the server holds the item's UID at At.
+	// UIDConflict: CALDAV:no-uid-conflict (RFC 4791 §5.3.2.1) or its
+	// CardDAV twin on a Create: the server holds the item's UID at At, the
+	// href it named or the engine found by the UID; "" when neither.
 	UIDConflict
 	// KeptAsNew: a keep-both Conflict saved the local version as a new
 	// item with a fresh UID (Outcome.Local), which now has to be created.
@@ -86,8 +87,10 @@ type MergeResult struct {
 type Outcome struct {
 	Action Action // the action carried out; for a write, ETag is the If-Match sent and Href the href written
 	Event  Event
-	At     string // Stored: the href the server stored the item at; UIDConflict: the href holding the UID
+	At     string // Stored: the href the server stored the item at; UIDConflict: the href holding the UID ("" = none known)
 	ETag   string // Stored: the etag of the answer ("" = none)
+	// Refusal is the server's answer as reported (UIDConflict).
+	Refusal string
 	// Server is what the server holds at the href concerned (At after a
 	// UIDConflict or a Stored, else Action.Href), read after the event; nil
 	// when it holds nothing there (404), or when a Stored gave an ETag and
@@ -151,10 +154,15 @@ func (o Outcome) stored() Action {
 }
 
 // uidConflict: the server holds the item's UID at At. It is the same item:
-// compare with it instead of creating a second one.
+// compare with it instead of creating a second one. When no href holding
+// it is known, the same create would be refused again: it is Rejected
+// until the file changes.
 func (o Outcome) uidConflict() Action {
 	s := o.Server
 	switch {
+	case o.At == "":
+		return Action{Kind: Rejected, Name: o.Local.Name, Hash: o.Local.Hash, UID: o.Local.UID,
+			Reason: fmt.Sprintf("%s; no member of the collection found holding UID %s", o.Refusal, o.Local.UID)}
 	case s == nil:
 		// The holder may have been deleted since; else the server is wrong.
 		return o.write(o.create(o.Action.Href, "no-uid-conflict names "+o.At+", which does not exist: created again"))

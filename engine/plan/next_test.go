@@ -90,6 +90,12 @@ func TestNext_ConflictSteps(t *testing.T) {
 func TestNext_UIDConflict(t *testing.T) {
 	other := server("/c/held.ics", "eh", "h3")
 	runNext(t, []nextCase{
+		{name: "NoHrefNamedNoneFound_RejectedWithTheServersAnswer",
+			out:  Outcome{Action: create, Event: UIDConflict, Refusal: "PUT /c/new.ics: 409 Conflict (no-uid-conflict)"},
+			want: "rejected name=a.ics hash=h2 uid=a", reason: "PUT /c/new.ics: 409 Conflict (no-uid-conflict); no member of the collection found holding UID a"},
+		{name: "NoHrefNamedNoneFoundOnARecreate_Rejected",
+			out:  Outcome{Action: recreate, Event: UIDConflict, Known: &kA, Writes: MaxWrites},
+			want: "rejected name=a.ics hash=h2 uid=a", reason: "holding UID a"},
 		{name: "NamedHrefMissing_CreatesAgain",
 			out:  Outcome{Action: create, Event: UIDConflict, At: "/c/missing.ics"},
 			want: "create name=a.ics href=/c/new.ics hash=h2 uid=a"},

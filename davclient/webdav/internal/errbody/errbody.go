@@ -1,6 +1,7 @@
 // Package errbody reads what a server says in the body of an error answer:
 // an RFC 4918 §16 DAV:error (the precondition element, the href inside it
-// and the server's own explanation), or an explanation in plain text.
+// and the server's own explanation), the same inside the first response of
+// a DAV:multistatus, or an explanation in plain text.
 package errbody
 
 import (
@@ -8,6 +9,7 @@ import (
 	"encoding/xml"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -18,6 +20,9 @@ type Body struct {
 	Space     string // its namespace
 	Href      string // the DAV:href inside it, as sent (CalDAV's no-uid-conflict names the holder, RFC 4791 §5.3.2.1)
 	Message   string // the server's explanation, on one line, at most MaxMessage bytes and an ellipsis
+	// Status is, for a DAV:multistatus, the status of its first response
+	// (Xandikos answers a refused PUT with a 207 holding a 412); 0 else.
+	Status int
 }
 
 // MaxMessage caps Body.Message.
@@ -31,7 +36,9 @@ const (
 	nsSabre = "http://sabredav.org/ns"
 )
 
-// Read reads the body of an answer with status and contentType. A DAV:error
+// Read reads the body of an answer with status and contentType. A
+// DAV:multistatus gives the status, DAV:error and DAV:responsedescription
+// of its first response, read as below. A DAV:error
 // gives its precondition: the first child that is neither sabre/dav's nor
 // a DAV:responsedescription. Its explanation is sabre's s:message, else a
 // DAV:responsedescription, else the text inside the precondition element
@@ -59,46 +66,128 @@ type child struct {
 	href string // the text of a DAV:href directly inside it
 }
 
-// readDAVError reads a DAV:error body; ok is false for anything else.
+// readDAVError reads a DAV:error or DAV:multistatus body; ok is false for
+// anything else.
 func readDAVError(body []byte) (b Body, ok bool) {
 	d := xml.NewDecoder(bytes.NewReader(body))
 	root, err := firstElement(d)
-	if err != nil || root.Name.Space != nsDAV || root.Name.Local != "error" {
+	switch {
+	case err != nil || root.Name.Space != nsDAV:
 		return Body{}, false
+	case root.Name.Local == "error":
+		b, err := readError(d)
+		return b, err == nil
+	case root.Name.Local == "multistatus":
+		return readMultistatus(d)
 	}
-	var cond *child
-	var message, description string
+	return Body{}, false
+}
+
+// readMultistatus reads the first DAV:response of a multistatus: its
+// status, the DAV:error inside it, and its responsedescription as the
+// explanation when the error gives none.
+func readMultistatus(d *xml.Decoder) (Body, bool) {
 	for {
-		tok, err := d.Token()
+		se, err := firstElement(d)
 		if err != nil {
 			return Body{}, false
 		}
+		if se.Name.Space == nsDAV && se.Name.Local == "response" {
+			break
+		}
+	}
+	var b Body
+	var description string
+	err := eachChild(d, func(t xml.StartElement) error {
+		switch {
+		case t.Name.Space == nsDAV && t.Name.Local == "error":
+			e, err := readError(d)
+			b.Condition, b.Space, b.Href, b.Message = e.Condition, e.Space, e.Href, e.Message
+			return err
+		case t.Name.Space == nsDAV && (t.Name.Local == "status" || t.Name.Local == "responsedescription"):
+			c, err := readChild(d, t)
+			if t.Name.Local == "status" {
+				b.Status = statusCode(c.text)
+			} else {
+				description = c.text
+			}
+			return err
+		}
+		return d.Skip()
+	})
+	if err != nil {
+		return Body{}, false
+	}
+	if b.Message == "" {
+		b.Message = shorten(description)
+	}
+	return b, b.Status != 0 || b.Condition != ""
+}
+
+// statusCode reads the code of an HTTP status line ("HTTP/1.1 412
+// Precondition Failed"), 0 when there is none.
+func statusCode(line string) int {
+	f := strings.Fields(line)
+	if len(f) < 2 || len(f[1]) != 3 {
+		return 0
+	}
+	n, err := strconv.Atoi(f[1])
+	if err != nil || n < 100 {
+		return 0
+	}
+	return n
+}
+
+// readError reads the children of a DAV:error up to its end.
+func readError(d *xml.Decoder) (Body, error) {
+	var cond *child
+	var message, description string
+	err := eachChild(d, func(t xml.StartElement) error {
+		c, err := readChild(d, t)
+		switch {
+		case err != nil:
+			return err
+		case c.name.Space == nsSabre && c.name.Local == "message":
+			message = c.text
+		case c.name.Space == nsSabre:
+		case c.name.Space == nsDAV && c.name.Local == "responsedescription":
+			description = c.text
+		case cond == nil:
+			cond = &c
+		}
+		return nil
+	})
+	if err != nil {
+		return Body{}, err
+	}
+	var b Body
+	if cond != nil {
+		b = Body{Condition: cond.name.Local, Space: cond.name.Space, Href: cond.href, Message: cond.text}
+	}
+	for _, m := range []string{message, description} {
+		if m != "" {
+			b.Message = m
+			break
+		}
+	}
+	b.Message = shorten(b.Message)
+	return b, nil
+}
+
+// eachChild hands each element inside the one d is in to fn, which reads
+// it to its end, up to the end of the enclosing element.
+func eachChild(d *xml.Decoder, fn func(xml.StartElement) error) error {
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return err
+		}
 		switch t := tok.(type) {
 		case xml.EndElement:
-			if cond != nil {
-				b = Body{Condition: cond.name.Local, Space: cond.name.Space, Href: cond.href, Message: cond.text}
-			}
-			for _, m := range []string{message, description} {
-				if m != "" {
-					b.Message = m
-					break
-				}
-			}
-			b.Message = shorten(b.Message)
-			return b, true
+			return nil
 		case xml.StartElement:
-			c, err := readChild(d, t)
-			if err != nil {
-				return Body{}, false
-			}
-			switch {
-			case c.name.Space == nsSabre && c.name.Local == "message":
-				message = c.text
-			case c.name.Space == nsSabre:
-			case c.name.Space == nsDAV && c.name.Local == "responsedescription":
-				description = c.text
-			case cond == nil:
-				cond = &c
+			if err := fn(t); err != nil {
+				return err
 			}
 		}
 	}
