@@ -13,8 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// batchParallel bounds concurrent temp-file fsyncs in WriteBatch: enough
-// to overlap device flushes, few enough not to flood a slow disk.
+// batchParallel bounds the files WriteBatch writes at once. Creating files
+// in one folder contends on it, yet a few creators still finish sooner
+// than one (docs/performance.md, "Staged first download").
 const batchParallel = 4
 
 // NewFile is one file for WriteBatch.
@@ -42,8 +43,9 @@ func (e *BatchError) Error() string {
 
 func (e *BatchError) Unwrap() []error { return e.Errs }
 
-// WriteBatch creates many NEW files durably with a single folder fsync,
-// which is what makes downloading a whole calendar fast: each file is
+// WriteBatch creates many NEW files, durably with a single folder fsync
+// (but in a staging folder, below), which is what makes downloading a
+// whole calendar fast: each file is
 // written (up to 4 at a time) to an unnamed file (O_TMPFILE, where the
 // filesystem has it, else a hidden temp file), one flush of the filesystem
 // makes all of them durable, then each is linked into place (never
@@ -52,6 +54,12 @@ func (e *BatchError) Unwrap() []error { return e.Errs }
 // An unnamed file costs one directory update (the link) where a temp file
 // costs two (create, rename), and a crash before the link leaves nothing
 // behind: the filesystem frees the inode.
+//
+// In a staging folder (CreateStaged) each file is created under its name
+// and nothing is flushed: nobody reads the folder before Publish, which
+// flushes it once, whole. Until then a file may be lost, empty or torn by
+// a power cut, so a caller resuming an interrupted download must check
+// each file against what it recorded of it before trusting it.
 //
 // The returned slice has one fingerprint per file (zero for failures). A
 // file that already exists (or is named twice) is not written and gets
@@ -72,6 +80,10 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 		}
 	}()
 	b.writeAll()
+	if d.staged {
+		b.install()
+		return b.result()
+	}
 
 	// One flush of the filesystem makes every file's content durable before
 	// any is linked into place: a crash leaves either a complete item or
@@ -84,6 +96,11 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 			return make([]Fingerprint, len(files)), fmt.Errorf("write batch: %w", err)
 		}
 	}
+	return b.result()
+}
+
+// result is what WriteBatch returns once the files are in place.
+func (b *batch) result() ([]Fingerprint, error) {
 	for _, err := range b.errs {
 		if err != nil {
 			return b.fps, &BatchError{Errs: b.errs}
