@@ -13,10 +13,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// batchParallel bounds the files WriteBatch writes at once. Creating files
-// in one folder contends on it, yet a few creators still finish sooner
-// than one (docs/performance.md, "Staged first download").
-const batchParallel = 4
+// batchParallel bounds the unnamed files WriteBatch writes at once in a
+// folder that is not staged. In a staging folder, where each file is
+// created under its name, one creator goes as fast: the folder's lock
+// serialises the creates, and more creators only wait on it, burning CPU
+// a busy machine lacks (docs/performance.md, "Staged first download").
+const (
+	batchParallel  = 4
+	stagedParallel = 1
+)
 
 // NewFile is one file for WriteBatch.
 type NewFile struct {
@@ -55,11 +60,12 @@ func (e *BatchError) Unwrap() []error { return e.Errs }
 // costs two (create, rename), and a crash before the link leaves nothing
 // behind: the filesystem frees the inode.
 //
-// In a staging folder (CreateStaged) each file is created under its name
-// and nothing is flushed: nobody reads the folder before Publish, which
-// flushes it once, whole. Until then a file may be lost, empty or torn by
-// a power cut, so a caller resuming an interrupted download must check
-// each file against what it recorded of it before trusting it.
+// In a staging folder (CreateStaged) each file is created under its name,
+// one at a time, and nothing is flushed: nobody reads the folder before
+// Publish, which flushes it once, whole. Until then a file may be lost,
+// empty or torn by a power cut, so a caller resuming an interrupted
+// download must check each file against what it recorded of it before
+// trusting it.
 //
 // The returned slice has one fingerprint per file (zero for failures). A
 // file that already exists (or is named twice) is not written and gets
@@ -145,9 +151,13 @@ func checkBatch(files []NewFile) []error {
 
 // writeAll writes every good file as a pending file, a few at a time.
 func (b *batch) writeAll() {
+	workers := batchParallel
+	if b.d.staged {
+		workers = stagedParallel
+	}
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for w := 0; w < batchParallel && w < len(b.files); w++ {
+	for w := 0; w < workers && w < len(b.files); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
