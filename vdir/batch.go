@@ -13,15 +13,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// batchParallel bounds the unnamed files WriteBatch writes at once in a
-// folder that is not staged. In a staging folder, where each file is
-// created under its name, one creator goes as fast: the folder's lock
-// serialises the creates, and more creators only wait on it, burning CPU
-// a busy machine lacks (docs/performance.md, "Staged first download").
-const (
-	batchParallel  = 4
-	stagedParallel = 1
-)
+// batchParallel bounds the files WriteBatch writes at once. A staging
+// folder's batch creates them one at a time: creates in one folder
+// serialise on its lock, and more creators only spin on it.
+const batchParallel = 4
 
 // NewFile is one file for WriteBatch.
 type NewFile struct {
@@ -48,9 +43,8 @@ func (e *BatchError) Error() string {
 
 func (e *BatchError) Unwrap() []error { return e.Errs }
 
-// WriteBatch creates many NEW files, durably with a single folder fsync
-// (but in a staging folder, below), which is what makes downloading a
-// whole calendar fast: each file is
+// WriteBatch creates many NEW files durably with a single folder fsync,
+// which is what makes downloading a whole calendar fast: each file is
 // written (up to 4 at a time) to an unnamed file (O_TMPFILE, where the
 // filesystem has it, else a hidden temp file), one flush of the filesystem
 // makes all of them durable, then each is linked into place (never
@@ -60,12 +54,9 @@ func (e *BatchError) Unwrap() []error { return e.Errs }
 // costs two (create, rename), and a crash before the link leaves nothing
 // behind: the filesystem frees the inode.
 //
-// In a staging folder (CreateStaged) each file is created under its name,
-// one at a time, and nothing is flushed: nobody reads the folder before
-// Publish, which flushes it once, whole. Until then a file may be lost,
-// empty or torn by a power cut, so a caller resuming an interrupted
-// download must check each file against what it recorded of it before
-// trusting it.
+// In a staging folder each file is created under its name and nothing is
+// flushed (Publish flushes the folder once): until then a power cut may
+// leave a file lost, empty or torn, so a resume checks each one first.
 //
 // The returned slice has one fingerprint per file (zero for failures). A
 // file that already exists (or is named twice) is not written and gets
@@ -86,27 +77,20 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 		}
 	}()
 	b.writeAll()
-	if d.staged {
-		b.install()
-		return b.result()
-	}
 
 	// One flush of the filesystem makes every file's content durable before
 	// any is linked into place: a crash leaves either a complete item or
 	// nothing (an unnamed file) or an ignored temp file, never a torn item.
-	if err := d.syncFS(b.heldFile()); err != nil {
-		return make([]Fingerprint, len(files)), fmt.Errorf("write batch: %w", err)
+	if !d.staged {
+		if err := d.syncFS(b.heldFile()); err != nil {
+			return make([]Fingerprint, len(files)), fmt.Errorf("write batch: %w", err)
+		}
 	}
-	if b.install() > 0 {
+	if b.install() > 0 && !d.staged {
 		if err := d.syncDir(); err != nil {
 			return make([]Fingerprint, len(files)), fmt.Errorf("write batch: %w", err)
 		}
 	}
-	return b.result()
-}
-
-// result is what WriteBatch returns once the files are in place.
-func (b *batch) result() ([]Fingerprint, error) {
 	for _, err := range b.errs {
 		if err != nil {
 			return b.fps, &BatchError{Errs: b.errs}
@@ -153,7 +137,7 @@ func checkBatch(files []NewFile) []error {
 func (b *batch) writeAll() {
 	workers := batchParallel
 	if b.d.staged {
-		workers = stagedParallel
+		workers = 1
 	}
 	var wg sync.WaitGroup
 	next := make(chan int)

@@ -45,8 +45,7 @@ func CreateStaged(path, ext string) (*Dir, error) {
 	if err := os.Mkdir(st, 0o700); err != nil {
 		return nil, fmt.Errorf("create vdir %s: %w", path, err)
 	}
-	// Durable before anything is recorded of it: a staging folder lost to
-	// a power cut would leave records of a folder that is gone.
+	// Durable before anything is recorded of it, and files are not flushed.
 	if err := syncPath(filepath.Dir(st)); err != nil {
 		return nil, fmt.Errorf("create vdir %s: %w", path, err)
 	}
@@ -89,14 +88,13 @@ func RemoveStaged(path string) error {
 func (d *Dir) Staged() bool { return d.staged }
 
 // Publish moves the staging folder d to path and returns the folder there;
-// d must not be used afterwards. Only files whose bytes are right should
-// be in d: a caller recovering an interrupted download first removes what
-// it never recorded (RemoveUnless) and what does not hold the bytes it
-// recorded. Files written without flush (WriteBatch) are made durable
-// here, with one flush of the filesystem before the folder appears.
+// d must not be used afterwards. A caller recovering an interrupted
+// download first removes what it never recorded (RemoveUnless) and what
+// does not hold the bytes it recorded.
 //
-// Usually path does not exist and this is one flush, one rename and one
-// fsync of the parent. If a folder appeared at path meanwhile (the user made it), an
+// Usually path does not exist and this is one flush of the filesystem
+// (WriteBatch flushed none of d's files), one rename and one fsync of the
+// parent. If a folder appeared at path meanwhile (the user made it), an
 // empty one is replaced by the same rename; otherwise each file moves over
 // on its own, never replacing one that is there: those names are returned
 // in kept (the file at path is left as it was, and ours is dropped).
