@@ -208,8 +208,9 @@ type object struct {
 }
 
 // writeBatch writes the objects of one batch that the planner downloads
-// and returns the state items of the files it wrote. Invalid data, members the planner leaves
-// out and files that could not be written are reported in rep.
+// and returns the state items of the files it wrote. Invalid data,
+// members the planner leaves out and files that could not be written are
+// reported in rep.
 func (st *Writer) writeBatch(batch []davclient.Object, rep *Report) ([]state.Item, error) {
 	objs := make([]object, 0, len(batch))
 	for _, o := range batch {
