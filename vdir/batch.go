@@ -13,8 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// batchParallel bounds concurrent temp-file fsyncs in WriteBatch: enough
-// to overlap device flushes, few enough not to flood a slow disk.
+// batchParallel bounds the files WriteBatch writes at once. A staging
+// folder's batch creates them one at a time: creates in one folder
+// serialise on its lock, and more creators only spin on it.
 const batchParallel = 4
 
 // NewFile is one file for WriteBatch.
@@ -53,6 +54,10 @@ func (e *BatchError) Unwrap() []error { return e.Errs }
 // costs two (create, rename), and a crash before the link leaves nothing
 // behind: the filesystem frees the inode.
 //
+// In a staging folder each file is created under its name and nothing is
+// flushed (Publish flushes the folder once): until then a power cut may
+// leave a file lost, empty or torn, so a resume checks each one first.
+//
 // The returned slice has one fingerprint per file (zero for failures). A
 // file that already exists (or is named twice) is not written and gets
 // ErrChanged in the returned *BatchError; the other files are still
@@ -76,10 +81,12 @@ func (d *Dir) WriteBatch(files []NewFile) ([]Fingerprint, error) {
 	// One flush of the filesystem makes every file's content durable before
 	// any is linked into place: a crash leaves either a complete item or
 	// nothing (an unnamed file) or an ignored temp file, never a torn item.
-	if err := d.syncFS(b.heldFile()); err != nil {
-		return make([]Fingerprint, len(files)), fmt.Errorf("write batch: %w", err)
+	if !d.staged {
+		if err := d.syncFS(b.heldFile()); err != nil {
+			return make([]Fingerprint, len(files)), fmt.Errorf("write batch: %w", err)
+		}
 	}
-	if b.install() > 0 {
+	if b.install() > 0 && !d.staged {
 		if err := d.syncDir(); err != nil {
 			return make([]Fingerprint, len(files)), fmt.Errorf("write batch: %w", err)
 		}
@@ -128,9 +135,13 @@ func checkBatch(files []NewFile) []error {
 
 // writeAll writes every good file as a pending file, a few at a time.
 func (b *batch) writeAll() {
+	workers := batchParallel
+	if b.d.staged {
+		workers = 1
+	}
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for w := 0; w < batchParallel && w < len(b.files); w++ {
+	for w := 0; w < workers && w < len(b.files); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

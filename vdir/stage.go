@@ -45,6 +45,10 @@ func CreateStaged(path, ext string) (*Dir, error) {
 	if err := os.Mkdir(st, 0o700); err != nil {
 		return nil, fmt.Errorf("create vdir %s: %w", path, err)
 	}
+	// Durable before anything is recorded of it, and files are not flushed.
+	if err := syncPath(filepath.Dir(st)); err != nil {
+		return nil, fmt.Errorf("create vdir %s: %w", path, err)
+	}
 	return openStage(st, ext)
 }
 
@@ -84,12 +88,12 @@ func RemoveStaged(path string) error {
 func (d *Dir) Staged() bool { return d.staged }
 
 // Publish moves the staging folder d to path and returns the folder there;
-// d must not be used afterwards. Only files that are durable should be in
-// d: WriteBatch makes every file it reports as written durable, and a
-// caller recovering an interrupted download first removes what it never
-// recorded (RemoveUnless).
+// d must not be used afterwards. A caller recovering an interrupted
+// download first removes what it never recorded (RemoveUnless) and what
+// does not hold the bytes it recorded.
 //
-// Usually path does not exist and this is one rename and one fsync of the
+// Usually path does not exist and this is one flush of the filesystem
+// (WriteBatch flushed none of d's files), one rename and one fsync of the
 // parent. If a folder appeared at path meanwhile (the user made it), an
 // empty one is replaced by the same rename; otherwise each file moves over
 // on its own, never replacing one that is there: those names are returned
@@ -97,6 +101,9 @@ func (d *Dir) Staged() bool { return d.staged }
 func (d *Dir) Publish(path string) (pub *Dir, kept []string, err error) {
 	if !d.staged {
 		return nil, nil, fmt.Errorf("publish %s: %s is not a staging folder", path, d.path)
+	}
+	if err := d.syncFS(nil); err != nil {
+		return nil, nil, fmt.Errorf("publish %s: %w", path, err)
 	}
 	parent := filepath.Dir(path)
 	err = os.Rename(d.path, path)

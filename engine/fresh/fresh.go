@@ -1,6 +1,6 @@
 // Package fresh writes the first download of a calendar to its folder: the
 // members of one streamed calendar-query go straight to disk in batches,
-// each written with one folder flush and recorded in state in one
+// each written at once (vdir.WriteBatch) and recorded in state in one
 // transaction, so a new calendar of any size streams through holding one
 // batch per stage (and the href of each UID given a file). The planner
 // still has the last word on each batch: a member whose UID another one
@@ -26,19 +26,19 @@ import (
 	"github.com/vdird/vdird/vdir"
 )
 
-// Limits of one batch: files written with one folder flush and recorded in
-// one state transaction. They bound memory; each batch costs one
-// filesystem flush. Fewer items per batch made a download slower at the
-// same memory, more used memory and gained nothing; a batch of typical
-// items stays under BatchBytes, so the bytes bound only cuts batches of
-// big ones, down to one photo card each (docs/performance.md,
-// "First-download batches").
+// Limits of one batch: files written at once and recorded in one state
+// transaction. They bound memory; in a folder that is not staged each
+// batch also costs one filesystem flush. Fewer items per batch made a
+// download slower at the same memory, more used memory and gained
+// nothing; a batch of typical items stays under BatchBytes, so the bytes
+// bound only cuts batches of big ones, down to one photo card each
+// (docs/performance.md, "First-download batches").
 const (
 	BatchItems = 400
 	BatchBytes = 1 << 20
-	// writers batches are written at once: one's files are created while
-	// the other waits for its filesystem flush. A third adds memory, not
-	// speed.
+	// writers batches are validated and written at once: one's files are
+	// created while the other is validated or waits for its filesystem
+	// flush. A third adds memory, not speed.
 	writers = 2
 )
 
@@ -51,10 +51,13 @@ type Report struct {
 
 // Writer runs a first download in three stages: the caller's goroutine
 // parses the response and hands each object to Add, file writers plan,
-// validate and put each full batch on disk with one folder flush, and a
-// recorder commits the written batches to state. The recorder only ever
-// sees files that are already durable, and batches are written while
-// earlier ones are being recorded; their order does not matter. The
+// validate and put each full batch on disk (vdir.WriteBatch), and a
+// recorder commits the written batches to state. Batches are written
+// while earlier ones are being recorded; their order does not matter. In
+// a folder that is not staged the recorder only ever sees files that are
+// already durable. In a staging folder it records files that are not yet:
+// the folder is flushed once when it is published, and a resume after a
+// crash checks each recorded file's bytes first (Settle). The
 // writers validate, not the parser: that made the parser the slowest
 // stage.
 type Writer struct {
@@ -204,9 +207,10 @@ type object struct {
 	uid, hash string
 }
 
-// writeBatch writes the objects of one batch that the planner downloads, with one folder flush, and returns the state
-// items of the files it wrote. Invalid data, members the planner leaves
-// out and files that could not be written are reported in rep.
+// writeBatch writes the objects of one batch that the planner downloads
+// and returns the state items of the files it wrote. Invalid data,
+// members the planner leaves out and files that could not be written are
+// reported in rep.
 func (st *Writer) writeBatch(batch []davclient.Object, rep *Report) ([]state.Item, error) {
 	objs := make([]object, 0, len(batch))
 	for _, o := range batch {

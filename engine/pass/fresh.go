@@ -158,7 +158,7 @@ func (p *pass) resumeFirstDownload(ctx context.Context, items []state.Item, exis
 			return err
 		}
 	}
-	p.log.Info().Int("staged", len(sd.Kept)).Int("removed", sd.Removed).Int("missing", len(sd.Missing)).
+	p.log.Info().Int("staged", len(sd.Kept)).Int("removed", sd.Removed).Int("missing", len(sd.Missing)).Int("damaged", sd.Damaged).
 		Msg("resuming an interrupted first download: fetching what its staging folder lacks")
 	kn := newKnown(sd.Kept)
 	lv := p.localView(st)
