@@ -30,12 +30,9 @@ func (d *Dir) WriteConflictCopy(name string, data []byte, at time.Time) (string,
 	}
 	base := name
 	stamp := ".conflict-" + at.UTC().Format(conflictTimeFormat)
-	if len(base)+len(stamp)+4 > maxFileName {
-		// Keep the result a legal file name; the hash keeps it unique.
-		base = "h" + Hash([]byte(name))[:40] + d.ext
-	}
-	if !strings.HasSuffix(base, d.ext) || strings.HasPrefix(base, ".") {
-		// ConflictCopies recognises "*.ics.conflict-*" (for ICS) only.
+	// Keep the result a legal file name that ConflictCopies recognises
+	// ("*.ics.conflict-*" for ICS); the hash keeps it unique.
+	if len(base)+len(stamp)+4 > maxFileName || !strings.HasSuffix(base, d.ext) || strings.HasPrefix(base, ".") {
 		base = "h" + Hash([]byte(name))[:40] + d.ext
 	}
 	for i := 1; i < 10000; i++ {
