@@ -631,7 +631,7 @@ func describe(sums []*engine.Summary) string {
 			f++
 		}
 	}
-	return fmt.Sprintf("%d calendars ↓%d ↑%d ✗%d ⚠%d, %d failed", len(sums), d, u, x, c, f)
+	return fmt.Sprintf("%d collections ↓%d ↑%d ✗%d ⚠%d, %d failed", len(sums), d, u, x, c, f)
 }
 
 // passError is the first error that should slow the account down: a
