@@ -127,8 +127,19 @@ echo; echo "==> the server now says:"
 curl -s -u demo:demo-password "$base/work/meeting-1.ics" | grep SUMMARY
 curl -s -u demo:demo-password "$base/tasks/local-task.ics" | grep SUMMARY
 curl -s -u demo:demo-password "$base/contacts/alan.vcf" | grep FN
+echo; echo "==> a new folder becomes a calendar on the server: calendars/garden, with a displayname,"
+echo "    a color and one event"
+mkdir "$work/calendars/garden"
+echo Garden > "$work/calendars/garden/displayname"
+echo '#2E8B57' > "$work/calendars/garden/color"
+printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//vdird demo//EN\r\nBEGIN:VEVENT\r\nUID:demo-seeds@vdird\r\nDTSTAMP:%s0101T000000Z\r\nDTSTART:%s0420T090000Z\r\nSUMMARY:Sow the tomatoes\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n' "$y" "$y" > "$work/calendars/garden/seeds.ics"
+v sync
+echo "    the server's calendars now (display names):"
+curl -s -u demo:demo-password -X PROPFIND -H 'Depth: 1' "$base/" --data '<propfind xmlns="DAV:"><prop><displayname/></prop></propfind>' |
+	grep -o '<displayname>[^<]*' | sed 's/<displayname>/      /'
+curl -s -u demo:demo-password "$base/garden/seeds.ics" | grep SUMMARY
 echo; echo "==> sync again: it sees its own uploads (new ctag) and has nothing to do; then nothing"
-echo "    changed at all, and a pass costs one request per account: 'unchanged'"
+echo "    changed at all, and a pass costs one request: 'unchanged'"
 v sync; v sync
 echo; echo "==> now the daemon: vdird daemon (what systemd runs), polling every 3 s"
 sed -i '1i interval = "3s"' "$work/config.toml"
