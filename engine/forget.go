@@ -108,7 +108,7 @@ func (e *Engine) passLock(account string) *sync.Mutex {
 // named: it is not synced.
 func forgottenSummary(a string, cal davclient.Calendar, dir string) *Summary {
 	name := filepath.Base(dir)
-	return &Summary{Account: a, Href: cal.Href, Dir: dir, Calendar: name,
+	return &Summary{Account: a, Href: cal.Href, Dir: dir, Calendar: name, AddressBook: cal.Kind == davclient.KindAddressBook,
 		Notes: []string{fmt.Sprintf("forgotten: not synced until `vdird forget --undo %s`", name)}}
 }
 
