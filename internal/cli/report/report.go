@@ -123,8 +123,14 @@ func Status(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 
 // undoName is how `vdird forget --undo` names the forgotten collection s:
 // its folder name, with its account when another account has a
-// collection of that name.
+// collection of that name, its folder's path when its account has
+// another (a calendar and an address book of one name).
 func undoName(sts []engine.CalendarStatus, s engine.CalendarStatus) string {
+	for _, o := range sts {
+		if o.Calendar == s.Calendar && o.Account == s.Account && o.Dir != s.Dir {
+			return s.Dir
+		}
+	}
 	for _, o := range sts {
 		if o.Calendar == s.Calendar && o.Account != s.Account {
 			return s.Account + "/" + s.Calendar

@@ -57,3 +57,16 @@ func TestStatus_ForgottenNameInTwoAccounts_UndoNamesTheAccount(t *testing.T) {
 		t.Fatalf("status:\n%s\nwant the undo to name the account", b.String())
 	}
 }
+
+func TestStatus_ForgottenNameOfACalendarAndAnAddressBook_UndoNamesTheFolderPath(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.Local)
+	sts := []engine.CalendarStatus{
+		{Account: "home", Calendar: "personal", Dir: "/home/alice/.calendars/personal", LastSync: now},
+		{Account: "home", Calendar: "personal", Dir: "/home/alice/.contacts/personal", AddressBook: true, Forgotten: now},
+	}
+	var b strings.Builder
+	Status(&b, sts, now)
+	if !strings.Contains(b.String(), `"vdird forget --undo /home/alice/.contacts/personal"`) {
+		t.Fatalf("status:\n%s\nwant the undo to name the folder's path", b.String())
+	}
+}
