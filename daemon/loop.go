@@ -423,10 +423,15 @@ func (r *runner) passDone(a *config.Account, kind PassKind, opts engine.SyncOpti
 
 func (r *runner) sendStatus() {
 	r.mu.Lock()
-	n, errs := 0, 0
+	var n collections
+	errs := 0
 	for _, s := range r.cals {
-		if s.Calendar != "*" {
-			n++
+		switch {
+		case s.Calendar == "*":
+		case s.AddressBook:
+			n.books++
+		default:
+			n.calendars++
 		}
 		if s.Failed() {
 			errs++

@@ -435,6 +435,7 @@ func TestJitter_StaysWithinTenPercent(t *testing.T) {
 func TestDaemon_NotifySocket_GetsReadyStatusWatchdogAndStopping(t *testing.T) {
 	kinds := testserver.All()
 	e := synctest.New(t, kinds[0])
+	e.AddAddressBook("contacts", "Contacts")
 	e.Cfg.Interval, e.Cfg.RescanInterval = time.Hour, time.Hour
 	sock := filepath.Join(shortDir(t), "notify")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
@@ -481,7 +482,7 @@ func TestDaemon_NotifySocket_GetsReadyStatusWatchdogAndStopping(t *testing.T) {
 		t.Fatalf("no STATUS= line; got %q", got)
 	}
 	status := got[len(got)-1]
-	if !strings.Contains(status, "2 calendars, last sync ") || !strings.HasSuffix(status, ", 0 errors") {
+	if !strings.Contains(status, "STATUS=2 calendars, 1 address book, last sync ") || !strings.HasSuffix(status, ", 0 errors") {
 		t.Errorf("status line %q", status)
 	}
 	if !collect("WATCHDOG=1", 2*time.Second) {

@@ -53,13 +53,30 @@ func (n *notifier) extendStart(d time.Duration) error {
 	return n.send(fmt.Sprintf("EXTEND_TIMEOUT_USEC=%d", d.Microseconds()))
 }
 
+// collections counts the calendars and address books the daemon syncs.
+type collections struct{ calendars, books int }
+
+// String is e.g. "2 calendars, 1 address book", a kind with none left out;
+// "0 calendars" when there is nothing at all.
+func (n collections) String() string {
+	var parts []string
+	if n.calendars > 0 || n.books == 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", n.calendars, plural(n.calendars, "calendar", "calendars")))
+	}
+	if n.books > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", n.books, plural(n.books, "address book", "address books")))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // statusLine is the STATUS= text shown by `systemctl --user status vdird`,
-// e.g. "3 calendars, last sync 12:01:05, 0 errors", led by each failing
+// e.g. "2 calendars, 1 address book, last sync 12:01:05, 0 errors" (a kind
+// with none left out), led by each failing
 // account: "work failing since 11:40:02 (4 attempts): PROPFIND
 // https://…: authentication failed for alice (401 Unauthorized); ". Times
 // of another day than now carry their date. Conflicts waiting to be
 // settled (their copies) end it: ", 2 conflicts".
-func statusLine(calendars int, last time.Time, errs, conflicts int, failing []engine.CalendarStatus, now time.Time) string {
+func statusLine(n collections, last time.Time, errs, conflicts int, failing []engine.CalendarStatus, now time.Time) string {
 	var b strings.Builder
 	for _, f := range failing {
 		fmt.Fprintf(&b, "%s failing since %s (%d %s): %s; ", f.Account, clock(f.FailingSince, now), f.Attempts,
@@ -69,7 +86,7 @@ func statusLine(calendars int, last time.Time, errs, conflicts int, failing []en
 	if !last.IsZero() {
 		when = clock(last, now)
 	}
-	fmt.Fprintf(&b, "%d %s, last sync %s, %d %s", calendars, plural(calendars, "calendar", "calendars"), when,
+	fmt.Fprintf(&b, "%s, last sync %s, %d %s", n, when,
 		errs, plural(errs, "error", "errors"))
 	if conflicts > 0 {
 		fmt.Fprintf(&b, ", %d %s", conflicts, plural(conflicts, "conflict", "conflicts"))

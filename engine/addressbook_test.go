@@ -46,7 +46,7 @@ func TestSync_AddressBook_FirstSyncByteIdenticalOneVcfPerContact(t *testing.T) {
 		book := e.AddAddressBook("contacts", "Contacts")
 		cards := seedCards(t, e, book)
 		s := e.syncOK()[book]
-		if s == nil || s.Downloaded != len(cards) || len(s.Problems) != 0 {
+		if s == nil || s.Downloaded != len(cards) || len(s.Problems) != 0 || !s.AddressBook {
 			t.Fatalf("address book summary %+v", s)
 		}
 		var items []string

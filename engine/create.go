@@ -47,7 +47,7 @@ func (e *Engine) createCollections(ctx context.Context, a *config.Account, c *da
 	}
 	for _, nc := range p.Create {
 		if err := ctx.Err(); err != nil {
-			out = append(out, &Summary{Account: a.Name, Dir: nc.Path, Calendar: nc.Name, Err: err})
+			out = append(out, &Summary{Account: a.Name, Dir: nc.Path, Calendar: nc.Name, AddressBook: nc.AddressBook, Err: err})
 			continue
 		}
 		out = append(out, e.makeCollection(ctx, a, c, nc, opts))
@@ -151,7 +151,7 @@ func (e *Engine) makeCollection(ctx context.Context, a *config.Account, c *davcl
 	if nc.AddressBook {
 		kind = davclient.KindAddressBook
 	}
-	s := &Summary{Account: a.Name, Dir: nc.Path, Calendar: nc.Name}
+	s := &Summary{Account: a.Name, Dir: nc.Path, Calendar: nc.Name, AddressBook: nc.AddressBook}
 	href, err := c.CollectionHref(nc.Href)
 	if err != nil {
 		s.Err = err
@@ -203,7 +203,7 @@ func (e *Engine) madeCollection(ctx context.Context, a *config.Account, c *davcl
 		err = e.store.UpdateAccount(a.Name, func(r *state.Account) { delete(r.CreateRefused, nc.Path) })
 	}
 	if err != nil {
-		return &Summary{Account: a.Name, Href: made.Href, Dir: nc.Path, Calendar: nc.Name, Err: err}
+		return &Summary{Account: a.Name, Href: made.Href, Dir: nc.Path, Calendar: nc.Name, AddressBook: nc.AddressBook, Err: err}
 	}
 	e.mu.Lock()
 	if cals, ok := e.lastCals[a.Name]; ok && !slices.ContainsFunc(cals, func(x davclient.Calendar) bool { return x.Href == made.Href }) {

@@ -314,7 +314,8 @@ func (e *Engine) syncAccount(ctx context.Context, a *config.Account, opts SyncOp
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			out = append(out, &Summary{Account: a.Name, Href: cal.Href, Calendar: path.Base(cal.Href), Err: err})
+			out = append(out, &Summary{Account: a.Name, Href: cal.Href, Calendar: path.Base(cal.Href),
+				AddressBook: cal.Kind == davclient.KindAddressBook, Err: err})
 			continue
 		}
 		out = append(out, e.syncCollection(ctx, a, c, cal, folder, opts))

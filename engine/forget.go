@@ -24,20 +24,20 @@ type Forgotten struct {
 	AsBefore bool `json:"as_before,omitempty"`
 }
 
-// AmbiguousCalendarError is a forget that named, without its account,
-// collections of several accounts: it changes nothing.
+// AmbiguousCalendarError is a forget that named several collections: it
+// changes nothing.
 type AmbiguousCalendarError = naming.AmbiguousError
 
 // Forget stops syncing the calendars and address books that names denote
 // among those state records (by folder name, display name, href or the
-// href's last segment, each also as ACCOUNT/NAME): each record keeps only
+// href's last segment, each also as ACCOUNT/NAME, or the folder's path): each record keeps only
 // where the collection is, its items and markers go, and passes leave it
 // alone from then on, whether the server still has it or not. With undo
 // it syncs them again: the record keeps its folder, and the next pass
 // meets the folder and the server as at a first contact, matching their
 // items by UID. No file is touched and nothing is sent. A name that
 // denotes nothing gives an *UnknownCalendarError, one that denotes
-// collections of several accounts an *AmbiguousCalendarError, and either
+// several collections an *AmbiguousCalendarError, and either
 // changes nothing. It waits for a pass in flight on an account it changes.
 func (e *Engine) Forget(names []string, undo bool) ([]Forgotten, error) {
 	known, err := e.store.Collections()
@@ -108,7 +108,7 @@ func (e *Engine) passLock(account string) *sync.Mutex {
 // named: it is not synced.
 func forgottenSummary(a string, cal davclient.Calendar, dir string) *Summary {
 	name := filepath.Base(dir)
-	return &Summary{Account: a, Href: cal.Href, Dir: dir, Calendar: name,
+	return &Summary{Account: a, Href: cal.Href, Dir: dir, Calendar: name, AddressBook: cal.Kind == davclient.KindAddressBook,
 		Notes: []string{fmt.Sprintf("forgotten: not synced until `vdird forget --undo %s`", name)}}
 }
 

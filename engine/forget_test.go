@@ -205,3 +205,34 @@ func TestForget_NameOfCollectionsInTwoAccounts_RefusedListingThem_AccountSlashNa
 		}
 	})
 }
+
+func TestForget_CalendarAndAddressBookOfOneNameInOneAccount_RefusedListingTheirPaths_APathForgetsOne(t *testing.T) {
+	// Xandikos keeps address books apart from calendars, so both can be "events".
+	e := newEnv(t, testserver.Xandikos)
+	book := e.AddAddressBook("events", "Events")
+	e.syncOK()
+	calDir, bookDir := filepath.Join(e.Root, "events"), filepath.Join(e.Contacts, "events")
+	e.withStore(func(store *state.Store) {
+		_, err := NewEngine(e.Cfg, store, zerolog.Nop()).Forget([]string{"events"}, false)
+		var a *AmbiguousCalendarError
+		if !errors.As(err, &a) || !a.ByPath || !slices.Equal(slices.Sorted(slices.Values(a.Matches)), slices.Sorted(slices.Values([]string{calDir, bookDir}))) {
+			t.Fatalf("Forget of a calendar's and an address book's name: %v", err)
+		}
+		cols, _ := store.Collections()
+		if slices.ContainsFunc(cols, func(c state.Collection) bool { return !c.Forgotten.IsZero() }) {
+			t.Fatalf("a refused forget forgot something: %+v", cols)
+		}
+	})
+	f := e.forget(false, bookDir)
+	if len(f) != 1 || !f[0].AddressBook || f[0].Dir != bookDir || f[0].Name != bookDir {
+		t.Fatalf("forget %s: %+v", bookDir, f)
+	}
+	e.withStore(func(store *state.Store) {
+		cols, _ := store.Collections()
+		for _, c := range cols {
+			if want := c.Dir == bookDir; c.Forgotten.IsZero() == want {
+				t.Fatalf("after forget of the address book %s, %s forgotten: %v", book, c.Dir, !c.Forgotten.IsZero())
+			}
+		}
+	})
+}

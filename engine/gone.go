@@ -100,7 +100,8 @@ func (e *Engine) applyGone(col state.Collection, act gone.Action, dryRun bool) *
 // goneSummary is the summary of the gone collection col, with problem
 // when there is one.
 func goneSummary(col state.Collection, problem string) *Summary {
-	s := &Summary{Account: col.Account, Href: col.Href, Dir: col.Dir, Calendar: path.Base(col.Dir)}
+	s := &Summary{Account: col.Account, Href: col.Href, Dir: col.Dir, Calendar: path.Base(col.Dir),
+		AddressBook: kindOfKey(col.Key) == davclient.KindAddressBook}
 	if problem != "" {
 		s.Problems = []string{problem}
 	}

@@ -68,8 +68,8 @@ type Response struct {
 	// calendars that match nothing, so the caller gets the engine's typed
 	// error back.
 	UnknownCalendar *engine.UnknownCalendarError `json:"unknown_calendar,omitempty"`
-	// AmbiguousCalendar is set with Error when a forget named collections
-	// of several accounts.
+	// AmbiguousCalendar is set with Error when a forget named several
+	// collections.
 	AmbiguousCalendar *engine.AmbiguousCalendarError `json:"ambiguous_calendar,omitempty"`
 
 	Restore   *restore.Result    `json:"restore,omitempty"`
@@ -172,7 +172,7 @@ type Handler interface {
 	Restore(ctx context.Context, sel restore.Selection) (*restore.Result, error)
 	// Forget returns an *engine.UnknownCalendarError when a name matches
 	// no calendar, an *engine.AmbiguousCalendarError when one matches
-	// several accounts' (engine.Engine.Forget).
+	// several (engine.Engine.Forget).
 	Forget(names []string, undo bool) ([]engine.Forgotten, error)
 }
 

@@ -1,6 +1,7 @@
 // Package naming tells which of the calendars and address books state
 // records the names a user gives denote: a folder name, display name, href
-// or the href's last segment, each also as ACCOUNT/NAME for one account's.
+// or the href's last segment, each also as ACCOUNT/NAME for one account's,
+// or the folder's absolute path.
 // Pure: it reads the records it is handed, nothing else.
 package naming
 
@@ -14,21 +15,47 @@ import (
 	"github.com/vdird/vdird/state"
 )
 
-// AmbiguousError is a name that, without its account, denotes collections
-// of several accounts.
+// AmbiguousError is a name that denotes several collections: of several
+// accounts, or of one account (a calendar and an address book whose
+// folders share a name, or a display name two of them share).
 type AmbiguousError struct {
-	Name    string   `json:"name"`
-	Matches []string `json:"matches"` // "account/folder" of each collection it denotes
+	Name string `json:"name"`
+	// Matches names each collection it denotes alone: "account/folder",
+	// or the folder's path when ByPath.
+	Matches []string `json:"matches"`
+	// ByPath: "account/folder" does not tell the matches apart (a calendar
+	// and an address book of one account and folder name), their paths do.
+	ByPath bool `json:"by_path,omitempty"`
 }
 
 func (e *AmbiguousError) Error() string {
-	return fmt.Sprintf("%q names collections of several accounts: %s; name one as ACCOUNT/NAME, as in %q",
-		e.Name, strings.Join(e.Matches, ", "), e.Matches[0])
+	how := "as ACCOUNT/NAME"
+	if e.ByPath {
+		how = "by its folder's path"
+	}
+	return fmt.Sprintf("%q names several collections: %s; name one %s, as in %q",
+		e.Name, strings.Join(e.Matches, ", "), how, e.Matches[0])
+}
+
+// ambiguous is the error of name, which denotes matches.
+func ambiguous(name string, matches []state.Collection) *AmbiguousError {
+	a := &AmbiguousError{Name: name}
+	for _, c := range matches {
+		a.Matches = append(a.Matches, c.Account+"/"+filepath.Base(c.Dir))
+	}
+	if len(slices.Compact(slices.Sorted(slices.Values(a.Matches)))) == len(matches) {
+		return a
+	}
+	a.Matches, a.ByPath = a.Matches[:0], true
+	for _, c := range matches {
+		a.Matches = append(a.Matches, c.Dir)
+	}
+	return a
 }
 
 // Choose returns the collections of known that names denote, each once,
-// and the names that denote none. A name that denotes collections of
-// several accounts gives an *AmbiguousError and nothing chosen.
+// and the names that denote none. A name that denotes several collections
+// gives an *AmbiguousError and nothing chosen.
 func Choose(known []state.Collection, names []string) (chosen []state.Collection, unknown []string, err error) {
 	for _, n := range names {
 		var matches []state.Collection
@@ -41,12 +68,8 @@ func Choose(known []state.Collection, names []string) (chosen []state.Collection
 			unknown = append(unknown, n)
 			continue
 		}
-		if slices.ContainsFunc(matches, func(c state.Collection) bool { return c.Account != matches[0].Account }) {
-			a := &AmbiguousError{Name: n}
-			for _, c := range matches {
-				a.Matches = append(a.Matches, c.Account+"/"+filepath.Base(c.Dir))
-			}
-			return nil, nil, a
+		if len(matches) > 1 {
+			return nil, nil, ambiguous(n, matches)
 		}
 		for _, c := range matches {
 			if !slices.ContainsFunc(chosen, func(o state.Collection) bool { return o.Key == c.Key }) {
@@ -73,18 +96,21 @@ func Choices(known []state.Collection) []string {
 }
 
 // Denotes tells whether name denotes the collection c: its folder name,
-// display name, href or the href's last segment.
+// display name, href, the href's last segment or the folder's absolute
+// path.
 func Denotes(c state.Collection, name string) bool {
 	return name != "" && (name == filepath.Base(c.Dir) || name == c.DisplayName || name == c.Href ||
-		name == path.Base(strings.TrimSuffix(c.Href, "/")))
+		name == path.Base(strings.TrimSuffix(c.Href, "/")) || filepath.IsAbs(name) && filepath.Clean(name) == filepath.Clean(c.Dir))
 }
 
-// Alone is how a user names c alone among known: its folder name, or
-// "account/folder" when that name denotes collections of several accounts.
+// Alone is how a user names c alone among known: its folder name, else
+// "account/folder", else the folder's path.
 func Alone(known []state.Collection, c state.Collection) string {
 	name := filepath.Base(c.Dir)
-	if _, _, err := Choose(known, []string{name}); err != nil {
-		return c.Account + "/" + name
+	for _, n := range []string{name, c.Account + "/" + name} {
+		if _, _, err := Choose(known, []string{n}); err == nil {
+			return n
+		}
 	}
-	return name
+	return c.Dir
 }

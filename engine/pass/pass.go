@@ -115,7 +115,8 @@ func newKnown(items []state.Item) known {
 // run, which records nothing.
 func Run(ctx context.Context, env Env, job Job, opts Options) *Summary {
 	p := &pass{env: env, account: job.Account, c: job.Client, cal: job.Cal, fmt: format.Of(job.Cal.Kind), key: job.Key,
-		newDir: job.NewDir, scope: job.Scope, opts: opts, s: &Summary{Account: job.Account, Href: job.Cal.Href}}
+		newDir: job.NewDir, scope: job.Scope, opts: opts, s: &Summary{Account: job.Account, Href: job.Cal.Href,
+			AddressBook: job.Cal.Kind == davclient.KindAddressBook}}
 	if err := p.run(ctx); err != nil {
 		p.s.Err = err
 		env.Log.Error().Str("account", job.Account).Str("calendar", p.s.Calendar).Err(err).Msg("sync failed")

@@ -18,6 +18,8 @@ type Summary struct {
 	Calendar string `json:"calendar"` // local folder name
 	Href     string `json:"href,omitempty"`
 	Dir      string `json:"dir,omitempty"`
+	// AddressBook: the collection is an address book, not a calendar.
+	AddressBook bool `json:"address_book,omitempty"`
 
 	// Counts of what the pass did.
 	Downloaded    int `json:"downloaded"`

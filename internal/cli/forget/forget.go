@@ -22,7 +22,7 @@ import (
 // The exit statuses of vdird forget, as the other commands have them.
 const (
 	exitFailure = 1
-	exitUsage   = 2 // a name that denotes no calendar, or several accounts'
+	exitUsage   = 2 // a name that denotes no calendar, or several
 )
 
 // Command is vdird forget: it forgets the collections names denote, or
@@ -45,7 +45,7 @@ func Command(ctx context.Context, cfg *config.Config, log zerolog.Logger, names 
 // Run forgets the collections names denote (engine.Engine.Forget), or
 // with undo has them synced again, and prints a line for each to w. A
 // name that denotes nothing gives an *engine.UnknownCalendarError, one
-// that denotes several accounts' an *engine.AmbiguousCalendarError, and
+// that denotes several collections an *engine.AmbiguousCalendarError, and
 // either changes nothing.
 func Run(ctx context.Context, cfg *config.Config, log zerolog.Logger, names []string, undo bool, w io.Writer) error {
 	done, err := control.Forget(ctx, control.SocketPath(cfg.StatePath), names, undo)

@@ -71,34 +71,36 @@ func Summaries(w io.Writer, sums []*engine.Summary, dry bool) {
 // Status prints the status table of the calendars and address books,
 // with below it their conflict copies and refused items, what brings a
 // forgotten one back, and why the server refused to make a folder into
-// one. The table keeps to short words, so that it fits a narrow terminal.
+// one. The table keeps to short words, so that it fits a narrow terminal:
+// KIND is "cal" or "book".
 func Status(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 	if len(sts) == 0 {
 		fmt.Fprintln(w, "no calendars or address books synced yet")
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "COLLECTION\tLAST SYNC\tPENDING\tCONFLICTS\tLAST ERROR")
+	fmt.Fprintln(tw, "COLLECTION\tKIND\tLAST SYNC\tPENDING\tCONFLICTS\tERROR")
 	for _, s := range sts {
 		if s.Calendar == "*" {
 			// An account whose passes fail, as a whole.
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t%s\n", s.Account, OneLine(failingSince(s, now)))
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t%s\n", s.Account, OneLine(failingSince(s, now)))
 			continue
 		}
-		name := s.Account + "/" + s.Calendar
+		name, kind := s.Account+"/"+s.Calendar, "cal"
 		if s.AddressBook {
-			name += " (address book)"
+			kind = "book"
 		}
 		if s.ReadOnly {
 			name += " (read-only)"
 		}
 		switch {
 		case !s.Forgotten.IsZero():
-			fmt.Fprintf(tw, "%s\t-\t-\t-\tforgotten\n", name)
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\tforgotten\n", name, kind)
 		case s.NotMade:
-			fmt.Fprintf(tw, "%s\t-\t-\t-\tserver refused it\n", name)
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\tnot made\n", name, kind)
 		default:
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", name, when(s.LastSync, now), s.PendingLocal, len(s.ConflictFiles), errorText(s.LastError, s.Refused))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", name, kind, when(s.LastSync, now), s.PendingLocal, len(s.ConflictFiles),
+				errorText(s.LastError, s.Refused))
 		}
 	}
 	tw.Flush()
@@ -121,8 +123,14 @@ func Status(w io.Writer, sts []engine.CalendarStatus, now time.Time) {
 
 // undoName is how `vdird forget --undo` names the forgotten collection s:
 // its folder name, with its account when another account has a
-// collection of that name.
+// collection of that name, its folder's path when its account has
+// another (a calendar and an address book of one name).
 func undoName(sts []engine.CalendarStatus, s engine.CalendarStatus) string {
+	for _, o := range sts {
+		if o.Calendar == s.Calendar && o.Account == s.Account && o.Dir != s.Dir {
+			return s.Dir
+		}
+	}
 	for _, o := range sts {
 		if o.Calendar == s.Calendar && o.Account != s.Account {
 			return s.Account + "/" + s.Calendar
@@ -195,7 +203,7 @@ func Subscriptions(w io.Writer, subs []subscription.Status, now time.Time) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SUBSCRIPTION\tLAST FETCH\tITEMS\tLOCAL CHANGES\tLAST ERROR")
+	fmt.Fprintln(tw, "SUBSCRIPTION\tLAST FETCH\tITEMS\tLOCAL CHANGES\tERROR")
 	for _, s := range subs {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", s.Subscription, when(s.LastFetch, now), s.Items, s.LocalChanges, errorText(s.LastError, s.Refused))
 	}
