@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vdird/vdird/internal/faultproxy"
+	"github.com/vdird/vdird/internal/khaltest"
 	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/state"
@@ -131,27 +131,13 @@ func TestSync_NewLocalFolder_BecomesACalendarWithItsNameColourAndEvents(t *testi
 // it lists the calendar named calendar and the events summaries.
 func khalSees(t *testing.T, root, calendar string, summaries ...string) {
 	t.Helper()
-	khal, err := exec.LookPath("khal")
-	if err != nil {
-		testserver.Unavailable(t, "khal not installed (apt-get install khal): %v", err)
+	khal := khaltest.New(t, root, false)
+	if out := khal.Run("printcalendars"); !strings.Contains(out, calendar) {
+		t.Fatalf("khal printcalendars does not show %q:\n%s", calendar, out)
 	}
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "khal.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("[calendars]\n[[synced]]\npath = %s/*\ntype = discover\n[sqlite]\npath = %s/khal.db\n"+
-		"[locale]\ntimeformat = %%H:%%M\ndateformat = %%Y-%%m-%%d\nlongdateformat = %%Y-%%m-%%d\n"+
-		"datetimeformat = %%Y-%%m-%%d %%H:%%M\nlongdatetimeformat = %%Y-%%m-%%d %%H:%%M\ndefault_timezone = UTC\nlocal_timezone = UTC\n", root, dir)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(khal, "-c", conf, "printcalendars").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), calendar) {
-		t.Fatalf("khal printcalendars: %v\n%s", err, out)
-	}
-	out, err = exec.Command(khal, "-c", conf, "list", "--format", "{calendar}: {title}", "2025-03-01", "2025-03-02").CombinedOutput()
-	if err != nil {
-		t.Fatalf("khal list: %v\n%s", err, out)
-	}
+	out := khal.Run("list", "--format", "{calendar}: {title}", "2025-03-01", "2025-03-02")
 	for _, s := range summaries {
-		if !strings.Contains(string(out), calendar+": "+s) {
+		if !strings.Contains(out, calendar+": "+s) {
 			t.Fatalf("khal does not list %q in %q:\n%s", s, calendar, out)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/vdird/vdird/engine/plan"
 	"github.com/vdird/vdird/internal/faultproxy"
+	"github.com/vdird/vdird/internal/khaltest"
 	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/state"
@@ -424,37 +424,13 @@ func TestSync_CrashBetweenPutAndStateCommit_NoDuplicateNoLoss(t *testing.T) {
 // TestSync_KhalReadsTheSyncedFolder runs the real khal (Debian package) on
 // what vdird wrote: the folder is a vdir other tools understand.
 func TestSync_KhalReadsTheSyncedFolder(t *testing.T) {
-	khal, err := exec.LookPath("khal")
-	if err != nil {
-		testserver.Unavailable(t, "khal not installed (apt-get install khal): %v", err)
-	}
 	e := newEnv(t, testserver.Radicale)
 	e.Srv.Put(t, e.Events+"standup.ics", []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\nBEGIN:VEVENT\r\nUID:standup\r\n"+
 		"DTSTAMP:20250101T000000Z\r\nDTSTART:20250301T100000Z\r\nDTEND:20250301T103000Z\r\nSUMMARY:Daily standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
 	e.syncOK()
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "khal.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`[calendars]
-[[synced]]
-path = %s/*
-type = discover
-[sqlite]
-path = %s/khal.db
-[locale]
-timeformat = %%H:%%M
-dateformat = %%Y-%%m-%%d
-longdateformat = %%Y-%%m-%%d
-datetimeformat = %%Y-%%m-%%d %%H:%%M
-longdatetimeformat = %%Y-%%m-%%d %%H:%%M
-default_timezone = UTC
-local_timezone = UTC
-`, e.Root, dir)), 0o600)
-	out, err := exec.Command(khal, "-c", conf, "list", "2025-03-01", "2025-03-02").CombinedOutput()
-	if err != nil {
-		t.Fatalf("khal: %v\n%s", err, out)
-	}
+	out := khaltest.New(t, e.Root, false).Run("list", "2025-03-01", "2025-03-02")
 	t.Logf("khal list:\n%s", out)
-	if !strings.Contains(string(out), "10:00-10:30 Daily standup") {
+	if !strings.Contains(out, "10:00-10:30 Daily standup") {
 		t.Fatalf("khal does not show the synced event:\n%s", out)
 	}
 }

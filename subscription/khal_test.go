@@ -1,24 +1,17 @@
 package subscription
 
 import (
-	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/vdird/vdird/internal/testserver"
+	"github.com/vdird/vdird/internal/khaltest"
 )
 
 // TestSync_KhalListsTheFetchedFeeds runs the real khal over the folders of
 // two subscriptions: a public-holiday feed and a Google-like export with
 // time zones and a recurring event with a moved and a cancelled instance.
 func TestSync_KhalListsTheFetchedFeeds(t *testing.T) {
-	khal, err := exec.LookPath("khal")
-	if err != nil {
-		testserver.Unavailable(t, "khal not installed (apt-get install khal): %v", err)
-	}
 	holidays := newFeedServer(t, testdata(t, "uk-bank-holidays.ics"))
 	team := newFeedServer(t, testdata(t, "google-team.ics"))
 	h := testSub(t, holidays.URL+"/england-and-wales.ics")
@@ -28,31 +21,11 @@ func TestSync_KhalListsTheFetchedFeeds(t *testing.T) {
 	syncOK(t, h, Options{})
 	syncOK(t, tm, Options{})
 
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "khal.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`[calendars]
-[[subscriptions]]
-path = %s/*
-type = discover
-readonly = True
-[sqlite]
-path = %s/khal.db
-[locale]
-timeformat = %%H:%%M
-dateformat = %%Y-%%m-%%d
-longdateformat = %%Y-%%m-%%d
-datetimeformat = %%Y-%%m-%%d %%H:%%M
-longdatetimeformat = %%Y-%%m-%%d %%H:%%M
-default_timezone = UTC
-local_timezone = UTC
-`, h.LocalRoot, dir)), 0o600)
+	khal := khaltest.New(t, h.LocalRoot, true)
 	list := func(from, to string) string {
-		out, err := exec.Command(khal, "-c", conf, "list", "--format", "{start-end-time-style} {title} [{calendar}]", from, to).CombinedOutput()
-		if err != nil {
-			t.Fatalf("khal: %v\n%s", err, out)
-		}
+		out := khal.Run("list", "--format", "{start-end-time-style} {title} [{calendar}]", from, to)
 		t.Logf("khal list %s %s:\n%s", from, to, out)
-		return string(out)
+		return out
 	}
 	for _, tc := range []struct{ from, to, want string }{
 		{"2019-12-25", "2019-12-26", "Christmas Day [uk-holidays]"},
