@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vdird/vdird/config"
-	"github.com/vdird/vdird/internal/faultproxy"
 	"github.com/vdird/vdird/internal/synctest"
 	"github.com/vdird/vdird/internal/testserver"
 	"github.com/vdird/vdird/internal/vcard"
@@ -114,22 +112,7 @@ func TestImportVdirsyncer_AddressBooksAndCalendarsOfOneServer_OneAccountFirstSyn
 	for i := range 4 {
 		srv.Put(t, cal+fmt.Sprintf("ev-%d.ics", i), fmt.Appendf(nil, ev, fmt.Sprintf("ev-%d", i), fmt.Sprintf("Event %d", i)))
 	}
-	proxy, err := faultproxy.New(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(proxy.Close)
-
-	home := importHome(t)
-	writeFile(t, filepath.Join(home, ".dav-password"), srv.Password+"\n")
-	writeFile(t, filepath.Join(home, ".config", "vdirsyncer", "config"), fmt.Sprintf(vdirsyncerBothConfig, proxy.URL, srv.User))
-	for _, cmd := range []string{"discover", "sync"} {
-		c := exec.Command("vdirsyncer", cmd)
-		c.Stdin = strings.NewReader(strings.Repeat("y\n", 10)) // discover asks before making each local folder
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("vdirsyncer %s: %v\n%s", cmd, err, out)
-		}
-	}
+	home, proxy := vdirsyncerSynced(t, srv, vdirsyncerBothConfig)
 	contacts, calendars := filepath.Join(home, ".contacts"), filepath.Join(home, ".calendars")
 	cardsBefore, eventsBefore := folderFiles(t, contacts, ".vcf"), folderItems(t, calendars)
 	if len(cardsBefore) != len(cards)+12 || len(eventsBefore) != 4 {

@@ -180,22 +180,7 @@ func TestImportVdirsyncer_FirstSyncOfItsFoldersWritesNothingThenEditsFlowBothWay
 	for i := range 5 {
 		srv.Put(t, cals["tasks"]+fmt.Sprintf("task-%d.ics", i), fmt.Appendf(nil, task, fmt.Sprintf("task-%d", i), fmt.Sprintf("Task %d", i)))
 	}
-	proxy, err := faultproxy.New(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(proxy.Close)
-
-	home := importHome(t)
-	writeFile(t, filepath.Join(home, ".dav-password"), srv.Password+"\n")
-	writeFile(t, filepath.Join(home, ".config", "vdirsyncer", "config"), fmt.Sprintf(vdirsyncerConfig, proxy.URL, srv.User))
-	for _, cmd := range []string{"discover", "sync"} {
-		c := exec.Command("vdirsyncer", cmd)
-		c.Stdin = strings.NewReader(strings.Repeat("y\n", 10)) // discover asks before making each local folder
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("vdirsyncer %s: %v\n%s", cmd, err, out)
-		}
-	}
+	home, proxy := vdirsyncerSynced(t, srv, vdirsyncerConfig)
 	root := filepath.Join(home, ".calendars")
 	before := folderItems(t, root)
 	if len(before) != 30 {
@@ -376,4 +361,27 @@ func TestImport_HelpLeadsToTheSourcesHelp(t *testing.T) {
 			t.Errorf("%v: code %d, stderr %q", args, code, errs)
 		}
 	}
+}
+
+// vdirsyncerSynced has the real vdirsyncer discover and sync srv through a
+// counting proxy, with its config made of conf (the proxy's URL and the
+// user filled in) in a scratch home, which it returns with the proxy.
+func vdirsyncerSynced(t *testing.T, srv *testserver.Server, conf string) (string, *faultproxy.Proxy) {
+	t.Helper()
+	proxy, err := faultproxy.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	home := importHome(t)
+	writeFile(t, filepath.Join(home, ".dav-password"), srv.Password+"\n")
+	writeFile(t, filepath.Join(home, ".config", "vdirsyncer", "config"), fmt.Sprintf(conf, proxy.URL, srv.User))
+	for _, cmd := range []string{"discover", "sync"} {
+		c := exec.Command("vdirsyncer", cmd)
+		c.Stdin = strings.NewReader(strings.Repeat("y\n", 10)) // discover asks before making each local folder
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("vdirsyncer %s: %v\n%s", cmd, err, out)
+		}
+	}
+	return home, proxy
 }
