@@ -13,6 +13,7 @@ import (
 
 	"github.com/vdird/vdird/config"
 	"github.com/vdird/vdird/davclient"
+	"github.com/vdird/vdird/engine/format"
 	"github.com/vdird/vdird/engine/local"
 	"github.com/vdird/vdird/engine/newcol"
 	"github.com/vdird/vdird/state"
@@ -79,11 +80,7 @@ func (e *Engine) createInput(ctx context.Context, a *config.Account, c *davclien
 	}
 	dirs := collectionDirs(known)
 	for _, cal := range cals {
-		root := a.LocalRoot
-		if cal.Kind == davclient.KindAddressBook {
-			root = a.ContactsRoot
-		}
-		in.Taken[filepath.Join(root, e.folderOf(a, cal, dirs))] = true
+		in.Taken[filepath.Join(rootOf(a, cal.Kind), e.folderOf(a, cal, dirs))] = true
 	}
 	for _, s := range e.cfg.Subscriptions {
 		in.Taken[s.Dir] = true
@@ -115,11 +112,8 @@ func (e *Engine) createInput(ctx context.Context, a *config.Account, c *davclien
 // roots are the folders whose sub-folders hold account a's collections.
 func roots(a *config.Account) []local.Root {
 	var out []local.Root
-	if a.SyncsCalendars() {
-		out = append(out, local.Root{Path: a.LocalRoot, Kind: davclient.KindCalendar})
-	}
-	if a.SyncsAddressBooks() {
-		out = append(out, local.Root{Path: a.ContactsRoot, Kind: davclient.KindAddressBook})
+	for _, k := range kinds(a) {
+		out = append(out, local.Root{Path: rootOf(a, k), Kind: k})
 	}
 	return out
 }
@@ -240,10 +234,11 @@ func refusal(err error) bool {
 // make of the folder of nc, and remembers the refusal in the account's
 // record until the folder changes. It returns the message for the user.
 func (e *Engine) refuseCreate(a *config.Account, key string, nc newcol.Collection, href string, err error) string {
-	noun := "calendar"
+	kind := davclient.KindCalendar
 	if nc.AddressBook {
-		noun = "address book"
+		kind = davclient.KindAddressBook
 	}
+	noun := format.Of(kind).Noun
 	url := href
 	var de *davclient.Error
 	if errors.As(err, &de) {

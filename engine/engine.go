@@ -431,11 +431,16 @@ func (e *Engine) newDirFor(a *config.Account, cal davclient.Calendar) string {
 			taken[c.Dir] = true
 		}
 	}
-	root := a.LocalRoot
-	if cal.Kind == davclient.KindAddressBook {
-		root = a.ContactsRoot
+	return local.NewFolder(rootOf(a, cal.Kind), cal.Href, taken)
+}
+
+// rootOf is the folder under which account a keeps its collections of
+// kind k.
+func rootOf(a *config.Account, k davclient.Kind) string {
+	if k == davclient.KindAddressBook {
+		return a.ContactsRoot
 	}
-	return local.NewFolder(root, cal.Href, taken)
+	return a.LocalRoot
 }
 
 // collectionDirs maps the key of each collection to its local folder.
