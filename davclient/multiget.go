@@ -144,7 +144,7 @@ func (c *Client) multigetBatch(ctx context.Context, cal Calendar, coll string, h
 	if cal.Kind == KindAddressBook {
 		report = "addressbook-multiget"
 	}
-	b := c.reportOpen(cal, report, true)
+	b := c.ReportOpen(cal, report, true)
 	for _, h := range hrefs {
 		b.WriteString("<D:href>")
 		_ = xml.EscapeText(b, []byte(h))

@@ -43,11 +43,12 @@ func dataProp(k Kind) xml.Name {
 	return xml.Name{Space: nsCalDAV, Local: "calendar-data"}
 }
 
-// reportOpen starts the body of a REPORT named report (calendar-query,
+// ReportOpen starts the body of a REPORT named report (calendar-query,
 // addressbook-multiget, ...) on cal, with the prop element asking getetag
-// and, with data, the members' data. The C prefix is CalDAV's namespace
+// and, with data, the members' data (the vCard version as the client
+// asks it). The caller writes the rest and closes the report element. The C prefix is CalDAV's namespace
 // for a calendar, CardDAV's for an address book.
-func (c *Client) reportOpen(cal Calendar, report string, data bool) *strings.Builder {
+func (c *Client) ReportOpen(cal Calendar, report string, data bool) *strings.Builder {
 	ns := nsCalDAV
 	if cal.Kind == KindAddressBook {
 		ns = nsCardDAV
@@ -84,11 +85,11 @@ func (c *Client) dataElem(cal Calendar) string {
 // every calendar object, the empty filter every vCard.
 func (c *Client) query(cal Calendar, data bool) []byte {
 	if cal.Kind == KindAddressBook {
-		b := c.reportOpen(cal, "addressbook-query", data)
+		b := c.ReportOpen(cal, "addressbook-query", data)
 		b.WriteString(`<C:filter/></C:addressbook-query>`)
 		return []byte(b.String())
 	}
-	b := c.reportOpen(cal, "calendar-query", data)
+	b := c.ReportOpen(cal, "calendar-query", data)
 	b.WriteString(`<C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>`)
 	return []byte(b.String())
 }

@@ -61,18 +61,6 @@ func (f Filter) comps(cal davclient.Calendar) []string {
 	return out
 }
 
-// open starts the body of a REPORT named report, with the prop element
-// asking getetag and, with data, calendar-data.
-func open(report string, data bool) *strings.Builder {
-	b := &strings.Builder{}
-	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<C:` + report + ` xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/>`)
-	if data {
-		b.WriteString(`<C:calendar-data/>`)
-	}
-	b.WriteString(`</D:prop>`)
-	return b
-}
-
 // timeRange is the CALDAV:time-range element from start to end (UTC).
 func timeRange(start, end time.Time) string {
 	const stamp = "20060102T150405Z"
@@ -81,8 +69,8 @@ func timeRange(start, end time.Time) string {
 
 // query is the calendar-query of the members of type comp that match
 // inner, the inside of the comp's comp-filter.
-func query(data bool, comp, inner string) []byte {
-	b := open("calendar-query", data)
+func query(c *davclient.Client, cal davclient.Calendar, data bool, comp, inner string) []byte {
+	b := c.ReportOpen(cal, "calendar-query", data)
 	b.WriteString(`<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="`)
 	_ = xml.EscapeText(b, []byte(strings.ToUpper(comp)))
 	b.WriteString(`">` + inner + `</C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`)
@@ -99,21 +87,21 @@ type listing struct {
 // listings are the REPORTs that list cal narrowed by f: one per component
 // type, and with Overlaps one more per type for the recurring members
 // that start before the end, with their data.
-func (f Filter) listings(cal davclient.Calendar, data bool) []listing {
+func (f Filter) listings(c *davclient.Client, cal davclient.Calendar, data bool) []listing {
 	var out []listing
 	ranged := ""
 	if !f.Start.IsZero() {
 		ranged = timeRange(f.Start, f.End)
 	}
 	for _, comp := range f.comps(cal) {
-		out = append(out, listing{body: query(data, comp, ranged)})
+		out = append(out, listing{body: query(c, cal, data, comp, ranged)})
 	}
 	if f.Start.IsZero() || f.Overlaps == nil {
 		return out
 	}
 	since := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, comp := range f.comps(cal) {
-		out = append(out, listing{body: query(true, comp, timeRange(since, f.End)+`<C:prop-filter name="RRULE"/>`), check: true})
+		out = append(out, listing{body: query(c, cal, true, comp, timeRange(since, f.End)+`<C:prop-filter name="RRULE"/>`), check: true})
 	}
 	return out
 }
@@ -135,7 +123,7 @@ func each(ctx context.Context, c *davclient.Client, cal davclient.Calendar, f Fi
 		return err
 	}
 	var outside error
-	ls := f.listings(cal, data)
+	ls := f.listings(c, cal, data)
 	seen := map[string]bool{} // a member several REPORTs name is taken once
 	for _, l := range ls {
 		err := c.Report(ctx, cal, l.body, !l.check && !data, func(o davclient.Object, status int) error {
@@ -198,7 +186,7 @@ func ETags(ctx context.Context, c *davclient.Client, cal davclient.Calendar, hre
 	for len(hrefs) > 0 {
 		part := hrefs[:min(len(hrefs), max(batch, 1))]
 		hrefs = hrefs[len(part):]
-		b := open("calendar-multiget", false)
+		b := c.ReportOpen(cal, "calendar-multiget", false)
 		for _, h := range part {
 			b.WriteString("<D:href>")
 			_ = xml.EscapeText(b, []byte(h))
@@ -228,12 +216,15 @@ func ETags(ctx context.Context, c *davclient.Client, cal davclient.Calendar, hre
 // text-match is a substring match, without case in an address book, so
 // the caller checks each member's UID.
 func ByUID(ctx context.Context, c *davclient.Client, cal davclient.Calendar, comp, uid string) ([]davclient.Item, error) {
-	body := query(false, comp, uidMatch(` collation="i;octet"`, uid))
+	var body []byte
 	if cal.Kind == davclient.KindAddressBook {
 		// CardDAV's default collation, i;unicode-casemap, is one every
 		// server has (§8.3).
-		body = []byte(`<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">` +
-			`<D:prop><D:getetag/></D:prop><C:filter>` + uidMatch("", uid) + `</C:filter></C:addressbook-query>`)
+		b := c.ReportOpen(cal, "addressbook-query", false)
+		b.WriteString(`<C:filter>` + uidMatch("", uid) + `</C:filter></C:addressbook-query>`)
+		body = []byte(b.String())
+	} else {
+		body = query(c, cal, false, comp, uidMatch(` collation="i;octet"`, uid))
 	}
 	var out []davclient.Item
 	err := c.Report(ctx, cal, body, true, func(o davclient.Object, status int) error {
