@@ -187,12 +187,7 @@ func (e *Engine) makeCollection(ctx context.Context, a *config.Account, c *davcl
 // madeCollection records that the collection made (or found) at its
 // folder's href is on the server, and runs its first pass.
 func (e *Engine) madeCollection(ctx context.Context, a *config.Account, c *davclient.Client, made davclient.Calendar, nc newcol.Collection, ours bool, opts SyncOptions) *Summary {
-	key := collectionKey(a, made)
-	err := e.store.Update(key, func(tx *state.Tx) error {
-		col, _ := tx.Collection()
-		col.Creating = false
-		return tx.SetCollection(col)
-	})
+	err := e.made(collectionKey(a, made))
 	if err == nil {
 		err = e.store.UpdateAccount(a.Name, func(r *state.Account) { delete(r.CreateRefused, nc.Path) })
 	}
@@ -302,11 +297,7 @@ func (e *Engine) settleCreating(a *config.Account, known []state.Collection, onS
 		var err error
 		switch {
 		case onServer[col.Key]:
-			err = e.store.Update(col.Key, func(tx *state.Tx) error {
-				cur, _ := tx.Collection()
-				cur.Creating = false
-				return tx.SetCollection(cur)
-			})
+			err = e.made(col.Key)
 		case fresh:
 			err = e.store.DeleteCollection(col.Key)
 		}
@@ -315,6 +306,15 @@ func (e *Engine) settleCreating(a *config.Account, known []state.Collection, onS
 		}
 	}
 	return nil
+}
+
+// made records that the collection at key, being made, is on the server.
+func (e *Engine) made(key string) error {
+	return e.store.Update(key, func(tx *state.Tx) error {
+		col, _ := tx.Collection()
+		col.Creating = false
+		return tx.SetCollection(col)
+	})
 }
 
 // matchNewFolders marks in matched each of want that names a new folder
